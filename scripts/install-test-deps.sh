@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the real peers the test suite talks to, from Debian's packages, when missing:
+# SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox. Fails loudly if it cannot.
+set -euo pipefail
+
+need=()
+command -v sipp >/dev/null || need+=(sip-tester)
+command -v baresip >/dev/null || need+=(baresip)
+command -v linphonec >/dev/null || need+=(linphone-cli)
+command -v chromium >/dev/null || need+=(chromium)
+command -v sox >/dev/null || need+=(sox)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
+  command -v kamailio >/dev/null || need+=(kamailio)
+fi
+
+if ((${#need[@]} == 0)); then
+  exit 0
+fi
+
+echo "installing test dependencies: ${need[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -1,0 +1,107 @@
+"""Commands: what an agent (or admin) asks for. Named after what a person does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import AgentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CtiLogin:
+    agent_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CtiLogout:
+    agent_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    """Business, Ready or Rest. During a call the choice is kept and applied when it ends."""
+
+    agent_id: int
+    status: AgentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    agent_id: int
+    service_id: int
+    number: str
+    calling_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Leaves On Hold (after Hold, or after a cancelled consultation)."""
+
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartConsultation:
+    """Consultation call to a number (direct input / frequently used) or to a Ready agent."""
+
+    agent_id: int
+    call_id: str
+    number: str | None = None
+    target_agent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectToCustomer:
+    """Completes the transfer: customer bridged to the target, transferring agent released."""
+
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelConsultation:
+    """Ends the consultation leg; the customer stays on hold (status On Hold) until Resume."""
+
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForceDisconnect:
+    agent_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndCall:
+    agent_id: int
+    call_id: str
+
+
+Command = (
+    CtiLogin
+    | CtiLogout
+    | SetStatus
+    | Answer
+    | Dial
+    | Hold
+    | Resume
+    | StartConsultation
+    | ConnectToCustomer
+    | CancelConsultation
+    | ForceDisconnect
+    | EndCall
+)

@@ -1,0 +1,33 @@
+"""One error base for the core. Each error carries a stable code and a sentence for people."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """An agent asked for something the rules forbid. Nothing changed."""
+
+    code = "core_error"
+    http_status = 409
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(CoreError):
+    code = "not_found"
+    http_status = 404
+
+
+class Forbidden(CoreError):
+    code = "forbidden"
+    http_status = 403
+
+
+class IllegalAction(CoreError):
+    """The action is not allowed in the agent's current status (the message names it)."""
+
+    code = "illegal_in_status"
+    http_status = 409

@@ -1,0 +1,175 @@
+"""Domain events: past facts the engine reports, for the store (persist) and the feed (publish).
+
+Every event carries `at`, the engine's clock when it happened (seconds, as passed in by the caller).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import AgentStatus, CallOutcome, Direction
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatusChanged:
+    agent_id: int
+    status: AgentStatus  # what the widget shows now
+    chosen: AgentStatus  # the agent's own choice, applied when the call work ends
+    at: float
+    reason: str = ""  # e.g. "pickup_timeout", "missed_offers", "wrap_up_limit", "restart"
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    call_id: str
+    service_id: int
+    caller: str
+    called: str
+    position: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered:
+    call_id: str
+    agent_id: int
+    service_id: int
+    caller: str
+    expires_at: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferWithdrawn:
+    call_id: str
+    agent_id: int
+    reason: str  # "pickup_timeout", "answered_elsewhere", "caller_hung_up", "agent_logged_out"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallDialed:
+    """An outbound call was placed by an agent."""
+
+    call_id: str
+    agent_id: int
+    service_id: int
+    number: str
+    calling_number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    """The customer and the agent are talking."""
+
+    call_id: str
+    agent_id: int
+    service_id: int
+    direction: Direction
+    customer_number: str
+    wait_seconds: float  # time from arrival (or dial) to connect
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld:
+    call_id: str
+    agent_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed:
+    call_id: str
+    agent_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationStarted:
+    call_id: str
+    agent_id: int
+    target_number: str | None
+    target_agent_id: int | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationAnswered:
+    call_id: str
+    agent_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationEnded:
+    """The consultation leg ended without a transfer (Cancel, target hung up, or failed)."""
+
+    call_id: str
+    agent_id: int
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    call_id: str
+    from_agent_id: int
+    to_agent_id: int | None
+    to_number: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call_id: str
+    service_id: int
+    direction: Direction
+    agent_id: int | None
+    outcome: CallOutcome
+    wait_seconds: float
+    talk_seconds: float
+    ended_by: str  # "customer", "agent", "system"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TicketOpened:
+    """Ask the store to open a ticket for the call (it assigns the id and matches the customer)."""
+
+    call_id: str
+    agent_id: int
+    service_id: int
+    direction: Direction
+    customer_number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused:
+    """The agent missed too many offers in a row and was moved out of Ready."""
+
+    agent_id: int
+    missed: int
+    status: AgentStatus
+    at: float
+
+
+DomainEvent = (
+    AgentStatusChanged
+    | CallQueued
+    | CallOffered
+    | OfferWithdrawn
+    | CallDialed
+    | CallConnected
+    | CallHeld
+    | CallResumed
+    | ConsultationStarted
+    | ConsultationAnswered
+    | ConsultationEnded
+    | CallTransferred
+    | CallEnded
+    | TicketOpened
+    | AgentPaused
+)

@@ -1,0 +1,129 @@
+"""Values shared by the whole core: statuses, directions, settings.
+
+Everything here is immutable and free of I/O, so the engine can be replayed from its inputs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class AgentStatus(enum.StrEnum):
+    """What the widget shows. The first three are chosen by the agent, the rest are driven."""
+
+    LOGGED_OUT = "logged_out"
+    BUSINESS = "business"
+    READY = "ready"
+    REST = "rest"
+    RINGING = "ringing"  # a call is being offered (the widget blinks)
+    DIALING = "dialing"
+    ON_CALL = "on_call"
+    ON_CALL_TRANSFER = "on_call_transfer"  # "On Call (Transfer in Progress)"
+    ON_HOLD = "on_hold"
+    TICKET_PROCESSING = "ticket_processing"  # "Business (Ticket Processing)"
+
+
+CHOSEN_STATUSES = frozenset({AgentStatus.BUSINESS, AgentStatus.READY, AgentStatus.REST})
+
+STATUS_LABELS: dict[AgentStatus, str] = {
+    AgentStatus.LOGGED_OUT: "Logged out",
+    AgentStatus.BUSINESS: "Business",
+    AgentStatus.READY: "Ready",
+    AgentStatus.REST: "Rest",
+    AgentStatus.RINGING: "Incoming call",
+    AgentStatus.DIALING: "Dialing",
+    AgentStatus.ON_CALL: "On Call",
+    AgentStatus.ON_CALL_TRANSFER: "On Call (Transfer in Progress)",
+    AgentStatus.ON_HOLD: "On Hold",
+    AgentStatus.TICKET_PROCESSING: "Business (Ticket Processing)",
+}
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallState(enum.StrEnum):
+    QUEUED = "queued"  # inbound, waiting for a Ready agent
+    OFFERED = "offered"  # inbound, offered to one agent (or several with ring-all)
+    CONNECTING = "connecting"  # agent accepted; the switch is calling the agent's phone
+    DIALING = "dialing"  # outbound, customer is being called
+    TALKING = "talking"
+    ON_HOLD = "on_hold"
+    CONSULTING = "consulting"  # customer on hold, agent talks to a transfer target
+    ENDED = "ended"
+
+
+class Strategy(enum.StrEnum):
+    LONGEST_IDLE = "longest_idle"
+    ROUND_ROBIN = "round_robin"
+    FEWEST_CALLS = "fewest_calls"
+    RING_ALL = "ring_all"
+
+
+class OverflowAction(enum.StrEnum):
+    NONE = "none"
+    HANG_UP_WITH_MESSAGE = "hang_up_with_message"
+    FORWARD = "forward"
+
+
+class CallOutcome(enum.StrEnum):
+    ANSWERED = "answered"  # connected and ended normally
+    ABANDONED = "abandoned"  # customer hung up before an agent connected
+    OVERFLOWED = "overflowed"
+    FORCE_DISCONNECTED = "force_disconnected"
+    TRANSFERRED = "transferred"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # the server restarted during the call
+
+
+class FailureReason(enum.StrEnum):
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+    NOT_REGISTERED = "not_registered"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """A service (queue) as the engine needs it; the store keeps the full record."""
+
+    id: int
+    name: str
+    inbound_enabled: bool = True  # contract: Use Phone CTI - IB
+    outbound_enabled: bool = True  # contract: Use Phone CTI - OB
+    calling_numbers: frozenset[str] = frozenset()
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    max_wait_seconds: float | None = None
+    overflow_action: OverflowAction = OverflowAction.NONE
+    overflow_number: str | None = None
+    service_level_seconds: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class CtiSettings:
+    """Global CTI settings that change the engine's behaviour."""
+
+    default_login_status: AgentStatus = AgentStatus.BUSINESS
+    pickup_seconds: float = 20.0
+    # Where an agent who let an offer run out goes, so calls do not bounce back to them.
+    pickup_timeout_status: AgentStatus = AgentStatus.REST
+    outbound_ticket_on_dial: bool = False  # "Automatic Outbound Ticket Creation" enabled
+    wrap_up_seconds: float | None = None  # None: the agent goes Ready themselves
+    max_missed_offers: int = 3  # after this many unanswered offers in a row the agent is paused
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    id: int
+    name: str
+    cti_id: str | None
+    cti_number: str | None
+    services: frozenset[int] = field(default_factory=frozenset)  # phone permission per service

@@ -1,0 +1,151 @@
+"""The telephony port: actions the engine asks of the switch, and events the switch reports.
+
+A leg is one side of a call as the switch sees it (the customer's, the agent's phone, a
+consultation target). Leg ids are made by whoever creates the leg: the switch for an inbound
+customer leg, the engine for legs it asks the switch to place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from .model import FailureReason
+
+# ---- actions (engine -> switch), imperative names ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartQueueMusic:
+    call_id: str
+    leg_id: str  # the customer's leg
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Call the agent's registered phone; auto_answer asks the phone to pick up by itself."""
+
+    call_id: str
+    leg_id: str
+    agent_id: int
+    cti_id: str
+    auto_answer: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Originate:
+    """Call an outside number through the trunk with the calling number as caller ID."""
+
+    call_id: str
+    leg_id: str
+    number: str
+    calling_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """Relay media between two answered legs (answering the first one if it is still ringing)."""
+
+    call_id: str
+    leg_a: str
+    leg_b: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartHoldMusic:
+    """Put the leg on hold: the switch plays hold music to it and stops relaying."""
+
+    call_id: str
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopHoldMusic:
+    call_id: str
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayThenHangUp:
+    """Play a sound ("force_disconnect" or "overflow") to the leg, then hang it up."""
+
+    call_id: str
+    leg_id: str
+    sound: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    call_id: str
+    leg_id: str
+    reason: str = "normal"
+
+
+TelephonyAction = (
+    StartQueueMusic
+    | RingAgent
+    | Originate
+    | Bridge
+    | StartHoldMusic
+    | StopHoldMusic
+    | PlayThenHangUp
+    | HangUp
+)
+
+# ---- events (switch -> engine), past facts ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived:
+    """An inbound call reached a service's number. The switch has not answered it yet."""
+
+    call_id: str
+    leg_id: str
+    service_id: int
+    caller: str
+    called: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegRinging:
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegAnswered:
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegHungUp:
+    """The far end of the leg hung up (BYE or CANCEL), or the switch hung it up on request."""
+
+    leg_id: str
+    cause: str = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class LegFailed:
+    """A leg the engine asked for could not be set up."""
+
+    leg_id: str
+    reason: FailureReason
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackFinished:
+    leg_id: str
+
+
+TelephonyEvent = CallArrived | LegRinging | LegAnswered | LegHungUp | LegFailed | PlaybackFinished
+
+
+class TelephonyPort(Protocol):
+    """What the runtime needs of a switch. The SIP switch and the in-memory fake implement it."""
+
+    def execute(self, action: TelephonyAction) -> None:
+        """Start carrying out an action; results come back as events through the sink."""
+
+    def is_registered(self, cti_id: str) -> bool:
+        """Whether the agent's phone has a live registration (calls can reach it)."""
