@@ -1,0 +1,58 @@
+"""What the SIP switch asks the rest of Ringdesk, and how it reports back.
+
+The runtime (ringdesk.app) implements SwitchDirectory from the database-backed settings; the
+switch (ringdesk.switch) implements ringdesk.core.telephony.TelephonyPort and calls `sink` with
+every TelephonyEvent. Both sides run on the same asyncio loop, so these are plain calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ringdesk.core.telephony import TelephonyEvent
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkSettings:
+    host: str | None = None  # trunk/gateway address; None: no outbound possible
+    port: int = 5060
+    username: str | None = None
+    password: str | None = None
+    allow_any_source: bool = False  # accept inbound INVITEs from any address
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    queue_music_mode: str = "early_media"  # or "answered"
+    record_calls: bool = False
+    sounds: dict[str, Path] = field(default_factory=dict)  # hold_music, queue_music, force_disconnect, overflow
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRoute:
+    service_id: int
+    inbound_enabled: bool
+
+
+class SwitchDirectory(Protocol):
+    def sip_domain(self) -> str: ...
+
+    def phone_password(self, cti_id: str) -> str | None:
+        """The phone password of the agent with this CTI ID, None if unknown."""
+
+    def inbound_route(self, called_number: str) -> InboundRoute | None:
+        """The service whose inbound number this is, None if none."""
+
+    def trunk(self) -> TrunkSettings: ...
+
+    def media(self) -> MediaSettings: ...
+
+    def registration_changed(self, cti_id: str, registered: bool) -> None:
+        """A phone registered, or its registration expired or was removed."""
+
+
+EventSink = Callable[[TelephonyEvent], None]
