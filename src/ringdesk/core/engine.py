@@ -130,6 +130,8 @@ class Engine:
     def queues(self) -> list[QueueView]:
         raise NotImplementedError
 
-    def ready_agents(self, service_ids: frozenset[int] | None = None, query: str = "") -> list[AgentView]:
+    def ready_agents(
+        self, service_ids: frozenset[int] | None = None, query: str = ""
+    ) -> list[AgentView]:
         """Ready agents (optionally of some services, name/CTI number containing query)."""
         raise NotImplementedError

@@ -29,7 +29,8 @@ class MediaSettings:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     queue_music_mode: str = "early_media"  # or "answered"
     record_calls: bool = False
-    sounds: dict[str, Path] = field(default_factory=dict)  # hold_music, queue_music, force_disconnect, overflow
+    # sound name (hold_music, queue_music, force_disconnect, overflow) -> WAV file
+    sounds: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,56 @@
+"""The media interface the SIP switch uses. ringdesk.media.server.MediaServer implements it.
+
+One endpoint per call leg: a local UDP port the leg's RTP arrives on and leaves from. The switch
+fills in the far end from the SDP it receives, then asks for relay (bridge) or playback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMedia:
+    host: str
+    port: int
+    payload_type: int  # 0 PCMU, 8 PCMA
+    telephone_event_pt: int | None = None  # RFC 4733, passed through when both sides have it
+
+
+class MediaEndpoint(Protocol):
+    leg_id: str
+    port: int  # local RTP port (even), put into our SDP
+
+    def set_remote(self, remote: RemoteMedia) -> None: ...
+
+
+class Media(Protocol):
+    async def open_endpoint(self, leg_id: str) -> MediaEndpoint: ...
+
+    def bridge(self, leg_a: str, leg_b: str) -> None:
+        """Relay RTP both ways between two legs (stops any playback on either)."""
+
+    def unbridge(self, leg_id: str) -> None:
+        """Stop relaying to and from this leg (its partner stops too)."""
+
+    def play(
+        self,
+        leg_id: str,
+        sound: Path,
+        *,
+        loop: bool = False,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        """Send the WAV to the leg, paced at 20 ms, keeping SSRC/seq/timestamp continuous."""
+
+    def stop_play(self, leg_id: str) -> None: ...
+
+    def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
+        """Record both directions of a bridged pair into one WAV (stopped by close/unbridge)."""
+
+    def close_endpoint(self, leg_id: str) -> None: ...
+
+    async def close(self) -> None: ...
