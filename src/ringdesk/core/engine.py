@@ -6,132 +6,314 @@
     engine.next_deadline() -> float | None         # when on_timer must be called next
 
 An Outcome holds domain events (persist, then publish) and telephony actions (for the switch).
-Illegal commands raise a CoreError subclass and change nothing.
-
-THIS FILE IS A CONTRACT STUB: the implementation replaces the bodies, keeping the signatures.
+Illegal commands raise a CoreError subclass and change nothing. The rules live in agents.py
+(status button, login), callcontrol.py (call buttons) and calls.py (switch reports); base.py
+holds the shared state and primitives; docs/agent-states.md is the table of it all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-from .commands import Command
-from .events import DomainEvent
-from .model import AgentConfig, CtiSettings, ServiceConfig
-from .telephony import TelephonyAction, TelephonyEvent
+from .agents import AgentRules
+from .callcontrol import CallControl
+from .calls import CallEvents
+from .commands import (
+    Answer,
+    CancelConsultation,
+    Command,
+    ConnectToCustomer,
+    CtiLogin,
+    CtiLogout,
+    Dial,
+    EndCall,
+    ForceDisconnect,
+    Hold,
+    Resume,
+    SetStatus,
+    StartConsultation,
+)
+from .errors import NotFound
+from .model import (
+    CHOSEN_STATUSES,
+    AgentConfig,
+    AgentStatus,
+    CallState,
+    CtiSettings,
+    Direction,
+    ServiceConfig,
+)
+from .records import AgentRecord, CallRecord
+from .telephony import (
+    CallArrived,
+    LegAnswered,
+    LegFailed,
+    LegHungUp,
+    TelephonyEvent,
+)
+from .timers import TimerKind
+from .views import AgentView, CallView, OfferView, Outcome, QueueView
 
+__all__ = ["AgentView", "CallView", "Engine", "OfferView", "Outcome", "QueueView"]
 
-@dataclass(slots=True)
-class Outcome:
-    events: list[DomainEvent] = field(default_factory=list)
-    actions: list[TelephonyAction] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class OfferView:
-    call_id: str
-    service_id: int
-    caller: str
-    expires_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class CallView:
-    call_id: str
-    service_id: int
-    direction: str  # Direction value
-    state: str  # CallState value
-    customer_number: str
-    agent_id: int | None
-    calling_number: str | None
-    arrived_at: float
-    connected_at: float | None
-    consult_number: str | None
-    consult_agent_id: int | None
-    consult_answered: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    agent_id: int
-    name: str
-    status: str  # AgentStatus value shown
-    chosen: str  # the agent's chosen status (business/ready/rest) or logged_out
-    since: float  # when `status` began
-    reason: str
-    call: CallView | None
-    offer: OfferView | None
-    missed_offers: int
-    services: frozenset[int]
+_WAITING = (CallState.QUEUED, CallState.OFFERED, CallState.CONNECTING)
 
 
-@dataclass(frozen=True, slots=True)
-class QueueView:
-    service_id: int
-    waiting: tuple[CallView, ...]  # in order
-    longest_wait_since: float | None
-
-
-class Engine:
-    """Public surface used by the runtime (app.py). Bodies are filled in by the core work."""
+class Engine(AgentRules, CallControl, CallEvents):
+    """Public surface used by the runtime (app.py)."""
 
     def __init__(
         self,
         settings: CtiSettings,
         services: list[ServiceConfig] | None = None,
         agents: list[AgentConfig] | None = None,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
-        raise NotImplementedError
+        super().__init__(settings, services, agents, new_id)
 
     # ---- inputs -----------------------------------------------------------------------------
     def handle(self, command: Command, now: float) -> Outcome:
-        raise NotImplementedError
+        out = Outcome()
+        if isinstance(command, SetStatus):
+            self._set_status(command, now, out)
+        elif isinstance(command, Answer):
+            self._answer(command, now, out)
+        elif isinstance(command, CtiLogin):
+            self._cti_login(command, now, out)
+        elif isinstance(command, CtiLogout):
+            self._cti_logout(command, now, out)
+        elif isinstance(command, Dial):
+            self._dial(command, now, out)
+        elif isinstance(command, Hold):
+            self._hold(command, now, out)
+        elif isinstance(command, Resume):
+            self._resume(command, now, out)
+        elif isinstance(command, StartConsultation):
+            self._start_consultation(command, now, out)
+        elif isinstance(command, ConnectToCustomer):
+            self._connect_to_customer(command, now, out)
+        elif isinstance(command, CancelConsultation):
+            self._cancel_consultation(command, now, out)
+        elif isinstance(command, ForceDisconnect):
+            self._force_disconnect(command, now, out)
+        elif isinstance(command, EndCall):
+            self._end(command, now, out)
+        else:  # pragma: no cover - the Command union is exhaustive
+            raise TypeError(f"unknown command {command!r}")
+        return out
 
     def on_telephony(self, event: TelephonyEvent, now: float) -> Outcome:
-        raise NotImplementedError
+        """Never raises: a report about an unknown call or leg is ignored."""
+        out = Outcome()
+        if isinstance(event, CallArrived):
+            self._call_arrived(event, now, out)
+        elif isinstance(event, LegAnswered):
+            self._leg_answered(event, now, out)
+        elif isinstance(event, LegHungUp):
+            self._leg_hung_up(event, now, out)
+        elif isinstance(event, LegFailed):
+            self._leg_failed(event, now, out)
+        # LegRinging and PlaybackFinished are informational: nothing to decide.
+        return out
 
     def on_timer(self, now: float) -> Outcome:
-        raise NotImplementedError
+        out = Outcome()
+        while (due := self._timers.pop_due(now)) is not None:
+            _token, kind, key = due
+            if isinstance(key, int):
+                a = self._agents.get(key)
+                if a is None:
+                    continue
+                if kind is TimerKind.PICKUP:
+                    a.offer_timer = 0
+                    self._pickup_expired(a, now, out)
+                elif kind is TimerKind.WRAP_UP:
+                    a.wrap_timer = 0
+                    self._wrap_up_expired(a, now, out)
+            else:
+                call = self._calls.get(key)
+                if call is None:
+                    continue
+                if kind is TimerKind.CONNECT:
+                    call.connect_timer = 0
+                    self._connect_expired(call, now, out)
+                elif kind is TimerKind.MAX_WAIT:
+                    self._max_wait_expired(call, now, out)
+        return out
 
     def next_deadline(self) -> float | None:
-        raise NotImplementedError
+        return self._timers.next_deadline()
 
     # ---- configuration (admin changes; may re-route waiting calls) ----------------------------
     def update_settings(self, settings: CtiSettings, now: float) -> Outcome:
-        raise NotImplementedError
+        self._settings = settings
+        for a in self._agents.values():
+            if a.wrap_up:
+                self._timers.cancel(a.wrap_timer)
+                a.wrap_timer = 0
+                if settings.wrap_up_seconds is not None:
+                    deadline = a.since + settings.wrap_up_seconds
+                    a.wrap_timer = self._timers.schedule(deadline, TimerKind.WRAP_UP, a.config.id)
+        return self.on_timer(now)  # a shorter limit may already have passed
 
     def upsert_service(self, service: ServiceConfig, now: float) -> Outcome:
-        raise NotImplementedError
+        old = self._services.get(service.id)
+        self._services[service.id] = service
+        if old is None or old.strategy is not service.strategy:
+            pool = self._pool(service.id)
+            pool.rebuild([(i, self._key(service.id, self._agents[i])) for i in pool])
+        if old is None or (old.max_wait_seconds, old.overflow_action) != (
+            service.max_wait_seconds,
+            service.overflow_action,
+        ):
+            for call in self._calls.values():
+                if call.service_id == service.id and call.state in _WAITING:
+                    self._schedule_max_wait(call)
+        return self.on_timer(now)
 
     def upsert_agent(self, agent: AgentConfig, now: float) -> Outcome:
-        raise NotImplementedError
+        out = Outcome()
+        a = self._agents.get(agent.id)
+        if a is None:
+            a = self._agents[agent.id] = AgentRecord(config=agent)
+        else:
+            old = a.config.cti_number
+            if old and self._by_cti_number.get(old) == agent.id:
+                del self._by_cti_number[old]
+            if a.indexed:
+                self._unindex(a)  # with the old services
+            a.config = agent
+        if agent.cti_number:
+            self._by_cti_number[agent.cti_number] = agent.id
+        self._refresh(a, now, out)
+        return out
 
     def set_phone_reachable(self, agent_id: int, reachable: bool, now: float) -> Outcome:
         """Registration came or went; an unreachable phone is never offered calls."""
-        raise NotImplementedError
+        out = Outcome()
+        self._phone_reachable(self._agent_rec(agent_id), reachable, now, out)
+        return out
 
     def restore_agent(self, agent_id: int, chosen: str, since: float) -> None:
-        """After a restart: put a logged-in agent back in their chosen status (no call)."""
-        raise NotImplementedError
+        """After a restart: put a logged-in agent back in their chosen status (no call).
+
+        A driven status that was live at the crash (on call, ringing...) restores as Business with
+        reason "restart"; Business (Ticket Processing) restores as itself. Nothing is routed here
+        (there is no Outcome to return); calls arrive later and find the agent in the pools.
+        """
+        a = self._agent_rec(agent_id)
+        try:
+            status = AgentStatus(chosen)
+        except ValueError:
+            status = AgentStatus.BUSINESS
+        if status is AgentStatus.LOGGED_OUT:
+            return
+        a.logged_in = True
+        a.reason = ""
+        if status is AgentStatus.TICKET_PROCESSING:
+            a.chosen = AgentStatus.READY
+            a.wrap_up = True
+            limit = self._settings.wrap_up_seconds
+            if limit is not None:
+                a.wrap_timer = self._timers.schedule(since + limit, TimerKind.WRAP_UP, agent_id)
+        elif status in CHOSEN_STATUSES:
+            a.chosen = status
+        else:
+            a.chosen = AgentStatus.BUSINESS
+            a.reason = "restart"
+        a.announced_chosen = a.chosen
+        a.status = self._shown(a)
+        a.since = since
+        a.idle_since = since
+        if a.status is AgentStatus.READY and a.reachable and a.config.services:
+            self._index(a)
 
     # ---- queries ----------------------------------------------------------------------------
+    def _call_view(self, call: CallRecord) -> CallView:
+        consult = call.consult
+        return CallView(
+            call_id=call.id,
+            service_id=call.service_id,
+            direction=call.direction.value,
+            state=call.state.value,
+            customer_number=call.customer_number,
+            agent_id=call.agent_id,
+            calling_number=call.calling_number,
+            arrived_at=call.arrived_at,
+            connected_at=call.connected_at,
+            consult_number=consult.number if consult else None,
+            consult_agent_id=consult.agent_id if consult else None,
+            consult_answered=consult.answered if consult else False,
+        )
+
+    def _agent_view(self, a: AgentRecord) -> AgentView:
+        offer = None
+        if a.offer is not None:
+            call = self._calls[a.offer]
+            offer = OfferView(call.id, call.service_id, call.customer_number, a.offer_expires)
+        return AgentView(
+            agent_id=a.config.id,
+            name=a.config.name,
+            status=a.status.value,
+            chosen=a.chosen.value,
+            since=a.since,
+            reason=a.reason,
+            call=self._call_view(self._calls[a.call_id]) if a.call_id else None,
+            offer=offer,
+            missed_offers=a.missed,
+            services=a.config.services,
+        )
+
     def agent(self, agent_id: int) -> AgentView:
-        raise NotImplementedError
+        return self._agent_view(self._agent_rec(agent_id))
 
     def agents(self) -> list[AgentView]:
-        raise NotImplementedError
+        return [self._agent_view(a) for a in self._agents.values()]
 
     def call(self, call_id: str) -> CallView:
-        raise NotImplementedError
+        call = self._calls.get(call_id)
+        if call is None:
+            raise NotFound(f"There is no call {call_id}.", code="call_not_found")
+        return self._call_view(call)
 
     def calls(self) -> list[CallView]:
-        raise NotImplementedError
+        return [self._call_view(c) for c in sorted(self._calls.values(), key=lambda c: c.seq)]
 
     def queues(self) -> list[QueueView]:
-        raise NotImplementedError
+        """Per service, the inbound callers not yet talking to an agent, oldest first."""
+        waiting: dict[int, list[CallRecord]] = {sid: [] for sid in self._services}
+        for call in self._calls.values():
+            if call.direction is Direction.INBOUND and call.state in _WAITING:
+                waiting.setdefault(call.service_id, []).append(call)
+        views = []
+        for sid in sorted(waiting):
+            calls = sorted(waiting[sid], key=lambda c: c.seq)
+            views.append(
+                QueueView(
+                    service_id=sid,
+                    waiting=tuple(self._call_view(c) for c in calls),
+                    longest_wait_since=calls[0].arrived_at if calls else None,
+                )
+            )
+        return views
 
     def ready_agents(
         self, service_ids: frozenset[int] | None = None, query: str = ""
     ) -> list[AgentView]:
-        """Ready agents (optionally of some services, name/CTI number containing query)."""
-        raise NotImplementedError
+        """Ready agents whose phone is registered (optionally of some services, name/CTI number
+        containing query), by name."""
+        pools = self._pools if service_ids is None else {s: self._pool(s) for s in service_ids}
+        ids: set[int] = set()
+        for pool in pools.values():
+            ids.update(pool)
+        needle = query.strip().casefold()
+        found = []
+        for agent_id in ids:
+            a = self._agents[agent_id]
+            if needle and not (
+                needle in a.config.name.casefold() or needle in (a.config.cti_number or "")
+            ):
+                continue
+            found.append(a)
+        found.sort(key=lambda a: (a.config.name.casefold(), a.config.id))
+        return [self._agent_view(a) for a in found]

@@ -31,3 +31,10 @@ class IllegalAction(CoreError):
 
     code = "illegal_in_status"
     http_status = 409
+
+
+class InvalidInput(CoreError):
+    """The command itself is malformed (e.g. a status that cannot be chosen)."""
+
+    code = "invalid_input"
+    http_status = 422

@@ -147,6 +147,19 @@ class TicketOpened:
 
 
 @dataclass(frozen=True, slots=True)
+class CallFailed:
+    """A call could not be set up (busy, no answer, rejected, unreachable, phone not registered).
+
+    `reason` is a FailureReason value, so the widget can say in plain words what went wrong.
+    """
+
+    call_id: str
+    agent_id: int
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class AgentPaused:
     """The agent missed too many offers in a row and was moved out of Ready."""
 
@@ -172,4 +185,5 @@ DomainEvent = (
     | CallEnded
     | TicketOpened
     | AgentPaused
+    | CallFailed
 )

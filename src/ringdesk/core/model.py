@@ -80,6 +80,7 @@ class CallOutcome(enum.StrEnum):
     REJECTED = "rejected"
     UNREACHABLE = "unreachable"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the agent hung up an outbound call before the customer answered
     INTERRUPTED = "interrupted"  # the server restarted during the call
 
 

@@ -6,3 +6,7 @@ switch.execute(action)    # TelephonyPort
 switch.is_registered(cti_id)
 await switch.stop()
 """
+
+from .b2bua import Switch
+
+__all__ = ["Switch"]

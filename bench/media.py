@@ -1,0 +1,253 @@
+"""Media benchmark: how many concurrent relayed G.711 calls the MediaServer holds in time.
+
+This process runs the MediaServer (on uvloop when installed, as `ringdesk serve` does through
+uvicorn). A second process, this script with --generate, plays both phones of every call from one
+UDP socket: each leg sends a 20 ms packet on its own phase (legs spread evenly over the 20 ms, as
+real calls are), and the ideal send time rides in the payload. The kernel timestamps every arrival
+(SO_TIMESTAMPNS), so a busy generator does not inflate the figures; a generator that sends late
+does count, as the brief asks ("arrival vs ideal send schedule"). Lost packets count as late.
+
+For each N: frames relayed, % later than 10 ms (and the server-only share: arrival vs the actual
+send), CPU of the server process. Last line: the highest N with under 0.1 % late by more than 10 ms.
+
+    python bench/media.py [--steps 50,100,...] [--seconds 4] [--no-uvloop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+STEPS = (50, 100, 200, 300, 400, 500, 600, 700, 800, 1000)
+PTIME = 0.020
+LATE_NS = 10_000_000
+TICK_NS = 1_000_000
+WARMUP = 1.0
+TARGET_PCT = 0.1
+_RTP = struct.Struct("!BBHII")
+_STAMP = struct.Struct("!Iqq")  # leg index, ideal send time (ns), actual send time (ns)
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+_SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python 3.11 lacks the name
+
+
+# --- the generator process ------------------------------------------------------------------
+
+
+def _socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for option, fallback in ((_SO_RCVBUFFORCE, socket.SO_RCVBUF), (_SO_SNDBUFFORCE, socket.SO_SNDBUF)):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, 32 * 1024 * 1024)
+        except OSError:  # not root: the ordinary option, capped by net.core.rmem_max
+            sock.setsockopt(socket.SOL_SOCKET, fallback, 32 * 1024 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+def generate() -> int:
+    """Send every leg's packets on schedule, receive the relayed ones; print the tallies."""
+    sock = _socket()
+    print(sock.getsockname()[1], flush=True)
+    config = json.loads(sys.stdin.readline())
+    ports: list[int] = config["ports"]  # the server endpoint each leg sends to
+    seconds: float = config["seconds"]
+    legs = len(ports)
+    interval_ns = int(PTIME * 1e9) // legs  # legs are spread evenly over the 20 ms
+    payload_pad = bytes(160 - _STAMP.size)
+    start_ns = time.time_ns() + 200_000_000
+    measure_from = start_ns + int(WARMUP * 1e9)
+    end_ns = measure_from + int(seconds * 1e9)
+    seqs = [0] * legs
+    sent_measured = 0
+    received = late = late_server = 0
+    worst = 0
+    send_lag = 0
+    j = 0  # the j-th packet of the whole schedule: leg j % legs, frame j // legs
+    ancillary = socket.CMSG_SPACE(16)
+    fileno = sock.fileno()
+
+    def drain() -> None:
+        nonlocal received, late, late_server, worst
+        while True:
+            try:
+                data, ancdata, _, _ = sock.recvmsg(512, ancillary)
+            except BlockingIOError:
+                return
+            arrival = time.time_ns()
+            for level, kind, value in ancdata:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", value[:16])
+                    arrival = sec * 1_000_000_000 + nsec
+            if len(data) < 12 + _STAMP.size:
+                continue
+            _, ideal, actual = _STAMP.unpack_from(data, 12)
+            if ideal < measure_from or ideal >= end_ns:
+                continue
+            received += 1
+            lateness = arrival - ideal
+            worst = max(worst, lateness)
+            if lateness > LATE_NS:
+                late += 1
+            if arrival - actual > LATE_NS:
+                late_server += 1
+
+    while True:
+        now = time.time_ns()
+        if now >= end_ns + 300_000_000:
+            break
+        while True:
+            ideal = start_ns + j * interval_ns
+            if ideal > now or ideal >= end_ns:
+                break
+            leg = j % legs
+            seq = seqs[leg]
+            seqs[leg] = (seq + 1) & 0xFFFF
+            header = _RTP.pack(0x80, 0, seq, (j // legs * 160) & 0xFFFFFFFF, leg)
+            actual = time.time_ns()
+            send_lag = max(send_lag, actual - ideal)
+            stamp = _STAMP.pack(leg, ideal, actual)
+            try:
+                sock.sendto(header + stamp + payload_pad, ("127.0.0.1", ports[leg]))
+            except BlockingIOError:
+                pass  # counts as lost
+            if ideal >= measure_from:
+                sent_measured += 1
+            j += 1
+        drain()
+        # Send in 1 ms batches: waking for every packet (one each 20 us at 500 calls) would
+        # cost the generator more than the relay it measures; 1 ms is well under the 10 ms bar.
+        wait_ns = max(start_ns + j * interval_ns - time.time_ns(), TICK_NS)
+        select.select([fileno], [], [], min(wait_ns, 5_000_000) / 1e9)
+    drain()
+    print(
+        json.dumps(
+            {
+                "sent": sent_measured,
+                "received": received,
+                "late": late,
+                "late_server": late_server,
+                "worst_ms": worst / 1e6,
+                "send_lag_ms": send_lag / 1e6,
+                "cpu_s": time.process_time(),
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+# --- the server side ------------------------------------------------------------------------
+
+
+async def run_step(calls: int, seconds: float) -> dict[str, float]:
+    from ringdesk.media.api import RemoteMedia
+    from ringdesk.media.server import MediaServer
+
+    media = MediaServer("127.0.0.1")
+    endpoints = []
+    for call in range(calls):
+        a = await media.open_endpoint(f"{call}a")
+        b = await media.open_endpoint(f"{call}b")
+        media.bridge(a.leg_id, b.leg_id)
+        endpoints += [a, b]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--generate",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    port = int(await process.stdout.readline())
+    for endpoint in endpoints:
+        endpoint.set_remote(RemoteMedia("127.0.0.1", port, 0))
+    process.stdin.write(
+        json.dumps({"ports": [e.port for e in endpoints], "seconds": seconds}).encode() + b"\n"
+    )
+    await process.stdin.drain()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    line = await process.stdout.readline()
+    wall = time.monotonic() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    await process.wait()
+    await media.close()
+    result: dict[str, float] = json.loads(line)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    result["server_cpu_pct"] = 100 * cpu / wall
+    result["generator_cpu_pct"] = 100 * result["cpu_s"] / wall
+    return result
+
+
+async def bench(steps: Sequence[int], seconds: float) -> None:
+    best = 0
+    print(
+        f"{'calls':>6} {'frames':>8} {'lost':>6} {'late>10ms':>10} {'server-only':>11} "
+        f"{'worst ms':>9} {'server CPU':>10} {'gen CPU':>9} {'gen lag':>8}",
+        flush=True,
+    )
+    for calls in steps:
+        r = await run_step(calls, seconds)
+        lost = max(0, int(r["sent"] - r["received"]))
+        late_pct = 100 * (r["late"] + lost) / max(1, r["sent"])
+        server_pct = 100 * (r["late_server"] + lost) / max(1, r["sent"])
+        print(
+            f"{calls:>6} {int(r['received']):>8} {lost:>6} {late_pct:>9.3f}% {server_pct:>10.3f}% "
+            f"{r['worst_ms']:>9.1f} {r['server_cpu_pct']:>9.0f}% {r['generator_cpu_pct']:>8.0f}%"
+            f" {r['send_lag_ms']:>8.1f}",
+            flush=True,
+        )
+        if late_pct < TARGET_PCT:
+            best = calls
+        elif late_pct > 5:
+            break  # well past the limit: the larger steps would only take time
+    print(f"highest N with < {TARGET_PCT} % of frames late by > 10 ms: {best} concurrent calls")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", default=",".join(map(str, STEPS)))
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per step")
+    parser.add_argument("--no-uvloop", action="store_true", help="use the stdlib event loop")
+    args = parser.parse_args(argv)
+    if args.generate:
+        return generate()
+    steps = [int(n) for n in args.steps.split(",")]
+    loop_factory = None
+    if not args.no_uvloop:
+        try:
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+        except ImportError:
+            pass
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4 * max(steps) + 256
+    if limit[0] < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, limit[1]), limit[1]))
+    loop_name = "uvloop" if loop_factory else "asyncio"
+    print(f"media relay, {loop_name}, {os.cpu_count()} CPUs, {args.seconds:g} s per step")
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(bench(steps, args.seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

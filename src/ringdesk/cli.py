@@ -1,0 +1,110 @@
+"""`ringdesk serve | migrate | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+
+from ringdesk import config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ringdesk", description="Self-hosted contact center")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server and the SIP switch")
+    config.add_arguments(serve, network=True)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    config.add_arguments(migrate, network=False)
+    demo = sub.add_parser("demo", help="create the demo tenant (safe to run again)")
+    config.add_arguments(demo, network=False)
+    return parser
+
+
+def _migrate(settings: config.Settings) -> None:
+    from ringdesk.store.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+
+
+def _demo(settings: config.Settings) -> None:
+    from ringdesk.store.db import make_engine, make_sessionmaker
+    from ringdesk.store.demo import seed
+
+    _migrate(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            lines = seed(db)
+    finally:
+        engine.dispose()
+    print("Ringdesk demo tenant is ready. Logins:")
+    for line in lines:
+        print("  " + line)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the HTTP socket ourselves, so port 0 works and the real port can be reported."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(settings: config.Settings, log_level: str) -> None:
+    import uvicorn
+
+    from ringdesk.app import Runtime
+    from ringdesk.web.app import create_app
+
+    sock = _bind(settings.http_host, settings.http_port)
+    runtime = Runtime(settings)
+    runtime.http_port = sock.getsockname()[1]
+    app = create_app(runtime)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=log_level == "debug",
+            lifespan="on",
+            ws_max_size=64 * 1024,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    asyncio.run(server.serve(sockets=[sock]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = config.load(args)
+    level = str(getattr(args, "log_level", "warning")).upper()
+    logging.basicConfig(
+        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "migrate":
+        _migrate(settings)
+        print(f"database is up to date: {_safe_url(settings.effective_database_url)}")
+    elif args.command == "demo":
+        _demo(settings)
+    else:
+        _serve(settings, args.log_level)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

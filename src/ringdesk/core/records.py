@@ -1,0 +1,83 @@
+"""The engine's mutable bookkeeping for one agent and one call. Private to ringdesk.core."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from .model import AgentConfig, AgentStatus, CallState, Direction
+
+
+@dataclass(slots=True)
+class AgentRecord:
+    config: AgentConfig
+    logged_in: bool = False
+    # The agent's own choice (Business / Ready / Rest), applied whenever no call work is going on.
+    chosen: AgentStatus = AgentStatus.LOGGED_OUT
+    # What the widget shows, derived from the facts below by _refresh; kept to detect changes.
+    status: AgentStatus = AgentStatus.LOGGED_OUT
+    announced_chosen: AgentStatus = AgentStatus.LOGGED_OUT  # `chosen` as last reported
+    since: float = 0.0
+    reason: str = ""
+    reachable: bool = False
+    offer: str | None = None  # call id offered to this agent (the widget blinks)
+    offer_expires: float = 0.0
+    offer_timer: int = 0
+    call_id: str | None = None  # the call this agent is in (as its agent or consultation target)
+    wrap_up: bool = False  # Business (Ticket Processing)
+    wrap_timer: int = 0
+    picked_in_call: bool = False  # chose a status during the call (applied after wrap-up)
+    missed: int = 0  # offers in a row that rang out
+    idle_since: float = 0.0  # longest-idle key: login or end of the last call
+    calls_taken: int = 0  # fewest-calls key: calls connected since login
+    last_offered: int = 0  # round-robin key: sequence number of the last offer
+    indexed: bool = False  # currently in the Ready pools of its services
+
+
+class LegRole(enum.Enum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    CONSULT = "consult"
+
+
+@dataclass(slots=True)
+class ConsultRecord:
+    leg_id: str
+    number: str | None
+    agent_id: int | None
+    answered: bool = False
+
+
+@dataclass(slots=True)
+class CallRecord:
+    id: str
+    service_id: int
+    direction: Direction
+    customer_number: str
+    called: str
+    calling_number: str | None
+    state: CallState
+    arrived_at: float
+    seq: int  # arrival order, the queue position key
+    customer_leg: str | None = None
+    agent_id: int | None = None
+    agent_leg: str | None = None
+    connected_at: float | None = None
+    offered_to: dict[int, None] = field(default_factory=dict)  # ordered set of agent ids
+    ticket: bool = False
+    consult: ConsultRecord | None = None
+    wait_timer: int = 0
+    connect_timer: int = 0
+    overflow_due: bool = False  # max wait passed while the call was ringing an agent
+
+
+@dataclass(slots=True)
+class Relay:
+    """Two legs left bridged after the call left the contact center (external transfer, forward).
+
+    The engine only hangs one up when the other goes; `pending` is a forward leg not answered yet.
+    """
+
+    call_id: str
+    peer: str
+    pending: bool = False

@@ -1,0 +1,59 @@
+"""What the engine returns (Outcome) and what its queries show (views). Immutable snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .events import DomainEvent
+from .telephony import TelephonyAction
+
+
+@dataclass(slots=True)
+class Outcome:
+    events: list[DomainEvent] = field(default_factory=list)
+    actions: list[TelephonyAction] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    call_id: str
+    service_id: int
+    caller: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    call_id: str
+    service_id: int
+    direction: str  # Direction value
+    state: str  # CallState value
+    customer_number: str
+    agent_id: int | None
+    calling_number: str | None
+    arrived_at: float
+    connected_at: float | None
+    consult_number: str | None
+    consult_agent_id: int | None
+    consult_answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    agent_id: int
+    name: str
+    status: str  # AgentStatus value shown
+    chosen: str  # the agent's chosen status (business/ready/rest) or logged_out
+    since: float  # when `status` began
+    reason: str
+    call: CallView | None
+    offer: OfferView | None
+    missed_offers: int
+    services: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    service_id: int
+    waiting: tuple[CallView, ...]  # in order
+    longest_wait_since: float | None

@@ -1,0 +1,220 @@
+"""One call leg's RTP endpoint: a UDP socket, the far end's address, and our outgoing stream.
+
+Every packet a leg receives is the hot path of the relay: it is checked just enough to be RTP,
+its bytes 1-11 are rewritten in place (payload type only if the partner uses another codec,
+then sequence, timestamp and SSRC), and it leaves on the partner's socket. Each leg has one
+outgoing stream (SSRC, sequence, timestamp) whatever feeds it, relay or playback; a change of
+feed starts a new talk spurt: the sequence goes on by one, the timestamp advances by the time that
+passed, and the first packet carries the marker bit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import struct
+import time
+from typing import TYPE_CHECKING, cast
+
+from ringdesk.media import g711
+from ringdesk.media.api import RemoteMedia
+from ringdesk.media.rtp import payload_bounds
+
+if TYPE_CHECKING:
+    from ringdesk.media.pacer import Player
+    from ringdesk.media.recorder import Recorder
+
+log = logging.getLogger(__name__)
+
+RATE = 8000
+FRAME_TICKS = 160  # RTP timestamp units in one 20 ms G.711 frame
+_monotonic = time.monotonic
+_SEQ_TS_SSRC = struct.Struct("!HII")
+_REWRITE = struct.Struct("!BHII")  # byte 1 (marker + payload type), sequence, timestamp, SSRC
+_HEADER = struct.Struct("!BBHII")
+
+# Per payload type received from a leg: (payload type to send on, translate table) or None to
+# drop the packet (a telephone-event the partner did not negotiate).
+RelayMap = dict[int, tuple[int, bytes | None] | None]
+
+
+def usable_address(host: str, port: int) -> bool:
+    """An SDP address we can send to: a literal, specified IP address and a real port."""
+    if not 0 < port < 65536:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_unspecified
+
+
+def relay_map(source: RemoteMedia | None, target: RemoteMedia | None) -> RelayMap | None:
+    """How packets from `source` must change to suit `target`; None when they pass unchanged."""
+    if source is None or target is None:
+        return None
+    mapping: RelayMap = {}
+    if source.payload_type != target.payload_type and {
+        source.payload_type,
+        target.payload_type,
+    } <= set(g711.CODECS):
+        table = g711.transcode_table(source.payload_type, target.payload_type)
+        mapping[source.payload_type] = (target.payload_type, table)
+    if source.telephone_event_pt is not None:
+        if target.telephone_event_pt is None:
+            mapping[source.telephone_event_pt] = None
+        elif target.telephone_event_pt != source.telephone_event_pt:
+            mapping[source.telephone_event_pt] = (target.telephone_event_pt, None)
+    return mapping or None
+
+
+class Endpoint(asyncio.DatagramProtocol):
+    """A leg's media endpoint (ringdesk.media.api.MediaEndpoint)."""
+
+    def __init__(self, leg_id: str, port: int) -> None:
+        self.leg_id = leg_id
+        self.port = port
+        self.remote: RemoteMedia | None = None
+        self.address: tuple[str, int] | None = None  # where our stream to this leg goes
+        self._latch = True  # learn `address` from the next packet (no usable SDP address yet)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.partner: Endpoint | None = None
+        self.relay_map: RelayMap | None = None  # for packets received here, sent to partner
+        self.player: Player | None = None  # while set, playback feeds this leg, not the relay
+        self.recorder: tuple[Recorder, int] | None = None  # (recording, channel)
+        # Our outgoing stream to this leg.
+        self.ssrc = random.getrandbits(32)
+        self.seq = random.getrandbits(16)  # last sequence number sent
+        self.ts = random.getrandbits(32)  # timestamp of the last packet sent
+        self.last_sent = 0.0  # monotonic time of the last packet sent, 0 before the first
+        self.source: Endpoint | None = None  # the leg whose packets we relay in this spurt
+        self.source_ssrc = -1
+        self.seq_offset = 0
+        self.ts_offset = 0
+        self.received = 0
+        self.sent = 0
+
+    # --- MediaEndpoint --------------------------------------------------------------------
+
+    def set_remote(self, remote: RemoteMedia) -> None:
+        self.remote = remote
+        if usable_address(remote.host, remote.port):
+            self.address = (remote.host, remote.port)
+            self._latch = False
+        else:
+            self._latch = True  # symmetric RTP: answer where the leg's packets come from
+        self.refresh_maps()
+
+    @property
+    def payload_type(self) -> int:
+        return self.remote.payload_type if self.remote is not None else g711.PCMU
+
+    def refresh_maps(self) -> None:
+        partner = self.partner
+        if partner is None:
+            self.relay_map = None
+            return
+        self.relay_map = relay_map(self.remote, partner.remote)
+        partner.relay_map = relay_map(partner.remote, self.remote)
+
+    # --- our outgoing stream ----------------------------------------------------------------
+
+    def begin_spurt(self, now: float) -> tuple[int, int]:
+        """Sequence and timestamp of the first packet of a new talk spurt to this leg."""
+        seq = (self.seq + 1) & 0xFFFF
+        if not self.last_sent:
+            return seq, self.ts
+        elapsed = round((now - self.last_sent) * RATE)
+        return seq, (self.ts + max(FRAME_TICKS, elapsed)) & 0xFFFFFFFF
+
+    def send_frame(self, payload: bytes, payload_type: int, now: float, new_spurt: bool) -> None:
+        """Send one played frame on our stream (the pacer calls this every 20 ms)."""
+        if new_spurt:
+            seq, ts = self.begin_spurt(now)
+        else:
+            seq, ts = (self.seq + 1) & 0xFFFF, (self.ts + FRAME_TICKS) & 0xFFFFFFFF
+        self.seq, self.ts, self.last_sent = seq, ts, now
+        second = payload_type | (0x80 if new_spurt else 0)
+        if self.address is not None and self.transport is not None:
+            self.transport.sendto(
+                _HEADER.pack(0x80, second, seq, ts, self.ssrc) + payload, self.address
+            )
+            self.sent += 1
+
+    def stop_feed(self) -> None:
+        """Whatever feeds this leg next starts a new talk spurt."""
+        self.source = None
+        self.source_ssrc = -1
+
+    # --- asyncio.DatagramProtocol -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Not every loop's datagram transport subclasses DatagramTransport (3.11's does not).
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the far end is gone or not there yet. The
+        # signaling layer decides about the call; media just keeps going.
+        log.debug("leg %s: %s", self.leg_id, exc)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self._latch:
+            self.address = (addr[0], addr[1])
+            self._latch = False
+        self.received += 1
+        target = self.partner
+        recorder = self.recorder
+        if (
+            (target is None and recorder is None)
+            or len(data) < 12
+            or data[0] & 0xC0 != 0x80
+            or 192 <= data[1] <= 223  # RTCP multiplexed on the RTP port (RFC 5761): ignored
+        ):
+            return
+        now = _monotonic()
+        if recorder is not None:
+            recorder[0].add(recorder[1], data, now)
+        if target is None or target.player is not None:
+            return
+        address = target.address
+        transport = target.transport
+        if address is None or transport is None:
+            return
+        second = data[1]
+        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        marker = second & 0x80
+        if target.source is not self or target.source_ssrc != ssrc:
+            first_seq, first_ts = target.begin_spurt(now)
+            target.source = self
+            target.source_ssrc = ssrc
+            target.seq_offset = first_seq - seq
+            target.ts_offset = first_ts - ts
+            marker = 0x80
+        out_seq = (seq + target.seq_offset) & 0xFFFF
+        out_ts = (ts + target.ts_offset) & 0xFFFFFFFF
+        payload_type = second & 0x7F
+        packet = bytearray(data)
+        mapping = self.relay_map
+        if mapping is not None and payload_type in mapping:
+            change = mapping[payload_type]
+            if change is None:
+                return
+            payload_type, table = change
+            if table is not None:
+                bounds = payload_bounds(packet)
+                if bounds is None:
+                    return
+                start, end = bounds
+                packet[start:end] = packet[start:end].translate(table)
+        _REWRITE.pack_into(packet, 1, marker | payload_type, out_seq, out_ts, target.ssrc)
+        transport.sendto(packet, address)
+        target.sent += 1
+        if (out_seq - target.seq) & 0xFFFF < 0x8000:  # newer: late/reordered ones are just sent
+            target.seq = out_seq
+            target.ts = out_ts
+        target.last_sent = now

@@ -1,0 +1,225 @@
+"""MediaServer: the switch's RTP media (ringdesk.media.api.Media) on asyncio UDP sockets.
+
+One endpoint (even UDP port on `host`) per call leg; relay between bridged legs happens in the
+endpoint's datagram callback, playback in one shared pacer task, recordings are flushed by a
+one-second housekeeping timer. `await start()` is optional: everything starts on first use.
+
+Unknown leg ids: bridge, play and start_recording raise KeyError (a switch bug worth seeing);
+unbridge, stop_play and close_endpoint are no-ops so that tearing down twice is harmless.
+`on_done` is called only when a non-looping sound has played to its end, never when it was
+stopped (stop_play, bridge, close), so the switch never hangs up a leg that is already gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ringdesk.media.endpoint import Endpoint
+from ringdesk.media.pacer import Pacer, Player
+from ringdesk.media.recorder import Recorder
+from ringdesk.media.sounds import SoundCache
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 1.0
+
+
+class MediaServer:
+    def __init__(self, host: str, *, port_range: tuple[int, int] = (20000, 40000)) -> None:
+        low, high = port_range
+        low += low % 2
+        if not 0 < low < high <= 65536:
+            raise ValueError(f"bad RTP port range {port_range}")
+        self.host = host
+        self._ports = range(low, high - 1, 2)  # even ports; the odd one above is RTCP's
+        if not self._ports:
+            raise ValueError(f"RTP port range {port_range} holds no even port pair")
+        self._cursor = random.randrange(len(self._ports))
+        self._in_use: set[int] = set()
+        self._endpoints: dict[str, Endpoint] = {}
+        self._pacer = Pacer()
+        self._sounds = SoundCache()
+        self._recorders: dict[Recorder, tuple[Endpoint, Endpoint]] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        """Nothing to do ahead of time; kept so the switch can treat media like its transport."""
+
+    @property
+    def sounds(self) -> SoundCache:
+        return self._sounds
+
+    def endpoint(self, leg_id: str) -> Endpoint:
+        try:
+            return self._endpoints[leg_id]
+        except KeyError:
+            raise KeyError(f"no media endpoint for leg {leg_id!r}") from None
+
+    def __len__(self) -> int:
+        return len(self._endpoints)
+
+    async def open_endpoint(self, leg_id: str) -> Endpoint:
+        if leg_id in self._endpoints:
+            raise ValueError(f"leg {leg_id!r} already has a media endpoint")
+        loop = asyncio.get_running_loop()
+        for _ in range(min(len(self._ports), 200)):
+            port = self._ports[self._cursor]
+            self._cursor = (self._cursor + 1) % len(self._ports)
+            if port in self._in_use:
+                continue
+            self._in_use.add(port)
+            endpoint = Endpoint(leg_id, port)
+            try:
+                await loop.create_datagram_endpoint(
+                    lambda e=endpoint: e,  # type: ignore[misc]
+                    local_addr=(self.host, port),
+                )
+            except OSError:
+                self._in_use.discard(port)  # taken by another program: try the next one
+                continue
+            self._endpoints[leg_id] = endpoint
+            return endpoint
+        raise OSError(f"no free even UDP port for RTP on {self.host} in {self._ports}")
+
+    def bridge(self, leg_a: str, leg_b: str) -> None:
+        a, b = self.endpoint(leg_a), self.endpoint(leg_b)
+        if a is b:
+            raise ValueError(f"cannot bridge leg {leg_a!r} to itself")
+        for endpoint in (a, b):
+            self._stop_player(endpoint)
+        if a.partner is b:
+            return  # already bridged (e.g. back from hold): keep the recording going
+        self._unlink(a)
+        self._unlink(b)
+        a.partner, b.partner = b, a
+        a.stop_feed()
+        b.stop_feed()
+        a.refresh_maps()
+
+    def unbridge(self, leg_id: str) -> None:
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is not None:
+            self._unlink(endpoint)
+
+    def play(
+        self,
+        leg_id: str,
+        sound: Path,
+        *,
+        loop: bool = False,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        endpoint = self.endpoint(leg_id)
+        self._stop_player(endpoint)
+        payload_type = endpoint.payload_type
+        player = Player(endpoint, loop=loop, on_done=on_done, payload_type=payload_type)
+        endpoint.player = player  # from now on the leg hears the sound, not its partner
+        endpoint.stop_feed()
+        frames = self._sounds.cached(sound, payload_type)
+        if frames is not None:
+            player.frames = frames
+            self._pacer.add(player)
+            return
+        # Reading and resampling an uploaded file takes a while: keep the loop free meanwhile.
+        loop_ = asyncio.get_running_loop()
+        future = loop_.run_in_executor(None, self._sounds.frames, sound, payload_type)
+        future.add_done_callback(lambda f: self._loaded(player, sound, f))
+
+    def _loaded(
+        self, player: Player, sound: Path, future: asyncio.Future[tuple[bytes, ...]]
+    ) -> None:
+        try:
+            frames = future.result()
+        except Exception as exc:
+            log.error("cannot play %s: %s", sound, exc)
+            frames = ()  # a non-looping sound ends at once; a looping one plays silence
+        player.frames = frames
+        if player.endpoint.player is player:  # not stopped or replaced while loading
+            self._pacer.add(player)
+
+    def stop_play(self, leg_id: str) -> None:
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is not None:
+            self._stop_player(endpoint)
+
+    def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
+        a, b = self.endpoint(leg_a), self.endpoint(leg_b)
+        for endpoint in (a, b):
+            self._stop_recording(endpoint)
+        recorder = Recorder(path, time.monotonic())
+        a.recorder = (recorder, 0)
+        b.recorder = (recorder, 1)
+        self._recorders[recorder] = (a, b)
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    def close_endpoint(self, leg_id: str) -> None:
+        endpoint = self._endpoints.pop(leg_id, None)
+        if endpoint is None:
+            return
+        self._unlink(endpoint)
+        self._stop_player(endpoint)
+        self._stop_recording(endpoint)
+        if endpoint.transport is not None:
+            endpoint.transport.close()
+        self._in_use.discard(endpoint.port)
+
+    async def close(self) -> None:
+        for leg_id in list(self._endpoints):
+            self.close_endpoint(leg_id)
+        for recorder in list(self._recorders):
+            self._close_recorder(recorder)
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        await self._pacer.close()
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _unlink(self, endpoint: Endpoint) -> None:
+        partner = endpoint.partner
+        if partner is None:
+            return
+        endpoint.partner = partner.partner = None
+        endpoint.relay_map = partner.relay_map = None
+        endpoint.stop_feed()
+        partner.stop_feed()
+        self._stop_recording(endpoint)
+
+    def _stop_player(self, endpoint: Endpoint) -> None:
+        player = endpoint.player
+        if player is None:
+            return
+        endpoint.player = None
+        endpoint.stop_feed()
+        self._pacer.remove(player)
+
+    def _stop_recording(self, endpoint: Endpoint) -> None:
+        if endpoint.recorder is None:
+            return
+        self._close_recorder(endpoint.recorder[0])
+
+    def _close_recorder(self, recorder: Recorder) -> None:
+        for endpoint in self._recorders.pop(recorder, ()):
+            endpoint.recorder = None
+        try:
+            recorder.close(time.monotonic())
+        except OSError as exc:
+            log.error("cannot finish recording %s: %s", recorder.path, exc)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        now = time.monotonic()
+        for recorder in list(self._recorders):
+            try:
+                recorder.flush(now)
+            except OSError as exc:
+                log.error("recording %s failed: %s", recorder.path, exc)
+                self._close_recorder(recorder)
+        if self._recorders:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)

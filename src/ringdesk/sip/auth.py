@@ -1,0 +1,251 @@
+"""HTTP digest authentication for SIP (RFC 3261 22, RFC 2617, RFC 7616, RFC 8760).
+
+Server side: challenges offer MD5 then SHA-256. RFC 8760 clients pick the strongest they know
+from all the headers, but older stacks (SIPp 3.6 among them) read only the first header, so MD5
+comes first to keep them working; nonces
+carry their own timestamp and an HMAC, so verifying needs no stored state and a nonce that is
+authentic but old is answered `stale=true` and the phone retries without asking the user.
+Client side: answer a trunk's 401/407.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+
+
+def _h(algorithm: str, text: str) -> str:
+    return ALGORITHMS[algorithm](text.encode()).hexdigest()
+
+
+def parse_params(value: str) -> tuple[str, dict[str, str]]:
+    """'Digest a="b, c", d=e' -> ("digest", {"a": "b, c", "d": "e"}). Never raises."""
+    scheme, _, rest = value.strip().partition(" ")
+    params: dict[str, str] = {}
+    i, n = 0, len(rest)
+    while i < n:
+        while i < n and rest[i] in " ,\t":
+            i += 1
+        start = i
+        while i < n and rest[i] not in "=,":
+            i += 1
+        name = rest[start:i].strip().lower()
+        if i >= n or rest[i] != "=":
+            i += 1
+            continue
+        i += 1
+        while i < n and rest[i] in " \t":
+            i += 1
+        if i < n and rest[i] == '"':
+            i += 1
+            chars: list[str] = []
+            while i < n and rest[i] != '"':
+                if rest[i] == "\\" and i + 1 < n:
+                    i += 1
+                chars.append(rest[i])
+                i += 1
+            i += 1
+            val = "".join(chars)
+        else:
+            start = i
+            while i < n and rest[i] != ",":
+                i += 1
+            val = rest[start:i].strip()
+        if name:
+            params[name] = val
+    return scheme.lower(), params
+
+
+def compute_response(
+    *,
+    algorithm: str,
+    username: str,
+    realm: str,
+    password: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    qop: str | None = None,
+    nc: str = "",
+    cnonce: str = "",
+) -> str:
+    ha1 = _h(algorithm, f"{username}:{realm}:{password}")
+    ha2 = _h(algorithm, f"{method}:{uri}")
+    if qop:
+        return _h(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return _h(algorithm, f"{ha1}:{nonce}:{ha2}")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    nc: str = ""
+    cnonce: str = ""
+
+
+def parse_credentials(value: str) -> Credentials | None:
+    """An Authorization/Proxy-Authorization header, None when it is not usable digest."""
+    scheme, p = parse_params(value)
+    if scheme != "digest":
+        return None
+    try:
+        algorithm = p.get("algorithm", "MD5").upper()
+        if algorithm not in ALGORITHMS:
+            return None
+        return Credentials(
+            username=p["username"],
+            realm=p["realm"],
+            nonce=p["nonce"],
+            uri=p["uri"],
+            response=p["response"].lower(),
+            algorithm=algorithm,
+            qop=p.get("qop"),
+            nc=p.get("nc", ""),
+            cnonce=p.get("cnonce", ""),
+        )
+    except KeyError:
+        return None
+
+
+class Verdict(enum.Enum):
+    OK = "ok"
+    STALE = "stale"  # right password, expired nonce: challenge again with stale=true
+    BAD = "bad"
+
+
+class DigestServer:
+    def __init__(self, secret: bytes, realm: str, nonce_lifetime: float = 300.0) -> None:
+        self._secret = secret
+        self.realm = realm
+        self.nonce_lifetime = nonce_lifetime
+
+    def _mac(self, stamp: str) -> str:
+        return hmac.new(self._secret, f"{stamp}:{self.realm}".encode(), "sha256").hexdigest()[:32]
+
+    def make_nonce(self, now: float) -> str:
+        stamp = f"{int(now):x}"
+        return f"{stamp}.{self._mac(stamp)}"
+
+    def nonce_age(self, nonce: str, now: float) -> float | None:
+        """Seconds since the nonce was made, None if we did not make it."""
+        stamp, dot, mac = nonce.partition(".")
+        if not dot or not hmac.compare_digest(mac, self._mac(stamp)):
+            return None
+        try:
+            return now - int(stamp, 16)
+        except ValueError:
+            return None
+
+    def challenge(self, now: float, *, stale: bool = False) -> list[str]:
+        """Header values for WWW-Authenticate (or Proxy-Authenticate): MD5, then SHA-256."""
+        nonce = self.make_nonce(now)
+        extra = ", stale=true" if stale else ""
+        return [
+            f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
+            for alg in ("MD5", "SHA-256")
+        ]
+
+    def verify(self, creds: Credentials, method: str, password: str | None, now: float) -> Verdict:
+        if password is None or creds.realm != self.realm:
+            return Verdict.BAD
+        age = self.nonce_age(creds.nonce, now)
+        if age is None or age < -5:
+            return Verdict.BAD
+        if creds.qop not in (None, "auth"):
+            return Verdict.BAD
+        expected = compute_response(
+            algorithm=creds.algorithm,
+            username=creds.username,
+            realm=creds.realm,
+            password=password,
+            method=method,
+            uri=creds.uri,
+            nonce=creds.nonce,
+            qop=creds.qop,
+            nc=creds.nc,
+            cnonce=creds.cnonce,
+        )
+        if not hmac.compare_digest(expected, creds.response):
+            return Verdict.BAD
+        return Verdict.STALE if age > self.nonce_lifetime else Verdict.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    opaque: str | None = None
+
+
+def parse_challenge(value: str) -> Challenge | None:
+    scheme, p = parse_params(value)
+    if scheme != "digest" or "nonce" not in p:
+        return None
+    algorithm = p.get("algorithm", "MD5").upper()
+    if algorithm not in ALGORITHMS:
+        return None
+    qops = [q.strip() for q in p.get("qop", "").split(",") if q.strip()]
+    return Challenge(
+        realm=p.get("realm", ""),
+        nonce=p["nonce"],
+        algorithm=algorithm,
+        qop="auth" if "auth" in qops else None,
+        opaque=p.get("opaque"),
+    )
+
+
+def pick_challenge(values: list[str]) -> Challenge | None:
+    """The strongest challenge we can answer among several headers."""
+    parsed = [c for c in (parse_challenge(v) for v in values) if c is not None]
+    parsed.sort(key=lambda c: 0 if c.algorithm == "SHA-256" else 1)
+    return parsed[0] if parsed else None
+
+
+def authorization(
+    challenge: Challenge,
+    *,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    cnonce: str,
+    nc: int = 1,
+) -> str:
+    nc_text = f"{nc:08x}"
+    response = compute_response(
+        algorithm=challenge.algorithm,
+        username=username,
+        realm=challenge.realm,
+        password=password,
+        method=method,
+        uri=uri,
+        nonce=challenge.nonce,
+        qop=challenge.qop,
+        nc=nc_text,
+        cnonce=cnonce,
+    )
+    parts = [
+        f'username="{username}"',
+        f'realm="{challenge.realm}"',
+        f'nonce="{challenge.nonce}"',
+        f'uri="{uri}"',
+        f'response="{response}"',
+        f"algorithm={challenge.algorithm}",
+    ]
+    if challenge.qop:
+        parts += [f"qop={challenge.qop}", f"nc={nc_text}", f'cnonce="{cnonce}"']
+    if challenge.opaque is not None:
+        parts.append(f'opaque="{challenge.opaque}"')
+    return "Digest " + ", ".join(parts)

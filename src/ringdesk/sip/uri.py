@@ -1,0 +1,248 @@
+"""SIP URIs, name-addr values and Via values (RFC 3261 section 19.1, 20, 25.1).
+
+Parsers raise SipParseError with the response a UAS should send, so a caller never has to
+guess what went wrong with a header it could not read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from .errors import SipParseError
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)$")
+
+
+def is_token(text: str) -> bool:
+    return bool(_TOKEN_RE.match(text))
+
+
+def _split_params(text: str) -> dict[str, str | None]:
+    """Parse ';a=b;c' into {"a": "b", "c": None}; names are case-insensitive."""
+    params: dict[str, str | None] = {}
+    for part in split_outside_quotes(text, ";"):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip().lower()
+        if not name:
+            raise SipParseError(400, "Bad parameter")
+        params[name] = value.strip() if sep else None
+    return params
+
+
+def _format_params(params: dict[str, str | None]) -> str:
+    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+
+
+def split_outside_quotes(text: str, sep: str) -> list[str]:
+    """Split on `sep` except inside double quotes and angle brackets."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    escaped = False
+    start = 0
+    for i, ch in enumerate(text):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+            continue
+        if ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """'host', 'host:5060', '[::1]:5060' -> (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise SipParseError(400, "Bad host")
+        host, rest = text[: end + 1], text[end + 1 :]
+    else:
+        host, _, port_text = text.partition(":")
+        rest = ":" + port_text if _ else ""
+    if not host or not _HOST_RE.match(host):
+        raise SipParseError(400, "Bad host")
+    if not rest:
+        return host, None
+    if not rest.startswith(":") or not rest[1:].isdigit() or len(rest) > 6:
+        raise SipParseError(400, "Bad port")
+    port = int(rest[1:])
+    if not 0 < port < 65536:
+        raise SipParseError(400, "Bad port")
+    return host, port
+
+
+@dataclass(frozen=True, slots=True)
+class SipUri:
+    host: str
+    user: str | None = None
+    port: int | None = None
+    scheme: str = "sip"
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: str = ""  # the '?a=b' part kept verbatim (we never act on it)
+    password: str | None = None
+
+    def __str__(self) -> str:
+        out = self.scheme + ":"
+        if self.user is not None:
+            out += self.user
+            if self.password is not None:
+                out += ":" + self.password
+            out += "@"
+        out += self.host
+        if self.port is not None:
+            out += f":{self.port}"
+        out += _format_params(self.params)
+        if self.headers:
+            out += "?" + self.headers
+        return out
+
+    def with_params(self, **params: str | None) -> SipUri:
+        merged = dict(self.params)
+        merged.update(params)
+        return replace(self, params=merged)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        default = 5061 if self.scheme == "sips" else 5060
+        return self.host.strip("[]"), self.port or default
+
+
+def parse_uri(text: str, *, request_uri: bool = False) -> SipUri:
+    """Parse a sip: or sips: URI. Other schemes are 416 in a Request-URI, 400 elsewhere."""
+    text = text.strip()
+    scheme, colon, rest = text.partition(":")
+    scheme = scheme.lower()
+    if not colon or not scheme or not scheme.isascii() or not scheme.isalpha():
+        raise SipParseError(400, "Bad URI")
+    if scheme not in ("sip", "sips"):
+        raise SipParseError(416 if request_uri else 400, "Unsupported URI Scheme")
+    rest, qmark, headers = rest.partition("?")
+    user: str | None = None
+    password: str | None = None
+    if "@" in rest:
+        userinfo, _, rest = rest.rpartition("@")
+        user, pcolon, pw = userinfo.partition(":")
+        password = pw if pcolon else None
+        if not user or any(c in user for c in ' <>"\r\n'):
+            raise SipParseError(400, "Bad URI user")
+    hostport, _, param_text = rest.partition(";")
+    host, port = split_host_port(hostport)
+    params = _split_params(param_text) if param_text else {}
+    return SipUri(
+        host=host.lower(),
+        user=user,
+        port=port,
+        scheme=scheme,
+        params=params,
+        headers=headers if qmark else "",
+        password=password,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NameAddr:
+    """A From/To/Contact/Route value: optional display name, URI, header parameters."""
+
+    uri: SipUri
+    display: str | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str | None:
+        return self.params.get("tag")
+
+    def with_tag(self, tag: str) -> NameAddr:
+        merged = dict(self.params)
+        merged["tag"] = tag
+        return replace(self, params=merged)
+
+    def __str__(self) -> str:
+        display = f'"{self.display}" ' if self.display else ""
+        return f"{display}<{self.uri}>{_format_params(self.params)}"
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    text = text.strip()
+    if not text:
+        raise SipParseError(400, "Empty address")
+    if "<" in text:
+        display_part, _, rest = text.partition("<")
+        uri_text, close, param_text = rest.partition(">")
+        if not close:
+            raise SipParseError(400, "Bad address")
+        display = display_part.strip()
+        if display.startswith('"'):
+            if len(display) < 2 or not display.endswith('"'):
+                raise SipParseError(400, "Bad display name")
+            display = display[1:-1].replace('\\"', '"')
+        uri = parse_uri(uri_text)
+        param_text = param_text.strip()
+        if param_text and not param_text.startswith(";"):
+            raise SipParseError(400, "Bad address parameters")
+        params = _split_params(param_text) if param_text else {}
+        return NameAddr(uri=uri, display=display or None, params=params)
+    # addr-spec form: parameters after the URI belong to the header, not the URI.
+    uri_text, _, param_text = text.partition(";")
+    if " " in uri_text.strip():
+        raise SipParseError(400, "Bad address")
+    return NameAddr(uri=parse_uri(uri_text), params=_split_params(param_text))
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    transport: str
+    host: str
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    @property
+    def sent_by(self) -> tuple[str, int]:
+        return self.host, self.port or 5060
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port is not None else ""
+        return f"SIP/2.0/{self.transport} {self.host}{port}{_format_params(self.params)}"
+
+
+def parse_via(text: str) -> Via:
+    text = text.strip()
+    proto, _, rest = text.partition(" ")
+    parts = [p.strip() for p in proto.split("/")]
+    # "SIP / 2.0 / UDP host" is legal (LWS around the slashes): fold it back.
+    while len(parts) < 3 or not parts[2]:
+        nxt, _, rest = rest.strip().partition(" ")
+        if not nxt:
+            raise SipParseError(400, "Bad Via")
+        parts = [p.strip() for p in "/".join([*parts, nxt]).replace("//", "/").split("/")]
+        parts = [p for p in parts if p]
+    if len(parts) != 3 or parts[0].upper() != "SIP" or parts[1] != "2.0":
+        raise SipParseError(400, "Bad Via")
+    transport = parts[2].upper()
+    if not is_token(transport):
+        raise SipParseError(400, "Bad Via transport")
+    hostport, _, param_text = rest.strip().partition(";")
+    host, port = split_host_port(hostport)
+    return Via(transport=transport, host=host, port=port, params=_split_params(param_text))

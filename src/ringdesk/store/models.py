@@ -1,0 +1,226 @@
+"""The database tables (SQLAlchemy 2 declarative). Times are UTC epoch seconds (floats).
+
+Epoch floats are what the engine's clock gives, they compare and subtract the same way on SQLite
+and PostgreSQL, and the statistics are sums of differences of them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | agent
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Session(Base):
+    """A login. Only a hash of the token is kept, so a database leak logs nobody in."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Service(Base):
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    inbound_number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    inbound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    outbound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    strategy: Mapped[str] = mapped_column(String(32), default="longest_idle")
+    max_wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    overflow_action: Mapped[str] = mapped_column(String(32), default="none")
+    overflow_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    service_level_seconds: Mapped[float] = mapped_column(Float, default=20.0)
+
+
+class ServiceAgent(Base):
+    """An agent's phone permission on a service."""
+
+    __tablename__ = "service_agents"
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone_permission: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CtiAgent(Base):
+    """CTI agent management: CTI ID (SIP user), CTI number (dialable), phone password.
+
+    The phone password is kept in clear because SIP digest authentication needs it to compute
+    the expected response; it is never returned by the API.
+    """
+
+    __tablename__ = "cti_agents"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    cti_id: Mapped[str] = mapped_column(String(32), unique=True)
+    cti_number: Mapped[str] = mapped_column(String(32), unique=True)
+    phone_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class CallingNumber(Base):
+    __tablename__ = "calling_numbers"
+    __table_args__ = (UniqueConstraint("service_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CtiSettingsRow(Base):
+    """The global CTI settings: exactly one row, id 1."""
+
+    __tablename__ = "cti_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sip_domain: Mapped[str] = mapped_column(String(200), default="ringdesk.local")
+    trunk_host: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    trunk_port: Mapped[int] = mapped_column(Integer, default=5060)
+    trunk_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    trunk_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    allow_any_source: Mapped[bool] = mapped_column(Boolean, default=False)
+    codecs: Mapped[str] = mapped_column(String(64), default="PCMU,PCMA")
+    queue_music_mode: Mapped[str] = mapped_column(String(16), default="early_media")
+    default_login_status: Mapped[str] = mapped_column(String(16), default="business")
+    pickup_seconds: Mapped[float] = mapped_column(Float, default=20.0)
+    pickup_timeout_status: Mapped[str] = mapped_column(String(16), default="rest")
+    max_missed_offers: Mapped[int] = mapped_column(Integer, default=3)
+    outbound_ticket_on_dial: Mapped[bool] = mapped_column(Boolean, default=False)
+    wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    record_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Sound(Base):
+    """An uploaded replacement for a default sound; no row means the generated default."""
+
+    __tablename__ = "sounds"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[float] = mapped_column(Float)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    customer_number: Mapped[str] = mapped_column(String(32), index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    connected_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class TicketEvent(Base):
+    """One line of a ticket's timeline."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CallRecord(Base):
+    """One row per call, the source of every statistic."""
+
+    __tablename__ = "call_records"
+    __table_args__ = (Index("ix_call_records_arrived", "arrived_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), nullable=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    customer_number: Mapped[str] = mapped_column(String(32))
+    called_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    calling_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
+    arrived_at: Mapped[float] = mapped_column(Float)
+    offered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    connected_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    talk_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class AgentStateRow(Base):
+    """The agent's CTI login and chosen status, restored after a restart."""
+
+    __tablename__ = "agent_states"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    chosen: Mapped[str] = mapped_column(String(16), default="logged_out")
+    status: Mapped[str] = mapped_column(String(24), default="logged_out")
+    since: Mapped[float] = mapped_column(Float)
+
+
+class Favorite(Base):
+    """A frequently used transfer number of one user."""
+
+    __tablename__ = "favorites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(32))

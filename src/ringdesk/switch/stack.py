@@ -1,0 +1,227 @@
+"""The transaction layer on the asyncio loop: matches messages to transactions, runs their
+timers with loop.call_at, and hands new requests and responses to the switch (the TU)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ringdesk.sip.message import Request, Response, make_response, new_branch
+from ringdesk.sip.transaction import (
+    ClientInvite,
+    ClientNonInvite,
+    ClientTransaction,
+    ServerInvite,
+    ServerNonInvite,
+    ServerTransaction,
+    TransactionTable,
+)
+from ringdesk.sip.uri import parse_via
+
+from .transport import Address, SipTransport
+
+log = logging.getLogger(__name__)
+
+OnResponse = Callable[[Response], None]
+OnTimeout = Callable[[], None]
+
+
+@dataclass(slots=True)
+class _ClientOwner:
+    on_response: OnResponse
+    on_timeout: OnTimeout
+
+
+class RequestHandler:
+    """What the stack calls for requests no transaction absorbed."""
+
+    def on_request(
+        self, req: Request, txn: ServerTransaction | None, src: Address, tp: str
+    ) -> None:
+        raise NotImplementedError
+
+    def on_stray_response(self, resp: Response, src: Address) -> None:
+        """A response no client transaction wants (a late 2xx retransmission)."""
+
+    def on_server_timeout(self, txn: ServerTransaction) -> None:
+        """Our final response to an INVITE was never ACKed."""
+
+
+class SipStack:
+    def __init__(self, host: str, port: int, handler: RequestHandler) -> None:
+        self.handler = handler
+        self.transport = SipTransport(host, port, self._on_message)
+        self.table = TransactionTable()
+        self._timers: dict[int, tuple[float, asyncio.TimerHandle]] = {}
+        self._owners: dict[int, _ClientOwner] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.host = host
+
+    @property
+    def port(self) -> int:
+        return self.transport.local_port
+
+    def now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.transport.start()
+
+    async def stop(self) -> None:
+        for _, handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        await self.transport.stop()
+
+    def via(self, transport: str = "udp", branch: str | None = None) -> str:
+        return (
+            f"SIP/2.0/{transport.upper()} {self.host}:{self.port}"
+            f";branch={branch or new_branch()};rport"
+        )
+
+    # ---- incoming ---------------------------------------------------------------------
+
+    def _on_message(self, msg: Request | Response, src: Address, tp: str) -> None:
+        if isinstance(msg, Response):
+            self._on_response(msg, src)
+        else:
+            self._on_request(msg, src, tp)
+
+    def _on_request(self, req: Request, src: Address, tp: str) -> None:
+        _note_source(req, src)
+        if req.method == "ACK":
+            invite = self.table.find_server(req)
+            if (
+                isinstance(invite, ServerInvite)
+                and invite.last is not None
+                and invite.last.status >= 300
+            ):
+                invite.receive(req, self.now())
+                self._service(invite)
+                return
+            self.handler.on_request(req, None, src, tp)  # ACK for a 2xx: the dialog's business
+            return
+        existing = self.table.find_server(req)
+        if existing is not None:
+            existing.receive(req, self.now())  # a retransmission: resend our last response
+            self._service(existing)
+            return
+        if self.table.is_merged(req) or self.table.is_loop(req):
+            self.send_stateless(make_response(req, 482, to_tag=new_branch()[7:]), src, tp)
+            return
+        reliable = tp != "udp"
+        txn: ServerTransaction
+        if req.method == "INVITE":
+            txn = ServerInvite(req, src, self.now(), reliable)
+        else:
+            txn = ServerNonInvite(req, src, self.now(), reliable)
+        self.table.add_server(txn)
+        self.handler.on_request(req, txn, src, tp)
+
+    def _on_response(self, resp: Response, src: Address) -> None:
+        txn = self.table.find_client(resp)
+        if txn is None:
+            self.handler.on_stray_response(resp, src)
+            return
+        passed = txn.receive(resp, self.now())
+        self._service(txn)
+        owner = self._owners.get(id(txn))
+        if passed is not None and owner is not None:
+            owner.on_response(passed)
+
+    # ---- outgoing -----------------------------------------------------------------------
+
+    def respond(self, txn: ServerTransaction, resp: Response) -> None:
+        txn.respond(resp, self.now())
+        self._service(txn)
+
+    def send_request(
+        self,
+        req: Request,
+        dest: Address,
+        tp: str,
+        on_response: OnResponse,
+        on_timeout: OnTimeout,
+    ) -> ClientTransaction:
+        reliable = tp != "udp"
+        txn: ClientTransaction
+        if req.method == "INVITE":
+            txn = ClientInvite(req, dest, self.now(), reliable)
+        else:
+            txn = ClientNonInvite(req, dest, self.now(), reliable)
+        self.table.add_client(txn)
+        self._owners[id(txn)] = _ClientOwner(on_response, on_timeout)
+        self._service(txn)
+        return txn
+
+    def send_stateless(self, msg: Request | Response, dest: Address, tp: str) -> None:
+        self.transport.send(msg, dest, tp)
+
+    # ---- timers -------------------------------------------------------------------------
+
+    def _service(self, txn: ServerTransaction | ClientTransaction) -> None:
+        tp = "tcp" if txn.reliable else "udp"
+        for msg in txn.take():
+            self.transport.send(msg, txn.dest, tp)
+        key = id(txn)
+        if txn.terminated:
+            entry = self._timers.pop(key, None)
+            if entry is not None:
+                entry[1].cancel()
+            self.table.remove(txn)
+            owner = self._owners.pop(key, None)
+            if txn.timed_out:
+                self._timed_out(txn, owner)
+            return
+        at = txn.next_timer()
+        entry = self._timers.get(key)
+        if entry is not None and entry[0] == at:
+            return
+        if entry is not None:
+            entry[1].cancel()
+            del self._timers[key]
+        if at is not None and self._loop is not None:
+            handle = self._loop.call_at(at, self._fire, txn)
+            self._timers[key] = (at, handle)
+
+    def _fire(self, txn: ServerTransaction | ClientTransaction) -> None:
+        self._timers.pop(id(txn), None)
+        try:
+            txn.handle_timer(self.now())
+            self._service(txn)
+        except Exception:
+            log.exception("transaction timer failed")
+
+    def _timed_out(
+        self, txn: ServerTransaction | ClientTransaction, owner: _ClientOwner | None
+    ) -> None:
+        try:
+            if owner is not None:
+                owner.on_timeout()
+            elif isinstance(txn, ServerInvite):
+                self.handler.on_server_timeout(txn)
+        except Exception:
+            log.exception("timeout handler failed")
+
+
+def _note_source(req: Request, src: Address) -> None:
+    """RFC 3261 18.2.1 and RFC 3581: record where the request really came from in the top Via,
+    so responses (sent there by make_response's copied Via) find their way back."""
+    top = req.headers.get("via")
+    if top is None:
+        return
+    via = parse_via(top)
+    params = dict(via.params)
+    changed = False
+    if via.host != src[0]:
+        params["received"] = src[0]
+        changed = True
+    if "rport" in params and params["rport"] is None:
+        params["rport"] = str(src[1])
+        changed = True
+    if changed:
+        req.headers.replace_first("via", str(type(via)(via.transport, via.host, via.port, params)))

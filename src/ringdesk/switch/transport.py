@@ -1,0 +1,196 @@
+"""SIP over UDP and TCP on one (host, port): bytes in -> parsed messages out, and back.
+
+Malformed input is answered here (400, 505, 416, 420, 483 as the parser says) and logged once;
+nothing raised by a handler escapes into asyncio's protocol callbacks, so one bad message or
+one failing call cannot take the socket down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ringdesk.sip.errors import SipParseError
+from ringdesk.sip.message import Request, Response, make_response, parse_message
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+OnMessage = Callable[[Request | Response, Address, str], None]
+
+_CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+MAX_TCP_BUFFER = 256 * 1024
+
+
+def error_response(exc: SipParseError) -> Response | None:
+    """The response a parse error calls for, None when there is no one to send it to."""
+    req = exc.request
+    if req is None or req.method == "ACK" or not req.headers.get_all("via") or exc.status < 300:
+        return None
+    return make_response(req, exc.status, exc.reason, headers=exc.extra_headers)
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, owner: SipTransport) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.owner.received(data, (addr[0], addr[1]), "udp")
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the transaction timer reports the failure.
+        log.debug("UDP error: %s", exc)
+
+
+class SipTransport:
+    def __init__(self, host: str, port: int, on_message: OnMessage, *, tcp: bool = True) -> None:
+        self.host = host
+        self.port = port
+        self.on_message = on_message
+        self.tcp_enabled = tcp
+        self._udp: asyncio.DatagramTransport | None = None
+        self._server: asyncio.Server | None = None
+        self._conns: dict[Address, asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def local_port(self) -> int:
+        return self.port
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        # With port 0 the UDP bind picks the port and TCP must get the same one; if TCP is
+        # taken there, try again with another UDP port.
+        for _attempt in range(20):
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, self.port)
+            )
+            port = udp.get_extra_info("sockname")[1]
+            if not self.tcp_enabled:
+                self._udp, self.port = udp, port
+                return
+            try:
+                self._server = await asyncio.start_server(self._serve_tcp, self.host, port)
+            except OSError:
+                udp.close()
+                if self.port != 0:
+                    raise
+                continue
+            self._udp, self.port = udp, port
+            return
+        raise OSError("no port free for both UDP and TCP")
+
+    async def stop(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._conns.values()):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    # ---- receiving ----------------------------------------------------------------------
+
+    def received(self, data: bytes, addr: Address, transport: str) -> None:
+        if not data.strip(b"\r\n\t "):
+            return  # keep-alive (RFC 5626 CRLF ping or a NAT keep-alive)
+        try:
+            msg = parse_message(data, stream=transport == "tcp")
+        except SipParseError as exc:
+            log.warning("bad SIP message from %s:%s (%s %s)", addr[0], addr[1], exc.status, exc)
+            resp = error_response(exc)
+            if resp is not None:
+                self.send(resp, addr, transport)
+            return
+        try:
+            self.on_message(msg, addr, transport)
+        except Exception:  # one failing call must not stop the socket
+            log.exception("error handling SIP message from %s:%s", addr[0], addr[1])
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        addr: Address = (peer[0], peer[1])
+        self._conns[addr] = writer
+        try:
+            await self._read_stream(reader, writer, addr)
+        finally:
+            if self._conns.get(addr) is writer:
+                del self._conns[addr]
+            writer.close()
+
+    async def _read_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address
+    ) -> None:
+        buf = b""
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                return
+            buf += chunk
+            while True:
+                stripped = buf.lstrip(b"\r\n")
+                if stripped != buf:
+                    if buf.startswith(b"\r\n\r\n"):
+                        writer.write(b"\r\n")  # RFC 5626 pong
+                    buf = stripped
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > MAX_TCP_BUFFER:
+                        log.warning("TCP peer %s:%s sent an endless header", *addr)
+                        return
+                    break
+                match = _CL_RE.search(buf[:end])
+                length = int(match.group(1)) if match else 0
+                total = end + 4 + length
+                if length > MAX_TCP_BUFFER:
+                    log.warning("TCP peer %s:%s sent a huge body", *addr)
+                    return
+                if len(buf) < total:
+                    break
+                frame, buf = buf[:total], buf[total:]
+                self.received(frame, addr, "tcp")
+
+    # ---- sending ------------------------------------------------------------------------
+
+    def send(self, msg: Request | Response, dest: Address, transport: str = "udp") -> None:
+        data = msg.to_bytes()
+        if transport == "tcp":
+            writer = self._conns.get(dest)
+            if writer is not None and not writer.is_closing():
+                writer.write(data)
+            else:
+                self._spawn(self._connect_and_send(dest, data))
+            return
+        if self._udp is not None:
+            try:
+                self._udp.sendto(data, dest)
+            except OSError as exc:
+                log.warning("UDP send to %s:%s failed: %s", dest[0], dest[1], exc)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect_and_send(self, dest: Address, data: bytes) -> None:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*dest), 5)
+        except (OSError, TimeoutError) as exc:
+            log.warning("TCP connect to %s:%s failed: %s", dest[0], dest[1], exc)
+            return
+        self._conns[dest] = writer
+        writer.write(data)
+        try:
+            await self._read_stream(reader, writer, dest)
+        finally:
+            if self._conns.get(dest) is writer:
+                del self._conns[dest]
+            writer.close()

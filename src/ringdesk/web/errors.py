@@ -1,0 +1,79 @@
+"""One error shape for every failure: {"code": "...", "message": "..."} (+ "fields" for 422)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ringdesk.core.errors import CoreError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("not_authenticated", "Log in first."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "There is nothing here."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    409: ("conflict", "This conflicts with the current state."),
+    413: ("too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "This content type is not supported."),
+    422: ("invalid_input", "The input is not valid."),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(CoreError)
+    async def core_error(_: Request, exc: CoreError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": _field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+            for e in exc.errors()
+        ]
+        first = fields[0] if fields else {"field": "", "message": "invalid"}
+        message = f"Invalid {first['field'] or 'input'}: {first['message']}"
+        return JSONResponse(error_body("invalid_input", message, fields=fields), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_CODES.get(exc.status_code, ("error", "The request failed."))
+        if isinstance(exc.detail, str) and exc.detail and exc.status_code not in (404, 405):
+            message = exc.detail
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on the server."), status_code=500
+        )

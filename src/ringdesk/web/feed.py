@@ -1,0 +1,163 @@
+"""The WebSocket feeds: one numbered stream per user, with a replay buffer for reconnects.
+
+A message is serialised once per publish; each subscriber has its own queue so a slow browser
+delays nobody else (it is dropped when its queue overflows and resumes with `since`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ringdesk.app import Runtime
+    from ringdesk.store.recorder import Recorded
+
+log = logging.getLogger(__name__)
+
+REPLAY = 500  # messages kept per user for resuming
+QUEUE_LIMIT = 1000  # a subscriber this far behind is disconnected
+BOARD_INTERVAL = 0.25  # admin board messages at most this often
+
+
+@dataclass(slots=True)
+class Subscriber:
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+
+
+@dataclass(slots=True)
+class UserFeed:
+    seq: int = 0
+    buffer: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY))
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+
+class Feeds:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._users: dict[int, UserFeed] = {}
+        self.admins: set[int] = set()  # users with role admin who have a feed open
+        self._board_dirty = asyncio.Event()
+        self._board_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._board_task = asyncio.create_task(self._board_loop(), name="board-feed")
+
+    async def stop(self) -> None:
+        if self._board_task is not None:
+            self._board_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._board_task
+        for feed in self._users.values():
+            for sub in feed.subscribers:
+                sub.queue.put_nowait(None)
+
+    # ---- publishing ---------------------------------------------------------------------------
+    def publish(self, user_id: int, type_: str, data: Any) -> None:
+        self.publish_raw(user_id, type_, json.dumps(data, separators=(",", ":")))
+
+    def publish_raw(self, user_id: int, type_: str, data_json: str) -> None:
+        feed = self._users.setdefault(user_id, UserFeed())
+        feed.seq += 1
+        message = f'{{"seq":{feed.seq},"type":"{type_}","data":{data_json}}}'
+        feed.buffer.append((feed.seq, message))
+        for sub in list(feed.subscribers):
+            if sub.queue.qsize() >= QUEUE_LIMIT:
+                feed.subscribers.discard(sub)
+                sub.queue.put_nowait(None)  # tells the sender to close the socket
+            else:
+                sub.queue.put_nowait(message)
+
+    def publish_recorded(self, recorded: Recorded) -> None:
+        from ringdesk.web import views
+
+        runtime = self._runtime
+        for agent_id in sorted(recorded.agents):
+            try:
+                state = views.agent_state(runtime, agent_id)
+            except Exception:
+                log.exception("agent_state for %s", agent_id)
+                continue
+            self.publish(agent_id, "agent_state", state)
+        if recorded.tickets_opened or recorded.tickets_updated or recorded.call_failures:
+            with runtime.db() as db:
+                opened_ids = set()
+                for ticket_id, agent_id in recorded.tickets_opened:
+                    body = views.ticket_by_id(db, ticket_id, timeline=True)
+                    if body is not None:
+                        self.publish(agent_id, "ticket_opened", body)
+                        opened_ids.add(ticket_id)
+                for ticket_id in sorted(recorded.tickets_updated - opened_ids):
+                    self.ticket_updated(db, ticket_id)
+            for agent_id, data in recorded.call_failures:
+                self.publish(agent_id, "call_failed", data)
+        self.board_changed()
+
+    def ticket_updated(self, db: Any, ticket_id: int, also: int | None = None) -> None:
+        from ringdesk.web import views
+
+        body = views.ticket_by_id(db, ticket_id, timeline=True)
+        if body is None:
+            return
+        targets = {body["agent_id"]} if body["agent_id"] is not None else set()
+        if also is not None:
+            targets.add(also)
+        for user_id in targets:
+            self.publish(user_id, "ticket_updated", body)
+
+    def board_changed(self) -> None:
+        self._board_dirty.set()
+
+    async def _board_loop(self) -> None:
+        from ringdesk.web import views
+
+        while True:
+            await self._board_dirty.wait()
+            self._board_dirty.clear()
+            admins = [a for a in self.admins if self._users.get(a, UserFeed()).subscribers]
+            if admins:
+                started = time.monotonic()
+                try:
+                    with self._runtime.db() as db:
+                        body = json.dumps(views.board(self._runtime, db), separators=(",", ":"))
+                except Exception:
+                    log.exception("board")
+                    body = None
+                if body is not None:
+                    for admin in admins:
+                        self.publish_raw(admin, "board", body)
+                # Leading-edge throttle: the first change goes out at once, later ones wait.
+                await asyncio.sleep(max(0.0, BOARD_INTERVAL - (time.monotonic() - started)))
+
+    # ---- subscribing --------------------------------------------------------------------------
+    def subscribe(self, user_id: int, since: int | None) -> tuple[Subscriber, list[str], bool]:
+        """Register a subscriber; returns it, the messages to replay, and whether to resync."""
+        feed = self._users.setdefault(user_id, UserFeed())
+        sub = Subscriber()
+        replay: list[str] = []
+        resync = False
+        if since is not None and since < feed.seq:
+            oldest = feed.buffer[0][0] if feed.buffer else feed.seq + 1
+            if since + 1 < oldest:
+                resync = True
+            else:
+                replay = [msg for seq, msg in feed.buffer if seq > since]
+        elif since is not None and since > feed.seq:
+            resync = True  # the server restarted: the client's numbers mean nothing here
+        feed.subscribers.add(sub)
+        return sub, replay, resync
+
+    def unsubscribe(self, user_id: int, sub: Subscriber) -> None:
+        feed = self._users.get(user_id)
+        if feed is not None:
+            feed.subscribers.discard(sub)
+
+    def current_seq(self, user_id: int) -> int:
+        feed = self._users.get(user_id)
+        return feed.seq if feed else 0

@@ -1,0 +1,77 @@
+"""Login, logout and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete, select
+
+from ringdesk.store import models as m
+from ringdesk.store.security import token_digest, verify_password
+from ringdesk.web.auth import RuntimeDep, User, bearer_token, open_session
+from ringdesk.web.errors import ApiError
+from ringdesk.web.schemas import LoginBody
+from ringdesk.web.views import user_json
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+@router.post("/auth/login")
+def login(body: LoginBody, runtime: RuntimeDep) -> dict[str, Any]:
+    # A plain def: argon2 is deliberately slow, so it runs in the thread pool, off the loop.
+    with runtime.db() as db:
+        user = db.scalar(select(m.User).where(m.User.username == body.username))
+        if user is None or not verify_password(user.password_hash, body.password):
+            raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+        result = user_json(user)
+    return {"token": open_session(runtime, result["id"]), "user": result}
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, user: User, runtime: RuntimeDep) -> Response:
+    token = bearer_token(request)
+    if token is not None:
+        digest = token_digest(token)
+        runtime.logins.drop(digest)
+        with runtime.db() as db:
+            db.execute(delete(m.Session).where(m.Session.token_hash == digest))
+            db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/me")
+def me(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db() as db:
+        row = db.get(m.User, user.id)
+        if row is None:
+            raise ApiError(401, "not_authenticated", "Your account no longer exists.")
+        body = user_json(row)
+        permitted = db.scalars(
+            select(m.Service)
+            .join(m.ServiceAgent, m.ServiceAgent.service_id == m.Service.id)
+            .where(m.ServiceAgent.user_id == user.id, m.ServiceAgent.phone_permission.is_(True))
+            .order_by(m.Service.id)
+        ).all()
+        services = []
+        for service in permitted:
+            numbers = db.scalars(
+                select(m.CallingNumber)
+                .where(m.CallingNumber.service_id == service.id)
+                .order_by(m.CallingNumber.id)
+            ).all()
+            services.append(
+                {
+                    "id": service.id,
+                    "name": service.name,
+                    "inbound_enabled": service.inbound_enabled,
+                    "outbound_enabled": service.outbound_enabled,
+                    "calling_numbers": [
+                        {"id": n.id, "number": n.number, "label": n.label} for n in numbers
+                    ],
+                }
+            )
+        cti = db.get(m.CtiAgent, user.id)
+        body["services"] = services
+        body["cti"] = {"cti_id": cti.cti_id, "cti_number": cti.cti_number} if cti else None
+    return body

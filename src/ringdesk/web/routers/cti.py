@@ -1,0 +1,60 @@
+"""The agent's own CTI: state, login/logout, status, Ready colleagues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from ringdesk.core.commands import CtiLogin, CtiLogout, SetStatus
+from ringdesk.core.model import AgentStatus
+from ringdesk.web.auth import RuntimeDep, User
+from ringdesk.web.schemas import StatusBody
+from ringdesk.web.views import agent_state, iso, label
+
+router = APIRouter(prefix="/api/cti", tags=["cti"])
+
+
+@router.get("/state")
+async def get_state(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+    return agent_state(runtime, user.id)
+
+
+@router.post("/login")
+async def login(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+    runtime.command(CtiLogin(agent_id=user.id))
+    return agent_state(runtime, user.id)
+
+
+@router.post("/logout")
+async def logout(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+    runtime.command(CtiLogout(agent_id=user.id))
+    return agent_state(runtime, user.id)
+
+
+@router.put("/status")
+async def set_status(body: StatusBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+    runtime.command(SetStatus(agent_id=user.id, status=AgentStatus(body.status)))
+    return agent_state(runtime, user.id)
+
+
+@router.get("/ready-agents")
+async def ready_agents(
+    user: User,
+    runtime: RuntimeDep,
+    q: str = Query(default="", max_length=100),
+) -> list[dict[str, Any]]:
+    me = runtime.engine.agent(user.id)
+    found = runtime.engine.ready_agents(me.services or frozenset({-1}), q.strip())
+    return [
+        {
+            "agent_id": a.agent_id,
+            "name": a.name,
+            "cti_number": runtime.cti_numbers.get(a.agent_id),
+            "status": a.status,
+            "status_label": label(a.status),
+            "since": iso(a.since),
+        }
+        for a in found
+        if a.agent_id != user.id
+    ]

@@ -1,0 +1,166 @@
+"""Request bodies. Every model forbids unknown fields and bounds every string."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+PHONE_PATTERN = r"^\+?[0-9*#]{2,20}$"
+
+
+def _phone(value: str) -> str:
+    return value.strip()
+
+
+Phone = Annotated[
+    str,
+    Field(min_length=2, max_length=21, pattern=PHONE_PATTERN, examples=["5551234"]),
+    AfterValidator(_phone),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[str, Field(max_length=200)]
+Password = Annotated[str, Field(min_length=1, max_length=200)]
+ChosenStatus = Literal["business", "ready", "rest"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class LoginBody(Body):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StatusBody(Body):
+    status: ChosenStatus
+
+
+class DialBody(Body):
+    service_id: Annotated[int, Field(ge=1)]
+    number: Phone
+    calling_number: Phone
+
+
+class TransferBody(Body):
+    number: Phone | None = None
+    agent_id: Annotated[int, Field(ge=1)] | None = None
+
+
+class FavoriteBody(Body):
+    label: Label = ""
+    number: Phone
+
+
+class FavoritePatch(Body):
+    label: Label | None = None
+    number: Phone | None = None
+
+
+class TicketPatch(Body):
+    subject: Annotated[str, Field(max_length=200)] | None = None
+    notes: Annotated[str, Field(max_length=20_000)] | None = None
+    status: Literal["open", "pending", "solved", "closed"] | None = None
+    customer_id: Annotated[int, Field(ge=1)] | None = None
+
+
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class CustomerBody(Body):
+    name: Name
+    phone: Phone
+    email: Email | None = None
+
+
+class CustomerPatch(Body):
+    name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+StrategyName = Literal["longest_idle", "round_robin", "fewest_calls", "ring_all"]
+OverflowName = Literal["none", "hang_up_with_message", "forward"]
+Seconds = Annotated[float, Field(ge=0, le=86_400)]
+
+
+class ServiceBody(Body):
+    name: Name
+    inbound_number: Phone | None = None
+    inbound_enabled: bool = True
+    outbound_enabled: bool = True
+    strategy: StrategyName = "longest_idle"
+    max_wait_seconds: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    overflow_action: OverflowName = "none"
+    overflow_number: Phone | None = None
+    service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20.0
+
+
+class ServicePatch(Body):
+    name: Name | None = None
+    inbound_number: Phone | None = None
+    inbound_enabled: bool | None = None
+    outbound_enabled: bool | None = None
+    strategy: StrategyName | None = None
+    max_wait_seconds: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    overflow_action: OverflowName | None = None
+    overflow_number: Phone | None = None
+    service_level_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
+
+
+class PermissionBody(Body):
+    phone_permission: bool
+
+
+class CallingNumberBody(Body):
+    number: Phone
+    label: Label = ""
+
+
+Role = Literal["admin", "agent"]
+Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
+class UserBody(Body):
+    username: Username
+    name: Name
+    password: Annotated[str, Field(min_length=6, max_length=200)]
+    role: Role = "agent"
+
+
+class UserPatch(Body):
+    name: Name | None = None
+    password: Annotated[str, Field(min_length=6, max_length=200)] | None = None
+    role: Role | None = None
+
+
+Host = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9.:\-\[\]]+$")]
+Codec = Literal["PCMU", "PCMA"]
+
+
+class CtiSettingsBody(Body):
+    sip_domain: Host
+    trunk_host: Host | None = None
+    trunk_port: Annotated[int, Field(ge=1, le=65535)] = 5060
+    trunk_username: Annotated[str, Field(max_length=128)] | None = None
+    trunk_password: Annotated[str, Field(max_length=128)] | None = None
+    allow_any_source: bool = False
+    codecs: Annotated[list[Codec], Field(min_length=1, max_length=2)] = ["PCMU", "PCMA"]
+    queue_music_mode: Literal["early_media", "answered"] = "early_media"
+    default_login_status: ChosenStatus = "business"
+    pickup_seconds: Annotated[float, Field(ge=3, le=600)] = 20.0
+    pickup_timeout_status: Literal["business", "rest"] = "rest"
+    max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
+    outbound_ticket_on_dial: bool = False
+    wrap_up_seconds: Annotated[float, Field(ge=1, le=86_400)] | None = None
+    record_calls: bool = False
+
+
+CtiId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class CtiAgentBody(Body):
+    cti_id: CtiId
+    cti_number: Phone
+    phone_password: Annotated[str, Field(min_length=4, max_length=128)] | None = None

@@ -1,0 +1,42 @@
+"""In-memory cache of logged-in users by token digest (the database stays the truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: int
+    username: str
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class SessionCache:
+    """token digest -> user, so a status click does not cost a session lookup in the database.
+
+    Dropped on logout and on any change to a user; after a restart it refills from the database.
+    """
+
+    def __init__(self) -> None:
+        self._by_digest: dict[str, Principal] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        return self._by_digest.get(digest)
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._by_digest) > 10_000:
+            self._by_digest.clear()
+        self._by_digest[digest] = principal
+
+    def drop(self, digest: str) -> None:
+        self._by_digest.pop(digest, None)
+
+    def drop_user(self, user_id: int) -> None:
+        for digest in [d for d, p in self._by_digest.items() if p.id == user_id]:
+            del self._by_digest[digest]

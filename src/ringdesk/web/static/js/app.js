@@ -1,0 +1,256 @@
+// Boot: restore the session, draw the shell (top bar, call widget, reconnect banner), route
+// pages, and dispatch the feed's messages to the widget and the pages.
+
+import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
+import { refreshState, setAgentState, showCallFailed } from "./cti.js";
+import { h, render } from "./dom.js";
+import * as feed from "./feed.js";
+import { loginView } from "./pages/login.js";
+import { navigate, refresh, route, startRouter } from "./router.js";
+import * as state from "./state.js";
+import { startTicker } from "./ui/ticker.js";
+import { toast } from "./ui/toast.js";
+import { mountWidget, setOpen, unmountWidget } from "./widget/widget.js";
+
+const topbar = /** @type {HTMLElement} */ (document.getElementById("topbar"));
+const banner = /** @type {HTMLElement} */ (document.getElementById("banner"));
+const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+const widgetRoot = /** @type {HTMLElement} */ (document.getElementById("widget-root"));
+
+/** Tickets the app already took the agent to, so it does so once per call. */
+const shownTickets = new Set();
+
+/** @param {any} user */
+function homeOf(user) {
+  return user && user.role === "admin" ? "/board" : "/tickets";
+}
+
+/**
+ * Pages need a session; admin pages need the admin role. Without a session the login form
+ * shows in place, and the address stays so the user lands there after logging in.
+ * @param {import("./router.js").View} view
+ * @param {{admin?: boolean}} [options]
+ * @returns {import("./router.js").View}
+ */
+function guarded(view, options = {}) {
+  return (outlet, params, q) => {
+    const me = state.get("me");
+    if (!me) return loginView(outlet, afterLogin);
+    if (options.admin && me.role !== "admin") {
+      outlet.append(
+        h("h1", null, "Admins only"),
+        h("p", null, "This page is for admins. ", h("a", { href: homeOf(me) }, "Go to your home page.")),
+      );
+      return;
+    }
+    return view(outlet, params, q);
+  };
+}
+
+/** Lazy-load page modules so the login page stays light. */
+const lazy =
+  (/** @type {() => Promise<any>} */ load, /** @type {string} */ name) =>
+  /** @type {import("./router.js").View} */ (outlet, params, q) =>
+    load().then((m) => m[name](outlet, params, q));
+
+route(
+  "/",
+  guarded(() => {
+    void navigate(homeOf(state.get("me")), { replace: true });
+  }),
+);
+route("/tickets", guarded(lazy(() => import("./pages/tickets.js"), "ticketsView")));
+route("/tickets/:id", guarded(lazy(() => import("./pages/ticket.js"), "ticketView")));
+route("/board", guarded(lazy(() => import("./pages/board.js"), "boardView"), { admin: true }));
+route(
+  "/admin",
+  guarded(
+    () => {
+      void navigate("/admin/services", { replace: true });
+    },
+    { admin: true },
+  ),
+);
+route("/admin/services", guarded(lazy(() => import("./pages/admin/services.js"), "servicesView"), { admin: true }));
+route("/admin/services/:id", guarded(lazy(() => import("./pages/admin/services.js"), "serviceView"), { admin: true }));
+route("/admin/cti-settings", guarded(lazy(() => import("./pages/admin/cti-settings.js"), "ctiSettingsView"), { admin: true }));
+route("/admin/cti-agents", guarded(lazy(() => import("./pages/admin/cti-agents.js"), "ctiAgentsView"), { admin: true }));
+route("/admin/users", guarded(lazy(() => import("./pages/admin/users.js"), "usersView"), { admin: true }));
+
+/** @param {any} _user */
+async function afterLogin(_user) {
+  await startSession();
+  const path = location.pathname === "/" ? homeOf(state.get("me")) : location.pathname + location.search;
+  await navigate(path, { replace: true, force: true });
+}
+
+async function startSession() {
+  const me = await api.get("/api/me");
+  state.set("me", me);
+  drawTopbar(me);
+  document.body.classList.add("signed-in");
+  mountWidget(widgetRoot);
+  await refreshState();
+  const call = state.get("cti")?.call;
+  if (call && call.ticket_id) shownTickets.add(String(call.ticket_id));
+  feed.start();
+}
+
+async function logout() {
+  try {
+    await api.post("/api/auth/logout");
+  } catch {
+    // the token is dropped either way
+  }
+  endSession();
+  await navigate("/", { replace: true, force: true });
+}
+
+function endSession() {
+  feed.stop();
+  setToken("");
+  state.reset();
+  setOpen(false);
+  unmountWidget();
+  widgetRoot.replaceChildren();
+  topbar.replaceChildren();
+  document.body.classList.remove("signed-in", "widget-open");
+  shownTickets.clear();
+}
+
+/** @param {any} me */
+function drawTopbar(me) {
+  const links = [["/tickets", "Tickets"]];
+  if (me.role === "admin") links.push(["/board", "Board"], ["/admin", "Admin"]);
+  render(
+    topbar,
+    h(
+      "div",
+      { class: "topbar-inner" },
+      h(
+        "a",
+        { class: "brand", href: homeOf(me) },
+        h("span", { class: "brand-mark", "aria-hidden": "true" }),
+        "Ringdesk",
+      ),
+      h(
+        "nav",
+        { class: "topnav", "aria-label": "Main" },
+        h(
+          "ul",
+          null,
+          links.map(([href, label]) => h("li", null, h("a", { href, dataset: { nav: href } }, label))),
+        ),
+      ),
+      h(
+        "div",
+        { class: "user" },
+        h(
+          "span",
+          { class: "user-name" },
+          h("span", { class: "avatar", "aria-hidden": "true" }, initials(me.name || me.username)),
+          h("span", { class: "user-text" }, me.name || me.username, h("span", { class: "user-role" }, me.role === "admin" ? "Admin" : "Agent")),
+        ),
+        h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: () => void logout() }, "Log out"),
+      ),
+    ),
+  );
+}
+
+/** @param {string} name */
+function initials(name) {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((p) => p[0].toUpperCase())
+    .join("");
+}
+
+/** @param {string} path */
+function highlightNav(path) {
+  for (const a of topbar.querySelectorAll("a[data-nav]")) {
+    const href = /** @type {HTMLElement} */ (a).dataset.nav || "";
+    if (path === href || path.startsWith(`${href}/`)) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+/** @param {string} ticketId */
+function goToTicket(ticketId) {
+  if (shownTickets.has(ticketId)) return;
+  shownTickets.add(ticketId);
+  // Force: the ticket page being left keeps its unsaved changes as a draft.
+  void navigate(`/tickets/${ticketId}`, { force: true });
+}
+
+feed.onMessage((msg) => {
+  switch (msg.type) {
+    case "agent_state": {
+      setAgentState(msg.data);
+      const call = msg.data && msg.data.call;
+      // Fallback if ticket_opened was missed: the connected call carries its ticket.
+      if (call && call.ticket_id && (call.state === "talking" || call.state === "dialing")) {
+        goToTicket(String(call.ticket_id));
+      }
+      break;
+    }
+    case "ticket_opened":
+      if (msg.data && msg.data.id !== undefined) {
+        goToTicket(String(msg.data.id));
+        window.dispatchEvent(new CustomEvent("ringdesk:ticket", { detail: msg.data }));
+      }
+      break;
+    case "ticket_updated":
+      window.dispatchEvent(new CustomEvent("ringdesk:ticket", { detail: msg.data }));
+      break;
+    case "call_failed":
+      if (msg.data) showCallFailed(msg.data);
+      break;
+    case "board":
+      state.set("board", msg.data);
+      break;
+    case "resync":
+      void resync();
+      break;
+    default:
+      break;
+  }
+});
+
+async function resync() {
+  await refreshState();
+  if (state.get("me")?.role === "admin" && location.pathname === "/board") {
+    try {
+      state.set("board", await api.get("/api/board"));
+    } catch {
+      // the next board message fixes it
+    }
+  }
+}
+feed.onReconnect(() => void resync());
+
+state.subscribe("connection", (value) => {
+  banner.hidden = value !== "reconnecting";
+});
+
+setUnauthorizedHandler(() => {
+  if (!state.get("me")) return;
+  endSession();
+  toast("Your session has ended. Please log in again.", "error");
+  void refresh();
+});
+
+async function boot() {
+  startTicker();
+  if (getToken()) {
+    try {
+      await startSession();
+    } catch {
+      endSession();
+    }
+  }
+  await startRouter(main, highlightNav);
+}
+
+void boot();

@@ -1,0 +1,265 @@
+// CTI Settings: the switch's SIP domain and trunk, codecs, queue music, login and pickup rules,
+// Automatic Outbound Ticket Creation, wrap-up, recording, and the sounds (WAV upload + play).
+
+import { api, getBlob } from "../../api.js";
+import { checkbox, field, h, select } from "../../dom.js";
+import { confirmDialog } from "../../ui/dialog.js";
+import { errorText } from "../../ui/toast.js";
+import { adminShell, markFieldErrors, numberOrNull, saveStatus } from "./shell.js";
+
+const SOUNDS = [
+  ["hold_music", "Hold music", "Played to the customer while on hold."],
+  ["queue_music", "Queue music", "Played while the caller waits for an agent."],
+  ["force_disconnect", "Force-disconnect message", "Played before a forced disconnect."],
+  ["overflow", "Overflow message", "Played when the maximum queue wait is reached."],
+];
+
+const CODECS = [
+  ["PCMU", "G.711 µ-law (PCMU)"],
+  ["PCMA", "G.711 A-law (PCMA)"],
+];
+
+/** @param {HTMLElement} main */
+export async function ctiSettingsView(main) {
+  const content = adminShell(main, "/admin/cti-settings", "CTI Settings");
+  /** @type {any} */
+  let settings;
+  try {
+    settings = await api.get("/api/admin/cti/settings");
+  } catch (err) {
+    content.append(h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
+    return;
+  }
+  content.append(settingsForm(settings), soundsCard());
+}
+
+/** @param {any} s */
+function settingsForm(s) {
+  const text = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
+    /** @type {HTMLInputElement} */ (h("input", { type: "text", name, value: value ?? "", maxlength: 200, ...attrs }));
+  const num = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
+    /** @type {HTMLInputElement} */ (h("input", { type: "number", name, value: value ?? "", step: 1, ...attrs }));
+  const sipDomain = text("sip_domain", s.sip_domain);
+  const trunkHost = text("trunk_host", s.trunk_host);
+  const trunkPort = num("trunk_port", s.trunk_port, { min: 1, max: 65535 });
+  const trunkUser = text("trunk_username", s.trunk_username, { autocomplete: "off" });
+  const trunkPass = text("trunk_password", s.trunk_password, { type: "password", autocomplete: "new-password" });
+  const anySource = checkbox("Accept inbound calls from any address (not only the trunk)", Boolean(s.allow_any_source), {
+    name: "allow_any_source",
+  });
+  const codecs = CODECS.map(([value, label]) =>
+    checkbox(label, (s.codecs || []).includes(value), { name: "codecs", value }),
+  );
+  const queueMode = select(
+    [
+      ["early_media", "Early media (before answering the caller)"],
+      ["answered", "Answer the caller, then play"],
+    ],
+    s.queue_music_mode || "early_media",
+    { name: "queue_music_mode" },
+  );
+  const loginStatus = select(
+    [
+      ["business", "Business"],
+      ["ready", "Ready"],
+      ["rest", "Rest"],
+    ],
+    s.default_login_status || "business",
+    { name: "default_login_status" },
+  );
+  const pickup = num("pickup_seconds", s.pickup_seconds, { min: 1, max: 600 });
+  const timeoutStatus = select(
+    [
+      ["rest", "Rest"],
+      ["business", "Business"],
+    ],
+    s.pickup_timeout_status || "rest",
+    { name: "pickup_timeout_status" },
+  );
+  const maxMissed = num("max_missed_offers", s.max_missed_offers, { min: 1, max: 100 });
+  const autoTicket = checkbox(
+    "Automatic Outbound Ticket Creation (open the ticket when the call is placed)",
+    Boolean(s.outbound_ticket_on_dial),
+    { name: "outbound_ticket_on_dial" },
+  );
+  const wrapUp = num("wrap_up_seconds", s.wrap_up_seconds, { min: 1, max: 86400 });
+  const record = checkbox("Record calls (both directions, attached to the ticket)", Boolean(s.record_calls), {
+    name: "record_calls",
+  });
+  const status = saveStatus();
+  const form = h(
+    "form",
+    {
+      class: "card settings-form",
+      novalidate: true,
+      onsubmit: async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        status.clear();
+        const chosenCodecs = codecs.filter((c) => c.control.checked).map((c) => c.control.value);
+        if (!chosenCodecs.length) {
+          status.fail("Choose at least one codec.");
+          return;
+        }
+        const body = {
+          ...s,
+          sip_domain: sipDomain.value.trim(),
+          trunk_host: trunkHost.value.trim(),
+          trunk_port: numberOrNull(trunkPort),
+          trunk_username: trunkUser.value.trim() || null,
+          trunk_password: trunkPass.value || null,
+          allow_any_source: anySource.control.checked,
+          codecs: chosenCodecs,
+          queue_music_mode: queueMode.value,
+          default_login_status: loginStatus.value,
+          pickup_seconds: numberOrNull(pickup),
+          pickup_timeout_status: timeoutStatus.value,
+          max_missed_offers: numberOrNull(maxMissed),
+          outbound_ticket_on_dial: autoTicket.control.checked,
+          wrap_up_seconds: numberOrNull(wrapUp),
+          record_calls: record.control.checked,
+        };
+        try {
+          Object.assign(s, await api.put("/api/admin/cti/settings", body));
+          markFieldErrors(form, null);
+          status.ok("Saved.");
+        } catch (err) {
+          markFieldErrors(form, err);
+          status.fail(errorText(err));
+        }
+      },
+    },
+    h("h2", { class: "card-title" }, "Switch and trunk"),
+    h(
+      "div",
+      { class: "grid-2" },
+      field("SIP domain", sipDomain, "Phones register as <CTI ID>@this domain."),
+      field("Trunk host", trunkHost, "Your SIP provider or gateway."),
+      field("Trunk port", trunkPort),
+      field("Trunk username", trunkUser),
+      field("Trunk password", trunkPass),
+    ),
+    anySource,
+    h("fieldset", { class: "fieldset" }, h("legend", null, "Codecs"), codecs),
+    field("Queue music", queueMode),
+    h("h2", { class: "card-title" }, "Agents and calls"),
+    h(
+      "div",
+      { class: "grid-2" },
+      field("Status after CTI Login", loginStatus),
+      field("Call pickup time (seconds)", pickup, "How long a call rings at an agent before it is reassigned."),
+      field("Status after an unanswered call", timeoutStatus, "Scenario: where the agent who let it ring goes."),
+      field("Maximum missed calls in a row", maxMissed, "Then the agent is paused."),
+      field("Wrap-up limit (seconds)", wrapUp, "Back to Ready automatically; empty: the agent chooses."),
+    ),
+    autoTicket,
+    record,
+    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Save"), status),
+  );
+  return form;
+}
+
+function soundsCard() {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "sounds-title" },
+    h("h2", { id: "sounds-title", class: "card-title" }, "Sounds"),
+    h("p", { class: "muted small" }, "WAV files (any rate; converted to G.711 for calls). Restore default puts back the built-in sound."),
+    h("ul", { class: "sounds" }, SOUNDS.map(([name, label, help]) => soundRow(name, label, help))),
+  );
+}
+
+/** @param {string} name @param {string} label @param {string} help */
+function soundRow(name, label, help) {
+  const path = `/api/admin/cti/sounds/${name}`;
+  const audio = /** @type {HTMLAudioElement} */ (h("audio", { controls: true, preload: "none", "aria-label": `${label} player` }));
+  audio.hidden = true;
+  const status = saveStatus();
+  let objectUrl = "";
+  async function load() {
+    const blob = await getBlob(path);
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+    objectUrl = URL.createObjectURL(blob);
+    audio.src = objectUrl;
+    audio.hidden = false;
+  }
+  const play = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-small",
+      "aria-label": `Play ${label}`,
+      onclick: async () => {
+        try {
+          if (!objectUrl) await load();
+          await audio.play();
+        } catch (err) {
+          // Autoplay policies may refuse play(); the controls are there then.
+          if (err instanceof DOMException) audio.hidden = false;
+          else status.fail(errorText(err));
+        }
+      },
+    },
+    "▶ Play",
+  );
+  const file = /** @type {HTMLInputElement} */ (h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name: name }));
+  const upload = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-small btn-primary",
+      "aria-label": `Upload ${label}`,
+      onclick: async () => {
+        const chosen = file.files && file.files[0];
+        if (!chosen) {
+          status.fail("Choose a WAV file first.");
+          return;
+        }
+        const data = new FormData();
+        data.append("file", chosen, chosen.name);
+        try {
+          await api.put(path, data);
+          file.value = "";
+          status.ok("Uploaded.");
+          objectUrl = "";
+          await load();
+        } catch (err) {
+          status.fail(errorText(err));
+        }
+      },
+    },
+    "Upload",
+  );
+  const restore = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-small btn-ghost",
+      "aria-label": `Restore default ${label}`,
+      onclick: async () => {
+        const ok = await confirmDialog({
+          title: "Restore default",
+          message: `Replace the ${label.toLowerCase()} with the built-in sound?`,
+          confirmLabel: "Restore default",
+        });
+        if (!ok) return;
+        try {
+          await api.del(path);
+          status.ok("Default restored.");
+          objectUrl = "";
+          await load();
+        } catch (err) {
+          status.fail(errorText(err));
+        }
+      },
+    },
+    "Restore default",
+  );
+  return h(
+    "li",
+    { class: "sound", dataset: { sound: name } },
+    h("div", { class: "sound-head" }, h("strong", null, label), h("span", { class: "muted small" }, help)),
+    h("div", { class: "sound-actions" }, play, audio),
+    h("div", { class: "sound-actions" }, field(`New ${label.toLowerCase()} (WAV)`, file), upload, restore),
+    status,
+  );
+}

@@ -1,0 +1,198 @@
+// The supervisor board: every agent's status and time in it, the queues, today's numbers.
+// It starts from GET /api/board and then follows the feed's `board` messages.
+
+import { api } from "../api.js";
+import { h, render } from "../dom.js";
+import { percent, shortDuration, statusLabel } from "../format.js";
+import * as state from "../state.js";
+import { tickNow } from "../ui/ticker.js";
+import { errorText } from "../ui/toast.js";
+
+/** @param {HTMLElement} main */
+export async function boardView(main) {
+  document.title = "Board · Ringdesk";
+  const content = h("div", { class: "board" });
+  const updated = h("span", { class: "muted small", role: "status" });
+  main.append(
+    h("div", { class: "page-head" }, h("h1", null, "Supervisor board"), h("span", { class: "live-dot" }, "Live"), updated),
+    content,
+  );
+  try {
+    state.set("board", await api.get("/api/board"));
+  } catch (err) {
+    render(content, h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
+  }
+  const draw = (/** @type {any} */ board) => {
+    if (!board) return;
+    render(content, summary(board), agentsTable(board.agents || []), queues(board.queues || []), today(board.today || []));
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    tickNow();
+  };
+  draw(state.get("board"));
+  const unsubscribe = state.subscribe("board", draw);
+  // Queue waits grow between messages; recompute them from each call's `since` every second.
+  const timer = window.setInterval(() => {
+    for (const el of content.querySelectorAll("[data-wait-since]")) {
+      const since = Date.parse(/** @type {HTMLElement} */ (el).dataset.waitSince || "");
+      if (since) el.textContent = shortDuration((Date.now() - since) / 1000);
+    }
+  }, 1000);
+  return {
+    cleanup: () => {
+      unsubscribe();
+      clearInterval(timer);
+    },
+  };
+}
+
+/** @param {any} board */
+function summary(board) {
+  const agents = board.agents || [];
+  const count = (/** @type {string[]} */ statuses) => agents.filter((/** @type {any} */ a) => statuses.includes(a.status)).length;
+  const waiting = (board.queues || []).reduce((/** @type {number} */ n, /** @type {any} */ q) => n + (q.waiting || 0), 0);
+  const tile = (/** @type {string} */ label, /** @type {any} */ value, /** @type {string} */ cls) =>
+    h("div", { class: `tile ${cls}` }, h("span", { class: "tile-value" }, String(value)), h("span", { class: "tile-label" }, label));
+  return h(
+    "section",
+    { class: "tiles", "aria-label": "Summary" },
+    tile("Ready", count(["ready"]), "tile-ready"),
+    tile("On a call", count(["ringing", "dialing", "on_call", "on_call_transfer", "on_hold"]), "tile-call"),
+    tile("Business", count(["business", "ticket_processing"]), "tile-business"),
+    tile("Rest", count(["rest"]), "tile-rest"),
+    tile("Waiting calls", waiting, waiting ? "tile-alert" : "tile-quiet"),
+  );
+}
+
+/** @param {any[]} agents */
+function agentsTable(agents) {
+  const sorted = [...agents].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "board-agents" },
+    h("h2", { id: "board-agents" }, "Agents"),
+    sorted.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table" },
+            h("thead", null, h("tr", null, ["Agent", "Status", "Time in status", "Services"].map((t) => h("th", { scope: "col" }, t)))),
+            h(
+              "tbody",
+              null,
+              sorted.map((a) =>
+                h(
+                  "tr",
+                  { dataset: { agent: String(a.agent_id), status: a.status } },
+                  h("td", null, a.name),
+                  h(
+                    "td",
+                    null,
+                    h(
+                      "span",
+                      { class: `status-pill status-${a.status}` },
+                      h("span", { class: "dot", "aria-hidden": "true" }),
+                      statusLabel(a.status, a.status_label),
+                    ),
+                  ),
+                  h("td", { class: "mono" }, a.status === "logged_out" ? "–" : h("span", { dataset: { since: a.since || "" } })),
+                  h("td", null, serviceNames(a.services)),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No agents yet."),
+  );
+}
+
+/** @param {any} services */
+function serviceNames(services) {
+  if (!Array.isArray(services)) return "";
+  return services.map((s) => (typeof s === "object" && s ? s.name || s.service_name || s.id : s)).join(", ");
+}
+
+/** @param {any[]} queues */
+function queues(queues) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "board-queues" },
+    h("h2", { id: "board-queues" }, "Queues"),
+    queues.length
+      ? h(
+          "div",
+          { class: "queue-grid" },
+          queues.map((q) =>
+            h(
+              "div",
+              { class: `queue${q.waiting ? " has-waiting" : ""}`, dataset: { service: String(q.service_id) } },
+              h("h3", null, q.service_name),
+              h(
+                "p",
+                { class: "queue-numbers" },
+                h("span", { class: "queue-waiting" }, String(q.waiting || 0)),
+                h("span", null, " waiting · longest "),
+                h("span", null, shortDuration(q.longest_wait_seconds || 0)),
+              ),
+              (q.calls || []).length
+                ? h(
+                    "ul",
+                    { class: "queue-calls" },
+                    q.calls.map((/** @type {any} */ c) =>
+                      h("li", null, h("span", { class: "mono" }, c.caller), h("span", { class: "muted", dataset: { waitSince: c.since } })),
+                    ),
+                  )
+                : null,
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No services."),
+  );
+}
+
+/** @param {any[]} rows */
+function today(rows) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "board-today" },
+    h("h2", { id: "board-today" }, "Today"),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            ["Service", "Offered", "Answered", "Abandoned", "Avg wait", "Longest wait", "Avg talk", "Service level"].map((t) =>
+              h("th", { scope: "col" }, t),
+            ),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          rows.map((r) =>
+            h(
+              "tr",
+              { dataset: { service: String(r.service_id) } },
+              h("td", null, r.service_name),
+              h("td", { class: "num" }, String(r.offered ?? 0)),
+              h("td", { class: "num", dataset: { col: "answered" } }, String(r.answered ?? 0)),
+              h("td", { class: "num", dataset: { col: "abandoned" } }, String(r.abandoned ?? 0)),
+              h("td", { class: "num" }, shortDuration(r.avg_wait_seconds)),
+              h("td", { class: "num" }, shortDuration(r.longest_wait_seconds)),
+              h("td", { class: "num" }, shortDuration(r.avg_talk_seconds)),
+              h("td", { class: "num" }, percent(r.service_level)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,442 @@
+// The ticket screen: the call's facts and timeline, and the agent's edits (subject, notes,
+// status, customer). Saving is explicit; every keystroke is also kept as a draft in localStorage
+// so typed notes survive a reload, a crash or a new call taking over the screen.
+
+import { ApiError, api, query } from "../api.js";
+import { field, h, render, select } from "../dom.js";
+import {
+  TICKET_STATUSES,
+  directionLabel,
+  isPhoneNumber,
+  kindLabel,
+  shortDuration,
+  timeOfDay,
+  when,
+} from "../format.js";
+import { confirmDialog } from "../ui/dialog.js";
+import { errorText, toast } from "../ui/toast.js";
+
+/** @typedef {{subject: string, notes: string, status: string, customer: any}} Editable */
+
+/** @param {number | string} id */
+const draftKey = (id) => `ringdesk.draft.ticket.${id}`;
+
+/** @param {number | string} id @returns {Editable | null} */
+function readDraft(id) {
+  try {
+    const raw = localStorage.getItem(draftKey(id));
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a ticket has a draft kept on this computer (other views use it). @param {number | string} id */
+export function hasDraft(id) {
+  return readDraft(id) !== null;
+}
+
+/** @param {any} t @returns {Editable} */
+function editableOf(t) {
+  return { subject: t.subject || "", notes: t.notes || "", status: t.status || "open", customer: t.customer || null };
+}
+
+/** @param {Editable} a @param {Editable} b */
+function same(a, b) {
+  return (
+    a.subject === b.subject &&
+    a.notes === b.notes &&
+    a.status === b.status &&
+    (a.customer?.id ?? null) === (b.customer?.id ?? null)
+  );
+}
+
+/** @param {HTMLElement} main @param {Record<string, string>} params */
+export async function ticketView(main, params) {
+  const id = params.id;
+  document.title = `Ticket #${id} · Ringdesk`;
+  /** @type {any} */
+  let ticket;
+  try {
+    ticket = await api.get(`/api/tickets/${encodeURIComponent(id)}`);
+  } catch (err) {
+    main.append(
+      h("h1", null, `Ticket #${id}`),
+      h(
+        "p",
+        { class: "callout callout-error", role: "alert" },
+        err instanceof ApiError && err.status === 404 ? "This ticket does not exist or is not yours to see." : errorText(err),
+      ),
+      h("p", null, h("a", { href: "/tickets" }, "Back to tickets")),
+    );
+    return;
+  }
+  let base = editableOf(ticket);
+  /** @type {Editable} */
+  let current = { ...base };
+
+  const subject = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "subject", maxlength: 200, value: current.subject, placeholder: "What is the call about?" })
+  );
+  const status = select(
+    TICKET_STATUSES.map(([v, l]) => [v, l]),
+    current.status,
+    { name: "status" },
+  );
+  const notes = /** @type {HTMLTextAreaElement} */ (
+    h("textarea", { name: "notes", rows: 10, maxlength: 20000, placeholder: "Notes from the conversation…" })
+  );
+  notes.value = current.notes;
+  const customerBox = h("div", { class: "customer-box" });
+  const dirtyNote = h("span", { class: "dirty-note", role: "status" });
+  const saveButton = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", class: "btn btn-primary" }, "Save"));
+  const formError = h("p", { class: "form-error", role: "alert" });
+  const draftBanner = h("div", { class: "draft-banner" });
+  const side = h("div", { class: "ticket-side" });
+
+  const draft = readDraft(id);
+  if (draft && !same(draft, base)) {
+    current = { ...base, ...draft };
+    subject.value = current.subject;
+    notes.value = current.notes;
+    status.value = current.status;
+    render(
+      draftBanner,
+      h(
+        "div",
+        { class: "callout callout-info" },
+        h("span", null, "Your unsaved changes from earlier were restored. Save to keep them. "),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-small",
+            onclick: async () => {
+              const ok = await confirmDialog({
+                title: "Discard changes",
+                message: "Throw away the unsaved changes and show the saved ticket?",
+                confirmLabel: "Discard",
+                danger: true,
+              });
+              if (!ok) return;
+              setForm(base);
+              render(draftBanner);
+            },
+          },
+          "Discard changes",
+        ),
+      ),
+    );
+  } else if (draft) {
+    localStorage.removeItem(draftKey(id));
+  }
+
+  const dirty = () => !same(current, base);
+  function onEdit() {
+    current = { ...current, subject: subject.value, notes: notes.value, status: status.value };
+    syncDirty();
+  }
+  function syncDirty() {
+    if (dirty()) {
+      localStorage.setItem(draftKey(id), JSON.stringify(current));
+      dirtyNote.textContent = "Unsaved changes";
+      saveButton.disabled = false;
+    } else {
+      localStorage.removeItem(draftKey(id));
+      dirtyNote.textContent = "";
+      saveButton.disabled = true;
+    }
+  }
+  /** @param {Editable} values */
+  function setForm(values) {
+    current = { ...values };
+    subject.value = values.subject;
+    notes.value = values.notes;
+    status.value = values.status;
+    renderCustomer();
+    syncDirty();
+  }
+  for (const el of [subject, notes]) el.addEventListener("input", onEdit);
+  status.addEventListener("change", onEdit);
+
+  let picking = false;
+  function renderCustomer() {
+    const c = current.customer;
+    render(
+      customerBox,
+      c
+        ? h(
+            "div",
+            { class: "customer-card" },
+            h("strong", { class: "customer-name" }, c.name),
+            h("span", { class: "mono" }, c.phone || ""),
+            c.email ? h("span", { class: "muted" }, c.email) : null,
+          )
+        : h("p", { class: "muted" }, `No customer matches ${ticket.customer_number}.`),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small",
+          "aria-expanded": String(picking),
+          dataset: { key: "change-customer" },
+          onclick: () => {
+            picking = !picking;
+            renderCustomer();
+          },
+        },
+        c ? "Change customer" : "Set customer",
+      ),
+      picking ? customerPicker() : null,
+    );
+  }
+
+  function customerPicker() {
+    const search = /** @type {HTMLInputElement} */ (
+      h("input", { type: "search", placeholder: "Name or phone", maxlength: 100, dataset: { key: "customer-search" } })
+    );
+    const list = h("ul", { class: "rows", "aria-label": "Matching customers", "aria-live": "polite" });
+    /** @type {number | undefined} */
+    let timer;
+    async function find() {
+      try {
+        /** @type {any[]} */
+        const found = await api.get(`/api/customers${query({ q: search.value.trim() })}`);
+        render(
+          list,
+          found.length
+            ? found.slice(0, 20).map((c) =>
+                h(
+                  "li",
+                  { class: "row" },
+                  h("span", { class: "row-main" }, h("strong", null, c.name), h("span", { class: "muted" }, c.phone)),
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "btn btn-small",
+                      "aria-label": `Select ${c.name}`,
+                      onclick: () => choose(c),
+                    },
+                    "Select",
+                  ),
+                ),
+              )
+            : h("li", { class: "empty" }, "No customer found."),
+        );
+      } catch (err) {
+        render(list, h("li", { class: "empty" }, errorText(err)));
+      }
+    }
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = window.setTimeout(find, 200);
+    });
+    void find();
+    const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", maxlength: 200, required: true }));
+    const phone = /** @type {HTMLInputElement} */ (
+      h("input", { type: "tel", maxlength: 21, value: ticket.customer_number || "", required: true })
+    );
+    const email = /** @type {HTMLInputElement} */ (h("input", { type: "email", maxlength: 200 }));
+    const createError = h("p", { class: "form-error", role: "alert" });
+    const create = h(
+      "form",
+      {
+        class: "new-customer",
+        novalidate: true,
+        onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          const phoneValue = phone.value.replace(/[\s().-]/g, "");
+          if (!name.value.trim() || !isPhoneNumber(phoneValue)) {
+            createError.textContent = "A new customer needs a name and a phone number.";
+            return;
+          }
+          try {
+            /** @type {Record<string, string>} */
+            const body = { name: name.value.trim(), phone: phoneValue };
+            if (email.value.trim()) body.email = email.value.trim();
+            choose(await api.post("/api/customers", body));
+          } catch (err) {
+            createError.textContent = errorText(err);
+          }
+        },
+      },
+      h("h4", null, "New customer"),
+      field("Name", name),
+      field("Phone", phone),
+      field("Email (optional)", email),
+      createError,
+      h("button", { type: "submit", class: "btn btn-small btn-primary" }, "Create customer"),
+    );
+    queueMicrotask(() => search.focus());
+    return h("div", { class: "customer-picker" }, field("Find customer", search), list, create);
+  }
+  /** @param {any} customer */
+  function choose(customer) {
+    picking = false;
+    current = { ...current, customer };
+    renderCustomer();
+    syncDirty();
+    saveButton.focus();
+  }
+
+  async function save() {
+    formError.textContent = "";
+    /** @type {Record<string, any>} */
+    const changes = {};
+    if (current.subject !== base.subject) changes.subject = current.subject;
+    if (current.notes !== base.notes) changes.notes = current.notes;
+    if (current.status !== base.status) changes.status = current.status;
+    if ((current.customer?.id ?? null) !== (base.customer?.id ?? null)) changes.customer_id = current.customer?.id ?? null;
+    if (!Object.keys(changes).length) return;
+    saveButton.disabled = true;
+    saveButton.textContent = "Saving…";
+    try {
+      ticket = await api.patch(`/api/tickets/${encodeURIComponent(id)}`, changes);
+      base = editableOf(ticket);
+      // Keep anything typed while the request was on its way.
+      current = { ...current, customer: ticket.customer || null };
+      render(draftBanner);
+      syncDirty();
+      renderSide();
+      toast(`Ticket #${id} saved.`, "success", 3000);
+    } catch (err) {
+      formError.textContent = `Not saved: ${errorText(err)} Your changes are kept on this computer.`;
+      syncDirty();
+    } finally {
+      saveButton.textContent = "Save";
+    }
+  }
+
+  function renderSide() {
+    render(
+      side,
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "call-facts" },
+        h("h2", { id: "call-facts" }, "Call"),
+        h(
+          "dl",
+          { class: "facts" },
+          h("dt", null, "Caller"),
+          h("dd", { class: "mono", dataset: { testid: "ticket-caller" } }, ticket.customer_number),
+          h("dt", null, "Direction"),
+          h("dd", null, directionLabel(ticket.direction)),
+          h("dt", null, "Service"),
+          h("dd", null, ticket.service_name || "–"),
+          h("dt", null, "Agent"),
+          h("dd", null, ticket.agent_name || "–"),
+          h("dt", null, "Created"),
+          h("dd", null, when(ticket.created_at)),
+          h("dt", null, "Connected"),
+          h("dd", null, ticket.connected_at ? when(ticket.connected_at) : "–"),
+          h("dt", null, "Ended"),
+          h("dd", null, ticket.ended_at ? when(ticket.ended_at) : "In progress"),
+          h("dt", null, "Duration"),
+          h("dd", null, ticket.duration_seconds != null ? shortDuration(ticket.duration_seconds) : "–"),
+          h("dt", null, "Outcome"),
+          h("dd", null, ticket.outcome ? kindLabel(ticket.outcome) : "–"),
+        ),
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "timeline-title" },
+        h("h2", { id: "timeline-title" }, "Timeline"),
+        (ticket.timeline || []).length
+          ? h(
+              "ol",
+              { class: "timeline" },
+              ticket.timeline.map((/** @type {any} */ e) =>
+                h(
+                  "li",
+                  null,
+                  h("time", { datetime: e.at }, timeOfDay(e.at)),
+                  h("span", { class: "timeline-kind" }, kindLabel(e.kind)),
+                  e.detail ? h("span", { class: "muted" }, String(e.detail)) : null,
+                ),
+              ),
+            )
+          : h("p", { class: "muted" }, "No events yet."),
+      ),
+    );
+  }
+
+  const form = h(
+    "form",
+    {
+      class: "card ticket-form",
+      novalidate: true,
+      onsubmit: (/** @type {Event} */ e) => {
+        e.preventDefault();
+        void save();
+      },
+    },
+    draftBanner,
+    field("Subject", subject),
+    h("div", { class: "field" }, h("span", { class: "label", id: "customer-label" }, "Customer"), customerBox),
+    field("Status", status),
+    field("Notes", notes),
+    formError,
+    h("div", { class: "form-actions" }, saveButton, dirtyNote),
+  );
+  customerBox.setAttribute("role", "group");
+  customerBox.setAttribute("aria-labelledby", "customer-label");
+  main.append(
+    h(
+      "div",
+      { class: "page-head" },
+      h("a", { href: "/tickets", class: "back-link" }, "← Tickets"),
+      h("h1", null, `Ticket #${ticket.id}`, h("span", { class: `badge ticket-${ticket.status}` }, ticket.status)),
+    ),
+    h("div", { class: "ticket-layout" }, form, side),
+  );
+  renderCustomer();
+  renderSide();
+  syncDirty();
+
+  // Ctrl/Cmd+S saves, as in every editor.
+  /** @param {KeyboardEvent} e */
+  const onKey = (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
+      e.preventDefault();
+      void save();
+    }
+  };
+  // The feed says the ticket changed (call ended, someone edited it): refresh what is not being edited.
+  /** @param {Event} e */
+  const onUpdate = async (e) => {
+    let updated = /** @type {CustomEvent} */ (e).detail;
+    if (!updated || String(updated.id) !== String(id)) return;
+    if (!updated.timeline) {
+      // A summary without the timeline: fetch the whole ticket.
+      try {
+        updated = await api.get(`/api/tickets/${encodeURIComponent(id)}`);
+      } catch {
+        return;
+      }
+    }
+    const wasDirty = dirty();
+    ticket = updated;
+    base = editableOf(ticket);
+    if (!wasDirty) setForm(base);
+    else syncDirty();
+    renderSide();
+  };
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("ringdesk:ticket", onUpdate);
+  return {
+    cleanup: () => {
+      document.removeEventListener("keydown", onKey);
+      window.removeEventListener("ringdesk:ticket", onUpdate);
+    },
+    isDirty: dirty,
+    canLeave: async () => {
+      if (!dirty()) return true;
+      return confirmDialog({
+        title: "Unsaved changes",
+        message: `Ticket #${id} has changes that are not saved. They stay on this computer as a draft and come back when you open the ticket again.`,
+        confirmLabel: "Leave",
+      });
+    },
+  };
+}

@@ -1,0 +1,1 @@
+"""API tests against a real `ringdesk serve` (SQLite and PostgreSQL)."""

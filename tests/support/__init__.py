@@ -1,0 +1,1 @@
+"""Helpers the test suites share: a real server subprocess, a throwaway PostgreSQL."""

@@ -1,0 +1,129 @@
+"""A throwaway PostgreSQL 15 cluster for the test session (Debian's package, no Docker).
+
+initdb runs into a temporary directory owned by the `postgres` user (via `runuser` when the
+tests run as root, since PostgreSQL refuses to run as root), on a free TCP port with its unix
+socket in the same directory. Each caller gets its own database from `new_database()`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
+
+
+def pg_bin() -> Path:
+    for candidate in PG_BIN_CANDIDATES:
+        if Path(candidate, "initdb").exists():
+            return Path(candidate)
+    raise RuntimeError(
+        "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: "
+        "run `make deps` (scripts/install-test-deps.sh) to install Debian's postgresql"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresCluster:
+    def __init__(self) -> None:
+        self.bin = pg_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="ringdesk-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.as_root = os.geteuid() == 0
+        self.user = "postgres" if self.as_root else os.environ.get("USER", "postgres")
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        if self.as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        if self.as_root:
+            shutil.chown(self.root, user="postgres", group="postgres")
+        os.chmod(self.root, 0o700)
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        result = self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            check=False,
+        )
+        if result.returncode != 0:
+            log = (self.root / "postgres.log").read_text(errors="replace")
+            raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(self.admin_dsn, connect_timeout=5):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", check=False
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres"
+
+    def new_database(self) -> str:
+        """Create an empty database; return its SQLAlchemy URL."""
+        name = "rd_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A running PostgreSQL cluster for the whole session; fails loudly when not installed."""
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -1,0 +1,341 @@
+"""MediaServer over real UDP loopback, with two fake RTP phones bridged through it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import struct
+import time
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ringdesk.media import g711, sounds
+from ringdesk.media.api import RemoteMedia
+from ringdesk.media.rtp import RtpPacket
+from ringdesk.media.server import MediaServer
+
+from .rtp_peer import WAIT, RtpPeer
+
+
+@pytest.fixture
+async def media() -> AsyncIterator[MediaServer]:
+    server = MediaServer("127.0.0.1")
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[tuple[RtpPeer, RtpPeer]]:
+    a, b = await RtpPeer.open(), await RtpPeer.open()
+    yield a, b
+    a.close()
+    b.close()
+
+
+async def bridged(
+    media: MediaServer, a: RtpPeer, b: RtpPeer, *, pt_a: int = 0, pt_b: int = 0
+) -> tuple[int, int]:
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    leg_a.set_remote(a.remote(pt_a))
+    leg_b.set_remote(b.remote(pt_b))
+    media.bridge("a", "b")
+    return leg_a.port, leg_b.port
+
+
+def tone_wav(path: Path, frames: int) -> Path:
+    """A WAV whose every 20 ms frame differs, so frames can be told apart."""
+    samples = [
+        round(8000 * math.sin(2 * math.pi * (200 + 40 * (n // 160)) * n / 8000))
+        for n in range(160 * frames)
+    ]
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+    return path
+
+
+def payload(i: int) -> bytes:
+    return bytes((i + k) % 256 for k in range(160))
+
+
+def assert_continuous(packets: list[RtpPacket]) -> None:
+    """One stream: one SSRC, sequence numbers one apart, timestamps moving forward."""
+    assert len({p.ssrc for p in packets}) == 1
+    for before, after in itertools.pairwise(packets):
+        assert after.sequence == (before.sequence + 1) & 0xFFFF
+        assert 160 <= (after.timestamp - before.timestamp) & 0xFFFFFFFF < 8000 * 60
+
+
+async def test_relay_carries_payload_both_ways(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    port_a, port_b = await bridged(media, a, b)
+    sent = [a.send(port_a, payload(i)) for i in range(5)]
+    received = await b.wait_for(5)
+    assert [p.payload for p in received] == [p.payload for p in sent]
+    assert {source[1] for source in b.sources} == {port_b}  # leaves from the leg's own port
+    assert_continuous(received)
+    assert [p.timestamp - received[0].timestamp for p in received] == [0, 160, 320, 480, 640]
+    assert received[0].marker and not any(p.marker for p in received[1:])
+    b.send(port_b, b"\x01" * 160)
+    back = await a.wait_for(1)
+    assert back[0].payload == b"\x01" * 160 and a.sources[0][1] == port_a
+
+
+async def test_ports_are_even_and_in_range() -> None:
+    media = MediaServer("127.0.0.1", port_range=(31000, 31100))
+    try:
+        endpoints = [await media.open_endpoint(f"leg{i}") for i in range(10)]
+        ports = [e.port for e in endpoints]
+        assert all(p % 2 == 0 and 31000 <= p < 31100 for p in ports)
+        assert len(set(ports)) == 10
+        with pytest.raises(ValueError):
+            await media.open_endpoint("leg0")
+        media.close_endpoint("leg0")
+        media.close_endpoint("leg0")  # twice is harmless
+        assert len(media) == 9
+        with pytest.raises(KeyError):
+            media.bridge("leg0", "leg1")
+    finally:
+        await media.close()
+
+
+async def test_switching_relay_play_relay_keeps_one_stream(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, b = peers
+    port_a, _ = await bridged(media, a, b)
+    sound = tone_wav(tmp_path / "hold.wav", 8)
+    for i in range(3):
+        a.send(port_a, payload(i))
+    await b.wait_for(3)
+
+    done = asyncio.Event()
+    media.play("b", sound, on_done=done.set)
+    await asyncio.wait_for(done.wait(), WAIT)
+    played = (await b.wait_for(3 + 8))[3:]
+    assert [p.payload for p in played] == list(
+        sounds.to_frames(sounds.read_wav(sound.read_bytes()), 0)
+    )
+    assert [p.timestamp - played[0].timestamp for p in played] == [160 * i for i in range(8)]
+    assert played[0].marker and not any(p.marker for p in played[1:])
+
+    a.ts += 8000  # the phone's clock went on while it was not heard
+    for i in range(3):
+        a.send(port_a, payload(10 + i))
+    everything = await b.wait_for(3 + 8 + 3)
+    after = everything[11:]
+    assert [p.payload for p in after] == [payload(10 + i) for i in range(3)]
+    assert after[0].marker and not any(p.marker for p in after[1:])
+    assert_continuous(everything)
+
+
+async def test_playback_frames_match_the_encoded_wav_in_pcma(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, _ = peers
+    leg = await media.open_endpoint("a")
+    leg.set_remote(a.remote(payload_type=8))
+    sound = tone_wav(tmp_path / "s.wav", 5)
+    media.play("a", sound)
+    packets = await a.wait_for(5)
+    expected = sounds.to_frames(sounds.read_wav(sound.read_bytes()), g711.PCMA)
+    assert [p.payload for p in packets] == list(expected)
+    assert {p.payload_type for p in packets} == {8}
+
+
+async def test_looping_playback_is_paced_by_timestamps_and_stops(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, _ = peers
+    leg = await media.open_endpoint("a")
+    leg.set_remote(a.remote())
+    sound = tone_wav(tmp_path / "loop.wav", 3)
+    frames = sounds.to_frames(sounds.read_wav(sound.read_bytes()), 0)
+    done: list[bool] = []
+    media.play("a", sound, loop=True, on_done=lambda: done.append(True))
+    packets = await a.wait_for(10)
+    assert [p.payload for p in packets[:9]] == list(frames) * 3
+    assert_continuous(packets)
+    assert {(q.timestamp - p.timestamp) for p, q in itertools.pairwise(packets)} == {160}
+    # On the wire the 20 ms pacing shows as packets spread over time, not sent in one burst.
+    media.stop_play("a")
+    count = len(a.packets)
+    await asyncio.sleep(0.2)
+    assert len(a.packets) <= count + 1  # one frame may have been in flight
+    assert not done  # stopped, not finished
+
+
+async def test_pacer_sends_in_real_time_not_in_a_burst(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, _ = peers
+    leg = await media.open_endpoint("a")
+    leg.set_remote(a.remote())
+    media.play("a", tone_wav(tmp_path / "s.wav", 25))
+    started = time.monotonic()
+    await a.wait_for(25)
+    # 25 frames span 480 ms of media; even a loaded machine cannot deliver them much sooner.
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_bridge_stops_playback_without_on_done(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, b = peers
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    leg_a.set_remote(a.remote())
+    leg_b.set_remote(b.remote())
+    done: list[bool] = []
+    media.play("a", tone_wav(tmp_path / "q.wav", 200), loop=True, on_done=lambda: done.append(True))
+    await a.wait_for(2)
+    media.bridge("a", "b")
+    b.send(leg_b.port, payload(7))
+    deadline = time.monotonic() + WAIT
+    while not any(p.payload == payload(7) for p in a.packets):
+        assert time.monotonic() < deadline, "relayed packet never arrived"
+        await asyncio.sleep(0.005)
+    relayed = next(p for p in a.packets if p.payload == payload(7))
+    assert relayed.marker
+    assert_continuous(a.packets[: a.packets.index(relayed) + 1])
+    assert not done
+
+
+async def test_telephone_events_are_passed_through_with_the_partner_payload_type(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    leg_a.set_remote(a.remote(te=101))
+    leg_b.set_remote(b.remote(te=96))
+    media.bridge("a", "b")
+    event = bytes([1, 0x0A, 0x00, 0xA0])
+    a.send(leg_a.port, event, pt=101, marker=True, step=0)
+    (got,) = await b.wait_for(1)
+    assert (got.payload_type, got.payload) == (96, event)
+    # A partner without telephone-event does not get the events, only the audio.
+    leg_b.set_remote(b.remote(te=None))
+    a.send(leg_a.port, event, pt=101, step=0)
+    a.send(leg_a.port, payload(1))
+    packets = await b.wait_for(2)
+    assert [p.payload_type for p in packets] == [96, 0]
+
+
+async def test_codecs_are_transcoded_between_pcmu_and_pcma(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    port_a, port_b = await bridged(media, a, b, pt_a=0, pt_b=8)
+    a.send(port_a, payload(3), pt=0)
+    (got,) = await b.wait_for(1)
+    assert got.payload_type == 8
+    assert got.payload == payload(3).translate(g711.ULAW_TO_ALAW)
+    b.send(port_b, b"\xd5" * 160, pt=8)
+    (back,) = await a.wait_for(1)
+    # A-law 0xD5 is +8, which is mu-law 0xFE.
+    assert (back.payload_type, back.payload) == (0, b"\xfe" * 160)
+
+
+async def test_remote_address_is_learnt_from_the_first_packet(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    leg_a.set_remote(RemoteMedia("0.0.0.0", 0, 0))  # behind NAT: the SDP says nothing useful
+    leg_b.set_remote(b.remote())
+    media.bridge("a", "b")
+    b.send(leg_b.port, payload(1))  # nowhere to send yet: dropped
+    await asyncio.sleep(0.05)
+    a.send(leg_a.port, payload(2))
+    await b.wait_for(1)
+    b.send(leg_b.port, payload(3))
+    (got,) = await a.wait_for(1)
+    assert got.payload == payload(3)
+
+
+async def test_reordered_and_missing_packets_are_forwarded_as_they_come(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    port_a, _ = await bridged(media, a, b)
+    base_seq, base_ts = a.seq, a.ts
+    for offset in (0, 2, 1, 5):  # 3 and 4 are lost
+        packet = RtpPacket(0, base_seq + offset, base_ts + 160 * offset, a.ssrc, payload(offset))
+        a.send_raw(packet.build(), port_a)
+    got = await b.wait_for(4)
+    first = got[0]
+    assert [(p.sequence - first.sequence) & 0xFFFF for p in got] == [0, 2, 1, 5]
+    assert [(p.timestamp - first.timestamp) & 0xFFFFFFFF for p in got] == [0, 320, 160, 800]
+    assert [p.payload for p in got] == [payload(i) for i in (0, 2, 1, 5)]
+
+
+async def test_garbage_and_rtcp_are_dropped_without_disturbing_calls(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    a, b = peers
+    port_a, _ = await bridged(media, a, b)
+    for junk in (
+        b"",
+        b"\x00",
+        b"INVITE sip:x SIP/2.0\r\n\r\n",
+        bytes.fromhex("81c80006 00000001") + bytes(20),  # RTCP sender report
+        bytes.fromhex("a0000001 00000001 00000001 ffff00"),  # bad padding
+    ):
+        a.send_raw(junk, port_a)
+    a.send(port_a, payload(9))
+    got = await b.wait_for(1)
+    await asyncio.sleep(0.05)
+    assert len(got) == 1 and got[0].payload == payload(9)
+
+
+async def test_unbridge_stops_the_relay(media: MediaServer, peers: tuple[RtpPeer, RtpPeer]) -> None:
+    a, b = peers
+    port_a, _ = await bridged(media, a, b)
+    a.send(port_a, payload(1))
+    await b.wait_for(1)
+    media.unbridge("b")
+    a.send(port_a, payload(2))
+    await asyncio.sleep(0.1)
+    assert len(b.packets) == 1
+    media.unbridge("b")  # twice is harmless
+
+
+async def test_recording_writes_both_directions_to_a_stereo_wav(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, b = peers
+    port_a, port_b = await bridged(media, a, b, pt_a=0, pt_b=8)
+    path = tmp_path / "calls" / "call-1.wav"
+    media.start_recording("a", "b", path)
+    customer = g711.encode(struct.pack("<160h", *([4000] * 160)), 0)
+    agent = g711.encode(struct.pack("<160h", *([-2000] * 160)), 8)
+    for _ in range(10):
+        a.send(port_a, customer, pt=0)
+        b.send(port_b, agent, pt=8)
+        await asyncio.sleep(0.02)
+    await b.wait_for(10)
+    await a.wait_for(10)
+    assert not path.exists()  # only a .part file while recording
+    media.unbridge("a")
+    with wave.open(str(path), "rb") as reader:
+        assert (reader.getnchannels(), reader.getsampwidth(), reader.getframerate()) == (2, 2, 8000)
+        frames = reader.readframes(reader.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    left, right = samples[0::2], samples[1::2]
+    customer_level = struct.unpack("<h", g711.decode(customer[:1], 0))[0]
+    agent_level = struct.unpack("<h", g711.decode(agent[:1], 8))[0]
+    assert left.count(customer_level) == 1600
+    assert right.count(agent_level) == 1600
+    assert set(left) <= {0, customer_level} and set(right) <= {0, agent_level}

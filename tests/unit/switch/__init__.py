@@ -1,0 +1,1 @@
+"""The SIP switch on loopback, driven by small in-test UDP clients."""
