@@ -19,7 +19,11 @@ PASSWORDS = {
     "bob": "bob-demo",
     "carol": "carol-demo",
 }
-PHONES = {"alice": ("1001", "phone1001"), "bob": ("1002", "phone1002")}
+PHONES = {
+    "alice": ("1001", "phone1001"),
+    "bob": ("1002", "phone1002"),
+    "carol": ("1003", "phone1003"),
+}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -93,9 +97,7 @@ def register_phone(api: RunningServer) -> Iterator[Callable[[str], RegisteringPh
                 phone.close()
 
 
-def wait_for(
-    probe: Callable[[], Any], *, timeout: float = 30.0, message: str = "condition"
-) -> Any:
+def wait_for(probe: Callable[[], Any], *, timeout: float = 30.0, message: str = "condition") -> Any:
     """Poll until probe() returns something truthy (a loaded machine may be slow)."""
     deadline = time.monotonic() + timeout
     while True:

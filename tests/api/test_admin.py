@@ -69,7 +69,9 @@ def test_phone_permission_and_calling_numbers_round_trip(http: Clients) -> None:
     assert {a["name"] for a in agents} >= {"Alice Martin", "Bob Chen", "Carol Diaz"}
     assert not any(a["phone_permission"] for a in agents)
     carol = next(a for a in agents if a["name"] == "Carol Diaz")["user_id"]
-    granted = admin.put(f"/api/admin/services/{sid}/agents/{carol}", json={"phone_permission": True})
+    granted = admin.put(
+        f"/api/admin/services/{sid}/agents/{carol}", json={"phone_permission": True}
+    )
     assert granted.json()["phone_permission"] is True
     agents = admin.get(f"/api/admin/services/{sid}/agents").json()
     assert [a["user_id"] for a in agents if a["phone_permission"]] == [carol]
@@ -107,7 +109,9 @@ def test_users_round_trip(http: Clients, api) -> None:  # type: ignore[no-untype
         "already_exists",
     )
     token = api.login("dave", "dave-pass")
-    patched = admin.patch(f"/api/admin/users/{uid}", json={"name": "Dave L.", "password": "new-pw1"})
+    patched = admin.patch(
+        f"/api/admin/users/{uid}", json={"name": "Dave L.", "password": "new-pw1"}
+    )
     assert patched.json()["name"] == "Dave L."
     assert api.login("dave", "new-pw1")
     assert any(u["username"] == "dave" for u in admin.get("/api/admin/users").json())
@@ -186,7 +190,9 @@ def test_cti_agent_management_round_trip_and_login_rules(http: Clients) -> None:
     assert rows[carol_id]["cti_id"] == "1003" and rows[carol_id]["has_phone_password"] is True
     assert "phone_password" not in rows[carol_id]  # never sent back
     # a CTI number already used by alice is refused
-    clash = admin.put(f"/api/admin/cti/agents/{carol_id}", json={"cti_id": "1003", "cti_number": "1001"})
+    clash = admin.put(
+        f"/api/admin/cti/agents/{carol_id}", json={"cti_id": "1003", "cti_number": "1001"}
+    )
     assert_error(clash, 409, "already_exists")
     moved = admin.put(
         f"/api/admin/cti/agents/{carol_id}", json={"cti_id": "1013", "cti_number": "1013"}

@@ -16,7 +16,9 @@ def test_healthz_reports_database_and_switch_up(api: RunningServer) -> None:
 
 def test_login_returns_token_and_user(api: RunningServer) -> None:
     with api.client() as http:
-        response = http.post("/api/auth/login", json={"username": "alice", "password": "alice-demo"})
+        response = http.post(
+            "/api/auth/login", json={"username": "alice", "password": "alice-demo"}
+        )
     assert response.status_code == 200
     body = response.json()
     assert len(body["token"]) >= 32

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.rtp import free_tcp_port, free_udp_port, read_wav
+from tests.support.rtp import free_tcp_port, free_udp_tcp_port, read_wav
 
 MODULES = Path("/usr/lib/baresip/modules")
 
@@ -58,8 +58,12 @@ class Baresip:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.user = user
         self.registrar = registrar
-        self.sip_port = free_udp_port()
-        self.ctrl_port = free_tcp_port()
+        self.source_wav = source_wav
+        self.answermode = answermode
+        self.regint = regint
+        self.password = password
+        self.sip_port = 0  # chosen, free, at each start
+        self.ctrl_port = 0
         self.events: list[dict[str, Any]] = []
         self.responses: dict[str, dict[str, Any]] = {}
         self._cond = threading.Condition()
@@ -67,7 +71,14 @@ class Baresip:
         self._sock: socket.socket | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.log_file = self.dir / "baresip.log"
-        host, port = registrar
+
+    def _write_config(self) -> None:
+        """Fresh free ports each time: a start that lost a port race is retried with new ones."""
+        self.sip_port = free_udp_tcp_port()
+        self.ctrl_port = free_tcp_port()
+        source_wav, answermode, regint = self.source_wav, self.answermode, self.regint
+        user, password = self.user, self.password
+        host, port = self.registrar
         # One account; PCMU only, so the switch relays our frames byte for byte.
         (self.dir / "accounts").write_text(
             f"<sip:{user}@{host}:{port}>;auth_pass={password};regint={regint};"
@@ -110,7 +121,17 @@ class Baresip:
 
     # -- life cycle
 
-    def start(self, *, timeout: float = 20.0) -> Baresip:
+    def start(self, *, timeout: float = 20.0, attempts: int = 3) -> Baresip:
+        for attempt in range(attempts):
+            self._write_config()
+            try:
+                return self._start(timeout)
+            except AssertionError:
+                if attempt == attempts - 1 or "already in use" not in self.log():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> Baresip:
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(
                 [baresip_binary(), "-f", str(self.dir)],
@@ -267,3 +288,16 @@ class Baresip:
         if not dumps:
             return []
         return read_wav(dumps[-1])
+
+    def wait_heard(self, seconds: float, *, timeout: float = 30.0) -> list[int]:
+        """Wait until the newest decode dump holds `seconds` of audio; its samples."""
+        deadline = time.monotonic() + timeout
+        while True:
+            heard = self.heard()
+            if len(heard) >= seconds * 8000:
+                return heard
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.name} heard only {len(heard) / 8000:.1f} s of audio in {timeout} s"
+                )
+            time.sleep(0.2)

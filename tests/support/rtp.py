@@ -50,6 +50,19 @@ def free_tcp_port() -> int:
     return free_port(socket.SOCK_STREAM)
 
 
+def free_udp_tcp_port() -> int:
+    """A port free for both UDP and TCP (SIP user agents listen on both)."""
+    for _ in range(200):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 # ---- G.711 (ITU-T G.711, segment tables) ------------------------------------------------------
 
 
@@ -273,6 +286,34 @@ def match_audio(
 def samples_to_frames(samples: Sequence[int], payload_type: int = PCMU) -> list[bytes]:
     data = encode(samples, payload_type)
     return [data[i : i + FRAME] for i in range(0, len(data) - FRAME + 1, FRAME)]
+
+
+def pcap_payloads(path: Path) -> list[bytes]:
+    """The RTP payloads in a pcap file (as shipped by sip-tester for play_pcap_audio)."""
+    data = path.read_bytes()
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise ValueError(f"{path} is not a pcap file")
+    (link,) = struct.unpack_from(endian + "I", data, 20)
+    link_header = {1: 14, 113: 16, 0: 4, 101: 0}[link]
+    out: list[bytes] = []
+    offset = 24
+    while offset + 16 <= len(data):
+        (length,) = struct.unpack_from(endian + "I", data, offset + 8)
+        frame = data[offset + 16 : offset + 16 + length]
+        offset += 16 + length
+        ip = frame[link_header:]
+        if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:  # IPv4 + UDP only
+            continue
+        udp = ip[4 * (ip[0] & 0x0F) :]
+        packet = parse_rtp(udp[8:], ("", 0), 0.0)
+        if packet is not None and packet.payload_type in (PCMU, PCMA):
+            out.append(packet.payload)
+    return out
 
 
 # ---- the RTP endpoint --------------------------------------------------------------------------

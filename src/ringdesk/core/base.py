@@ -66,6 +66,8 @@ class EngineBase:
         self._relays: dict[str, Relay] = {}
         self._pools: dict[int, ReadyPool] = {}
         self._queues: dict[int, CallQueue] = {}
+        # Ring-all calls ringing now, per service: an agent who becomes free joins the ringing.
+        self._ringing_all: dict[int, dict[str, None]] = {}
         self._timers = Timers()
         self._seq = 0  # arrival order of calls and order of offers (round robin)
         for config in agents or []:
@@ -239,8 +241,37 @@ class EngineBase:
             if head is not None and (best is None or head[0] < best[0]):
                 best = (head[0], head[1], queue)
         if best is not None:
-            best[2].discard(best[1])
-            self._offer(a, self._calls[best[1]], now, out)
+            call_id = best[2].pop()
+            assert call_id == best[1]
+            self._offer(a, self._calls[call_id], now, out)
+            return
+        ringing = self._ringing_all_call(a)
+        if ringing is not None:
+            self._offer(a, ringing, now, out)
+
+    def _ringing_all_call(self, a: AgentRecord) -> CallRecord | None:
+        """The oldest ring-all call ringing other agents of the agent's services, if any."""
+        found: CallRecord | None = None
+        for sid in a.config.services:
+            calls = self._ringing_all.get(sid)
+            if not calls:
+                continue
+            for call_id in list(calls):
+                call = self._calls.get(call_id)
+                if call is None or call.state is not CallState.OFFERED:
+                    del calls[call_id]  # stale: answered, re-queued or ended meanwhile
+                    continue
+                if self._strategy(sid) is Strategy.RING_ALL and (
+                    found is None or call.seq < found.seq
+                ):
+                    found = call
+                break
+        return found
+
+    def _stop_ringing_all(self, call: CallRecord) -> None:
+        calls = self._ringing_all.get(call.service_id)
+        if calls:
+            calls.pop(call.id, None)
 
     def _route_call(self, call: CallRecord, now: float, out: Outcome) -> None:
         """Offer a waiting call per the service's strategy, or keep it queued."""
@@ -256,8 +287,11 @@ class EngineBase:
             return
         for a in targets:
             self._offer(a, call, now, out)
+        if self._strategy(call.service_id) is Strategy.RING_ALL:
+            self._ringing_all.setdefault(call.service_id, {})[call.id] = None
 
     def _requeue(self, call: CallRecord, now: float, out: Outcome) -> None:
+        self._stop_ringing_all(call)
         if call.overflow_due:
             self._overflow(call, now, out)
             return
@@ -350,6 +384,7 @@ class EngineBase:
             self._withdraw(a, withdraw_reason, now, out)
             touched.append((a, ""))
         self._queue(call.service_id).discard(call.id)
+        self._stop_ringing_all(call)
         self._timers.cancel(call.wait_timer)
         self._timers.cancel(call.connect_timer)
         keep = keep or set()

@@ -69,6 +69,7 @@ class CallControl(EngineBase):
         others = [self._agents[i] for i in call.offered_to]
         for other in others:
             self._withdraw(other, "answered_elsewhere", now, out)
+        self._stop_ringing_all(call)
         a.missed = 0
         a.picked_in_call = False
         a.call_id = call.id

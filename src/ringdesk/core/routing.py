@@ -113,5 +113,14 @@ class CallQueue:
             heapq.heappop(heap)
         return None
 
+    def pop(self) -> str | None:
+        """Remove and return the oldest waiting call (dropping the heap entry, not leaving it)."""
+        head = self.peek()
+        if head is None:
+            return None
+        heapq.heappop(self._heap)
+        del self._members[head[1]]
+        return head[1]
+
     def ordered(self) -> list[str]:
         return [c for c, _ in sorted(self._members.items(), key=lambda item: item[1])]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -146,13 +147,15 @@ class DigestServer:
         except ValueError:
             return None
 
-    def challenge(self, now: float, *, stale: bool = False) -> list[str]:
-        """Header values for WWW-Authenticate (or Proxy-Authenticate): MD5, then SHA-256."""
+    def challenge(
+        self, now: float, *, stale: bool = False, algorithms: tuple[str, ...] = ("MD5", "SHA-256")
+    ) -> list[str]:
+        """Header values for WWW-Authenticate (or Proxy-Authenticate), one per algorithm."""
         nonce = self.make_nonce(now)
         extra = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
-            for alg in ("MD5", "SHA-256")
+            for alg in algorithms
         ]
 
     def verify(self, creds: Credentials, method: str, password: str | None, now: float) -> Verdict:
@@ -204,6 +207,15 @@ def parse_challenge(value: str) -> Challenge | None:
         qop="auth" if "auth" in qops else None,
         opaque=p.get("opaque"),
     )
+
+
+_LEGACY_UA = re.compile(r"\bbaresip v[0-2]\.", re.IGNORECASE)
+
+
+def legacy_md5_only(user_agent: str | None) -> bool:
+    """Clients known to give up on a whole 401 when one of its challenges is not MD5 (libre
+    before SHA-256 support answers ENOSYS instead of skipping it): challenge them with MD5 only."""
+    return bool(user_agent and _LEGACY_UA.search(user_agent))
 
 
 def pick_challenge(values: list[str]) -> Challenge | None:

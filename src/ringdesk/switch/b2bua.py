@@ -266,7 +266,12 @@ class Switch(RequestHandler):
 
     def _in_dialog(self, req: Request, txn: ServerTransaction) -> None:
         leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
-        if leg is None or leg.dialog is None or leg.ended:
+        if (
+            leg is None
+            or leg.dialog is None
+            or leg.ended
+            or req.from_addr.tag != leg.dialog.remote_tag
+        ):
             self.stack.respond(txn, make_response(req, 481))
             return
         if not leg.dialog.check_remote_seq(req):

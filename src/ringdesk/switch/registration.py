@@ -8,7 +8,7 @@ import contextlib
 import logging
 import time
 
-from ringdesk.sip.auth import DigestServer, Verdict, parse_credentials
+from ringdesk.sip.auth import DigestServer, Verdict, legacy_md5_only, parse_credentials
 from ringdesk.sip.message import Request, make_response, new_tag
 from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerTransaction
@@ -89,5 +89,8 @@ class RegistrationService:
     def _challenge(
         self, req: Request, txn: ServerTransaction, digest: DigestServer, now: float, stale: bool
     ) -> None:
-        headers = [("WWW-Authenticate", v) for v in digest.challenge(now, stale=stale)]
+        legacy = legacy_md5_only(req.headers.get("user-agent"))
+        algorithms = ("MD5",) if legacy else ("MD5", "SHA-256")
+        values = digest.challenge(now, stale=stale, algorithms=algorithms)
+        headers = [("WWW-Authenticate", v) for v in values]
         self.stack.respond(txn, make_response(req, 401, to_tag=new_tag(), headers=headers))

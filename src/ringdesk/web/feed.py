@@ -26,7 +26,7 @@ QUEUE_LIMIT = 1000  # a subscriber this far behind is disconnected
 BOARD_INTERVAL = 0.25  # admin board messages at most this often
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared by identity: kept in sets
 class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
 

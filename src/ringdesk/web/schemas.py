@@ -25,7 +25,8 @@ ChosenStatus = Literal["business", "ready", "rest"]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # strict: "5" is not a number and "yes" is not a boolean; a wrong type is the caller's bug.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LoginBody(Body):

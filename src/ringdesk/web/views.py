@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def iso(ts: float | None) -> str | None:
-    if ts is None:
+    if ts is None or ts <= 0:  # the engine's "never" (an agent who has not logged in yet)
         return None
     moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

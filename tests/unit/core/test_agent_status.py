@@ -9,7 +9,7 @@ from ringdesk.core.errors import CoreError, IllegalAction, InvalidInput, NotFoun
 from ringdesk.core.events import AgentStatusChanged, OfferWithdrawn
 from ringdesk.core.model import AgentConfig, AgentStatus, CtiSettings
 
-from .harness import ALICE, AGENTS, BOB, Desk
+from .harness import AGENTS, ALICE, BOB, Desk
 
 BUSINESS, READY, REST = AgentStatus.BUSINESS, AgentStatus.READY, AgentStatus.REST
 

@@ -194,7 +194,7 @@ def test_calls_are_offered_only_to_agents_of_the_called_service() -> None:
 
 def test_caller_hanging_up_in_the_queue_abandons_the_call() -> None:
     desk = Desk()
-    call, cust = desk.arrive()
+    _call, cust = desk.arrive()
     desk.now += 7
     desk.tel(desk.phone.hung_up(cust))
     ended = desk.of(CallEnded)[-1]
@@ -211,7 +211,7 @@ def test_caller_hanging_up_in_the_queue_abandons_the_call() -> None:
 def test_caller_hanging_up_while_ringing_withdraws_the_offer() -> None:
     desk = Desk()
     desk.ready(ALICE)
-    call, cust = desk.arrive()
+    _call, cust = desk.arrive()
     desk.tel(desk.phone.hung_up(cust))
     assert desk.of(OfferWithdrawn)[-1].reason == "caller_hung_up"
     assert desk.status(ALICE) == "ready"
@@ -320,6 +320,6 @@ def test_leg_hung_up_report_for_a_leg_the_engine_hung_up_is_ignored() -> None:
 def test_status_events_carry_the_chosen_status() -> None:
     desk = Desk()
     desk.ready(ALICE)
-    call, _ = desk.arrive()
+    _call, _ = desk.arrive()
     ringing = desk.of(AgentStatusChanged)[-1]
     assert (ringing.status, ringing.chosen) == (AgentStatus.RINGING, AgentStatus.READY)

@@ -94,6 +94,20 @@ def test_ring_all_call_stays_offered_while_someone_still_rings() -> None:
     assert desk.engine.call(call).state == "offered"
 
 
+def test_agent_becoming_ready_joins_a_ring_all_call_already_ringing() -> None:
+    desk = Desk(services=[replace(SUPPORT, strategy=Strategy.RING_ALL)])
+    desk.ready(ALICE)
+    call, _ = desk.arrive()
+    desk.ready(BOB)
+    assert desk.offered(BOB) == call
+    desk.do(Answer(BOB, call))
+    assert desk.of(OfferWithdrawn)[-1] == OfferWithdrawn(
+        call, ALICE, "answered_elsewhere", desk.now
+    )
+    desk.ready(CAROL)  # the call is taken: nothing rings for Carol
+    assert desk.offered(CAROL) is None
+
+
 def test_ring_all_pickup_timeout_takes_the_call_back_from_everyone() -> None:
     desk = Desk(services=[replace(SUPPORT, strategy=Strategy.RING_ALL)])
     desk.ready(ALICE, BOB)

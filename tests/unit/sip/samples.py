@@ -10,7 +10,7 @@ INVITE = (
     b"CSeq: 1 INVITE\r\n"
     b"Contact: <sip:5551234@127.0.0.1:5070>\r\n"
     b"Content-Type: application/sdp\r\n"
-    b"Content-Length: 131\r\n"
+    b"Content-Length: 144\r\n"
     b"\r\n"
     b"v=0\r\n"
     b"o=dana 1 1 IN IP4 127.0.0.1\r\n"

@@ -68,7 +68,7 @@ export function newId(prefix) {
 }
 
 /**
- * A labelled form field. Returns the wrapper; the control is `field.control`.
+ * A labelled form field: the wrapper with the label, the control and an optional hint.
  * @param {string} label
  * @param {HTMLElement} control
  * @param {string} [hint]
@@ -78,12 +78,12 @@ export function field(label, control, hint) {
   control.id = id;
   const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
   if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
-  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl);
-  return Object.assign(wrap, { control });
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl);
 }
 
 /**
- * A checkbox with its label to the right.
+ * A checkbox with its label to the right; the <input> is `result.input` (a label's own
+ * `control` property is read-only).
  * @param {string} label
  * @param {boolean} checked
  * @param {Record<string, any>} [attrs]
@@ -91,7 +91,7 @@ export function field(label, control, hint) {
 export function checkbox(label, checked, attrs = {}) {
   const input = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", checked, ...attrs }));
   const wrap = h("label", { class: "check" }, input, h("span", null, label));
-  return Object.assign(wrap, { control: input });
+  return Object.assign(wrap, { input });
 }
 
 /**

@@ -24,7 +24,14 @@ export async function boardView(main) {
   }
   const draw = (/** @type {any} */ board) => {
     if (!board) return;
-    render(content, summary(board), agentsTable(board.agents || []), queues(board.queues || []), today(board.today || []));
+    const names = new Map((board.queues || []).map((/** @type {any} */ q) => [q.service_id, q.service_name]));
+    render(
+      content,
+      summary(board),
+      agentsTable(board.agents || [], names),
+      queues(board.queues || []),
+      today(board.today || []),
+    );
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     tickNow();
   };
@@ -63,8 +70,8 @@ function summary(board) {
   );
 }
 
-/** @param {any[]} agents */
-function agentsTable(agents) {
+/** @param {any[]} agents @param {Map<number, string>} names service names by id */
+function agentsTable(agents, names) {
   const sorted = [...agents].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return h(
     "section",
@@ -97,7 +104,7 @@ function agentsTable(agents) {
                     ),
                   ),
                   h("td", { class: "mono" }, a.status === "logged_out" ? "–" : h("span", { dataset: { since: a.since || "" } })),
-                  h("td", null, serviceNames(a.services)),
+                  h("td", null, serviceNames(a.services, names)),
                 ),
               ),
             ),
@@ -107,10 +114,12 @@ function agentsTable(agents) {
   );
 }
 
-/** @param {any} services */
-function serviceNames(services) {
+/** @param {any} services ids or {id, name} @param {Map<number, string>} names */
+function serviceNames(services, names) {
   if (!Array.isArray(services)) return "";
-  return services.map((s) => (typeof s === "object" && s ? s.name || s.service_name || s.id : s)).join(", ");
+  return services
+    .map((s) => (typeof s === "object" && s ? s.name || s.service_name || s.id : names.get(s) || s))
+    .join(", ");
 }
 
 /** @param {any[]} queues */

@@ -95,7 +95,7 @@ function settingsForm(s) {
       onsubmit: async (/** @type {Event} */ e) => {
         e.preventDefault();
         status.clear();
-        const chosenCodecs = codecs.filter((c) => c.control.checked).map((c) => c.control.value);
+        const chosenCodecs = codecs.filter((c) => c.input.checked).map((c) => c.input.value);
         if (!chosenCodecs.length) {
           status.fail("Choose at least one codec.");
           return;
@@ -107,16 +107,16 @@ function settingsForm(s) {
           trunk_port: numberOrNull(trunkPort),
           trunk_username: trunkUser.value.trim() || null,
           trunk_password: trunkPass.value || null,
-          allow_any_source: anySource.control.checked,
+          allow_any_source: anySource.input.checked,
           codecs: chosenCodecs,
           queue_music_mode: queueMode.value,
           default_login_status: loginStatus.value,
           pickup_seconds: numberOrNull(pickup),
           pickup_timeout_status: timeoutStatus.value,
           max_missed_offers: numberOrNull(maxMissed),
-          outbound_ticket_on_dial: autoTicket.control.checked,
+          outbound_ticket_on_dial: autoTicket.input.checked,
           wrap_up_seconds: numberOrNull(wrapUp),
-          record_calls: record.control.checked,
+          record_calls: record.input.checked,
         };
         try {
           Object.assign(s, await api.put("/api/admin/cti/settings", body));
@@ -140,7 +140,7 @@ function settingsForm(s) {
     ),
     anySource,
     h("fieldset", { class: "fieldset" }, h("legend", null, "Codecs"), codecs),
-    field("Queue music", queueMode),
+    field("Queue music mode", queueMode),
     h("h2", { class: "card-title" }, "Agents and calls"),
     h(
       "div",

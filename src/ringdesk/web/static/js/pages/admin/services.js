@@ -164,8 +164,8 @@ function contractForm(service) {
         const body = {
           name: name.value.trim(),
           inbound_number: inbound.value.trim() || null,
-          inbound_enabled: ib.control.checked,
-          outbound_enabled: ob.control.checked,
+          inbound_enabled: ib.input.checked,
+          outbound_enabled: ob.input.checked,
           strategy: strategy.value,
           max_wait_seconds: numberOrNull(maxWait),
           overflow_action: overflow.value,
@@ -210,18 +210,18 @@ function permissions(service) {
         agents.length
           ? agents.map((a) => {
               const box = checkbox(a.name, Boolean(a.phone_permission), { "aria-label": `Phone permission for ${a.name}` });
-              box.control.addEventListener("change", async () => {
-                box.control.disabled = true;
+              box.input.addEventListener("change", async () => {
+                box.input.disabled = true;
                 try {
                   await api.put(`/api/admin/services/${service.id}/agents/${a.user_id}`, {
-                    phone_permission: box.control.checked,
+                    phone_permission: box.input.checked,
                   });
-                  status.ok(`${a.name}: phone permission ${box.control.checked ? "granted" : "removed"}.`);
+                  status.ok(`${a.name}: phone permission ${box.input.checked ? "granted" : "removed"}.`);
                 } catch (err) {
-                  box.control.checked = !box.control.checked;
+                  box.input.checked = !box.input.checked;
                   status.fail(errorText(err));
                 } finally {
-                  box.control.disabled = false;
+                  box.input.disabled = false;
                 }
               });
               return h("li", { class: "row", dataset: { user: String(a.user_id) } }, box);

@@ -1,0 +1,96 @@
+"""Hold puts the hold music on the customer's line; Force Disconnect plays the message, then BYE.
+
+The customer's RTP is compared, frame by frame, with the WAV files the API serves: a frame
+counts only if its bytes (or, within codec rounding, its samples) occur in the file.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.conftest import Rig
+from tests.support.rtp import FRAME, RATE, match_audio, read_wav
+
+pytestmark = pytest.mark.e2e
+
+
+def test_hold_plays_hold_music_to_the_customer_and_resume_restores_the_agent(rig: Rig) -> None:
+    hold_music = read_wav(rig.admin().sound("hold_music"))
+    alice = rig.agent("alice")
+    rig.phone("alice")
+    alice.ready()
+    customer, rtp, call = rig.connect_inbound("alice")
+    rtp.wait_matching(rig.signal("alice"))
+
+    state = alice.call_action(call["id"], "hold/start")
+    assert state["status"] == "on_hold"
+    match, _ = rtp.wait_matching(hold_music, frames=100, min_loud=40)
+    assert match.matched == 100, match
+    assert alice.state()["call"]["state"] == "on_hold"
+
+    state = alice.call_action(call["id"], "hold/stop")
+    assert state["status"] == "on_call"
+    match, _ = rtp.wait_matching(rig.signal("alice"))
+    assert match.matched_loud >= 25
+    # Hold and resume twice: the switch can switch a leg back and forth.
+    alice.call_action(call["id"], "hold/start")
+    rtp.wait_matching(hold_music, frames=50, min_loud=20)
+    alice.call_action(call["id"], "hold/stop")
+    rtp.wait_matching(rig.signal("alice"))
+
+    customer.hang_up()
+    assert customer.wait_ended() == "by_customer"
+    alice.wait_status("ticket_processing")
+
+
+def test_customer_hanging_up_on_hold_ends_the_call_everywhere(rig: Rig) -> None:
+    alice = rig.agent("alice")
+    phone = rig.phone("alice")
+    alice.ready()
+    mark = phone.mark()
+    customer, _rtp, call = rig.connect_inbound("alice")
+    alice.call_action(call["id"], "hold/start")
+    alice.wait_status("on_hold")
+    customer.hang_up()
+    assert customer.wait_ended() == "by_customer"
+    phone.wait_event("CALL_CLOSED", since=mark)
+    alice.wait_status("ticket_processing")
+    assert alice.ticket(call["ticket_id"])["ended_at"] is not None
+
+
+def test_force_disconnect_plays_the_message_then_sends_bye(rig: Rig) -> None:
+    message = read_wav(rig.admin().sound("force_disconnect"))
+    alice = rig.agent("alice")
+    phone = rig.phone("alice")
+    alice.ready()
+    mark = phone.mark()
+    customer, rtp, call = rig.connect_inbound("alice")
+    rtp.wait_matching(rig.signal("alice"))
+
+    start = rtp.mark()
+    asked = time.monotonic()
+    alice.call_action(call["id"], "force-disconnect")
+    assert customer.wait_ended(timeout=60) == "by_switch"
+    took = time.monotonic() - asked
+    # The agent's phone is released, and alice moves on to the ticket.
+    phone.wait_event("CALL_CLOSED", since=mark)
+    alice.wait_status("ticket_processing")
+
+    # What reached the customer between the click and the BYE: the whole message, then nothing.
+    got = [p.payload for p in rtp.received(start)]
+    result = match_audio(got, message)
+    message_frames = len(message) // FRAME
+    loud_in_message = sum(
+        1
+        for i in range(0, len(message) - FRAME + 1, FRAME)
+        if sum(abs(s) for s in message[i : i + FRAME]) / FRAME >= 200
+    )
+    assert result.matched_loud >= 0.9 * loud_in_message, (
+        f"customer heard {result} of a {len(message) / RATE:.1f} s message "
+        f"({message_frames} frames, {loud_in_message} not silent)"
+    )
+    assert took >= 0.9 * len(message) / RATE, "the BYE came before the message could play"
+    ticket = alice.ticket(call["ticket_id"])
+    assert ticket["outcome"] == "force_disconnected"

@@ -1,0 +1,56 @@
+"""Browser fixtures: Debian's chromium driven by Playwright against a real `ringdesk serve`.
+
+The `server` fixture (tests/conftest.py) is module-scoped, so each test file gets its own server
+and its own demo tenant; tests in a file share it and leave the agents logged out of CTI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.support.server import RunningServer
+from tests.ui.desk import Desk, reset_agents
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    # Module scope: the sync API owns an event loop while it runs, so it is stopped before
+    # the next (possibly asyncio) test module starts.
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/install-test-deps.sh` (chromium)")
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture
+def desk(browser: Browser, server: RunningServer) -> Iterator[Desk]:
+    """A fresh browser context (no token stored) on the server, 1280x800."""
+    with Desk.open(browser, server) as opened:
+        yield opened
+    reset_agents(server)

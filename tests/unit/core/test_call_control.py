@@ -1,0 +1,341 @@
+"""Handling a call (manual 3, 4): Hold, Transfer by consultation, Force Disconnect, End."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringdesk.core.commands import (
+    CancelConsultation,
+    ConnectToCustomer,
+    CtiLogin,
+    EndCall,
+    ForceDisconnect,
+    Hold,
+    Resume,
+    SetStatus,
+    StartConsultation,
+)
+from ringdesk.core.errors import CoreError, IllegalAction, InvalidInput
+from ringdesk.core.events import (
+    CallEnded,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    ConsultationAnswered,
+    ConsultationEnded,
+    ConsultationStarted,
+    TicketOpened,
+)
+from ringdesk.core.model import AgentStatus, CallOutcome, FailureReason
+from ringdesk.core.telephony import (
+    Bridge,
+    HangUp,
+    Originate,
+    PlayThenHangUp,
+    RingAgent,
+    StartHoldMusic,
+    StopHoldMusic,
+)
+
+from .harness import ALICE, BOB, CAROL, Desk
+
+
+def _talking(desk: Desk) -> tuple[str, str, str]:
+    """Alice talks to a customer; returns (call, customer leg, Alice's leg)."""
+    desk.ready(ALICE)
+    call, cust = desk.arrive()
+    leg = desk.connect(ALICE, call)
+    return call, cust, leg
+
+
+def _bob_free(desk: Desk) -> None:
+    desk.reachable(BOB)
+    desk.do(CtiLogin(BOB))
+    desk.do(SetStatus(BOB, AgentStatus.READY))
+
+
+def test_hold_plays_music_to_the_customer_and_resume_reconnects() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(Hold(ALICE, call))
+    assert desk.phone.last(StartHoldMusic) == StartHoldMusic(call, cust)
+    assert desk.status(ALICE) == "on_hold"
+    assert desk.of(CallHeld)[-1].call_id == call
+    desk.do(Resume(ALICE, call))
+    assert desk.phone.last(StopHoldMusic) == StopHoldMusic(call, cust)
+    assert desk.phone.last(Bridge) == Bridge(call, cust, leg)
+    assert desk.status(ALICE) == "on_call"
+    assert desk.of(CallResumed)[-1].call_id == call
+
+
+def test_hold_while_on_hold_is_illegal() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(Hold(ALICE, call))
+    with pytest.raises(IllegalAction, match="Hold is not possible while On Hold"):
+        desk.do(Hold(ALICE, call))
+
+
+def test_resume_while_on_call_is_illegal() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    with pytest.raises(IllegalAction, match="Resume is not possible while On Call"):
+        desk.do(Resume(ALICE, call))
+
+
+def test_hold_while_the_agent_phone_connects_is_illegal() -> None:
+    from ringdesk.core.commands import Answer
+
+    desk = Desk()
+    desk.ready(ALICE)
+    call, _ = desk.arrive()
+    desk.do(Answer(ALICE, call))
+    with pytest.raises(IllegalAction, match="while the call is connecting"):
+        desk.do(Hold(ALICE, call))
+
+
+def test_an_action_on_another_call_id_is_not_found() -> None:
+    desk = Desk()
+    _talking(desk)
+    with pytest.raises(CoreError) as err:
+        desk.do(Hold(ALICE, "other"))
+    assert err.value.code == "call_not_found"
+
+
+def test_consultation_with_a_ready_agent_rings_their_phone() -> None:
+    desk = Desk()
+    call, cust, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    assert desk.phone.last(StartHoldMusic) == StartHoldMusic(call, cust)
+    ring = desk.phone.last(RingAgent)
+    assert (ring.agent_id, ring.cti_id) == (BOB, "1002")
+    assert desk.status(ALICE) == "on_call_transfer"
+    assert desk.status(BOB) == "on_call"
+    started = desk.of(ConsultationStarted)[-1]
+    assert (started.target_agent_id, started.target_number) == (BOB, "1002")
+    view = desk.engine.call(call)
+    assert (view.state, view.consult_agent_id, view.consult_answered) == ("consulting", BOB, False)
+
+
+def test_consultation_to_a_number_of_an_agent_rings_that_agent() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, number="1002"))
+    assert desk.phone.last(RingAgent).agent_id == BOB
+    assert desk.phone.of_type(Originate) == []
+
+
+def test_consultation_to_an_outside_number_goes_out_with_the_service_calling_number() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    out = desk.phone.last(Originate)
+    assert (out.number, out.calling_number) == ("5557777", "5550100")
+
+
+def test_answered_consultation_bridges_the_agent_and_the_target() -> None:
+    desk = Desk()
+    call, _, leg = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    target = desk.phone.last(Originate).leg_id
+    desk.tel(desk.phone.answered(target))
+    assert desk.phone.last(Bridge) == Bridge(call, leg, target)
+    assert desk.of(ConsultationAnswered)[-1].call_id == call
+    assert desk.engine.call(call).consult_answered
+
+
+def test_connect_to_customer_hands_the_call_to_the_consulted_agent() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    bob_leg = desk.phone.last(RingAgent).leg_id
+    desk.tel(desk.phone.answered(bob_leg))
+    desk.do(ConnectToCustomer(ALICE, call))
+    assert desk.phone.last(Bridge) == Bridge(call, cust, bob_leg)
+    assert desk.phone.last(HangUp).leg_id == leg
+    moved = desk.of(CallTransferred)[-1]
+    assert (moved.from_agent_id, moved.to_agent_id) == (ALICE, BOB)
+    assert desk.status(ALICE) == "ticket_processing"
+    assert desk.status(BOB) == "on_call"
+    assert desk.engine.call(call).agent_id == BOB
+    assert len(desk.of(TicketOpened)) == 1  # the ticket stays the same
+    desk.do(Hold(BOB, call))  # Bob now handles the call
+    assert desk.status(BOB) == "on_hold"
+
+
+def test_transferred_call_ending_moves_the_new_agent_to_ticket_processing() -> None:
+    desk = Desk()
+    call, cust, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    desk.tel(desk.phone.answered(desk.phone.last(RingAgent).leg_id))
+    desk.do(ConnectToCustomer(ALICE, call))
+    desk.tel(desk.phone.hung_up(cust))
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.agent_id, ended.outcome) == (BOB, CallOutcome.ANSWERED)
+    assert desk.status(BOB) == "ticket_processing"
+
+
+def test_connect_to_customer_with_an_outside_number_ends_the_call_as_transferred() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    target = desk.phone.last(Originate).leg_id
+    desk.tel(desk.phone.answered(target))
+    desk.do(ConnectToCustomer(ALICE, call))
+    assert desk.phone.last(Bridge) == Bridge(call, cust, target)
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.outcome, ended.agent_id) == (CallOutcome.TRANSFERRED, ALICE)
+    assert desk.phone.last(HangUp).leg_id == leg
+    assert desk.status(ALICE) == "ticket_processing"
+    desk.tel(desk.phone.hung_up(target))  # later, the outside party hangs up
+    assert desk.phone.last(HangUp).leg_id == cust
+
+
+def test_connect_to_customer_before_the_target_answers_is_refused() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    with pytest.raises(CoreError) as err:
+        desk.do(ConnectToCustomer(ALICE, call))
+    assert err.value.code == "consultation_not_answered"
+    assert desk.status(ALICE) == "on_call_transfer"
+
+
+def test_cancel_puts_the_agent_on_hold_and_resume_reconnects_the_customer() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    bob_leg = desk.phone.last(RingAgent).leg_id
+    desk.tel(desk.phone.answered(bob_leg))
+    desk.do(CancelConsultation(ALICE, call))
+    assert desk.phone.last(HangUp).leg_id == bob_leg
+    assert desk.of(ConsultationEnded)[-1].reason == "cancelled"
+    assert desk.status(ALICE) == "on_hold"
+    assert desk.status(BOB) == "ready"
+    desk.do(Resume(ALICE, call))
+    assert desk.phone.last(Bridge) == Bridge(call, cust, leg)
+    assert desk.status(ALICE) == "on_call"
+
+
+def test_a_second_consultation_is_refused_while_one_runs() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    with pytest.raises(CoreError) as err:
+        desk.do(StartConsultation(ALICE, call, number="5558888"))
+    assert (err.value.code, err.value.http_status) == ("transfer_in_progress", 409)
+
+
+def test_consultation_from_on_hold_keeps_the_hold_music() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(Hold(ALICE, call))
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    assert len(desk.phone.of_type(StartHoldMusic)) == 1
+    assert desk.status(ALICE) == "on_call_transfer"
+
+
+def test_failed_consultation_leaves_the_agent_on_hold_with_the_reason() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    desk.tel(desk.phone.failed(desk.phone.last(Originate).leg_id, FailureReason.BUSY))
+    assert desk.of(ConsultationEnded)[-1].reason == "busy"
+    assert desk.status(ALICE) == "on_hold"
+    assert desk.engine.call(call).state == "on_hold"
+
+
+def test_consultation_with_an_agent_who_cannot_take_a_call_is_refused() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    desk.reachable(BOB)
+    with pytest.raises(CoreError) as err:
+        desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))  # Bob is logged out
+    assert err.value.code == "target_unavailable"
+    assert desk.status(ALICE) == "on_call"
+    with pytest.raises(InvalidInput):
+        desk.do(StartConsultation(ALICE, call, target_agent_id=ALICE))
+    with pytest.raises(InvalidInput):
+        desk.do(StartConsultation(ALICE, call))
+
+
+def test_consulted_agent_hanging_up_ends_only_the_consultation() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    desk.tel(desk.phone.answered(desk.phone.last(RingAgent).leg_id))
+    desk.do(EndCall(BOB, call))
+    assert desk.of(ConsultationEnded)[-1].reason == "target_hung_up"
+    assert desk.status(ALICE) == "on_hold"
+    assert desk.status(BOB) == "ready"
+    assert desk.engine.call(call).state == "on_hold"
+
+
+def test_consulted_agent_is_not_offered_calls() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    other, _ = desk.arrive()
+    assert desk.offered(BOB) is None
+    assert desk.engine.call(other).state == "queued"
+
+
+def test_caller_hanging_up_during_consultation_releases_both_agents() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    bob_leg = desk.phone.last(RingAgent).leg_id
+    desk.tel(desk.phone.hung_up(cust))
+    assert {a.leg_id for a in desk.phone.of_type(HangUp)} >= {leg, bob_leg}
+    assert desk.status(ALICE) == "ticket_processing"
+    assert desk.status(BOB) == "ready"
+    assert desk.engine.calls() == []
+
+
+def test_force_disconnect_plays_the_message_then_ends_the_call() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(ForceDisconnect(ALICE, call))
+    assert desk.phone.last(PlayThenHangUp) == PlayThenHangUp(call, cust, "force_disconnect")
+    assert desk.phone.last(HangUp).leg_id == leg
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.outcome, ended.ended_by) == (CallOutcome.FORCE_DISCONNECTED, "agent")
+    assert desk.status(ALICE) == "ticket_processing"
+    out = desk.tel(desk.phone.playback_finished(cust))  # informational
+    assert (out.events, out.actions) == ([], [])
+    assert desk.tel(desk.phone.hung_up(cust)).events == []
+
+
+def test_end_hangs_up_both_legs() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(EndCall(ALICE, call))
+    assert {a.leg_id for a in desk.phone.of_type(HangUp)} == {cust, leg}
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.outcome, ended.ended_by) == (CallOutcome.ANSWERED, "agent")
+    assert desk.status(ALICE) == "ticket_processing"
+
+
+def test_illegal_commands_change_nothing() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    before = (desk.engine.agents(), desk.engine.calls(), desk.engine.queues())
+    for command in (
+        Resume(ALICE, call),
+        CancelConsultation(ALICE, call),
+        ConnectToCustomer(ALICE, call),
+        CtiLogin(ALICE),
+        Hold(BOB, call),
+        StartConsultation(ALICE, call, target_agent_id=CAROL),
+    ):
+        with pytest.raises(CoreError):
+            desk.do(command)
+    assert (desk.engine.agents(), desk.engine.calls(), desk.engine.queues()) == before

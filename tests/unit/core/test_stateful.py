@@ -1,0 +1,382 @@
+"""Random sequences of clicks, switch reports and clock ticks must keep the engine's invariants."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from ringdesk.core.commands import (
+    Answer,
+    CancelConsultation,
+    Command,
+    ConnectToCustomer,
+    CtiLogin,
+    CtiLogout,
+    Dial,
+    EndCall,
+    ForceDisconnect,
+    Hold,
+    Resume,
+    SetStatus,
+    StartConsultation,
+)
+from ringdesk.core.errors import CoreError
+from ringdesk.core.events import CallEnded, TicketOpened
+from ringdesk.core.model import (
+    AgentConfig,
+    AgentStatus,
+    CtiSettings,
+    FailureReason,
+    OverflowAction,
+    Strategy,
+)
+from ringdesk.core.telephony import Originate, RingAgent
+
+from .harness import SALES, SUPPORT, Desk
+
+AGENT_IDS = (1, 2, 3)
+AGENTS = [
+    AgentConfig(1, "Alice Martin", "1001", "1001", frozenset({1})),
+    AgentConfig(2, "Bob Chen", "1002", "1002", frozenset({1, 2})),
+    AgentConfig(3, "Carol Diaz", "1003", "1003", frozenset({2})),
+]
+CHOSEN = (AgentStatus.BUSINESS, AgentStatus.READY, AgentStatus.REST)
+TALKING_STATES = {"talking", "on_hold", "consulting"}
+
+
+class CallCenter(RuleBasedStateMachine):
+    desk: Desk
+
+    @initialize(
+        strategy=st.sampled_from(list(Strategy)),
+        wrap_up=st.sampled_from([None, 30.0]),
+        timeout_status=st.sampled_from(CHOSEN),
+        ticket_on_dial=st.booleans(),
+        overflow=st.sampled_from(list(OverflowAction)),
+        ready=st.lists(st.sampled_from(AGENT_IDS), unique=True),
+    )
+    def start(
+        self,
+        strategy: Strategy,
+        wrap_up: float | None,
+        timeout_status: AgentStatus,
+        ticket_on_dial: bool,
+        overflow: OverflowAction,
+        ready: list[int],
+    ) -> None:
+        cti = CtiSettings(
+            pickup_seconds=20,
+            wrap_up_seconds=wrap_up,
+            pickup_timeout_status=timeout_status,
+            outbound_ticket_on_dial=ticket_on_dial,
+            max_missed_offers=2,
+        )
+        support = replace(
+            SUPPORT,
+            strategy=strategy,
+            max_wait_seconds=45,
+            overflow_action=overflow,
+            overflow_number="5559000",
+        )
+        self.desk = Desk(cti, [support, SALES], list(AGENTS))
+        self.reachable = {a: False for a in AGENT_IDS}
+        self.strategy = strategy
+        for agent in ready:
+            self.gets_ready(agent)
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def _snapshot(self) -> object:
+        engine = self.desk.engine
+        return (engine.agents(), engine.calls(), engine.queues(), engine.next_deadline())
+
+    def _call_id(self, pick: int) -> str:
+        ids = [*sorted(c.call_id for c in self.desk.engine.calls()), "no-such-call"]
+        return ids[pick % len(ids)]
+
+    def _try(self, command: Command) -> None:
+        before = self._snapshot()
+        actions = len(self.desk.phone.actions)
+        events = len(self.desk.events)
+        try:
+            self.desk.do(command)
+        except CoreError:
+            assert self._snapshot() == before, f"{command} failed but changed state"
+            assert len(self.desk.phone.actions) == actions
+            assert len(self.desk.events) == events
+
+    @rule(agent=st.sampled_from(AGENT_IDS), status=st.sampled_from(CHOSEN))
+    def set_status(self, agent: int, status: AgentStatus) -> None:
+        self._try(SetStatus(agent, status))
+
+    @rule(agent=st.sampled_from(AGENT_IDS))
+    def gets_ready(self, agent: int) -> None:
+        """Phone registered, CTI Login (if needed), Ready: the common path, made likely."""
+        self.phone_registration(agent, True)
+        if self.desk.engine.agent(agent).status == "logged_out":
+            self._try(CtiLogin(agent))
+        self._try(SetStatus(agent, AgentStatus.READY))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), login=st.booleans())
+    def login_or_out(self, agent: int, login: bool) -> None:
+        self._try(CtiLogin(agent) if login else CtiLogout(agent))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), pick=st.integers(0, 5))
+    def answer(self, agent: int, pick: int) -> None:
+        offer = self.desk.engine.agent(agent).offer
+        call_id = offer.call_id if offer and pick < 4 else self._call_id(pick)
+        self._try(Answer(agent, call_id))
+
+    def _busy_agent(self, pick: int, ringing: bool) -> int:
+        """Prefer an agent with an offer (or a call), so the deeper states are reached often."""
+        views = self.desk.engine.agents()
+        busy = [v.agent_id for v in views if (v.offer if ringing else v.call) is not None]
+        return busy[pick % len(busy)] if busy else AGENT_IDS[pick % len(AGENT_IDS)]
+
+    def _any_offer(self) -> bool:
+        return any(v.offer is not None for v in self.desk.engine.agents())
+
+    def _any_call(self) -> bool:
+        return any(v.call is not None for v in self.desk.engine.agents())
+
+    @precondition(lambda self: self._any_offer())
+    @rule(pick=st.integers(0, 5))
+    def answer_and_pick_up(self, pick: int) -> None:
+        """Answer an offer and let the phone auto-answer: the common path, made likely."""
+        agent = self._busy_agent(pick, ringing=True)
+        offer = self.desk.engine.agent(agent).offer
+        if offer is None:
+            return
+        self._try(Answer(agent, offer.call_id))
+        self.newest_leg_answers()
+
+    @precondition(lambda self: self._any_call())
+    @rule()
+    def newest_leg_answers(self) -> None:
+        """The leg the engine asked for last picks up (agent phone, customer, consultation)."""
+        legs = [a.leg_id for a in self.desk.phone.of_type(RingAgent | Originate)]
+        live = [leg for leg in legs if leg in self.desk.phone.live_legs]
+        if live:
+            self.desk.tel(self.desk.phone.answered(live[-1]))
+
+    @rule(
+        agent=st.sampled_from(AGENT_IDS),
+        service=st.sampled_from([1, 2]),
+        calling=st.sampled_from(["5550100", "5550200", "5550999"]),
+    )
+    def dial(self, agent: int, service: int, calling: str) -> None:
+        self._try(Dial(agent, service, "5551234", calling))
+
+    @rule(
+        agent=st.sampled_from(AGENT_IDS),
+        pick=st.integers(0, 5),
+        kind=st.sampled_from(
+            [Hold, Resume, ConnectToCustomer, CancelConsultation, ForceDisconnect, EndCall]
+        ),
+    )
+    def call_button(self, agent: int, pick: int, kind: type[Hold]) -> None:
+        if pick < 3:
+            agent = self._busy_agent(pick, ringing=False)
+        view = self.desk.engine.agent(agent).call
+        call_id = view.call_id if view and pick < 4 else self._call_id(pick)
+        self._try(kind(agent, call_id))
+
+    @precondition(lambda self: self._any_call())
+    @rule(
+        pick=st.integers(0, 5),
+        kind=st.sampled_from(
+            [Hold, Resume, ConnectToCustomer, CancelConsultation, ForceDisconnect, EndCall]
+        ),
+    )
+    def button_during_a_call(self, pick: int, kind: type[Hold]) -> None:
+        self.call_button(self._busy_agent(pick, ringing=False), 0, kind)
+
+    @precondition(lambda self: self._any_call())
+    @rule(
+        agent=st.sampled_from(AGENT_IDS),
+        to=st.sampled_from([None, 1, 2, 3]),
+        number=st.sampled_from(["5557777", "1001", "1002", "1003"]),
+    )
+    def consult(self, agent: int, to: int | None, number: str) -> None:
+        agent = self._busy_agent(agent, ringing=False)
+        view = self.desk.engine.agent(agent).call
+        call_id = view.call_id if view else "no-such-call"
+        if to is None:
+            self._try(StartConsultation(agent, call_id, number=number))
+        else:
+            self._try(StartConsultation(agent, call_id, target_agent_id=to))
+
+    @rule(service=st.sampled_from([1, 2]))
+    def call_arrives(self, service: int) -> None:
+        self.desk.arrive(service_id=service)
+
+    @rule(
+        pick=st.integers(0, 20),
+        what=st.sampled_from(["answered", "hung_up", "failed", "ringing"]),
+        reason=st.sampled_from(list(FailureReason)),
+    )
+    def switch_reports(self, pick: int, what: str, reason: FailureReason) -> None:
+        legs = sorted(self.desk.phone.live_legs)
+        if not legs:
+            return
+        leg = legs[pick % len(legs)]
+        phone = self.desk.phone
+        if what == "answered":
+            event = phone.answered(leg)
+        elif what == "hung_up":
+            event = phone.hung_up(leg)
+        elif what == "failed":
+            event = phone.failed(leg, reason)
+        else:
+            event = phone.ringing(leg)
+        self.desk.tel(event)
+
+    @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans())
+    def phone_registration(self, agent: int, reachable: bool) -> None:
+        self.reachable[agent] = reachable
+        self.desk.reachable(agent, reachable)
+
+    @rule(seconds=st.sampled_from([1.0, 5.0, 20.0, 60.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.desk.tick(seconds)
+
+    # ---- invariants -------------------------------------------------------------------------
+    @invariant()
+    def no_agent_in_two_calls(self) -> None:
+        seen: Counter[int] = Counter()
+        for call in self.desk.engine.calls():
+            for agent in (call.agent_id, call.consult_agent_id):
+                if agent is not None:
+                    seen[agent] += 1
+                    view = self.desk.engine.agent(agent)
+                    assert view.call is not None and view.call.call_id == call.call_id
+        assert all(n == 1 for n in seen.values()), seen
+
+    @invariant()
+    def connected_calls_have_an_agent_on_call(self) -> None:
+        for call in self.desk.engine.calls():
+            if call.state in TALKING_STATES or call.state in ("connecting", "dialing"):
+                assert call.agent_id is not None
+                status = self.desk.engine.agent(call.agent_id).status
+                assert status in {"on_call", "on_hold", "on_call_transfer", "dialing"}, status
+
+    @invariant()
+    def each_call_ends_once_and_ticketed_calls_end(self) -> None:
+        ended = Counter(e.call_id for e in self.desk.of(CallEnded))
+        assert all(n == 1 for n in ended.values()), ended
+        live = {c.call_id for c in self.desk.engine.calls()}
+        for ticket in self.desk.of(TicketOpened):
+            assert ticket.call_id in live or ended[ticket.call_id] == 1
+
+    @invariant()
+    def no_ready_agent_idles_while_a_call_waits(self) -> None:
+        for queue in self.desk.engine.queues():
+            ring_all = queue.service_id == 1 and self.strategy is Strategy.RING_ALL
+            waiting = ("queued", "offered") if ring_all else ("queued",)
+            if not any(c.state in waiting for c in queue.waiting):
+                continue
+            for agent in AGENT_IDS:
+                view = self.desk.engine.agent(agent)
+                free = view.status == "ready" and self.reachable[agent]
+                assert not (free and queue.service_id in view.services), (agent, queue)
+
+    @invariant()
+    def shown_status_matches_offer_and_call(self) -> None:
+        for view in self.desk.engine.agents():
+            assert (view.status == "ringing") == (view.offer is not None)
+            in_call = view.status in {"on_call", "on_hold", "on_call_transfer", "dialing"}
+            assert in_call == (view.call is not None)
+            if view.status == "logged_out":
+                assert view.chosen == "logged_out"
+            else:
+                assert view.chosen in {"business", "ready", "rest"}
+
+    @invariant()
+    def pending_offers_have_a_deadline(self) -> None:
+        offers = [v.offer.expires_at for v in self.desk.engine.agents() if v.offer]
+        if offers:
+            deadline = self.desk.engine.next_deadline()
+            assert deadline is not None and deadline <= min(offers)
+
+
+CallCenter.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestCallCenter = CallCenter.TestCase
+
+
+def _random_step(machine: CallCenter, rng: random.Random) -> None:
+    """One rule of the machine with random arguments (same rules, long deterministic walks)."""
+    agent = rng.choice(AGENT_IDS)
+    buttons = [Hold, Resume, ConnectToCustomer, CancelConsultation, ForceDisconnect, EndCall]
+    steps: list[Callable[[], None]] = [
+        lambda: machine.set_status(agent, rng.choice(CHOSEN)),
+        lambda: machine.login_or_out(agent, rng.random() < 0.7),
+        lambda: machine.gets_ready(agent),
+        lambda: machine.answer(agent, rng.randrange(6)),
+        lambda: machine.dial(agent, rng.choice([1, 2]), rng.choice(["5550100", "5550999"])),
+        lambda: machine.call_button(agent, rng.randrange(6), rng.choice(buttons)),
+        lambda: machine.consult(
+            agent, rng.choice([None, 1, 2, 3]), rng.choice(["5557777", "1001", "1002"])
+        ),
+        lambda: machine.call_arrives(rng.choice([1, 2])),
+        lambda: machine.switch_reports(
+            rng.randrange(20),
+            rng.choice(["answered", "hung_up", "failed", "ringing"]),
+            rng.choice(list(FailureReason)),
+        ),
+        lambda: machine.phone_registration(agent, rng.random() < 0.8),
+        lambda: machine.time_passes(rng.choice([1.0, 5.0, 20.0, 60.0])),
+        lambda: machine.newest_leg_answers(),
+    ]
+    if machine._any_offer():
+        steps.append(lambda: machine.answer_and_pick_up(rng.randrange(6)))
+    if machine._any_call():
+        steps.append(lambda: machine.button_during_a_call(rng.randrange(6), rng.choice(buttons)))
+    rng.choice(steps)()
+
+
+def test_long_random_walks_keep_the_invariants() -> None:
+    """Hypothesis explores short sequences well; these seeded walks reach deep call states."""
+    invariants = [
+        CallCenter.no_agent_in_two_calls,
+        CallCenter.connected_calls_have_an_agent_on_call,
+        CallCenter.each_call_ends_once_and_ticketed_calls_end,
+        CallCenter.no_ready_agent_idles_while_a_call_waits,
+        CallCenter.shown_status_matches_offer_and_call,
+        CallCenter.pending_offers_have_a_deadline,
+    ]
+    seen: Counter[str] = Counter()
+    for seed in range(60):
+        rng = random.Random(seed)
+        machine = CallCenter()
+        machine.start(
+            strategy=rng.choice(list(Strategy)),
+            wrap_up=rng.choice([None, 30.0]),
+            timeout_status=rng.choice(CHOSEN),
+            ticket_on_dial=rng.random() < 0.5,
+            overflow=rng.choice(list(OverflowAction)),
+            ready=[a for a in AGENT_IDS if rng.random() < 0.7],
+        )
+        for _ in range(300):
+            _random_step(machine, rng)
+            for check in invariants:
+                check(machine)
+        seen.update(type(e).__name__ for e in machine.desk.events)
+    # the walks must really reach the deep states, or they prove nothing
+    for kind in ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred"):
+        assert seen[kind] > 0, (kind, seen)
