@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.server import RunningServer, start_server  # noqa: E402
+
+CONNECTIONS = 16
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -33,41 +35,84 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
+class Connection:
+    """A bare HTTP/1.1 keep-alive connection with TCP_NODELAY.
+
+    A measuring client must cost less than the server it measures: httpx's async client costs
+    several milliseconds per request here and holds small writes (Nagle), which would be
+    measured as server latency.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def request(self, method: str, path: str, token: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in lines
+            if line.lower().startswith(b"content-length")
+        )
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def run_load(server: RunningServer, rate: float, seconds: float) -> tuple[list[float], int]:
     token = server.login("alice", "alice-demo")
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    async with httpx.AsyncClient(
-        base_url=server.base_url, headers=headers, limits=limits, timeout=30
-    ) as http:
-        response = await http.post("/api/cti/login")
-        response.raise_for_status()
-        for _ in range(50):  # warm up connections and code paths
-            await http.put("/api/cti/status", json={"status": "ready"})
-        latencies: list[float] = []
-        errors = 0
-        total = int(rate * seconds)
-        start = time.perf_counter() + 0.2
+    with server.client(token) as http:
+        http.post("/api/cti/login").raise_for_status()
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    connections = [await Connection.open(server.http_port) for _ in range(CONNECTIONS)]
+    for connection in connections:
+        pool.put_nowait(connection)
+    bodies = {s: json.dumps({"status": s}).encode() for s in ("ready", "business")}
+    latencies: list[float] = []
+    errors = 0
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            status = "ready" if i % 2 == 0 else "business"
-            try:
-                r = await http.put("/api/cti/status", json={"status": status})
-                ok = r.status_code == 200 and r.json()["status"] == status
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - scheduled) * 1000)
-            else:
-                errors += 1
+    async def one(scheduled: float, status: str) -> None:
+        nonlocal errors
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        connection = await pool.get()  # waiting for a free connection counts as latency
+        try:
+            code, body = await connection.request("PUT", "/api/cti/status", token, bodies[status])
+            ok = code == 200 and json.loads(body)["status"] == status
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            ok = False
+        pool.put_nowait(connection)
+        if ok:
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+        else:
+            errors += 1
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-        await http.post("/api/cti/logout")
+    warm = time.perf_counter()
+    await asyncio.gather(*(one(warm, "ready" if i % 2 else "business") for i in range(50)))
+    latencies.clear()
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+    await asyncio.gather(
+        *(one(start + i / rate, "ready" if i % 2 == 0 else "business") for i in range(total))
+    )
+    for connection in connections:
+        connection.close()
+    with server.client(token) as http:
+        http.post("/api/cti/logout")
     return latencies, errors
 
 

@@ -48,9 +48,26 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def desk(browser: Browser, server: RunningServer) -> Iterator[Desk]:
+def desk(
+    browser: Browser, server: RunningServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Desk]:
     """A fresh browser context (no token stored) on the server, 1280x800."""
     with Desk.open(browser, server) as opened:
         yield opened
+        if request.node.stash.get(FAILED, False):
+            # What the page looked like when the test failed, beside the test's other files.
+            opened.page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
     reset_agents(server)

@@ -200,10 +200,14 @@ class EngineBase:
     def _offer(self, a: AgentRecord, call: CallRecord, now: float, out: Outcome) -> None:
         a.last_offered = self._next_seq()
         a.offer = call.id
-        a.offer_expires = now + self._settings.pickup_seconds
+        # At least a second: a zero pickup time with Ready as the timeout status would otherwise
+        # re-offer and expire the same call forever within one on_timer call.
+        a.offer_expires = now + max(self._settings.pickup_seconds, 1.0)
         a.offer_timer = self._timers.schedule(a.offer_expires, TimerKind.PICKUP, a.config.id)
         call.offered_to[a.config.id] = None
         call.state = CallState.OFFERED
+        if self._strategy(call.service_id) is Strategy.RING_ALL:
+            self._ringing_all.setdefault(call.service_id, {})[call.id] = None
         out.events.append(
             CallOffered(
                 call.id, a.config.id, call.service_id, call.customer_number, a.offer_expires, now
@@ -287,8 +291,6 @@ class EngineBase:
             return
         for a in targets:
             self._offer(a, call, now, out)
-        if self._strategy(call.service_id) is Strategy.RING_ALL:
-            self._ringing_all.setdefault(call.service_id, {})[call.id] = None
 
     def _requeue(self, call: CallRecord, now: float, out: Outcome) -> None:
         self._stop_ringing_all(call)

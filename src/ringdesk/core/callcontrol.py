@@ -78,9 +78,10 @@ class CallControl(EngineBase):
         leg = self._new_id()
         call.agent_leg = leg
         self._add_leg(leg, call.id, LegRole.AGENT)
-        # The phone auto-answers; if it does not within the pickup time the call is re-routed.
+        # The phone auto-answers; if it does not within the pickup time (at least a few seconds,
+        # for a phone that is slow to pick up) the call is re-routed.
         call.connect_timer = self._timers.schedule(
-            now + self._settings.pickup_seconds, TimerKind.CONNECT, call.id
+            now + max(self._settings.pickup_seconds, 5.0), TimerKind.CONNECT, call.id
         )
         out.actions.append(RingAgent(call.id, leg, a.config.id, a.config.cti_id or ""))
         self._refresh(a, now, out)

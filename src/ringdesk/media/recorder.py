@@ -4,7 +4,8 @@ Channel 0 is what the first leg (the customer) sends, channel 1 what the second 
 sends. Each packet is placed by its RTP timestamp, anchored to the wall clock at the first packet
 of each stream, so gaps (silence suppression, loss) stay silent and the two channels stay in step.
 Audio is flushed to a `.part` file about every second and the file is renamed into place when the
-recording stops, so a reader never sees a half-written recording.
+recording stops, so a reader never sees a half-written recording. Recording again into an existing
+recording's path continues it (the switch unbridges for hold and bridges again on resume).
 """
 
 from __future__ import annotations
@@ -32,11 +33,25 @@ class Recorder:
         self._writer.setnchannels(2)
         self._writer.setsampwidth(2)
         self._writer.setframerate(RATE)
+        self._continue(path)
         self._start = now
         self._written = 0  # samples per channel already in the file
         self._channels = (bytearray(), bytearray())  # 16-bit PCM from sample `_written` on
         self._anchors: list[tuple[int, int, int] | None] = [None, None]  # ssrc, index, timestamp
         self.closed = False
+
+    def _continue(self, path: Path) -> None:
+        """Start with an earlier recording at `path` (the same pair bridged again after a hold)."""
+        try:
+            with wave.open(str(path), "rb") as earlier:
+                if (earlier.getnchannels(), earlier.getsampwidth(), earlier.getframerate()) == (
+                    2,
+                    2,
+                    RATE,
+                ):
+                    self._writer.writeframesraw(earlier.readframes(earlier.getnframes()))
+        except (OSError, EOFError, wave.Error):
+            pass  # nothing (usable) there: a new recording
 
     def add(self, channel: int, packet: bytes, now: float) -> None:
         """Place one received RTP packet's audio (G.711 only; events and noise are skipped)."""

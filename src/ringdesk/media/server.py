@@ -4,8 +4,9 @@ One endpoint (even UDP port on `host`) per call leg; relay between bridged legs 
 endpoint's datagram callback, playback in one shared pacer task, recordings are flushed by a
 one-second housekeeping timer. `await start()` is optional: everything starts on first use.
 
-Unknown leg ids: bridge, play and start_recording raise KeyError (a switch bug worth seeing);
-unbridge, stop_play and close_endpoint are no-ops so that tearing down twice is harmless.
+Unknown leg ids (a leg torn down while an action for it was on its way) are logged and ignored,
+so that one call's race never raises into the switch; `play` then still calls `on_done` (soon, not
+from inside the call) so a "play, then hang up" does hang up. Tearing down twice is harmless.
 `on_done` is called only when a non-looping sound has played to its end, never when it was
 stopped (stop_play, bridge, close), so the switch never hangs up a leg that is already gone.
 """
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ringdesk.media.api import Media
 from ringdesk.media.endpoint import Endpoint
 from ringdesk.media.pacer import Pacer, Player
 from ringdesk.media.recorder import Recorder
@@ -86,10 +88,18 @@ class MediaServer:
             return endpoint
         raise OSError(f"no free even UDP port for RTP on {self.host} in {self._ports}")
 
+    def _known(self, *leg_ids: str) -> list[Endpoint] | None:
+        endpoints = [self._endpoints.get(leg_id) for leg_id in leg_ids]
+        if None in endpoints:
+            log.warning("media action for a leg without an endpoint: %s", ", ".join(leg_ids))
+            return None
+        return [e for e in endpoints if e is not None]
+
     def bridge(self, leg_a: str, leg_b: str) -> None:
-        a, b = self.endpoint(leg_a), self.endpoint(leg_b)
-        if a is b:
-            raise ValueError(f"cannot bridge leg {leg_a!r} to itself")
+        known = self._known(leg_a, leg_b)
+        if known is None or leg_a == leg_b:
+            return
+        a, b = known
         for endpoint in (a, b):
             self._stop_player(endpoint)
         if a.partner is b:
@@ -114,7 +124,12 @@ class MediaServer:
         loop: bool = False,
         on_done: Callable[[], None] | None = None,
     ) -> None:
-        endpoint = self.endpoint(leg_id)
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is None:
+            log.warning("play on leg %s, which has no media endpoint", leg_id)
+            if on_done is not None:
+                asyncio.get_running_loop().call_soon(on_done)
+            return
         self._stop_player(endpoint)
         payload_type = endpoint.payload_type
         player = Player(endpoint, loop=loop, on_done=on_done, payload_type=payload_type)
@@ -148,7 +163,10 @@ class MediaServer:
             self._stop_player(endpoint)
 
     def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
-        a, b = self.endpoint(leg_a), self.endpoint(leg_b)
+        known = self._known(leg_a, leg_b)
+        if known is None or leg_a == leg_b:
+            return
+        a, b = known
         for endpoint in (a, b):
             self._stop_recording(endpoint)
         recorder = Recorder(path, time.monotonic())
@@ -223,3 +241,8 @@ class MediaServer:
                 self._close_recorder(recorder)
         if self._recorders:
             self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+
+def _conforms(server: MediaServer) -> Media:
+    """mypy checks here that MediaServer implements the switch's Media protocol."""
+    return server

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 import os
 import struct
 import sys
@@ -18,6 +19,8 @@ import wave
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import repeat
 from pathlib import Path
 
 from ringdesk.media import g711
@@ -30,6 +33,7 @@ _FORMAT_PCM = 1
 _FORMAT_ALAW = 6
 _FORMAT_ULAW = 7
 _FORMAT_EXTENSIBLE = 0xFFFE
+_FLIP_TOP_BIT = bytes(b ^ 0x80 for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +80,10 @@ def _to_int16(raw: bytes, width: int) -> array[int]:
     samples = array("h")
     if width == 2:
         samples.frombytes(raw[: len(raw) - len(raw) % 2])
-    elif width == 1:  # 8-bit WAV is unsigned
-        samples.extend((b - 128) << 8 for b in raw)
-        return samples
+    elif width == 1:  # 8-bit WAV is unsigned: flipping the top bit makes it the high byte
+        wide = bytearray(2 * len(raw))
+        wide[1::2] = raw.translate(_FLIP_TOP_BIT)
+        samples.frombytes(bytes(wide))
     else:
         count = len(raw) // width
         top = bytearray(2 * count)
@@ -130,28 +135,38 @@ def _decode(data: bytes) -> tuple[WavInfo, array[int]]:
     return info, _to_int16(g711.decode(raw, pt), 2)
 
 
+# Uploads can be minutes of 44.1 kHz stereo: these stay in C-level slicing and map() where they can.
+
+
 def _mix_down(samples: array[int], channels: int) -> array[int]:
     if channels == 1:
         return samples
     columns = [samples[c::channels] for c in range(channels)]
-    return array("h", (sum(values) // channels for values in zip(*columns, strict=True)))
+    total: list[int] = list(map(operator.add, columns[0], columns[1]))
+    for column in columns[2:]:
+        total = list(map(operator.add, total, column))
+    return array("h", map(operator.floordiv, total, repeat(channels)))
 
 
 def _resample(samples: array[int], rate: int) -> array[int]:
     """Linear interpolation to 8 kHz: simple, and good enough for music on hold."""
     if rate == RATE:
         return samples
+    if rate % RATE == 0:  # 16, 32, 48 kHz...: every interpolation point falls on a sample
+        return samples[:: rate // RATE]
     step = rate / RATE
     count = int(len(samples) / step)
-    last = len(samples) - 1
-    out = array("h")
-    for i in range(count):
-        position = i * step
-        j = int(position)
-        a = samples[j]
-        b = samples[j + 1] if j < last else a
-        out.append(int(a + (b - a) * (position - j)))
-    return out
+    following = samples[1:]
+    following.append(samples[-1])
+    points = [i * step for i in range(count)]
+    indexes = list(map(int, points))
+    return array(
+        "h",
+        [
+            int(samples[j] + (following[j] - samples[j]) * (p - j))
+            for j, p in zip(indexes, points, strict=True)
+        ],
+    )
 
 
 def read_wav(data: bytes) -> array[int]:
@@ -313,13 +328,18 @@ def render_wav(buffer: list[float]) -> bytes:
     return out.getvalue()
 
 
+@cache
+def _default_wav(name: str) -> bytes:
+    return render_wav(_default_sound(name))  # deterministic: rendered once per process
+
+
 def generate_defaults(directory: Path) -> dict[str, Path]:
     """Write the default sounds into `directory` (if missing or changed); name -> WAV path."""
     directory.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name in DEFAULT_NAMES:
         path = directory / f"{name}.wav"
-        content = render_wav(_default_sound(name))
+        content = _default_wav(name)
         if not path.exists() or path.read_bytes() != content:
             partial = path.with_suffix(f".wav.{os.getpid()}.part")
             partial.write_bytes(content)

@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .errors import SipParseError
 from .uri import (
@@ -97,10 +98,19 @@ _REASONS = {
 _METHOD_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 
 
+_CANONICAL: dict[str, str] = {}
+
+
 def canonical_name(name: str) -> str:
     """The lower-case long form used as the key: compact forms expanded."""
+    known = _CANONICAL.get(name)
+    if known is not None:
+        return known
     key = name.strip().lower()
-    return COMPACT.get(key, key)
+    key = COMPACT.get(key, key)
+    if len(_CANONICAL) < 4096:  # bounded: header names from the network are not trusted
+        _CANONICAL[name] = key
+    return key
 
 
 def display_name(key: str) -> str:
@@ -250,6 +260,7 @@ class Response(_Message):
 Message = Request | Response
 
 
+@lru_cache(maxsize=8192)
 def parse_cseq(value: str) -> tuple[int, str]:
     parts = value.split()
     if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .errors import SipParseError
 
@@ -126,6 +127,13 @@ class SipUri:
         return self.host.strip("[]"), self.port or default
 
 
+# The parsers below are pure and their results immutable in use (the `with_*` helpers copy), so
+# they are memoized: a message's Via, From and To are read many times on its way through the
+# transaction and dialog layers, and the same values recur across retransmissions.
+_CACHE = 8192
+
+
+@lru_cache(maxsize=_CACHE)
 def parse_uri(text: str, *, request_uri: bool = False) -> SipUri:
     """Parse a sip: or sips: URI. Other schemes are 416 in a Request-URI, 400 elsewhere."""
     text = text.strip()
@@ -180,6 +188,7 @@ class NameAddr:
         return f"{display}<{self.uri}>{_format_params(self.params)}"
 
 
+@lru_cache(maxsize=_CACHE)
 def parse_name_addr(text: str) -> NameAddr:
     text = text.strip()
     if not text:
@@ -227,6 +236,7 @@ class Via:
         return f"SIP/2.0/{self.transport} {self.host}{port}{_format_params(self.params)}"
 
 
+@lru_cache(maxsize=_CACHE)
 def parse_via(text: str) -> Via:
     text = text.strip()
     proto, _, rest = text.partition(" ")

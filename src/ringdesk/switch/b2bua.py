@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -244,6 +245,9 @@ class Switch(RequestHandler):
 
     def _on_ack(self, req: Request) -> None:
         leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
+        if leg is not None and leg.awaiting_answer and req.body:
+            leg.awaiting_answer = False
+            self._take_answer(leg, req)
         if leg is not None and leg.retrans is not None and leg.retrans.ack(req):
             if leg.retrans_handle is not None:
                 leg.retrans_handle.cancel()
@@ -327,12 +331,15 @@ class Switch(RequestHandler):
         if not route.inbound_enabled:
             self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
             return
-        if not req.body:
-            # We do not do delayed offer (an INVITE without SDP) yet.
-            self.stack.respond(txn, make_response(req, 488, "SDP offer required", to_tag=tag))
-            return
+        codecs = self.directory.media().codecs
+        neg: Negotiated | None = None
         try:
-            neg = negotiate(parse_sdp(req.body), self.directory.media().codecs)
+            if req.body:
+                neg = negotiate(parse_sdp(req.body), codecs)
+                payload_types, te_pt = [neg.payload_type], neg.telephone_event_pt
+            else:
+                # Delayed offer: we offer in the 2xx and the answer comes in the ACK.
+                payload_types, te_pt = offer_payload_types(codecs), 101
         except SdpError as exc:
             self.stack.respond(txn, make_response(req, 488, str(exc), to_tag=tag))
             return
@@ -348,29 +355,37 @@ class Switch(RequestHandler):
             invite=req,
             state=LegState.INCOMING,
             server_txn=txn,
-            payload_types=[neg.payload_type],
-            te_pt=neg.telephone_event_pt,
+            payload_types=payload_types,
+            te_pt=te_pt,
             caller=_caller(req),
+            awaiting_answer=neg is None,
         )
         self.legs[leg.leg_id] = leg
         self._by_invite[(req.call_id, req.from_addr.tag or "")] = leg
         self._by_dialog[(req.call_id, tag)] = leg
         self._spawn(self._setup_inbound(leg, neg, route.service_id, called), leg)
 
-    async def _setup_inbound(self, leg: Leg, neg: Negotiated, service_id: int, called: str) -> None:
+    async def _setup_inbound(
+        self, leg: Leg, neg: Negotiated | None, service_id: int, called: str
+    ) -> None:
         assert self.media is not None
         endpoint = await self.media.open_endpoint(leg.leg_id)
         if leg.ended:  # cancelled while the port was being opened
             self.media.close_endpoint(leg.leg_id)
             return
         leg.endpoint = endpoint
-        self._set_remote(leg, neg)
+        if neg is not None:
+            self._set_remote(leg, neg)
         leg.announced = True
         self._emit(CallArrived(leg.call_id, leg.leg_id, service_id, leg.caller, called))
 
     def _early_media(self, leg: Leg) -> None:
         """183 Session Progress with our SDP, so the caller hears what we play before answer."""
         if leg.state is not LegState.INCOMING or leg.server_txn is None or leg.invite is None:
+            return
+        if leg.awaiting_answer:
+            # Without the caller's offer an SDP in a 183 would need PRACK: just say it rings.
+            self.stack.respond(leg.server_txn, make_response(leg.invite, 180, to_tag=leg.local_tag))
             return
         body = self._local_sdp(leg)
         resp = make_response(
@@ -596,9 +611,9 @@ class Switch(RequestHandler):
         leg.state = LegState.ANSWERED
         self._emit(LegAnswered(leg.leg_id))
 
-    def _take_answer(self, leg: Leg, resp: Response) -> None:
+    def _take_answer(self, leg: Leg, msg: Request | Response) -> None:
         try:
-            neg = answer_remote(parse_sdp(resp.body), leg.payload_types)
+            neg = answer_remote(parse_sdp(msg.body), leg.payload_types)
         except SdpError as exc:
             log.warning("leg %s: unusable SDP answer (%s)", leg.leg_id, exc)
             return
@@ -770,9 +785,9 @@ class Switch(RequestHandler):
 
     # ---- hanging up ---------------------------------------------------------------------
 
-    def _set_direction(self, leg: Leg, direction: str) -> None:
+    def _set_direction(self, leg: Leg, direction: str, *, force: bool = False) -> None:
         """Re-INVITE an answered leg with a new direction (RFC 3264 section 8.4 hold)."""
-        if leg.direction == direction and leg.queued_direction is None:
+        if leg.direction == direction and leg.queued_direction is None and not force:
             return
         if leg.state is not LegState.ANSWERED or leg.dialog is None:
             leg.direction = direction
@@ -810,7 +825,19 @@ class Switch(RequestHandler):
         elif resp.status in (408, 481):
             self._hang_up(leg, "dialog_lost", report=True)  # RFC 3261 14.1
             return
+        elif resp.status == 491 and self._loop is not None:
+            # Glare: both sides offered at once. Try again after a random pause (RFC 3261 14.1).
+            leg.reinvite = None
+            self._loop.call_later(random.uniform(0.5, 2.0), self._retry_direction, leg)
+            return
         self._on_reinvite_done(leg)
+
+    def _retry_direction(self, leg: Leg) -> None:
+        if leg.ended or leg.reinvite is not None:
+            return
+        direction = leg.queued_direction or leg.direction
+        leg.queued_direction = None
+        self._set_direction(leg, direction, force=True)
 
     def _on_reinvite_done(self, leg: Leg) -> None:
         leg.reinvite = None

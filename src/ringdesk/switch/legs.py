@@ -57,6 +57,7 @@ class Leg:
     queued_direction: str | None = None
     ending_cause: str | None = None
     caller: str = ""
+    awaiting_answer: bool = False  # we offered in our 2xx (delayed offer): answer in the ACK
     # Set when PlayThenHangUp is running so a remote BYE still reports the playback.
     playing_then_hangup: bool = False
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -24,6 +25,7 @@ OnMessage = Callable[[Request | Response, Address, str], None]
 
 _CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
 MAX_TCP_BUFFER = 256 * 1024
+UDP_BUFFER = 4 * 1024 * 1024
 
 
 def error_response(exc: SipParseError) -> Response | None:
@@ -32,6 +34,18 @@ def error_response(exc: SipParseError) -> Response | None:
     if req is None or req.method == "ACK" or not req.headers.get_all("via") or exc.status < 300:
         return None
     return make_response(req, exc.status, exc.reason, headers=exc.extra_headers)
+
+
+def _widen_buffers(udp: asyncio.DatagramTransport) -> None:
+    """A burst of calls arrives faster than one loop turn drains it; the kernel's default
+    receive buffer (about 200 KB) then drops datagrams, which costs retransmissions. Ask for
+    more (the kernel caps it at net.core.rmem_max)."""
+    sock = udp.get_extra_info("socket")
+    if sock is None:
+        return
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER)
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -70,6 +84,7 @@ class SipTransport:
                 lambda: _Udp(self), local_addr=(self.host, self.port)
             )
             port = udp.get_extra_info("sockname")[1]
+            _widen_buffers(udp)
             if not self.tcp_enabled:
                 self._udp, self.port = udp, port
                 return

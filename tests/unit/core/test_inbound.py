@@ -142,6 +142,17 @@ def test_missed_offers_in_a_row_pause_the_agent() -> None:
     assert (view.status, view.reason) == ("rest", "missed_offers")
 
 
+def test_a_zero_pickup_time_cannot_make_the_timer_loop() -> None:
+    desk = Desk(
+        CtiSettings(pickup_seconds=0, pickup_timeout_status=AgentStatus.READY, max_missed_offers=0)
+    )
+    desk.ready(ALICE)
+    call, _ = desk.arrive()
+    desk.tick(1)  # returns: the re-offer rings for at least a second
+    assert desk.offered(ALICE) == call
+    assert desk.engine.agent(ALICE).missed_offers == 1
+
+
 def test_answering_resets_missed_offers() -> None:
     desk = Desk(CtiSettings(pickup_seconds=5))
     desk.ready(ALICE)

@@ -303,6 +303,14 @@ class CallCenter(RuleBasedStateMachine):
                 assert view.chosen in {"business", "ready", "rest"}
 
     @invariant()
+    def no_leg_is_left_up_after_its_call(self) -> None:
+        """Every leg still up belongs to a live call, or to two legs left bridged on purpose."""
+        live = {c.call_id for c in self.desk.engine.calls()}
+        relays = self.desk.engine._relays
+        for leg, call_id in self.desk.phone.live_legs.items():
+            assert call_id in live or leg in relays, (leg, call_id)
+
+    @invariant()
     def pending_offers_have_a_deadline(self) -> None:
         offers = [v.offer.expires_at for v in self.desk.engine.agents() if v.offer]
         if offers:
@@ -359,6 +367,7 @@ def test_long_random_walks_keep_the_invariants() -> None:
         CallCenter.no_ready_agent_idles_while_a_call_waits,
         CallCenter.shown_status_matches_offer_and_call,
         CallCenter.pending_offers_have_a_deadline,
+        CallCenter.no_leg_is_left_up_after_its_call,
     ]
     seen: Counter[str] = Counter()
     for seed in range(60):

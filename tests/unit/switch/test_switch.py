@@ -536,3 +536,29 @@ async def test_register_and_ring_over_tcp(rig: Rig) -> None:
     assert isinstance(invite, Request) and invite.method == "INVITE"
     assert invite.top_via.transport == "TCP"
     writer.close()
+
+
+async def test_delayed_offer_gets_our_offer_in_200_and_answer_in_ack(rig: Rig) -> None:
+    customer = await rig.peer()
+    customer.request("INVITE", f"sip:5550100@{rig.addr[0]}", call_id="late-1")
+    await customer.expect_response(100)
+    arrived = await rig.events.wait_for(CallArrived)
+    assert isinstance(arrived, CallArrived)
+    rig.switch.execute(StartQueueMusic(arrived.call_id, arrived.leg_id))
+    await customer.expect_response(180)  # no SDP in a 183 without the caller's offer
+    rig.switch.execute(Bridge(arrived.call_id, arrived.leg_id, arrived.leg_id))
+    ok = await customer.expect_response(200)
+    offer = parse_sdp(ok.body).audio()
+    assert offer is not None and offer.formats == ["0", "8", "101"]
+    assert rig.media.endpoints[arrived.leg_id].remote is None
+    customer.request(
+        "ACK",
+        f"sip:5550100@{rig.addr[0]}",
+        call_id="late-1",
+        to=ok.headers.get("to"),
+        body=sdp(30400),
+    )
+    await asyncio.sleep(0.3)
+    remote = rig.media.endpoints[arrived.leg_id].remote
+    assert remote is not None and (remote.port, remote.payload_type) == (30400, 0)
+    customer.close()

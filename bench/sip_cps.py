@@ -1,0 +1,498 @@
+"""Call setup rate of the whole switch, driven by SIPp, with Kamailio as the reference.
+
+Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS extra agents, all
+registered (SIPp, digest auth) to one SIPp UAS that answers at once. Ringdesk has no auto-answer
+mode: an agent answers from the API, so a small asyncio driver plays the agents: it listens to
+each agent's WebSocket, answers every offer (POST /api/calls/{id}/answer) and puts the agent
+back to Ready after the call (PUT /api/cti/status). A SIPp UAC then calls the service's inbound
+number at increasing rates; each step places RATE x SECONDS calls, each held HOLD_MS.
+
+A call therefore costs the switch: INVITE, queue, offer, the agent's INVITE (auto-answer), the
+bridge, two BYEs, plus two REST requests and the database writes of the call and its ticket.
+
+Kamailio: a transaction-stateful proxy (bench/kamailio.cfg, tm) relaying the same SIPp calls to
+a SIPp UAS, measured on the same machine in the same run. Installed (Debian package) by
+scripts/install-test-deps.sh with RINGDESK_BENCH=1.
+
+The figure per system: the highest rate whose step ended with zero failed calls, and SIPp's
+call setup time (INVITE to 200) percentiles at that rate.
+
+    python bench/sip_cps.py [--rates 5,10,20,...] [--seconds 10] [--agents 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as `python bench/sip_cps.py` from anywhere
+
+from tests.support.rtp import free_udp_port  # noqa: E402
+from tests.support.server import RunningServer, start_server  # noqa: E402
+from tests.support.sipp import SCENARIOS, sipp_binary  # noqa: E402
+
+INBOUND = "5550100"
+SERVICE_ID = 1
+HOLD_MS = 500
+
+
+@dataclass
+class Step:
+    rate: float
+    calls: int
+    successful: int
+    failed: int
+    setup_ms: list[float]  # INVITE -> 200, per call
+
+    @property
+    def clean(self) -> bool:
+        return self.failed == 0 and self.successful == self.calls
+
+    def percentile(self, p: float) -> float:
+        if not self.setup_ms:
+            return float("nan")
+        ordered = sorted(self.setup_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    def line(self) -> str:
+        return (
+            f"  {self.rate:7.1f} cps  {self.successful:5d} ok {self.failed:4d} failed   setup "
+            f"p50 {self.percentile(50):7.1f} ms  p90 {self.percentile(90):7.1f} ms  "
+            f"p99 {self.percentile(99):7.1f} ms"
+        )
+
+
+# ---- SIPp runs --------------------------------------------------------------------------------
+
+
+def run_uac(target: tuple[str, int], rate: float, seconds: float, workdir: Path) -> Step:
+    """Place rate x seconds calls at `rate` per second; SIPp's own counts and timings."""
+    calls = max(1, int(rate * seconds))
+    workdir.mkdir(parents=True, exist_ok=True)
+    stat_file = workdir / "stat.csv"
+    args = [
+        sipp_binary(),
+        "-sf",
+        str(SCENARIOS / "bench_customer.xml"),
+        "-s",
+        INBOUND,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_udp_port()),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_udp_port(even=True)),
+        "-r",
+        f"{rate:g}",
+        "-m",
+        str(calls),
+        "-l",
+        str(max(50, int(rate * 20))),
+        "-d",
+        str(HOLD_MS),
+        "-recv_timeout",
+        "15000",
+        "-timeout",
+        f"{seconds + 60:.0f}",
+        "-nostdin",
+        "-trace_stat",
+        "-stf",
+        str(stat_file),
+        "-fd",
+        "1",
+        "-trace_rtt",
+        "-rtt_freq",
+        "1",
+        "-trace_err",
+        "-error_file",
+        str(workdir / "errors.log"),
+        f"{target[0]}:{target[1]}",
+    ]
+    subprocess.run(
+        args,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=seconds + 120,
+        check=False,
+    )
+    successful, failed = _final_counts(stat_file)
+    return Step(rate, calls, successful, failed, _setup_times(workdir))
+
+
+def _final_counts(stat_file: Path) -> tuple[int, int]:
+    if not stat_file.exists():
+        return 0, 0
+    with stat_file.open() as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    if len(rows) < 2:
+        return 0, 0
+    header, last = rows[0], rows[-1]
+    value = dict(zip(header, last, strict=False))
+    return int(value.get("SuccessfulCall(C)", 0)), int(value.get("FailedCall(C)", 0))
+
+
+def _setup_times(workdir: Path) -> list[float]:
+    """Response time 1 (INVITE -> 200) of every call, from SIPp's -trace_rtt file."""
+    out: list[float] = []
+    for path in workdir.glob("*_rtt.csv"):
+        with path.open() as handle:
+            for row in csv.reader(handle, delimiter=";"):
+                if len(row) >= 3 and row[2].strip() == "1":
+                    try:
+                        out.append(float(row[1]))
+                    except ValueError:
+                        continue
+    return out
+
+
+def start_uas(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            sipp_binary(),
+            "-sf",
+            str(SCENARIOS / "agent_uas.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_udp_port(even=True)),
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(workdir / "uas_errors.log"),
+        ],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def sweep(target: tuple[str, int], rates: list[float], seconds: float, workdir: Path) -> list[Step]:
+    """Rates in increasing order until the first step with a failed call."""
+    steps = []
+    for rate in rates:
+        step = run_uac(target, rate, seconds, workdir / f"rate-{rate:g}")
+        print(step.line(), flush=True)
+        steps.append(step)
+        if not step.clean:
+            break
+    return steps
+
+
+def best(steps: list[Step]) -> Step | None:
+    clean = [s for s in steps if s.clean]
+    return max(clean, key=lambda s: s.rate) if clean else None
+
+
+# ---- Ringdesk: agents, registration, the answering driver ------------------------------------
+
+
+def create_agents(server: RunningServer, count: int) -> list[tuple[str, str, str, str]]:
+    """`count` agents with phone permission: (username, password, cti_id, phone password)."""
+    token = server.login("admin", "admin-demo")
+    agents = []
+    with server.client(token) as http:
+        for n in range(count):
+            username, password = f"bench{n:04d}", f"bench-pass-{n:04d}"
+            cti_id, phone_password = f"7{n:04d}", f"phone7{n:04d}"
+            response = http.post(
+                "/api/admin/users",
+                json={
+                    "username": username,
+                    "name": f"Bench Agent {n}",
+                    "password": password,
+                    "role": "agent",
+                },
+            )
+            response.raise_for_status()
+            user_id = response.json()["id"]
+            http.put(
+                f"/api/admin/cti/agents/{user_id}",
+                json={"cti_id": cti_id, "cti_number": cti_id, "phone_password": phone_password},
+            ).raise_for_status()
+            http.put(
+                f"/api/admin/services/{SERVICE_ID}/agents/{user_id}",
+                json={"phone_permission": True},
+            ).raise_for_status()
+            agents.append((username, password, cti_id, phone_password))
+    return agents
+
+
+def register_all(
+    server: RunningServer, agents: list[tuple[str, str, str, str]], port: int, workdir: Path
+) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    users = workdir / "users.csv"
+    users.write_text("SEQUENTIAL\n" + "".join(f"{a[2]};{a[3]}\n" for a in agents))
+    result = subprocess.run(
+        [
+            sipp_binary(),
+            "-sf",
+            str(SCENARIOS / "register_csv.xml"),
+            "-inf",
+            str(users),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-r",
+            "20",
+            "-m",
+            str(len(agents)),
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(workdir / "register_errors.log"),
+            f"{server.sip_host}:{server.sip_port}",
+        ],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"registering the bench agents failed (sipp exit {result.returncode})")
+
+
+class AgentDriver:
+    """Plays every agent: answers each offer, goes Ready again after each call."""
+
+    def __init__(self, server: RunningServer, agents: list[tuple[str, str, str, str]]) -> None:
+        self.server = server
+        self.agents = agents
+        self.answered = 0
+        self.errors: list[str] = []
+        self.ready_count = 0
+        self._stop = asyncio.Event()
+
+    async def run(self, ready: asyncio.Event) -> None:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(
+            base_url=self.server.base_url, timeout=30, limits=limits
+        ) as http:
+            tokens = []
+            for username, password, *_ in self.agents:
+                response = await http.post(
+                    "/api/auth/login", json={"username": username, "password": password}
+                )
+                response.raise_for_status()
+                tokens.append(response.json()["token"])
+            tasks = [asyncio.create_task(self._agent(http, token)) for token in tokens]
+            # Wait for every agent to be logged in and Ready before the sweep starts.
+            deadline = time.monotonic() + 120
+            while self.ready_count < len(tasks):
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            ready.set()
+            await self._stop.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _agent(self, http: httpx.AsyncClient, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        ws_url = self.server.base_url.replace("http", "ws", 1) + f"/api/ws?token={token}"
+        async with websockets.connect(ws_url, max_size=2**22) as ws:
+            (await http.post("/api/cti/login", headers=headers)).raise_for_status()
+            state = (
+                await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
+            ).json()
+            self.ready_count += 1
+            answered: set[str] = set()
+            await self._act(http, headers, state, answered)
+            async for raw in ws:
+                message = json.loads(raw)
+                if message.get("type") == "agent_state":
+                    await self._act(http, headers, message["data"], answered)
+
+    async def _act(
+        self, http: httpx.AsyncClient, headers: dict[str, str], state: Any, answered: set[str]
+    ) -> None:
+        offer = state.get("offer")
+        if offer and offer["call_id"] not in answered:
+            answered.add(offer["call_id"])
+            response = await http.post(f"/api/calls/{offer['call_id']}/answer", headers=headers)
+            if response.status_code == 200:
+                self.answered += 1
+            else:
+                self.errors.append(f"answer {response.status_code} {response.text[:120]}")
+        elif state.get("status") == "ticket_processing":
+            response = await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
+            if response.status_code != 200:
+                self.errors.append(f"ready {response.status_code} {response.text[:120]}")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
+    server = start_server(workdir / "ringdesk")
+    uas: subprocess.Popen[bytes] | None = None
+    try:
+        agents = create_agents(server, args.agents)
+        agent_port = free_udp_port()
+        register_all(server, agents, agent_port, workdir / "register")
+        uas = start_uas(agent_port, workdir / "agent_uas")
+        driver = AgentDriver(server, agents)
+        ready = asyncio.Event()
+        runner = asyncio.create_task(driver.run(ready))
+        await ready.wait()
+        print(f"ringdesk: {len(agents)} agents Ready, phones registered to one SIPp UAS")
+        loop = asyncio.get_running_loop()
+        steps = await loop.run_in_executor(
+            None,
+            sweep,
+            (server.sip_host, server.sip_port),
+            args.rates,
+            args.seconds,
+            workdir / "ringdesk_uac",
+        )
+        driver.stop()
+        await runner
+        if driver.errors:
+            print(f"ringdesk: {len(driver.errors)} API errors, first: {driver.errors[:3]}")
+        return steps
+    finally:
+        stop(uas)
+        server.stop()
+
+
+# ---- Kamailio ----------------------------------------------------------------------------------
+
+
+def ensure_kamailio() -> str:
+    if shutil.which("kamailio") is None:
+        env = dict(os.environ, RINGDESK_BENCH="1")
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "install-test-deps.sh")], env=env, check=True
+        )
+    path = shutil.which("kamailio")
+    if path is None:
+        raise SystemExit("kamailio is not installed and could not be installed")
+    return path
+
+
+def _kamailio(args: argparse.Namespace, workdir: Path) -> list[Step]:
+    binary = ensure_kamailio()
+    workdir.mkdir(parents=True, exist_ok=True)
+    uas_port, listen_port = free_udp_port(), free_udp_port()
+    config = (ROOT / "bench" / "kamailio.cfg").read_text()
+    config = (
+        config.replace("@LISTEN_PORT@", str(listen_port))
+        .replace("@UAS_PORT@", str(uas_port))
+        .replace("@CHILDREN@", str(args.kamailio_children))
+    )
+    cfg = workdir / "kamailio.cfg"
+    cfg.write_text(config)
+    log = (workdir / "kamailio.log").open("wb")
+    kamailio = subprocess.Popen(
+        [binary, "-f", str(cfg), "-DD", "-E", "-m", "256", "-M", "16", "-Y", str(workdir)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    uas = start_uas(uas_port, workdir / "uas")
+    try:
+        time.sleep(2)
+        if kamailio.poll() is not None:
+            raise SystemExit(f"kamailio exited: {(workdir / 'kamailio.log').read_text()[-2000:]}")
+        rates = args.kamailio_rates
+        return sweep(("127.0.0.1", listen_port), rates, args.seconds, workdir / "uac")
+    finally:
+        stop(uas)
+        kamailio.terminate()
+        try:
+            kamailio.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kamailio.kill()
+        log.close()
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+
+def _rates(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=_rates, default=_rates("2,5,10,20,30,50,75,100,150,200"))
+    parser.add_argument(
+        "--kamailio-rates",
+        type=_rates,
+        default=_rates("50,100,200,300,500,750,1000,1500,2000,3000"),
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
+    parser.add_argument("--agents", type=int, default=120)
+    parser.add_argument("--kamailio-children", type=int, default=2)
+    parser.add_argument("--workdir", help="keep SIPp traces here (default: a temp dir)")
+    parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
+    args = parser.parse_args()
+    print(f"# sip_cps: steps of {args.seconds:g} s, calls held {HOLD_MS} ms, {os.cpu_count()} cpus")
+    with tempfile.TemporaryDirectory(prefix="sip_cps-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        ours: list[Step] = []
+        theirs: list[Step] = []
+        if "ringdesk" in args.systems:
+            print("## ringdesk (B2BUA + engine + API answer + database)")
+            ours = asyncio.run(_ringdesk(args, workdir))
+        if "kamailio" in args.systems:
+            print("## kamailio (stateful proxy, tm) to a SIPp UAS")
+            theirs = _kamailio(args, workdir / "kamailio")
+    ours_best, theirs_best = best(ours), best(theirs)
+    print("## result")
+    print(
+        f"ringdesk: {ours_best.rate:g} cps with zero failed calls"
+        if ours_best
+        else "ringdesk: no rate without failed calls"
+    )
+    if ours_best:
+        print(ours_best.line())
+    if theirs_best:
+        print(f"kamailio: {theirs_best.rate:g} cps with zero failed calls")
+        print(theirs_best.line())
+    if ours_best and theirs_best:
+        print(f"ratio ringdesk/kamailio: {ours_best.rate / theirs_best.rate:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
