@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import sys
@@ -116,6 +117,12 @@ async def run_load(server: RunningServer, rate: float, seconds: float) -> tuple[
     return latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): the server's cost under any load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report(name: str, latencies: list[float], errors: int, rate: float, seconds: float) -> None:
     print(
         f"{name:<11} {len(latencies)} ok, {errors} errors at {rate:.0f}/s for {seconds:.0f} s: "
@@ -144,12 +151,16 @@ def main() -> int:
                 url = cluster.new_database()
             server = start_server(Path(tmp), database_url=url)
             try:
+                pid = server.process.pid if server.process else 0
+                before = cpu_seconds(pid)
                 latencies, errors = asyncio.run(run_load(server, args.rate, args.seconds))
+                cpu = cpu_seconds(pid) - before
             finally:
                 server.stop()
                 if cluster is not None:
                     cluster.stop()
             report(kind, latencies, errors, args.rate, args.seconds)
+            print(f"{'':<11} server CPU {cpu * 1e6 / max(1, len(latencies)):.0f} us per request")
     return 0
 
 

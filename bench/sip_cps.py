@@ -1,7 +1,7 @@
 """Call setup rate of the whole switch, driven by SIPp, with Kamailio as the reference.
 
 Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS extra agents, all
-registered (SIPp, digest auth) to one SIPp UAS that answers at once. Ringdesk has no auto-answer
+registered (digest auth) to one SIPp UAS that answers at once. Ringdesk has no auto-answer
 mode: an agent answers from the API, so a small asyncio driver plays the agents: it listens to
 each agent's WebSocket, answers every offer (POST /api/calls/{id}/answer) and puts the agent
 back to Ready after the call (PUT /api/cti/status). A SIPp UAC then calls the service's inbound
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # run as `python bench/sip_cps.py` from anywhere
 
 from tests.support.rtp import free_udp_port  # noqa: E402
 from tests.support.server import RunningServer, start_server  # noqa: E402
-from tests.support.sipp import SCENARIOS, sipp_binary  # noqa: E402
+from tests.support.sipp import SCENARIOS, digest_register, sipp_binary  # noqa: E402
 
 INBOUND = "5550100"
 SERVICE_ID = 1
@@ -214,8 +214,9 @@ def sweep(target: tuple[str, int], rates: list[float], seconds: float, workdir: 
     return steps
 
 
-def best(steps: list[Step]) -> Step | None:
-    clean = [s for s in steps if s.clean]
+def best(steps: list[Step], *, p90_ms: float | None = None) -> Step | None:
+    """The highest clean rate; with `p90_ms`, also with 90 % of setups faster than that."""
+    clean = [s for s in steps if s.clean and (p90_ms is None or s.percentile(90) <= p90_ms)]
     return max(clean, key=lambda s: s.rate) if clean else None
 
 
@@ -254,41 +255,15 @@ def create_agents(server: RunningServer, count: int) -> list[tuple[str, str, str
 
 
 def register_all(
-    server: RunningServer, agents: list[tuple[str, str, str, str]], port: int, workdir: Path
+    server: RunningServer, agents: list[tuple[str, str, str, str]], contact_port: int
 ) -> None:
-    workdir.mkdir(parents=True, exist_ok=True)
-    users = workdir / "users.csv"
-    users.write_text("SEQUENTIAL\n" + "".join(f"{a[2]};{a[3]}\n" for a in agents))
-    result = subprocess.run(
-        [
-            sipp_binary(),
-            "-sf",
-            str(SCENARIOS / "register_csv.xml"),
-            "-inf",
-            str(users),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-r",
-            "20",
-            "-m",
-            str(len(agents)),
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            str(workdir / "register_errors.log"),
-            f"{server.sip_host}:{server.sip_port}",
-        ],
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"registering the bench agents failed (sipp exit {result.returncode})")
+    """Register every agent's phone (MD5 digest) from the port the SIPp UAS will then use."""
+    for _, _, cti_id, phone_password in agents:
+        code, _ = digest_register(
+            (server.sip_host, server.sip_port), cti_id, phone_password, local_port=contact_port
+        )
+        if code != 200:
+            raise SystemExit(f"registering bench phone {cti_id} failed: {code}")
 
 
 class AgentDriver:
@@ -369,7 +344,7 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
     try:
         agents = create_agents(server, args.agents)
         agent_port = free_udp_port()
-        register_all(server, agents, agent_port, workdir / "register")
+        register_all(server, agents, agent_port)
         uas = start_uas(agent_port, workdir / "agent_uas")
         driver = AgentDriver(server, agents)
         ready = asyncio.Event()
@@ -387,6 +362,7 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         )
         driver.stop()
         await runner
+        print(f"ringdesk: the agents answered {driver.answered} offers")
         if driver.errors:
             print(f"ringdesk: {len(driver.errors)} API errors, first: {driver.errors[:3]}")
         return steps
@@ -454,7 +430,9 @@ def _rates(text: str) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", type=_rates, default=_rates("2,5,10,20,30,50,75,100,150,200"))
+    parser.add_argument(
+        "--rates", type=_rates, default=_rates("2,4,6,8,10,15,20,30,50,75,100,150,200,300")
+    )
     parser.add_argument(
         "--kamailio-rates",
         type=_rates,
@@ -486,6 +464,11 @@ def main() -> int:
     )
     if ours_best:
         print(ours_best.line())
+        # Zero failures allows 15 s setups (calls queued for an agent): also say where the
+        # setup time is still one a caller would accept.
+        quick = best(ours, p90_ms=1000)
+        if quick:
+            print(f"ringdesk: {quick.rate:g} cps with zero failed calls and p90 setup <= 1 s")
     if theirs_best:
         print(f"kamailio: {theirs_best.rate:g} cps with zero failed calls")
         print(theirs_best.line())

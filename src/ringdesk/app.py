@@ -14,9 +14,9 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ class Runtime:
         self.switch: Any = NullSwitch()
         self.switch_ok = False
         self._engine: Engine | None = None
-        self._inbox: deque[TelephonyEvent] = deque()
+        self._inbox: deque[Callable[[], None]] = deque()
         self._draining = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -239,9 +239,15 @@ class Runtime:
         self._apply(outcome)
 
     def _sink(self, event: TelephonyEvent) -> None:
-        # The switch may report while it executes our actions; queue and drain on the next tick
-        # so one input is fully applied before the next starts.
-        self._inbox.append(event)
+        self._defer(lambda: self._on_telephony(event))
+
+    def _registration_changed(self, cti_id: str, registered: bool) -> None:
+        self._defer(lambda: self._on_registration(cti_id, registered))
+
+    def _defer(self, job: Callable[[], None]) -> None:
+        # The switch may report while it executes our actions; queue and run on the next tick
+        # so one input is fully applied (decided, stored, published) before the next starts.
+        self._inbox.append(job)
         if not self._draining:
             self._draining = True
             asyncio.get_running_loop().call_soon(self._drain)
@@ -249,20 +255,23 @@ class Runtime:
     def _drain(self) -> None:
         try:
             while self._inbox:
-                event = self._inbox.popleft()
+                job = self._inbox.popleft()
                 try:
-                    outcome = self.engine.on_telephony(event, time.time())
-                except CoreError as exc:
-                    log.warning("switch event %r refused: %s", event, exc.message)
-                    continue
+                    job()
                 except Exception:
-                    log.exception("switch event %r failed", event)
-                    continue
-                self._apply(outcome)
+                    log.exception("switch input failed")
         finally:
             self._draining = False
 
-    def _registration_changed(self, cti_id: str, registered: bool) -> None:
+    def _on_telephony(self, event: TelephonyEvent) -> None:
+        try:
+            outcome = self.engine.on_telephony(event, time.time())
+        except CoreError as exc:
+            log.warning("switch event %r refused: %s", event, exc.message)
+            return
+        self._apply(outcome)
+
+    def _on_registration(self, cti_id: str, registered: bool) -> None:
         agent_id = self.directory.agent_id(cti_id)
         if agent_id is None or self._engine is None:
             return
@@ -293,7 +302,10 @@ class Runtime:
     # ---- the one path every outcome takes -----------------------------------------------------
     def _apply(self, outcome: Outcome, also_agents: set[int] | None = None) -> None:
         recorded = Recorded()
-        if outcome.events:
+        if outcome.events and self.recorder.status_only(outcome.events):
+            with self.db_engine.begin() as conn:  # the common status click, without the ORM
+                recorded = self.recorder.apply_statuses(conn, cast(Any, outcome.events))
+        elif outcome.events:
             with self.db() as db:
                 recorded = self.recorder.apply(db, list(outcome.events))
                 db.commit()

@@ -67,6 +67,7 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     from ringdesk.app import Runtime
     from ringdesk.web.app import create_app
 
+    _migrate(settings)  # idempotent; a fresh checkout then only needs `ringdesk serve`
     sock = _bind(settings.http_host, settings.http_port)
     runtime = Runtime(settings)
     runtime.http_port = sock.getsockname()[1]
@@ -78,6 +79,9 @@ def _serve(settings: config.Settings, log_level: str) -> None:
             access_log=log_level == "debug",
             lifespan="on",
             ws_max_size=64 * 1024,
+            # Feed messages are small JSON; compressing each one for each of 1,000 sockets
+            # cost more CPU than everything else in the fan-out.
+            ws_per_message_deflate=False,
             timeout_graceful_shutdown=5,
         )
     )

@@ -160,7 +160,7 @@ class AdminApi(AgentApi):
     def wait_queue(self, service_id: int, waiting: int, *, timeout: float = WAIT) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            queues = {q["service_id"]: q for q in self.board()["queues"]}
+            queues: dict[int, dict[str, Any]] = {q["service_id"]: q for q in self.board()["queues"]}
             queue = queues.get(service_id)
             if queue is not None and queue["waiting"] == waiting:
                 return queue

@@ -16,7 +16,8 @@ import pytest
 
 from tests.e2e.agents import AdminApi, AgentApi
 from tests.support.baresip import Baresip
-from tests.support.rtp import RtpEndpoint, test_signal, write_wav
+from tests.support.linphone import Linphonec
+from tests.support.rtp import RtpEndpoint, make_signal, write_wav
 from tests.support.server import RunningServer, start_server
 from tests.support.sipp import Customer, Trunk
 
@@ -47,9 +48,9 @@ def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, l
     folder = tmp_path_factory.mktemp("signals")
     out: dict[str, tuple[Path, list[int]]] = {}
     for name, agent in AGENTS.items():
-        samples = test_signal(PHONE_SECONDS, seed=agent.seed)
+        samples = make_signal(PHONE_SECONDS, seed=agent.seed)
         out[name] = (write_wav(folder / f"{name}.wav", samples), samples)
-    customer = test_signal(60.0, seed=201)
+    customer = make_signal(60.0, seed=201)
     out["customer"] = (write_wav(folder / "customer.wav", customer), customer)
     return out
 
@@ -130,6 +131,27 @@ class Rig:
         if send:
             rtp.send_samples(self.signal("customer"))
         return customer, rtp
+
+    def sipp_customer(self, **options: Any) -> Customer:
+        """A customer whose media SIPp handles itself (pcap, echo) or over TCP; started."""
+        customer = Customer(self.tmp, self.switch, options.pop("number", INBOUND), **options)
+        self._closers.append(customer.stop)
+        return customer.start()
+
+    def linphone(self, name: str) -> Linphonec:
+        """The agent's phone as linphonec instead of baresip; started and registered."""
+        demo = AGENTS[name]
+        phone = Linphonec(
+            self.tmp,
+            user=demo.cti_id,
+            password=demo.phone_password,
+            registrar=self.switch,
+            source_wav=self.signals[name][0],
+        )
+        self._closers.append(phone.stop)
+        phone.start()
+        phone.wait_registered()
+        return phone
 
     def aim(self, customer: Customer, rtp: RtpEndpoint) -> None:
         """Send our RTP to the address in the switch's latest SDP (rather than latching)."""

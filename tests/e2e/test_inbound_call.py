@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import INBOUND, SERVICE_ID, Rig
+from tests.e2e.conftest import SERVICE_ID, Rig
 from tests.support.rtp import PCMA, decode, match_audio, pcap_payloads, samples_to_frames
-from tests.support.sipp import Customer, sipp_pcap
+from tests.support.sipp import sipp_pcap
 
 pytestmark = pytest.mark.e2e
 
@@ -100,9 +100,7 @@ def test_customer_pcap_audio_reaches_the_agent_phone(rig: Rig) -> None:
     phone = rig.phone("alice")
     alice.ready()
     pcap = sipp_pcap("g711a.pcap")
-    customer = Customer(rig.tmp, rig.switch, INBOUND, pcap=pcap, codec=PCMA)
-    rig._closers.append(customer.stop)
-    customer.start()
+    customer = rig.sipp_customer(pcap=pcap, codec=PCMA)
     mark = phone.mark()
     alice.answer(alice.wait_offer()["call_id"])
     customer.wait_answered()
@@ -126,9 +124,7 @@ def test_customer_echo_returns_the_agent_audio(rig: Rig) -> None:
     alice = rig.agent("alice")
     phone = rig.phone("alice")
     alice.ready()
-    customer = Customer(rig.tmp, rig.switch, INBOUND, echo=True)
-    rig._closers.append(customer.stop)
-    customer.start()
+    customer = rig.sipp_customer(echo=True)
     mark = phone.mark()
     alice.answer(alice.wait_offer()["call_id"])
     customer.wait_answered()

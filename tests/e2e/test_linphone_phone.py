@@ -7,25 +7,14 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import AGENTS, Rig
-from tests.support.linphone import Linphonec
+from tests.e2e.conftest import Rig
 from tests.support.rtp import match_audio, samples_to_frames
 
 pytestmark = pytest.mark.e2e
 
 
 def test_linphonec_phone_registers_answers_and_is_bridged(rig: Rig) -> None:
-    demo = AGENTS["bob"]
-    phone = Linphonec(
-        rig.tmp,
-        user=demo.cti_id,
-        password=demo.phone_password,
-        registrar=rig.switch,
-        source_wav=rig.signals["bob"][0],
-    )
-    rig._closers.append(phone.stop)
-    phone.start()
-    phone.wait_registered()
+    phone = rig.linphone("bob")
     # liblinphone answered the switch's digest challenge with one of the offered algorithms.
     algorithms = set(
         re.findall(r"Authorization:\s+Digest .*?algorithm=\"?([\w-]+)", phone.sip_log())

@@ -114,3 +114,22 @@ def test_far_end_refusals_come_back_as_reasons(rig: Rig, behaviour: str, reason:
     trunk.sipp.expect_success(timeout=30)
     state = alice.wait_state(lambda s: s["call"] is None, "the failed call gone")
     assert state["status"] in ("business", "ticket_processing"), state
+
+
+def test_the_far_end_hanging_up_ends_an_outbound_call(rig: Rig) -> None:
+    trunk, rtp = rig.trunk("answer")
+    alice = rig.agent("alice")
+    phone = rig.phone("alice")
+    alice.cti_login()
+    alice.wait_state(lambda s: s["phone_registered"] is True, "phone_registered")
+    mark = phone.mark()
+    _dial(alice, "5551234", "5550100")
+    call = alice.wait_talking()
+    rtp.wait_matching(rig.signal("alice"))
+
+    trunk.hang_up()  # the customer hangs up: BYE from the trunk
+    trunk.sipp.wait_log(r"^ended \S+ by_trunk")
+    trunk.sipp.expect_success(timeout=20)
+    phone.wait_event("CALL_CLOSED", since=mark)
+    alice.wait_status("ticket_processing")
+    assert alice.ticket(call["ticket_id"])["ended_at"] is not None

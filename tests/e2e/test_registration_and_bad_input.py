@@ -3,16 +3,13 @@ the API says about registration, and malformed SIP that must not disturb a call 
 
 from __future__ import annotations
 
-import hashlib
-import re
 import socket
-import time
 import uuid
 
 import pytest
 
 from tests.e2e.conftest import Rig
-from tests.support.sipp import register
+from tests.support.sipp import digest_register, header, register, sip_exchange
 
 pytestmark = pytest.mark.e2e
 
@@ -46,73 +43,19 @@ def test_sipp_register_md5_right_and_wrong_password(rig: Rig) -> None:
     assert code in (401, 403, 404)
 
 
-def _sip(sock: socket.socket, text: str, switch: tuple[str, int], timeout: float = 10.0) -> str:
-    """Send one request, return the first final response (skipping 1xx)."""
-    sock.sendto(text.encode(), switch)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            data, _ = sock.recvfrom(65535)
-        except TimeoutError:
-            break
-        reply = data.decode(errors="replace")
-        if not re.match(r"SIP/2.0 1\d\d", reply):
-            return reply
-    raise AssertionError(f"no final response to:\n{text}")
-
-
-def _register_request(
-    port: int, switch: tuple[str, int], call_id: str, cseq: int, auth: str | None = None
-) -> str:
-    host, sport = switch
-    lines = [
-        f"REGISTER sip:{host}:{sport} SIP/2.0",
-        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport",
-        f"From: <sip:1003@{host}:{sport}>;tag={uuid.uuid4().hex[:8]}",
-        f"To: <sip:1003@{host}:{sport}>",
-        f"Call-ID: {call_id}",
-        f"CSeq: {cseq} REGISTER",
-        f"Contact: <sip:1003@127.0.0.1:{port}>",
-        "Expires: 600",
-        "Max-Forwards: 70",
-    ]
-    if auth:
-        lines.append(f"Authorization: {auth}")
-    return "\r\n".join([*lines, "Content-Length: 0", "", ""])
-
-
 def test_register_with_sha256_digest(rig: Rig) -> None:
     """RFC 8760: the switch offers SHA-256 too, and accepts a response computed with it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        call_id = uuid.uuid4().hex
-        reply = _sip(sock, _register_request(port, rig.switch, call_id, 1), rig.switch)
-        assert reply.startswith("SIP/2.0 401"), reply
-        challenges = re.findall(r"(?im)^WWW-Authenticate:\s*(.*)$", reply)
-        sha = [c for c in challenges if re.search(r"algorithm=\"?SHA-256\b", c, re.I)]
-        assert sha, f"no SHA-256 challenge in {challenges}"
-        params = dict(re.findall(r'(\w+)="?([^",]*)"?', sha[0]))
-
-        def h(value: str) -> str:
-            return hashlib.sha256(value.encode()).hexdigest()
-
-        uri = f"sip:{rig.switch[0]}:{rig.switch[1]}"
-        cnonce, nc = uuid.uuid4().hex[:8], "00000001"
-        ha1 = h(f"1003:{params['realm']}:phone1003")
-        ha2 = h(f"REGISTER:{uri}")
-        response = h(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
-        auth = (
-            f'Digest username="1003", realm="{params["realm"]}", nonce="{params["nonce"]}", '
-            f'uri="{uri}", response="{response}", algorithm=SHA-256, qop=auth, nc={nc}, '
-            f'cnonce="{cnonce}"'
-        )
-        reply = _sip(sock, _register_request(port, rig.switch, call_id, 2, auth), rig.switch)
-        assert reply.startswith("SIP/2.0 200"), reply
+    code, challenges = digest_register(rig.switch, "1003", "phone1003", algorithm="SHA-256")
+    assert any("SHA-256" in c for c in challenges), f"no SHA-256 challenge in {challenges}"
+    assert code == 200
     carol = rig.agent("carol")
     carol.cti_login()
     carol.wait_state(lambda s: s["phone_registered"] is True, "phone_registered")
+    # The same with a wrong password is refused, and MD5 works as well.
+    code, _ = digest_register(rig.switch, "1002", "not-his", algorithm="SHA-256")
+    assert code in (401, 403)
+    code, _ = digest_register(rig.switch, "1002", "phone1002", algorithm="MD5")
+    assert code == 200
 
 
 def test_an_unregistered_phone_is_reported_and_not_offered_calls(rig: Rig) -> None:
@@ -159,6 +102,14 @@ MALFORMED = {
         "Content-Length: 500\r\n\r\nv=0\r\n"
     ),
 }
+# A header line that is not a header: the rest of the request is fine, so it can be answered.
+NO_COLON = (
+    "OPTIONS sip:ringdesk@{host}:{sport} SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKnocolon{n}\r\n"
+    "From: <sip:fuzz@127.0.0.1>;tag=1\r\nTo: <sip:ringdesk@{host}>\r\n"
+    "Call-ID: no-colon-{n}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+    "this line is not a header\r\nContent-Length: 0\r\n\r\n"
+)
 GARBAGE = [
     b"\x00\x01\x02 this is not SIP at all",
     b"INVITE\r\n\r\n",
@@ -180,7 +131,7 @@ def test_malformed_sip_gets_400_and_does_not_disturb_a_call(rig: Rig) -> None:
         port = sock.getsockname()[1]
         for n, (name, template) in enumerate(MALFORMED.items()):
             text = template.format(host=host, sport=sport, port=port, n=n)
-            reply = _sip(sock, text, rig.switch)
+            reply = sip_exchange(sock, text, rig.switch)
             assert reply.startswith("SIP/2.0 400"), f"{name}: {reply}"
         for blob in GARBAGE:
             sock.sendto(blob, rig.switch)
@@ -192,7 +143,7 @@ def test_malformed_sip_gets_400_and_does_not_disturb_a_call(rig: Rig) -> None:
             f"Call-ID: {uuid.uuid4().hex}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n"
         )
-        reply = _sip(sock, options, rig.switch)
+        reply = sip_exchange(sock, options, rig.switch)
         assert reply.startswith("SIP/2.0 200"), reply
 
     # The call went on: still talking, audio still flowing both ways.
@@ -203,3 +154,14 @@ def test_malformed_sip_gets_400_and_does_not_disturb_a_call(rig: Rig) -> None:
     customer.hang_up()
     assert customer.wait_ended() == "by_customer"
     assert "Traceback" not in rig.server.log_tail(400)
+
+
+def test_a_header_line_without_a_colon_gets_400(rig: Rig) -> None:
+    host, sport = rig.switch
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        text = NO_COLON.format(host=host, sport=sport, port=port, n=0)
+        reply = sip_exchange(sock, text, rig.switch)
+    assert reply.startswith("SIP/2.0 400"), reply
+    assert header(reply, "Call-ID") == "no-colon-0", reply

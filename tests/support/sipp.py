@@ -13,6 +13,7 @@ answers the MESSAGE, so nothing stray reaches the switch.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import shutil
 import signal
@@ -232,9 +233,10 @@ class Sipp:
     def call_id(self, number: int = 1) -> str:
         return f"{number}-{self.token}@127.0.0.1"
 
-    def send_control(self, number: int = 1) -> None:
-        """Ask call `number` of this SIPp to hang up (or cancel), via a MESSAGE it waits for."""
-        call_id = self.call_id(number)
+    def send_control(self, call_id: str | None = None) -> None:
+        """Ask a call of this SIPp (default: its first) to hang up or cancel, via a MESSAGE
+        with the call's Call-ID that the scenario waits for."""
+        call_id = call_id or self.call_id()
         branch = "z9hG4bK" + uuid.uuid4().hex[:12]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", 0))
@@ -300,8 +302,14 @@ class Customer:
         pcap: Path | None = None,
         echo: bool = False,
         codec: int = 0,
+        transport: str = "udp",
     ) -> None:
+        """`transport` tcp: SIPp connects over TCP (then only the switch can end the call: the
+        hang-up MESSAGE goes over UDP)."""
         replace = {"__PCAP__": str(pcap)} if pcap else {}
+        extra = ["-rtp_echo"] if echo else []
+        if transport == "tcp":
+            extra += ["-t", "t1"]
         media_port = free_udp_port(even=True)
         self.sipp = Sipp(
             "customer_call.xml",
@@ -316,7 +324,7 @@ class Customer:
                 "codec_name": "PCMU" if codec == 0 else "PCMA",
                 "caller": caller,
             },
-            extra=["-rtp_echo"] if echo else [],
+            extra=extra,
             name=f"customer-{uuid.uuid4().hex[:6]}",
         )
         if pcap is None:
@@ -396,29 +404,15 @@ class Trunk:
         assert invites, "the trunk logged an INVITE but its message trace has none"
         return invites[0]
 
-    def hang_up(self, number: int = 1) -> None:
-        """Ask the trunk's side of an answered call to hang up: BYE towards the switch."""
+    def hang_up(self) -> None:
+        """Ask the trunk's side of the answered call to hang up: BYE towards the switch."""
         # The trunk's call ids are the switch's; find the answered one in the log.
         for line in self.sipp.log_lines():
             found = re.match(r"answered (\S+)", line)
             if found:
-                self._control(found[1])
+                self.sipp.send_control(found[1])
                 return
         raise AssertionError("the trunk has no answered call to hang up")
-
-    def _control(self, call_id: str) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            message = (
-                f"MESSAGE sip:control@127.0.0.1:{self.sipp.port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex[:12]}\r\n"
-                f"From: <sip:test@127.0.0.1:{port}>;tag={uuid.uuid4().hex[:8]}\r\n"
-                f"To: <sip:control@127.0.0.1:{self.sipp.port}>\r\n"
-                f"Call-ID: {call_id}\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
-                "Content-Length: 0\r\n\r\n"
-            )
-            sock.sendto(message.encode(), ("127.0.0.1", self.sipp.port))
 
     def stop(self) -> None:
         self.sipp.stop()
@@ -451,3 +445,104 @@ def register(
         return int(found[1]), run
     run.stop()
     raise SippFailed(f"REGISTER of {cti_id} got no final answer\n{run.report()}")
+
+
+# ---- raw SIP over a UDP socket, for what SIPp cannot do (SHA-256 digest, many users at once) --
+
+
+def sip_exchange(
+    sock: socket.socket, text: str, switch: tuple[str, int], *, timeout: float = 10.0
+) -> str:
+    """Send one request from `sock`; the first final response to it (1xx skipped)."""
+    sock.sendto(text.encode(), switch)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data, _ = sock.recvfrom(65535)
+        except TimeoutError:
+            break
+        reply = data.decode(errors="replace")
+        if not re.match(r"SIP/2.0 1\d\d", reply):
+            return reply
+    raise SippFailed(f"no final response in {timeout} s to:\n{text}")
+
+
+def _register_text(
+    switch: tuple[str, int],
+    user: str,
+    via_port: int,
+    contact_port: int,
+    call_id: str,
+    cseq: int,
+    auth: str | None,
+    expires: int,
+) -> str:
+    host, port = switch
+    lines = [
+        f"REGISTER sip:{host}:{port} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{via_port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport",
+        f"From: <sip:{user}@{host}:{port}>;tag={uuid.uuid4().hex[:8]}",
+        f"To: <sip:{user}@{host}:{port}>",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: <sip:{user}@127.0.0.1:{contact_port}>",
+        f"Expires: {expires}",
+        "Max-Forwards: 70",
+        "User-Agent: ringdesk-tests",
+    ]
+    if auth:
+        lines.append(f"Authorization: {auth}")
+    return "\r\n".join([*lines, "Content-Length: 0", "", ""])
+
+
+def digest_register(
+    switch: tuple[str, int],
+    user: str,
+    password: str,
+    *,
+    contact_port: int | None = None,
+    local_port: int = 0,
+    algorithm: str = "MD5",
+    expires: int = 3600,
+) -> tuple[int, list[str]]:
+    """REGISTER `user` with a digest response computed here (RFC 7616/8760 `algorithm`);
+    the final status code and the challenges offered. Sent from `local_port` (0: any), with the
+    Contact on `contact_port` (default: the same port): a SIPp UAS started on that port
+    afterwards takes the calls, whether the switch uses the Contact or the REGISTER's source."""
+    hasher = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+
+    def h(value: str) -> str:
+        return hasher(value.encode()).hexdigest()
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", local_port))
+        port = sock.getsockname()[1]
+        contact = contact_port if contact_port is not None else port
+        call_id = uuid.uuid4().hex
+        first = sip_exchange(
+            sock, _register_text(switch, user, port, contact, call_id, 1, None, expires), switch
+        )
+        challenges = re.findall(r"(?im)^WWW-Authenticate:\s*(.*?)\s*$", first)
+        if not first.startswith("SIP/2.0 401"):
+            return int(first.split()[1]), challenges
+        wanted = [
+            c for c in challenges if re.search(rf"algorithm=\"?{re.escape(algorithm)}\b", c, re.I)
+        ]
+        if not wanted:
+            return 401, challenges
+        params = dict(re.findall(r'(\w+)="?([^",]*)"?', wanted[0]))
+        uri = f"sip:{switch[0]}:{switch[1]}"
+        cnonce, nc = uuid.uuid4().hex[:8], "00000001"
+        ha1 = h(f"{user}:{params['realm']}:{password}")
+        ha2 = h(f"REGISTER:{uri}")
+        response = h(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        auth = (
+            f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+            f'uri="{uri}", response="{response}", algorithm={algorithm}, qop=auth, nc={nc}, '
+            f'cnonce="{cnonce}"'
+        )
+        final = sip_exchange(
+            sock, _register_text(switch, user, port, contact, call_id, 2, auth, expires), switch
+        )
+        return int(final.split()[1]), challenges

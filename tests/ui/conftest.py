@@ -6,14 +6,18 @@ and its own demo tenant; tests in a file share it and leave the agents logged ou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from tests.support.server import RunningServer
-from tests.ui.desk import Desk, reset_agents
+from tests.ui.desk import TIMEOUT_MS, Desk, reset_agents
+
+# Assertions wait as long as actions do: a loaded 2-core machine runs a server, phones, SIPp and
+# the browser at once (the default of 5 s is for a quiet laptop).
+expect.set_options(timeout=TIMEOUT_MS)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,7 +53,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
         item.stash[FAILED] = report.failed

@@ -113,10 +113,21 @@ def test_calling_numbers_add_and_remove(admin_desk: Desk) -> None:
     expect(section.locator("[data-number='5550123']")).to_contain_text("Promotions")
     page.reload()
     expect(section.locator("[data-number='5550123']")).to_be_visible()
-    section.get_by_role("button", name="Remove 5550123").click()
+    remove = section.get_by_role("button", name="Remove 5550123")
+    remove.click()
     dialog = admin_desk.dialog()
     expect(dialog).to_contain_text("5550123")
-    dialog.get_by_role("button", name="Remove").click()
+    # Escape closes the dialog, changes nothing and gives focus back to the button.
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(remove).to_be_focused()
+    expect(section.locator("[data-number='5550123']")).to_be_visible()
+    # Keyboard only: Enter opens it again; Tab moves from Cancel to Remove inside the dialog.
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Remove")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(section.locator("[data-number='5550123']")).to_have_count(0)
     with api(admin_desk.server, "admin") as http:
         numbers = [n["number"] for n in http.get("/api/admin/services/1/calling-numbers").json()]
@@ -181,7 +192,8 @@ def tone_wav(path: Path, *, hz: float, seconds: float = 0.5, rate: int = 8000) -
 
 def wav_frames(data: bytes) -> bytes:
     with wave.open(io.BytesIO(data)) as w:
-        return w.readframes(w.getnframes())
+        frames: bytes = w.readframes(w.getnframes())
+    return frames
 
 
 def test_hold_music_upload_play_and_restore(admin_desk: Desk, tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.ui.calls import call_in
 from tests.ui.desk import Desk, api
 
 
@@ -45,3 +47,25 @@ def test_board_is_for_admins_only(desk: Desk) -> None:
     desk.login("bob")
     desk.goto("/board")
     expect(desk.page.get_by_role("heading", name="Admins only")).to_be_visible()
+
+
+def test_board_shows_a_waiting_call_then_counts_it_abandoned(desk: Desk, tmp_path: Path) -> None:
+    desk.goto("/")
+    desk.login("admin")
+    page = desk.page
+    queue = page.locator(".queue[data-service='1']")
+    expect(queue.locator(".queue-waiting")).to_have_text("0")
+    today = page.locator("section", has=page.get_by_role("heading", name="Today"))
+    abandoned = today.locator("tr[data-service='1'] [data-col=abandoned]")
+    before = int(abandoned.inner_text())
+
+    # Nobody is Ready: the caller waits in the queue.
+    customer = call_in(desk.server, tmp_path, caller="5555678")
+    expect(queue.locator(".queue-waiting")).to_have_text("1")
+    expect(queue.locator(".queue-calls")).to_contain_text("5555678")
+    expect(page.locator(".tile-alert .tile-value")).to_have_text("1")
+
+    customer.hang_up()
+    customer.wait_ended()
+    expect(queue.locator(".queue-waiting")).to_have_text("0")
+    expect(abandoned).to_have_text(str(before + 1))

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.server import RunningServer
+from tests.support.sipp import Customer
 from tests.ui.calls import Phones, agent_phones, call_in, trunk
 from tests.ui.desk import Desk, api
 
@@ -41,7 +42,7 @@ def cti_login(server: RunningServer, username: str, status: str = "business") ->
         assert http.put("/api/cti/status", json={"status": status}).status_code == 200
 
 
-def answer_incoming(desk: Desk, workdir: Path, *, shot: str = "") -> tuple[object, int]:
+def answer_incoming(desk: Desk, workdir: Path, *, shot: str = "") -> tuple[Customer, int]:
     """A customer calls; the widget blinks; Answer lands on the call's ticket."""
     customer = call_in(desk.server, workdir)
     expect(desk.toggle).to_have_class(re.compile(r"\bis-ringing\b"))
@@ -53,8 +54,9 @@ def answer_incoming(desk: Desk, workdir: Path, *, shot: str = "") -> tuple[objec
     expect(offer.locator(".countdown-left")).to_have_text(re.compile(r"^\d+ s$"))
     if shot:
         desk.screenshot(shot)
+    before = desk.page.url
     desk.button("Answer").click()
-    expect(desk.page).to_have_url(TICKET_URL)
+    desk.page.wait_for_url(lambda url: bool(TICKET_URL.search(url)) and url != before)
     found = TICKET_URL.search(desk.page.url)
     assert found
     desk.expect_status("On Call")
@@ -80,15 +82,19 @@ def test_inbound_call_answer_hold_resume_notes_end_and_ready(alice: Desk, tmp_pa
 
     page.get_by_label("Subject").fill("Billing question")
     page.get_by_label("Notes").fill("Customer asks about the March invoice.")
-    expect(page.get_by_text("Unsaved changes")).to_be_visible()
+    expect(page.get_by_text("Unsaved changes", exact=True)).to_be_visible()
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text("Unsaved changes")).to_be_hidden()
+    expect(page.get_by_text("Unsaved changes", exact=True)).to_be_hidden()
     desk.screenshot("ticket")
 
     desk.button("End").click()
     desk.expect_status("Business (Ticket Processing)")
-    assert customer.wait_ended() == "by_switch"  # type: ignore[attr-defined]
+    assert customer.wait_ended() == "by_switch"
     desk.set_status("Ready")
+    # The agent's home: the ticket list with this call's ticket, the widget Ready.
+    page.get_by_role("link", name="Tickets", exact=True).click()
+    expect(page.locator(f"tr[data-ticket='{ticket_id}']")).to_contain_text("Billing question")
+    desk.screenshot("agent-home")
 
     with api(desk.server, "alice") as http:
         ticket = http.get(f"/api/tickets/{ticket_id}").json()
@@ -96,15 +102,16 @@ def test_inbound_call_answer_hold_resume_notes_end_and_ready(alice: Desk, tmp_pa
     assert ticket["notes"] == "Customer asks about the March invoice."
     assert ticket["customer"]["name"] == "Dana Scully"
     assert ticket["ended_at"]
-    # The timeline shows the call's events once the page has the ended call.
-    page.reload()
+    # The ticket's timeline lists the call's events.
+    page.locator(f"tr[data-ticket='{ticket_id}']").get_by_role("link").first.click()
     expect(page.locator(".timeline li").first).to_be_visible()
+    expect(page.locator(".ticket-side")).to_contain_text("Hold")
 
 
 def test_customer_hanging_up_ends_the_call_in_the_widget(alice: Desk, tmp_path: Path) -> None:
     customer, _ = answer_incoming(alice, tmp_path)
-    customer.hang_up()  # type: ignore[attr-defined]
-    assert customer.wait_ended() == "by_customer"  # type: ignore[attr-defined]
+    customer.hang_up()
+    assert customer.wait_ended() == "by_customer"
     alice.expect_status("Business (Ticket Processing)")
     expect(alice.widget.locator(".call-card")).to_have_count(0)
 
@@ -123,7 +130,6 @@ def test_transfer_by_direct_input_then_connect_to_customer(
     expect(dialog.get_by_role("alert")).to_contain_text("Bob Chen cannot take a call now")
     desk.expect_status("On Call")
     cti_login(desk.server, "bob")
-    desk.screenshot("transfer-dialog")
     dialog.get_by_role("button", name="Consultation Call").click()
     expect(dialog).to_have_count(0)
     desk.expect_status("On Call (Transfer in Progress)")
@@ -134,10 +140,10 @@ def test_transfer_by_direct_input_then_connect_to_customer(
     # The customer is still on the line, now with Bob.
     with api(desk.server, "bob") as http:
         bob_state = http.get("/api/cti/state").json()
-    assert customer.sipp.running()  # type: ignore[attr-defined]
+    assert customer.sipp.running()
     assert bob_state["call"] is None or bob_state["call"]["customer_number"] == "5551234"
-    customer.hang_up()  # type: ignore[attr-defined]
-    customer.wait_ended()  # type: ignore[attr-defined]
+    customer.hang_up()
+    customer.wait_ended()
 
 
 def test_transfer_to_a_frequently_used_number_cancel_and_resume(
@@ -183,7 +189,7 @@ def test_transfer_to_a_frequently_used_number_cancel_and_resume(
     desk.expect_status("On Call")
     desk.button("End").click()
     desk.expect_status("Business (Ticket Processing)")
-    assert customer.wait_ended() == "by_switch"  # type: ignore[attr-defined]
+    assert customer.wait_ended() == "by_switch"
 
 
 def test_transfer_to_an_available_agent(alice: Desk, phones: Phones, tmp_path: Path) -> None:
@@ -200,6 +206,7 @@ def test_transfer_to_an_available_agent(alice: Desk, phones: Phones, tmp_path: P
     expect(agents).to_contain_text("No Ready agent matches.")
     agents.get_by_label("Search agents").fill("bob")
     expect(agents.locator("[data-agent]")).to_have_count(1)
+    desk.screenshot("transfer-dialog")
     agents.get_by_role("button", name="Connect Bob Chen").click()
     desk.expect_status("On Call (Transfer in Progress)")
     expect(desk.widget.locator(".consult")).to_contain_text("Bob Chen")
@@ -211,8 +218,8 @@ def test_transfer_to_an_available_agent(alice: Desk, phones: Phones, tmp_path: P
             what="Bob has the customer",
         )
     assert state["call"]["customer_number"] == "5551234"
-    customer.hang_up()  # type: ignore[attr-defined]
-    customer.wait_ended()  # type: ignore[attr-defined]
+    customer.hang_up()
+    customer.wait_ended()
 
 
 def test_force_disconnect_asks_first_then_ends_the_call(alice: Desk, tmp_path: Path) -> None:
@@ -226,7 +233,7 @@ def test_force_disconnect_asks_first_then_ends_the_call(alice: Desk, tmp_path: P
     desk.expect_status("On Call")
     desk.button("Force Disconnect").click()
     desk.dialog().get_by_role("button", name="Force Disconnect").click()
-    assert customer.wait_ended(timeout=60) == "by_switch"  # type: ignore[attr-defined]
+    assert customer.wait_ended(timeout=60) == "by_switch"
     desk.expect_status("Business (Ticket Processing)")
 
 
@@ -263,3 +270,71 @@ def test_dial_up_refuses_a_bad_number_and_reports_busy(alice: Desk, tmp_path: Pa
         dialog.get_by_role("button", name="Confirm").click()
         expect(desk.widget.get_by_role("alert")).to_contain_text("busy", timeout=60_000)
     expect(desk.widget.locator(".call-card")).to_have_count(0)
+
+
+def test_a_new_call_keeps_unsaved_notes_of_the_open_ticket(alice: Desk, tmp_path: Path) -> None:
+    desk = alice
+    page = desk.page
+    first, first_ticket = answer_incoming(desk, tmp_path / "first")
+    desk.button("End").click()
+    first.wait_ended()
+    page.get_by_label("Notes").fill("Half-written notes about the first call")
+    desk.set_status("Ready")
+
+    second, second_ticket = answer_incoming(desk, tmp_path / "second")
+    assert second_ticket != first_ticket
+    expect(page.get_by_text(f"unsaved changes to ticket #{first_ticket} are kept")).to_be_visible()
+    desk.button("End").click()
+    second.wait_ended()
+    desk.goto(f"/tickets/{first_ticket}")
+    expect(page.get_by_label("Notes")).to_have_value("Half-written notes about the first call")
+    expect(page.get_by_text("Unsaved changes", exact=True)).to_be_visible()
+
+
+def test_unanswered_offer_counts_down_then_the_agent_goes_to_rest(
+    alice: Desk, tmp_path: Path
+) -> None:
+    desk = alice
+    with api(desk.server, "admin") as http:
+        settings = http.get("/api/admin/cti/settings").json()
+        short = {**settings, "pickup_seconds": 4, "pickup_timeout_status": "rest"}
+        assert http.put("/api/admin/cti/settings", json=short).status_code == 200
+    try:
+        customer = call_in(desk.server, tmp_path)
+        desk.open_widget()
+        expect(desk.widget.locator(".offer-card")).to_contain_text("Answer within")
+        # Nobody answers: the offer is taken back and the agent moved to Rest, with the reason.
+        desk.expect_status("Rest")
+        expect(desk.widget.locator(".offer-card")).to_have_count(0)
+        expect(desk.toggle).not_to_have_class(re.compile(r"\bis-ringing\b"))
+        expect(desk.widget.locator(".status-reason")).to_contain_text("not answered in time")
+        customer.hang_up()
+        customer.wait_ended()
+    finally:
+        with api(desk.server, "admin") as http:
+            http.put("/api/admin/cti/settings", json=settings)
+
+
+def test_incoming_call_blinks_unless_the_user_prefers_reduced_motion(
+    alice: Desk, tmp_path: Path
+) -> None:
+    desk = alice
+    customer = call_in(desk.server, tmp_path)
+    expect(desk.toggle).to_have_class(re.compile(r"\bis-ringing\b"))
+    style = (
+        "el => { const s = getComputedStyle(el);"
+        " return [s.animationName, s.animationIterationCount, s.outlineStyle]; }"
+    )
+    name, count, _ = desk.toggle.evaluate(style)
+    assert (name, count) == ("ring-pulse", "infinite")
+    # Reduced motion: no blinking, a steady strong outline instead; the text still says it.
+    desk.page.emulate_media(reduced_motion="reduce")
+    name, count, outline = desk.toggle.evaluate(style)
+    assert count == "1" and outline == "solid"
+    expect(desk.toggle).to_have_attribute("aria-label", "Call Widget: incoming call")
+    expect(desk.page.locator("[aria-live=assertive]")).to_have_text(
+        re.compile(r"Incoming call from 5551234, Dana Scully, Customer Support")
+    )
+    customer.hang_up()
+    customer.wait_ended()
+    expect(desk.toggle).not_to_have_class(re.compile(r"\bis-ringing\b"))

@@ -105,3 +105,39 @@ def test_narrow_window_keeps_the_widget_usable(desk: Desk) -> None:
     # Nothing on the page is wider than the window (no sideways scrolling).
     width = desk.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400
+
+
+def test_open_widget_stays_open_after_a_reload(desk: Desk) -> None:
+    desk.goto("/")
+    desk.login("alice")
+    desk.open_widget()
+    desk.page.reload()
+    expect(desk.widget).to_be_visible()
+    expect(desk.toggle).to_have_attribute("aria-expanded", "true")
+    desk.widget.get_by_role("button", name="Close Call Widget").click()
+    desk.page.reload()
+    expect(desk.toggle).to_be_visible()
+    expect(desk.widget).to_be_hidden()
+
+
+def test_cti_login_without_phone_permission_says_why(desk: Desk) -> None:
+    with api(desk.server, "admin") as http:
+        carol = next(
+            a for a in http.get("/api/admin/services/1/agents").json() if a["name"] == "Carol Diaz"
+        )
+        path = f"/api/admin/services/1/agents/{carol['user_id']}"
+        assert http.put(path, json={"phone_permission": False}).status_code == 200
+    try:
+        desk.goto("/")
+        desk.login("carol")
+        widget = desk.open_widget()
+        widget.get_by_role("button", name="CTI Login").click()
+        alert = widget.get_by_role("alert")
+        expect(alert).to_be_visible()
+        expect(alert).to_contain_text(re.compile(r"permission", re.I))
+        desk.expect_status("Logged out")
+        alert.get_by_role("button", name="Dismiss message").click()
+        expect(widget.get_by_role("alert")).to_have_count(0)
+    finally:
+        with api(desk.server, "admin") as http:
+            http.put(path, json={"phone_permission": True})

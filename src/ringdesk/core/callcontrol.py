@@ -208,6 +208,7 @@ class CallControl(EngineBase):
         self._add_leg(leg, call.id, LegRole.CONSULT)
         if target is not None:
             target.call_id = call.id
+            target.picked_in_call = False  # only a choice made from now on is kept for later
             out.actions.append(
                 RingAgent(call.id, leg, target.config.id, target.config.cti_id or "")
             )
@@ -259,7 +260,6 @@ class CallControl(EngineBase):
         call.consult = None
         call.state = CallState.TALKING
         target.calls_taken += 1
-        target.picked_in_call = False
         a.call_id = None
         a.idle_since = now
         self._start_wrap_up(a, now)

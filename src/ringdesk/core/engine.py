@@ -42,6 +42,7 @@ from .model import (
     CtiSettings,
     Direction,
     ServiceConfig,
+    Strategy,
 )
 from .records import AgentRecord, CallRecord
 from .telephony import (
@@ -157,11 +158,14 @@ class Engine(AgentRules, CallControl, CallEvents):
         return self.on_timer(now)  # a shorter limit may already have passed
 
     def upsert_service(self, service: ServiceConfig, now: float) -> Outcome:
+        out = Outcome()
         old = self._services.get(service.id)
         self._services[service.id] = service
         if old is None or old.strategy is not service.strategy:
             pool = self._pool(service.id)
             pool.rebuild([(i, self._key(service.id, self._agents[i])) for i in pool])
+            if old is not None and service.strategy is Strategy.RING_ALL:
+                self._ring_all_now(service.id, now, out)
         if old is None or (old.max_wait_seconds, old.overflow_action) != (
             service.max_wait_seconds,
             service.overflow_action,
@@ -169,7 +173,22 @@ class Engine(AgentRules, CallControl, CallEvents):
             for call in self._calls.values():
                 if call.service_id == service.id and call.state in _WAITING:
                     self._schedule_max_wait(call)
-        return self.on_timer(now)
+        timed = self.on_timer(now)
+        out.events.extend(timed.events)
+        out.actions.extend(timed.actions)
+        return out
+
+    def _ring_all_now(self, service_id: int, now: float, out: Outcome) -> None:
+        """The service switched to ring-all: calls ringing one agent now ring every free one."""
+        ringing = [
+            c
+            for c in self._calls.values()
+            if c.service_id == service_id and c.state is CallState.OFFERED
+        ]
+        pool = self._pool(service_id)
+        for call in sorted(ringing, key=lambda c: c.seq):
+            for agent_id in pool:
+                self._offer(self._agents[agent_id], call, now, out)
 
     def upsert_agent(self, agent: AgentConfig, now: float) -> Outcome:
         out = Outcome()

@@ -163,18 +163,15 @@ class Endpoint(asyncio.DatagramProtocol):
         log.debug("leg %s: %s", self.leg_id, exc)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self._latch:
+        if len(data) < 12 or data[0] & 0xC0 != 0x80 or 192 <= data[1] <= 223:
+            return  # not RTP version 2 (RTCP multiplexed on the RTP port, RFC 5761, is ignored)
+        if self._latch:  # only real RTP may choose where the leg's audio goes
             self.address = (addr[0], addr[1])
             self._latch = False
         self.received += 1
         target = self.partner
         recorder = self.recorder
-        if (
-            (target is None and recorder is None)
-            or len(data) < 12
-            or data[0] & 0xC0 != 0x80
-            or 192 <= data[1] <= 223  # RTCP multiplexed on the RTP port (RFC 5761): ignored
-        ):
+        if target is None and recorder is None:
             return
         now = _monotonic()
         if recorder is not None:

@@ -169,7 +169,11 @@ class MediaServer:
         a, b = known
         for endpoint in (a, b):
             self._stop_recording(endpoint)
-        recorder = Recorder(path, time.monotonic())
+        try:
+            recorder = Recorder(path, time.monotonic())
+        except OSError as exc:  # the call goes on unrecorded rather than failing
+            log.error("cannot record to %s: %s", path, exc)
+            return
         a.recorder = (recorder, 0)
         b.recorder = (recorder, 1)
         self._recorders[recorder] = (a, b)

@@ -135,44 +135,42 @@ def _decode(data: bytes) -> tuple[WavInfo, array[int]]:
     return info, _to_int16(g711.decode(raw, pt), 2)
 
 
-# Uploads can be minutes of 44.1 kHz stereo: these stay in C-level slicing and map() where they can.
+# Uploads can be minutes of 44.1 kHz stereo: only the samples the 8 kHz output needs are mixed and
+# interpolated, with C-level slicing and map() wherever possible.
 
 
-def _mix_down(samples: array[int], channels: int) -> array[int]:
-    if channels == 1:
-        return samples
-    columns = [samples[c::channels] for c in range(channels)]
-    total: list[int] = list(map(operator.add, columns[0], columns[1]))
+def _mix(columns: list[list[int]]) -> list[int]:
+    if len(columns) == 1:
+        return columns[0]
+    total = list(map(operator.add, columns[0], columns[1]))
     for column in columns[2:]:
         total = list(map(operator.add, total, column))
-    return array("h", map(operator.floordiv, total, repeat(channels)))
+    return list(map(operator.floordiv, total, repeat(len(columns))))
 
 
-def _resample(samples: array[int], rate: int) -> array[int]:
-    """Linear interpolation to 8 kHz: simple, and good enough for music on hold."""
-    if rate == RATE:
-        return samples
-    if rate % RATE == 0:  # 16, 32, 48 kHz...: every interpolation point falls on a sample
-        return samples[:: rate // RATE]
-    step = rate / RATE
-    count = int(len(samples) / step)
-    following = samples[1:]
-    following.append(samples[-1])
-    points = [i * step for i in range(count)]
-    indexes = list(map(int, points))
+def _to_mono_8k(samples: array[int], channels: int, rate: int) -> array[int]:
+    """Mix down to mono and resample to 8 kHz by linear interpolation."""
+    columns = [samples[c::channels] for c in range(channels)]
+    if rate % RATE == 0:  # 8, 16, 48 kHz...: every interpolation point falls on a sample
+        step = rate // RATE
+        return array("h", _mix([list(column[::step]) for column in columns]))
+    ratio = rate / RATE
+    last = len(columns[0]) - 1
+    points = [i * ratio for i in range(int(len(columns[0]) / ratio))]
+    here = list(map(int, points))
+    after = [min(j + 1, last) for j in here]
+    a = _mix([list(map(column.__getitem__, here)) for column in columns])
+    b = _mix([list(map(column.__getitem__, after)) for column in columns])
     return array(
         "h",
-        [
-            int(samples[j] + (following[j] - samples[j]) * (p - j))
-            for j, p in zip(indexes, points, strict=True)
-        ],
+        [int(x + (y - x) * (p - j)) for x, y, p, j in zip(a, b, points, here, strict=True)],
     )
 
 
 def read_wav(data: bytes) -> array[int]:
     """A WAV file's audio as 8 kHz mono signed 16-bit samples."""
     info, samples = _decode(data)
-    return _resample(_mix_down(samples, info.channels), info.rate)
+    return _to_mono_8k(samples, info.channels, info.rate)
 
 
 def wav_info(data: bytes) -> WavInfo:

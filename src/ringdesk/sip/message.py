@@ -113,6 +113,7 @@ def canonical_name(name: str) -> str:
     return key
 
 
+@lru_cache(maxsize=1024)
 def display_name(key: str) -> str:
     return _SPECIAL_CASE.get(key) or "-".join(p.capitalize() for p in key.split("-"))
 
@@ -292,13 +293,17 @@ def _header_lines(head: str) -> list[str]:
     return lines
 
 
-def _parse_headers(lines: list[str]) -> Headers:
+def _parse_headers(lines: list[str]) -> tuple[Headers, str | None]:
+    """The headers, and what was wrong with the first unreadable line (skipped, so the rest
+    can still address the 400 that answers it)."""
     headers = Headers()
+    bad: str | None = None
     for line in lines:
         name, colon, value = line.partition(":")
         name = name.strip()
         if not colon or not name or not is_token(name):
-            raise SipParseError(400, "Bad header line")
+            bad = bad or "Bad header line"
+            continue
         key = canonical_name(name)
         value = value.strip()
         if key in _LIST_HEADERS and value != "*":
@@ -307,7 +312,7 @@ def _parse_headers(lines: list[str]) -> Headers:
                     headers.add(key, part.strip())
         else:
             headers.add(key, value)
-    return headers
+    return headers, bad
 
 
 def _body(headers: Headers, rest: bytes, stream: bool) -> bytes:
@@ -364,7 +369,9 @@ def _parse_response(start: str, lines: list[str], rest: bytes, stream: bool) -> 
     code = parts[1]
     if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
         raise SipParseError(400, "Bad status code")
-    headers = _parse_headers(lines)
+    headers, bad = _parse_headers(lines)
+    if bad:
+        raise SipParseError(400, bad)
     for name in ("via", *_SINGLE_REQUIRED):
         if headers.get(name) is None:
             raise SipParseError(400, f"Missing {display_name(name)}")
@@ -387,7 +394,7 @@ def _parse_request(start: str, lines: list[str], rest: bytes, stream: bool) -> R
     if not method or not _METHOD_RE.match(method):
         raise SipParseError(400, "Bad method")
     # Headers first: a version or URI error still gets a response addressed from the Via.
-    headers = _parse_headers(lines)
+    headers, bad = _parse_headers(lines)
     req = Request(headers=headers, body=b"", method=method)
     if version.upper() != SIP_VERSION:
         if re.fullmatch(r"SIP/\d+\.\d+", version, re.IGNORECASE):
@@ -403,6 +410,8 @@ def _parse_request(start: str, lines: list[str], rest: bytes, stream: bool) -> R
         req.vias  # noqa: B018 - validates every Via
     except SipParseError as exc:
         raise SipParseError(400, exc.reason, request=None) from None
+    if bad:
+        raise SipParseError(400, bad, request=req)
     for name in _SINGLE_REQUIRED:
         if headers.get(name) is None:
             raise SipParseError(400, f"Missing {display_name(name)}", request=req)

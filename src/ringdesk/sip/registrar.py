@@ -52,6 +52,33 @@ class Registrar:
         self.on_change = on_change
         self._bindings: dict[str, list[Binding]] = {}
 
+    def all_bindings(self) -> list[Binding]:
+        return [b for bs in self._bindings.values() for b in bs]
+
+    def restore(self, bindings: list[Binding], now: float) -> None:
+        """Put back bindings saved before a restart (those still valid), reporting each AOR."""
+        for binding in bindings:
+            if binding.expires_at <= now:
+                continue
+            was = self.is_registered(binding.cti_id, now)
+            current = {b.key(): b for b in self._bindings.get(binding.cti_id, [])}
+            current[binding.key()] = binding
+            self._bindings[binding.cti_id] = list(current.values())
+            if not was:
+                self._notify(binding.cti_id, True)
+
+    def drop_source(self, cti_id: str, source: Address) -> bool:
+        """Forget the bindings reached at `source` (it bounced); True if any went."""
+        kept = [b for b in self._bindings.get(cti_id, []) if b.source != source]
+        if len(kept) == len(self._bindings.get(cti_id, [])):
+            return False
+        if kept:
+            self._bindings[cti_id] = kept
+        else:
+            self._bindings.pop(cti_id, None)
+            self._notify(cti_id, False)
+        return True
+
     def lookup(self, cti_id: str, now: float) -> list[Binding]:
         return [b for b in self._bindings.get(cti_id, []) if b.expires_at > now]
 

@@ -59,6 +59,7 @@ class Transaction:
         self.state = State.TRYING
         self.outbox: list[Request | Response] = []
         self.timed_out = False
+        self.transport_error = False  # ended by an ICMP/transport error, not by a timer
         self._timers = _Timers()
 
     @property
@@ -75,6 +76,13 @@ class Transaction:
     def _terminate(self) -> None:
         self.state = State.TERMINATED
         self._timers.due.clear()
+
+    def fail_transport(self) -> None:
+        """The transport reported the destination unreachable: end as a timeout does."""
+        if self.state in (State.CALLING, State.TRYING, State.PROCEEDING):
+            self.timed_out = True
+            self.transport_error = True
+            self._terminate()
 
     def handle_timer(self, now: float) -> None:
         for name in self._timers.expired(now):

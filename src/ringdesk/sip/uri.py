@@ -41,6 +41,8 @@ def _format_params(params: dict[str, str | None]) -> str:
 
 def split_outside_quotes(text: str, sep: str) -> list[str]:
     """Split on `sep` except inside double quotes and angle brackets."""
+    if '"' not in text and "<" not in text:
+        return text.split(sep)  # the common case, without the per-character walk
     parts: list[str] = []
     depth = 0
     quoted = False

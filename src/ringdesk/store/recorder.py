@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ringdesk.core import events as ev
@@ -25,6 +25,7 @@ class Recorded:
     tickets_updated: set[int] = field(default_factory=set)
     call_failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     agents: set[int] = field(default_factory=set)  # agents whose state changed
+    calls_changed: bool = False  # a call record changed: today's statistics are stale
 
 
 def ticket_for_call(db: Session, call_id: str) -> m.Ticket | None:
@@ -38,6 +39,20 @@ def match_customer(db: Session, number: str) -> m.Customer | None:
     return rows[0] if len(rows) == 1 else None
 
 
+_AGENT_STATES = m.Base.metadata.tables["agent_states"]
+# Built once: constructing the statement cost more than executing it on SQLite.
+_UPDATE_AGENT_STATE = (
+    update(_AGENT_STATES)
+    .where(_AGENT_STATES.c.user_id == bindparam("uid"))
+    .values(
+        status=bindparam("status"),
+        chosen=bindparam("chosen"),
+        logged_in=bindparam("logged_in"),
+        since=bindparam("since"),
+    )
+)
+
+
 class Recorder:
     def __init__(self) -> None:
         # agent id -> call id whose wrap-up (Ticket Processing) is running, for wrap-up times
@@ -49,10 +64,35 @@ class Recorder:
             handler = getattr(self, "_on_" + type(event).__name__, None)
             if handler is not None:
                 handler(db, event, out)
+                if not isinstance(event, ev.AgentStatusChanged):
+                    out.calls_changed = True
             for attr in ("agent_id", "from_agent_id", "to_agent_id", "target_agent_id"):
                 value = getattr(event, attr, None)
                 if isinstance(value, int):
                     out.agents.add(value)
+        return out
+
+    def status_only(self, events: list[Any]) -> bool:
+        """Whether these events are plain status changes the fast path can store."""
+        return all(
+            isinstance(e, ev.AgentStatusChanged) and e.agent_id not in self._wrapping
+            for e in events
+        )
+
+    def apply_statuses(self, conn: Connection, events: list[ev.AgentStatusChanged]) -> Recorded:
+        """The status-click fast path: Core statements on a connection, no ORM session."""
+        out = Recorded()
+        for e in events:
+            values = {
+                "status": str(e.status),
+                "chosen": str(e.chosen),
+                "logged_in": e.status != AgentStatus.LOGGED_OUT,
+                "since": e.at,
+            }
+            updated = conn.execute(_UPDATE_AGENT_STATE, {"uid": e.agent_id, **values})
+            if updated.rowcount == 0:
+                conn.execute(insert(_AGENT_STATES), {"user_id": e.agent_id, **values})
+            out.agents.add(e.agent_id)
         return out
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -73,22 +113,24 @@ class Recorder:
 
     # ---- agents -------------------------------------------------------------------------------
     def _on_AgentStatusChanged(self, db: Session, e: ev.AgentStatusChanged, out: Recorded) -> None:
-        row = db.get(m.AgentStateRow, e.agent_id)
-        if row is None:
-            row = m.AgentStateRow(user_id=e.agent_id, since=e.at)
-            db.add(row)
-        previous = row.status
-        row.status = str(e.status)
-        row.chosen = str(e.chosen)
-        row.logged_in = e.status != AgentStatus.LOGGED_OUT
-        row.since = e.at
-        # Wrap-up time: from the end of the call to leaving Business (Ticket Processing).
-        if previous == AgentStatus.TICKET_PROCESSING and e.status != previous:
-            wrapping = self._wrapping.pop(e.agent_id, None)
-            if wrapping is not None:
-                record = self._record(db, wrapping[0])
-                if record is not None and record.wrap_up_seconds is None:
-                    record.wrap_up_seconds = max(0.0, e.at - wrapping[1])
+        # The hottest write (every status click): one UPDATE, no SELECT, unless wrap-up timing
+        # needs the previous status.
+        values = {
+            "status": str(e.status),
+            "chosen": str(e.chosen),
+            "logged_in": e.status != AgentStatus.LOGGED_OUT,
+            "since": e.at,
+        }
+        wrapping = self._wrapping.get(e.agent_id)
+        if wrapping is not None and e.status != AgentStatus.TICKET_PROCESSING:
+            # Wrap-up time: from the end of the call to leaving Business (Ticket Processing).
+            del self._wrapping[e.agent_id]
+            record = self._record(db, wrapping[0])
+            if record is not None and record.wrap_up_seconds is None:
+                record.wrap_up_seconds = max(0.0, e.at - wrapping[1])
+        updated = db.execute(_UPDATE_AGENT_STATE, {"uid": e.agent_id, **values})
+        if getattr(updated, "rowcount", 0) == 0:
+            db.add(m.AgentStateRow(user_id=e.agent_id, **values))
 
     # ---- calls --------------------------------------------------------------------------------
     def _on_CallQueued(self, db: Session, e: ev.CallQueued, out: Recorded) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import random
 import secrets
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ class Leg:
     endpoint: MediaEndpoint | None = None
     payload_types: list[int] = field(default_factory=lambda: [0, 8])
     te_pt: int | None = 101
-    session_id: str = field(default_factory=lambda: str(secrets.randbelow(2**31)))
+    session_id: str = field(default_factory=lambda: str(random.getrandbits(31)))  # not secret
     sdp_version: int = 0
     direction: str = "sendrecv"  # the direction we put in our SDP for this leg
     partner: str | None = None  # the leg whose media we relay to this one
@@ -57,6 +58,8 @@ class Leg:
     queued_direction: str | None = None
     ending_cause: str | None = None
     caller: str = ""
+    cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
+    ring_deadline: float | None = None  # outgoing: when we stop waiting for an answer
     awaiting_answer: bool = False  # we offered in our 2xx (delayed offer): answer in the ACK
     # Set when PlayThenHangUp is running so a remote BYE still reports the playback.
     playing_then_hangup: bool = False

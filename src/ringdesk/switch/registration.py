@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from ringdesk.sip.auth import DigestServer, Verdict, legacy_md5_only, parse_credentials
 from ringdesk.sip.message import Request, make_response, new_tag
@@ -22,9 +23,15 @@ log = logging.getLogger(__name__)
 
 class RegistrationService:
     def __init__(
-        self, stack: SipStack, directory: SwitchDirectory, registrar: Registrar, secret: bytes
+        self,
+        stack: SipStack,
+        directory: SwitchDirectory,
+        registrar: Registrar,
+        secret: bytes,
+        on_saved_change: Callable[[], None],
     ) -> None:
         self.stack = stack
+        self.on_saved_change = on_saved_change
         self.directory = directory
         self.registrar = registrar
         self._secret = secret
@@ -47,7 +54,8 @@ class RegistrationService:
         while True:
             await asyncio.sleep(1.0)
             try:
-                self.registrar.expire(self.stack.now())
+                if self.registrar.expire(self.stack.now()):
+                    self.on_saved_change()
             except Exception:
                 log.exception("registration sweep failed")
 
@@ -81,10 +89,12 @@ class RegistrationService:
                 self.stack.respond(txn, make_response(req, 403, "Forbidden", to_tag=tag))
             return
         result = self.registrar.register(aor, req, src, tp, self.stack.now())
+        headers = result.headers
         self.stack.respond(
-            txn,
-            make_response(req, result.status, result.reason, to_tag=tag, headers=result.headers),
+            txn, make_response(req, result.status, result.reason, to_tag=tag, headers=headers)
         )
+        if result.status == 200:
+            self.on_saved_change()
 
     def _challenge(
         self, req: Request, txn: ServerTransaction, digest: DigestServer, now: float, stale: bool

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from ringdesk.sip.message import Request, Response, make_response, new_branch
+from ringdesk.sip.errors import SipParseError
+from ringdesk.sip.message import Request, Response, make_response, new_branch, parse_message
 from ringdesk.sip.transaction import (
     ClientInvite,
     ClientNonInvite,
@@ -17,9 +18,11 @@ from ringdesk.sip.transaction import (
     ServerNonInvite,
     ServerTransaction,
     TransactionTable,
+    client_key,
 )
 from ringdesk.sip.uri import parse_via
 
+from .timers import TimerQueue
 from .transport import Address, SipTransport
 
 log = logging.getLogger(__name__)
@@ -52,9 +55,11 @@ class RequestHandler:
 class SipStack:
     def __init__(self, host: str, port: int, handler: RequestHandler) -> None:
         self.handler = handler
-        self.transport = SipTransport(host, port, self._on_message)
+        self.transport = SipTransport(
+            host, port, self._on_message, on_unreachable=self._on_unreachable
+        )
         self.table = TransactionTable()
-        self._timers: dict[int, tuple[float, asyncio.TimerHandle]] = {}
+        self._timers = TimerQueue(self._fire)
         self._owners: dict[int, _ClientOwner] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.host = host
@@ -69,11 +74,10 @@ class SipStack:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._timers.bind(self._loop)
         await self.transport.start()
 
     async def stop(self) -> None:
-        for _, handle in self._timers.values():
-            handle.cancel()
         self._timers.clear()
         await self.transport.stop()
 
@@ -122,6 +126,22 @@ class SipStack:
         self.table.add_server(txn)
         self.handler.on_request(req, txn, src, tp)
 
+    def _on_unreachable(self, data: bytes, dest: Address) -> None:
+        """An ICMP error for a request we sent: its client transaction fails at once, as a
+        transport error (RFC 3261 8.1.3.1) rather than after 32 s of retransmissions."""
+        try:
+            msg = parse_message(data)
+        except SipParseError:
+            return
+        if not isinstance(msg, Request):
+            return
+        branch = msg.top_via.branch or ""
+        txn = self.table.clients.get(client_key(branch, msg.method))
+        if txn is not None and not txn.terminated:
+            log.info("%s to %s:%s: destination unreachable", msg.method, dest[0], dest[1])
+            txn.fail_transport()
+            self._service(txn)
+
     def _on_response(self, resp: Response, src: Address) -> None:
         txn = self.table.find_client(resp)
         if txn is None:
@@ -167,34 +187,24 @@ class SipStack:
         tp = "tcp" if txn.reliable else "udp"
         for msg in txn.take():
             self.transport.send(msg, txn.dest, tp)
-        key = id(txn)
         if txn.terminated:
-            entry = self._timers.pop(key, None)
-            if entry is not None:
-                entry[1].cancel()
+            self._timers.cancel(txn)
             self.table.remove(txn)
-            owner = self._owners.pop(key, None)
+            owner = self._owners.pop(id(txn), None)
             if txn.timed_out:
                 self._timed_out(txn, owner)
             return
         at = txn.next_timer()
-        entry = self._timers.get(key)
-        if entry is not None and entry[0] == at:
-            return
-        if entry is not None:
-            entry[1].cancel()
-            del self._timers[key]
-        if at is not None and self._loop is not None:
-            handle = self._loop.call_at(at, self._fire, txn)
-            self._timers[key] = (at, handle)
+        if at is None:
+            self._timers.cancel(txn)
+        else:
+            self._timers.schedule(txn, at)
 
-    def _fire(self, txn: ServerTransaction | ClientTransaction) -> None:
-        self._timers.pop(id(txn), None)
-        try:
-            txn.handle_timer(self.now())
-            self._service(txn)
-        except Exception:
-            log.exception("transaction timer failed")
+    def _fire(self, key: Hashable) -> None:
+        txn = key
+        assert isinstance(txn, ServerInvite | ServerNonInvite | ClientInvite | ClientNonInvite)
+        txn.handle_timer(self.now())
+        self._service(txn)
 
     def _timed_out(
         self, txn: ServerTransaction | ClientTransaction, owner: _ClientOwner | None

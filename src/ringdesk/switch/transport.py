@@ -26,6 +26,9 @@ OnMessage = Callable[[Request | Response, Address, str], None]
 _CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
 MAX_TCP_BUFFER = 256 * 1024
 UDP_BUFFER = 4 * 1024 * 1024
+IP_RECVERR = getattr(socket, "IP_RECVERR", 11)  # Linux: queue ICMP errors for us to read
+MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
+OnUnreachable = Callable[[bytes, Address], None]
 
 
 def error_response(exc: SipParseError) -> Response | None:
@@ -36,16 +39,27 @@ def error_response(exc: SipParseError) -> Response | None:
     return make_response(req, exc.status, exc.reason, headers=exc.extra_headers)
 
 
-def _widen_buffers(udp: asyncio.DatagramTransport) -> None:
-    """A burst of calls arrives faster than one loop turn drains it; the kernel's default
-    receive buffer (about 200 KB) then drops datagrams, which costs retransmissions. Ask for
-    more (the kernel caps it at net.core.rmem_max)."""
-    sock = udp.get_extra_info("socket")
-    if sock is None:
-        return
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER)
+def _udp_socket(host: str, port: int) -> socket.socket:
+    """Our UDP socket, made here rather than by asyncio so we keep the real socket object
+    (asyncio hands out a wrapper without recvmsg, which reading the error queue needs)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        # A burst of calls arrives faster than one loop turn drains it; the kernel's default
+        # buffer (about 200 KB) then drops datagrams, which costs retransmissions. Ask for
+        # more (the kernel caps it at net.core.rmem_max).
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER)
+        if family == socket.AF_INET:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -56,17 +70,29 @@ class _Udp(asyncio.DatagramProtocol):
         self.owner.received(data, (addr[0], addr[1]), "udp")
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the transaction timer reports the failure.
+        # ICMP port unreachable and the like (we asked for them with IP_RECVERR): find out
+        # which datagram bounced, so its transaction fails now instead of after timer B.
         log.debug("UDP error: %s", exc)
+        self.owner.drain_errors()
 
 
 class SipTransport:
-    def __init__(self, host: str, port: int, on_message: OnMessage, *, tcp: bool = True) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        on_message: OnMessage,
+        *,
+        tcp: bool = True,
+        on_unreachable: OnUnreachable | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.on_message = on_message
+        self.on_unreachable = on_unreachable
         self.tcp_enabled = tcp
         self._udp: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._conns: dict[Address, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -80,13 +106,11 @@ class SipTransport:
         # With port 0 the UDP bind picks the port and TCP must get the same one; if TCP is
         # taken there, try again with another UDP port.
         for _attempt in range(20):
-            udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Udp(self), local_addr=(self.host, self.port)
-            )
-            port = udp.get_extra_info("sockname")[1]
-            _widen_buffers(udp)
+            sock = _udp_socket(self.host, self.port)
+            udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=sock)
+            port = sock.getsockname()[1]
             if not self.tcp_enabled:
-                self._udp, self.port = udp, port
+                self._udp, self._sock, self.port = udp, sock, port
                 return
             try:
                 self._server = await asyncio.start_server(self._serve_tcp, self.host, port)
@@ -95,7 +119,7 @@ class SipTransport:
                 if self.port != 0:
                     raise
                 continue
-            self._udp, self.port = udp, port
+            self._udp, self._sock, self.port = udp, sock, port
             return
         raise OSError("no port free for both UDP and TCP")
 
@@ -114,13 +138,35 @@ class SipTransport:
 
     # ---- receiving ----------------------------------------------------------------------
 
+    def drain_errors(self) -> None:
+        """Read the socket's error queue: each entry is a datagram of ours that bounced, with
+        the address it was sent to."""
+        sock = self._sock
+        if sock is None or sock.fileno() < 0:
+            return
+        for _ in range(64):
+            try:
+                data, _anc, _flags, addr = sock.recvmsg(MAX_TCP_BUFFER, 1024, MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("error queue: %s", exc)
+                return
+            if self.on_unreachable is not None and isinstance(addr, tuple):
+                try:
+                    self.on_unreachable(data, (addr[0], addr[1]))
+                except Exception:
+                    log.exception("unreachable handler failed")
+
     def received(self, data: bytes, addr: Address, transport: str) -> None:
         if not data.strip(b"\r\n\t "):
             return  # keep-alive (RFC 5626 CRLF ping or a NAT keep-alive)
         try:
             msg = parse_message(data, stream=transport == "tcp")
         except SipParseError as exc:
-            log.warning("bad SIP message from %s:%s (%s %s)", addr[0], addr[1], exc.status, exc)
+            log.warning(
+                "bad SIP message from %s:%s: %s %s", addr[0], addr[1], exc.status, exc.reason
+            )
             resp = error_response(exc)
             if resp is not None:
                 self.send(resp, addr, transport)
@@ -136,6 +182,8 @@ class SipTransport:
         self._conns[addr] = writer
         try:
             await self._read_stream(reader, writer, addr)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("TCP peer %s:%s dropped: %s", addr[0], addr[1], exc)
         finally:
             if self._conns.get(addr) is writer:
                 del self._conns[addr]
@@ -205,6 +253,8 @@ class SipTransport:
         writer.write(data)
         try:
             await self._read_stream(reader, writer, dest)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("TCP peer %s:%s dropped: %s", dest[0], dest[1], exc)
         finally:
             if self._conns.get(dest) is writer:
                 del self._conns[dest]

@@ -15,7 +15,8 @@ from ringdesk.web.errors import ApiError
 from ringdesk.web.sessions import Principal, SessionCache
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain def dependency would cost a thread-pool hop on every request
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ringdesk.store import stats
+from ringdesk.web import views
 
 if TYPE_CHECKING:
     from ringdesk.app import Runtime
@@ -44,6 +48,8 @@ class Feeds:
         self._users: dict[int, UserFeed] = {}
         self.admins: set[int] = set()  # users with role admin who have a feed open
         self._board_dirty = asyncio.Event()
+        # Today's figures scan the day's call records: recomputed only when a call changed.
+        self._today: tuple[dt.date, list[dict[str, Any]]] | None = None
         self._board_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -75,8 +81,6 @@ class Feeds:
                 sub.queue.put_nowait(message)
 
     def publish_recorded(self, recorded: Recorded) -> None:
-        from ringdesk.web import views
-
         runtime = self._runtime
         for agent_id in sorted(recorded.agents):
             try:
@@ -97,11 +101,17 @@ class Feeds:
                     self.ticket_updated(db, ticket_id)
             for agent_id, data in recorded.call_failures:
                 self.publish(agent_id, "call_failed", data)
+        if recorded.calls_changed:
+            self._today = None
         self.board_changed()
 
-    def ticket_updated(self, db: Any, ticket_id: int, also: int | None = None) -> None:
-        from ringdesk.web import views
+    def _today_figures(self, db: Any) -> list[dict[str, Any]]:
+        day = dt.datetime.now(dt.UTC).date()
+        if self._today is None or self._today[0] != day:
+            self._today = (day, stats.per_service(db, *stats.day_bounds(day)))
+        return self._today[1]
 
+    def ticket_updated(self, db: Any, ticket_id: int, also: int | None = None) -> None:
         body = views.ticket_by_id(db, ticket_id, timeline=True)
         if body is None:
             return
@@ -115,8 +125,6 @@ class Feeds:
         self._board_dirty.set()
 
     async def _board_loop(self) -> None:
-        from ringdesk.web import views
-
         while True:
             await self._board_dirty.wait()
             self._board_dirty.clear()
@@ -125,7 +133,8 @@ class Feeds:
                 started = time.monotonic()
                 try:
                     with self._runtime.db() as db:
-                        body = json.dumps(views.board(self._runtime, db), separators=(",", ":"))
+                        data = views.board(self._runtime, db, self._today_figures(db))
+                        body = json.dumps(data, separators=(",", ":"))
                 except Exception:
                     log.exception("board")
                     body = None

@@ -159,7 +159,10 @@ def ticket_by_id(db: Session, ticket_id: int, *, timeline: bool = False) -> dict
 
 
 # ---- supervisor board -------------------------------------------------------------------------
-def board(runtime: Runtime, db: Session) -> dict[str, Any]:
+def board(
+    runtime: Runtime, db: Session, today: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The supervisor board; `today` may be passed in when the caller cached it."""
     try:
         engine = runtime.engine
     except CoreError:
@@ -197,9 +200,6 @@ def board(runtime: Runtime, db: Session) -> dict[str, Any]:
             }
             for q in engine.queues()
         ]
-    today = stats.day_bounds(dt.datetime.now(dt.UTC).date())
-    return {
-        "agents": agents,
-        "queues": queues,
-        "today": stats.per_service(db, *today),
-    }
+    if today is None:
+        today = stats.per_service(db, *stats.day_bounds(dt.datetime.now(dt.UTC).date()))
+    return {"agents": agents, "queues": queues, "today": today}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ringdesk.core.commands import Answer, Command, CtiLogin, SetStatus
 from ringdesk.core.engine import Engine, Outcome
@@ -42,8 +42,9 @@ class Desk:
         agents: list[AgentConfig] | None = None,
     ) -> None:
         counter = itertools.count(1)
+        self.cti = settings or CtiSettings()
         self.engine = Engine(
-            settings or CtiSettings(),
+            self.cti,
             services if services is not None else [SUPPORT],
             agents if agents is not None else list(AGENTS),
             new_id=lambda: f"id{next(counter)}",
@@ -72,9 +73,9 @@ class Desk:
     def reachable(self, agent_id: int, reachable: bool = True) -> Outcome:
         return self._record(self.engine.set_phone_reachable(agent_id, reachable, self.now))
 
-    def settings(self, **changes: object) -> Outcome:
-        current = self.engine._settings
-        return self._record(self.engine.update_settings(replace(current, **changes), self.now))
+    def settings(self, **changes: Any) -> Outcome:
+        self.cti = replace(self.cti, **changes)
+        return self._record(self.engine.update_settings(self.cti, self.now))
 
     def service(self, service: ServiceConfig) -> Outcome:
         return self._record(self.engine.upsert_service(service, self.now))

@@ -300,6 +300,21 @@ def test_caller_hanging_up_during_consultation_releases_both_agents() -> None:
     assert desk.engine.calls() == []
 
 
+def test_caller_hanging_up_on_hold_ends_the_call_and_its_music() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(Hold(ALICE, call))
+    desk.tel(desk.phone.hung_up(cust))
+    assert desk.phone.last(HangUp).leg_id == leg
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.call_id, ended.outcome, ended.ended_by) == (
+        call,
+        CallOutcome.ANSWERED,
+        "customer",
+    )
+    assert desk.status(ALICE) == "ticket_processing"
+
+
 def test_force_disconnect_plays_the_message_then_ends_the_call() -> None:
     desk = Desk()
     call, cust, leg = _talking(desk)

@@ -179,6 +179,7 @@ def test_queue_is_first_come_first_served_per_service() -> None:
     second, _ = desk.arrive("5550002")
     third, _ = desk.arrive("5550003")
     assert [c.call_id for c in desk.engine.queues()[0].waiting] == [first, second, third]
+    assert [q.position for q in desk.of(CallQueued)] == [1, 2, 3]
     desk.ready(ALICE)
     desk.ready(BOB)
     assert (desk.offered(ALICE), desk.offered(BOB)) == (first, second)

@@ -125,6 +125,16 @@ def test_strategy_change_applies_to_agents_already_ready() -> None:
     assert desk.offered(ALICE) == call and desk.offered(BOB) == call
 
 
+def test_switching_to_ring_all_rings_free_agents_for_a_call_already_ringing() -> None:
+    desk = Desk()
+    desk.ready(ALICE)
+    call, _ = desk.arrive()
+    desk.ready(BOB)
+    assert desk.offered(BOB) is None
+    desk.service(replace(SUPPORT, strategy=Strategy.RING_ALL))
+    assert desk.offered(BOB) == call and desk.offered(ALICE) == call
+
+
 def test_agent_of_two_services_is_offered_the_oldest_waiting_call() -> None:
     both = AgentConfig(ALICE, "Alice Martin", "1001", "1001", frozenset({1, 2}))
     desk = Desk(services=[SUPPORT, SALES], agents=[both])

@@ -262,12 +262,16 @@ async def test_remote_address_is_learnt_from_the_first_packet(
     leg_b.set_remote(b.remote())
     media.bridge("a", "b")
     b.send(leg_b.port, payload(1))  # nowhere to send yet: dropped
+    intruder = await RtpPeer.open()
+    intruder.send_raw(b"not rtp at all", leg_a.port)  # garbage must not steal the latch
     await asyncio.sleep(0.05)
     a.send(leg_a.port, payload(2))
     await b.wait_for(1)
     b.send(leg_b.port, payload(3))
     (got,) = await a.wait_for(1)
     assert got.payload == payload(3)
+    assert intruder.packets == []
+    intruder.close()
 
 
 async def test_reordered_and_missing_packets_are_forwarded_as_they_come(
@@ -396,3 +400,15 @@ async def test_recording_again_after_hold_continues_the_same_file(
     left = struct.unpack(f"<{len(frames) // 2}h", frames)[0::2]
     level = struct.unpack("<h", g711.decode(loud[:1], 0))[0]
     assert left.count(level) == 2 * 5 * 160
+
+
+async def test_a_recording_that_cannot_be_written_leaves_the_call_alone(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    a, b = peers
+    port_a, _ = await bridged(media, a, b)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    media.start_recording("a", "b", blocker / "call.wav")
+    a.send(port_a, payload(1))
+    assert [p.payload for p in await b.wait_for(1)] == [payload(1)]

@@ -172,3 +172,20 @@ def test_sound_cache_reloads_changed_files(tmp_path: Path) -> None:
     assert cache.cached(path, g711.PCMU) is None
     assert len(cache.frames(path, g711.PCMU)) == 2
     assert cache.cached(tmp_path / "missing.wav", g711.PCMU) is None
+
+
+def test_48khz_is_decimated_and_24bit_keeps_the_top_16_bits() -> None:
+    samples = [1000 * i for i in range(12)]
+    raw = b"".join(b"\x7f" + struct.pack("<h", s) for s in samples)  # 24-bit: junk low byte
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(3)
+        writer.setframerate(48000)
+        writer.writeframes(raw)
+    assert list(sounds.read_wav(out.getvalue())) == [0, 6000]
+
+
+def test_four_channels_are_averaged() -> None:
+    interleaved = [400, 800, -400, 1200, 0, 0, 0, 4]
+    assert list(sounds.read_wav(make_wav(interleaved, channels=4))) == [500, 1]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import _parse, parse_message
+from ringdesk.sip.sdp import SdpError, negotiate, parse_sdp
 
 from .samples import INVITE, REGISTER, RESPONSE
 
@@ -87,3 +88,26 @@ def test_parse_message_guard_turns_anything_into_400() -> None:
     with pytest.raises(SipParseError) as info:
         parse_message(b"\xff" * 10)
     assert info.value.status == 400
+
+
+SDP_SAMPLE = INVITE.split(b"\r\n\r\n", 1)[1]
+
+
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda cut, junk: SDP_SAMPLE[:cut] + junk + SDP_SAMPLE[cut:],
+            st.integers(0, len(SDP_SAMPLE)),
+            st.binary(max_size=12),
+        ),
+    )
+)
+def test_sdp_parser_raises_only_sdp_error(data: bytes) -> None:
+    try:
+        neg = negotiate(parse_sdp(data), ["PCMU", "PCMA"])
+    except SdpError as exc:
+        assert exc.status == 488
+    else:
+        assert neg.payload_type in (0, 8) and 0 <= neg.port <= 65535

@@ -169,3 +169,9 @@ def test_branches_and_tags_are_well_formed_and_unique() -> None:
     assert len(branches) == 100
     assert all(b.startswith("z9hG4bK") and len(b) > 7 + 8 for b in branches)
     assert len({new_tag() for _ in range(100)}) == 100
+
+
+def test_a_line_without_colon_is_400_that_can_still_be_answered() -> None:
+    err = error_of(REGISTER.replace(b"Expires: 3600\r\n", b"this is not a header\r\n"))
+    assert (err.status, err.reason) == (400, "Bad header line")
+    assert err.request is not None and err.request.call_id == "reg-1@127.0.0.1"

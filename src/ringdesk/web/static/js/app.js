@@ -39,7 +39,12 @@ function guarded(view, options = {}) {
     if (options.admin && me.role !== "admin") {
       outlet.append(
         h("h1", null, "Admins only"),
-        h("p", null, "This page is for admins. ", h("a", { href: homeOf(me) }, "Go to your home page.")),
+        h(
+          "p",
+          null,
+          "This page is for admins. ",
+          h("a", { href: homeOf(me) }, "Go to your home page."),
+        ),
       );
       return;
     }
@@ -61,7 +66,13 @@ route(
 );
 route("/tickets", guarded(lazy(() => import("./pages/tickets.js"), "ticketsView")));
 route("/tickets/:id", guarded(lazy(() => import("./pages/ticket.js"), "ticketView")));
-route("/board", guarded(lazy(() => import("./pages/board.js"), "boardView"), { admin: true }));
+route(
+  "/board",
+  guarded(
+    lazy(() => import("./pages/board.js"), "boardView"),
+    { admin: true },
+  ),
+);
 route(
   "/admin",
   guarded(
@@ -71,16 +82,47 @@ route(
     { admin: true },
   ),
 );
-route("/admin/services", guarded(lazy(() => import("./pages/admin/services.js"), "servicesView"), { admin: true }));
-route("/admin/services/:id", guarded(lazy(() => import("./pages/admin/services.js"), "serviceView"), { admin: true }));
-route("/admin/cti-settings", guarded(lazy(() => import("./pages/admin/cti-settings.js"), "ctiSettingsView"), { admin: true }));
-route("/admin/cti-agents", guarded(lazy(() => import("./pages/admin/cti-agents.js"), "ctiAgentsView"), { admin: true }));
-route("/admin/users", guarded(lazy(() => import("./pages/admin/users.js"), "usersView"), { admin: true }));
+route(
+  "/admin/services",
+  guarded(
+    lazy(() => import("./pages/admin/services.js"), "servicesView"),
+    { admin: true },
+  ),
+);
+route(
+  "/admin/services/:id",
+  guarded(
+    lazy(() => import("./pages/admin/services.js"), "serviceView"),
+    { admin: true },
+  ),
+);
+route(
+  "/admin/cti-settings",
+  guarded(
+    lazy(() => import("./pages/admin/cti-settings.js"), "ctiSettingsView"),
+    { admin: true },
+  ),
+);
+route(
+  "/admin/cti-agents",
+  guarded(
+    lazy(() => import("./pages/admin/cti-agents.js"), "ctiAgentsView"),
+    { admin: true },
+  ),
+);
+route(
+  "/admin/users",
+  guarded(
+    lazy(() => import("./pages/admin/users.js"), "usersView"),
+    { admin: true },
+  ),
+);
 
 /** @param {any} _user */
 async function afterLogin(_user) {
   await startSession();
-  const path = location.pathname === "/" ? homeOf(state.get("me")) : location.pathname + location.search;
+  const path =
+    location.pathname === "/" ? homeOf(state.get("me")) : location.pathname + location.search;
   await navigate(path, { replace: true, force: true });
 }
 
@@ -89,8 +131,11 @@ async function startSession() {
   state.set("me", me);
   drawTopbar(me);
   document.body.classList.add("signed-in");
-  mountWidget(widgetRoot);
-  await refreshState();
+  // An admin with no CTI assignment supervises; everyone else takes calls from the widget.
+  if (me.role !== "admin" || me.cti) {
+    mountWidget(widgetRoot);
+    await refreshState();
+  }
   const call = state.get("cti")?.call;
   if (call && call.ticket_id) shownTickets.add(String(call.ticket_id));
   feed.start();
@@ -139,7 +184,9 @@ function drawTopbar(me) {
         h(
           "ul",
           null,
-          links.map(([href, label]) => h("li", null, h("a", { href, dataset: { nav: href } }, label))),
+          links.map(([href, label]) =>
+            h("li", null, h("a", { href, dataset: { nav: href } }, label)),
+          ),
         ),
       ),
       h(
@@ -149,9 +196,18 @@ function drawTopbar(me) {
           "span",
           { class: "user-name" },
           h("span", { class: "avatar", "aria-hidden": "true" }, initials(me.name || me.username)),
-          h("span", { class: "user-text" }, me.name || me.username, h("span", { class: "user-role" }, me.role === "admin" ? "Admin" : "Agent")),
+          h(
+            "span",
+            { class: "user-text" },
+            me.name || me.username,
+            h("span", { class: "user-role" }, me.role === "admin" ? "Admin" : "Agent"),
+          ),
         ),
-        h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: () => void logout() }, "Log out"),
+        h(
+          "button",
+          { type: "button", class: "btn btn-ghost btn-small", onclick: () => void logout() },
+          "Log out",
+        ),
       ),
     ),
   );
@@ -180,6 +236,10 @@ function highlightNav(path) {
 function goToTicket(ticketId) {
   if (shownTickets.has(ticketId)) return;
   shownTickets.add(ticketId);
+  const open = /^\/tickets\/([^/]+)$/.exec(location.pathname);
+  if (open && open[1] !== ticketId && localStorage.getItem(`ringdesk.draft.ticket.${open[1]}`)) {
+    toast(`Your unsaved changes to ticket #${open[1]} are kept as a draft.`, "info", 8000);
+  }
   // Force: the ticket page being left keeps its unsaved changes as a draft.
   void navigate(`/tickets/${ticketId}`, { force: true });
 }

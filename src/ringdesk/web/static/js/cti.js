@@ -14,16 +14,37 @@ export function clearNotice() {
   state.set("notice", null);
 }
 
-/** @param {any} agentState */
+/**
+ * Counts AgentStates pushed by the feed. An HTTP answer can be older than a feed message that
+ * overtook it (the server publishes before it replies, on another connection): such an answer
+ * is dropped, since the feed is in order and carries every change.
+ */
+let feedVersion = 0;
+
+/** An AgentState from the feed (always the newest). @param {any} agentState */
 export function setAgentState(agentState) {
+  if (agentState && typeof agentState === "object" && "status" in agentState) {
+    feedVersion += 1;
+    state.set("cti", agentState);
+  }
+}
+
+/**
+ * An AgentState from an HTTP answer to a request sent when the feed was at `version`.
+ * @param {any} agentState
+ * @param {number} version
+ */
+function applyAnswer(agentState, version) {
+  if (version !== feedVersion) return;
   if (agentState && typeof agentState === "object" && "status" in agentState) {
     state.set("cti", agentState);
   }
 }
 
 export async function refreshState() {
+  const version = feedVersion;
   try {
-    setAgentState(await api.get("/api/cti/state"));
+    applyAnswer(await api.get("/api/cti/state"), version);
   } catch (error) {
     // Admins without CTI may get an error here; the widget explains instead.
     if (!state.get("cti")) state.set("cti", { logged_in: false, status: "logged_out" });
@@ -34,14 +55,15 @@ export async function refreshState() {
 
 /**
  * Run one CTI request; its AgentState answer replaces ours, an error becomes the notice.
- * @param {Promise<any>} pending
+ * @param {() => Promise<any>} send
  * @returns {Promise<boolean>} whether it worked
  */
-async function act(pending) {
+async function act(send) {
+  const version = feedVersion;
   try {
-    const result = await pending;
+    const result = await send();
     clearNotice();
-    setAgentState(result);
+    applyAnswer(result, version);
     return true;
   } catch (error) {
     notify(error instanceof Error ? error.message : String(error));
@@ -53,28 +75,28 @@ async function act(pending) {
 const callPath = (callId) => `/api/calls/${encodeURIComponent(callId)}`;
 
 export const cti = {
-  login: () => act(api.post("/api/cti/login")),
-  logout: () => act(api.post("/api/cti/logout")),
+  login: () => act(() => api.post("/api/cti/login")),
+  logout: () => act(() => api.post("/api/cti/logout")),
   /** @param {"business" | "ready" | "rest"} status */
-  setStatus: (status) => act(api.put("/api/cti/status", { status })),
+  setStatus: (status) => act(() => api.put("/api/cti/status", { status })),
   /** @param {string} callId */
-  answer: (callId) => act(api.post(`${callPath(callId)}/answer`)),
+  answer: (callId) => act(() => api.post(`${callPath(callId)}/answer`)),
   /** @param {{service_id: number, number: string, calling_number: string}} body */
-  dial: (body) => act(api.post("/api/calls/dial", body)),
+  dial: (body) => act(() => api.post("/api/calls/dial", body)),
   /** @param {string} callId */
-  hold: (callId) => act(api.post(`${callPath(callId)}/hold/start`)),
+  hold: (callId) => act(() => api.post(`${callPath(callId)}/hold/start`)),
   /** @param {string} callId */
-  resume: (callId) => act(api.post(`${callPath(callId)}/hold/stop`)),
+  resume: (callId) => act(() => api.post(`${callPath(callId)}/hold/stop`)),
   /** @param {string} callId @param {{number: string} | {agent_id: number}} target */
-  transfer: (callId, target) => act(api.post(`${callPath(callId)}/transfer`, target)),
+  transfer: (callId, target) => act(() => api.post(`${callPath(callId)}/transfer`, target)),
   /** @param {string} callId */
-  connectToCustomer: (callId) => act(api.post(`${callPath(callId)}/transfer/complete`)),
+  connectToCustomer: (callId) => act(() => api.post(`${callPath(callId)}/transfer/complete`)),
   /** @param {string} callId */
-  cancelTransfer: (callId) => act(api.post(`${callPath(callId)}/transfer/cancel`)),
+  cancelTransfer: (callId) => act(() => api.post(`${callPath(callId)}/transfer/cancel`)),
   /** @param {string} callId */
-  forceDisconnect: (callId) => act(api.post(`${callPath(callId)}/force-disconnect`)),
+  forceDisconnect: (callId) => act(() => api.post(`${callPath(callId)}/force-disconnect`)),
   /** @param {string} callId */
-  end: (callId) => act(api.post(`${callPath(callId)}/end`)),
+  end: (callId) => act(() => api.post(`${callPath(callId)}/end`)),
 };
 
 /** @param {string} q */

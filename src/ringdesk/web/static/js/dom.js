@@ -56,7 +56,10 @@ export function render(container, ...children) {
   append(container, children);
   if (key) {
     const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    // The control is gone (the call ended, say): land on the first one left, not on <body>.
+    const fallback = container.querySelector("button:not([disabled]), [href], input, select");
     if (again instanceof HTMLElement) again.focus();
+    else if (fallback instanceof HTMLElement) fallback.focus();
   }
 }
 
@@ -89,7 +92,9 @@ export function field(label, control, hint) {
  * @param {Record<string, any>} [attrs]
  */
 export function checkbox(label, checked, attrs = {}) {
-  const input = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", checked, ...attrs }));
+  const input = /** @type {HTMLInputElement} */ (
+    h("input", { type: "checkbox", checked, ...attrs })
+  );
   const wrap = h("label", { class: "check" }, input, h("span", null, label));
   return Object.assign(wrap, { input });
 }

@@ -44,7 +44,8 @@ export function startRouter(main, onRoute) {
     if (!(target instanceof HTMLAnchorElement)) return;
     if (event.defaultPrevented || event.button !== 0) return;
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-    if (target.origin !== location.origin || target.target || target.hasAttribute("download")) return;
+    if (target.origin !== location.origin || target.target || target.hasAttribute("download"))
+      return;
     if (target.pathname.startsWith("/static/") || target.pathname.startsWith("/api/")) return;
     event.preventDefault();
     void navigate(target.pathname + target.search);

@@ -14,7 +14,13 @@ export async function boardView(main) {
   const content = h("div", { class: "board" });
   const updated = h("span", { class: "muted small", role: "status" });
   main.append(
-    h("div", { class: "page-head" }, h("h1", null, "Supervisor board"), h("span", { class: "live-dot" }, "Live"), updated),
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", null, "Supervisor board"),
+      h("span", { class: "live-dot" }, "Live"),
+      updated,
+    ),
     content,
   );
   try {
@@ -24,7 +30,9 @@ export async function boardView(main) {
   }
   const draw = (/** @type {any} */ board) => {
     if (!board) return;
-    const names = new Map((board.queues || []).map((/** @type {any} */ q) => [q.service_id, q.service_name]));
+    const names = new Map(
+      (board.queues || []).map((/** @type {any} */ q) => [q.service_id, q.service_name]),
+    );
     render(
       content,
       summary(board),
@@ -55,15 +63,28 @@ export async function boardView(main) {
 /** @param {any} board */
 function summary(board) {
   const agents = board.agents || [];
-  const count = (/** @type {string[]} */ statuses) => agents.filter((/** @type {any} */ a) => statuses.includes(a.status)).length;
-  const waiting = (board.queues || []).reduce((/** @type {number} */ n, /** @type {any} */ q) => n + (q.waiting || 0), 0);
+  const count = (/** @type {string[]} */ statuses) =>
+    agents.filter((/** @type {any} */ a) => statuses.includes(a.status)).length;
+  const waiting = (board.queues || []).reduce(
+    (/** @type {number} */ n, /** @type {any} */ q) => n + (q.waiting || 0),
+    0,
+  );
   const tile = (/** @type {string} */ label, /** @type {any} */ value, /** @type {string} */ cls) =>
-    h("div", { class: `tile ${cls}` }, h("span", { class: "tile-value" }, String(value)), h("span", { class: "tile-label" }, label));
+    h(
+      "div",
+      { class: `tile ${cls}` },
+      h("span", { class: "tile-value" }, String(value)),
+      h("span", { class: "tile-label" }, label),
+    );
   return h(
     "section",
     { class: "tiles", "aria-label": "Summary" },
     tile("Ready", count(["ready"]), "tile-ready"),
-    tile("On a call", count(["ringing", "dialing", "on_call", "on_call_transfer", "on_hold"]), "tile-call"),
+    tile(
+      "On a call",
+      count(["ringing", "dialing", "on_call", "on_call_transfer", "on_hold"]),
+      "tile-call",
+    ),
     tile("Business", count(["business", "ticket_processing"]), "tile-business"),
     tile("Rest", count(["rest"]), "tile-rest"),
     tile("Waiting calls", waiting, waiting ? "tile-alert" : "tile-quiet"),
@@ -84,7 +105,17 @@ function agentsTable(agents, names) {
           h(
             "table",
             { class: "table" },
-            h("thead", null, h("tr", null, ["Agent", "Status", "Time in status", "Services"].map((t) => h("th", { scope: "col" }, t)))),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                ["Agent", "Status", "Time in status", "Services"].map((t) =>
+                  h("th", { scope: "col" }, t),
+                ),
+              ),
+            ),
             h(
               "tbody",
               null,
@@ -103,7 +134,13 @@ function agentsTable(agents, names) {
                       statusLabel(a.status, a.status_label),
                     ),
                   ),
-                  h("td", { class: "mono" }, a.status === "logged_out" ? "–" : h("span", { dataset: { since: a.since || "" } })),
+                  h(
+                    "td",
+                    { class: "mono" },
+                    a.status === "logged_out"
+                      ? "–"
+                      : h("span", { dataset: { since: a.since || "" } }),
+                  ),
                   h("td", null, serviceNames(a.services, names)),
                 ),
               ),
@@ -135,7 +172,10 @@ function queues(queues) {
           queues.map((q) =>
             h(
               "div",
-              { class: `queue${q.waiting ? " has-waiting" : ""}`, dataset: { service: String(q.service_id) } },
+              {
+                class: `queue${q.waiting ? " has-waiting" : ""}`,
+                dataset: { service: String(q.service_id) },
+              },
               h("h3", null, q.service_name),
               h(
                 "p",
@@ -149,7 +189,12 @@ function queues(queues) {
                     "ul",
                     { class: "queue-calls" },
                     q.calls.map((/** @type {any} */ c) =>
-                      h("li", null, h("span", { class: "mono" }, c.caller), h("span", { class: "muted", dataset: { waitSince: c.since } })),
+                      h(
+                        "li",
+                        null,
+                        h("span", { class: "mono" }, c.caller),
+                        h("span", { class: "muted", dataset: { waitSince: c.since } }),
+                      ),
                     ),
                   )
                 : null,
@@ -178,9 +223,16 @@ function today(rows) {
           h(
             "tr",
             null,
-            ["Service", "Offered", "Answered", "Abandoned", "Avg wait", "Longest wait", "Avg talk", "Service level"].map((t) =>
-              h("th", { scope: "col" }, t),
-            ),
+            [
+              "Service",
+              "Offered",
+              "Answered",
+              "Abandoned",
+              "Avg wait",
+              "Longest wait",
+              "Avg talk",
+              "Service level",
+            ].map((t) => h("th", { scope: "col" }, t)),
           ),
         ),
         h(

@@ -10,10 +10,22 @@ import { field, h } from "../dom.js";
 export function loginView(main, onLoggedIn) {
   document.title = "Log in · Ringdesk";
   const username = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "username", autocomplete: "username", required: true, maxlength: 100 })
+    h("input", {
+      type: "text",
+      name: "username",
+      autocomplete: "username",
+      required: true,
+      maxlength: 100,
+    })
   );
   const password = /** @type {HTMLInputElement} */ (
-    h("input", { type: "password", name: "password", autocomplete: "current-password", required: true, maxlength: 200 })
+    h("input", {
+      type: "password",
+      name: "password",
+      autocomplete: "current-password",
+      required: true,
+      maxlength: 200,
+    })
   );
   const error = h("p", { class: "form-error", role: "alert" });
   const submit = /** @type {HTMLButtonElement} */ (
@@ -65,7 +77,12 @@ export function loginView(main, onLoggedIn) {
       h(
         "div",
         { class: "login-card" },
-        h("div", { class: "brand brand-large" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Ringdesk"),
+        h(
+          "div",
+          { class: "brand brand-large" },
+          h("span", { class: "brand-mark", "aria-hidden": "true" }),
+          "Ringdesk",
+        ),
         h("h1", null, "Log in"),
         h("p", { class: "muted" }, "The contact center desktop for your team."),
         form,

@@ -2,18 +2,18 @@
 // status, customer). Saving is explicit; every keystroke is also kept as a draft in localStorage
 // so typed notes survive a reload, a crash or a new call taking over the screen.
 
-import { ApiError, api, query } from "../api.js";
+import { ApiError, api } from "../api.js";
 import { field, h, render, select } from "../dom.js";
 import {
   TICKET_STATUSES,
   directionLabel,
-  isPhoneNumber,
   kindLabel,
   shortDuration,
   timeOfDay,
   when,
 } from "../format.js";
 import { confirmDialog } from "../ui/dialog.js";
+import { customerPicker } from "./customer-picker.js";
 import { errorText, toast } from "../ui/toast.js";
 
 /** @typedef {{subject: string, notes: string, status: string, customer: any}} Editable */
@@ -31,14 +31,14 @@ function readDraft(id) {
   }
 }
 
-/** Whether a ticket has a draft kept on this computer (other views use it). @param {number | string} id */
-export function hasDraft(id) {
-  return readDraft(id) !== null;
-}
-
 /** @param {any} t @returns {Editable} */
 function editableOf(t) {
-  return { subject: t.subject || "", notes: t.notes || "", status: t.status || "open", customer: t.customer || null };
+  return {
+    subject: t.subject || "",
+    notes: t.notes || "",
+    status: t.status || "open",
+    customer: t.customer || null,
+  };
 }
 
 /** @param {Editable} a @param {Editable} b */
@@ -65,7 +65,9 @@ export async function ticketView(main, params) {
       h(
         "p",
         { class: "callout callout-error", role: "alert" },
-        err instanceof ApiError && err.status === 404 ? "This ticket does not exist or is not yours to see." : errorText(err),
+        err instanceof ApiError && err.status === 404
+          ? "This ticket does not exist or is not yours to see."
+          : errorText(err),
       ),
       h("p", null, h("a", { href: "/tickets" }, "Back to tickets")),
     );
@@ -76,7 +78,13 @@ export async function ticketView(main, params) {
   let current = { ...base };
 
   const subject = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "subject", maxlength: 200, value: current.subject, placeholder: "What is the call about?" })
+    h("input", {
+      type: "text",
+      name: "subject",
+      maxlength: 200,
+      value: current.subject,
+      placeholder: "What is the call about?",
+    })
   );
   const status = select(
     TICKET_STATUSES.map(([v, l]) => [v, l]),
@@ -84,12 +92,19 @@ export async function ticketView(main, params) {
     { name: "status" },
   );
   const notes = /** @type {HTMLTextAreaElement} */ (
-    h("textarea", { name: "notes", rows: 10, maxlength: 20000, placeholder: "Notes from the conversation…" })
+    h("textarea", {
+      name: "notes",
+      rows: 10,
+      maxlength: 20000,
+      placeholder: "Notes from the conversation…",
+    })
   );
   notes.value = current.notes;
   const customerBox = h("div", { class: "customer-box" });
   const dirtyNote = h("span", { class: "dirty-note", role: "status" });
-  const saveButton = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", class: "btn btn-primary" }, "Save"));
+  const saveButton = /** @type {HTMLButtonElement} */ (
+    h("button", { type: "submit", class: "btn btn-primary" }, "Save")
+  );
   const formError = h("p", { class: "form-error", role: "alert" });
   const draftBanner = h("div", { class: "draft-banner" });
   const side = h("div", { class: "ticket-side" });
@@ -187,90 +202,10 @@ export async function ticketView(main, params) {
         },
         c ? "Change customer" : "Set customer",
       ),
-      picking ? customerPicker() : null,
+      picking ? customerPicker(ticket.customer_number || "", choose) : null,
     );
   }
 
-  function customerPicker() {
-    const search = /** @type {HTMLInputElement} */ (
-      h("input", { type: "search", placeholder: "Name or phone", maxlength: 100, dataset: { key: "customer-search" } })
-    );
-    const list = h("ul", { class: "rows", "aria-label": "Matching customers", "aria-live": "polite" });
-    /** @type {number | undefined} */
-    let timer;
-    async function find() {
-      try {
-        /** @type {any[]} */
-        const found = await api.get(`/api/customers${query({ q: search.value.trim() })}`);
-        render(
-          list,
-          found.length
-            ? found.slice(0, 20).map((c) =>
-                h(
-                  "li",
-                  { class: "row" },
-                  h("span", { class: "row-main" }, h("strong", null, c.name), h("span", { class: "muted" }, c.phone)),
-                  h(
-                    "button",
-                    {
-                      type: "button",
-                      class: "btn btn-small",
-                      "aria-label": `Select ${c.name}`,
-                      onclick: () => choose(c),
-                    },
-                    "Select",
-                  ),
-                ),
-              )
-            : h("li", { class: "empty" }, "No customer found."),
-        );
-      } catch (err) {
-        render(list, h("li", { class: "empty" }, errorText(err)));
-      }
-    }
-    search.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = window.setTimeout(find, 200);
-    });
-    void find();
-    const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", maxlength: 200, required: true }));
-    const phone = /** @type {HTMLInputElement} */ (
-      h("input", { type: "tel", maxlength: 21, value: ticket.customer_number || "", required: true })
-    );
-    const email = /** @type {HTMLInputElement} */ (h("input", { type: "email", maxlength: 200 }));
-    const createError = h("p", { class: "form-error", role: "alert" });
-    const create = h(
-      "form",
-      {
-        class: "new-customer",
-        novalidate: true,
-        onsubmit: async (/** @type {Event} */ e) => {
-          e.preventDefault();
-          const phoneValue = phone.value.replace(/[\s().-]/g, "");
-          if (!name.value.trim() || !isPhoneNumber(phoneValue)) {
-            createError.textContent = "A new customer needs a name and a phone number.";
-            return;
-          }
-          try {
-            /** @type {Record<string, string>} */
-            const body = { name: name.value.trim(), phone: phoneValue };
-            if (email.value.trim()) body.email = email.value.trim();
-            choose(await api.post("/api/customers", body));
-          } catch (err) {
-            createError.textContent = errorText(err);
-          }
-        },
-      },
-      h("h4", null, "New customer"),
-      field("Name", name),
-      field("Phone", phone),
-      field("Email (optional)", email),
-      createError,
-      h("button", { type: "submit", class: "btn btn-small btn-primary" }, "Create customer"),
-    );
-    queueMicrotask(() => search.focus());
-    return h("div", { class: "customer-picker" }, field("Find customer", search), list, create);
-  }
   /** @param {any} customer */
   function choose(customer) {
     picking = false;
@@ -287,7 +222,8 @@ export async function ticketView(main, params) {
     if (current.subject !== base.subject) changes.subject = current.subject;
     if (current.notes !== base.notes) changes.notes = current.notes;
     if (current.status !== base.status) changes.status = current.status;
-    if ((current.customer?.id ?? null) !== (base.customer?.id ?? null)) changes.customer_id = current.customer?.id ?? null;
+    if ((current.customer?.id ?? null) !== (base.customer?.id ?? null))
+      changes.customer_id = current.customer?.id ?? null;
     if (!Object.keys(changes).length) return;
     saveButton.disabled = true;
     saveButton.textContent = "Saving…";
@@ -308,7 +244,11 @@ export async function ticketView(main, params) {
     }
   }
 
+  const statusBadge = h("span", { class: "badge" });
   function renderSide() {
+    // The saved status, in the heading.
+    statusBadge.className = `badge ticket-${ticket.status}`;
+    statusBadge.textContent = ticket.status;
     render(
       side,
       h(
@@ -333,7 +273,11 @@ export async function ticketView(main, params) {
           h("dt", null, "Ended"),
           h("dd", null, ticket.ended_at ? when(ticket.ended_at) : "In progress"),
           h("dt", null, "Duration"),
-          h("dd", null, ticket.duration_seconds != null ? shortDuration(ticket.duration_seconds) : "–"),
+          h(
+            "dd",
+            null,
+            ticket.duration_seconds != null ? shortDuration(ticket.duration_seconds) : "–",
+          ),
           h("dt", null, "Outcome"),
           h("dd", null, ticket.outcome ? kindLabel(ticket.outcome) : "–"),
         ),
@@ -373,7 +317,12 @@ export async function ticketView(main, params) {
     },
     draftBanner,
     field("Subject", subject),
-    h("div", { class: "field" }, h("span", { class: "label", id: "customer-label" }, "Customer"), customerBox),
+    h(
+      "div",
+      { class: "field" },
+      h("span", { class: "label", id: "customer-label" }, "Customer"),
+      customerBox,
+    ),
     field("Status", status),
     field("Notes", notes),
     formError,
@@ -386,7 +335,7 @@ export async function ticketView(main, params) {
       "div",
       { class: "page-head" },
       h("a", { href: "/tickets", class: "back-link" }, "← Tickets"),
-      h("h1", null, `Ticket #${ticket.id}`, h("span", { class: `badge ticket-${ticket.status}` }, ticket.status)),
+      h("h1", null, `Ticket #${ticket.id}`, statusBadge),
     ),
     h("div", { class: "ticket-layout" }, form, side),
   );

@@ -21,9 +21,20 @@ export async function ticketsView(main, _params, params) {
     offset: Number(params.get("offset")) || 0,
   };
   const q = /** @type {HTMLInputElement} */ (
-    h("input", { type: "search", name: "q", value: filters.q, placeholder: "Number, customer, subject…", maxlength: 200 })
+    h("input", {
+      type: "search",
+      name: "q",
+      value: filters.q,
+      placeholder: "Number, customer, subject…",
+      maxlength: 200,
+    })
   );
-  const status = select([["", "All statuses"], ...TICKET_STATUSES.map(([v, l]) => [v, l])], filters.status, {
+  /** @type {Array<[string, string]>} */
+  const statusOptions = [
+    ["", "All statuses"],
+    ...TICKET_STATUSES.map(([v, l]) => /** @type {[string, string]} */ ([v, l])),
+  ];
+  const status = select(statusOptions, filters.status, {
     name: "status",
   });
   const direction = select(
@@ -36,7 +47,10 @@ export async function ticketsView(main, _params, params) {
     { name: "direction" },
   );
   const service = select(
-    [["", "All services"], ...(me?.services || []).map((/** @type {any} */ s) => [String(s.id), s.name])],
+    [
+      ["", "All services"],
+      ...(me?.services || []).map((/** @type {any} */ s) => [String(s.id), s.name]),
+    ],
     filters.service_id,
     { name: "service_id" },
   );
@@ -50,7 +64,8 @@ export async function ticketsView(main, _params, params) {
     })}`;
     void navigate(path, { replace: true });
   };
-  for (const control of [status, direction, service]) control.addEventListener("change", () => apply());
+  for (const control of [status, direction, service])
+    control.addEventListener("change", () => apply());
   const form = h(
     "form",
     {
@@ -68,11 +83,7 @@ export async function ticketsView(main, _params, params) {
     h("button", { type: "submit", class: "btn" }, "Search"),
   );
   const results = h("div", { class: "results", "aria-live": "polite" });
-  main.append(
-    h("div", { class: "page-head" }, h("h1", null, "Tickets")),
-    form,
-    results,
-  );
+  main.append(h("div", { class: "page-head" }, h("h1", null, "Tickets")), form, results);
   render(results, h("p", { class: "muted" }, "Loading tickets…"));
   try {
     const data = await api.get(
@@ -130,8 +141,8 @@ function table(items) {
         h(
           "tr",
           null,
-          ["#", "Created", "Direction", "Caller", "Customer", "Subject", "Agent", "Status"].map((t) =>
-            h("th", { scope: "col" }, t),
+          ["#", "Created", "Direction", "Caller", "Customer", "Subject", "Agent", "Status"].map(
+            (t) => h("th", { scope: "col" }, t),
           ),
         ),
       ),
@@ -144,7 +155,11 @@ function table(items) {
             { dataset: { ticket: String(t.id) } },
             h("td", null, h("a", { href: `/tickets/${t.id}` }, `#${t.id}`)),
             h("td", null, when(t.created_at)),
-            h("td", null, h("span", { class: `tag tag-${t.direction}` }, directionLabel(t.direction))),
+            h(
+              "td",
+              null,
+              h("span", { class: `tag tag-${t.direction}` }, directionLabel(t.direction)),
+            ),
             h("td", { class: "mono" }, t.customer_number),
             h("td", null, t.customer ? t.customer.name : h("span", { class: "muted" }, "—")),
             h("td", null, h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)")),
@@ -159,20 +174,31 @@ function table(items) {
 
 /** @param {number} total @param {number} offset @param {(offset: number) => void} go */
 function pager(total, offset, go) {
-  if (total <= PAGE) return h("p", { class: "muted small" }, `${total} ticket${total === 1 ? "" : "s"}`);
+  if (total <= PAGE)
+    return h("p", { class: "muted small" }, `${total} ticket${total === 1 ? "" : "s"}`);
   const last = Math.min(total, offset + PAGE);
   return h(
     "nav",
     { class: "pager", "aria-label": "Pages" },
     h(
       "button",
-      { type: "button", class: "btn btn-small", disabled: offset === 0, onclick: () => go(Math.max(0, offset - PAGE)) },
+      {
+        type: "button",
+        class: "btn btn-small",
+        disabled: offset === 0,
+        onclick: () => go(Math.max(0, offset - PAGE)),
+      },
       "Previous",
     ),
     h("span", null, `${offset + 1}–${last} of ${total}`),
     h(
       "button",
-      { type: "button", class: "btn btn-small", disabled: last >= total, onclick: () => go(offset + PAGE) },
+      {
+        type: "button",
+        class: "btn btn-small",
+        disabled: last >= total,
+        onclick: () => go(offset + PAGE),
+      },
       "Next",
     ),
   );

@@ -69,10 +69,18 @@ export function openDialog({ title, className = "", onClose }) {
  */
 export function confirmDialog({ title, message, confirmLabel, danger = false }) {
   const d = openDialog({ title, className: "dialog-small" });
-  const cancel = h("button", { type: "button", class: "btn", onclick: () => d.close(false) }, "Cancel");
+  const cancel = h(
+    "button",
+    { type: "button", class: "btn", onclick: () => d.close(false) },
+    "Cancel",
+  );
   const ok = h(
     "button",
-    { type: "button", class: `btn ${danger ? "btn-danger" : "btn-primary"}`, onclick: () => d.close(true) },
+    {
+      type: "button",
+      class: `btn ${danger ? "btn-danger" : "btn-primary"}`,
+      onclick: () => d.close(true),
+    },
     confirmLabel,
   );
   d.body.append(h("p", null, message), h("div", { class: "dialog-actions" }, cancel, ok));
@@ -88,7 +96,9 @@ export function confirmDialog({ title, message, confirmLabel, danger = false }) 
  */
 export function promptDialog({ title, label, value, confirmLabel }) {
   const d = openDialog({ title, className: "dialog-small" });
-  const input = /** @type {HTMLInputElement} */ (h("input", { type: "text", value, required: true, maxlength: 100 }));
+  const input = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", value, required: true, maxlength: 100 })
+  );
   const form = h(
     "form",
     {

@@ -19,8 +19,16 @@ export function openDialUp() {
   const d = openDialog({ title: "Dial up", className: "dialog-small" });
   if (!services.length) {
     d.body.append(
-      h("p", null, "None of your services allows outbound calls. An admin enables Use Phone CTI – OB."),
-      h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "btn", onclick: () => d.close() }, "Close")),
+      h(
+        "p",
+        null,
+        "None of your services allows outbound calls. An admin enables Use Phone CTI – OB.",
+      ),
+      h(
+        "div",
+        { class: "dialog-actions" },
+        h("button", { type: "button", class: "btn", onclick: () => d.close() }, "Close"),
+      ),
     );
     return;
   }
@@ -42,7 +50,9 @@ export function openDialUp() {
   );
   const callingSelect = select([], "", { name: "calling_number", required: true });
   const error = h("p", { class: "form-error", role: "alert" });
-  const confirm = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", class: "btn btn-primary" }, "Confirm"));
+  const confirm = /** @type {HTMLButtonElement} */ (
+    h("button", { type: "submit", class: "btn btn-primary" }, "Confirm")
+  );
 
   function fillCallingNumbers() {
     const service = services.find((/** @type {any} */ s) => String(s.id) === serviceSelect.value);

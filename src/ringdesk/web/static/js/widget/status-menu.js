@@ -23,7 +23,11 @@ export function statusMenu({ chosen, disabled, onPick }) {
       h("span", { class: "menu-help" }, help),
     ),
   );
-  const menu = h("ul", { role: "menu", class: "menu", "aria-label": "Status", hidden: true }, items);
+  const menu = h(
+    "ul",
+    { role: "menu", class: "menu", "aria-label": "Status", hidden: true },
+    items,
+  );
   const button = /** @type {HTMLButtonElement} */ (
     h(
       "button",
@@ -46,7 +50,10 @@ export function statusMenu({ chosen, disabled, onPick }) {
     menu.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
     if (open) {
-      const start = Math.max(0, items.findIndex((i) => i.getAttribute("aria-checked") === "true"));
+      const start = Math.max(
+        0,
+        items.findIndex((i) => i.getAttribute("aria-checked") === "true"),
+      );
       items[focusIndex >= 0 ? focusIndex : start].focus();
     }
   }

@@ -7,13 +7,18 @@ import { isPhoneNumber } from "../format.js";
 import * as feed from "../feed.js";
 import * as state from "../state.js";
 import { confirmDialog, openDialog, promptDialog } from "../ui/dialog.js";
+import { tickNow } from "../ui/ticker.js";
 import { errorText } from "../ui/toast.js";
 
 const AGENT_POLL_MS = 3000;
 
 /** @param {string} callId */
 export function openTransfer(callId) {
-  const d = openDialog({ title: "Transfer", className: "dialog-transfer", onClose: () => cleanup() });
+  const d = openDialog({
+    title: "Transfer",
+    className: "dialog-transfer",
+    onClose: () => cleanup(),
+  });
   const error = h("p", { class: "form-error", role: "alert" });
 
   /** Start the consultation; on success the widget shows Connect to Customer and Cancel. */
@@ -26,7 +31,13 @@ export function openTransfer(callId) {
 
   // 1. Direct Input
   const numberInput = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", inputmode: "tel", autocomplete: "off", maxlength: 21, placeholder: "e.g. 1002" })
+    h("input", {
+      type: "tel",
+      inputmode: "tel",
+      autocomplete: "off",
+      maxlength: 21,
+      placeholder: "e.g. 1002",
+    })
   );
   const direct = h(
     "section",
@@ -55,7 +66,9 @@ export function openTransfer(callId) {
 
   // 2. Frequently Used Numbers
   const favList = h("ul", { class: "rows", "aria-label": "Frequently used numbers" });
-  const favLabel = /** @type {HTMLInputElement} */ (h("input", { type: "text", maxlength: 100, required: true }));
+  const favLabel = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", maxlength: 100, required: true })
+  );
   const favNumber = /** @type {HTMLInputElement} */ (
     h("input", { type: "tel", inputmode: "tel", maxlength: 21, required: true })
   );
@@ -124,7 +137,12 @@ export function openTransfer(callId) {
         h(
           "li",
           { class: "row", dataset: { favorite: String(fav.id) } },
-          h("span", { class: "row-main" }, h("strong", null, fav.label), h("span", { class: "muted" }, fav.number)),
+          h(
+            "span",
+            { class: "row-main" },
+            h("strong", null, fav.label),
+            h("span", { class: "muted" }, fav.number),
+          ),
           h(
             "span",
             { class: "row-actions" },
@@ -194,7 +212,12 @@ export function openTransfer(callId) {
   const favSection = h(
     "section",
     { class: "transfer-section", "aria-labelledby": "tr-fav" },
-    h("div", { class: "section-head" }, h("h3", { id: "tr-fav" }, "Frequently Used Numbers"), addButton),
+    h(
+      "div",
+      { class: "section-head" },
+      h("h3", { id: "tr-fav" }, "Frequently Used Numbers"),
+      addButton,
+    ),
     addForm,
     favList,
   );
@@ -203,13 +226,17 @@ export function openTransfer(callId) {
   const search = /** @type {HTMLInputElement} */ (
     h("input", { type: "search", placeholder: "Search by name or number", autocomplete: "off" })
   );
-  const agentList = h("ul", { class: "rows", "aria-label": "Available agents", "aria-live": "polite" });
+  const agentList = h("ul", {
+    class: "rows",
+    "aria-label": "Available agents",
+    "aria-live": "polite",
+  });
   let loading = false;
   async function loadAgents() {
     if (loading) return;
     loading = true;
     try {
-      /** @type {Array<{agent_id: number, name: string, cti_number: string, status: string}>} */
+      /** @type {Array<{agent_id: number, name: string, cti_number: string, status: string, since?: string}>} */
       const agents = await readyAgents(search.value.trim());
       render(
         agentList,
@@ -224,6 +251,14 @@ export function openTransfer(callId) {
                   h("span", { class: "dot status-ready", "aria-hidden": "true" }),
                   h("strong", null, a.name),
                   h("span", { class: "muted" }, a.cti_number || ""),
+                  a.since
+                    ? h(
+                        "span",
+                        { class: "muted small" },
+                        "Ready ",
+                        h("span", { dataset: { since: a.since } }),
+                      )
+                    : null,
                 ),
                 h(
                   "button",
@@ -238,8 +273,13 @@ export function openTransfer(callId) {
                 ),
               ),
             )
-          : h("li", { class: "empty" }, search.value ? "No Ready agent matches." : "No agent is Ready right now."),
+          : h(
+              "li",
+              { class: "empty" },
+              search.value ? "No Ready agent matches." : "No agent is Ready right now.",
+            ),
       );
+      tickNow();
     } catch (err) {
       render(agentList, h("li", { class: "empty" }, errorText(err)));
     } finally {

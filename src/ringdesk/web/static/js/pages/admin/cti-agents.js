@@ -13,14 +13,23 @@ export async function ctiAgentsView(main) {
   const content = adminShell(main, "/admin/cti-agents", "CTI Agent Management");
   const list = h("div", { class: "agent-list" });
   content.append(
-    h("p", { class: "muted" }, "Agents register their SIP phone with the CTI ID as user name and the phone password."),
+    h(
+      "p",
+      { class: "muted" },
+      "Agents register their SIP phone with the CTI ID as user name and the phone password.",
+    ),
     list,
   );
   async function load() {
     try {
       /** @type {any[]} */
       const agents = await api.get("/api/admin/cti/agents");
-      render(list, agents.length ? agents.map((a) => agentRow(a, load)) : h("p", { class: "muted" }, "No agents yet."));
+      render(
+        list,
+        agents.length
+          ? agents.map((a) => agentRow(a, load))
+          : h("p", { class: "muted" }, "No agents yet."),
+      );
     } catch (err) {
       render(list, h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
     }
@@ -55,10 +64,22 @@ function registered(on) {
 /** @param {any} a @param {() => Promise<void>} reload */
 function agentRow(a, reload) {
   const ctiId = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "cti_id", value: a.cti_id || "", maxlength: 32, autocomplete: "off" })
+    h("input", {
+      type: "text",
+      name: "cti_id",
+      value: a.cti_id || "",
+      maxlength: 32,
+      autocomplete: "off",
+    })
   );
   const ctiNumber = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", name: "cti_number", value: a.cti_number || "", maxlength: 21, autocomplete: "off" })
+    h("input", {
+      type: "tel",
+      name: "cti_number",
+      value: a.cti_number || "",
+      maxlength: 21,
+      autocomplete: "off",
+    })
   );
   const password = /** @type {HTMLInputElement} */ (
     h("input", {
@@ -98,7 +119,8 @@ function agentRow(a, reload) {
           await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
           markFieldErrors(form, null);
           password.value = "";
-          password.placeholder = body.phone_password || a.has_phone_password ? "Unchanged" : "Not set";
+          password.placeholder =
+            body.phone_password || a.has_phone_password ? "Unchanged" : "Not set";
           status.ok("Saved.");
         } catch (err) {
           markFieldErrors(form, err);
@@ -106,7 +128,12 @@ function agentRow(a, reload) {
         }
       },
     },
-    h("div", { class: "agent-row-head" }, h("strong", null, a.name), registered(Boolean(a.registered))),
+    h(
+      "div",
+      { class: "agent-row-head" },
+      h("strong", null, a.name),
+      registered(Boolean(a.registered)),
+    ),
     h(
       "div",
       { class: "grid-3" },
@@ -117,7 +144,11 @@ function agentRow(a, reload) {
     h(
       "div",
       { class: "form-actions" },
-      h("button", { type: "submit", class: "btn btn-primary", "aria-label": `Save CTI for ${a.name}` }, "Save"),
+      h(
+        "button",
+        { type: "submit", class: "btn btn-primary", "aria-label": `Save CTI for ${a.name}` },
+        "Save",
+      ),
       a.cti_id
         ? h(
             "button",

@@ -36,17 +36,28 @@ export async function ctiSettingsView(main) {
 /** @param {any} s */
 function settingsForm(s) {
   const text = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
-    /** @type {HTMLInputElement} */ (h("input", { type: "text", name, value: value ?? "", maxlength: 200, ...attrs }));
+    /** @type {HTMLInputElement} */ (
+      h("input", { type: "text", name, value: value ?? "", maxlength: 200, ...attrs })
+    );
   const num = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
-    /** @type {HTMLInputElement} */ (h("input", { type: "number", name, value: value ?? "", step: 1, ...attrs }));
+    /** @type {HTMLInputElement} */ (
+      h("input", { type: "number", name, value: value ?? "", step: 1, ...attrs })
+    );
   const sipDomain = text("sip_domain", s.sip_domain);
   const trunkHost = text("trunk_host", s.trunk_host);
   const trunkPort = num("trunk_port", s.trunk_port, { min: 1, max: 65535 });
   const trunkUser = text("trunk_username", s.trunk_username, { autocomplete: "off" });
-  const trunkPass = text("trunk_password", s.trunk_password, { type: "password", autocomplete: "new-password" });
-  const anySource = checkbox("Accept inbound calls from any address (not only the trunk)", Boolean(s.allow_any_source), {
-    name: "allow_any_source",
+  const trunkPass = text("trunk_password", s.trunk_password, {
+    type: "password",
+    autocomplete: "new-password",
   });
+  const anySource = checkbox(
+    "Accept inbound calls from any address (not only the trunk)",
+    Boolean(s.allow_any_source),
+    {
+      name: "allow_any_source",
+    },
+  );
   const codecs = CODECS.map(([value, label]) =>
     checkbox(label, (s.codecs || []).includes(value), { name: "codecs", value }),
   );
@@ -83,9 +94,13 @@ function settingsForm(s) {
     { name: "outbound_ticket_on_dial" },
   );
   const wrapUp = num("wrap_up_seconds", s.wrap_up_seconds, { min: 1, max: 86400 });
-  const record = checkbox("Record calls (both directions, attached to the ticket)", Boolean(s.record_calls), {
-    name: "record_calls",
-  });
+  const record = checkbox(
+    "Record calls (both directions, attached to the ticket)",
+    Boolean(s.record_calls),
+    {
+      name: "record_calls",
+    },
+  );
   const status = saveStatus();
   const form = h(
     "form",
@@ -146,14 +161,31 @@ function settingsForm(s) {
       "div",
       { class: "grid-2" },
       field("Status after CTI Login", loginStatus),
-      field("Call pickup time (seconds)", pickup, "How long a call rings at an agent before it is reassigned."),
-      field("Status after an unanswered call", timeoutStatus, "Scenario: where the agent who let it ring goes."),
+      field(
+        "Call pickup time (seconds)",
+        pickup,
+        "How long a call rings at an agent before it is reassigned.",
+      ),
+      field(
+        "Status after an unanswered call",
+        timeoutStatus,
+        "Scenario: where the agent who let it ring goes.",
+      ),
       field("Maximum missed calls in a row", maxMissed, "Then the agent is paused."),
-      field("Wrap-up limit (seconds)", wrapUp, "Back to Ready automatically; empty: the agent chooses."),
+      field(
+        "Wrap-up limit (seconds)",
+        wrapUp,
+        "Back to Ready automatically; empty: the agent chooses.",
+      ),
     ),
     autoTicket,
     record,
-    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Save"), status),
+    h(
+      "div",
+      { class: "form-actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Save"),
+      status,
+    ),
   );
   return form;
 }
@@ -163,15 +195,25 @@ function soundsCard() {
     "section",
     { class: "card", "aria-labelledby": "sounds-title" },
     h("h2", { id: "sounds-title", class: "card-title" }, "Sounds"),
-    h("p", { class: "muted small" }, "WAV files (any rate; converted to G.711 for calls). Restore default puts back the built-in sound."),
-    h("ul", { class: "sounds" }, SOUNDS.map(([name, label, help]) => soundRow(name, label, help))),
+    h(
+      "p",
+      { class: "muted small" },
+      "WAV files (any rate; converted to G.711 for calls). Restore default puts back the built-in sound.",
+    ),
+    h(
+      "ul",
+      { class: "sounds" },
+      SOUNDS.map(([name, label, help]) => soundRow(name, label, help)),
+    ),
   );
 }
 
 /** @param {string} name @param {string} label @param {string} help */
 function soundRow(name, label, help) {
   const path = `/api/admin/cti/sounds/${name}`;
-  const audio = /** @type {HTMLAudioElement} */ (h("audio", { controls: true, preload: "none", "aria-label": `${label} player` }));
+  const audio = /** @type {HTMLAudioElement} */ (
+    h("audio", { controls: true, preload: "none", "aria-label": `${label} player` })
+  );
   audio.hidden = true;
   const status = saveStatus();
   let objectUrl = "";
@@ -201,7 +243,9 @@ function soundRow(name, label, help) {
     },
     "▶ Play",
   );
-  const file = /** @type {HTMLInputElement} */ (h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name: name }));
+  const file = /** @type {HTMLInputElement} */ (
+    h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name: name })
+  );
   const upload = h(
     "button",
     {
@@ -257,9 +301,20 @@ function soundRow(name, label, help) {
   return h(
     "li",
     { class: "sound", dataset: { sound: name } },
-    h("div", { class: "sound-head" }, h("strong", null, label), h("span", { class: "muted small" }, help)),
+    h(
+      "div",
+      { class: "sound-head" },
+      h("strong", null, label),
+      h("span", { class: "muted small" }, help),
+    ),
     h("div", { class: "sound-actions" }, play, audio),
-    h("div", { class: "sound-actions" }, field(`New ${label.toLowerCase()} (WAV)`, file), upload, restore),
+    h(
+      "div",
+      { class: "sound-actions" },
+      field(`New ${label.toLowerCase()} (WAV)`, file),
+      upload,
+      restore,
+    ),
     status,
   );
 }

@@ -33,8 +33,12 @@ export async function servicesView(main) {
     content.append(h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
     return;
   }
-  const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "name", required: true, maxlength: 100 }));
-  const inbound = /** @type {HTMLInputElement} */ (h("input", { type: "tel", name: "inbound_number", maxlength: 21 }));
+  const name = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "name", required: true, maxlength: 100 })
+  );
+  const inbound = /** @type {HTMLInputElement} */ (
+    h("input", { type: "tel", name: "inbound_number", maxlength: 21 })
+  );
   const status = saveStatus();
   const form = h(
     "form",
@@ -77,7 +81,17 @@ export async function servicesView(main) {
       h(
         "table",
         { class: "table" },
-        h("thead", null, h("tr", null, ["Service", "Inbound number", "IB", "OB", "Strategy"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            ["Service", "Inbound number", "IB", "OB", "Strategy"].map((t) =>
+              h("th", { scope: "col" }, t),
+            ),
+          ),
+        ),
         h(
           "tbody",
           null,
@@ -129,22 +143,58 @@ export async function serviceView(main, params) {
 
 /** @param {any} service */
 function contractForm(service) {
-  const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "name", value: service.name, maxlength: 100, required: true }));
-  const ib = checkbox("Use Phone CTI – IB (Inbound)", Boolean(service.inbound_enabled), { name: "inbound_enabled" });
-  const ob = checkbox("Use Phone CTI – OB (Outbound)", Boolean(service.outbound_enabled), { name: "outbound_enabled" });
+  const name = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "name", value: service.name, maxlength: 100, required: true })
+  );
+  const ib = checkbox("Use Phone CTI – IB (Inbound)", Boolean(service.inbound_enabled), {
+    name: "inbound_enabled",
+  });
+  const ob = checkbox("Use Phone CTI – OB (Outbound)", Boolean(service.outbound_enabled), {
+    name: "outbound_enabled",
+  });
   const inbound = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", name: "inbound_number", value: service.inbound_number || "", maxlength: 21 })
+    h("input", {
+      type: "tel",
+      name: "inbound_number",
+      value: service.inbound_number || "",
+      maxlength: 21,
+    })
   );
-  const strategy = select(STRATEGIES.map(([v, l]) => [v, l]), service.strategy || "longest_idle", { name: "strategy" });
+  const strategy = select(
+    STRATEGIES.map(([v, l]) => [v, l]),
+    service.strategy || "longest_idle",
+    { name: "strategy" },
+  );
   const maxWait = /** @type {HTMLInputElement} */ (
-    h("input", { type: "number", name: "max_wait_seconds", min: 1, step: 1, value: service.max_wait_seconds ?? "" })
+    h("input", {
+      type: "number",
+      name: "max_wait_seconds",
+      min: 1,
+      step: 1,
+      value: service.max_wait_seconds ?? "",
+    })
   );
-  const overflow = select(OVERFLOW.map(([v, l]) => [v, l]), service.overflow_action || "none", { name: "overflow_action" });
+  const overflow = select(
+    OVERFLOW.map(([v, l]) => [v, l]),
+    service.overflow_action || "none",
+    { name: "overflow_action" },
+  );
   const overflowNumber = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", name: "overflow_number", value: service.overflow_number || "", maxlength: 21 })
+    h("input", {
+      type: "tel",
+      name: "overflow_number",
+      value: service.overflow_number || "",
+      maxlength: 21,
+    })
   );
   const level = /** @type {HTMLInputElement} */ (
-    h("input", { type: "number", name: "service_level_seconds", min: 1, step: 1, value: service.service_level_seconds ?? 20 })
+    h("input", {
+      type: "number",
+      name: "service_level_seconds",
+      min: 1,
+      step: 1,
+      value: service.service_level_seconds ?? 20,
+    })
   );
   const overflowNumberField = field("Overflow number", overflowNumber);
   const syncOverflow = () => {
@@ -169,7 +219,8 @@ function contractForm(service) {
           strategy: strategy.value,
           max_wait_seconds: numberOrNull(maxWait),
           overflow_action: overflow.value,
-          overflow_number: overflow.value === "forward" ? overflowNumber.value.trim() || null : null,
+          overflow_number:
+            overflow.value === "forward" ? overflowNumber.value.trim() || null : null,
           service_level_seconds: numberOrNull(level) ?? 20,
         };
         try {
@@ -192,7 +243,12 @@ function contractForm(service) {
     field("When the maximum wait is reached", overflow),
     overflowNumberField,
     field("Service level target (seconds)", level, "Share of calls answered within this time."),
-    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Save"), status),
+    h(
+      "div",
+      { class: "form-actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Save"),
+      status,
+    ),
   );
   return form;
 }
@@ -209,14 +265,18 @@ function permissions(service) {
         list,
         agents.length
           ? agents.map((a) => {
-              const box = checkbox(a.name, Boolean(a.phone_permission), { "aria-label": `Phone permission for ${a.name}` });
+              const box = checkbox(a.name, Boolean(a.phone_permission), {
+                "aria-label": `Phone permission for ${a.name}`,
+              });
               box.input.addEventListener("change", async () => {
                 box.input.disabled = true;
                 try {
                   await api.put(`/api/admin/services/${service.id}/agents/${a.user_id}`, {
                     phone_permission: box.input.checked,
                   });
-                  status.ok(`${a.name}: phone permission ${box.input.checked ? "granted" : "removed"}.`);
+                  status.ok(
+                    `${a.name}: phone permission ${box.input.checked ? "granted" : "removed"}.`,
+                  );
                 } catch (err) {
                   box.input.checked = !box.input.checked;
                   status.fail(errorText(err));
@@ -237,7 +297,11 @@ function permissions(service) {
     "section",
     { class: "card", "aria-labelledby": "perm-title" },
     h("h2", { id: "perm-title", class: "card-title" }, "Agents"),
-    h("p", { class: "muted small" }, "Agents with phone permission can log in to CTI and take this service's calls."),
+    h(
+      "p",
+      { class: "muted small" },
+      "Agents with phone permission can log in to CTI and take this service's calls.",
+    ),
     list,
     status,
   );
@@ -247,8 +311,12 @@ function permissions(service) {
 function callingNumbers(service) {
   const list = h("ul", { class: "rows" });
   const status = saveStatus();
-  const number = /** @type {HTMLInputElement} */ (h("input", { type: "tel", name: "number", maxlength: 21, required: true }));
-  const label = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "label", maxlength: 100 }));
+  const number = /** @type {HTMLInputElement} */ (
+    h("input", { type: "tel", name: "number", maxlength: 21, required: true })
+  );
+  const label = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "label", maxlength: 100 })
+  );
   const base = `/api/admin/services/${service.id}/calling-numbers`;
   async function load() {
     try {
@@ -261,7 +329,12 @@ function callingNumbers(service) {
               h(
                 "li",
                 { class: "row", dataset: { number: n.number } },
-                h("span", { class: "row-main" }, h("strong", { class: "mono" }, n.number), h("span", { class: "muted" }, n.label || "")),
+                h(
+                  "span",
+                  { class: "row-main" },
+                  h("strong", { class: "mono" }, n.number),
+                  h("span", { class: "muted" }, n.label || ""),
+                ),
                 h(
                   "button",
                   {
@@ -289,7 +362,11 @@ function callingNumbers(service) {
                 ),
               ),
             )
-          : h("li", { class: "empty" }, "No calling number: agents cannot dial out for this service."),
+          : h(
+              "li",
+              { class: "empty" },
+              "No calling number: agents cannot dial out for this service.",
+            ),
       );
     } catch (err) {
       render(list, h("li", { class: "empty" }, errorText(err)));

@@ -79,9 +79,12 @@ export function numberOrNull(input) {
  */
 export function markFieldErrors(form, err) {
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  const fields = err && typeof err === "object" && "fields" in err ? /** @type {any[]} */ (err.fields) : [];
+  const fields =
+    err && typeof err === "object" && "fields" in err ? /** @type {any[]} */ (err.fields) : [];
   for (const f of fields || []) {
-    const name = String(f.field || "").split(".").pop();
+    const name = String(f.field || "")
+      .split(".")
+      .pop();
     if (!name) continue;
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (control) control.setAttribute("aria-invalid", "true");

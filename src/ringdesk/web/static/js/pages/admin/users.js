@@ -36,7 +36,15 @@ function usersTable(users, reload, status) {
   return h(
     "table",
     { class: "table" },
-    h("thead", null, h("tr", null, ["Name", "Username", "Role", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        ["Name", "Username", "Role", ""].map((t) => h("th", { scope: "col" }, t)),
+      ),
+    ),
     h(
       "tbody",
       null,
@@ -46,13 +54,22 @@ function usersTable(users, reload, status) {
           { dataset: { user: String(u.id) } },
           h("td", null, u.name),
           h("td", { class: "mono" }, u.username),
-          h("td", null, h("span", { class: `badge role-${u.role}` }, u.role === "admin" ? "Admin" : "Agent")),
+          h(
+            "td",
+            null,
+            h("span", { class: `badge role-${u.role}` }, u.role === "admin" ? "Admin" : "Agent"),
+          ),
           h(
             "td",
             { class: "row-actions" },
             h(
               "button",
-              { type: "button", class: "btn btn-small", "aria-label": `Edit ${u.name}`, onclick: () => editUser(u, reload) },
+              {
+                type: "button",
+                class: "btn btn-small",
+                "aria-label": `Edit ${u.name}`,
+                onclick: () => editUser(u, reload),
+              },
               "Edit",
             ),
             me && me.id === u.id
@@ -91,12 +108,20 @@ function usersTable(users, reload, status) {
 
 /** @param {() => Promise<void>} reload */
 function newUserForm(reload) {
-  const username = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "username", maxlength: 100, autocomplete: "off" }));
-  const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "name", maxlength: 200 }));
+  const username = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "username", maxlength: 100, autocomplete: "off" })
+  );
+  const name = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "name", maxlength: 200 })
+  );
   const password = /** @type {HTMLInputElement} */ (
     h("input", { type: "password", name: "password", maxlength: 200, autocomplete: "new-password" })
   );
-  const role = select(ROLES.map(([v, l]) => [v, l]), "agent", { name: "role" });
+  const role = select(
+    ROLES.map(([v, l]) => [v, l]),
+    "agent",
+    { name: "role" },
+  );
   const status = saveStatus();
   const form = h(
     "form",
@@ -127,8 +152,20 @@ function newUserForm(reload) {
       },
     },
     h("h2", { class: "card-title" }, "New user"),
-    h("div", { class: "grid-2" }, field("Username", username), field("Full name", name), field("Password", password), field("Role", role)),
-    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Add user"), status),
+    h(
+      "div",
+      { class: "grid-2" },
+      field("Username", username),
+      field("Full name", name),
+      field("Password", password),
+      field("Role", role),
+    ),
+    h(
+      "div",
+      { class: "form-actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Add user"),
+      status,
+    ),
   );
   return form;
 }
@@ -136,10 +173,22 @@ function newUserForm(reload) {
 /** @param {any} user @param {() => Promise<void>} reload */
 function editUser(user, reload) {
   const d = openDialog({ title: `Edit ${user.name}` });
-  const name = /** @type {HTMLInputElement} */ (h("input", { type: "text", name: "name", value: user.name, maxlength: 200 }));
-  const role = select(ROLES.map(([v, l]) => [v, l]), user.role, { name: "role" });
+  const name = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", name: "name", value: user.name, maxlength: 200 })
+  );
+  const role = select(
+    ROLES.map(([v, l]) => [v, l]),
+    user.role,
+    { name: "role" },
+  );
   const password = /** @type {HTMLInputElement} */ (
-    h("input", { type: "password", name: "password", maxlength: 200, autocomplete: "new-password", placeholder: "Unchanged" })
+    h("input", {
+      type: "password",
+      name: "password",
+      maxlength: 200,
+      autocomplete: "new-password",
+      placeholder: "Unchanged",
+    })
   );
   const error = h("p", { class: "form-error", role: "alert" });
   const form = h(

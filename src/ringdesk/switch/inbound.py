@@ -1,0 +1,262 @@
+"""Calls that reach us: the customer's INVITE, queue music in early media, the answer and
+its 2xx retransmission, and what the caller does later (ACK, CANCEL, BYE, re-INVITE, UPDATE)."""
+
+from __future__ import annotations
+
+import logging
+
+from ringdesk.core.telephony import (
+    CallArrived,
+)
+from ringdesk.sip.dialog import Dialog, Retransmit2xx
+from ringdesk.sip.message import (
+    Request,
+    make_response,
+    new_tag,
+)
+from ringdesk.sip.sdp import (
+    Negotiated,
+    SdpError,
+    negotiate,
+    offer_payload_types,
+    parse_sdp,
+)
+from ringdesk.sip.transaction import ServerInvite, ServerTransaction
+
+from .core import (
+    ALLOW,
+    SDP_TYPE,
+    SwitchCore,
+    caller_number,
+    combine_directions,
+)
+from .legs import Address, Leg, LegState, new_id
+
+log = logging.getLogger(__name__)
+
+
+class InboundCalls(SwitchCore):
+    def _on_ack(self, req: Request) -> None:
+        leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
+        if leg is not None and leg.awaiting_answer and req.body:
+            leg.awaiting_answer = False
+            self._take_answer(leg, req)
+        if leg is not None and leg.retrans is not None and leg.retrans.ack(req):
+            if leg.retrans_handle is not None:
+                leg.retrans_handle.cancel()
+            leg.retrans = None
+            if leg.queued_direction is not None and leg.reinvite is None:
+                direction, leg.queued_direction = leg.queued_direction, None
+                self._set_direction(leg, direction)
+
+    def _on_cancel(self, req: Request, txn: ServerTransaction) -> None:
+        invite_txn = self.stack.table.find_invite_for_cancel(req)
+        if not isinstance(invite_txn, ServerInvite):
+            self.stack.respond(txn, make_response(req, 481, to_tag=new_tag()))
+            return
+        self.stack.respond(txn, make_response(req, 200, to_tag=new_tag()))
+        leg = self._by_invite.get((req.call_id, req.from_addr.tag or ""))
+        if leg is None or leg.state not in (LegState.INCOMING, LegState.EARLY):
+            return
+        self.stack.respond(invite_txn, make_response(invite_txn.request, 487, to_tag=leg.local_tag))
+        self._end_leg(leg, "cancelled", report=leg.announced)
+
+    def _in_dialog(self, req: Request, txn: ServerTransaction) -> None:
+        leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
+        if (
+            leg is None
+            or leg.dialog is None
+            or leg.ended
+            or req.from_addr.tag != leg.dialog.remote_tag
+        ):
+            self.stack.respond(txn, make_response(req, 481))
+            return
+        if not leg.dialog.check_remote_seq(req):
+            self.stack.respond(txn, make_response(req, 500, "CSeq out of order"))
+            return
+        if req.method == "BYE":
+            self.stack.respond(txn, make_response(req, 200))
+            self._end_leg(leg, "remote_bye", report=True)
+        elif req.method == "INVITE":
+            assert isinstance(txn, ServerInvite)
+            self._on_reinvite(leg, req, txn)
+        elif req.method == "UPDATE" and req.body:
+            self._on_update(leg, req, txn)
+        elif req.method in ("INFO", "UPDATE", "NOTIFY"):
+            self.stack.respond(txn, make_response(req, 200))
+        else:
+            self.stack.respond(txn, make_response(req, 405, headers=[("Allow", ALLOW)]))
+
+    def _on_update(self, leg: Leg, req: Request, txn: ServerTransaction) -> None:
+        """An offer in UPDATE (RFC 3311): answered in its 200, like a re-INVITE's."""
+        if leg.reinvite is not None:
+            self.stack.respond(txn, make_response(req, 491))
+            return
+        try:
+            neg = negotiate(parse_sdp(req.body), self.directory.media().codecs)
+        except SdpError as exc:
+            self.stack.respond(txn, make_response(req, 488, str(exc)))
+            return
+        self._set_remote(leg, neg)
+        leg.payload_types, leg.te_pt = [neg.payload_type], neg.telephone_event_pt
+        leg.direction = combine_directions(
+            "sendonly" if leg.held else "sendrecv", neg.remote_direction
+        )
+        headers = [("Contact", self._contact(leg.tp)), ("Content-Type", SDP_TYPE)]
+        body = self._local_sdp(leg)
+        self.stack.respond(txn, make_response(req, 200, headers=headers, body=body))
+
+    def _on_reinvite(self, leg: Leg, req: Request, txn: ServerInvite) -> None:
+        """The peer holds or moves its media: follow it and mirror its direction."""
+        if leg.reinvite is not None:
+            self.stack.respond(txn, make_response(req, 491))  # glare (RFC 3261 14.2)
+            return
+        assert leg.dialog is not None
+        if req.body:
+            try:
+                neg = negotiate(parse_sdp(req.body), self.directory.media().codecs)
+            except SdpError as exc:
+                self.stack.respond(txn, make_response(req, 488, str(exc)))
+                return
+            self._set_remote(leg, neg)
+            their = neg.remote_direction
+            leg.payload_types = [neg.payload_type]
+            leg.te_pt = neg.telephone_event_pt
+        else:
+            their = "sendrecv"
+            leg.awaiting_answer = True  # we offer in the 2xx; the answer comes in the ACK
+        leg.dialog.refresh_target(req)
+        ours = "sendonly" if leg.held else "sendrecv"
+        leg.direction = combine_directions(ours, their)
+        self._answer(leg, txn, req)
+
+    def _on_invite(self, req: Request, txn: ServerInvite, src: Address, tp: str) -> None:
+        called = req.uri.user or ""
+        route = self.directory.inbound_route(called)
+        trunk = self.directory.trunk()
+        tag = new_tag()
+        if route is None:
+            self.stack.respond(txn, make_response(req, 404, "No such number", to_tag=tag))
+            return
+        if not trunk.allow_any_source and src[0] != trunk.host:
+            self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=tag))
+            return
+        if not route.inbound_enabled:
+            self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
+            return
+        codecs = self.directory.media().codecs
+        neg: Negotiated | None = None
+        try:
+            if req.body:
+                neg = negotiate(parse_sdp(req.body), codecs)
+                payload_types, te_pt = [neg.payload_type], neg.telephone_event_pt
+            else:
+                # Delayed offer: we offer in the 2xx and the answer comes in the ACK.
+                payload_types, te_pt = offer_payload_types(codecs), 101
+        except SdpError as exc:
+            self.stack.respond(txn, make_response(req, 488, str(exc), to_tag=tag))
+            return
+        self.stack.respond(txn, make_response(req, 100))
+        leg = Leg(
+            leg_id=new_id("leg"),
+            call_id=new_id("call"),
+            inbound=True,
+            peer=src,
+            tp=tp,
+            sip_call_id=req.call_id,
+            local_tag=tag,
+            invite=req,
+            state=LegState.INCOMING,
+            server_txn=txn,
+            payload_types=payload_types,
+            te_pt=te_pt,
+            caller=caller_number(req),
+            awaiting_answer=neg is None,
+        )
+        self.legs[leg.leg_id] = leg
+        self._callers[leg.call_id] = leg.caller
+        if neg is not None:
+            self._call_codecs[leg.call_id] = neg.payload_type
+        self._by_invite[(req.call_id, req.from_addr.tag or "")] = leg
+        self._by_dialog[(req.call_id, tag)] = leg
+        self._spawn(self._setup_inbound(leg, neg, route.service_id, called), leg)
+
+    async def _setup_inbound(
+        self, leg: Leg, neg: Negotiated | None, service_id: int, called: str
+    ) -> None:
+        assert self.media is not None
+        endpoint = await self.media.open_endpoint(leg.leg_id)
+        if leg.ended:  # cancelled while the port was being opened
+            self.media.close_endpoint(leg.leg_id)
+            return
+        leg.endpoint = endpoint
+        if neg is not None:
+            self._set_remote(leg, neg)
+        leg.announced = True
+        self._emit(CallArrived(leg.call_id, leg.leg_id, service_id, leg.caller, called))
+
+    def _early_media(self, leg: Leg) -> None:
+        """183 Session Progress with our SDP, so the caller hears what we play before answer."""
+        if leg.state is not LegState.INCOMING or leg.server_txn is None or leg.invite is None:
+            return
+        if leg.awaiting_answer:
+            # Without the caller's offer an SDP in a 183 would need PRACK: just say it rings.
+            self.stack.respond(leg.server_txn, make_response(leg.invite, 180, to_tag=leg.local_tag))
+            return
+        body = self._local_sdp(leg)
+        resp = make_response(
+            leg.invite,
+            183,
+            to_tag=leg.local_tag,
+            headers=[("Contact", self._contact(leg.tp)), ("Content-Type", SDP_TYPE)],
+            body=body,
+        )
+        self.stack.respond(leg.server_txn, resp)
+        leg.state = LegState.EARLY
+
+    def _answer_inbound(self, leg: Leg) -> None:
+        if leg.state not in (LegState.INCOMING, LegState.EARLY) or leg.invite is None:
+            return
+        assert leg.server_txn is not None
+        leg.dialog = Dialog.as_uas(leg.invite, leg.local_tag)
+        leg.state = LegState.ANSWERED
+        self._answer(leg, leg.server_txn, leg.invite)
+
+    def _answer(self, leg: Leg, txn: ServerInvite, req: Request) -> None:
+        """200 OK with our SDP, retransmitted until the ACK comes (RFC 3261 13.3.1.4)."""
+        resp = make_response(
+            req,
+            200,
+            to_tag=leg.local_tag,
+            headers=[
+                ("Contact", self._contact(leg.tp)),
+                ("Allow", ALLOW),
+                ("Content-Type", SDP_TYPE),
+            ],
+            body=self._local_sdp(leg),
+        )
+        self.stack.respond(txn, resp)
+        if leg.retrans_handle is not None:
+            leg.retrans_handle.cancel()
+        leg.retrans = Retransmit2xx(resp, self.stack.now(), reliable=leg.tp != "udp")
+        self._arm_retrans(leg)
+
+    def _arm_retrans(self, leg: Leg) -> None:
+        r = leg.retrans
+        at = r.next_timer() if r is not None else None
+        if at is None or self._loop is None:
+            return
+        leg.retrans_handle = self._loop.call_at(at, self._retrans_fire, leg)
+
+    def _retrans_fire(self, leg: Leg) -> None:
+        r = leg.retrans
+        if r is None or leg.ended:
+            return
+        if r.handle_timer(self.stack.now()):
+            self.stack.send_stateless(r.response, leg.peer, leg.tp)
+        if r.gave_up:
+            leg.retrans = None
+            log.info("no ACK for 2xx on leg %s: hanging up", leg.leg_id)
+            self._hang_up(leg, "no_ack", report=True)
+            return
+        self._arm_retrans(leg)

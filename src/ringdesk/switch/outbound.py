@@ -1,0 +1,262 @@
+"""Legs we place: the agent's phone (RingAgent, with auto-answer headers) and outside numbers
+through the trunk (Originate, with digest auth when challenged), and their responses."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from ringdesk.core.model import FailureReason
+from ringdesk.core.telephony import (
+    LegAnswered,
+    LegFailed,
+    LegRinging,
+    Originate,
+    RingAgent,
+)
+from ringdesk.sip.auth import authorization, pick_challenge
+from ringdesk.sip.dialog import Dialog
+from ringdesk.sip.message import (
+    Headers,
+    Request,
+    Response,
+    new_call_id,
+    new_tag,
+)
+from ringdesk.sip.sdp import (
+    SdpError,
+    offer_payload_types,
+)
+from ringdesk.sip.transaction import ClientInvite
+from ringdesk.sip.uri import NameAddr, SipUri
+
+from .core import (
+    ALLOW,
+    RING_LIMIT,
+    SDP_TYPE,
+    SwitchCore,
+)
+from .legs import Address, Leg, LegState, failure_reason
+
+log = logging.getLogger(__name__)
+
+
+class OutboundCalls(SwitchCore):
+    def on_stray_response(self, resp: Response, src: Address) -> None:
+        # A 2xx retransmitted after our INVITE transaction ended: ACK it again (13.2.2.4).
+        if resp.cseq[1] != "INVITE" or not 200 <= resp.status < 300:
+            return
+        leg = self._by_dialog.get((resp.call_id, resp.from_addr.tag or ""))
+        if leg is not None and leg.dialog is not None:
+            ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+            self.stack.send_stateless(ack, leg.peer, leg.tp)
+
+    def _ring_agent(self, action: RingAgent) -> None:
+        bindings = self.registrar.lookup(action.cti_id, self.stack.now())
+        if not bindings:
+            self._emit(
+                LegFailed(action.leg_id, FailureReason.NOT_REGISTERED, "phone not registered")
+            )
+            return
+        binding = max(bindings, key=lambda b: b.expires_at)
+        domain = self.directory.sip_domain()
+        caller = self._callers.get(action.call_id, "ringdesk")
+        extra: list[tuple[str, str]] = []
+        if action.auto_answer:
+            extra = [
+                ("Call-Info", f"<sip:{self.media_host}>;answer-after=0"),
+                ("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
+                ("Alert-Info", f"<sip:{self.media_host}>;info=auto-answer"),
+            ]
+        self._place_call(
+            call_id=action.call_id,
+            leg_id=action.leg_id,
+            ruri=binding.uri,
+            dest=binding.source,
+            tp=binding.transport,
+            from_addr=NameAddr(SipUri(host=domain, user=caller or "ringdesk"), caller or None),
+            to_addr=NameAddr(SipUri(host=domain, user=action.cti_id)),
+            extra=extra,
+        )
+        leg = self.legs.get(action.leg_id)
+        if leg is not None:
+            leg.cti_id = action.cti_id
+
+    def _originate(self, action: Originate) -> None:
+        trunk = self.directory.trunk()
+        if not trunk.host:
+            self._emit(LegFailed(action.leg_id, FailureReason.UNREACHABLE, "no trunk configured"))
+            return
+        domain = self.directory.sip_domain()
+        ident = NameAddr(SipUri(host=domain, user=action.calling_number))
+        self._place_call(
+            call_id=action.call_id,
+            leg_id=action.leg_id,
+            ruri=SipUri(host=trunk.host, user=action.number, port=trunk.port),
+            dest=(trunk.host, trunk.port),
+            tp="udp",
+            from_addr=ident,
+            to_addr=NameAddr(SipUri(host=trunk.host, user=action.number)),
+            extra=[("P-Asserted-Identity", f"<{ident.uri}>")],
+        )
+
+    def _place_call(
+        self,
+        *,
+        call_id: str,
+        leg_id: str,
+        ruri: SipUri,
+        dest: Address,
+        tp: str,
+        from_addr: NameAddr,
+        to_addr: NameAddr,
+        extra: list[tuple[str, str]],
+    ) -> None:
+        try:
+            pts = offer_payload_types(self.directory.media().codecs)
+        except SdpError:
+            pts = [0, 8]
+        first = self._call_codecs.get(call_id)
+        if first in pts:
+            pts.sort(key=lambda pt: pt != first)
+        leg = Leg(
+            leg_id=leg_id,
+            call_id=call_id,
+            inbound=False,
+            peer=dest,
+            tp=tp,
+            sip_call_id=new_call_id(self.media_host),
+            local_tag=new_tag(),
+            payload_types=pts,
+        )
+        self.legs[leg_id] = leg
+        self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+        h = Headers()
+        h.add("via", self.stack.via(tp))
+        h.add("max-forwards", "70")
+        h.add("from", str(from_addr.with_tag(leg.local_tag)))
+        h.add("to", str(to_addr))
+        h.add("call-id", leg.sip_call_id)
+        h.add("cseq", "1 INVITE")
+        h.add("contact", self._contact(tp))
+        h.add("allow", ALLOW)
+        for k, v in extra:
+            h.add(k, v)
+        h.add("content-type", SDP_TYPE)
+        leg.invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
+        self._spawn(self._send_invite(leg), leg)
+
+    async def _send_invite(self, leg: Leg) -> None:
+        assert self.media is not None and leg.invite is not None
+        endpoint = await self.media.open_endpoint(leg.leg_id)
+        if leg.ended:
+            self.media.close_endpoint(leg.leg_id)
+            return
+        leg.endpoint = endpoint
+        leg.invite.body = self._local_sdp(leg)
+        self._send_leg_invite(leg)
+
+    def _send_leg_invite(self, leg: Leg) -> None:
+        assert leg.invite is not None
+        invite = leg.invite
+        txn = self.stack.send_request(
+            invite,
+            leg.peer,
+            leg.tp,
+            lambda resp: self._on_invite_response(leg, invite, resp),
+            lambda: self._on_invite_timeout(leg),
+        )
+        assert isinstance(txn, ClientInvite)
+        leg.client_txn = txn
+        leg.ring_deadline = self.stack.now() + RING_LIMIT
+
+    def _ring_limit(self, leg: Leg) -> None:
+        """Like a proxy's timer C: a phone or trunk that rings for ever is given up on."""
+        self._send_cancel(leg)
+        self._fail(leg, FailureReason.NO_ANSWER, f"no answer in {RING_LIMIT:.0f} s")
+
+    def _on_invite_timeout(self, leg: Leg) -> None:
+        if leg.ended or leg.state is LegState.ANSWERED:
+            return
+        txn = leg.client_txn
+        if txn is not None and txn.transport_error:
+            if leg.cti_id is not None and self.registrar.drop_source(leg.cti_id, leg.peer):
+                # The phone is gone (its port is closed): stop offering it calls until it
+                # registers again, and let the widget say so.
+                log.info("phone %s at %s:%s is gone: registration dropped", leg.cti_id, *leg.peer)
+                self._save_bindings()
+            self._fail(leg, FailureReason.UNREACHABLE, "destination unreachable")
+            return
+        self._fail(leg, FailureReason.UNREACHABLE, "no response (timeout)")
+
+    def _on_invite_response(self, leg: Leg, invite: Request, resp: Response) -> None:
+        code = resp.status
+        if code < 200:
+            if code > 100:
+                if leg.state is LegState.CALLING:
+                    leg.state = LegState.EARLY
+                if leg.cancel_pending:
+                    leg.cancel_pending = False
+                    self._send_cancel(leg)
+                    return
+                if resp.body and not leg.ended:
+                    self._take_answer(leg, resp)
+                if not leg.ringing_reported and not leg.ended:
+                    leg.ringing_reported = True
+                    self._emit(LegRinging(leg.leg_id))
+            return
+        if 200 <= code < 300:
+            self._on_invite_2xx(leg, invite, resp)
+            return
+        if leg.ended:
+            return  # the 487 after our CANCEL, or a failure after we gave up
+        if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
+            return
+        self._fail(leg, failure_reason(code), f"{code} {resp.reason}")
+
+    def _on_invite_2xx(self, leg: Leg, invite: Request, resp: Response) -> None:
+        first = leg.dialog is None
+        if first:
+            leg.dialog = Dialog.as_uac(invite, resp)
+            self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+        assert leg.dialog is not None
+        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+        self.stack.send_stateless(ack, leg.peer, leg.tp)
+        if not first:
+            return
+        if leg.ended:
+            # Answered after we hung up (CANCEL crossed the 200): end it properly.
+            self._send_bye(leg)
+            return
+        if resp.body:  # else the answer came already in a 183
+            self._take_answer(leg, resp)
+        leg.dialog.refresh_target(resp)
+        leg.state = LegState.ANSWERED
+        self._emit(LegAnswered(leg.leg_id))
+
+    def _retry_with_auth(self, leg: Leg, resp: Response) -> bool:
+        trunk = self.directory.trunk()
+        header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
+        challenge = pick_challenge(resp.headers.get_all(header))
+        if challenge is None or not trunk.username or trunk.password is None or leg.invite is None:
+            return False
+        leg.auth_tried = True
+        old = leg.invite
+        h = old.headers.copy()
+        h.set("via", self.stack.via(leg.tp))
+        h.set("cseq", f"{old.cseq[0] + 1} INVITE")
+        name = "Authorization" if resp.status == 401 else "Proxy-Authorization"
+        h.set(
+            name,
+            authorization(
+                challenge,
+                method="INVITE",
+                uri=str(old.uri),
+                username=trunk.username,
+                password=trunk.password,
+                cnonce=secrets.token_hex(8),
+            ),
+        )
+        leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
+        self._send_leg_invite(leg)
+        return True

@@ -1,0 +1,52 @@
+"""The feed's replay buffer (pure code): what a reconnecting client gets for each `since`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from ringdesk.web.feed import REPLAY, Feeds
+
+
+def _feeds_with(messages: int) -> Feeds:
+    feeds = Feeds(cast(Any, None))  # publishing plain messages needs no runtime
+    for i in range(messages):
+        feeds.publish(7, "agent_state", {"n": i})
+    return feeds
+
+
+def test_since_within_the_buffer_replays_exactly_the_missed_messages() -> None:
+    feeds = _feeds_with(REPLAY + 100)
+    since = feeds.current_seq(7) - 30
+    _, replay, resync = feeds.subscribe(7, since)
+    assert not resync
+    seqs = [json.loads(m)["seq"] for m in replay]
+    assert seqs == list(range(since + 1, since + 31))
+
+
+def test_since_older_than_the_buffer_asks_for_resync() -> None:
+    feeds = _feeds_with(REPLAY + 100)
+    _, replay, resync = feeds.subscribe(7, 5)
+    assert resync and replay == []
+
+
+def test_since_up_to_date_or_absent_replays_nothing() -> None:
+    feeds = _feeds_with(10)
+    assert feeds.subscribe(7, 10)[1:] == ([], False)
+    assert feeds.subscribe(7, None)[1:] == ([], False)
+    assert feeds.subscribe(8, None)[1:] == ([], False)  # a user with no messages yet
+
+
+def test_live_messages_reach_every_subscriber_of_the_user_only() -> None:
+    feeds = _feeds_with(0)
+    first, _, _ = feeds.subscribe(7, None)
+    second, _, _ = feeds.subscribe(7, None)
+    other, _, _ = feeds.subscribe(8, None)
+    feeds.publish(7, "ticket_updated", {"id": 1})
+    for sub in (first, second):
+        message = json.loads(sub.queue.get_nowait() or "")
+        assert message == {"seq": 1, "type": "ticket_updated", "data": {"id": 1}}
+    assert other.queue.empty()
+    feeds.unsubscribe(7, second)
+    feeds.publish(7, "ticket_updated", {"id": 2})
+    assert second.queue.empty() and not first.queue.empty()
