@@ -21,14 +21,36 @@ import { errorText, toast } from "../ui/toast.js";
 /** @param {number | string} id */
 const draftKey = (id) => `ringdesk.draft.ticket.${id}`;
 
-/** @param {number | string} id @returns {Editable | null} */
+/**
+ * A draft keeps what the agent typed and the saved values it was typed over, so that on restore
+ * only the fields the agent changed win; a field someone else changed meanwhile is not reverted.
+ * @typedef {{base: Editable, values: Editable}} Draft
+ */
+
+/** @param {number | string} id @returns {Draft | null} */
 function readDraft(id) {
   try {
     const raw = localStorage.getItem(draftKey(id));
-    return raw ? JSON.parse(raw) : null;
+    const draft = raw ? JSON.parse(raw) : null;
+    return draft && draft.base && draft.values ? draft : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The saved ticket with the agent's own changes from the draft on top.
+ * @param {Editable} saved @param {Draft} draft @returns {Editable}
+ */
+function withDraft(saved, draft) {
+  const out = { ...saved };
+  if (draft.values.subject !== draft.base.subject) out.subject = draft.values.subject;
+  if (draft.values.notes !== draft.base.notes) out.notes = draft.values.notes;
+  if (draft.values.status !== draft.base.status) out.status = draft.values.status;
+  if ((draft.values.customer?.id ?? null) !== (draft.base.customer?.id ?? null)) {
+    out.customer = draft.values.customer;
+  }
+  return out;
 }
 
 /** @param {any} t @returns {Editable} */
@@ -110,8 +132,11 @@ export async function ticketView(main, params) {
   const side = h("div", { class: "ticket-side" });
 
   const draft = readDraft(id);
-  if (draft && !same(draft, base)) {
-    current = { ...base, ...draft };
+  const restored = draft ? withDraft(base, draft) : null;
+  // What the draft was typed over: kept as it was, so a later restore stays field-by-field.
+  let draftBase = draft ? draft.base : base;
+  if (restored && !same(restored, base)) {
+    current = restored;
     subject.value = current.subject;
     notes.value = current.notes;
     status.value = current.status;
@@ -153,10 +178,11 @@ export async function ticketView(main, params) {
   }
   function syncDirty() {
     if (dirty()) {
-      localStorage.setItem(draftKey(id), JSON.stringify(current));
+      localStorage.setItem(draftKey(id), JSON.stringify({ base: draftBase, values: current }));
       dirtyNote.textContent = "Unsaved changes";
       saveButton.disabled = false;
     } else {
+      draftBase = base;
       localStorage.removeItem(draftKey(id));
       dirtyNote.textContent = "";
       saveButton.disabled = true;
@@ -230,6 +256,7 @@ export async function ticketView(main, params) {
     try {
       ticket = await api.patch(`/api/tickets/${encodeURIComponent(id)}`, changes);
       base = editableOf(ticket);
+      draftBase = base;
       // Keep anything typed while the request was on its way.
       current = { ...current, customer: ticket.customer || null };
       render(draftBanner);
