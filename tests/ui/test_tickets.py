@@ -134,6 +134,25 @@ def test_discarding_a_draft_shows_the_saved_ticket(alice: Desk, tickets: dict[st
     expect(page.get_by_text("Unsaved changes", exact=True)).to_be_hidden()
 
 
+def test_a_restored_draft_does_not_revert_a_change_made_elsewhere(
+    alice: Desk, tickets: dict[str, int]
+) -> None:
+    page = alice.page
+    ticket_id = tickets["5559999"]
+    alice.goto(f"/tickets/{ticket_id}")
+    page.get_by_label("Notes").fill("Typed here, not saved")
+    expect(page.get_by_text("Unsaved changes", exact=True)).to_be_visible()
+    # Meanwhile the status is changed from another place (the API, another tab).
+    with api(alice.server, "alice") as http:
+        assert http.patch(f"/api/tickets/{ticket_id}", json={"status": "pending"}).is_success
+    page.reload()
+    expect(page.get_by_label("Notes")).to_have_value("Typed here, not saved")
+    expect(page.locator("form.ticket-form").get_by_label("Status")).to_have_value("pending")
+    page.get_by_role("button", name="Discard changes").click()
+    alice.dialog().get_by_role("button", name="Discard").click()
+    expect(page.get_by_label("Notes")).to_have_value("")
+
+
 def test_set_a_new_customer_then_pick_an_existing_one(alice: Desk, tickets: dict[str, int]) -> None:
     page = alice.page
     ticket_id = tickets["5559999"]

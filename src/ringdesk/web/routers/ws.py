@@ -73,8 +73,8 @@ async def _send(
         await websocket.send_text('{"type":"resync"}')
     for old in replay:
         await websocket.send_text(old)
-    if principal.is_admin:
-        runtime.feeds.board_changed()  # a fresh board soon, for a supervisor who just opened it
+    # No board on connect: the page starts from GET /api/board, and a board for every admin
+    # feed on each (re)connection would flood everybody when many supervisors reconnect.
     while True:
         message = await sub.queue.get()
         if message is None:
