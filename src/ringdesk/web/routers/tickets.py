@@ -22,7 +22,9 @@ def _visible(db: Session, user: Principal) -> ColumnElement[bool] | None:
     """The condition limiting an agent to their services' tickets; None for an admin."""
     if user.is_admin:
         return None
-    services = select(m.ServiceAgent.service_id).where(m.ServiceAgent.user_id == user.id)
+    services = select(m.ServiceAgent.service_id).where(
+        m.ServiceAgent.user_id == user.id, m.ServiceAgent.phone_permission.is_(True)
+    )
     return or_(m.Ticket.service_id.in_(services), m.Ticket.agent_id == user.id)
 
 
