@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit e2e bench deps clean
+.PHONY: serve test lint typecheck unit e2e bench deps clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: $(STAMP) deps lint typecheck
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+screenshots: $(STAMP) deps
+	RINGDESK_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/ui
 
 bench: $(STAMP) deps
 	$(PY) -m bench

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +17,13 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.support.server import RunningServer
 
 TIMEOUT_MS = 30_000  # generous: a loaded 2-core machine runs a server, phones and a browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` (RINGDESK_SCREENSHOTS=1) refreshes the README's pictures; a plain test run
+# writes them to a scratch folder so the work tree stays clean.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("RINGDESK_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "ringdesk-screenshots"
+)
 
 PASSWORDS = {
     "admin": "admin-demo",
