@@ -76,6 +76,11 @@ def test_numbers_that_are_not_phone_numbers_are_refused(http: Clients) -> None:
         assert_error(transfer, 422, "invalid_input")
         added = admin.post("/api/admin/services/1/calling-numbers", json={"number": number})
         assert_error(added, 422, "invalid_input")
+    worded = alice.post(
+        "/api/calls/dial", json={"service_id": 1, "number": "555-1234", "calling_number": "5550100"}
+    ).json()
+    assert worded["message"].startswith("number is not a phone number"), worded
+    assert "should match pattern" not in worded["message"]
     for good in ("+4930123456", "*72", "1001#"):
         favorite = alice.post("/api/me/favorites", json={"label": "ok", "number": good})
         assert favorite.status_code == 201, favorite.text

@@ -214,6 +214,12 @@ class EngineBase:
             )
         )
         self._refresh(a, now, out)
+        if a.config.auto_answer and a.offer == call.id:
+            self._auto_answer(a, call, now, out)
+
+    def _auto_answer(self, a: AgentRecord, call: CallRecord, now: float, out: Outcome) -> None:
+        """Answer an offer as the agent's Answer click would (CallControl does it)."""
+        raise NotImplementedError
 
     def _withdraw(self, a: AgentRecord, reason: str, now: float, out: Outcome) -> CallRecord | None:
         """Take the offer back from the agent (the caller re-routes the call and refreshes)."""
@@ -282,6 +288,11 @@ class EngineBase:
         pool = self._pool(call.service_id)
         if self._strategy(call.service_id) is Strategy.RING_ALL:
             targets = [self._agents[i] for i in pool]
+            auto = [a for a in targets if a.config.auto_answer]
+            if auto:
+                # An auto-answer agent would take the call at once: ring only them (the longest
+                # idle), rather than flash an offer on every other desk and withdraw it.
+                targets = [min(auto, key=lambda a: (a.idle_since, a.config.id))]
         else:
             best = pool.pop_best()
             targets = [] if best is None else [self._agents[best]]

@@ -88,6 +88,9 @@ class CallControl(EngineBase):
         for other in others:
             self._refresh(other, now, out)
 
+    def _auto_answer(self, a: AgentRecord, call: CallRecord, now: float, out: Outcome) -> None:
+        self._answer(Answer(a.config.id, call.id), now, out)
+
     def _dial(self, cmd: Dial, now: float, out: Outcome) -> None:
         a = self._agent_rec(cmd.agent_id)
         if not a.logged_in or a.call_id is not None or a.offer is not None:

@@ -188,6 +188,8 @@ class Engine(AgentRules, CallControl, CallEvents):
         pool = self._pool(service_id)
         for call in sorted(ringing, key=lambda c: c.seq):
             for agent_id in pool:
+                if call.state is not CallState.OFFERED:
+                    break  # an auto-answer agent took it
                 self._offer(self._agents[agent_id], call, now, out)
 
     def upsert_agent(self, agent: AgentConfig, now: float) -> Outcome:

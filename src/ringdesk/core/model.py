@@ -128,3 +128,5 @@ class AgentConfig:
     cti_id: str | None
     cti_number: str | None
     services: frozenset[int] = field(default_factory=frozenset)  # phone permission per service
+    # Auto Answer (headset agents): an offer is answered in the same step, with no Answer click.
+    auto_answer: bool = False

@@ -43,6 +43,28 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+# Pydantic's own sentences name regular expressions; people get these instead.
+_PATTERN_WORDS = {
+    r"^\+?[0-9*#]{2,20}$": "is not a phone number (2 to 20 digits, optionally a leading +, "
+    "* and # for extensions)",
+    r"^[^@\s]+@[^@\s]+$": "is not an email address",
+}
+
+
+def _human(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        return _PATTERN_WORDS.get(
+            str(ctx.get("pattern", "")), "contains characters not allowed here"
+        )
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "missing":
+        return "is required"
+    return str(error.get("msg", "is not valid"))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -55,11 +77,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [
-            {"field": _field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-            for e in exc.errors()
+            {"field": _field_name(e.get("loc", ())), "message": _human(e)} for e in exc.errors()
         ]
         first = fields[0] if fields else {"field": "", "message": "invalid"}
-        message = f"Invalid {first['field'] or 'input'}: {first['message']}"
+        name = first["field"].removeprefix("body.").removeprefix("query.") or "The input"
+        message = f"{name} {first['message']}."
+        if first["message"][:1].isupper():  # Pydantic's sentence (e.g. "Input should be ...")
+            message = f"{name}: {first['message']}."
         return JSONResponse(error_body("invalid_input", message, fields=fields), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
