@@ -190,6 +190,8 @@ class Engine(AgentRules, CallControl, CallEvents):
             for agent_id in pool:
                 if call.state is not CallState.OFFERED:
                     break  # an auto-answer agent took it
+                if agent_id not in pool:
+                    continue  # offered another call meanwhile (an auto answer freed a colleague)
                 self._offer(self._agents[agent_id], call, now, out)
 
     def upsert_agent(self, agent: AgentConfig, now: float) -> Outcome:
@@ -207,6 +209,9 @@ class Engine(AgentRules, CallControl, CallEvents):
         if agent.cti_number:
             self._by_cti_number[agent.cti_number] = agent.id
         self._refresh(a, now, out)
+        if agent.auto_answer and a.offer is not None and a.call_id is None:
+            # Auto Answer switched on while a call rings the agent: take it now.
+            self._auto_answer(a, self._calls[a.offer], now, out)
         return out
 
     def set_phone_reachable(self, agent_id: int, reachable: bool, now: float) -> Outcome:
