@@ -1,14 +1,17 @@
 """Call setup rate of the whole switch, driven by SIPp, with Kamailio as the reference.
 
 Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS extra agents, all
-registered (digest auth) to one SIPp UAS that answers at once. Ringdesk has no auto-answer
-mode: an agent answers from the API, so a small asyncio driver plays the agents: it listens to
-each agent's WebSocket, answers every offer (POST /api/calls/{id}/answer) and puts the agent
-back to Ready after the call (PUT /api/cti/status). A SIPp UAC then calls the service's inbound
-number at increasing rates; each step places RATE x SECONDS calls, each held HOLD_MS.
+registered (digest auth) to one SIPp UAS that answers at once. Every bench agent has Auto Answer
+on, and the CTI setting wrap_up_seconds is set to its minimum (1 s), so once the agents are
+logged in and Ready no API request is made per call: the engine answers each offer in the step
+that makes it, and after the call's wrap-up puts the agent back to Ready by itself. A SIPp UAC
+then calls the service's inbound number at increasing rates; each step places RATE x SECONDS
+calls, each held HOLD_MS.
 
-A call therefore costs the switch: INVITE, queue, offer, the agent's INVITE (auto-answer), the
-bridge, two BYEs, plus two REST requests and the database writes of the call and its ticket.
+A call therefore costs the switch: INVITE, queue, offer and answer, the agent's INVITE
+(auto-answer), the bridge, two BYEs, the database writes of the call and its ticket, and the
+wrap-up timer. An agent is busy for about HOLD_MS + 1 s per call, so AGENTS bounds the rate at
+roughly AGENTS / 1.6 s; beyond it calls queue (SIPp waits up to 15 s for the answer).
 
 Kamailio: a transaction-stateful proxy (bench/kamailio.cfg, tm) relaying the same SIPp calls to
 a SIPp UAS, measured on the same machine in the same run. Installed (Debian package) by
@@ -17,7 +20,7 @@ scripts/install-test-deps.sh with RINGDESK_BENCH=1.
 The figure per system: the highest rate whose step ended with zero failed calls, and SIPp's
 call setup time (INVITE to 200) percentiles at that rate.
 
-    python bench/sip_cps.py [--rates 5,10,20,...] [--seconds 10] [--agents 120]
+    python bench/sip_cps.py [--rates 5,10,20,...] [--seconds 10] [--agents 240]
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -34,10 +36,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
-import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/sip_cps.py` from anywhere
@@ -244,7 +244,12 @@ def create_agents(server: RunningServer, count: int) -> list[tuple[str, str, str
             user_id = response.json()["id"]
             http.put(
                 f"/api/admin/cti/agents/{user_id}",
-                json={"cti_id": cti_id, "cti_number": cti_id, "phone_password": phone_password},
+                json={
+                    "cti_id": cti_id,
+                    "cti_number": cti_id,
+                    "phone_password": phone_password,
+                    "auto_answer": True,
+                },
             ).raise_for_status()
             http.put(
                 f"/api/admin/services/{SERVICE_ID}/agents/{user_id}",
@@ -266,76 +271,44 @@ def register_all(
             raise SystemExit(f"registering bench phone {cti_id} failed: {code}")
 
 
-class AgentDriver:
-    """Plays every agent: answers each offer, goes Ready again after each call."""
+def minimum_wrap_up(server: RunningServer) -> None:
+    """Wrap-up ends by itself after the shortest time allowed: agents need no Ready click."""
+    token = server.login("admin", "admin-demo")
+    with server.client(token) as http:
+        body = {k: v for k, v in http.get("/api/admin/cti/settings").json().items() if k != "id"}
+        body["wrap_up_seconds"] = 1
+        http.put("/api/admin/cti/settings", json=body).raise_for_status()
 
-    def __init__(self, server: RunningServer, agents: list[tuple[str, str, str, str]]) -> None:
-        self.server = server
-        self.agents = agents
-        self.answered = 0
-        self.errors: list[str] = []
-        self.ready_count = 0
-        self._stop = asyncio.Event()
 
-    async def run(self, ready: asyncio.Event) -> None:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(
-            base_url=self.server.base_url, timeout=30, limits=limits
-        ) as http:
-            tokens = []
-            for username, password, *_ in self.agents:
+async def make_ready(server: RunningServer, agents: list[tuple[str, str, str, str]]) -> None:
+    """Log every agent in (web and CTI) and set them Ready: the only API requests of the run."""
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
+        gate = asyncio.Semaphore(8)
+
+        async def one(username: str, password: str) -> None:
+            async with gate:
                 response = await http.post(
                     "/api/auth/login", json={"username": username, "password": password}
                 )
                 response.raise_for_status()
-                tokens.append(response.json()["token"])
-            tasks = [asyncio.create_task(self._agent(http, token)) for token in tokens]
-            # Wait for every agent to be logged in and Ready before the sweep starts.
-            deadline = time.monotonic() + 120
-            while self.ready_count < len(tasks):
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.2)
-            ready.set()
-            await self._stop.wait()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                headers = {"Authorization": f"Bearer {response.json()['token']}"}
+                (await http.post("/api/cti/login", headers=headers)).raise_for_status()
+                state = await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
+                state.raise_for_status()
 
-    async def _agent(self, http: httpx.AsyncClient, token: str) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        ws_url = self.server.base_url.replace("http", "ws", 1) + f"/api/ws?token={token}"
-        async with websockets.connect(ws_url, max_size=2**22) as ws:
-            (await http.post("/api/cti/login", headers=headers)).raise_for_status()
-            state = (
-                await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
-            ).json()
-            self.ready_count += 1
-            answered: set[str] = set()
-            await self._act(http, headers, state, answered)
-            async for raw in ws:
-                message = json.loads(raw)
-                if message.get("type") == "agent_state":
-                    await self._act(http, headers, message["data"], answered)
+        await asyncio.gather(*(one(username, password) for username, password, *_ in agents))
 
-    async def _act(
-        self, http: httpx.AsyncClient, headers: dict[str, str], state: Any, answered: set[str]
-    ) -> None:
-        offer = state.get("offer")
-        if offer and offer["call_id"] not in answered:
-            answered.add(offer["call_id"])
-            response = await http.post(f"/api/calls/{offer['call_id']}/answer", headers=headers)
-            if response.status_code == 200:
-                self.answered += 1
-            else:
-                self.errors.append(f"answer {response.status_code} {response.text[:120]}")
-        elif state.get("status") == "ticket_processing":
-            response = await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
-            if response.status_code != 200:
-                self.errors.append(f"ready {response.status_code} {response.text[:120]}")
 
-    def stop(self) -> None:
-        self._stop.set()
+def board_statuses(server: RunningServer) -> dict[str, int]:
+    """How many bench agents are in each status (after a run: who is not back to Ready)."""
+    token = server.login("admin", "admin-demo")
+    with server.client(token) as http:
+        counts: dict[str, int] = {}
+        for agent in http.get("/api/board").json()["agents"]:
+            if agent["name"].startswith("Bench Agent"):
+                counts[agent["status"]] = counts.get(agent["status"], 0) + 1
+        return counts
 
 
 async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
@@ -346,11 +319,12 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         agent_port = free_udp_port()
         register_all(server, agents, agent_port)
         uas = start_uas(agent_port, workdir / "agent_uas")
-        driver = AgentDriver(server, agents)
-        ready = asyncio.Event()
-        runner = asyncio.create_task(driver.run(ready))
-        await ready.wait()
-        print(f"ringdesk: {len(agents)} agents Ready, phones registered to one SIPp UAS")
+        minimum_wrap_up(server)
+        await make_ready(server, agents)
+        print(
+            f"ringdesk: {len(agents)} agents Ready with Auto Answer and 1 s wrap-up, "
+            "phones registered to one SIPp UAS; no API request per call"
+        )
         loop = asyncio.get_running_loop()
         steps = await loop.run_in_executor(
             None,
@@ -360,11 +334,8 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
             args.seconds,
             workdir / "ringdesk_uac",
         )
-        driver.stop()
-        await runner
-        print(f"ringdesk: the agents answered {driver.answered} offers")
-        if driver.errors:
-            print(f"ringdesk: {len(driver.errors)} API errors, first: {driver.errors[:3]}")
+        await asyncio.sleep(3)  # the last calls' wrap-up
+        print(f"ringdesk: bench agents by status after the run: {board_statuses(server)}")
         return steps
     finally:
         stop(uas)
@@ -439,7 +410,7 @@ def main() -> int:
         default=_rates("50,100,200,300,500,750,1000,1500,2000,3000"),
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
-    parser.add_argument("--agents", type=int, default=120)
+    parser.add_argument("--agents", type=int, default=240)
     parser.add_argument("--kamailio-children", type=int, default=2)
     parser.add_argument("--workdir", help="keep SIPp traces here (default: a temp dir)")
     parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
@@ -450,7 +421,7 @@ def main() -> int:
         ours: list[Step] = []
         theirs: list[Step] = []
         if "ringdesk" in args.systems:
-            print("## ringdesk (B2BUA + engine + API answer + database)")
+            print("## ringdesk (B2BUA + engine with Auto Answer agents + database)")
             ours = asyncio.run(_ringdesk(args, workdir))
         if "kamailio" in args.systems:
             print("## kamailio (stateful proxy, tm) to a SIPp UAS")

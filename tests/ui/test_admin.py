@@ -300,3 +300,31 @@ def test_new_service_is_created_and_opened(admin_desk: Desk) -> None:
     expect(page.get_by_label("Inbound number")).to_have_value("5550200")
     page.get_by_role("link", name="All services").click()
     expect(page.get_by_role("link", name="Billing")).to_be_visible()
+
+
+def test_cti_agent_auto_answer_checkbox_round_trip(admin_desk: Desk) -> None:
+    page = admin_desk.page
+    admin_desk.goto("/admin/cti-agents")
+    bob = page.locator("form[data-user]", has_text="Bob Chen")
+    box = bob.get_by_label("Auto Answer")
+    expect(box).not_to_be_checked()
+    box.check()
+    bob.get_by_role("button", name="Save CTI for Bob Chen").click()
+    expect(bob.locator(".save-status")).to_have_text("Saved.")
+    with api(admin_desk.server, "admin") as http:
+        rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
+        assert rows["Bob Chen"]["auto_answer"] is True
+        assert rows["Alice Martin"]["auto_answer"] is False  # only Bob's row was saved
+        try:
+            page.reload()
+            bob = page.locator("form[data-user]", has_text="Bob Chen")
+            expect(bob.get_by_label("Auto Answer")).to_be_checked()
+            bob.get_by_label("Auto Answer").uncheck()
+            bob.get_by_role("button", name="Save CTI for Bob Chen").click()
+            expect(bob.locator(".save-status")).to_have_text("Saved.")
+            bob_id = rows["Bob Chen"]["user_id"]
+            assert http.get(f"/api/admin/cti/agents/{bob_id}").json()["auto_answer"] is False
+        finally:
+            back = {"cti_id": "1002", "cti_number": "1002", "auto_answer": False}
+            url = f"/api/admin/cti/agents/{rows['Bob Chen']['user_id']}"
+            assert http.put(url, json=back).is_success

@@ -213,9 +213,12 @@ class EngineBase:
                 call.id, a.config.id, call.service_id, call.customer_number, a.offer_expires, now
             )
         )
-        self._refresh(a, now, out)
-        if a.config.auto_answer and a.offer == call.id:
+        if a.config.auto_answer:
+            # Answered in this same step: the answer's refresh reports On Call, with no
+            # zero-second Ringing status (and its database write and feed message) on the way.
             self._auto_answer(a, call, now, out)
+        else:
+            self._refresh(a, now, out)
 
     def _auto_answer(self, a: AgentRecord, call: CallRecord, now: float, out: Outcome) -> None:
         """Answer an offer as the agent's Answer click would (CallControl does it)."""

@@ -185,8 +185,12 @@ class Engine(AgentRules, CallControl, CallEvents):
             for c in self._calls.values()
             if c.service_id == service_id and c.state is CallState.OFFERED
         ]
+        ringing.sort(key=lambda c: c.seq)
+        # Remembered even when nobody else is free now, so an agent who becomes free later
+        # joins the ringing (oldest first, as _ringing_all_call expects).
+        self._ringing_all[service_id] = {c.id: None for c in ringing}
         pool = self._pool(service_id)
-        for call in sorted(ringing, key=lambda c: c.seq):
+        for call in ringing:
             for agent_id in pool:
                 if call.state is not CallState.OFFERED:
                     break  # an auto-answer agent took it

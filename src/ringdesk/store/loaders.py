@@ -88,6 +88,7 @@ def agent_config(db: Session, user: m.User) -> AgentConfig:
         cti_id=cti.cti_id if cti else None,
         cti_number=cti.cti_number if cti else None,
         services=frozenset(permitted),
+        auto_answer=bool(cti and cti.auto_answer),
     )
 
 
@@ -108,6 +109,7 @@ def agents(db: Session) -> list[AgentConfig]:
                 cti_id=cti.cti_id if cti else None,
                 cti_number=cti.cti_number if cti else None,
                 services=frozenset(permitted[user.id]),
+                auto_answer=bool(cti and cti.auto_answer),
             )
         )
     return result

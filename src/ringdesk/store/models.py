@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -84,6 +85,10 @@ class CtiAgent(Base):
     cti_id: Mapped[str] = mapped_column(String(32), unique=True)
     cti_number: Mapped[str] = mapped_column(String(32), unique=True)
     phone_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Auto Answer: offers are answered at once (headset agents); added by migration 0002.
+    auto_answer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false(), nullable=False
+    )
 
 
 class CallingNumber(Base):

@@ -165,3 +165,5 @@ class CtiAgentBody(Body):
     cti_id: CtiId
     cti_number: Phone
     phone_password: Annotated[str, Field(min_length=4, max_length=128)] | None = None
+    # Omitted: keep the current setting (off for a new assignment), as for phone_password.
+    auto_answer: bool | None = None

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
 
 from ringdesk.core.commands import Answer, EndCall, SetStatus
 from ringdesk.core.errors import IllegalAction
@@ -19,6 +22,8 @@ from ringdesk.core.model import AgentConfig, AgentStatus, CtiSettings, Strategy
 from ringdesk.core.telephony import Bridge, RingAgent
 
 from .harness import AGENTS, ALICE, BOB, CAROL, SUPPORT, Desk
+from .test_stateful import AGENT_IDS, CallCenter
+from .test_stateful import AGENTS as MACHINE_AGENTS
 
 
 def _auto(*agent_ids: int) -> list[AgentConfig]:
@@ -120,6 +125,17 @@ def test_switching_to_ring_all_lets_a_free_auto_answer_agent_take_the_ringing_ca
     assert desk.offered(ALICE) is None and desk.status(ALICE) == "ready"
 
 
+def test_agent_free_after_a_switch_to_ring_all_joins_the_call_ringing_one_agent() -> None:
+    # Found by the random machine below: the call rang Bob before the switch, nobody else was
+    # free at the switch, and Alice becoming free later was not rung.
+    desk = Desk()
+    call, _ = desk.arrive()
+    desk.ready(BOB)
+    desk.service(replace(SUPPORT, strategy=Strategy.RING_ALL))
+    desk.ready(ALICE)
+    assert desk.offered(ALICE) == desk.offered(BOB) == call
+
+
 def test_turning_auto_answer_on_while_ringing_answers_the_offer() -> None:
     desk = Desk()
     desk.ready(ALICE)
@@ -164,3 +180,44 @@ def test_agent_who_chose_rest_during_the_call_is_not_auto_answered_after_it() ->
     desk.tick(1)
     assert desk.status(ALICE) == "rest"
     assert desk.engine.call(second).state == "queued"
+
+
+class AutoAnswerCallCenter(CallCenter):
+    """The random call center of test_stateful, with the admin turning Auto Answer on and off."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auto: set[int] = set()
+
+    def _config(self, agent: int, services: frozenset[int] | None = None) -> AgentConfig:
+        current = self.desk.engine.agent(agent).services
+        return replace(
+            MACHINE_AGENTS[agent - 1],
+            services=frozenset(current) if services is None else services,
+            auto_answer=agent in self.auto,
+        )
+
+    @rule(agent=st.sampled_from(AGENT_IDS), on=st.booleans())
+    def admin_sets_auto_answer(self, agent: int, on: bool) -> None:
+        (self.auto.add if on else self.auto.discard)(agent)
+        self.desk._record(self.desk.engine.upsert_agent(self._config(agent), self.desk.now))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), services=st.sampled_from([{1}, {2}, {1, 2}, set()]))
+    def admin_changes_phone_permission(self, agent: int, services: set[int]) -> None:
+        config = self._config(agent, frozenset(services))
+        self.desk._record(self.desk.engine.upsert_agent(config, self.desk.now))
+
+    @invariant()
+    def auto_answer_agents_never_ring(self) -> None:
+        for agent in self.auto:
+            view = self.desk.engine.agent(agent)
+            assert view.offer is None and view.status != "ringing", view
+
+
+AutoAnswerCallCenter.TestCase.settings = settings(
+    max_examples=100,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestAutoAnswerCallCenter = AutoAnswerCallCenter.TestCase

@@ -387,6 +387,7 @@ def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> dict[st
         "cti_number": cti.cti_number if cti else None,
         "has_phone_password": bool(cti and cti.phone_password),
         "registered": bool(cti) and runtime.phone_registered(user.id),
+        "auto_answer": bool(cti and cti.auto_answer),
     }
 
 
@@ -396,6 +397,12 @@ def cti_agents(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
         users = db.scalars(select(m.User).order_by(m.User.id)).all()
         ctis = {c.user_id: c for c in db.scalars(select(m.CtiAgent))}
         return [_cti_json(runtime, u, ctis.get(u.id)) for u in users]
+
+
+@router.get("/cti/agents/{user_id}")
+def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db() as db:
+        return _cti_json(runtime, _user(db, user_id), db.get(m.CtiAgent, user_id))
 
 
 @router.put("/cti/agents/{user_id}")
@@ -422,6 +429,8 @@ async def assign_cti(
         cti.cti_number = body.cti_number
         if body.phone_password is not None:
             cti.phone_password = body.phone_password
+        if body.auto_answer is not None:
+            cti.auto_answer = body.auto_answer
         _commit_unique(db, "This CTI ID or CTI number")
     runtime.reload_agent(user_id)
     with runtime.db() as db:

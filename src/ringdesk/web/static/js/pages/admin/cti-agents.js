@@ -1,8 +1,8 @@
 // CTI Agent Management: each agent's CTI ID (their phone's SIP user), CTI number (what colleagues
-// dial to reach them), phone password, and whether their phone is registered right now.
+// dial to reach them), phone password, Auto Answer, and whether their phone is registered now.
 
 import { api } from "../../api.js";
-import { field, h, render } from "../../dom.js";
+import { checkbox, field, h, render } from "../../dom.js";
 import { isPhoneNumber } from "../../format.js";
 import { confirmDialog } from "../../ui/dialog.js";
 import { errorText } from "../../ui/toast.js";
@@ -90,6 +90,9 @@ function agentRow(a, reload) {
       placeholder: a.has_phone_password ? "Unchanged" : "Not set",
     })
   );
+  // Auto Answer: for agents on a headset, offered calls connect with no click on Answer.
+  const autoAnswer = checkbox("Auto Answer", Boolean(a.auto_answer), { name: "auto_answer" });
+  autoAnswer.input.setAttribute("aria-describedby", `auto-answer-hint-${a.user_id}`);
   const status = saveStatus();
   const form = h(
     "form",
@@ -112,8 +115,8 @@ function agentRow(a, reload) {
           ctiNumber.setAttribute("aria-invalid", "true");
           return;
         }
-        /** @type {Record<string, string>} */
-        const body = { cti_id: id, cti_number: number };
+        /** @type {Record<string, string | boolean>} */
+        const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
         if (password.value) body.phone_password = password.value;
         try {
           await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
@@ -140,6 +143,16 @@ function agentRow(a, reload) {
       field("CTI ID", ctiId),
       field("CTI number", ctiNumber),
       field("Phone password", password),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      autoAnswer,
+      h(
+        "p",
+        { class: "hint", id: `auto-answer-hint-${a.user_id}` },
+        "Calls offered to this agent are answered at once, with no click on Answer.",
+      ),
     ),
     h(
       "div",
