@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from ringdesk.web.feed import Feeds
 from ringdesk.web.sessions import SessionCache
 
 log = logging.getLogger(__name__)
+BATCH_LIMIT = 200  # switch reports decided before one commit; bounds the feed latency
 
 
 class Unavailable(CoreError):
@@ -78,6 +79,7 @@ class Runtime:
         self._engine: Engine | None = None
         self._inbox: deque[Callable[[], None]] = deque()
         self._draining = False
+        self._batch: list[tuple[Outcome, set[int] | None]] | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.logins = SessionCache()
@@ -253,13 +255,25 @@ class Runtime:
             asyncio.get_running_loop().call_soon(self._drain)
 
     def _drain(self) -> None:
+        # The switch's reports that arrived together are decided one by one, then stored in one
+        # transaction, published, and acted on: one commit per batch instead of one per report.
         try:
             while self._inbox:
-                job = self._inbox.popleft()
+                batch: list[tuple[Outcome, set[int] | None]] = []
+                self._batch = batch
                 try:
-                    job()
-                except Exception:
-                    log.exception("switch input failed")
+                    for _ in range(BATCH_LIMIT):
+                        if not self._inbox:
+                            break
+                        job = self._inbox.popleft()
+                        try:
+                            job()
+                        except Exception:
+                            log.exception("switch input failed")
+                finally:
+                    self._batch = None
+                if batch:
+                    self._finish(batch, raise_errors=False)
         finally:
             self._draining = False
 
@@ -301,24 +315,53 @@ class Runtime:
 
     # ---- the one path every outcome takes -----------------------------------------------------
     def _apply(self, outcome: Outcome, also_agents: set[int] | None = None) -> None:
+        if self._batch is not None:
+            self._batch.append((outcome, also_agents))
+        else:
+            self._finish([(outcome, also_agents)], raise_errors=True)
+
+    def _finish(
+        self, outcomes: list[tuple[Outcome, set[int] | None]], *, raise_errors: bool
+    ) -> None:
+        """Commit the outcomes' events, publish them, then execute their actions in order."""
+        writes = [outcome.events for outcome, _ in outcomes if outcome.events]
         recorded = Recorded()
-        if outcome.events and self.recorder.status_only(outcome.events):
-            with self.db_engine.begin() as conn:  # the common status click, without the ORM
-                recorded = self.recorder.apply_statuses(conn, cast(Any, outcome.events))
-        elif outcome.events:
-            with self.db() as db:
-                recorded = self.recorder.apply(db, list(outcome.events))
-                db.commit()
-        if also_agents:
-            recorded.agents |= also_agents
-        self.feeds.publish_recorded(recorded)
-        for action in outcome.actions:
+        if writes:
             try:
-                self.switch.execute(action)
+                with self.db_engine.begin() as conn:
+                    for events in writes:
+                        recorded.merge(self.recorder.apply(conn, list(events)))
             except Exception:
-                # One failing leg must not stop the other actions of the outcome.
-                log.exception("switch failed to execute %r", action)
+                self.recorder.forget()  # ids of rows that were rolled back
+                if raise_errors:
+                    raise
+                log.exception("storing %d outcomes failed; storing them one by one", len(writes))
+                recorded = self._store_one_by_one(writes)
+        for _, also in outcomes:
+            if also:
+                recorded.agents |= also
+        self.feeds.publish_recorded(recorded)
+        # The engine has decided: its telephony actions go out even if a write failed (logged
+        # above), or calls would hang on a switch that no longer matches the engine.
+        for outcome, _ in outcomes:
+            for action in outcome.actions:
+                try:
+                    self.switch.execute(action)
+                except Exception:
+                    # One failing leg must not stop the other actions.
+                    log.exception("switch failed to execute %r", action)
         self._wake.set()
+
+    def _store_one_by_one(self, writes: list[list[Any]]) -> Recorded:
+        recorded = Recorded()
+        for events in writes:
+            try:
+                with self.db_engine.begin() as conn:
+                    recorded.merge(self.recorder.apply(conn, list(events)))
+            except Exception:
+                self.recorder.forget()
+                log.exception("lost the record of %r", events)
+        return recorded
 
     # ---- configuration changes from the admin pages --------------------------------------------
     def reload_settings(self) -> None:

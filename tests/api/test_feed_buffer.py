@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+import pytest
+
+from ringdesk.store.recorder import Recorded
+from ringdesk.web import feed as feed_module
 from ringdesk.web.feed import REPLAY, Feeds
 
 
@@ -50,3 +54,35 @@ def test_live_messages_reach_every_subscriber_of_the_user_only() -> None:
     feeds.unsubscribe(7, second)
     feeds.publish(7, "ticket_updated", {"id": 2})
     assert second.queue.empty() and not first.queue.empty()
+
+
+def _failure(agent_id: int) -> Recorded:
+    return Recorded(call_failures=[(agent_id, {"call_id": "c1", "reason": "busy"})])
+
+
+def test_a_widget_that_reconnects_soon_gets_what_it_missed() -> None:
+    feeds = _feeds_with(0)
+    sub, _, _ = feeds.subscribe(7, None)
+    feeds.unsubscribe(7, sub)
+    feeds.publish_recorded(_failure(7))  # the socket dropped a moment ago: still built
+    _, replay, resync = feeds.subscribe(7, 0)
+    assert not resync
+    assert [json.loads(m)["type"] for m in replay] == ["call_failed"]
+
+
+def test_messages_for_nobody_are_skipped_and_a_later_since_resyncs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feed_module, "LINGER", 0.0)
+    feeds = _feeds_with(0)
+    sub, _, _ = feeds.subscribe(7, None)
+    feeds.unsubscribe(7, sub)
+    feeds.publish_recorded(_failure(7))
+    feeds.publish_recorded(_failure(9))  # user 9 never opened a feed
+    assert feeds.current_seq(7) == 0 and feeds.current_seq(9) == 0  # nothing was built
+    _, replay, resync = feeds.subscribe(7, 0)
+    assert resync and replay == []
+    # Once resynced the feed is live again: the next message is delivered, no further resync.
+    feeds.publish_recorded(_failure(7))
+    assert feeds.current_seq(7) == 1
+    assert feeds.subscribe(7, 1)[1:] == ([], False)
