@@ -58,6 +58,7 @@ class Step:
     successful: int
     failed: int
     setup_ms: list[float]  # INVITE -> 200, per call
+    cpu_ms_per_call: float | None = None  # the measured system's CPU (user+system) per call
 
     @property
     def clean(self) -> bool:
@@ -74,6 +75,7 @@ class Step:
             f"  {self.rate:7.1f} cps  {self.successful:5d} ok {self.failed:4d} failed   setup "
             f"p50 {self.percentile(50):7.1f} ms  p90 {self.percentile(90):7.1f} ms  "
             f"p99 {self.percentile(99):7.1f} ms"
+            + ("" if self.cpu_ms_per_call is None else f"  CPU {self.cpu_ms_per_call:.2f} ms/call")
         )
 
 
@@ -202,11 +204,45 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
         process.wait(timeout=10)
 
 
-def sweep(target: tuple[str, int], rates: list[float], seconds: float, workdir: Path) -> list[Step]:
-    """Rates in increasing order until the first step with a failed call."""
+def _stat(pid: int) -> list[str]:
+    # Fields after the command name: state is [0], ppid [1], utime [11], stime [12].
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes and their children (Linux /proc)."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = _stat(int(entry.name))
+            except OSError:
+                continue  # exited meanwhile
+    family, grown = set(pids), True
+    while grown:  # Kamailio's worker processes are children of the main one
+        more = {pid for pid, f in stats.items() if int(f[1]) in family} - family
+        family |= more
+        grown = bool(more)
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(stats[p][11]) + int(stats[p][12]) for p in family if p in stats) / ticks
+
+
+def sweep(
+    target: tuple[str, int],
+    rates: list[float],
+    seconds: float,
+    workdir: Path,
+    pids: list[int] | None = None,
+) -> list[Step]:
+    """Rates in increasing order until the first step with a failed call.
+
+    With `pids`, each step also reports those processes' CPU time per successful call."""
     steps = []
     for rate in rates:
+        before = cpu_seconds(pids) if pids else 0.0
         step = run_uac(target, rate, seconds, workdir / f"rate-{rate:g}")
+        if pids and step.successful:
+            step.cpu_ms_per_call = (cpu_seconds(pids) - before) * 1000 / step.successful
         print(step.line(), flush=True)
         steps.append(step)
         if not step.clean:
@@ -333,6 +369,7 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
             args.rates,
             args.seconds,
             workdir / "ringdesk_uac",
+            [server.process.pid],
         )
         await asyncio.sleep(3)  # the last calls' wrap-up
         print(f"ringdesk: bench agents by status after the run: {board_statuses(server)}")
@@ -381,7 +418,8 @@ def _kamailio(args: argparse.Namespace, workdir: Path) -> list[Step]:
         if kamailio.poll() is not None:
             raise SystemExit(f"kamailio exited: {(workdir / 'kamailio.log').read_text()[-2000:]}")
         rates = args.kamailio_rates
-        return sweep(("127.0.0.1", listen_port), rates, args.seconds, workdir / "uac")
+        uac = workdir / "uac"
+        return sweep(("127.0.0.1", listen_port), rates, args.seconds, uac, [kamailio.pid])
     finally:
         stop(uas)
         kamailio.terminate()

@@ -1,19 +1,46 @@
-"""Supervisor board and daily statistics."""
+"""Supervisor board and statistics (a day or a date range, as JSON or CSV)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from dataclasses import dataclass
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from ringdesk.store import stats
-from ringdesk.web.auth import Admin, RuntimeDep, User
+from ringdesk.web.auth import Admin, Principal, RuntimeDep, User
 from ringdesk.web.errors import ApiError
 from ringdesk.web.views import board as board_view
 
 router = APIRouter(prefix="/api", tags=["board"])
 IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+DateQuery = Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")]
+FromQuery = Annotated[
+    str | None, Query(alias="from", max_length=10, description="first day, YYYY-MM-DD")
+]
+TzQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="IANA time zone the days are counted in (default UTC)"),
+]
+MAX_RANGE_DAYS = 366
+FIGURES = (
+    "offered",
+    "answered",
+    "abandoned",
+    "avg_abandon_seconds",
+    "avg_wait_seconds",
+    "longest_wait_seconds",
+    "avg_talk_seconds",
+    "avg_wrap_up_seconds",
+    "service_level",
+    "outbound",
+    "outbound_connected",
+)
 
 
 @router.get("/board")
@@ -22,25 +49,142 @@ async def board(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
         return board_view(runtime, db)
 
 
-@router.get("/stats")
-def day_stats(
-    user: User,
+@dataclass(frozen=True, slots=True)
+class Span:
+    first: dt.date
+    last: dt.date
+    tz_name: str
+    start: float
+    end: float
+
+
+def _zone(name: str | None) -> tuple[str, dt.tzinfo]:
+    if not name or name == "UTC":
+        return "UTC", dt.UTC
+    try:
+        return name, ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ApiError(
+            422, "invalid_input", "tz must be a time zone name, like UTC or Europe/Paris."
+        ) from exc
+
+
+def _day(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_input", f"{name} must be YYYY-MM-DD.") from exc
+
+
+def _span(date: str | None, first: str | None, last: str | None, tz: str | None) -> Span:
+    """`date` is one day; `from`/`to` a range (either alone means that one day); none: today."""
+    tz_name, zone = _zone(tz)
+    if date and (first or last):
+        raise ApiError(422, "invalid_input", "Give either date or from/to, not both.")
+    if date:
+        first = last = date
+    today = dt.datetime.now(zone).date().isoformat()
+    first_day = _day(first or last or today, "from" if first else "to")
+    last_day = _day(last or first or today, "to" if last else "from")
+    if last_day < first_day:
+        raise ApiError(422, "invalid_input", "to must not be before from.")
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:
+        raise ApiError(422, "invalid_input", f"A range covers at most {MAX_RANGE_DAYS} days.")
+    try:
+        start, end = stats.span_bounds(first_day, last_day, zone)
+    except OverflowError as exc:  # the day after 9999-12-31 does not exist
+        raise ApiError(422, "invalid_input", "The dates are out of range.") from exc
+    return Span(first_day, last_day, tz_name, start, end)
+
+
+def _report(
+    user: Principal,
     runtime: RuntimeDep,
-    date: Annotated[str | None, Query(max_length=10)] = None,
-    service_id: IdQuery = None,
-    agent_id: IdQuery = None,
+    span: Span,
+    service_id: int | None,
+    agent_id: int | None,
 ) -> dict[str, Any]:
     if not user.is_admin:
         # An agent may see their own figures, nobody else's.
         if agent_id is not None and agent_id != user.id:
             raise ApiError(403, "forbidden", "Agents can only see their own statistics.")
         agent_id = user.id
-    try:
-        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
-    except ValueError as exc:
-        raise ApiError(422, "invalid_input", "date must be YYYY-MM-DD.") from exc
-    start, end = stats.day_bounds(day)
     with runtime.db() as db:
-        services = stats.per_service(db, start, end, service_id) if user.is_admin else []
-        agents = stats.per_agent(db, start, end, service_id, agent_id)
-    return {"date": day.isoformat(), "services": services, "agents": agents}
+        services = stats.per_service(db, span.start, span.end, service_id) if user.is_admin else []
+        agents = stats.per_agent(db, span.start, span.end, service_id, agent_id)
+        total = stats.overall(db, span.start, span.end, service_id) if user.is_admin else None
+    return {
+        # `date` stays the first day, as before ranges existed.
+        "date": span.first.isoformat(),
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "tz": span.tz_name,
+        "services": services,
+        "agents": agents,
+        "total": total,
+    }
+
+
+@router.get("/stats")
+def day_stats(
+    user: User,
+    runtime: RuntimeDep,
+    date: DateQuery = None,
+    first: FromQuery = None,
+    to: DateQuery = None,
+    tz: TzQuery = None,
+    service_id: IdQuery = None,
+    agent_id: IdQuery = None,
+) -> dict[str, Any]:
+    return _report(user, runtime, _span(date, first, to, tz), service_id, agent_id)
+
+
+@router.get(
+    "/stats.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}},
+)
+def stats_csv(
+    user: User,
+    runtime: RuntimeDep,
+    date: DateQuery = None,
+    first: FromQuery = None,
+    to: DateQuery = None,
+    tz: TzQuery = None,
+    service_id: IdQuery = None,
+    agent_id: IdQuery = None,
+) -> Response:
+    """The same figures as /api/stats, one row per service, per agent and the total."""
+    report = _report(user, runtime, _span(date, first, to, tz), service_id, agent_id)
+    name = f"ringdesk-stats-{report['from']}-to-{report['to']}.csv"
+    return Response(
+        content=_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["from", "to", "tz", "row", "id", "name", *FIGURES])
+    head = [report["from"], report["to"], report["tz"]]
+    for row in report["services"]:
+        writer.writerow(
+            [*head, "service", row["service_id"], _cell(row["service_name"]), *_nums(row)]
+        )
+    for row in report["agents"]:
+        writer.writerow([*head, "agent", row["agent_id"], _cell(row["name"]), *_nums(row)])
+    if report["total"] is not None:
+        writer.writerow([*head, "total", "", "All services", *_nums(report["total"])])
+    return out.getvalue()
+
+
+def _nums(row: dict[str, Any]) -> list[Any]:
+    return ["" if row[key] is None else row[key] for key in FIGURES]
+
+
+def _cell(text: str) -> str:
+    # A name starting with = + - @ would run as a formula when the file is opened in a
+    # spreadsheet (CSV injection); a leading apostrophe keeps it text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

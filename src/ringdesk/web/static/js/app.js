@@ -117,6 +117,13 @@ route(
     { admin: true },
   ),
 );
+route(
+  "/admin/reports",
+  guarded(
+    lazy(() => import("./pages/admin/reports.js"), "reportsView"),
+    { admin: true },
+  ),
+);
 
 /** @param {any} _user */
 async function afterLogin(_user) {

@@ -7,6 +7,7 @@ export const ADMIN_PAGES = [
   ["/admin/cti-settings", "CTI Settings"],
   ["/admin/cti-agents", "CTI Agent Management"],
   ["/admin/users", "Users"],
+  ["/admin/reports", "Reports"],
 ];
 
 /**

@@ -1,0 +1,323 @@
+// Reports: the call figures of a date range per service and per agent, from GET /api/stats,
+// with the same table as CSV from GET /api/stats.csv. The range lives in the URL, so a
+// reload or a shared link shows the same report.
+
+import { ApiError, api, getBlob, query } from "../../api.js";
+import { field, h, render } from "../../dom.js";
+import { percent, shortDuration } from "../../format.js";
+import { navigate } from "../../router.js";
+import { errorText } from "../../ui/toast.js";
+import { adminShell, saveStatus } from "./shell.js";
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The columns of both tables: [key, heading, how to show it, what it means]. Soft hyphens
+ * (\u00ad) let the long headings break, so eleven columns fit beside the admin menu.
+ */
+const COLUMNS = [
+  ["offered", "Offered", count, "Inbound calls that reached the queue"],
+  ["answered", "Answered", count, "Offered calls an agent answered"],
+  ["abandoned", "Aban\u00addoned", count, "Callers who hung up before an answer"],
+  ["avg_abandon_seconds", "Avg to abandon", shortDuration, "Average wait before hanging up"],
+  ["avg_wait_seconds", "Avg wait", shortDuration, "Average wait of the answered calls"],
+  ["longest_wait_seconds", "Longest wait", shortDuration, "Longest wait, answered or not"],
+  ["avg_talk_seconds", "Avg talk", shortDuration, "Average talk time, inbound and outbound"],
+  ["avg_wrap_up_seconds", "Avg wrap-up", shortDuration, "Average time in Ticket Processing"],
+  ["service_level", "Service level", percent, "Share answered within the service's target"],
+  ["outbound", "Out\u00adbound", count, "Outbound calls placed"],
+];
+
+/** @param {number|null|undefined} n */
+function count(n) {
+  return String(n ?? 0);
+}
+
+/** A date as YYYY-MM-DD in the browser's time zone. @param {Date} d */
+function isoDay(d) {
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** @param {number} days */
+function daysAgo(days) {
+  const d = new Date();
+  d.setDate(d.getDate() - days);
+  return isoDay(d);
+}
+
+/** The browser's time zone, so "today" is the supervisor's today, not UTC's. */
+function timeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** @param {HTMLElement} main @param {Record<string, string>} _params @param {URLSearchParams} params */
+export async function reportsView(main, _params, params) {
+  const content = adminShell(main, "/admin/reports", "Reports");
+  content.classList.add("reports-page");
+  const today = isoDay(new Date());
+  const fromParam = params.get("from") || "";
+  const toParam = params.get("to") || "";
+  const range = {
+    from: DAY.test(fromParam) ? fromParam : today,
+    to: DAY.test(toParam) ? toParam : DAY.test(fromParam) ? fromParam : today,
+  };
+  // The zone actually used: the browser's, or UTC when the server does not know that one.
+  let tz = timeZone();
+  const from = /** @type {HTMLInputElement} */ (
+    h("input", { type: "date", name: "from", value: range.from, max: today, required: true })
+  );
+  const to = /** @type {HTMLInputElement} */ (
+    h("input", { type: "date", name: "to", value: range.to, max: today, required: true })
+  );
+  const status = saveStatus();
+  const show = (/** @type {string} */ first, /** @type {string} */ last) => {
+    if (!DAY.test(first) || !DAY.test(last)) {
+      status.fail("Pick both dates.");
+      return;
+    }
+    if (last < first) {
+      status.fail("The end date is before the start date.");
+      return;
+    }
+    void navigate(`/admin/reports${query({ from: first, to: last })}`, { replace: true });
+  };
+  const quick = (/** @type {string} */ label, /** @type {string} */ first, last = today) =>
+    h(
+      "button",
+      { type: "button", class: "btn btn-small", onclick: () => show(first, last) },
+      label,
+    );
+  const download = h(
+    "button",
+    {
+      type: "button",
+      class: "btn",
+      onclick: () => void downloadCsv(range.from, range.to, tz, status),
+    },
+    "Download CSV",
+  );
+  const form = h(
+    "form",
+    {
+      class: "filters report-range",
+      novalidate: true,
+      "aria-label": "Report period",
+      onsubmit: (/** @type {Event} */ e) => {
+        e.preventDefault();
+        show(from.value, to.value);
+      },
+    },
+    field("From", from),
+    field("To", to),
+    h("button", { type: "submit", class: "btn btn-primary" }, "Show"),
+    download,
+  );
+  const month = `${today.slice(0, 8)}01`;
+  const note = h("p", { class: "muted small" });
+  const explain = () => {
+    note.textContent =
+      `Calls count on the day they arrived, in the time zone ${tz}. Service level: the share ` +
+      "of answered or abandoned calls answered within the service's target.";
+  };
+  explain();
+  const results = h("div", { class: "reports", "aria-live": "polite" });
+  content.append(
+    form,
+    h(
+      "div",
+      { class: "quick-ranges" },
+      quick("Today", today),
+      quick("Yesterday", daysAgo(1), daysAgo(1)),
+      quick("Last 7 days", daysAgo(6)),
+      quick("This month", month),
+      status,
+    ),
+    note,
+    results,
+  );
+  render(results, h("p", { class: "muted" }, "Loading the figures…"));
+  const fetchReport = async () => {
+    try {
+      return await api.get(`/api/stats${query({ from: range.from, to: range.to, tz })}`);
+    } catch (err) {
+      const zoneRefused =
+        err instanceof ApiError && err.status === 422 && /\btz\b/.test(err.message);
+      if (!zoneRefused || tz === "UTC") throw err;
+      // A server without this zone's rules refuses it: count the days in UTC instead.
+      tz = "UTC";
+      explain();
+      return api.get(`/api/stats${query({ from: range.from, to: range.to, tz })}`);
+    }
+  };
+  try {
+    const [report, services] = await Promise.all([fetchReport(), api.get("/api/admin/services")]);
+    const targets = new Map(
+      services.map((/** @type {any} */ s) => [s.id, s.service_level_seconds ?? 20]),
+    );
+    render(
+      results,
+      tiles(report.total || {}),
+      serviceTable(report.services || [], report.total, targets),
+      agentTable(report.agents || []),
+    );
+  } catch (err) {
+    render(results, h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
+  }
+}
+
+/**
+ * Fetch the CSV with the session token (a plain link cannot send it) and save it.
+ * @param {string} first @param {string} last @param {string} tz
+ * @param {ReturnType<typeof saveStatus>} status
+ */
+async function downloadCsv(first, last, tz, status) {
+  try {
+    const blob = await getBlob(`/api/stats.csv${query({ from: first, to: last, tz })}`);
+    const url = URL.createObjectURL(blob);
+    const link = h("a", { href: url, download: `ringdesk-stats-${first}-to-${last}.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // Revoke later: the download starts asynchronously from the object URL.
+    window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    status.ok("CSV downloaded.");
+  } catch (err) {
+    status.fail(errorText(err));
+  }
+}
+
+/** @param {any} total */
+function tiles(total) {
+  const tile = (/** @type {string} */ label, /** @type {string} */ value, cls = "") =>
+    h(
+      "div",
+      { class: `tile ${cls}`.trim() },
+      h("span", { class: "tile-value" }, value),
+      h("span", { class: "tile-label" }, label),
+    );
+  return h(
+    "section",
+    { class: "tiles", "aria-label": "All services" },
+    tile("Offered", count(total.offered), "tile-call"),
+    tile("Answered", count(total.answered), "tile-ready"),
+    tile("Abandoned", count(total.abandoned), total.abandoned ? "tile-alert" : "tile-rest"),
+    tile("Avg wait", shortDuration(total.avg_wait_seconds), "tile-business"),
+    tile("Service level", percent(total.service_level), "tile-ready"),
+  );
+}
+
+/** @param {string} first */
+function head(first) {
+  return h(
+    "thead",
+    null,
+    h(
+      "tr",
+      null,
+      h("th", { scope: "col" }, first),
+      COLUMNS.map(([, label, , help]) =>
+        h("th", { scope: "col", class: "num", title: help }, label),
+      ),
+    ),
+  );
+}
+
+/** @param {any} row */
+function cells(row) {
+  return COLUMNS.map(([key, , show]) =>
+    h(
+      "td",
+      { class: "num", dataset: { col: key } },
+      /** @type {(v: any) => string} */ (show)(row[key]),
+    ),
+  );
+}
+
+/** @param {any[]} rows @param {any} total @param {Map<number, number>} targets */
+function serviceTable(rows, total, targets) {
+  return h(
+    "section",
+    { class: "report-section", "aria-labelledby": "report-services" },
+    h("h2", { id: "report-services" }, "Services"),
+    h(
+      "div",
+      { class: "table-wrap card" },
+      h(
+        "table",
+        { class: "table report-table", dataset: { testid: "report-services" } },
+        head("Service"),
+        h(
+          "tbody",
+          null,
+          rows.map((r) =>
+            h(
+              "tr",
+              { dataset: { service: String(r.service_id) } },
+              h(
+                "td",
+                null,
+                r.service_name,
+                h(
+                  "span",
+                  { class: "muted small report-target" },
+                  `Target ${shortDuration(targets.get(r.service_id) ?? 20)}`,
+                ),
+              ),
+              cells(r),
+            ),
+          ),
+        ),
+        total
+          ? h(
+              "tfoot",
+              null,
+              h(
+                "tr",
+                { dataset: { service: "total" } },
+                h("td", null, h("strong", null, "All services")),
+                cells(total),
+              ),
+            )
+          : null,
+      ),
+    ),
+  );
+}
+
+/** @param {any[]} rows */
+function agentTable(rows) {
+  const sorted = [...rows].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  return h(
+    "section",
+    { class: "report-section", "aria-labelledby": "report-agents" },
+    h("h2", { id: "report-agents" }, "Agents"),
+    sorted.length
+      ? h(
+          "div",
+          { class: "table-wrap card" },
+          h(
+            "table",
+            { class: "table report-table", dataset: { testid: "report-agents" } },
+            head("Agent"),
+            h(
+              "tbody",
+              null,
+              sorted.map((r) =>
+                h(
+                  "tr",
+                  { dataset: { agent: String(r.agent_id) } },
+                  h("td", null, r.name),
+                  cells(r),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No agents."),
+  );
+}

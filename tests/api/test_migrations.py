@@ -1,0 +1,184 @@
+"""The Alembic migrations, on SQLite and on the real PostgreSQL of the test session: every step
+up from an empty database and back down, the schema at head equal to the models, and data
+written by the first schema kept through every later migration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
+
+from ringdesk.store import models as m
+from ringdesk.store.db import make_engine
+from ringdesk.store.migrate import alembic_config
+from tests.support.postgres import PostgresCluster
+
+FIRST = "0001"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    made = make_engine(database_url)
+    try:
+        yield made
+    finally:
+        made.dispose()
+
+
+def _revisions(cfg: Config) -> list[str]:
+    """Every revision from the first to head, in order (a single line of history)."""
+    script = ScriptDirectory.from_config(cfg)
+    assert len(script.get_heads()) == 1, f"more than one head: {script.get_heads()}"
+    return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]
+
+
+def _current(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def _diff_with_models(engine: sa.Engine) -> list[object]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, m.Base.metadata))
+
+
+def test_every_step_up_and_down_and_up_again(database_url: str, engine: sa.Engine) -> None:
+    cfg = alembic_config(database_url)
+    revisions = _revisions(cfg)
+    assert revisions[0] == FIRST and len(revisions) >= 2
+    assert _current(engine) is None and _tables(engine) == set()
+
+    for revision in revisions:
+        command.upgrade(cfg, revision)
+        assert _current(engine) == revision
+    model_tables = set(m.Base.metadata.tables)
+    assert _tables(engine) == model_tables
+    assert _diff_with_models(engine) == []
+
+    for previous in [*reversed(revisions[:-1]), None]:
+        command.downgrade(cfg, "-1")
+        assert _current(engine) == previous
+        if previous == FIRST:
+            # One step above base the first schema's tables are all there.
+            assert _tables(engine) == model_tables
+    assert _tables(engine) == set(), "base must leave no table behind"
+
+    command.upgrade(cfg, "head")
+    assert _current(engine) == revisions[-1]
+    assert _tables(engine) == model_tables
+    assert _diff_with_models(engine) == []
+
+
+def test_data_written_at_the_first_schema_survives_the_upgrade_to_head(
+    database_url: str, engine: sa.Engine
+) -> None:
+    cfg = alembic_config(database_url)
+    command.upgrade(cfg, FIRST)
+    # Plain SQL with the columns of 0001 only: the ORM models describe head, not 0001.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO services (id, name, inbound_number, inbound_enabled, "
+                "outbound_enabled, strategy, overflow_action, service_level_seconds) "
+                "VALUES (1, 'Customer Support', '5550100', true, false, 'round_robin', "
+                "'none', 30)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, username, name, role, password_hash, created_at) "
+                "VALUES (2, 'alice', 'Alice Martin', 'agent', 'argon2-hash', 1700000000.5)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO cti_agents (user_id, cti_id, cti_number, phone_password) "
+                "VALUES (2, '1001', '1001', 'phone1001')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO service_agents (service_id, user_id, phone_permission) "
+                "VALUES (1, 2, true)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO tickets (id, call_id, service_id, direction, customer_number, "
+                "agent_id, subject, notes, status, created_at, connected_at, ended_at, "
+                "duration_seconds, outcome) VALUES (7, 'call-7', 1, 'inbound', '5551234', 2, "
+                "'Billing question', 'Asks about the March invoice.', 'open', 1700000100.0, "
+                "1700000105.0, 1700000165.0, 60.0, 'answered')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO ticket_events (ticket_id, at, kind, detail) "
+                "VALUES (7, 1700000105.0, 'call_connected', 'Alice Martin')"
+            )
+        )
+
+    command.upgrade(cfg, "head")
+
+    with Session(engine) as db:
+        service = db.get_one(m.Service, 1)
+        assert (service.name, service.inbound_number, service.strategy) == (
+            "Customer Support",
+            "5550100",
+            "round_robin",
+        )
+        assert (service.inbound_enabled, service.outbound_enabled) == (True, False)
+        assert service.service_level_seconds == 30
+        user = db.get_one(m.User, 2)
+        assert (user.username, user.name, user.role) == ("alice", "Alice Martin", "agent")
+        cti = db.get_one(m.CtiAgent, 2)
+        assert (cti.cti_id, cti.cti_number, cti.phone_password) == ("1001", "1001", "phone1001")
+        assert cti.auto_answer is False  # the column 0002 added, filled for existing agents
+        permission = db.get_one(m.ServiceAgent, (1, 2))
+        assert permission.phone_permission is True
+        ticket = db.get_one(m.Ticket, 7)
+        assert (ticket.call_id, ticket.service_id, ticket.agent_id) == ("call-7", 1, 2)
+        assert (ticket.subject, ticket.notes) == (
+            "Billing question",
+            "Asks about the March invoice.",
+        )
+        assert (ticket.duration_seconds, ticket.outcome) == (60.0, "answered")
+        events = db.scalars(sa.select(m.TicketEvent).where(m.TicketEvent.ticket_id == 7)).all()
+        assert [(e.kind, e.detail) for e in events] == [("call_connected", "Alice Martin")]
+        # The upgraded schema keeps working: a new agent gets the new column's default.
+        db.add(
+            m.User(
+                id=3,
+                username="bob",
+                name="Bob Chen",
+                role="agent",
+                password_hash="x",
+                created_at=1.0,
+            )
+        )
+        db.flush()  # no ORM relationship orders the two inserts; the user comes first
+        db.add(m.CtiAgent(user_id=3, cti_id="1002", cti_number="1002"))
+        db.commit()
+        assert db.get_one(m.CtiAgent, 3).auto_answer is False
