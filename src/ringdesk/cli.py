@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import socket
 import sys
@@ -89,6 +90,9 @@ def _serve(settings: config.Settings, log_level: str) -> None:
             ws="websockets-sansio",
         )
     )
+    # A call allocates thousands of short-lived objects; the default first-generation threshold
+    # (700) ran a collection every few hundred of them (6 % of the CPU at 100 calls/s, py-spy).
+    gc.set_threshold(20_000, 20, 20)
     # uvloop: less CPU per UDP datagram and per WebSocket write than the standard loop.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(server.serve(sockets=[sock]))

@@ -1,7 +1,9 @@
 """Persist the engine's domain events: call records, tickets and their timelines, agent states.
 
-Runs inside one transaction per engine outcome; the caller commits, then publishes what
-`Recorded` lists, so nothing is broadcast that is not stored.
+Runs inside the caller's transaction (one per batch of engine outcomes); the caller commits,
+then publishes what `Recorded` lists, so nothing is broadcast that is not stored. The writes
+are the fixed statements of `ringdesk.store.hot`, on ids remembered for live calls: no ORM and
+no SELECT to find a call's rows again.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from ringdesk.core import events as ev
 from ringdesk.core.model import AgentStatus
 from ringdesk.store import models as m
+from ringdesk.store.hot import HotSql
 
 
 @dataclass(slots=True)
@@ -46,49 +49,6 @@ def match_customer(db: Session, number: str) -> m.Customer | None:
     return rows[0] if len(rows) == 1 else None
 
 
-_AGENT_STATES = m.Base.metadata.tables["agent_states"]
-_CALLS = m.Base.metadata.tables["call_records"]
-_TICKETS = m.Base.metadata.tables["tickets"]
-_TICKET_EVENTS = m.Base.metadata.tables["ticket_events"]
-_USERS = m.Base.metadata.tables["users"]
-_CUSTOMERS = m.Base.metadata.tables["customers"]
-
-# Built once: constructing a statement cost more than executing it on SQLite. Every write of a
-# call is a Core statement on ids the recorder remembers for live calls: no ORM unit of work and
-# no SELECT to find the rows again (about a third of the server's time per call before).
-_UPDATE_AGENT_STATE = (
-    update(_AGENT_STATES)
-    .where(_AGENT_STATES.c.user_id == bindparam("uid"))
-    .values(
-        status=bindparam("status"),
-        chosen=bindparam("chosen"),
-        logged_in=bindparam("logged_in"),
-        since=bindparam("since"),
-    )
-)
-_INSERT_CALL = insert(_CALLS)
-_INSERT_TICKET = insert(_TICKETS)
-_INSERT_TICKET_EVENT = insert(_TICKET_EVENTS)
-_FIND_CALL = select(_CALLS.c.id, _CALLS.c.ticket_id, _CALLS.c.connected_at).where(
-    _CALLS.c.call_id == bindparam("call_id")
-)
-_FIND_TICKET = select(_TICKETS.c.id).where(_TICKETS.c.call_id == bindparam("call_id"))
-_USER_NAME = select(_USERS.c.name).where(_USERS.c.id == bindparam("uid"))
-
-
-# The SET clause comes from the parameters given with each execution.
-_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("rid"))
-_SET_OFFERED = _UPDATE_CALL.where(_CALLS.c.offered_at.is_(None))
-_SET_WRAP_UP = _UPDATE_CALL.where(_CALLS.c.wrap_up_seconds.is_(None))
-_UPDATE_TICKET = update(_TICKETS).where(_TICKETS.c.id == bindparam("tid"))
-
-
-def _new_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None  # a single-row INSERT always has one
-    return int(key[0])
-
-
 @dataclass(slots=True)
 class _Call:
     """What the recorder remembers of a call it has written, so no write has to look it up."""
@@ -100,19 +60,29 @@ class _Call:
 
 
 class Recorder:
-    """Writes the engine's events with Core statements on the caller's transaction."""
-
     LIVE_LIMIT = 100_000  # far more calls than a switch holds at once; a guard, not a tuning
 
     def __init__(self) -> None:
+        self._sql = HotSql()
         # agent id -> (call record id, call end) while their wrap-up (Ticket Processing) runs
         self._wrapping: dict[int, tuple[int, float]] = {}
         self._calls: dict[str, _Call] = {}  # call id -> ids, for calls not yet ended
+        self._names: dict[int, str] = {}  # agent names for timelines; see forget_names
+
+    @property
+    def statements(self) -> int:
+        """SQL statements run so far (bench/store.py)."""
+        return self._sql.executed
 
     def forget(self) -> None:
         """Drop the remembered ids (after a rolled-back transaction they may name no row)."""
         self._calls.clear()
         self._wrapping.clear()
+        self._names.clear()
+
+    def forget_names(self) -> None:
+        """An agent was renamed or removed: timelines must not show the old name."""
+        self._names.clear()
 
     def apply(self, conn: Connection, events: list[Any]) -> Recorded:
         out = Recorded()
@@ -133,11 +103,12 @@ class Recorder:
         known = self._calls.get(call_id)
         if known is not None:
             return known
-        row = conn.execute(_FIND_CALL, {"call_id": call_id}).first()
-        if row is not None:
-            return _Call(record_id=row.id, ticket_id=row.ticket_id, connected_at=row.connected_at)
-        ticket_id = conn.execute(_FIND_TICKET, {"call_id": call_id}).scalar()
-        return _Call(record_id=None, ticket_id=ticket_id) if ticket_id is not None else None
+        rows = self._sql.rows(conn, "find_call", {"call_id": call_id})
+        if rows:
+            record_id, ticket_id, connected_at = rows[0]
+            return _Call(record_id=record_id, ticket_id=ticket_id, connected_at=connected_at)
+        tickets = self._sql.rows(conn, "find_ticket", {"call_id": call_id})
+        return _Call(record_id=None, ticket_id=tickets[0][0]) if tickets else None
 
     def _remember(self, call_id: str, call: _Call) -> _Call:
         if len(self._calls) >= self.LIVE_LIMIT:
@@ -146,14 +117,21 @@ class Recorder:
         return call
 
     def _new_record(self, conn: Connection, call_id: str, **values: Any) -> _Call:
-        result = conn.execute(_INSERT_CALL, {"call_id": call_id, **values})
-        return self._remember(call_id, _Call(record_id=_new_id(result)))
+        params = {
+            "call_id": call_id,
+            "called_number": None,
+            "calling_number": None,
+            "agent_id": None,
+            "ticket_id": None,
+            **values,
+        }
+        record_id = self._sql.rows(conn, "insert_call", params)[0][0]
+        call = _Call(record_id=record_id, ticket_id=params["ticket_id"])
+        return self._remember(call_id, call)
 
     def _event(self, conn: Connection, ticket_id: int, at: float, kind: str, detail: str) -> None:
-        conn.execute(
-            _INSERT_TICKET_EVENT,
-            {"ticket_id": ticket_id, "at": at, "kind": kind, "detail": detail[:500]},
-        )
+        params = {"tid": ticket_id, "at": at, "kind": kind, "detail": detail[:500]}
+        self._sql.run(conn, "insert_event", params)
 
     def _timeline(
         self, conn: Connection, call_id: str, at: float, kind: str, detail: str, out: Recorded
@@ -164,8 +142,14 @@ class Recorder:
             out.tickets_updated.add(call.ticket_id)
 
     def _agent_name(self, conn: Connection, agent_id: int | None) -> str:
-        name = conn.execute(_USER_NAME, {"uid": agent_id}).scalar() if agent_id else None
-        return str(name) if name else "an agent"
+        if agent_id is None:
+            return "an agent"
+        name = self._names.get(agent_id)
+        if name is None:
+            rows = self._sql.rows(conn, "user_name", {"uid": agent_id})
+            name = str(rows[0][0]) if rows and rows[0][0] else "an agent"
+            self._names[agent_id] = name
+        return name
 
     # ---- agents -------------------------------------------------------------------------------
     def _on_AgentStatusChanged(
@@ -173,6 +157,7 @@ class Recorder:
     ) -> None:
         # The hottest write (every status click): one UPDATE, no SELECT.
         values = {
+            "uid": e.agent_id,
             "status": str(e.status),
             "chosen": str(e.chosen),
             "logged_in": e.status != AgentStatus.LOGGED_OUT,
@@ -182,13 +167,10 @@ class Recorder:
         if wrapping is not None and e.status != AgentStatus.TICKET_PROCESSING:
             # Wrap-up time: from the end of the call to leaving Business (Ticket Processing).
             del self._wrapping[e.agent_id]
-            conn.execute(
-                _SET_WRAP_UP,
-                {"rid": wrapping[0], "wrap_up_seconds": max(0.0, e.at - wrapping[1])},
-            )
-        updated = conn.execute(_UPDATE_AGENT_STATE, {"uid": e.agent_id, **values})
-        if updated.rowcount == 0:
-            conn.execute(insert(_AGENT_STATES), {"user_id": e.agent_id, **values})
+            seconds = max(0.0, e.at - wrapping[1])
+            self._sql.run(conn, "call_wrap_up", {"rid": wrapping[0], "seconds": seconds})
+        if self._sql.run(conn, "update_agent_state", values) == 0:
+            self._sql.run(conn, "insert_agent_state", values)
 
     # ---- calls --------------------------------------------------------------------------------
     def _on_CallQueued(self, conn: Connection, e: ev.CallQueued, out: Recorded) -> None:
@@ -207,10 +189,7 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if call is not None and call.record_id is not None and not call.offered:
             # Only the first offer counts (a re-offer after a pickup timeout keeps it).
-            conn.execute(
-                _SET_OFFERED,
-                {"rid": call.record_id, "offered_at": e.at},
-            )
+            self._sql.run(conn, "call_offered", {"rid": call.record_id, "at": e.at})
             call.offered = True
 
     def _on_CallDialed(self, conn: Connection, e: ev.CallDialed, out: Recorded) -> None:
@@ -230,7 +209,6 @@ class Recorder:
     def _on_CallConnected(self, conn: Connection, e: ev.CallConnected, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is None or call.record_id is None:
-            ticket_id = call.ticket_id if call else None
             call = self._new_record(
                 conn,
                 e.call_id,
@@ -238,26 +216,16 @@ class Recorder:
                 direction=str(e.direction),
                 customer_number=e.customer_number[:32],
                 arrived_at=e.at - e.wait_seconds,
-                ticket_id=ticket_id,
+                ticket_id=call.ticket_id if call else None,
             )
-            call.ticket_id = ticket_id
         else:
             self._remember(e.call_id, call)
-        conn.execute(
-            _UPDATE_CALL,
-            {
-                "rid": call.record_id,
-                "agent_id": e.agent_id,
-                "connected_at": e.at,
-                "wait_seconds": e.wait_seconds,
-            },
-        )
+        params = {"rid": call.record_id, "agent_id": e.agent_id, "at": e.at, "wait": e.wait_seconds}
+        self._sql.run(conn, "call_connected", params)
         call.connected_at = e.at
         if call.ticket_id is not None:
-            conn.execute(
-                _UPDATE_TICKET,
-                {"tid": call.ticket_id, "connected_at": e.at, "agent_id": e.agent_id},
-            )
+            params = {"tid": call.ticket_id, "at": e.at, "agent_id": e.agent_id}
+            self._sql.run(conn, "ticket_connected", params)
             self._event(conn, call.ticket_id, e.at, "connected", "Call connected")
             out.tickets_updated.add(call.ticket_id)
 
@@ -265,34 +233,26 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
             return
-        candidates = {e.customer_number, e.customer_number.lstrip("+")}
-        candidates.add("+" + e.customer_number.lstrip("+"))
-        customers = conn.execute(
-            select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.phone.in_(candidates)).limit(2)
-        ).all()
+        bare = e.customer_number.lstrip("+")
+        phones = {"p1": e.customer_number, "p2": bare, "p3": "+" + bare}
+        customers = self._sql.rows(conn, "customers_by_phone", phones)
         connected_at = call.connected_at if call else None
-        result = conn.execute(
-            _INSERT_TICKET,
-            {
-                "call_id": e.call_id,
-                "service_id": e.service_id,
-                "direction": str(e.direction),
-                "customer_number": e.customer_number[:32],
-                "customer_id": customers[0].id if len(customers) == 1 else None,
-                "agent_id": e.agent_id,
-                "subject": "",
-                "notes": "",
-                "status": "open",
-                "created_at": e.at,
-                "connected_at": connected_at,
-            },
-        )
-        ticket_id = _new_id(result)
+        params = {
+            "call_id": e.call_id,
+            "service_id": e.service_id,
+            "direction": str(e.direction),
+            "customer_number": e.customer_number[:32],
+            "customer_id": customers[0][0] if len(customers) == 1 else None,
+            "agent_id": e.agent_id,
+            "at": e.at,
+            "connected_at": connected_at,
+        }
+        ticket_id = int(self._sql.rows(conn, "insert_ticket", params)[0][0])
         if call is None:
             call = self._remember(e.call_id, _Call(record_id=None))
         call.ticket_id = ticket_id
         if call.record_id is not None:
-            conn.execute(_UPDATE_CALL, {"rid": call.record_id, "ticket_id": ticket_id})
+            self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
         verb = "Inbound call from" if e.direction == "inbound" else "Outbound call to"
         self._event(conn, ticket_id, e.at, "opened", f"{verb} {e.customer_number}")
         if connected_at is not None:
@@ -329,16 +289,17 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if e.to_agent_id is not None and call is not None:
             if call.record_id is not None:
-                conn.execute(_UPDATE_CALL, {"rid": call.record_id, "agent_id": e.to_agent_id})
+                params = {"rid": call.record_id, "agent_id": e.to_agent_id}
+                self._sql.run(conn, "call_agent", params)
             if call.ticket_id is not None:
-                conn.execute(_UPDATE_TICKET, {"tid": call.ticket_id, "agent_id": e.to_agent_id})
+                params = {"tid": call.ticket_id, "agent_id": e.to_agent_id}
+                self._sql.run(conn, "ticket_agent", params)
                 # The new agent's widget opens the ticket, as for a call they answered.
                 out.tickets_opened.append((call.ticket_id, e.to_agent_id))
 
     def _on_CallEnded(self, conn: Connection, e: ev.CallEnded, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is None or call.record_id is None:
-            ticket_id = call.ticket_id if call else None
             call = self._new_record(
                 conn,
                 e.call_id,
@@ -346,32 +307,28 @@ class Recorder:
                 direction=str(e.direction),
                 customer_number="",
                 arrived_at=e.at - e.wait_seconds - e.talk_seconds,
-                ticket_id=ticket_id,
+                ticket_id=call.ticket_id if call else None,
             )
-            call.ticket_id = ticket_id
-        values: dict[str, Any] = {
+        params = {
             "rid": call.record_id,
-            "ended_at": e.at,
+            "at": e.at,
             "outcome": str(e.outcome),
             "ended_by": e.ended_by,
-            "wait_seconds": e.wait_seconds,
-            "talk_seconds": e.talk_seconds,
+            "wait": e.wait_seconds,
+            "talk": e.talk_seconds,
+            "agent_id": e.agent_id,
         }
-        if e.agent_id is not None:
-            values["agent_id"] = e.agent_id
-        conn.execute(_UPDATE_CALL, values)
+        self._sql.run(conn, "call_ended", params)
         if e.agent_id is not None and call.connected_at is not None and call.record_id:
             self._wrapping[e.agent_id] = (call.record_id, e.at)
         if call.ticket_id is not None:
-            conn.execute(
-                _UPDATE_TICKET,
-                {
-                    "tid": call.ticket_id,
-                    "ended_at": e.at,
-                    "duration_seconds": e.talk_seconds,
-                    "outcome": str(e.outcome),
-                },
-            )
+            params = {
+                "tid": call.ticket_id,
+                "at": e.at,
+                "duration": e.talk_seconds,
+                "outcome": str(e.outcome),
+            }
+            self._sql.run(conn, "ticket_ended", params)
             by = {"customer": "the customer", "agent": "the agent"}.get(e.ended_by, "the system")
             detail = f"Call ended by {by} ({str(e.outcome).replace('_', ' ')})"
             self._event(conn, call.ticket_id, e.at, "ended", detail)
