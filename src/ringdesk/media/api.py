@@ -18,11 +18,14 @@ class RemoteMedia:
     port: int
     payload_type: int  # 0 PCMU, 8 PCMA
     telephone_event_pt: int | None = None  # RFC 4733, passed through when both sides have it
+    # RTCP's address from the SDP's a=rtcp (RFC 3605); None: the RTP host, RTP port + 1.
+    rtcp_port: int | None = None
+    rtcp_host: str | None = None
 
 
 class MediaEndpoint(Protocol):
     leg_id: str
-    port: int  # local RTP port (even), put into our SDP
+    port: int  # local RTP port (even), put into our SDP; RTCP is on port + 1
 
     def set_remote(self, remote: RemoteMedia) -> None: ...
 

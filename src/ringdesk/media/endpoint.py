@@ -18,7 +18,7 @@ import struct
 import time
 from typing import TYPE_CHECKING, cast
 
-from ringdesk.media import g711
+from ringdesk.media import g711, rtcp
 from ringdesk.media.api import RemoteMedia
 from ringdesk.media.rtp import payload_bounds
 
@@ -95,6 +95,12 @@ class Endpoint(asyncio.DatagramProtocol):
         self.ts_offset = 0
         self.received = 0
         self.sent = 0
+        # RTCP on our odd port (RTP + 1): relayed to the partner's RTCP port, rewritten.
+        self.rtcp_transport: asyncio.DatagramTransport | None = None
+        self.rtcp_address: tuple[str, int] | None = None  # where this leg's RTCP goes
+        self._rtcp_latch = True
+        self.rtcp_in = 0  # RTCP packets received from this leg
+        self.rtcp_out = 0  # RTCP packets relayed to this leg
 
     # --- MediaEndpoint --------------------------------------------------------------------
 
@@ -105,6 +111,15 @@ class Endpoint(asyncio.DatagramProtocol):
             self._latch = False
         else:
             self._latch = True  # symmetric RTP: answer where the leg's packets come from
+        # RTCP goes where the SDP's a=rtcp says (RFC 3605), else to the RTP port + 1.
+        rtcp_host = remote.rtcp_host or remote.host
+        rtcp_port = remote.rtcp_port or remote.port + 1
+        if remote.port and usable_address(rtcp_host, rtcp_port):
+            self.rtcp_address = (rtcp_host, rtcp_port)
+            self._rtcp_latch = False
+        else:
+            self.rtcp_address = None
+            self._rtcp_latch = True
         self.refresh_maps()
 
     @property
@@ -147,6 +162,46 @@ class Endpoint(asyncio.DatagramProtocol):
         """Whatever feeds this leg next starts a new talk spurt."""
         self.source = None
         self.source_ssrc = -1
+
+    # --- RTCP (not the hot path: a report every few seconds per leg) -------------------------
+
+    def on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not rtcp.is_rtcp(data):
+            return
+        self.rtcp_in += 1
+        if self._rtcp_latch:
+            self.rtcp_address = (addr[0], addr[1])
+            self._rtcp_latch = False
+        target = self.partner
+        # While either leg hears a sound instead of the other, their reports are about streams
+        # the other never got: drop them.
+        if target is None or target.player is not None or self.player is not None:
+            return
+        address = target.rtcp_address
+        if address is None and target.address is not None:
+            address = (target.address[0], target.address[1] + 1)  # latched RTP, no RTCP yet
+        transport = target.rtcp_transport
+        if address is None or transport is None:
+            return
+        packet = rtcp.rewrite(data, self.rtcp_mapping(target))
+        if packet is None:
+            return
+        transport.sendto(packet, address)
+        target.rtcp_out += 1
+
+    def rtcp_mapping(self, target: Endpoint) -> rtcp.Mapping:
+        """Our leg's RTCP as `target` must read it: this leg's SSRC is known there as the
+        stream we send to `target`; the stream we send to this leg is `target`'s own."""
+        mapping = rtcp.Mapping()
+        if target.source is self and target.source_ssrc >= 0:
+            mapping.ssrc[target.source_ssrc] = target.ssrc
+            mapping.ts_offset[target.source_ssrc] = target.ts_offset
+        if self.source is target and self.source_ssrc >= 0:
+            mapping.ssrc[self.ssrc] = self.source_ssrc
+            # Modulo 2**16 in the low half of the extended sequence number: the cycle count
+            # may be off by one near a wrap, which a loss estimate survives.
+            mapping.seq_offset[self.ssrc] = -self.seq_offset
+        return mapping
 
     # --- asyncio.DatagramProtocol -----------------------------------------------------------
 
@@ -215,3 +270,23 @@ class Endpoint(asyncio.DatagramProtocol):
             target.seq = out_seq
             target.ts = out_ts
         target.last_sent = now
+
+
+class RtcpSocket(asyncio.DatagramProtocol):
+    """The odd-port socket of an endpoint: hands RTCP to it (bound so that phones reporting
+    there get no ICMP port unreachable)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.endpoint.rtcp_transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.endpoint.rtcp_transport = None
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("leg %s RTCP: %s", self.endpoint.leg_id, exc)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.endpoint.on_rtcp(data, addr)

@@ -1,8 +1,9 @@
 """MediaServer: the switch's RTP media (ringdesk.media.api.Media) on asyncio UDP sockets.
 
-One endpoint (even UDP port on `host`) per call leg; relay between bridged legs happens in the
-endpoint's datagram callback, playback in one shared pacer task, recordings are flushed by a
-one-second housekeeping timer. `await start()` is optional: everything starts on first use.
+One endpoint (even UDP port on `host`, the odd one above it for RTCP) per call leg; relay
+between bridged legs happens in the endpoints' datagram callbacks (RTP and RTCP), playback in
+one shared pacer task, recordings are flushed by a one-second housekeeping timer.
+`await start()` is optional: everything starts on first use.
 
 Unknown leg ids (a leg torn down while an action for it was on its way) are logged and ignored,
 so that one call's race never raises into the switch; `play` then still calls `on_done` (soon, not
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ringdesk.media.api import Media
-from ringdesk.media.endpoint import Endpoint
+from ringdesk.media.endpoint import Endpoint, RtcpSocket
 from ringdesk.media.pacer import Pacer, Player
 from ringdesk.media.recorder import Recorder
 from ringdesk.media.sounds import SoundCache
@@ -81,8 +82,14 @@ class MediaServer:
                     lambda e=endpoint: e,  # type: ignore[misc]
                     local_addr=(self.host, port),
                 )
+                await loop.create_datagram_endpoint(
+                    lambda e=endpoint: RtcpSocket(e),  # type: ignore[misc]
+                    local_addr=(self.host, port + 1),
+                )
             except OSError:
-                self._in_use.discard(port)  # taken by another program: try the next one
+                # Either port is taken by another program: free the pair, try the next one.
+                self._close_sockets(endpoint)
+                self._in_use.discard(port)
                 continue
             self._endpoints[leg_id] = endpoint
             return endpoint
@@ -187,8 +194,7 @@ class MediaServer:
         self._unlink(endpoint)
         self._stop_player(endpoint)
         self._stop_recording(endpoint)
-        if endpoint.transport is not None:
-            endpoint.transport.close()
+        self._close_sockets(endpoint)
         self._in_use.discard(endpoint.port)
 
     async def close(self) -> None:
@@ -202,6 +208,12 @@ class MediaServer:
         await self._pacer.close()
 
     # --- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _close_sockets(endpoint: Endpoint) -> None:
+        for transport in (endpoint.transport, endpoint.rtcp_transport):
+            if transport is not None:
+                transport.close()
 
     def _unlink(self, endpoint: Endpoint) -> None:
         partner = endpoint.partner

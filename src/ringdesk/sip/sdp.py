@@ -37,6 +37,8 @@ class MediaDescription:
     rtpmap: dict[int, tuple[str, int]] = field(default_factory=dict)
     fmtp: dict[int, str] = field(default_factory=dict)
     ptime: int | None = None
+    rtcp_port: int | None = None  # a=rtcp (RFC 3605): RTCP not on the RTP port + 1
+    rtcp_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +131,20 @@ def _attribute(value: str, current: MediaDescription | None, media: list[MediaDe
             current.fmtp[int(pt_text)] = params.strip()
     elif name == "ptime" and arg.strip().isdigit():
         current.ptime = int(arg.strip())
+    elif name == "rtcp":
+        _rtcp_attribute(arg, current)
+
+
+def _rtcp_attribute(arg: str, current: MediaDescription) -> None:
+    """`a=rtcp:<port> [IN IP4|IP6 <address>]`; a malformed one is ignored (RTP + 1 then)."""
+    parts = arg.split()
+    if not parts or not parts[0].isdigit() or not 0 < int(parts[0]) < 65536:
+        return
+    if len(parts) == 4 and parts[1] == "IN" and parts[2] in ("IP4", "IP6"):
+        current.rtcp_address = parts[3]
+    elif len(parts) != 1:
+        return
+    current.rtcp_port = int(parts[0])
 
 
 def codec_name(m: MediaDescription, pt: int) -> str | None:
@@ -156,6 +172,8 @@ class Negotiated:
     telephone_event_pt: int | None
     remote_direction: str
     answer_direction: str
+    rtcp_port: int | None = None  # from a=rtcp; None: the RTP port + 1
+    rtcp_host: str | None = None
 
 
 def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
@@ -183,6 +201,8 @@ def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
         telephone_event_pt=telephone_event_pt(m),
         remote_direction=m.direction,
         answer_direction=_MIRROR[m.direction],
+        rtcp_port=m.rtcp_port,
+        rtcp_host=m.rtcp_address,
     )
 
 
@@ -200,6 +220,8 @@ def answer_remote(answer: SessionDescription, offered: Sequence[int]) -> Negotia
                 telephone_event_pt=telephone_event_pt(m),
                 remote_direction=m.direction,
                 answer_direction=m.direction,
+                rtcp_port=m.rtcp_port,
+                rtcp_host=m.rtcp_address,
             )
     raise SdpError("answer chose no codec we offered")
 

@@ -160,6 +160,9 @@ class Switch(InboundCalls, OutboundCalls, MediaActions):
             await asyncio.sleep(1.0)
             try:
                 now = self.stack.now()
+                trunk_host = self.directory.trunk().host
+                if trunk_host:
+                    self.resolver.prefetch(trunk_host)  # keep the answer warm for calls
                 for leg in list(self.legs.values()):
                     if (
                         leg.ring_deadline is not None

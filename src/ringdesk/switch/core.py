@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -38,9 +39,10 @@ from ringdesk.sip.transaction import build_cancel
 from ringdesk.sip.uri import parse_name_addr
 from ringdesk.telephony.directory import EventSink, SwitchDirectory
 
-from .legs import Leg, LegState
+from .legs import Leg, LegState, best_failure
 from .persist import save_bindings
 from .registration import RegistrationService
+from .resolver import TrunkResolver
 from .stack import RequestHandler, SipStack
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class SwitchCore(RequestHandler):
         self.registration = RegistrationService(
             self.stack, directory, self.registrar, secrets.token_bytes(32), self._save_bindings
         )
+        # The trunk may be a host name: resolved for our socket's address family.
+        self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.legs: dict[str, Leg] = {}
         self._by_dialog: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, our tag)
         self._by_invite: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, their From tag)
@@ -151,7 +155,14 @@ class SwitchCore(RequestHandler):
     def _set_remote(self, leg: Leg, neg: Negotiated) -> None:
         if leg.endpoint is not None:
             leg.endpoint.set_remote(
-                RemoteMedia(neg.host, neg.port, neg.payload_type, neg.telephone_event_pt)
+                RemoteMedia(
+                    neg.host,
+                    neg.port,
+                    neg.payload_type,
+                    neg.telephone_event_pt,
+                    rtcp_port=neg.rtcp_port,
+                    rtcp_host=neg.rtcp_host,
+                )
             )
 
     def _sound(self, name: str) -> Path | None:
@@ -172,11 +183,45 @@ class SwitchCore(RequestHandler):
         self._set_remote(leg, neg)
 
     def _fail(self, leg: Leg, reason: FailureReason, detail: str) -> None:
+        fork = leg.fork
+        if fork is not None and fork.winner is None:
+            fork.failures.append((reason, detail))
+            others = fork.live(but=leg)
+            if others:
+                # Another contact of the agent still rings: only this branch is over.
+                self._end_branch(leg)
+                if self.legs.get(leg.leg_id) is leg:
+                    self.legs[leg.leg_id] = others[0]
+                return
+            reason, detail = best_failure(fork.failures)
         self._teardown(leg)
         self._emit(LegFailed(leg.leg_id, reason, detail))
 
+    def _cancel_branch(self, leg: Leg) -> None:
+        """A forked branch that lost (or whose leg is hung up): CANCEL it once it has rung,
+        and forget it without touching the shared media or the leg's place in `legs`. If its
+        2xx crosses the CANCEL, the answer is ACKed and BYEd (see outbound.py)."""
+        if leg.state is LegState.EARLY:
+            self._send_cancel(leg)
+        elif leg.state is LegState.ANSWERED:
+            self._send_bye(leg)
+        elif leg.client_txn is not None:
+            leg.cancel_pending = True  # CANCEL only after a provisional (RFC 3261 9.1)
+        self._end_branch(leg)
+
+    def _end_branch(self, leg: Leg) -> None:
+        if leg.state is LegState.ENDED:
+            return
+        leg.state = LegState.ENDED
+        leg.endpoint = None  # shared with the other branches: not ours to close
+        if self.started:
+            self._ended.append((self.stack.now() + FORGET_AFTER, leg))
+
     def _hang_up(self, leg: Leg, cause: str, *, report: bool) -> None:
         """End the leg the way its state calls for, then report LegHungUp."""
+        if leg.fork is not None and leg.fork.winner is None:
+            for other in leg.fork.live(but=leg):
+                self._cancel_branch(other)
         if leg.state is LegState.ANSWERED:
             self._send_bye(leg)
         elif leg.inbound and leg.server_txn is not None and leg.invite is not None:

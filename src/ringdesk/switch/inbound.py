@@ -21,7 +21,7 @@ from ringdesk.sip.sdp import (
     offer_payload_types,
     parse_sdp,
 )
-from ringdesk.sip.transaction import ServerInvite, ServerTransaction
+from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 
 from .core import (
     ALLOW,
@@ -31,6 +31,7 @@ from .core import (
     combine_directions,
 )
 from .legs import Address, Leg, LegState, new_id
+from .resolver import ip_literal
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,11 @@ class InboundCalls(SwitchCore):
             return
         self.stack.respond(txn, make_response(req, 200, to_tag=new_tag()))
         leg = self._by_invite.get((req.call_id, req.from_addr.tag or ""))
+        if leg is None and invite_txn.state is State.PROCEEDING:
+            # Cancelled while we were still looking up the trunk's name: no leg yet.
+            resp = make_response(invite_txn.request, 487, to_tag=new_tag())
+            self.stack.respond(invite_txn, resp)
+            return
         if leg is None or leg.state not in (LegState.INCOMING, LegState.EARLY):
             return
         self.stack.respond(invite_txn, make_response(invite_txn.request, 487, to_tag=leg.local_tag))
@@ -138,9 +144,16 @@ class InboundCalls(SwitchCore):
         if route is None:
             self.stack.respond(txn, make_response(req, 404, "No such number", to_tag=tag))
             return
-        if not trunk.allow_any_source and src[0] != trunk.host:
-            self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=tag))
-            return
+        if not trunk.allow_any_source:
+            verdict = self._from_trunk(src[0], trunk.host)
+            if verdict is None:
+                # The trunk's name is not resolved yet: stop the retransmissions, ask, retry.
+                self.stack.respond(txn, make_response(req, 100))
+                self._spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
+                return
+            if not verdict:
+                self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=tag))
+                return
         if not route.inbound_enabled:
             self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
             return
@@ -180,6 +193,27 @@ class InboundCalls(SwitchCore):
         self._by_invite[(req.call_id, req.from_addr.tag or "")] = leg
         self._by_dialog[(req.call_id, tag)] = leg
         self._spawn(self._setup_inbound(leg, neg, route.service_id, called), leg)
+
+    def _from_trunk(self, source: str, host: str | None) -> bool | None:
+        """Whether `source` is one of the trunk's addresses; None until its name is resolved."""
+        if not host:
+            return False
+        addresses = self.resolver.cached(host, self.stack.now())
+        if addresses is None:
+            return None
+        return (ip_literal(source) or source) in addresses
+
+    async def _check_source_later(
+        self, req: Request, txn: ServerInvite, src: Address, tp: str, host: str
+    ) -> None:
+        await self.resolver.resolve(host)
+        if txn.state is not State.PROCEEDING:
+            return  # cancelled meanwhile (487 sent)
+        if self._from_trunk(src[0], host) is None:
+            # Resolved to nothing usable for now: refuse rather than ask again in a loop.
+            self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=new_tag()))
+            return
+        self._on_invite(req, txn, src, tp)
 
     async def _setup_inbound(
         self, leg: Leg, neg: Negotiated | None, service_id: int, called: str

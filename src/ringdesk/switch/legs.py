@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ringdesk.core.model import FailureReason
 from ringdesk.media.api import MediaEndpoint
 from ringdesk.sip.dialog import Dialog, Retransmit2xx
-from ringdesk.sip.message import Request
+from ringdesk.sip.message import Request, Response
 from ringdesk.sip.transaction import ClientInvite, ServerInvite
 
 Address = tuple[str, int]
@@ -60,13 +60,48 @@ class Leg:
     caller: str = ""
     cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
     ring_deadline: float | None = None  # outgoing: when we stop waiting for an answer
+    # Outgoing to the trunk by name: the host to resolve before sending, then the other
+    # addresses it resolved to, tried in turn when one does not answer (RFC 3263 section 4.3).
+    resolve_host: str | None = None
+    alternates: list[Address] = field(default_factory=list)
     awaiting_answer: bool = False  # we offered in our 2xx (delayed offer): answer in the ACK
     # Set when PlayThenHangUp is running so a remote BYE still reports the playback.
     playing_then_hangup: bool = False
+    fork: Fork | None = None  # one of several contacts rung at once for the same leg
+    early_answer: Response | None = None  # a forked branch's SDP in a 18x, used if it wins
 
     @property
     def ended(self) -> bool:
         return self.state is LegState.ENDED
+
+
+@dataclass(eq=False, slots=True)
+class Fork:
+    """One agent leg rung on every registered contact of the agent at once (a desk phone and
+    a softphone under the same CTI ID). Every branch is a Leg with the engine's leg id and its
+    own dialog; they share one media endpoint. The first 2xx wins; the others are cancelled."""
+
+    branches: list[Leg]
+    winner: Leg | None = None
+    ringing_reported: bool = False
+    failures: list[tuple[FailureReason, str]] = field(default_factory=list)
+
+    def live(self, but: Leg | None = None) -> list[Leg]:
+        return [b for b in self.branches if b is not but and not b.ended]
+
+
+# When every branch failed, the agent is told the most telling reason (RFC 3261 16.7 picks a
+# "best" response in the same spirit): a busy phone says more than one that did not answer.
+_FAILURE_RANK = {
+    FailureReason.BUSY: 0,
+    FailureReason.REJECTED: 1,
+    FailureReason.NO_ANSWER: 2,
+    FailureReason.UNREACHABLE: 3,
+}
+
+
+def best_failure(failures: list[tuple[FailureReason, str]]) -> tuple[FailureReason, str]:
+    return min(failures, key=lambda f: _FAILURE_RANK.get(f[0], len(_FAILURE_RANK)))
 
 
 def failure_reason(status: int) -> FailureReason:

@@ -23,6 +23,7 @@ from ringdesk.sip.message import (
     new_call_id,
     new_tag,
 )
+from ringdesk.sip.registrar import Binding
 from ringdesk.sip.sdp import (
     SdpError,
     offer_payload_types,
@@ -36,7 +37,7 @@ from .core import (
     SDP_TYPE,
     SwitchCore,
 )
-from .legs import Address, Leg, LegState, failure_reason
+from .legs import Address, Fork, Leg, LegState, failure_reason
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,11 @@ class OutboundCalls(SwitchCore):
                 LegFailed(action.leg_id, FailureReason.NOT_REGISTERED, "phone not registered")
             )
             return
-        binding = max(bindings, key=lambda b: b.expires_at)
+        # Every contact the agent registered rings (a desk phone and a softphone), newest
+        # first; one device registering several contacts from one address is rung once.
+        contacts: dict[tuple[Address, str], Binding] = {}
+        for binding in sorted(bindings, key=lambda b: b.expires_at, reverse=True):
+            contacts.setdefault((binding.source, binding.transport), binding)
         domain = self.directory.sip_domain()
         caller = self._callers.get(action.call_id, "ringdesk")
         extra: list[tuple[str, str]] = []
@@ -68,19 +73,29 @@ class OutboundCalls(SwitchCore):
                 ("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
                 ("Alert-Info", f"<sip:{self.media_host}>;info=auto-answer"),
             ]
-        self._place_call(
-            call_id=action.call_id,
-            leg_id=action.leg_id,
-            ruri=binding.uri,
-            dest=binding.source,
-            tp=binding.transport,
-            from_addr=NameAddr(SipUri(host=domain, user=caller or "ringdesk"), caller or None),
-            to_addr=NameAddr(SipUri(host=domain, user=action.cti_id)),
-            extra=extra,
-        )
-        leg = self.legs.get(action.leg_id)
-        if leg is not None:
+        branches = [
+            self._new_outgoing_leg(
+                call_id=action.call_id,
+                leg_id=action.leg_id,
+                ruri=binding.uri,
+                dest=binding.source,
+                tp=binding.transport,
+                from_addr=NameAddr(SipUri(host=domain, user=caller or "ringdesk"), caller or None),
+                to_addr=NameAddr(SipUri(host=domain, user=action.cti_id)),
+                extra=extra,
+            )
+            for binding in contacts.values()
+        ]
+        for leg in branches:
             leg.cti_id = action.cti_id
+        self.legs[action.leg_id] = branches[0]
+        if len(branches) == 1:
+            self._spawn(self._send_invite(branches[0]), branches[0])
+            return
+        fork = Fork(branches)
+        for leg in branches:
+            leg.fork = fork
+        self._spawn(self._send_fork(fork), branches[0])
 
     def _originate(self, action: Originate) -> None:
         trunk = self.directory.trunk()
@@ -89,6 +104,7 @@ class OutboundCalls(SwitchCore):
             return
         domain = self.directory.sip_domain()
         ident = NameAddr(SipUri(host=domain, user=action.calling_number))
+        # The URIs keep the configured name; the INVITE goes to what it resolves to.
         self._place_call(
             call_id=action.call_id,
             leg_id=action.leg_id,
@@ -98,6 +114,7 @@ class OutboundCalls(SwitchCore):
             from_addr=ident,
             to_addr=NameAddr(SipUri(host=trunk.host, user=action.number)),
             extra=[("P-Asserted-Identity", f"<{ident.uri}>")],
+            resolve=True,
         )
 
     def _place_call(
@@ -111,7 +128,35 @@ class OutboundCalls(SwitchCore):
         from_addr: NameAddr,
         to_addr: NameAddr,
         extra: list[tuple[str, str]],
+        resolve: bool = False,
     ) -> None:
+        leg = self._new_outgoing_leg(
+            call_id=call_id,
+            leg_id=leg_id,
+            ruri=ruri,
+            dest=dest,
+            tp=tp,
+            from_addr=from_addr,
+            to_addr=to_addr,
+            extra=extra,
+        )
+        leg.resolve_host = dest[0] if resolve else None
+        self.legs[leg_id] = leg
+        self._spawn(self._send_invite(leg), leg)
+
+    def _new_outgoing_leg(
+        self,
+        *,
+        call_id: str,
+        leg_id: str,
+        ruri: SipUri,
+        dest: Address,
+        tp: str,
+        from_addr: NameAddr,
+        to_addr: NameAddr,
+        extra: list[tuple[str, str]],
+    ) -> Leg:
+        """A leg we call, with its INVITE ready but for the SDP (sent once media is open)."""
         try:
             pts = offer_payload_types(self.directory.media().codecs)
         except SdpError:
@@ -129,7 +174,6 @@ class OutboundCalls(SwitchCore):
             local_tag=new_tag(),
             payload_types=pts,
         )
-        self.legs[leg_id] = leg
         self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         h = Headers()
         h.add("via", self.stack.via(tp))
@@ -144,10 +188,27 @@ class OutboundCalls(SwitchCore):
             h.add(k, v)
         h.add("content-type", SDP_TYPE)
         leg.invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
-        self._spawn(self._send_invite(leg), leg)
+        return leg
+
+    async def _send_fork(self, fork: Fork) -> None:
+        """One media endpoint for the leg, offered to every branch; all INVITEs at once."""
+        assert self.media is not None
+        head = fork.branches[0]
+        endpoint = await self.media.open_endpoint(head.leg_id)
+        live = fork.live()
+        if not live:  # hung up while the port was being opened
+            self.media.close_endpoint(head.leg_id)
+            return
+        for leg in live:
+            assert leg.invite is not None
+            leg.endpoint = endpoint
+            leg.invite.body = self._local_sdp(leg)
+            self._send_leg_invite(leg)
 
     async def _send_invite(self, leg: Leg) -> None:
         assert self.media is not None and leg.invite is not None
+        if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
+            return
         endpoint = await self.media.open_endpoint(leg.leg_id)
         if leg.ended:
             self.media.close_endpoint(leg.leg_id)
@@ -155,6 +216,37 @@ class OutboundCalls(SwitchCore):
         leg.endpoint = endpoint
         leg.invite.body = self._local_sdp(leg)
         self._send_leg_invite(leg)
+
+    async def _resolve_peer(self, leg: Leg, host: str) -> bool:
+        """Point the leg at the trunk's first address (the others kept for failover); an
+        unresolvable trunk fails the leg as unreachable. False when the leg is not to be sent."""
+        addresses = await self.resolver.resolve(host)
+        if leg.ended:
+            return False
+        if not addresses:
+            why = self.resolver.error(host)
+            detail = f"trunk host {host} cannot be resolved" + (f" ({why})" if why else "")
+            self._fail(leg, FailureReason.UNREACHABLE, detail)
+            return False
+        port = leg.peer[1]
+        leg.peer = (addresses[0], port)
+        leg.alternates = [(address, port) for address in addresses[1:]]
+        return True
+
+    def _try_next_address(self, leg: Leg) -> bool:
+        """The trunk address in use gave no answer: send the INVITE to its next address, as a
+        new transaction (new branch and CSeq). False when none is left."""
+        if not leg.alternates or leg.invite is None or leg.state is not LegState.CALLING:
+            return False
+        leg.peer = leg.alternates.pop(0)
+        old = leg.invite
+        h = old.headers.copy()
+        h.set("via", self.stack.via(leg.tp))
+        h.set("cseq", f"{old.cseq[0] + 1} INVITE")
+        leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
+        log.info("leg %s: no answer from the trunk, trying %s:%s", leg.leg_id, *leg.peer)
+        self._send_leg_invite(leg)
+        return True
 
     def _send_leg_invite(self, leg: Leg) -> None:
         assert leg.invite is not None
@@ -172,11 +264,16 @@ class OutboundCalls(SwitchCore):
 
     def _ring_limit(self, leg: Leg) -> None:
         """Like a proxy's timer C: a phone or trunk that rings for ever is given up on."""
+        if leg.fork is not None:
+            for other in leg.fork.live(but=leg):
+                self._cancel_branch(other)
         self._send_cancel(leg)
         self._fail(leg, FailureReason.NO_ANSWER, f"no answer in {RING_LIMIT:.0f} s")
 
     def _on_invite_timeout(self, leg: Leg) -> None:
         if leg.ended or leg.state is LegState.ANSWERED:
+            return
+        if self._try_next_address(leg):
             return
         txn = leg.client_txn
         if txn is not None and txn.transport_error:
@@ -200,9 +297,11 @@ class OutboundCalls(SwitchCore):
                     self._send_cancel(leg)
                     return
                 if resp.body and not leg.ended:
-                    self._take_answer(leg, resp)
-                if not leg.ringing_reported and not leg.ended:
-                    leg.ringing_reported = True
+                    if leg.fork is None:
+                        self._take_answer(leg, resp)
+                    else:
+                        leg.early_answer = resp  # the shared media follows the winner only
+                if not leg.ended and self._first_ringing(leg):
                     self._emit(LegRinging(leg.leg_id))
             return
         if 200 <= code < 300:
@@ -225,14 +324,37 @@ class OutboundCalls(SwitchCore):
         if not first:
             return
         if leg.ended:
-            # Answered after we hung up (CANCEL crossed the 200): end it properly.
+            # Answered after we hung up (CANCEL crossed the 200), or another of the agent's
+            # phones answered first: end it properly.
             self._send_bye(leg)
             return
+        if leg.fork is not None:
+            self._won(leg, leg.fork)
         if resp.body:  # else the answer came already in a 183
             self._take_answer(leg, resp)
+        elif leg.early_answer is not None:
+            self._take_answer(leg, leg.early_answer)
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
         self._emit(LegAnswered(leg.leg_id))
+
+    def _first_ringing(self, leg: Leg) -> bool:
+        """LegRinging once per leg, however many of its branches ring."""
+        holder = leg.fork if leg.fork is not None else leg
+        if holder.ringing_reported:
+            return False
+        holder.ringing_reported = True
+        return True
+
+    def _won(self, leg: Leg, fork: Fork) -> None:
+        """The first branch to answer is the leg from now on; the others are cancelled."""
+        fork.winner = leg
+        self.legs[leg.leg_id] = leg
+        for other in fork.live(but=leg):
+            log.info(
+                "leg %s answered at %s:%s: cancelling the other contact", leg.leg_id, *leg.peer
+            )
+            self._cancel_branch(other)
 
     def _retry_with_auth(self, leg: Leg, resp: Response) -> bool:
         trunk = self.directory.trunk()

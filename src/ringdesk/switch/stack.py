@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -129,11 +130,8 @@ class SipStack:
     def _on_unreachable(self, data: bytes, dest: Address) -> None:
         """An ICMP error for a request we sent: its client transaction fails at once, as a
         transport error (RFC 3261 8.1.3.1) rather than after 32 s of retransmissions."""
-        try:
-            msg = parse_message(data)
-        except SipParseError:
-            return
-        if not isinstance(msg, Request):
+        msg = bounced_request(data)
+        if msg is None:
             return
         branch = msg.top_via.branch or ""
         txn = self.table.clients.get(client_key(branch, msg.method))
@@ -235,3 +233,21 @@ def _note_source(req: Request, src: Address) -> None:
         changed = True
     if changed:
         req.headers.replace_first("via", str(type(via)(via.transport, via.host, via.port, params)))
+
+
+_LENGTH = re.compile(rb"(?i)(content-length|l)[ \t]*:")
+
+
+def bounced_request(data: bytes) -> Request | None:
+    """The request an ICMP error quotes. The quote is often cut short (an ICMP error carries
+    at most 576 bytes on Linux, and an INVITE with SDP is longer), so only the complete header
+    lines are read: the Via branch and CSeq method are all the transaction match needs."""
+    head, sep, _ = data.partition(b"\r\n\r\n")
+    if not sep:
+        head = head.rpartition(b"\r\n")[0]  # drop the line the quote cut
+    lines = [line for line in head.split(b"\r\n") if not _LENGTH.match(line)]
+    try:
+        msg = parse_message(b"\r\n".join(lines) + b"\r\nContent-Length: 0\r\n\r\n")
+    except SipParseError:
+        return None
+    return msg if isinstance(msg, Request) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -138,11 +140,35 @@ class UserPatch(Body):
 
 Host = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9.:\-\[\]]+$")]
 Codec = Literal["PCMU", "PCMA"]
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _trunk_host(value: str) -> str:
+    """An IP address (IPv6 with or without brackets) or an RFC 1123 host name."""
+    text = value.strip()
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(bare)
+        return text
+    except ValueError:
+        pass
+    name = text[:-1] if text.endswith(".") else text  # a fully qualified name may end in "."
+    labels = name.split(".")
+    if (
+        len(name) > 253
+        or not all(_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()  # "300.1.2.3" is a bad address, not a name (RFC 1123 2.1)
+    ):
+        raise ValueError("not an IP address or a host name")
+    return text
+
+
+TrunkHost = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_trunk_host)]
 
 
 class CtiSettingsBody(Body):
     sip_domain: Host
-    trunk_host: Host | None = None
+    trunk_host: TrunkHost | None = None
     trunk_port: Annotated[int, Field(ge=1, le=65535)] = 5060
     trunk_username: Annotated[str, Field(max_length=128)] | None = None
     trunk_password: Annotated[str, Field(max_length=128)] | None = None
