@@ -20,7 +20,7 @@ scripts/install-test-deps.sh with RINGDESK_BENCH=1.
 The figure per system: the highest rate whose step ended with zero failed calls, and SIPp's
 call setup time (INVITE to 200) percentiles at that rate.
 
-    python bench/sip_cps.py [--rates 5,10,20,...] [--seconds 10] [--agents 240]
+    python bench/sip_cps.py [--rates 50,100,...] [--seconds 10] [--agents 600]
 """
 
 from __future__ import annotations
@@ -440,7 +440,7 @@ def _rates(text: str) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--rates", type=_rates, default=_rates("2,4,6,8,10,15,20,30,50,75,100,150,200,300")
+        "--rates", type=_rates, default=_rates("50,100,200,250,300,350,400,450,500")
     )
     parser.add_argument(
         "--kamailio-rates",
@@ -448,7 +448,7 @@ def main() -> int:
         default=_rates("50,100,200,300,500,750,1000,1500,2000,3000"),
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
-    parser.add_argument("--agents", type=int, default=240)
+    parser.add_argument("--agents", type=int, default=600)
     parser.add_argument("--kamailio-children", type=int, default=2)
     parser.add_argument("--workdir", help="keep SIPp traces here (default: a temp dir)")
     parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
