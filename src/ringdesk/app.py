@@ -167,6 +167,23 @@ class Runtime:
         self.switch_ok = True
         log.info("SIP switch on %s:%s", self.settings.sip_host, switch.local_port)
 
+    def _resume_wrap_up(self, db: Session, agent_id: int) -> None:
+        """An agent restored in Ticket Processing: their wrap-up time still counts from the end
+        of their last call, so the statistics do not lose it across the restart."""
+        last = db.execute(
+            select(m.CallRecord.id, m.CallRecord.ended_at)
+            .where(
+                m.CallRecord.agent_id == agent_id,
+                m.CallRecord.connected_at.is_not(None),
+                m.CallRecord.ended_at.is_not(None),
+                m.CallRecord.wrap_up_seconds.is_(None),
+            )
+            .order_by(m.CallRecord.ended_at.desc())
+            .limit(1)
+        ).first()
+        if last is not None:
+            self.recorder.resume_wrap_up(agent_id, last.id, last.ended_at)
+
     def _recover(self, db: Session, now: float) -> None:
         """After a restart: agents back in their chosen status, live calls closed."""
         logged_in = select(m.AgentStateRow).where(m.AgentStateRow.logged_in.is_(True))
@@ -184,6 +201,8 @@ class Runtime:
             except CoreError as exc:
                 log.warning("agent %s not restored: %s", row.user_id, exc.message)
                 continue
+            if view.status == AgentStatus.TICKET_PROCESSING:
+                self._resume_wrap_up(db, row.user_id)
             if view.status != row.status:
                 row.since = view.since
             row.status = view.status

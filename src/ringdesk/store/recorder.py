@@ -80,6 +80,10 @@ class Recorder:
         self._wrapping.clear()
         self._names.clear()
 
+    def resume_wrap_up(self, agent_id: int, record_id: int, ended_at: float) -> None:
+        """After a restart: the agent is still wrapping up the call of this record."""
+        self._wrapping[agent_id] = (record_id, ended_at)
+
     def forget_names(self) -> None:
         """An agent was renamed or removed: timelines must not show the old name."""
         self._names.clear()
