@@ -11,6 +11,8 @@ everything that is not per call keeps using SQLAlchemy.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -102,20 +104,20 @@ class HotSql:
 
     def run(self, conn: Connection, name: str, params: dict[str, Any]) -> int:
         """Execute; the number of rows changed."""
-        self.executed += 1
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(self._statements(conn)[name], params)
+        with self._cursor(conn, name, params) as cursor:
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def rows(self, conn: Connection, name: str, params: dict[str, Any]) -> list[Any]:
         """Execute; every row it returns (also the id an INSERT ... RETURNING gives)."""
+        with self._cursor(conn, name, params) as cursor:
+            return list(cursor.fetchall())
+
+    @contextmanager
+    def _cursor(self, conn: Connection, name: str, params: dict[str, Any]) -> Iterator[Any]:
         self.executed += 1
         cursor = conn.connection.cursor()
         try:
             cursor.execute(self._statements(conn)[name], params)
-            return list(cursor.fetchall())
+            yield cursor
         finally:
             cursor.close()

@@ -42,9 +42,16 @@ def ticket_for_call(db: Session, call_id: str) -> m.Ticket | None:
     return db.scalar(select(m.Ticket).where(m.Ticket.call_id == call_id))
 
 
+def phone_forms(number: str) -> tuple[str, str, str]:
+    """The ways a customer's phone may be stored for this number: as given, without and with
+    a leading '+'."""
+    bare = number.lstrip("+")
+    return number, bare, "+" + bare
+
+
 def match_customer(db: Session, number: str) -> m.Customer | None:
     """The customer whose phone is this number (ignoring a leading '+'), if exactly one."""
-    candidates = {number, number.lstrip("+"), "+" + number.lstrip("+")}
+    candidates = set(phone_forms(number))
     rows = db.scalars(select(m.Customer).where(m.Customer.phone.in_(candidates)).limit(2)).all()
     return rows[0] if len(rows) == 1 else None
 
@@ -237,8 +244,7 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
             return
-        bare = e.customer_number.lstrip("+")
-        phones = {"p1": e.customer_number, "p2": bare, "p3": "+" + bare}
+        phones = dict(zip(("p1", "p2", "p3"), phone_forms(e.customer_number), strict=True))
         customers = self._sql.rows(conn, "customers_by_phone", phones)
         connected_at = call.connected_at if call else None
         params = {

@@ -88,10 +88,10 @@ class OutboundCalls(SwitchCore):
         ]
         for leg in branches:
             leg.cti_id = action.cti_id
-        self.legs[action.leg_id] = branches[0]
         if len(branches) == 1:
-            self._spawn(self._send_invite(branches[0]), branches[0])
+            self._start(branches[0])
             return
+        self.legs[action.leg_id] = branches[0]
         fork = Fork(branches)
         for leg in branches:
             leg.fork = fork
@@ -104,8 +104,7 @@ class OutboundCalls(SwitchCore):
             return
         domain = self.directory.sip_domain()
         ident = NameAddr(SipUri(host=domain, user=action.calling_number))
-        # The URIs keep the configured name; the INVITE goes to what it resolves to.
-        self._place_call(
+        leg = self._new_outgoing_leg(
             call_id=action.call_id,
             leg_id=action.leg_id,
             ruri=SipUri(host=trunk.host, user=action.number, port=trunk.port),
@@ -114,34 +113,13 @@ class OutboundCalls(SwitchCore):
             from_addr=ident,
             to_addr=NameAddr(SipUri(host=trunk.host, user=action.number)),
             extra=[("P-Asserted-Identity", f"<{ident.uri}>")],
-            resolve=True,
         )
+        # The URIs keep the configured name; the INVITE goes to what it resolves to.
+        leg.resolve_host = trunk.host
+        self._start(leg)
 
-    def _place_call(
-        self,
-        *,
-        call_id: str,
-        leg_id: str,
-        ruri: SipUri,
-        dest: Address,
-        tp: str,
-        from_addr: NameAddr,
-        to_addr: NameAddr,
-        extra: list[tuple[str, str]],
-        resolve: bool = False,
-    ) -> None:
-        leg = self._new_outgoing_leg(
-            call_id=call_id,
-            leg_id=leg_id,
-            ruri=ruri,
-            dest=dest,
-            tp=tp,
-            from_addr=from_addr,
-            to_addr=to_addr,
-            extra=extra,
-        )
-        leg.resolve_host = dest[0] if resolve else None
-        self.legs[leg_id] = leg
+    def _start(self, leg: Leg) -> None:
+        self.legs[leg.leg_id] = leg
         self._spawn(self._send_invite(leg), leg)
 
     def _new_outgoing_leg(

@@ -49,6 +49,12 @@ class UserFeed:
     idle_since: float | None = None  # when the last subscriber left (monotonic)
     gap: bool = False  # messages were skipped while nobody listened: `since` must resync
 
+    def live(self, now: float) -> bool:
+        """A feed open now, or closed less than LINGER seconds ago (a reconnect is likely)."""
+        return bool(self.subscribers) or (
+            self.idle_since is not None and now - self.idle_since < LINGER
+        )
+
 
 class Feeds:
     def __init__(self, runtime: Runtime) -> None:
@@ -93,19 +99,14 @@ class Feeds:
         feed = self._users.get(user_id)
         if feed is None:
             return False  # never subscribed: a first `since` is answered with a resync anyway
-        if feed.subscribers or (
-            feed.idle_since is not None and time.monotonic() - feed.idle_since < LINGER
-        ):
+        if feed.live(time.monotonic()):
             return True
         feed.gap = True
         return False
 
     def _anyone_listening(self) -> bool:
         now = time.monotonic()
-        return any(
-            f.subscribers or (f.idle_since is not None and now - f.idle_since < LINGER)
-            for f in self._users.values()
-        )
+        return any(feed.live(now) for feed in self._users.values())
 
     def publish_recorded(self, recorded: Recorded) -> None:
         runtime = self._runtime

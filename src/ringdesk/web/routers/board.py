@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from ringdesk.store import stats
@@ -125,8 +125,7 @@ def _report(
     }
 
 
-@router.get("/stats")
-def day_stats(
+def _requested_report(
     user: User,
     runtime: RuntimeDep,
     date: DateQuery = None,
@@ -136,7 +135,16 @@ def day_stats(
     service_id: IdQuery = None,
     agent_id: IdQuery = None,
 ) -> dict[str, Any]:
+    """The report the query asks for; the JSON and the CSV endpoint share it."""
     return _report(user, runtime, _span(date, first, to, tz), service_id, agent_id)
+
+
+Report = Annotated[dict[str, Any], Depends(_requested_report)]
+
+
+@router.get("/stats")
+def day_stats(report: Report) -> dict[str, Any]:
+    return report
 
 
 @router.get(
@@ -144,18 +152,8 @@ def day_stats(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}},
 )
-def stats_csv(
-    user: User,
-    runtime: RuntimeDep,
-    date: DateQuery = None,
-    first: FromQuery = None,
-    to: DateQuery = None,
-    tz: TzQuery = None,
-    service_id: IdQuery = None,
-    agent_id: IdQuery = None,
-) -> Response:
+def stats_csv(report: Report) -> Response:
     """The same figures as /api/stats, one row per service, per agent and the total."""
-    report = _report(user, runtime, _span(date, first, to, tz), service_id, agent_id)
     name = f"ringdesk-stats-{report['from']}-to-{report['to']}.csv"
     return Response(
         content=_csv(report),
