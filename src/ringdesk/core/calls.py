@@ -6,6 +6,8 @@ ignored: the switch reports every leg's end, including the ones the engine asked
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from .base import EngineBase
 from .events import (
     CallConnected,
@@ -126,32 +128,35 @@ class CallEvents(EngineBase):
             return
         call = self._calls[entry[0]]
         role = entry[1]
-        if role is LegRole.AGENT:
-            if call.state is CallState.CONNECTING and call.customer_leg is not None:
-                out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
-                self._connected(call, now, out)
-            elif call.state is CallState.DIALING and call.customer_leg is None:
-                leg = self._new_id()
-                call.customer_leg = leg
-                self._add_leg(leg, call.id, LegRole.CUSTOMER)
-                out.actions.append(
-                    Originate(call.id, leg, call.customer_number, call.calling_number or "")
-                )
-        elif role is LegRole.CUSTOMER:
-            if (
-                call.direction is Direction.OUTBOUND
-                and call.state is CallState.DIALING
-                and call.agent_leg is not None
-            ):
-                out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
-                self._connected(call, now, out)
-        else:
-            consult = call.consult
-            if consult is not None and consult.leg_id == ev.leg_id and not consult.answered:
-                consult.answered = True
-                if call.agent_leg is not None:
+        match role:
+            case LegRole.AGENT:
+                if call.state is CallState.CONNECTING and call.customer_leg is not None:
+                    out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
+                    self._connected(call, now, out)
+                elif call.state is CallState.DIALING and call.customer_leg is None:
+                    leg = self._new_id()
+                    call.customer_leg = leg
+                    self._add_leg(leg, call.id, LegRole.CUSTOMER)
+                    out.actions.append(
+                        Originate(call.id, leg, call.customer_number, call.calling_number or "")
+                    )
+            case LegRole.CUSTOMER:
+                if (
+                    call.direction is Direction.OUTBOUND
+                    and call.state is CallState.DIALING
+                    and call.agent_leg is not None
+                ):
                     out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
-                out.events.append(ConsultationAnswered(call.id, call.agent_id or 0, now))
+                    self._connected(call, now, out)
+            case LegRole.CONSULT:
+                consult = call.consult
+                if consult is not None and consult.leg_id == ev.leg_id and not consult.answered:
+                    consult.answered = True
+                    if call.agent_leg is not None:
+                        out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
+                    out.events.append(ConsultationAnswered(call.id, call.agent_id or 0, now))
+            case _:
+                assert_never(role)
 
     def _relay_gone(self, leg_id: str, failed: bool, out: Outcome) -> bool:
         """A leg of a relay ended: end the other one. False if the leg is not a relay's."""
@@ -175,22 +180,25 @@ class CallEvents(EngineBase):
         call = self._calls[entry[0]]
         role = entry[1]
         gone = {ev.leg_id}
-        if role is LegRole.CUSTOMER:
-            if call.connected_at is not None:
-                self._end_call(call, CallOutcome.ANSWERED, "customer", now, out, keep=gone)
-            elif call.direction is Direction.OUTBOUND:
-                self._fail_call(call, FailureReason.REJECTED, ev.leg_id, now, out)
-            else:
-                self._end_call(call, CallOutcome.ABANDONED, "customer", now, out, keep=gone)
-        elif role is LegRole.AGENT:
-            if call.state is CallState.CONNECTING:
-                self._connect_failed(call, "phone_hung_up", now, out, leg_gone=True)
-            elif call.connected_at is None:
-                self._end_call(call, CallOutcome.CANCELLED, "agent", now, out, keep=gone)
-            else:
-                self._end_call(call, CallOutcome.ANSWERED, "agent", now, out, keep=gone)
-        else:
-            self._end_consultation(call, "target_hung_up", now, out, hang_up=False)
+        match role:
+            case LegRole.CUSTOMER:
+                if call.connected_at is not None:
+                    self._end_call(call, CallOutcome.ANSWERED, "customer", now, out, keep=gone)
+                elif call.direction is Direction.OUTBOUND:
+                    self._fail_call(call, FailureReason.REJECTED, ev.leg_id, now, out)
+                else:
+                    self._end_call(call, CallOutcome.ABANDONED, "customer", now, out, keep=gone)
+            case LegRole.AGENT:
+                if call.state is CallState.CONNECTING:
+                    self._connect_failed(call, "phone_hung_up", now, out, leg_gone=True)
+                elif call.connected_at is None:
+                    self._end_call(call, CallOutcome.CANCELLED, "agent", now, out, keep=gone)
+                else:
+                    self._end_call(call, CallOutcome.ANSWERED, "agent", now, out, keep=gone)
+            case LegRole.CONSULT:
+                self._end_consultation(call, "target_hung_up", now, out, hang_up=False)
+            case _:
+                assert_never(role)
 
     def _leg_failed(self, ev: LegFailed, now: float, out: Outcome) -> None:
         if self._relay_gone(ev.leg_id, True, out):

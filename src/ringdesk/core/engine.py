@@ -14,6 +14,7 @@ holds the shared state and primitives; docs/agent-states.md is the table of it a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
 from .agents import AgentRules
 from .callcontrol import CallControl
@@ -50,6 +51,8 @@ from .telephony import (
     LegAnswered,
     LegFailed,
     LegHungUp,
+    LegRinging,
+    PlaybackFinished,
     TelephonyEvent,
 )
 from .timers import TimerKind
@@ -75,72 +78,83 @@ class Engine(AgentRules, CallControl, CallEvents):
     # ---- inputs -----------------------------------------------------------------------------
     def handle(self, command: Command, now: float) -> Outcome:
         out = Outcome()
-        if isinstance(command, SetStatus):
-            self._set_status(command, now, out)
-        elif isinstance(command, Answer):
-            self._answer(command, now, out)
-        elif isinstance(command, CtiLogin):
-            self._cti_login(command, now, out)
-        elif isinstance(command, CtiLogout):
-            self._cti_logout(command, now, out)
-        elif isinstance(command, Dial):
-            self._dial(command, now, out)
-        elif isinstance(command, Hold):
-            self._hold(command, now, out)
-        elif isinstance(command, Resume):
-            self._resume(command, now, out)
-        elif isinstance(command, StartConsultation):
-            self._start_consultation(command, now, out)
-        elif isinstance(command, ConnectToCustomer):
-            self._connect_to_customer(command, now, out)
-        elif isinstance(command, CancelConsultation):
-            self._cancel_consultation(command, now, out)
-        elif isinstance(command, ForceDisconnect):
-            self._force_disconnect(command, now, out)
-        elif isinstance(command, EndCall):
-            self._end(command, now, out)
-        else:  # pragma: no cover - the Command union is exhaustive
-            raise TypeError(f"unknown command {command!r}")
+        match command:
+            case SetStatus():
+                self._set_status(command, now, out)
+            case Answer():
+                self._answer(command, now, out)
+            case CtiLogin():
+                self._cti_login(command, now, out)
+            case CtiLogout():
+                self._cti_logout(command, now, out)
+            case Dial():
+                self._dial(command, now, out)
+            case Hold():
+                self._hold(command, now, out)
+            case Resume():
+                self._resume(command, now, out)
+            case StartConsultation():
+                self._start_consultation(command, now, out)
+            case ConnectToCustomer():
+                self._connect_to_customer(command, now, out)
+            case CancelConsultation():
+                self._cancel_consultation(command, now, out)
+            case ForceDisconnect():
+                self._force_disconnect(command, now, out)
+            case EndCall():
+                self._end(command, now, out)
+            case _:
+                assert_never(command)
         return out
 
     def on_telephony(self, event: TelephonyEvent, now: float) -> Outcome:
         """Never raises: a report about an unknown call or leg is ignored."""
         out = Outcome()
-        if isinstance(event, CallArrived):
-            self._call_arrived(event, now, out)
-        elif isinstance(event, LegAnswered):
-            self._leg_answered(event, now, out)
-        elif isinstance(event, LegHungUp):
-            self._leg_hung_up(event, now, out)
-        elif isinstance(event, LegFailed):
-            self._leg_failed(event, now, out)
-        # LegRinging and PlaybackFinished are informational: nothing to decide.
+        match event:
+            case CallArrived():
+                self._call_arrived(event, now, out)
+            case LegAnswered():
+                self._leg_answered(event, now, out)
+            case LegHungUp():
+                self._leg_hung_up(event, now, out)
+            case LegFailed():
+                self._leg_failed(event, now, out)
+            case LegRinging() | PlaybackFinished():
+                pass  # informational: nothing to decide
+            case _:
+                assert_never(event)
         return out
 
     def on_timer(self, now: float) -> Outcome:
         out = Outcome()
         while (due := self._timers.pop_due(now)) is not None:
             _token, kind, key = due
-            if isinstance(key, int):
-                a = self._agents.get(key)
-                if a is None:
-                    continue
-                if kind is TimerKind.PICKUP:
-                    a.offer_timer = 0
-                    self._pickup_expired(a, now, out)
-                elif kind is TimerKind.WRAP_UP:
-                    a.wrap_timer = 0
-                    self._wrap_up_expired(a, now, out)
-            else:
-                call = self._calls.get(key)
-                if call is None:
-                    continue
-                if kind is TimerKind.CONNECT:
-                    call.connect_timer = 0
-                    self._connect_expired(call, now, out)
-                elif kind is TimerKind.MAX_WAIT:
-                    self._max_wait_expired(call, now, out)
+            match kind:
+                case TimerKind.PICKUP:
+                    if (a := self._timer_agent(key)) is not None:
+                        a.offer_timer = 0
+                        self._pickup_expired(a, now, out)
+                case TimerKind.WRAP_UP:
+                    if (a := self._timer_agent(key)) is not None:
+                        a.wrap_timer = 0
+                        self._wrap_up_expired(a, now, out)
+                case TimerKind.CONNECT:
+                    if (call := self._timer_call(key)) is not None:
+                        call.connect_timer = 0
+                        self._connect_expired(call, now, out)
+                case TimerKind.MAX_WAIT:
+                    if (call := self._timer_call(key)) is not None:
+                        self._max_wait_expired(call, now, out)
+                case _:
+                    assert_never(kind)
         return out
+
+    # A deadline's key is an agent id or a call id, by its kind; one that left meanwhile is None.
+    def _timer_agent(self, key: int | str) -> AgentRecord | None:
+        return self._agents.get(key) if isinstance(key, int) else None
+
+    def _timer_call(self, key: int | str) -> CallRecord | None:
+        return self._calls.get(key) if isinstance(key, str) else None
 
     def next_deadline(self) -> float | None:
         return self._timers.next_deadline()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from typing import assert_never
 
 from .model import Strategy
 
@@ -19,13 +20,17 @@ def strategy_key(
     strategy: Strategy, *, idle_since: float, last_offered: int, calls_taken: int
 ) -> Key:
     """Smaller is better: the agent a service's strategy offers the next call to."""
-    if strategy is Strategy.ROUND_ROBIN:
-        return (float(last_offered),)
-    if strategy is Strategy.FEWEST_CALLS:
-        return (float(calls_taken), idle_since)
-    if strategy is Strategy.RING_ALL:
-        return (0.0,)
-    return (idle_since,)
+    match strategy:
+        case Strategy.LONGEST_IDLE:
+            return (idle_since,)
+        case Strategy.ROUND_ROBIN:
+            return (float(last_offered),)
+        case Strategy.FEWEST_CALLS:
+            return (float(calls_taken), idle_since)
+        case Strategy.RING_ALL:
+            return (0.0,)
+        case _:
+            assert_never(strategy)
 
 
 class ReadyPool:

@@ -1,1 +1,0 @@
-"""The telephony port's runtime side: how the switch and the rest of Ringdesk meet."""
