@@ -20,6 +20,7 @@ let renderCount = 0;
 
 /** @param {string} path @param {View} view */
 export function route(path, view) {
+  /** @type {string[]} */
   const keys = [];
   const source = path.replace(/:([a-z_]+)/g, (_, key) => {
     keys.push(key);

@@ -159,17 +159,17 @@ function serviceNames(services, names) {
     .join(", ");
 }
 
-/** @param {any[]} queues */
-function queues(queues) {
+/** @param {any[]} rows */
+function queues(rows) {
   return h(
     "section",
     { class: "card", "aria-labelledby": "board-queues" },
     h("h2", { id: "board-queues" }, "Queues"),
-    queues.length
+    rows.length
       ? h(
           "div",
           { class: "queue-grid" },
-          queues.map((q) =>
+          rows.map((q) =>
             h(
               "div",
               {

@@ -6,7 +6,11 @@ import { isPhoneNumber } from "../format.js";
 import * as state from "../state.js";
 import { openDialog } from "../ui/dialog.js";
 
-/** @param {any} cn a calling number as the API lists it: a string or {number, label} */
+/**
+ * @param {string | {number: string, label?: string | null}} cn a calling number as the API lists
+ *   it: a string or {number, label}
+ * @returns {[string, string]} value and label of its <option>
+ */
 function callingNumberOption(cn) {
   if (typeof cn === "string") return [cn, cn];
   const number = String(cn.number);

@@ -65,7 +65,7 @@ export function statusMenu({ chosen, disabled, onPick }) {
   }
   button.addEventListener("click", () => {
     const start = items.findIndex((i) => i.getAttribute("aria-checked") === "true");
-    setOpen(menu.hidden, start);
+    setOpen(Boolean(menu.hidden), start);
   });
   button.addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {

@@ -151,14 +151,14 @@ function update() {
 /** @param {any} s AgentState @param {any} me */
 function body(s, me) {
   if (!me) return null;
-  if (!s || !s.logged_in) return loggedOut(s, me);
+  if (!s || !s.logged_in) return loggedOut(me);
   return [
     statusBlock(s),
     s.phone_registered === false ? phoneWarning(me) : null,
     noticeBlock(),
     s.offer ? offerCard(s.offer) : null,
     s.call ? callCard(s.call, s.status) : null,
-    !s.call && !s.offer ? idleActions(s, me) : null,
+    !s.call && !s.offer ? idleActions(me) : null,
     h(
       "div",
       { class: "widget-foot" },
@@ -178,8 +178,8 @@ function body(s, me) {
   ];
 }
 
-/** @param {any} s @param {any} me */
-function loggedOut(s, me) {
+/** @param {any} me */
+function loggedOut(me) {
   const noCti = !me.cti;
   return [
     h(
@@ -299,8 +299,8 @@ function noticeBlock() {
   );
 }
 
-/** @param {any} s @param {any} me */
-function idleActions(s, me) {
+/** @param {any} me */
+function idleActions(me) {
   const canDial = (me.services || []).some((/** @type {any} */ x) => x.outbound_enabled);
   return h(
     "div",

@@ -244,7 +244,7 @@ function soundRow(name, label, help) {
     "▶ Play",
   );
   const file = /** @type {HTMLInputElement} */ (
-    h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name: name })
+    h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name })
   );
   const upload = h(
     "button",

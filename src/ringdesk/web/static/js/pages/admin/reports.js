@@ -14,6 +14,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * The columns of both tables: [key, heading, how to show it, what it means]. Soft hyphens
  * (\u00ad) let the long headings break, so eleven columns fit beside the admin menu.
+ * @type {Array<[string, string, (value: any) => string, string]>}
  */
 const COLUMNS = [
   ["offered", "Offered", count, "Inbound calls that reached the queue"],
@@ -173,7 +174,7 @@ export async function reportsView(main, _params, params) {
 /**
  * Fetch the CSV with the session token (a plain link cannot send it) and save it.
  * @param {string} first @param {string} last @param {string} tz
- * @param {ReturnType<typeof saveStatus>} status
+ * @param {import("./shell.js").SaveStatus} status
  */
 async function downloadCsv(first, last, tz, status) {
   try {
@@ -233,7 +234,7 @@ function cells(row) {
     h(
       "td",
       { class: "num", dataset: { col: key } },
-      /** @type {(v: any) => string} */ (show)(row[key]),
+      show(row[key]),
     ),
   );
 }

@@ -26,7 +26,7 @@ const OVERFLOW = [
 export async function servicesView(main) {
   const content = adminShell(main, "/admin/services", "Services");
   /** @type {any[]} */
-  let services = [];
+  let services;
   try {
     services = await api.get("/api/admin/services");
   } catch (err) {

@@ -46,8 +46,13 @@ export function adminShell(main, active, title) {
 }
 
 /**
+ * @typedef {HTMLElement & {ok: (text: string) => void, fail: (text: string) => void,
+ *   clear: () => void}} SaveStatus
+ */
+
+/**
  * The status line beside a Save button: "Saved." or the error, read out by screen readers.
- * @returns {HTMLElement & {ok: (text: string) => void, fail: (text: string) => void, clear: () => void}}
+ * @returns {SaveStatus}
  */
 export function saveStatus() {
   const el = h("span", { class: "save-status", role: "status", "aria-live": "polite" });
