@@ -322,7 +322,7 @@ class CallCenter(RuleBasedStateMachine):
     def no_leg_is_left_up_after_its_call(self) -> None:
         """Every leg still up belongs to a live call, or to two legs left bridged on purpose."""
         live = {c.call_id for c in self.desk.engine.calls()}
-        relays = self.desk.engine._relays  # legs bridged after their call left (peeked on purpose)
+        relays = self.desk.engine._state.relays  # legs bridged after their call left (peeked)
         for leg, call_id in self.desk.phone.live_legs.items():
             assert call_id in live or leg in relays, (leg, call_id)
 

@@ -1,0 +1,105 @@
+"""What the engine's queries show: immutable snapshots (snapshots.py) built from the state."""
+
+from __future__ import annotations
+
+from . import state, waiting
+from .errors import NotFound
+from .model import Direction
+from .records import AgentRecord, CallRecord
+from .snapshots import AgentView, CallView, OfferView, QueueView
+from .state import EngineState
+
+
+def call_view(call: CallRecord) -> CallView:
+    consult = call.consult
+    return CallView(
+        call_id=call.id,
+        service_id=call.service_id,
+        direction=call.direction.value,
+        state=call.state.value,
+        customer_number=call.customer_number,
+        agent_id=call.agent_id,
+        calling_number=call.calling_number,
+        arrived_at=call.arrived_at,
+        connected_at=call.connected_at,
+        consult_number=consult.number if consult else None,
+        consult_agent_id=consult.agent_id if consult else None,
+        consult_answered=consult.answered if consult else False,
+    )
+
+
+def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
+    offer = None
+    if a.offer is not None:
+        call = s.calls[a.offer]
+        offer = OfferView(call.id, call.service_id, call.customer_number, a.offer_expires)
+    return AgentView(
+        agent_id=a.config.id,
+        name=a.config.name,
+        status=a.status.value,
+        chosen=a.chosen.value,
+        since=a.since,
+        reason=a.reason,
+        call=call_view(s.calls[a.call_id]) if a.call_id else None,
+        offer=offer,
+        missed_offers=a.missed,
+        services=a.config.services,
+    )
+
+
+def agent(s: EngineState, agent_id: int) -> AgentView:
+    return agent_view(s, state.agent_rec(s, agent_id))
+
+
+def agents(s: EngineState) -> list[AgentView]:
+    return [agent_view(s, a) for a in s.agents.values()]
+
+
+def call(s: EngineState, call_id: str) -> CallView:
+    found = s.calls.get(call_id)
+    if found is None:
+        raise NotFound(f"There is no call {call_id}.", code="call_not_found")
+    return call_view(found)
+
+
+def calls(s: EngineState) -> list[CallView]:
+    return [call_view(c) for c in sorted(s.calls.values(), key=lambda c: c.seq)]
+
+
+def queues(s: EngineState) -> list[QueueView]:
+    """Per service, the inbound callers not yet talking to an agent, oldest first."""
+    by_service: dict[int, list[CallRecord]] = {sid: [] for sid in s.services}
+    for c in s.calls.values():
+        if c.direction is Direction.INBOUND and c.state in waiting.WAITING:
+            by_service.setdefault(c.service_id, []).append(c)
+    views = []
+    for sid in sorted(by_service):
+        ordered = sorted(by_service[sid], key=lambda c: c.seq)
+        views.append(
+            QueueView(
+                service_id=sid,
+                waiting=tuple(call_view(c) for c in ordered),
+                longest_wait_since=ordered[0].arrived_at if ordered else None,
+            )
+        )
+    return views
+
+
+def ready_agents(s: EngineState, service_ids: frozenset[int] | None, query: str) -> list[AgentView]:
+    """Ready agents whose phone is registered (optionally of some services, name/CTI number
+    containing query), by name."""
+    pools = s.pools if service_ids is None else {sid: state.pool(s, sid) for sid in service_ids}
+    ids: set[int] = set()
+    for ready in pools.values():
+        ids.update(ready)
+    needle = query.strip().casefold()
+    found = []
+    for agent_id in ids:
+        a = s.agents[agent_id]
+        if needle and not (
+            needle in a.config.name.casefold() or needle in (a.config.cti_number or "")
+        ):
+            continue
+        found.append(a)
+    found.sort(key=lambda a: (a.config.name.casefold(), a.config.id))
+    return [agent_view(s, a) for a in found]
