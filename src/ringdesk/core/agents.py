@@ -9,10 +9,12 @@ from __future__ import annotations
 from . import offers, state, status, waiting
 from .commands import CtiLogin, CtiLogout, SetStatus
 from .errors import CoreError, InvalidInput
+from .events import PhoneReachabilityChanged
 from .model import CHOSEN_STATUSES, STATUS_LABELS, AgentStatus
 from .records import AgentRecord
 from .snapshots import Outcome
 from .state import EngineState
+from .telephony import PhoneRegistered
 
 
 def login(s: EngineState, cmd: CtiLogin, now: float, out: Outcome) -> None:
@@ -78,10 +80,20 @@ def set_status(s: EngineState, cmd: SetStatus, now: float, out: Outcome) -> None
     offers.refresh(s, a, now, out)
 
 
+def phone_registered(s: EngineState, ev: PhoneRegistered, now: float, out: Outcome) -> None:
+    """The switch reports a registration change by CTI id; a phone nobody owns is ignored."""
+    agent_id = s.by_cti_id.get(ev.cti_id)
+    if agent_id is not None:
+        phone_reachable(s, s.agents[agent_id], ev.registered, now, out)
+
+
 def phone_reachable(
     s: EngineState, a: AgentRecord, reachable: bool, now: float, out: Outcome
 ) -> None:
-    a.reachable = reachable
+    if a.reachable is not reachable:
+        a.reachable = reachable
+        # First, so the store and the feeds see why an offer below is withdrawn.
+        out.events.append(PhoneReachabilityChanged(a.config.id, reachable, now))
     if not reachable and a.offer is not None:
         call = offers.withdraw(s, a, "phone_unreachable", now, out)
         if call is not None:

@@ -49,6 +49,7 @@ from .telephony import (
     LegFailed,
     LegHungUp,
     LegRinging,
+    PhoneRegistered,
     PlaybackFinished,
     TelephonyEvent,
 )
@@ -116,6 +117,8 @@ class Engine:
                 calls.leg_hung_up(s, event, now, out)
             case LegFailed():
                 calls.leg_failed(s, event, now, out)
+            case PhoneRegistered():
+                agents.phone_registered(s, event, now, out)
             case LegRinging() | PlaybackFinished():
                 pass  # informational: nothing to decide
             case _:
@@ -147,7 +150,11 @@ class Engine:
         return out
 
     def set_phone_reachable(self, agent_id: int, reachable: bool, now: float) -> Outcome:
-        """Registration came or went; an unreachable phone is never offered calls."""
+        """Registration came or went; an unreachable phone is never offered calls.
+
+        The same rule as a PhoneRegistered event, addressed by agent id (raises NotFound for an
+        unknown agent, where the event is ignored).
+        """
         s = self._state
         out = Outcome()
         agents.phone_reachable(s, agent_rec(s, agent_id), reachable, now, out)

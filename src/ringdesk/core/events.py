@@ -169,6 +169,16 @@ class AgentPaused:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class PhoneReachabilityChanged:
+    """The agent's phone became reachable (registered) or unreachable: calls are offered to the
+    agent only while it is reachable, so their shown state must be republished."""
+
+    agent_id: int
+    reachable: bool
+    at: float
+
+
 DomainEvent = (
     AgentStatusChanged
     | CallQueued
@@ -186,4 +196,5 @@ DomainEvent = (
     | TicketOpened
     | AgentPaused
     | CallFailed
+    | PhoneReachabilityChanged
 )

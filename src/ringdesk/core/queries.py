@@ -44,6 +44,7 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
         offer=offer,
         missed_offers=a.missed,
         services=a.config.services,
+        phone_reachable=a.reachable,
     )
 
 

@@ -50,6 +50,7 @@ class AgentView:
     offer: OfferView | None
     missed_offers: int
     services: frozenset[int]
+    phone_reachable: bool  # registered: without it the agent is offered no calls
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class EngineState:
     services: dict[int, ServiceConfig] = field(default_factory=dict)
     agents: dict[int, AgentRecord] = field(default_factory=dict)
     by_cti_number: dict[str, int] = field(default_factory=dict)
+    by_cti_id: dict[str, int] = field(default_factory=dict)  # the phone's registration name
     calls: dict[str, CallRecord] = field(default_factory=dict)
     legs: dict[str, tuple[str, LegRole]] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
@@ -62,15 +63,19 @@ def new_state(
 
 
 def index_cti(s: EngineState, config: AgentConfig) -> None:
-    """Remember which agent a CTI number (a transfer target) belongs to."""
+    """Remember which agent a CTI number (a transfer target) and a CTI id (a phone) belong to."""
     if config.cti_number:
         s.by_cti_number[config.cti_number] = config.id
+    if config.cti_id:
+        s.by_cti_id[config.cti_id] = config.id
 
 
 def unindex_cti(s: EngineState, config: AgentConfig) -> None:
     # Only if still this agent's: a colleague may have been given the number meanwhile.
     if config.cti_number and s.by_cti_number.get(config.cti_number) == config.id:
         del s.by_cti_number[config.cti_number]
+    if config.cti_id and s.by_cti_id.get(config.cti_id) == config.id:
+        del s.by_cti_id[config.cti_id]
 
 
 def agent_rec(s: EngineState, agent_id: int) -> AgentRecord:

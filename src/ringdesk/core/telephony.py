@@ -138,7 +138,24 @@ class PlaybackFinished:
     leg_id: str
 
 
-TelephonyEvent = CallArrived | LegRinging | LegAnswered | LegHungUp | LegFailed | PlaybackFinished
+@dataclass(frozen=True, slots=True)
+class PhoneRegistered:
+    """An agent's phone (by its CTI id) registered, or its registration expired or was removed
+    (registered=False). A repeated report changes nothing."""
+
+    cti_id: str
+    registered: bool
+
+
+TelephonyEvent = (
+    CallArrived
+    | LegRinging
+    | LegAnswered
+    | LegHungUp
+    | LegFailed
+    | PlaybackFinished
+    | PhoneRegistered
+)
 
 
 class TelephonyPort(Protocol):

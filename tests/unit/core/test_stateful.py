@@ -33,7 +33,7 @@ from ringdesk.core.commands import (
     StartConsultation,
 )
 from ringdesk.core.errors import CoreError
-from ringdesk.core.events import CallEnded, TicketOpened
+from ringdesk.core.events import CallEnded, PhoneReachabilityChanged, TicketOpened
 from ringdesk.core.model import (
     AgentConfig,
     AgentStatus,
@@ -42,7 +42,7 @@ from ringdesk.core.model import (
     OverflowAction,
     Strategy,
 )
-from ringdesk.core.telephony import Originate, RingAgent
+from ringdesk.core.telephony import Originate, PhoneRegistered, RingAgent
 
 from .harness import SALES, SUPPORT, Desk
 
@@ -243,10 +243,22 @@ class CallCenter(RuleBasedStateMachine):
             event = phone.ringing(leg)
         self.desk.tel(event)
 
-    @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans())
-    def phone_registration(self, agent: int, reachable: bool) -> None:
+    @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans(), by_event=st.booleans())
+    def phone_registration(self, agent: int, reachable: bool, by_event: bool = False) -> None:
+        """The switch's PhoneRegistered event by CTI id, or set_phone_reachable by agent id."""
+        was = self.reachable[agent]
         self.reachable[agent] = reachable
-        self.desk.reachable(agent, reachable)
+        if by_event:
+            cti_id = AGENTS[agent - 1].cti_id
+            assert cti_id is not None
+            out = self.desk.tel(PhoneRegistered(cti_id, reachable))
+        else:
+            out = self.desk.reachable(agent, reachable)
+        changes = [e for e in out.events if isinstance(e, PhoneReachabilityChanged)]
+        now = self.desk.now
+        assert changes == (
+            [] if was == reachable else [PhoneReachabilityChanged(agent, reachable, now)]
+        )
 
     @rule(seconds=st.sampled_from([1.0, 5.0, 20.0, 60.0]))
     def time_passes(self, seconds: float) -> None:
@@ -308,6 +320,11 @@ class CallCenter(RuleBasedStateMachine):
                 assert not (free and queue.service_id in view.services), (agent, queue)
 
     @invariant()
+    def the_view_shows_whether_the_phone_is_reachable(self) -> None:
+        for view in self.desk.engine.agents():
+            assert view.phone_reachable == self.reachable[view.agent_id], view
+
+    @invariant()
     def shown_status_matches_offer_and_call(self) -> None:
         for view in self.desk.engine.agents():
             assert (view.status == "ringing") == (view.offer is not None)
@@ -363,7 +380,7 @@ def _random_step(machine: CallCenter, rng: random.Random) -> None:
             rng.choice(["answered", "hung_up", "failed", "ringing"]),
             rng.choice(list(FailureReason)),
         ),
-        lambda: machine.phone_registration(agent, rng.random() < 0.8),
+        lambda: machine.phone_registration(agent, rng.random() < 0.8, rng.random() < 0.5),
         lambda: machine.time_passes(rng.choice([1.0, 5.0, 20.0, 60.0])),
         lambda: machine.newest_leg_answers(),
         lambda: machine.admin_changes_strategy(rng.choice(list(Strategy))),
