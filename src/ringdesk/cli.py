@@ -66,7 +66,7 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     import uvicorn
     import uvloop
 
-    from ringdesk.app import Runtime
+    from ringdesk.runtime import Runtime
     from ringdesk.web.app import create_app
 
     _migrate(settings)  # idempotent; a fresh checkout then only needs `ringdesk serve`

@@ -6,10 +6,10 @@ import json
 from typing import Any, cast
 
 import pytest
+from ringdesk.live.feeds import REPLAY, Feeds
 
 from ringdesk.store.recorder import Recorded
-from ringdesk.web import feed as feed_module
-from ringdesk.web.feed import REPLAY, Feeds
+from ringdesk.live import feeds as feed_module
 
 
 def _feeds_with(messages: int) -> Feeds:

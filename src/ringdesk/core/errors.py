@@ -7,7 +7,6 @@ class CoreError(Exception):
     """An agent asked for something the rules forbid. Nothing changed."""
 
     code = "core_error"
-    http_status = 409
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -18,23 +17,19 @@ class CoreError(Exception):
 
 class NotFound(CoreError):
     code = "not_found"
-    http_status = 404
 
 
 class Forbidden(CoreError):
     code = "forbidden"
-    http_status = 403
 
 
 class IllegalAction(CoreError):
     """The action is not allowed in the agent's current status (the message names it)."""
 
     code = "illegal_in_status"
-    http_status = 409
 
 
 class InvalidInput(CoreError):
     """The command itself is malformed (e.g. a status that cannot be chosen)."""
 
     code = "invalid_input"
-    http_status = 422

@@ -21,11 +21,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ringdesk.store import stats
-from ringdesk.web import views
+from ringdesk.live import shapes
+from ringdesk.live.sources import LiveSources
 
 if TYPE_CHECKING:
-    from ringdesk.app import Runtime
     from ringdesk.store.recorder import Recorded
 
 log = logging.getLogger(__name__)
@@ -57,8 +56,8 @@ class UserFeed:
 
 
 class Feeds:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, sources: LiveSources) -> None:
+        self._sources = sources
         self._users: dict[int, UserFeed] = {}
         self.admins: set[int] = set()  # users with role admin who have a feed open
         self._board_dirty = asyncio.Event()
@@ -109,13 +108,13 @@ class Feeds:
         return any(feed.live(now) for feed in self._users.values())
 
     def publish_recorded(self, recorded: Recorded) -> None:
-        runtime = self._runtime
+        sources = self._sources
         listening = self.listening
         for agent_id in sorted(recorded.agents):
             if not listening(agent_id):
                 continue
             try:
-                state = views.agent_state(runtime, agent_id)
+                state = shapes.agent_state(sources, agent_id)
             except Exception:
                 log.exception("agent_state for %s", agent_id)
                 continue
@@ -124,9 +123,9 @@ class Feeds:
         opened_ids = {t for t, _ in recorded.tickets_opened}
         updated = sorted(recorded.tickets_updated - opened_ids)
         if opened or (updated and self._anyone_listening()):
-            with runtime.db() as db:
+            with sources.reads() as db:
                 for ticket_id, agent_id in opened:
-                    body = views.ticket_by_id(db, ticket_id, timeline=True)
+                    body = shapes.ticket_by_id(db, ticket_id, timeline=True)
                     if body is not None:
                         self.publish(agent_id, "ticket_opened", body)
                 for ticket_id in updated:
@@ -141,11 +140,11 @@ class Feeds:
     def _today_figures(self, db: Any) -> list[dict[str, Any]]:
         day = dt.datetime.now(dt.UTC).date()
         if self._today is None or self._today[0] != day:
-            self._today = (day, stats.per_service(db, *stats.day_bounds(day)))
+            self._today = (day, shapes.today_figures(db))
         return self._today[1]
 
     def ticket_updated(self, db: Any, ticket_id: int, also: int | None = None) -> None:
-        body = views.ticket_by_id(db, ticket_id, timeline=True)
+        body = shapes.ticket_by_id(db, ticket_id, timeline=True)
         if body is None:
             return
         targets = {body["agent_id"]} if body["agent_id"] is not None else set()
@@ -166,8 +165,8 @@ class Feeds:
             if admins:
                 started = time.monotonic()
                 try:
-                    with self._runtime.db() as db:
-                        data = views.board(self._runtime, db, self._today_figures(db))
+                    with self._sources.reads() as db:
+                        data = shapes.board(self._sources, db, self._today_figures(db))
                         body = json.dumps(data, separators=(",", ":"))
                 except Exception:
                     log.exception("board")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringdesk.store import models as m
+from ringdesk.store.cti_settings import DEFAULTS
 from ringdesk.store.security import hash_password
 
 
@@ -31,6 +32,8 @@ SERVICE_NAME = "Customer Support"
 INBOUND_NUMBER = "5550100"
 CALLING_NUMBERS = (("5550100", "Main line"), ("5550199", "Support callback"))
 CUSTOMERS = (("Dana Scully", "5551234"), ("Fox Mulder", "5555678"))
+# A trunk on this machine (the tests' SIPp plays it) and calls from anywhere on loopback.
+DEMO_SETTINGS = replace(DEFAULTS, trunk_host="127.0.0.1", trunk_port=5080, allow_any_source=True)
 
 
 def _user(db: Session, username: str, password: str, name: str, role: str) -> m.User:
@@ -87,23 +90,7 @@ def seed(db: Session) -> list[str]:
                 )
             )
     if db.get(m.CtiSettingsRow, 1) is None:
-        db.add(
-            m.CtiSettingsRow(
-                id=1,
-                sip_domain="ringdesk.local",
-                trunk_host="127.0.0.1",
-                trunk_port=5080,
-                allow_any_source=True,
-                codecs="PCMU,PCMA",
-                queue_music_mode="early_media",
-                default_login_status="business",
-                pickup_seconds=20.0,
-                pickup_timeout_status="rest",
-                max_missed_offers=3,
-                outbound_ticket_on_dial=False,
-                record_calls=False,
-            )
-        )
+        db.add(m.CtiSettingsRow(id=1, **DEMO_SETTINGS.row_values()))
     for name, phone in CUSTOMERS:
         if db.scalar(select(m.Customer).where(m.Customer.phone == phone)) is None:
             db.add(m.Customer(name=name, phone=phone))

@@ -19,6 +19,10 @@ from sqlalchemy import (
 from sqlalchemy import false as sql_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ringdesk.store.cti_settings import DEFAULTS
+
+_D = DEFAULTS.row_values()
+
 
 class Base(DeclarativeBase):
     pass
@@ -103,25 +107,31 @@ class CallingNumber(Base):
 
 
 class CtiSettingsRow(Base):
-    """The global CTI settings: exactly one row, id 1."""
+    """The global CTI settings: exactly one row, id 1. Defaults: ringdesk.store.cti_settings."""
 
     __tablename__ = "cti_settings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sip_domain: Mapped[str] = mapped_column(String(200), default="ringdesk.local")
+    sip_domain: Mapped[str] = mapped_column(String(200), default=_D["sip_domain"])
     trunk_host: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    trunk_port: Mapped[int] = mapped_column(Integer, default=5060)
+    trunk_port: Mapped[int] = mapped_column(Integer, default=_D["trunk_port"])
     trunk_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
     trunk_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    allow_any_source: Mapped[bool] = mapped_column(Boolean, default=False)
-    codecs: Mapped[str] = mapped_column(String(64), default="PCMU,PCMA")
-    queue_music_mode: Mapped[str] = mapped_column(String(16), default="early_media")
-    default_login_status: Mapped[str] = mapped_column(String(16), default="business")
-    pickup_seconds: Mapped[float] = mapped_column(Float, default=20.0)
-    pickup_timeout_status: Mapped[str] = mapped_column(String(16), default="rest")
-    max_missed_offers: Mapped[int] = mapped_column(Integer, default=3)
-    outbound_ticket_on_dial: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_any_source: Mapped[bool] = mapped_column(Boolean, default=_D["allow_any_source"])
+    codecs: Mapped[str] = mapped_column(String(64), default=_D["codecs"])
+    queue_music_mode: Mapped[str] = mapped_column(String(16), default=_D["queue_music_mode"])
+    default_login_status: Mapped[str] = mapped_column(
+        String(16), default=_D["default_login_status"]
+    )
+    pickup_seconds: Mapped[float] = mapped_column(Float, default=_D["pickup_seconds"])
+    pickup_timeout_status: Mapped[str] = mapped_column(
+        String(16), default=_D["pickup_timeout_status"]
+    )
+    max_missed_offers: Mapped[int] = mapped_column(Integer, default=_D["max_missed_offers"])
+    outbound_ticket_on_dial: Mapped[bool] = mapped_column(
+        Boolean, default=_D["outbound_ticket_on_dial"]
+    )
     wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    record_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_calls: Mapped[bool] = mapped_column(Boolean, default=_D["record_calls"])
 
 
 class Sound(Base):

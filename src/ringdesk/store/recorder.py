@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from ringdesk.core import events as ev
 from ringdesk.core.model import AgentStatus
-from ringdesk.store import models as m
+from ringdesk.store.customers import phone_forms
 from ringdesk.store.hot import HotSql
 
 
@@ -36,24 +35,6 @@ class Recorded:
         self.call_failures.extend(other.call_failures)
         self.agents |= other.agents
         self.calls_changed = self.calls_changed or other.calls_changed
-
-
-def ticket_for_call(db: Session, call_id: str) -> m.Ticket | None:
-    return db.scalar(select(m.Ticket).where(m.Ticket.call_id == call_id))
-
-
-def phone_forms(number: str) -> tuple[str, str, str]:
-    """The ways a customer's phone may be stored for this number: as given, without and with
-    a leading '+'."""
-    bare = number.lstrip("+")
-    return number, bare, "+" + bare
-
-
-def match_customer(db: Session, number: str) -> m.Customer | None:
-    """The customer whose phone is this number (ignoring a leading '+'), if exactly one."""
-    candidates = set(phone_forms(number))
-    rows = db.scalars(select(m.Customer).where(m.Customer.phone.in_(candidates)).limit(2)).all()
-    return rows[0] if len(rows) == 1 else None
 
 
 @dataclass(slots=True)

@@ -37,7 +37,7 @@ from ringdesk.sip.sdp import (
 )
 from ringdesk.sip.transaction import build_cancel
 from ringdesk.sip.uri import parse_name_addr
-from ringdesk.telephony.directory import EventSink, SwitchDirectory
+from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
 from .legs import Leg, LegState, best_failure
 from .persist import save_bindings

@@ -13,7 +13,7 @@ from ringdesk.sip.auth import DigestServer, Verdict, legacy_md5_only, parse_cred
 from ringdesk.sip.message import Request, make_response, new_tag
 from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerTransaction
-from ringdesk.telephony.directory import SwitchDirectory
+from ringdesk.switch.lookup import SwitchDirectory
 
 from .stack import SipStack
 from .transport import Address

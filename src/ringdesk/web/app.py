@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from ringdesk.app import Runtime
+from ringdesk.runtime import Runtime
 from ringdesk.web import errors
 from ringdesk.web.limits import BodyLimit
 from ringdesk.web.routers import admin, auth, board, calls, cti, favorites, tickets, ws
+from ringdesk.web.sessions import SessionCache
 
 STATIC = Path(__file__).parent / "static"
 SPA_PATHS = ("/", "/tickets", "/tickets/{ticket_id}", "/admin", "/admin/{rest:path}", "/board")
@@ -34,6 +35,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
 
     app = FastAPI(title="Ringdesk", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.logins = SessionCache()  # token digest -> user, in front of the sessions table
     app.add_middleware(BodyLimit)
     errors.install(app)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from ringdesk.app import Runtime
+from ringdesk.runtime import Runtime
 from ringdesk.store import models as m
 from ringdesk.store.security import new_token, token_digest
 from ringdesk.web.errors import ApiError
@@ -45,6 +45,11 @@ def principal_for_token(runtime: Runtime, cache: SessionCache, token: str) -> Pr
     return principal
 
 
+def logins(request: Request) -> SessionCache:
+    cache: SessionCache = request.app.state.logins
+    return cache
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -57,9 +62,7 @@ async def current_user(request: Request) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "not_authenticated", "Log in first: this needs a bearer token.")
-    principal = principal_for_token(
-        request.app.state.runtime, request.app.state.runtime.logins, token
-    )
+    principal = principal_for_token(request.app.state.runtime, request.app.state.logins, token)
     if principal is None:
         raise ApiError(401, "not_authenticated", "Your session has ended; log in again.")
     return principal

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ringdesk.core.errors import CoreError
+from ringdesk.core.errors import CoreError, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,25 @@ _HTTP_CODES = {
     415: ("unsupported_media_type", "This content type is not supported."),
     422: ("invalid_input", "The input is not valid."),
 }
+
+
+# The core says what went wrong; the HTTP status is this layer's word for whose fault it is.
+_CORE_STATUS: tuple[tuple[type[CoreError], int], ...] = (
+    (NotFound, 404),
+    (Forbidden, 403),
+    (InvalidInput, 422),
+)
+
+
+def core_status(exc: CoreError) -> int:
+    """404, 403 or 422 for those kinds of refusal; 503 for a part that is not running; else
+    409 (the rules forbid it in the current state)."""
+    if getattr(exc, "unavailable", False):
+        return 503
+    for kind, status in _CORE_STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 409
 
 
 class ApiError(Exception):
@@ -72,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CoreError)
     async def core_error(_: Request, exc: CoreError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=core_status(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ringdesk.store.cti_settings import (
+    DEFAULTS,
+    ChosenStatus,
+    Codec,
+    PickupTimeoutStatus,
+    QueueMusicMode,
+)
+
 PHONE_PATTERN = r"^\+?[0-9*#]{2,20}$"
 
 
@@ -23,7 +31,6 @@ Phone = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Label = Annotated[str, Field(max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=200)]
-ChosenStatus = Literal["business", "ready", "rest"]
 
 
 class Body(BaseModel):
@@ -139,7 +146,6 @@ class UserPatch(Body):
 
 
 Host = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9.:\-\[\]]+$")]
-Codec = Literal["PCMU", "PCMA"]
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
@@ -168,20 +174,20 @@ TrunkHost = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_
 
 class CtiSettingsBody(Body):
     sip_domain: Host
-    trunk_host: TrunkHost | None = None
-    trunk_port: Annotated[int, Field(ge=1, le=65535)] = 5060
-    trunk_username: Annotated[str, Field(max_length=128)] | None = None
-    trunk_password: Annotated[str, Field(max_length=128)] | None = None
-    allow_any_source: bool = False
-    codecs: Annotated[list[Codec], Field(min_length=1, max_length=2)] = ["PCMU", "PCMA"]
-    queue_music_mode: Literal["early_media", "answered"] = "early_media"
-    default_login_status: ChosenStatus = "business"
-    pickup_seconds: Annotated[float, Field(ge=3, le=600)] = 20.0
-    pickup_timeout_status: Literal["business", "rest"] = "rest"
-    max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
-    outbound_ticket_on_dial: bool = False
-    wrap_up_seconds: Annotated[float, Field(ge=1, le=86_400)] | None = None
-    record_calls: bool = False
+    trunk_host: TrunkHost | None = DEFAULTS.trunk_host
+    trunk_port: Annotated[int, Field(ge=1, le=65535)] = DEFAULTS.trunk_port
+    trunk_username: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_username
+    trunk_password: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_password
+    allow_any_source: bool = DEFAULTS.allow_any_source
+    codecs: Annotated[list[Codec], Field(min_length=1, max_length=2)] = list(DEFAULTS.codecs)
+    queue_music_mode: QueueMusicMode = DEFAULTS.queue_music_mode
+    default_login_status: ChosenStatus = DEFAULTS.default_login_status
+    pickup_seconds: Annotated[float, Field(ge=3, le=600)] = DEFAULTS.pickup_seconds
+    pickup_timeout_status: PickupTimeoutStatus = DEFAULTS.pickup_timeout_status
+    max_missed_offers: Annotated[int, Field(ge=1, le=100)] = DEFAULTS.max_missed_offers
+    outbound_ticket_on_dial: bool = DEFAULTS.outbound_ticket_on_dial
+    wrap_up_seconds: Annotated[float, Field(ge=1, le=86_400)] | None = DEFAULTS.wrap_up_seconds
+    record_calls: bool = DEFAULTS.record_calls
 
 
 CtiId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]

@@ -16,7 +16,7 @@ from ringdesk.core.model import (
     ServiceConfig,
 )
 from ringdesk.core.telephony import RingAgent, TelephonyEvent
-from ringdesk.telephony.memory import MemoryTelephony
+from tests.unit.core.memory_telephony import MemoryTelephony
 
 E = TypeVar("E")
 

@@ -1,4 +1,4 @@
-"""An in-memory telephony port for unit tests of pure code.
+"""An in-memory telephony port for unit tests of the pure core (a test fake, not product code).
 
 It records every action the engine asks for, keeps which legs are up, and builds the events a
 switch would report (handing them to `sink` when one is set). It places no real calls.
@@ -6,6 +6,7 @@ switch would report (handing them to `sink` when one is set). It places no real 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from ringdesk.core.model import FailureReason
@@ -24,8 +25,7 @@ from ringdesk.core.telephony import (
     TelephonyEvent,
 )
 
-from .directory import EventSink
-
+EventSink = Callable[[TelephonyEvent], None]
 A = TypeVar("A")
 
 

@@ -10,7 +10,7 @@ from ringdesk.core.engine import Engine
 from ringdesk.core.events import CallDialed, CallEnded
 from ringdesk.core.model import CallOutcome, CtiSettings, OverflowAction
 from ringdesk.core.telephony import CallArrived, HangUp, Originate, RingAgent
-from ringdesk.telephony.memory import MemoryTelephony
+from tests.unit.core.memory_telephony import MemoryTelephony
 
 from .harness import AGENTS, ALICE, SUPPORT, Desk
 

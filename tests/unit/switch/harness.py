@@ -12,7 +12,7 @@ from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.media.api import RemoteMedia
 from ringdesk.sip.auth import authorization, parse_challenge
 from ringdesk.sip.message import Request, Response, parse_message
-from ringdesk.telephony.directory import InboundRoute, MediaSettings, TrunkSettings
+from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 
 WAIT = 10.0  # generous: a loaded 2-core machine
 

@@ -16,6 +16,7 @@ from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import CallArrived, LegAnswered, LegFailed, Originate
 from ringdesk.sip.message import make_response
 from ringdesk.switch import Switch
+from ringdesk.switch.lookup import TrunkSettings
 from ringdesk.switch.resolver import (
     NEGATIVE_TTL,
     POSITIVE_TTL,
@@ -25,7 +26,6 @@ from ringdesk.switch.resolver import (
     TrunkResolver,
     ip_literal,
 )
-from ringdesk.telephony.directory import TrunkSettings
 from ringdesk.web.schemas import CtiSettingsBody
 
 from .harness import Events, FakeDirectory, FakeMedia, Peer, sdp

@@ -1,6 +1,6 @@
 """Admin settings of the manual: services (contract), phone permission, calling numbers, users,
 CTI settings, sounds and CTI agent management. Every change reaches the engine and the switch
-at once through the runtime's reload_* calls."""
+at once: after each save the runtime reloads the configuration snapshot as a whole."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, UploadFile
+from fastapi import APIRouter, Path, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ringdesk.app import Runtime
+from ringdesk.live.shapes import user_json
+from ringdesk.runtime import Runtime
 from ringdesk.store import models as m
-from ringdesk.store.loaders import settings_row
 from ringdesk.store.security import hash_password
+from ringdesk.store.snapshot import settings_row
 from ringdesk.store.sounds import SOUND_NAMES
-from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.auth import Admin, RuntimeDep, logins
 from ringdesk.web.errors import ApiError
 from ringdesk.web.schemas import (
     CallingNumberBody,
@@ -31,7 +32,6 @@ from ringdesk.web.schemas import (
     UserBody,
     UserPatch,
 )
-from ringdesk.web.views import user_json
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -89,7 +89,7 @@ async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> di
         db.add(row)
         _commit_unique(db, f"The inbound number {body.inbound_number}")
         result = _service_json(row)
-    runtime.reload_service(result["id"])
+    runtime.reload_config()
     return result
 
 
@@ -113,28 +113,16 @@ async def edit_service(
         _check_service(row)
         _commit_unique(db, f"The inbound number {row.inbound_number}")
         result = _service_json(row)
-    runtime.reload_service(service_id)
+    runtime.reload_config()
     return result
 
 
 @router.delete("/services/{service_id}", status_code=204)
 async def delete_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
     with runtime.db() as db:
-        row = _service(db, service_id)
-        # The engine keeps no record of deleted services; close both contracts first so no
-        # call is routed to it, then drop the row (tickets keep their history).
-        row.inbound_enabled = False
-        row.outbound_enabled = False
+        db.delete(_service(db, service_id))  # tickets keep their history (service_id NULL)
         db.commit()
-        runtime.reload_service(service_id)
-        agents = db.scalars(
-            select(m.ServiceAgent.user_id).where(m.ServiceAgent.service_id == service_id)
-        ).all()
-        db.delete(row)
-        db.commit()
-    for user_id in agents:
-        runtime.reload_agent(user_id)
-    runtime.reload_settings()
+    runtime.reload_config()  # the engine closes both contracts of the deleted service
     return Response(status_code=204)
 
 
@@ -173,7 +161,7 @@ async def set_permission(
         row.phone_permission = body.phone_permission
         db.commit()
         result = {"user_id": user.id, "name": user.name, "phone_permission": body.phone_permission}
-    runtime.reload_agent(user_id)
+    runtime.reload_config()
     return result
 
 
@@ -204,7 +192,7 @@ async def add_calling_number(
         db.add(row)
         _commit_unique(db, f"The calling number {body.number}")
         result = _number_json(row)
-    runtime.reload_service(service_id)
+    runtime.reload_config()
     return result
 
 
@@ -218,7 +206,7 @@ async def remove_calling_number(
             raise ApiError(404, "not_found", f"No calling number {number_id} on this service.")
         db.delete(row)
         db.commit()
-    runtime.reload_service(service_id)
+    runtime.reload_config()
     return Response(status_code=204)
 
 
@@ -243,7 +231,7 @@ async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> dict[str
         db.add(row)
         _commit_unique(db, f"The username {body.username}")
         result = user_json(row)
-    runtime.reload_agent(result["id"])
+    runtime.reload_config()
     return result
 
 
@@ -256,7 +244,7 @@ def _user(db: Session, user_id: int) -> m.User:
 
 @router.patch("/users/{user_id}")
 async def edit_user(
-    user_id: Id, body: UserPatch, admin: Admin, runtime: RuntimeDep
+    user_id: Id, body: UserPatch, admin: Admin, runtime: RuntimeDep, request: Request
 ) -> dict[str, Any]:
     password_hash = None
     if body.password is not None:
@@ -273,13 +261,13 @@ async def edit_user(
             row.password_hash = password_hash
         db.commit()
         result = user_json(row)
-    runtime.forget_sessions(user_id)
-    runtime.reload_agent(user_id)
+    logins(request).drop_user(user_id)
+    runtime.reload_config()
     return result
 
 
 @router.delete("/users/{user_id}", status_code=204)
-async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep) -> Response:
+async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep, request: Request) -> Response:
     if user_id == admin.id:
         raise ApiError(409, "cannot_delete_self", "You cannot delete your own account.")
     with runtime.db() as db:
@@ -289,8 +277,8 @@ async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep) -> Respons
             raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
         db.delete(row)
         db.commit()
-    runtime.forget_sessions(user_id)
-    runtime.reload_agent_removed(user_id)
+    logins(request).drop_user(user_id)
+    runtime.reload_config()
     return Response(status_code=204)
 
 
@@ -331,7 +319,7 @@ async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> 
             setattr(row, name, value)
         db.commit()
         result = _settings_json(row)
-    runtime.reload_settings()
+    runtime.reload_config()
     return result
 
 
@@ -354,7 +342,7 @@ async def put_sound(name: SoundName, file: UploadFile, _: Admin, runtime: Runtim
         raise ApiError(415, "not_a_wav", "The file is not a WAV sound we can play.")
     with runtime.db() as db:
         runtime.sounds.save_upload(db, name, data)
-    runtime.reload_settings()
+    runtime.reload_config()
     return Response(status_code=204)
 
 
@@ -362,7 +350,7 @@ async def put_sound(name: SoundName, file: UploadFile, _: Admin, runtime: Runtim
 async def reset_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> Response:
     with runtime.db() as db:
         runtime.sounds.restore_default(db, name)
-    runtime.reload_settings()
+    runtime.reload_config()
     return Response(status_code=204)
 
 
@@ -432,7 +420,7 @@ async def assign_cti(
         if body.auto_answer is not None:
             cti.auto_answer = body.auto_answer
         _commit_unique(db, "This CTI ID or CTI number")
-    runtime.reload_agent(user_id)
+    runtime.reload_config()
     with runtime.db() as db:
         return _cti_json(runtime, user, db.get(m.CtiAgent, user_id))
 
@@ -448,5 +436,5 @@ async def unassign_cti(user_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
         if cti is not None:
             db.delete(cti)
             db.commit()
-    runtime.reload_agent(user_id)
+    runtime.reload_config()
     return Response(status_code=204)

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
+from ringdesk.live.shapes import user_json
 from ringdesk.store import models as m
 from ringdesk.store.security import token_digest, verify_password
-from ringdesk.web.auth import RuntimeDep, User, bearer_token, open_session
+from ringdesk.web.auth import RuntimeDep, User, bearer_token, logins, open_session
 from ringdesk.web.errors import ApiError
 from ringdesk.web.schemas import LoginBody
-from ringdesk.web.views import user_json
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -33,7 +33,7 @@ def logout(request: Request, user: User, runtime: RuntimeDep) -> Response:
     token = bearer_token(request)
     if token is not None:
         digest = token_digest(token)
-        runtime.logins.drop(digest)
+        logins(request).drop(digest)
         with runtime.db() as db:
             db.execute(delete(m.Session).where(m.Session.token_hash == digest))
             db.commit()

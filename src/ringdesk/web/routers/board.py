@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from ringdesk.live.shapes import board as board_view
 from ringdesk.store import stats
 from ringdesk.web.auth import Admin, Principal, RuntimeDep, User
 from ringdesk.web.errors import ApiError
-from ringdesk.web.views import board as board_view
 
 router = APIRouter(prefix="/api", tags=["board"])
 IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -46,7 +46,7 @@ FIGURES = (
 @router.get("/board")
 async def board(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        return board_view(runtime, db)
+        return board_view(runtime.live, db)
 
 
 @dataclass(frozen=True, slots=True)

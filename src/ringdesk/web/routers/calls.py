@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from ringdesk.core import commands as c
+from ringdesk.live.shapes import agent_state
 from ringdesk.web.auth import RuntimeDep, User
 from ringdesk.web.errors import ApiError
 from ringdesk.web.schemas import DialBody, TransferBody
-from ringdesk.web.views import agent_state
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
@@ -27,25 +27,25 @@ async def dial(body: DialBody, user: User, runtime: RuntimeDep) -> dict[str, Any
             calling_number=body.calling_number,
         )
     )
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/answer")
 async def answer(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.Answer(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/hold/start")
 async def hold(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.Hold(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/hold/stop")
 async def resume(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.Resume(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/transfer")
@@ -59,28 +59,28 @@ async def transfer(
             agent_id=user.id, call_id=call_id, number=body.number, target_agent_id=body.agent_id
         )
     )
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/transfer/complete")
 async def complete(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.ConnectToCustomer(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/transfer/cancel")
 async def cancel(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.CancelConsultation(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/force-disconnect")
 async def force_disconnect(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.ForceDisconnect(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/end")
 async def end(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(c.EndCall(agent_id=user.id, call_id=call_id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)

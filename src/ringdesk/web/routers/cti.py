@@ -8,34 +8,34 @@ from fastapi import APIRouter, Query
 
 from ringdesk.core.commands import CtiLogin, CtiLogout, SetStatus
 from ringdesk.core.model import AgentStatus
+from ringdesk.live.shapes import agent_state, iso, label
 from ringdesk.web.auth import RuntimeDep, User
 from ringdesk.web.schemas import StatusBody
-from ringdesk.web.views import agent_state, iso, label
 
 router = APIRouter(prefix="/api/cti", tags=["cti"])
 
 
 @router.get("/state")
 async def get_state(user: User, runtime: RuntimeDep) -> dict[str, Any]:
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/login")
 async def login(user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(CtiLogin(agent_id=user.id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.post("/logout")
 async def logout(user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(CtiLogout(agent_id=user.id))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.put("/status")
 async def set_status(body: StatusBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     runtime.command(SetStatus(agent_id=user.id, status=AgentStatus(body.status)))
-    return agent_state(runtime, user.id)
+    return agent_state(runtime.live, user.id)
 
 
 @router.get("/ready-agents")
@@ -50,7 +50,7 @@ async def ready_agents(
         {
             "agent_id": a.agent_id,
             "name": a.name,
-            "cti_number": runtime.cti_numbers.get(a.agent_id),
+            "cti_number": runtime.config.cti_number(a.agent_id),
             "status": a.status,
             "status_label": label(a.status),
             "since": iso(a.since),

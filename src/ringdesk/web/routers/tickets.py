@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from ringdesk.live.shapes import customer_json, ticket_json
 from ringdesk.store import models as m
+from ringdesk.store import tickets
 from ringdesk.web.auth import Principal, RuntimeDep, User
 from ringdesk.web.errors import ApiError
 from ringdesk.web.schemas import CustomerBody, CustomerPatch, TicketPatch
-from ringdesk.web.views import customer_json, ticket_json
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -84,13 +85,13 @@ def list_tickets(
             .limit(limit)
             .offset(offset)
         ).all()
-        return {"items": [ticket_json(db, t) for t in rows], "total": total}
+        return {"items": [ticket_json(tickets.read(db, t)) for t in rows], "total": total}
 
 
 @router.get("/tickets/{ticket_id}")
 def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        return ticket_json(db, _ticket(db, user, ticket_id), timeline=True)
+        return ticket_json(tickets.read(db, _ticket(db, user, ticket_id), timeline=True))
 
 
 @router.patch("/tickets/{ticket_id}")
@@ -119,7 +120,7 @@ async def edit_ticket(
             )
         db.commit()
         runtime.feeds.ticket_updated(db, ticket.id, also=user.id)
-        return ticket_json(db, ticket, timeline=True)
+        return ticket_json(tickets.read(db, ticket, timeline=True))
 
 
 @router.get("/customers")

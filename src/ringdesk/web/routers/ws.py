@@ -9,9 +9,9 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ringdesk.app import Runtime
+from ringdesk.live.feeds import Subscriber
+from ringdesk.runtime import Runtime
 from ringdesk.web.auth import principal_for_token
-from ringdesk.web.feed import Subscriber
 from ringdesk.web.sessions import Principal
 
 router = APIRouter()
@@ -24,7 +24,7 @@ async def feed(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     token = websocket.query_params.get("token", "")
     since_raw = websocket.query_params.get("since")
-    principal = principal_for_token(runtime, runtime.logins, token) if token else None
+    principal = principal_for_token(runtime, websocket.app.state.logins, token) if token else None
     if principal is None:
         await websocket.close(code=POLICY_VIOLATION, reason="not_authenticated")
         return

@@ -1,0 +1,42 @@
+"""What the live read side reads, passed in explicitly by the runtime (never the runtime itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from ringdesk.core.snapshots import AgentView, QueueView
+
+
+class EngineViews(Protocol):
+    """The engine's read-only queries (immutable snapshots)."""
+
+    def agent(self, agent_id: int) -> AgentView: ...
+
+    def agents(self) -> list[AgentView]: ...
+
+    def queues(self) -> list[QueueView]: ...
+
+
+class ConfigView(Protocol):
+    """The parts of the configuration snapshot that screens show."""
+
+    @property
+    def pickup_seconds(self) -> float: ...
+
+    def service_name(self, service_id: int) -> str: ...
+
+    def cti_number(self, agent_id: int) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSources:
+    engine: EngineViews
+    config: Callable[[], ConfigView]  # the current snapshot; a save replaces it as a whole
+    reads: Callable[[], AbstractContextManager[Session]]  # a database session for reading
+    clock: Callable[[], float]
+    phone_registered: Callable[[int], bool]  # agent id -> whether a phone of theirs is bound

@@ -1,0 +1,73 @@
+"""What the switch asks (phone passwords, inbound routes, trunk, media), answered from the
+current configuration snapshot: the switch asks on every REGISTER and INVITE and must not wait
+on the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ringdesk.store.snapshot import Snapshot
+from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
+
+
+@dataclass(frozen=True, slots=True)
+class _SwitchView:
+    routes: dict[str, InboundRoute] = field(default_factory=dict)
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+
+
+def _switch_view(snapshot: Snapshot) -> _SwitchView:
+    s = snapshot.settings
+    enabled = {svc.id: svc.inbound_enabled for svc in snapshot.services}
+    return _SwitchView(
+        routes={
+            number: InboundRoute(service_id=sid, inbound_enabled=enabled.get(sid, False))
+            for number, sid in snapshot.inbound_numbers.items()
+        },
+        trunk=TrunkSettings(
+            host=s.trunk_host,
+            port=s.trunk_port,
+            username=s.trunk_username,
+            password=s.trunk_password,
+            allow_any_source=s.allow_any_source,
+        ),
+        media=MediaSettings(
+            codecs=s.codecs,
+            queue_music_mode=s.queue_music_mode,
+            record_calls=s.record_calls,
+            sounds=dict(snapshot.sounds),
+        ),
+    )
+
+
+class SnapshotDirectory:
+    """The switch's SwitchDirectory over one snapshot at a time (`use` swaps it whole)."""
+
+    def __init__(self, on_registration: Callable[[str, bool], None]) -> None:
+        self._snapshot = Snapshot()
+        self._view = _switch_view(self._snapshot)
+        self._on_registration = on_registration
+
+    def use(self, snapshot: Snapshot) -> None:
+        self._view = _switch_view(snapshot)
+        self._snapshot = snapshot
+
+    def sip_domain(self) -> str:
+        return self._snapshot.settings.sip_domain
+
+    def phone_password(self, cti_id: str) -> str | None:
+        return self._snapshot.phone_passwords.get(cti_id)
+
+    def inbound_route(self, called_number: str) -> InboundRoute | None:
+        return self._view.routes.get(called_number)
+
+    def trunk(self) -> TrunkSettings:
+        return self._view.trunk
+
+    def media(self) -> MediaSettings:
+        return self._view.media
+
+    def registration_changed(self, cti_id: str, registered: bool) -> None:
+        self._on_registration(cti_id, registered)

@@ -1,0 +1,56 @@
+"""What an admin's save changes for the engine: the old and the new configuration snapshot
+compared, and the engine told only what differs, in one step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ringdesk.core.engine import Engine, Outcome
+from ringdesk.core.model import AgentConfig
+from ringdesk.store.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    apply: Callable[[Engine, float], list[Outcome]]
+    agents: frozenset[int]  # agents whose configuration changed: their widgets are republished
+    names_changed: bool  # an agent was renamed or removed: timelines must not use the old name
+
+
+def changes(old: Snapshot, new: Snapshot) -> Changes:
+    old_services = {s.id: s for s in old.services}
+    new_services = {s.id: s for s in new.services}
+    # The engine keeps no record of a deleted service: both contracts closed, so no call is
+    # routed to it any more (its tickets keep their history).
+    services = [s for s in new.services if old_services.get(s.id) != s] + [
+        replace(s, inbound_enabled=False, outbound_enabled=False)
+        for sid, s in old_services.items()
+        if sid not in new_services
+    ]
+    old_agents = {a.id: a for a in old.agents}
+    new_agents = {a.id: a for a in new.agents}
+    agents = [a for a in new.agents if old_agents.get(a.id) != a]
+    # A deleted user: the engine keeps the id, but it can no longer log in or be offered.
+    removed = [
+        AgentConfig(id=aid, name="", cti_id=None, cti_number=None)
+        for aid in old_agents
+        if aid not in new_agents
+    ]
+    settings = new.settings.engine_settings()
+    settings_changed = settings != old.settings.engine_settings()
+
+    def apply(engine: Engine, now: float) -> list[Outcome]:
+        outcomes = []
+        if settings_changed:
+            outcomes.append(engine.update_settings(settings, now))
+        outcomes += [engine.upsert_service(s, now) for s in services]
+        outcomes += [engine.upsert_agent(a, now) for a in agents + removed]
+        return outcomes
+
+    renamed = any(old_agents[a.id].name != a.name for a in agents if a.id in old_agents)
+    return Changes(
+        apply=apply,
+        agents=frozenset(a.id for a in agents),
+        names_changed=renamed or bool(removed),
+    )

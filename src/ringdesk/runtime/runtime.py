@@ -1,0 +1,201 @@
+"""The runtime: builds the parts (database, configuration snapshot, engine, store writer, feeds,
+SIP switch), joins them in a Pipeline, and runs the timer loop. What the web layer may use is
+named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ringdesk.config import Settings
+from ringdesk.core.commands import Command
+from ringdesk.core.engine import Engine, Outcome
+from ringdesk.core.telephony import TelephonyEvent
+from ringdesk.live.feeds import Feeds
+from ringdesk.live.sources import LiveSources
+from ringdesk.runtime.directory import SnapshotDirectory
+from ringdesk.runtime.pipeline import Pipeline
+from ringdesk.runtime.reconfigure import changes
+from ringdesk.store import recovery, snapshot
+from ringdesk.store.db import make_engine, make_sessionmaker
+from ringdesk.store.recorder import Recorder
+from ringdesk.store.snapshot import Snapshot
+from ringdesk.store.sounds import Sounds
+from ringdesk.store.writer import EventWriter
+from ringdesk.switch import Switch
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db_engine = make_engine(settings.effective_database_url)
+        self.sessions = make_sessionmaker(self.db_engine)
+        self.sounds = Sounds(settings.data_dir)
+        self.recorder = Recorder()
+        self.writer = EventWriter(self.db_engine, self.recorder)
+        self.directory = SnapshotDirectory(self._registration_changed)
+        self.config = Snapshot()
+        self.clock = time.time
+        self.http_port = settings.http_port  # the bound port, set by the CLI (may differ if 0)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        # Built by start(), once the configuration is read and the loop runs.
+        self.engine: Engine
+        self.switch: Switch
+        self.feeds: Feeds
+        self.live: LiveSources
+        self.pipeline: Pipeline
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sounds.ensure_defaults()
+        with self.db() as db:
+            self.config = snapshot.load(db, self.sounds.paths(db))
+            self.directory.use(self.config)
+            self.engine = Engine(
+                self.config.settings.engine_settings(),
+                list(self.config.services),
+                list(self.config.agents),
+            )
+            recovery.recover(db, self.engine, self.recorder, self.clock())
+        self.switch = Switch(
+            self.settings.sip_host,
+            self.settings.sip_port,
+            directory=self.directory,
+            sink=self._report,
+            data_dir=self.settings.data_dir,
+        )
+        self.live = LiveSources(
+            engine=self.engine,
+            config=lambda: self.config,
+            reads=self.db,
+            clock=self.clock,
+            phone_registered=self.phone_registered,
+        )
+        self.feeds = Feeds(self.live)
+        loop = asyncio.get_running_loop()
+        self.pipeline = Pipeline(
+            self.engine,
+            self.writer,
+            self.feeds,
+            self.switch,
+            clock=self.clock,
+            call_soon=loop.call_soon,
+            on_applied=self._wake.set,
+        )
+        await self.switch.start()
+        log.info("SIP switch on %s:%s", self.settings.sip_host, self.switch.local_port)
+        self._tasks.append(asyncio.create_task(self._timer_loop(), name="engine-timer"))
+        self.feeds.start()
+        # What start-up loaded (modules, engine, sounds) lives as long as the process: keep it
+        # out of the collector's generations so collections under call load stay short.
+        gc.freeze()
+        self._write_ports()
+
+    def _write_ports(self) -> None:
+        """Tell whoever started us (tests, scripts) which ports we really got."""
+        info = {
+            "http_host": self.settings.http_host,
+            "http_port": self.http_port,
+            "sip_host": self.settings.sip_host,
+            "sip_port": self.switch.local_port,
+            "pid": os.getpid(),
+        }
+        path = self.settings.data_dir / "server.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(path)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        await self.feeds.stop()
+        await self.switch.stop()
+        self.db_engine.dispose()
+
+    def health(self) -> dict[str, str]:
+        try:
+            with self.db() as db:
+                db.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception:  # any driver error means the database is not usable
+            log.exception("health check: database")
+            database = "error"
+        switch = "ok" if self.switch.started else "unavailable"
+        ok = database == "ok" and switch == "ok"
+        return {
+            "status": "ok" if ok else "degraded",
+            "database": database,
+            "switch": switch,
+            "engine": "ok",
+        }
+
+    # ---- inputs -------------------------------------------------------------------------------
+    def command(self, command: Command) -> None:
+        """An agent's action. Raises CoreError (nothing changed) or applies the outcome."""
+        self.pipeline.command(command)
+
+    def _report(self, event: TelephonyEvent) -> None:
+        self.pipeline.report(event)
+
+    def _registration_changed(self, cti_id: str, registered: bool) -> None:
+        agent_id = self.config.agent_id(cti_id)
+        if agent_id is None:
+            return
+
+        def change(engine: Engine, now: float) -> list[Outcome]:
+            return [engine.set_phone_reachable(agent_id, registered, now)]
+
+        # The switch calls this from a loop callback of its own, never while it executes.
+        self.pipeline.reconfigure(change, frozenset({agent_id}))
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = self.pipeline.next_deadline()
+            delay = 3600.0 if deadline is None else max(0.0, deadline - self.clock())
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                continue  # an input may have moved the deadline: recompute it
+            except TimeoutError:
+                pass
+            try:
+                self.pipeline.timers()
+            except Exception:
+                log.exception("engine timer failed")
+
+    # ---- configuration changes from the admin pages --------------------------------------------
+    def reload_config(self) -> None:
+        """An admin saved: read the whole configuration again and tell the engine what changed."""
+        with self.db() as db:
+            new = snapshot.load(db, self.sounds.paths(db))
+        old, self.config = self.config, new
+        self.directory.use(new)
+        diff = changes(old, new)
+        if diff.names_changed:
+            self.recorder.forget_names()
+        self.pipeline.reconfigure(diff.apply, diff.agents)
+
+    def phone_registered(self, agent_id: int) -> bool:
+        cti_id = self.config.cti_id(agent_id)
+        return bool(cti_id) and self.switch.is_registered(cti_id or "")

@@ -1,0 +1,55 @@
+"""The global CTI settings and their defaults: the one place they are written. The table's
+column defaults, the row a fresh database gets, the demo tenant and the API's request body all
+take them from `DEFAULTS`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from ringdesk.core.model import AgentStatus, CtiSettings
+
+Codec = Literal["PCMU", "PCMA"]
+QueueMusicMode = Literal["early_media", "answered"]  # before an agent answers / answered at once
+ChosenStatus = Literal["business", "ready", "rest"]
+PickupTimeoutStatus = Literal["business", "rest"]
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalSettings:
+    """Global Management -> CTI Management -> CTI Settings, with the defaults of a new install."""
+
+    sip_domain: str = "ringdesk.local"
+    trunk_host: str | None = None  # None: no outbound calls possible
+    trunk_port: int = 5060
+    trunk_username: str | None = None
+    trunk_password: str | None = None
+    allow_any_source: bool = False  # accept inbound INVITEs from any address, not the trunk's
+    codecs: tuple[Codec, ...] = ("PCMU", "PCMA")
+    queue_music_mode: QueueMusicMode = "early_media"
+    default_login_status: ChosenStatus = "business"
+    pickup_seconds: float = 20.0
+    pickup_timeout_status: PickupTimeoutStatus = "rest"
+    max_missed_offers: int = 3
+    outbound_ticket_on_dial: bool = False
+    wrap_up_seconds: float | None = None  # None: the agent goes Ready themselves
+    record_calls: bool = False
+
+    def row_values(self) -> dict[str, Any]:
+        """The columns of the settings row (codecs are stored comma-separated)."""
+        values = asdict(self)
+        values["codecs"] = ",".join(dict.fromkeys(self.codecs))
+        return values
+
+    def engine_settings(self) -> CtiSettings:
+        return CtiSettings(
+            default_login_status=AgentStatus(self.default_login_status),
+            pickup_seconds=self.pickup_seconds,
+            pickup_timeout_status=AgentStatus(self.pickup_timeout_status),
+            outbound_ticket_on_dial=self.outbound_ticket_on_dial,
+            wrap_up_seconds=self.wrap_up_seconds,
+            max_missed_offers=self.max_missed_offers,
+        )
+
+
+DEFAULTS = GlobalSettings()

@@ -1,0 +1,91 @@
+"""After a restart: agents back in the status they had, calls left open closed as interrupted.
+
+Everything the engine needs to carry on is in the database: the agents' logins and statuses,
+and the call records (a call cannot survive the restart of the switch that carried it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringdesk.core.engine import Engine
+from ringdesk.core.errors import CoreError
+from ringdesk.core.model import AgentStatus
+from ringdesk.store import models as m
+from ringdesk.store.recorder import Recorder
+
+log = logging.getLogger(__name__)
+
+
+def recover(db: Session, engine: Engine, recorder: Recorder, now: float) -> None:
+    restore_agents(db, engine, recorder)
+    close_open_calls(db, now)
+    db.commit()
+
+
+def restore_agents(db: Session, engine: Engine, recorder: Recorder) -> None:
+    logged_in = select(m.AgentStateRow).where(m.AgentStateRow.logged_in.is_(True))
+    for row in db.scalars(logged_in):
+        # Ticket Processing survives a restart as itself; other driven statuses (the call
+        # is gone) fall back to the agent's choice, which is what the engine expects.
+        wrapping = row.status == AgentStatus.TICKET_PROCESSING
+        try:
+            engine.restore_agent(row.user_id, row.status if wrapping else row.chosen, row.since)
+            view = engine.agent(row.user_id)
+        except CoreError as exc:
+            log.warning("agent %s not restored: %s", row.user_id, exc.message)
+            continue
+        if view.status == AgentStatus.TICKET_PROCESSING:
+            _resume_wrap_up(db, recorder, row.user_id)
+        if view.status != row.status:
+            row.since = view.since
+        row.status = view.status
+        row.chosen = view.chosen
+        row.logged_in = view.status != AgentStatus.LOGGED_OUT
+
+
+def _resume_wrap_up(db: Session, recorder: Recorder, agent_id: int) -> None:
+    """An agent restored in Ticket Processing: their wrap-up time still counts from the end
+    of their last call, so the statistics do not lose it across the restart."""
+    last = db.execute(
+        select(m.CallRecord.id, m.CallRecord.ended_at)
+        .where(
+            m.CallRecord.agent_id == agent_id,
+            m.CallRecord.connected_at.is_not(None),
+            m.CallRecord.ended_at.is_not(None),
+            m.CallRecord.wrap_up_seconds.is_(None),
+        )
+        .order_by(m.CallRecord.ended_at.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        recorder.resume_wrap_up(agent_id, last.id, last.ended_at)
+
+
+def close_open_calls(db: Session, now: float) -> None:
+    open_calls = db.scalars(select(m.CallRecord).where(m.CallRecord.ended_at.is_(None))).all()
+    for record in open_calls:
+        record.ended_at = now
+        record.outcome = "interrupted"
+        record.ended_by = "system"
+        if record.connected_at is not None:
+            record.talk_seconds = max(0.0, now - record.connected_at)
+        if record.ticket_id is None:
+            continue
+        ticket = db.get(m.Ticket, record.ticket_id)
+        if ticket is None:
+            continue
+        ticket.ended_at = now
+        ticket.outcome = "interrupted"
+        ticket.duration_seconds = record.talk_seconds
+        db.add(
+            m.TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                kind="interrupted",
+                detail="Call interrupted: the server restarted",
+            )
+        )

@@ -1,0 +1,140 @@
+"""One configuration snapshot: every setting the engine, the switch and the screens read, loaded
+from the database as a whole and replaced as a whole when an admin saves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringdesk.core.model import AgentConfig, OverflowAction, ServiceConfig, Strategy
+from ringdesk.store import models as m
+from ringdesk.store.cti_settings import (
+    DEFAULTS,
+    ChosenStatus,
+    Codec,
+    GlobalSettings,
+    PickupTimeoutStatus,
+    QueueMusicMode,
+)
+
+
+def settings_row(db: Session) -> m.CtiSettingsRow:
+    """The single CTI settings row, created with the defaults when missing."""
+    row = db.get(m.CtiSettingsRow, 1)
+    if row is None:
+        row = m.CtiSettingsRow(id=1, **DEFAULTS.row_values())
+        db.add(row)
+        db.commit()
+    return row
+
+
+def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
+    return GlobalSettings(
+        sip_domain=row.sip_domain,
+        trunk_host=row.trunk_host or None,
+        trunk_port=row.trunk_port,
+        trunk_username=row.trunk_username or None,
+        trunk_password=row.trunk_password or None,
+        allow_any_source=row.allow_any_source,
+        codecs=tuple(cast(Codec, c) for c in row.codecs.split(",") if c),
+        queue_music_mode=cast(QueueMusicMode, row.queue_music_mode),
+        default_login_status=cast(ChosenStatus, row.default_login_status),
+        pickup_seconds=row.pickup_seconds,
+        pickup_timeout_status=cast(PickupTimeoutStatus, row.pickup_timeout_status),
+        max_missed_offers=row.max_missed_offers,
+        outbound_ticket_on_dial=row.outbound_ticket_on_dial,
+        wrap_up_seconds=row.wrap_up_seconds,
+        record_calls=row.record_calls,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The configuration at one moment. Immutable: readers keep the one they were given."""
+
+    settings: GlobalSettings = DEFAULTS
+    services: tuple[ServiceConfig, ...] = ()
+    agents: tuple[AgentConfig, ...] = ()
+    inbound_numbers: dict[str, int] = field(default_factory=dict)  # number -> service id
+    phone_passwords: dict[str, str | None] = field(default_factory=dict)  # CTI ID -> password
+    sounds: dict[str, Path] = field(default_factory=dict)  # sound name -> WAV file to play
+    _names: dict[int, str] = field(default_factory=dict)
+    _cti_numbers: dict[int, str] = field(default_factory=dict)
+    _cti_ids: dict[int, str] = field(default_factory=dict)
+    _by_cti_id: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pickup_seconds(self) -> float:
+        return self.settings.pickup_seconds
+
+    def service_name(self, service_id: int) -> str:
+        return self._names.get(service_id, "")
+
+    def cti_number(self, agent_id: int) -> str | None:
+        return self._cti_numbers.get(agent_id)
+
+    def cti_id(self, agent_id: int) -> str | None:
+        return self._cti_ids.get(agent_id)
+
+    def agent_id(self, cti_id: str) -> int | None:
+        return self._by_cti_id.get(cti_id)
+
+
+def service_config(service: m.Service, numbers: frozenset[str]) -> ServiceConfig:
+    return ServiceConfig(
+        id=service.id,
+        name=service.name,
+        inbound_enabled=service.inbound_enabled,
+        outbound_enabled=service.outbound_enabled,
+        calling_numbers=numbers,
+        strategy=Strategy(service.strategy),
+        max_wait_seconds=service.max_wait_seconds,
+        overflow_action=OverflowAction(service.overflow_action),
+        overflow_number=service.overflow_number,
+        service_level_seconds=service.service_level_seconds,
+    )
+
+
+def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
+    """Read the whole configuration, one query per table."""
+    settings = from_row(settings_row(db))
+    numbers: dict[int, set[str]] = defaultdict(set)
+    for sid, number in db.execute(select(m.CallingNumber.service_id, m.CallingNumber.number)):
+        numbers[sid].add(number)
+    services = db.scalars(select(m.Service).order_by(m.Service.id)).all()
+    users = db.scalars(select(m.User).order_by(m.User.id)).all()
+    ctis = {c.user_id: c for c in db.scalars(select(m.CtiAgent))}
+    permitted: dict[int, set[int]] = defaultdict(set)
+    granted = select(m.ServiceAgent).where(m.ServiceAgent.phone_permission.is_(True))
+    for sa in db.scalars(granted):
+        permitted[sa.user_id].add(sa.service_id)
+    agents = []
+    for user in users:
+        cti = ctis.get(user.id)
+        agents.append(
+            AgentConfig(
+                id=user.id,
+                name=user.name,
+                cti_id=cti.cti_id if cti else None,
+                cti_number=cti.cti_number if cti else None,
+                services=frozenset(permitted[user.id]),
+                auto_answer=bool(cti and cti.auto_answer),
+            )
+        )
+    return Snapshot(
+        settings=settings,
+        services=tuple(service_config(s, frozenset(numbers[s.id])) for s in services),
+        agents=tuple(agents),
+        inbound_numbers={s.inbound_number: s.id for s in services if s.inbound_number},
+        phone_passwords={c.cti_id: c.phone_password for c in ctis.values()},
+        sounds=dict(sounds),
+        _names={s.id: s.name for s in services},
+        _cti_numbers={c.user_id: c.cti_number for c in ctis.values()},
+        _cti_ids={c.user_id: c.cti_id for c in ctis.values()},
+        _by_cti_id={c.cti_id: c.user_id for c in ctis.values()},
+    )
