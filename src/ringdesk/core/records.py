@@ -14,7 +14,7 @@ class AgentRecord:
     logged_in: bool = False
     # The agent's own choice (Business / Ready / Rest), applied whenever no call work is going on.
     chosen: AgentStatus = AgentStatus.LOGGED_OUT
-    # What the widget shows, derived from the facts below by _refresh; kept to detect changes.
+    # What the widget shows, derived from the facts below (offers.refresh); kept to see changes.
     status: AgentStatus = AgentStatus.LOGGED_OUT
     announced_chosen: AgentStatus = AgentStatus.LOGGED_OUT  # `chosen` as last reported
     since: float = 0.0
