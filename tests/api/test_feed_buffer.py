@@ -6,10 +6,10 @@ import json
 from typing import Any, cast
 
 import pytest
-from ringdesk.live.feeds import REPLAY, Feeds
 
-from ringdesk.store.recorder import Recorded
 from ringdesk.live import feeds as feed_module
+from ringdesk.live.feeds import REPLAY, Feeds
+from ringdesk.store.recorder import Recorded
 
 
 def _feeds_with(messages: int) -> Feeds:

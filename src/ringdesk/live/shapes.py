@@ -103,7 +103,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> dict[str, Any]:
         "chosen": view.chosen,
         "since": iso(view.since),
         "reason": view.reason,
-        "phone_registered": src.phone_registered(view.agent_id),
+        "phone_registered": view.phone_reachable,
         "offer": offer,
         "call": call,
     }

@@ -39,4 +39,3 @@ class LiveSources:
     config: Callable[[], ConfigView]  # the current snapshot; a save replaces it as a whole
     reads: Callable[[], AbstractContextManager[Session]]  # a database session for reading
     clock: Callable[[], float]
-    phone_registered: Callable[[int], bool]  # agent id -> whether a phone of theirs is bound

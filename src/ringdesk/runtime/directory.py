@@ -4,7 +4,6 @@ on the database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ringdesk.store.snapshot import Snapshot
@@ -45,10 +44,9 @@ def _switch_view(snapshot: Snapshot) -> _SwitchView:
 class SnapshotDirectory:
     """The switch's SwitchDirectory over one snapshot at a time (`use` swaps it whole)."""
 
-    def __init__(self, on_registration: Callable[[str, bool], None]) -> None:
+    def __init__(self) -> None:
         self._snapshot = Snapshot()
         self._view = _switch_view(self._snapshot)
-        self._on_registration = on_registration
 
     def use(self, snapshot: Snapshot) -> None:
         self._view = _switch_view(snapshot)
@@ -68,6 +66,3 @@ class SnapshotDirectory:
 
     def media(self) -> MediaSettings:
         return self._view.media
-
-    def registration_changed(self, cti_id: str, registered: bool) -> None:
-        self._on_registration(cti_id, registered)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ringdesk.config import Settings
 from ringdesk.core.commands import Command
-from ringdesk.core.engine import Engine, Outcome
+from ringdesk.core.engine import Engine
 from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.live.feeds import Feeds
 from ringdesk.live.sources import LiveSources
@@ -44,7 +44,7 @@ class Runtime:
         self.sounds = Sounds(settings.data_dir)
         self.recorder = Recorder()
         self.writer = EventWriter(self.db_engine, self.recorder)
-        self.directory = SnapshotDirectory(self._registration_changed)
+        self.directory = SnapshotDirectory()
         self.config = Snapshot()
         self.clock = time.time
         self.http_port = settings.http_port  # the bound port, set by the CLI (may differ if 0)
@@ -87,7 +87,6 @@ class Runtime:
             config=lambda: self.config,
             reads=self.db,
             clock=self.clock,
-            phone_registered=self.phone_registered,
         )
         self.feeds = Feeds(self.live)
         loop = asyncio.get_running_loop()
@@ -158,17 +157,6 @@ class Runtime:
     def _report(self, event: TelephonyEvent) -> None:
         self.pipeline.report(event)
 
-    def _registration_changed(self, cti_id: str, registered: bool) -> None:
-        agent_id = self.config.agent_id(cti_id)
-        if agent_id is None:
-            return
-
-        def change(engine: Engine, now: float) -> list[Outcome]:
-            return [engine.set_phone_reachable(agent_id, registered, now)]
-
-        # The switch calls this from a loop callback of its own, never while it executes.
-        self.pipeline.reconfigure(change, frozenset({agent_id}))
-
     async def _timer_loop(self) -> None:
         while True:
             deadline = self.pipeline.next_deadline()
@@ -197,5 +185,5 @@ class Runtime:
         self.pipeline.reconfigure(diff.apply, diff.agents)
 
     def phone_registered(self, agent_id: int) -> bool:
-        cti_id = self.config.cti_id(agent_id)
-        return bool(cti_id) and self.switch.is_registered(cti_id or "")
+        """As the engine knows it from the switch's PhoneRegistered reports."""
+        return self.engine.agent(agent_id).phone_reachable

@@ -65,8 +65,6 @@ class Snapshot:
     sounds: dict[str, Path] = field(default_factory=dict)  # sound name -> WAV file to play
     _names: dict[int, str] = field(default_factory=dict)
     _cti_numbers: dict[int, str] = field(default_factory=dict)
-    _cti_ids: dict[int, str] = field(default_factory=dict)
-    _by_cti_id: dict[str, int] = field(default_factory=dict)
 
     @property
     def pickup_seconds(self) -> float:
@@ -77,12 +75,6 @@ class Snapshot:
 
     def cti_number(self, agent_id: int) -> str | None:
         return self._cti_numbers.get(agent_id)
-
-    def cti_id(self, agent_id: int) -> str | None:
-        return self._cti_ids.get(agent_id)
-
-    def agent_id(self, cti_id: str) -> int | None:
-        return self._by_cti_id.get(cti_id)
 
 
 def service_config(service: m.Service, numbers: frozenset[str]) -> ServiceConfig:
@@ -135,6 +127,4 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         sounds=dict(sounds),
         _names={s.id: s.name for s in services},
         _cti_numbers={c.user_id: c.cti_number for c in ctis.values()},
-        _cti_ids={c.user_id: c.cti_id for c in ctis.values()},
-        _by_cti_id={c.cti_id: c.user_id for c in ctis.values()},
     )

@@ -17,6 +17,7 @@ from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import (
     LegFailed,
     LegHungUp,
+    PhoneRegistered,
     PlaybackFinished,
     TelephonyEvent,
 )
@@ -98,7 +99,7 @@ class SwitchCore(RequestHandler):
         return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
 
     def _registration_changed(self, cti_id: str, registered: bool) -> None:
-        self._later(lambda: self.directory.registration_changed(cti_id, registered))
+        self._emit(PhoneRegistered(cti_id, registered))
 
     @property
     def _bindings_file(self) -> Path:
@@ -108,7 +109,12 @@ class SwitchCore(RequestHandler):
         save_bindings(self._bindings_file, self.registrar.all_bindings(), self.stack.now())
 
     def _emit(self, event: TelephonyEvent) -> None:
-        self._later(lambda: self.sink(event))
+        # Straight to the sink: the runtime queues every report and decides it on a later tick
+        # (one deferral, there), so the engine is never re-entered while the switch acts.
+        try:
+            self.sink(event)
+        except Exception:
+            log.exception("event delivery failed")
 
     def _later(self, fn: Callable[[], None]) -> None:
         def run() -> None:

@@ -1,8 +1,8 @@
-"""What the SIP switch asks the rest of Ringdesk, and how it reports back.
+"""What the SIP switch asks the rest of Ringdesk (SwitchDirectory), and its one channel back.
 
-The runtime (ringdesk.app) implements SwitchDirectory from the database-backed settings; the
-switch (ringdesk.switch) implements ringdesk.core.telephony.TelephonyPort and calls `sink` with
-every TelephonyEvent. Both sides run on the same asyncio loop, so these are plain calls.
+The runtime implements SwitchDirectory over the configuration snapshot; the switch implements
+ringdesk.core.telephony.TelephonyPort and calls `sink` with every TelephonyEvent, phone
+registrations included. Both sides run on the same asyncio loop, so these are plain calls.
 """
 
 from __future__ import annotations
@@ -51,9 +51,6 @@ class SwitchDirectory(Protocol):
     def trunk(self) -> TrunkSettings: ...
 
     def media(self) -> MediaSettings: ...
-
-    def registration_changed(self, cti_id: str, registered: bool) -> None:
-        """A phone registered, or its registration expired or was removed."""
 
 
 EventSink = Callable[[TelephonyEvent], None]

@@ -87,7 +87,6 @@ class FakeDirectory:
             path.write_bytes(b"RIFF")
             sounds[name] = path
         self.media_settings = MediaSettings(sounds=sounds)
-        self.changes: list[tuple[str, bool]] = []
 
     def sip_domain(self) -> str:
         return "ringdesk.local"
@@ -103,9 +102,6 @@ class FakeDirectory:
 
     def media(self) -> MediaSettings:
         return self.media_settings
-
-    def registration_changed(self, cti_id: str, registered: bool) -> None:
-        self.changes.append((cti_id, registered))
 
 
 class Events:

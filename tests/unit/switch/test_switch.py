@@ -23,6 +23,7 @@ from ringdesk.core.telephony import (
     LegHungUp,
     LegRinging,
     Originate,
+    PhoneRegistered,
     PlaybackFinished,
     PlayThenHangUp,
     RingAgent,
@@ -97,8 +98,8 @@ async def test_register_with_digest(rig: Rig) -> None:
     ok = await register(rig, phone)
     assert f"127.0.0.1:{phone.port}" in (ok.headers.get("contact") or "")
     assert rig.switch.is_registered("1001")
-    await asyncio.sleep(0.05)
-    assert rig.directory.changes == [("1001", True)]
+    # The registration reaches the engine as an ordinary telephony event.
+    assert await rig.events.wait_for(PhoneRegistered) == PhoneRegistered("1001", True)
     phone.close()
 
 
@@ -662,10 +663,11 @@ async def test_phone_gone_fails_fast_as_unreachable(rig: Rig) -> None:
     # Well before timer B (32 s): the ICMP error fails the transaction at once.
     failed = await rig.events.wait_for(LegFailed, timeout=10)
     assert isinstance(failed, LegFailed) and failed.reason is FailureReason.UNREACHABLE
-    # The phone is gone: it is no longer offered calls, and the directory hears of it.
+    # The phone is gone: it is no longer offered calls, and the engine hears of it.
     assert not rig.switch.is_registered("1001")
     await asyncio.sleep(0.05)
-    assert rig.directory.changes[-1] == ("1001", False)
+    gone = [e for e in rig.events.items if isinstance(e, PhoneRegistered)]
+    assert gone and gone[-1] == PhoneRegistered("1001", False)
 
 
 async def test_update_with_an_offer_is_answered_in_its_200(rig: Rig) -> None:
