@@ -1,12 +1,7 @@
 // The app's shared state: who is logged in, their CTI state, the feed's connection.
 // Views subscribe to a key and re-render when it changes.
 
-/**
- * @typedef {{id: number, username: string, name: string, role: "admin" | "agent",
- *   services: Array<{id: number, name: string, inbound_enabled: boolean,
- *   outbound_enabled: boolean, calling_numbers: any[]}>,
- *   cti: null | {cti_id: string, cti_number: string}}} Me
- */
+/** @typedef {import("./types.js").Me} Me */
 
 /** @type {Record<string, any>} */
 const values = {

@@ -7,7 +7,7 @@ import * as state from "../state.js";
 import { openDialog } from "../ui/dialog.js";
 
 /**
- * @param {string | {number: string, label?: string | null}} cn a calling number as the API lists
+ * @param {string | import("../types.js").CallingNumber} cn a calling number as the API lists
  *   it: a string or {number, label}
  * @returns {[string, string]} value and label of its <option>
  */
@@ -18,8 +18,9 @@ function callingNumberOption(cn) {
 }
 
 export function openDialUp() {
+  /** @type {import("../types.js").Me | null} */
   const me = state.get("me");
-  const services = (me?.services || []).filter((/** @type {any} */ s) => s.outbound_enabled);
+  const services = (me?.services || []).filter((s) => s.outbound_enabled);
   const d = openDialog({ title: "Dial up", className: "dialog-small" });
   if (!services.length) {
     d.body.append(

@@ -2,11 +2,12 @@
 // dial to reach them), phone password, Auto Answer, and whether their phone is registered now.
 
 import { api } from "../../api.js";
-import { checkbox, field, h, render } from "../../dom.js";
+import { checkbox, field, h } from "../../dom.js";
 import { isPhoneNumber } from "../../format.js";
-import { confirmDialog } from "../../ui/dialog.js";
-import { errorText } from "../../ui/toast.js";
-import { adminShell, markFieldErrors, saveStatus } from "./shell.js";
+import * as ui from "../../ui/form.js";
+import { adminShell } from "./shell.js";
+
+/** @typedef {import("../../types.js").CtiAgent} CtiAgent */
 
 /** @param {HTMLElement} main */
 export async function ctiAgentsView(main) {
@@ -20,25 +21,20 @@ export async function ctiAgentsView(main) {
     ),
     list,
   );
-  async function load() {
-    try {
-      /** @type {any[]} */
-      const agents = await api.get("/api/admin/cti/agents");
-      render(
-        list,
+  const load = () =>
+    ui.renderLoaded(
+      list,
+      () => api.get("/api/admin/cti/agents"),
+      (/** @type {CtiAgent[]} */ agents) =>
         agents.length
           ? agents.map((a) => agentRow(a, load))
           : h("p", { class: "muted" }, "No agents yet."),
-      );
-    } catch (err) {
-      render(list, h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
-    }
-  }
+    );
   await load();
   // Registration comes and goes; keep the indicator fresh without touching what is being typed.
   const timer = window.setInterval(async () => {
     try {
-      /** @type {any[]} */
+      /** @type {CtiAgent[]} */
       const agents = await api.get("/api/admin/cti/agents");
       for (const a of agents) {
         const pill = list.querySelector(`[data-user="${a.user_id}"] .reg`);
@@ -61,75 +57,49 @@ function registered(on) {
   );
 }
 
-/** @param {any} a @param {() => Promise<void>} reload */
+/** @param {CtiAgent} a @param {() => Promise<void>} reload */
 function agentRow(a, reload) {
-  const ctiId = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "text",
-      name: "cti_id",
-      value: a.cti_id || "",
-      maxlength: 32,
-      autocomplete: "off",
-    })
-  );
-  const ctiNumber = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "tel",
-      name: "cti_number",
-      value: a.cti_number || "",
-      maxlength: 21,
-      autocomplete: "off",
-    })
-  );
-  const password = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "password",
-      name: "phone_password",
-      maxlength: 100,
-      autocomplete: "new-password",
-      placeholder: a.has_phone_password ? "Unchanged" : "Not set",
-    })
-  );
+  const off = { autocomplete: "off" };
+  const ctiId = ui.input("text", "cti_id", { value: a.cti_id || "", maxlength: 32, ...off });
+  const ctiNumber = ui.phoneInput("cti_number", { value: a.cti_number || "", ...off });
+  const password = ui.input("password", "phone_password", {
+    maxlength: 100,
+    autocomplete: "new-password",
+    placeholder: a.has_phone_password ? "Unchanged" : "Not set",
+  });
   // Auto Answer: for agents on a headset, offered calls connect with no click on Answer.
   const autoAnswer = checkbox("Auto Answer", Boolean(a.auto_answer), { name: "auto_answer" });
   autoAnswer.input.setAttribute("aria-describedby", `auto-answer-hint-${a.user_id}`);
-  const status = saveStatus();
-  const form = h(
-    "form",
+  const status = ui.saveStatus();
+  const form = ui.formWith(
     {
       class: "card agent-row",
-      novalidate: true,
       dataset: { user: String(a.user_id) },
       "aria-label": `CTI assignment for ${a.name}`,
-      onsubmit: async (/** @type {Event} */ e) => {
-        e.preventDefault();
-        status.clear();
-        const id = ctiId.value.trim();
-        const number = ctiNumber.value.trim();
-        if (!id || !number) {
-          status.fail("Both the CTI ID and the CTI number are needed.");
-          return;
-        }
-        if (!isPhoneNumber(number)) {
-          status.fail("The CTI number must be a phone number.");
-          ctiNumber.setAttribute("aria-invalid", "true");
-          return;
-        }
-        /** @type {Record<string, string | boolean>} */
-        const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
-        if (password.value) body.phone_password = password.value;
-        try {
-          await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
-          markFieldErrors(form, null);
-          password.value = "";
-          password.placeholder =
-            body.phone_password || a.has_phone_password ? "Unchanged" : "Not set";
-          status.ok("Saved.");
-        } catch (err) {
-          markFieldErrors(form, err);
-          status.fail(errorText(err));
-        }
-      },
+    },
+    async () => {
+      status.clear();
+      const id = ctiId.value.trim();
+      const number = ctiNumber.value.trim();
+      if (!id || !number) {
+        status.fail("Both the CTI ID and the CTI number are needed.");
+        return;
+      }
+      if (!isPhoneNumber(number)) {
+        status.fail("The CTI number must be a phone number.");
+        ctiNumber.setAttribute("aria-invalid", "true");
+        return;
+      }
+      /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, phone_password?: string}} */
+      const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
+      if (password.value) body.phone_password = password.value;
+      await ui.saveForm(form, status.fail, async () => {
+        await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
+        password.value = "";
+        password.placeholder =
+          body.phone_password || a.has_phone_password ? "Unchanged" : "Not set";
+        status.ok("Saved.");
+      });
     },
     h(
       "div",
@@ -154,39 +124,26 @@ function agentRow(a, reload) {
         "Calls offered to this agent are answered at once, with no click on Answer.",
       ),
     ),
-    h(
-      "div",
-      { class: "form-actions" },
-      h(
-        "button",
-        { type: "submit", class: "btn btn-primary", "aria-label": `Save CTI for ${a.name}` },
-        "Save",
-      ),
+    ui.formActions(
+      ui.submitButton("Save", { "aria-label": `Save CTI for ${a.name}` }),
       a.cti_id
-        ? h(
-            "button",
-            {
-              type: "button",
-              class: "btn btn-ghost",
-              "aria-label": `Unassign CTI for ${a.name}`,
-              onclick: async () => {
-                const ok = await confirmDialog({
-                  title: "Unassign CTI",
-                  message: `${a.name} will no longer be able to log in to CTI.`,
-                  confirmLabel: "Unassign",
-                  danger: true,
-                });
-                if (!ok) return;
-                try {
-                  await api.del(`/api/admin/cti/agents/${a.user_id}`);
-                  await reload();
-                } catch (err) {
-                  status.fail(errorText(err));
-                }
+        ? ui.button("Unassign", {
+            class: "btn btn-ghost",
+            "aria-label": `Unassign CTI for ${a.name}`,
+            onclick: ui.confirmed(
+              {
+                title: "Unassign CTI",
+                message: `${a.name} will no longer be able to log in to CTI.`,
+                confirmLabel: "Unassign",
+                danger: true,
               },
-            },
-            "Unassign",
-          )
+              status.fail,
+              async () => {
+                await api.del(`/api/admin/cti/agents/${a.user_id}`);
+                await reload();
+              },
+            ),
+          })
         : null,
       status,
     ),

@@ -3,10 +3,13 @@
 
 import { api, getBlob } from "../../api.js";
 import { checkbox, field, h, select } from "../../dom.js";
-import { confirmDialog } from "../../ui/dialog.js";
+import * as ui from "../../ui/form.js";
 import { errorText } from "../../ui/toast.js";
-import { adminShell, markFieldErrors, numberOrNull, saveStatus } from "./shell.js";
+import { adminShell } from "./shell.js";
 
+/** @typedef {import("../../types.js").CtiSettings} CtiSettings */
+
+/** @type {Array<[string, string, string]>} */
 const SOUNDS = [
   ["hold_music", "Hold music", "Played to the customer while on hold."],
   ["queue_music", "Queue music", "Played while the caller waits for an agent."],
@@ -14,35 +17,46 @@ const SOUNDS = [
   ["overflow", "Overflow message", "Played when the maximum queue wait is reached."],
 ];
 
+/** @param {HTMLElement} main */
+export async function ctiSettingsView(main) {
+  const content = adminShell(main, "/admin/cti-settings", "CTI Settings");
+  /** @type {CtiSettings | undefined} */
+  const settings = await ui.loadOrExplain(content, () => api.get("/api/admin/cti/settings"));
+  if (settings === undefined) return;
+  content.append(settingsForm(settings), soundsCard());
+}
+
+/** @type {Array<[string, string]>} */
 const CODECS = [
   ["PCMU", "G.711 µ-law (PCMU)"],
   ["PCMA", "G.711 A-law (PCMA)"],
 ];
 
-/** @param {HTMLElement} main */
-export async function ctiSettingsView(main) {
-  const content = adminShell(main, "/admin/cti-settings", "CTI Settings");
-  /** @type {any} */
-  let settings;
-  try {
-    settings = await api.get("/api/admin/cti/settings");
-  } catch (err) {
-    content.append(h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
-    return;
-  }
-  content.append(settingsForm(settings), soundsCard());
-}
+/** @type {Array<[string, string]>} */
+const QUEUE_MODES = [
+  ["early_media", "Early media (before answering the caller)"],
+  ["answered", "Answer the caller, then play"],
+];
 
-/** @param {any} s */
+/** @type {Array<[string, string]>} */
+const LOGIN_STATUSES = [
+  ["business", "Business"],
+  ["ready", "Ready"],
+  ["rest", "Rest"],
+];
+
+/** @type {Array<[string, string]>} */
+const TIMEOUT_STATUSES = [
+  ["rest", "Rest"],
+  ["business", "Business"],
+];
+
+/** @param {CtiSettings} s */
 function settingsForm(s) {
-  const text = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
-    /** @type {HTMLInputElement} */ (
-      h("input", { type: "text", name, value: value ?? "", maxlength: 200, ...attrs })
-    );
-  const num = (/** @type {string} */ name, /** @type {any} */ value, attrs = {}) =>
-    /** @type {HTMLInputElement} */ (
-      h("input", { type: "number", name, value: value ?? "", step: 1, ...attrs })
-    );
+  /** @param {string} name @param {string | null} value @param {Record<string, any>} [attrs] */
+  const text = (name, value, attrs = {}) =>
+    ui.input("text", name, { value: value ?? "", maxlength: 200, ...attrs });
+  const num = ui.numberInput;
   const sipDomain = text("sip_domain", s.sip_domain);
   const trunkHost = text("trunk_host", s.trunk_host);
   const trunkPort = num("trunk_port", s.trunk_port, { min: 1, max: 65535 });
@@ -61,32 +75,16 @@ function settingsForm(s) {
   const codecs = CODECS.map(([value, label]) =>
     checkbox(label, (s.codecs || []).includes(value), { name: "codecs", value }),
   );
-  const queueMode = select(
-    [
-      ["early_media", "Early media (before answering the caller)"],
-      ["answered", "Answer the caller, then play"],
-    ],
-    s.queue_music_mode || "early_media",
-    { name: "queue_music_mode" },
-  );
-  const loginStatus = select(
-    [
-      ["business", "Business"],
-      ["ready", "Ready"],
-      ["rest", "Rest"],
-    ],
-    s.default_login_status || "business",
-    { name: "default_login_status" },
-  );
+  /** A <select> named `name` of these options, showing the setting or else `fallback`. */
+  const choice = (
+    /** @type {keyof CtiSettings} */ name,
+    /** @type {Array<[string, string]>} */ options,
+    /** @type {string} */ fallback,
+  ) => select(options, String(s[name] || fallback), { name });
+  const queueMode = choice("queue_music_mode", QUEUE_MODES, "early_media");
+  const loginStatus = choice("default_login_status", LOGIN_STATUSES, "business");
   const pickup = num("pickup_seconds", s.pickup_seconds, { min: 1, max: 600 });
-  const timeoutStatus = select(
-    [
-      ["rest", "Rest"],
-      ["business", "Business"],
-    ],
-    s.pickup_timeout_status || "rest",
-    { name: "pickup_timeout_status" },
-  );
+  const timeoutStatus = choice("pickup_timeout_status", TIMEOUT_STATUSES, "rest");
   const maxMissed = num("max_missed_offers", s.max_missed_offers, { min: 1, max: 100 });
   const autoTicket = checkbox(
     "Automatic Outbound Ticket Creation (open the ticket when the call is placed)",
@@ -97,51 +95,40 @@ function settingsForm(s) {
   const record = checkbox(
     "Record calls (both directions, attached to the ticket)",
     Boolean(s.record_calls),
-    {
-      name: "record_calls",
-    },
+    { name: "record_calls" },
   );
-  const status = saveStatus();
-  const form = h(
-    "form",
-    {
-      class: "card settings-form",
-      novalidate: true,
-      onsubmit: async (/** @type {Event} */ e) => {
-        e.preventDefault();
-        status.clear();
-        const chosenCodecs = codecs.filter((c) => c.input.checked).map((c) => c.input.value);
-        if (!chosenCodecs.length) {
-          status.fail("Choose at least one codec.");
-          return;
-        }
-        const body = {
-          ...s,
-          sip_domain: sipDomain.value.trim(),
-          trunk_host: trunkHost.value.trim(),
-          trunk_port: numberOrNull(trunkPort),
-          trunk_username: trunkUser.value.trim() || null,
-          trunk_password: trunkPass.value || null,
-          allow_any_source: anySource.input.checked,
-          codecs: chosenCodecs,
-          queue_music_mode: queueMode.value,
-          default_login_status: loginStatus.value,
-          pickup_seconds: numberOrNull(pickup),
-          pickup_timeout_status: timeoutStatus.value,
-          max_missed_offers: numberOrNull(maxMissed),
-          outbound_ticket_on_dial: autoTicket.input.checked,
-          wrap_up_seconds: numberOrNull(wrapUp),
-          record_calls: record.input.checked,
-        };
-        try {
-          Object.assign(s, await api.put("/api/admin/cti/settings", body));
-          markFieldErrors(form, null);
-          status.ok("Saved.");
-        } catch (err) {
-          markFieldErrors(form, err);
-          status.fail(errorText(err));
-        }
-      },
+  const status = ui.saveStatus();
+  const form = ui.formWith(
+    { class: "card settings-form" },
+    async () => {
+      status.clear();
+      const chosenCodecs = codecs.filter((c) => c.input.checked).map((c) => c.input.value);
+      if (!chosenCodecs.length) {
+        status.fail("Choose at least one codec.");
+        return;
+      }
+      const body = {
+        ...s,
+        sip_domain: sipDomain.value.trim(),
+        trunk_host: trunkHost.value.trim(),
+        trunk_port: ui.numberOrNull(trunkPort),
+        trunk_username: trunkUser.value.trim() || null,
+        trunk_password: trunkPass.value || null,
+        allow_any_source: anySource.input.checked,
+        codecs: chosenCodecs,
+        queue_music_mode: queueMode.value,
+        default_login_status: loginStatus.value,
+        pickup_seconds: ui.numberOrNull(pickup),
+        pickup_timeout_status: timeoutStatus.value,
+        max_missed_offers: ui.numberOrNull(maxMissed),
+        outbound_ticket_on_dial: autoTicket.input.checked,
+        wrap_up_seconds: ui.numberOrNull(wrapUp),
+        record_calls: record.input.checked,
+      };
+      await ui.saveForm(form, status.fail, async () => {
+        Object.assign(s, await api.put("/api/admin/cti/settings", body));
+        status.ok("Saved.");
+      });
     },
     h("h2", { class: "card-title" }, "Switch and trunk"),
     h(
@@ -180,12 +167,7 @@ function settingsForm(s) {
     ),
     autoTicket,
     record,
-    h(
-      "div",
-      { class: "form-actions" },
-      h("button", { type: "submit", class: "btn btn-primary" }, "Save"),
-      status,
-    ),
+    ui.formActions(ui.submitButton("Save"), status),
   );
   return form;
 }
@@ -215,7 +197,7 @@ function soundRow(name, label, help) {
     h("audio", { controls: true, preload: "none", "aria-label": `${label} player` })
   );
   audio.hidden = true;
-  const status = saveStatus();
+  const status = ui.saveStatus();
   let objectUrl = "";
   async function load() {
     const blob = await getBlob(path);
@@ -224,80 +206,61 @@ function soundRow(name, label, help) {
     audio.src = objectUrl;
     audio.hidden = false;
   }
-  const play = h(
-    "button",
-    {
-      type: "button",
-      class: "btn btn-small",
-      "aria-label": `Play ${label}`,
-      onclick: async () => {
-        try {
-          if (!objectUrl) await load();
-          await audio.play();
-        } catch (err) {
-          // Autoplay policies may refuse play(); the controls are there then.
-          if (err instanceof DOMException) audio.hidden = false;
-          else status.fail(errorText(err));
-        }
-      },
+  /** After a change on the server: say so, and play the new sound from now on. @param {string} text */
+  const changed = async (text) => {
+    status.ok(text);
+    objectUrl = "";
+    await load();
+  };
+  const play = ui.button("▶ Play", {
+    class: "btn btn-small",
+    "aria-label": `Play ${label}`,
+    onclick: async () => {
+      try {
+        if (!objectUrl) await load();
+        await audio.play();
+      } catch (err) {
+        // Autoplay policies may refuse play(); the controls are there then.
+        if (err instanceof DOMException) audio.hidden = false;
+        else status.fail(errorText(err));
+      }
     },
-    "▶ Play",
-  );
-  const file = /** @type {HTMLInputElement} */ (
-    h("input", { type: "file", accept: ".wav,audio/wav,audio/x-wav", name })
-  );
-  const upload = h(
-    "button",
-    {
-      type: "button",
-      class: "btn btn-small btn-primary",
-      "aria-label": `Upload ${label}`,
-      onclick: async () => {
-        const chosen = file.files && file.files[0];
-        if (!chosen) {
-          status.fail("Choose a WAV file first.");
-          return;
-        }
-        const data = new FormData();
-        data.append("file", chosen, chosen.name);
-        try {
-          await api.put(path, data);
-          file.value = "";
-          status.ok("Uploaded.");
-          objectUrl = "";
-          await load();
-        } catch (err) {
-          status.fail(errorText(err));
-        }
-      },
+  });
+  const file = ui.input("file", name, { accept: ".wav,audio/wav,audio/x-wav" });
+  const upload = ui.button("Upload", {
+    class: "btn btn-small btn-primary",
+    "aria-label": `Upload ${label}`,
+    onclick: async () => {
+      const chosen = file.files && file.files[0];
+      if (!chosen) {
+        status.fail("Choose a WAV file first.");
+        return;
+      }
+      const data = new FormData();
+      data.append("file", chosen, chosen.name);
+      await ui.attempt(status.fail, async () => {
+        await api.put(path, data);
+        file.value = "";
+        await changed("Uploaded.");
+      });
     },
-    "Upload",
-  );
-  const restore = h(
-    "button",
-    {
-      type: "button",
-      class: "btn btn-small btn-ghost",
-      "aria-label": `Restore default ${label}`,
-      onclick: async () => {
-        const ok = await confirmDialog({
-          title: "Restore default",
-          message: `Replace the ${label.toLowerCase()} with the built-in sound?`,
-          confirmLabel: "Restore default",
-        });
-        if (!ok) return;
-        try {
-          await api.del(path);
-          status.ok("Default restored.");
-          objectUrl = "";
-          await load();
-        } catch (err) {
-          status.fail(errorText(err));
-        }
+  });
+  const restore = ui.button("Restore default", {
+    class: "btn btn-small btn-ghost",
+    "aria-label": `Restore default ${label}`,
+    onclick: ui.confirmed(
+      {
+        title: "Restore default",
+        message: `Replace the ${label.toLowerCase()} with the built-in sound?`,
+        confirmLabel: "Restore default",
       },
-    },
-    "Restore default",
-  );
+      status.fail,
+      async () => {
+        await api.del(path);
+        await changed("Default restored.");
+      },
+    ),
+  });
   return h(
     "li",
     { class: "sound", dataset: { sound: name } },

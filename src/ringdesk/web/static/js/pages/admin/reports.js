@@ -6,15 +6,22 @@ import { ApiError, api, getBlob, query } from "../../api.js";
 import { field, h, render } from "../../dom.js";
 import { percent, shortDuration } from "../../format.js";
 import { navigate } from "../../router.js";
-import { errorText } from "../../ui/toast.js";
-import { adminShell, saveStatus } from "./shell.js";
+import * as ui from "../../ui/form.js";
+import { table, tableCard } from "../../ui/table.js";
+import { adminShell } from "./shell.js";
+
+/** @typedef {import("../../types.js").Figures} Figures */
+/** @typedef {import("../../types.js").Report} Report */
+/** @typedef {import("../../types.js").Service} Service */
+/** @typedef {import("../../types.js").ServiceFigures} ServiceFigures */
+/** @typedef {import("../../types.js").AgentFigures} AgentFigures */
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * The columns of both tables: [key, heading, how to show it, what it means]. Soft hyphens
  * (\u00ad) let the long headings break, so eleven columns fit beside the admin menu.
- * @type {Array<[string, string, (value: any) => string, string]>}
+ * @type {Array<[keyof Figures, string, (value: any) => string, string]>}
  */
 const COLUMNS = [
   ["offered", "Offered", count, "Inbound calls that reached the queue"],
@@ -69,13 +76,11 @@ export async function reportsView(main, _params, params) {
   };
   // The zone actually used: the browser's, or UTC when the server does not know that one.
   let tz = timeZone();
-  const from = /** @type {HTMLInputElement} */ (
-    h("input", { type: "date", name: "from", value: range.from, max: today, required: true })
-  );
-  const to = /** @type {HTMLInputElement} */ (
-    h("input", { type: "date", name: "to", value: range.to, max: today, required: true })
-  );
-  const status = saveStatus();
+  /** @param {string} name @param {string} value */
+  const day = (name, value) => ui.input("date", name, { value, max: today, required: true });
+  const from = day("from", range.from);
+  const to = day("to", range.to);
+  const status = ui.saveStatus();
   const show = (/** @type {string} */ first, /** @type {string} */ last) => {
     if (!DAY.test(first) || !DAY.test(last)) {
       status.fail("Pick both dates.");
@@ -88,34 +93,17 @@ export async function reportsView(main, _params, params) {
     void navigate(`/admin/reports${query({ from: first, to: last })}`, { replace: true });
   };
   const quick = (/** @type {string} */ label, /** @type {string} */ first, last = today) =>
-    h(
-      "button",
-      { type: "button", class: "btn btn-small", onclick: () => show(first, last) },
-      label,
-    );
-  const download = h(
-    "button",
-    {
-      type: "button",
-      class: "btn",
-      onclick: () => void downloadCsv(range.from, range.to, tz, status),
-    },
-    "Download CSV",
-  );
-  const form = h(
-    "form",
-    {
-      class: "filters report-range",
-      novalidate: true,
-      "aria-label": "Report period",
-      onsubmit: (/** @type {Event} */ e) => {
-        e.preventDefault();
-        show(from.value, to.value);
-      },
-    },
+    ui.button(label, { class: "btn btn-small", onclick: () => show(first, last) });
+  const download = ui.button("Download CSV", {
+    class: "btn",
+    onclick: () => void downloadCsv(range.from, range.to, tz, status),
+  });
+  const form = ui.formWith(
+    { class: "filters report-range", "aria-label": "Report period" },
+    () => show(from.value, to.value),
     field("From", from),
     field("To", to),
-    h("button", { type: "submit", class: "btn btn-primary" }, "Show"),
+    ui.submitButton("Show"),
     download,
   );
   const month = `${today.slice(0, 8)}01`;
@@ -142,6 +130,7 @@ export async function reportsView(main, _params, params) {
     results,
   );
   render(results, h("p", { class: "muted" }, "Loading the figures…"));
+  /** @returns {Promise<Report>} */
   const fetchReport = async () => {
     try {
       return await api.get(`/api/stats${query({ from: range.from, to: range.to, tz })}`);
@@ -156,10 +145,9 @@ export async function reportsView(main, _params, params) {
     }
   };
   try {
+    /** @type {[Report, Service[]]} */
     const [report, services] = await Promise.all([fetchReport(), api.get("/api/admin/services")]);
-    const targets = new Map(
-      services.map((/** @type {any} */ s) => [s.id, s.service_level_seconds ?? 20]),
-    );
+    const targets = new Map(services.map((s) => [s.id, s.service_level_seconds ?? 20]));
     render(
       results,
       tiles(report.total || {}),
@@ -167,17 +155,17 @@ export async function reportsView(main, _params, params) {
       agentTable(report.agents || []),
     );
   } catch (err) {
-    render(results, h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
+    render(results, ui.errorCallout(err));
   }
 }
 
 /**
  * Fetch the CSV with the session token (a plain link cannot send it) and save it.
  * @param {string} first @param {string} last @param {string} tz
- * @param {import("./shell.js").SaveStatus} status
+ * @param {import("../../ui/form.js").SaveStatus} status
  */
 async function downloadCsv(first, last, tz, status) {
-  try {
+  await ui.attempt(status.fail, async () => {
     const blob = await getBlob(`/api/stats.csv${query({ from: first, to: last, tz })}`);
     const url = URL.createObjectURL(blob);
     const link = h("a", { href: url, download: `ringdesk-stats-${first}-to-${last}.csv` });
@@ -187,12 +175,10 @@ async function downloadCsv(first, last, tz, status) {
     // Revoke later: the download starts asynchronously from the object URL.
     window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
     status.ok("CSV downloaded.");
-  } catch (err) {
-    status.fail(errorText(err));
-  }
+  });
 }
 
-/** @param {any} total */
+/** @param {Partial<Figures>} total */
 function tiles(total) {
   const tile = (/** @type {string} */ label, /** @type {string} */ value, cls = "") =>
     h(
@@ -212,23 +198,17 @@ function tiles(total) {
   );
 }
 
-/** @param {string} first */
-function head(first) {
-  return h(
-    "thead",
-    null,
-    h(
-      "tr",
-      null,
-      h("th", { scope: "col" }, first),
-      COLUMNS.map(([, label, , help]) =>
-        h("th", { scope: "col", class: "num", title: help }, label),
-      ),
+/** The headings: the row's name, then the figures. @param {string} first */
+function headings(first) {
+  return [
+    first,
+    ...COLUMNS.map(([, label, , help]) =>
+      h("th", { scope: "col", class: "num", title: help }, label),
     ),
-  );
+  ];
 }
 
-/** @param {any} row */
+/** @param {Figures} row */
 function cells(row) {
   return COLUMNS.map(([key, , show]) =>
     h(
@@ -239,86 +219,85 @@ function cells(row) {
   );
 }
 
-/** @param {any[]} rows @param {any} total @param {Map<number, number>} targets */
+/**
+ * @param {ServiceFigures[]} rows @param {Figures | null | undefined} total
+ * @param {Map<number, number>} targets
+ */
 function serviceTable(rows, total, targets) {
-  return h(
-    "section",
-    { class: "report-section", "aria-labelledby": "report-services" },
-    h("h2", { id: "report-services" }, "Services"),
-    h(
-      "div",
-      { class: "table-wrap card" },
-      h(
-        "table",
-        { class: "table report-table", dataset: { testid: "report-services" } },
-        head("Service"),
+  return section(
+    "report-services",
+    "Services",
+    figuresTable(
+      "report-services",
+      "Service",
+      rows.map((r) =>
         h(
-          "tbody",
-          null,
-          rows.map((r) =>
+          "tr",
+          { dataset: { service: String(r.service_id) } },
+          h(
+            "td",
+            null,
+            r.service_name,
             h(
-              "tr",
-              { dataset: { service: String(r.service_id) } },
-              h(
-                "td",
-                null,
-                r.service_name,
-                h(
-                  "span",
-                  { class: "muted small report-target" },
-                  `Target ${shortDuration(targets.get(r.service_id) ?? 20)}`,
-                ),
-              ),
-              cells(r),
+              "span",
+              { class: "muted small report-target" },
+              `Target ${shortDuration(targets.get(r.service_id) ?? 20)}`,
             ),
           ),
+          cells(r),
         ),
-        total
-          ? h(
-              "tfoot",
-              null,
-              h(
-                "tr",
-                { dataset: { service: "total" } },
-                h("td", null, h("strong", null, "All services")),
-                cells(total),
-              ),
-            )
-          : null,
       ),
+      total
+        ? h(
+            "tfoot",
+            null,
+            h(
+              "tr",
+              { dataset: { service: "total" } },
+              h("td", null, h("strong", null, "All services")),
+              cells(total),
+            ),
+          )
+        : null,
     ),
   );
 }
 
-/** @param {any[]} rows */
+/** @param {AgentFigures[]} rows */
 function agentTable(rows) {
   const sorted = [...rows].sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  return h(
-    "section",
-    { class: "report-section", "aria-labelledby": "report-agents" },
-    h("h2", { id: "report-agents" }, "Agents"),
+  return section(
+    "report-agents",
+    "Agents",
     sorted.length
-      ? h(
-          "div",
-          { class: "table-wrap card" },
-          h(
-            "table",
-            { class: "table report-table", dataset: { testid: "report-agents" } },
-            head("Agent"),
-            h(
-              "tbody",
-              null,
-              sorted.map((r) =>
-                h(
-                  "tr",
-                  { dataset: { agent: String(r.agent_id) } },
-                  h("td", null, r.name),
-                  cells(r),
-                ),
-              ),
-            ),
+      ? figuresTable(
+          "report-agents",
+          "Agent",
+          sorted.map((r) =>
+            h("tr", { dataset: { agent: String(r.agent_id) } }, h("td", null, r.name), cells(r)),
           ),
         )
       : h("p", { class: "muted" }, "No agents."),
+  );
+}
+
+/** A part of the report under its heading. @param {string} id @param {string} title @param {any} content */
+function section(id, title, content) {
+  return h(
+    "section",
+    { class: "report-section", "aria-labelledby": id },
+    h("h2", { id }, title),
+    content,
+  );
+}
+
+/**
+ * A table of figures, a row per service or agent.
+ * @param {string} testid @param {string} first heading of the name column
+ * @param {HTMLElement[]} rows @param {HTMLElement | null} [foot]
+ */
+function figuresTable(testid, first, rows, foot = null) {
+  return tableCard(
+    table({ class: "table report-table", dataset: { testid } }, headings(first), rows, foot),
   );
 }

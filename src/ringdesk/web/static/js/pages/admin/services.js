@@ -2,13 +2,19 @@
 // agents' phone permission and the registered calling numbers.
 
 import { api } from "../../api.js";
-import { checkbox, field, h, render, select } from "../../dom.js";
+import { checkbox, field, h, select } from "../../dom.js";
 import { isPhoneNumber } from "../../format.js";
 import { navigate } from "../../router.js";
-import { confirmDialog } from "../../ui/dialog.js";
+import * as ui from "../../ui/form.js";
+import { table, tableCard } from "../../ui/table.js";
 import { errorText, toast } from "../../ui/toast.js";
-import { adminShell, markFieldErrors, numberOrNull, saveStatus } from "./shell.js";
+import { adminShell } from "./shell.js";
 
+/** @typedef {import("../../types.js").Service} Service */
+/** @typedef {import("../../types.js").ServiceAgent} ServiceAgent */
+/** @typedef {import("../../types.js").CallingNumber} CallingNumber */
+
+/** @type {Array<[string, string]>} */
 const STRATEGIES = [
   ["longest_idle", "Longest idle agent first"],
   ["round_robin", "Round robin"],
@@ -16,6 +22,7 @@ const STRATEGIES = [
   ["ring_all", "Ring all Ready agents"],
 ];
 
+/** @type {Array<[string, string]>} */
 const OVERFLOW = [
   ["none", "Keep waiting"],
   ["hang_up_with_message", "Play the overflow message and hang up"],
@@ -25,86 +32,53 @@ const OVERFLOW = [
 /** @param {HTMLElement} main */
 export async function servicesView(main) {
   const content = adminShell(main, "/admin/services", "Services");
-  /** @type {any[]} */
-  let services;
-  try {
-    services = await api.get("/api/admin/services");
-  } catch (err) {
-    content.append(h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
-    return;
-  }
-  const name = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "name", required: true, maxlength: 100 })
-  );
-  const inbound = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", name: "inbound_number", maxlength: 21 })
-  );
-  const status = saveStatus();
-  const form = h(
-    "form",
-    {
-      class: "card inline-form",
-      novalidate: true,
-      onsubmit: async (/** @type {Event} */ e) => {
-        e.preventDefault();
-        if (!name.value.trim()) {
-          status.fail("A service needs a name.");
-          return;
-        }
-        if (inbound.value && !isPhoneNumber(inbound.value.trim())) {
-          status.fail("The inbound number must be a phone number.");
-          return;
-        }
-        try {
-          /** @type {Record<string, any>} */
-          const body = { name: name.value.trim() };
-          if (inbound.value.trim()) body.inbound_number = inbound.value.trim();
-          const created = await api.post("/api/admin/services", body);
-          toast(`Service ${created.name} created.`, "success");
-          void navigate(`/admin/services/${created.id}`);
-        } catch (err) {
-          markFieldErrors(form, err);
-          status.fail(errorText(err));
-        }
-      },
+  /** @type {Service[] | undefined} */
+  const services = await ui.loadOrExplain(content, () => api.get("/api/admin/services"));
+  if (services === undefined) return;
+  const name = ui.input("text", "name", { required: true, maxlength: 100 });
+  const inbound = ui.phoneInput("inbound_number");
+  const status = ui.saveStatus();
+  const form = ui.formWith(
+    { class: "card inline-form" },
+    async () => {
+      if (!name.value.trim()) {
+        status.fail("A service needs a name.");
+        return;
+      }
+      if (inbound.value && !isPhoneNumber(inbound.value.trim())) {
+        status.fail("The inbound number must be a phone number.");
+        return;
+      }
+      await ui.saveForm(form, status.fail, async () => {
+        /** @type {{name: string, inbound_number?: string}} */
+        const body = { name: name.value.trim() };
+        if (inbound.value.trim()) body.inbound_number = inbound.value.trim();
+        /** @type {Service} */
+        const created = await api.post("/api/admin/services", body);
+        toast(`Service ${created.name} created.`, "success");
+        void navigate(`/admin/services/${created.id}`);
+      });
     },
     h("h2", { class: "card-title" }, "New service"),
     field("Service name", name),
     field("Inbound number", inbound),
-    h("button", { type: "submit", class: "btn btn-primary" }, "Create service"),
+    ui.submitButton("Create service"),
     status,
   );
   content.append(
-    h(
-      "div",
-      { class: "table-wrap card" },
-      h(
-        "table",
+    tableCard(
+      table(
         { class: "table" },
-        h(
-          "thead",
-          null,
+        ["Service", "Inbound number", "IB", "OB", "Strategy"],
+        services.map((s) =>
           h(
             "tr",
             null,
-            ["Service", "Inbound number", "IB", "OB", "Strategy"].map((t) =>
-              h("th", { scope: "col" }, t),
-            ),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          services.map((s) =>
-            h(
-              "tr",
-              null,
-              h("td", null, h("a", { href: `/admin/services/${s.id}` }, s.name)),
-              h("td", { class: "mono" }, s.inbound_number || "–"),
-              h("td", null, onOff(s.inbound_enabled)),
-              h("td", null, onOff(s.outbound_enabled)),
-              h("td", null, (STRATEGIES.find(([v]) => v === s.strategy) || ["", s.strategy])[1]),
-            ),
+            h("td", null, h("a", { href: `/admin/services/${s.id}` }, s.name)),
+            h("td", { class: "mono" }, s.inbound_number || "–"),
+            h("td", null, onOff(s.inbound_enabled)),
+            h("td", null, onOff(s.outbound_enabled)),
+            h("td", null, (STRATEGIES.find(([v]) => v === s.strategy) || ["", s.strategy])[1]),
           ),
         ),
       ),
@@ -122,14 +96,11 @@ function onOff(on) {
 export async function serviceView(main, params) {
   const content = adminShell(main, "/admin/services", "Service");
   const id = params.id;
-  /** @type {any} */
-  let service;
-  try {
-    service = await api.get(`/api/admin/services/${encodeURIComponent(id)}`);
-  } catch (err) {
-    content.append(h("p", { class: "callout callout-error", role: "alert" }, errorText(err)));
-    return;
-  }
+  /** @type {Service | undefined} */
+  const service = await ui.loadOrExplain(content, () =>
+    api.get(`/api/admin/services/${encodeURIComponent(id)}`),
+  );
+  if (service === undefined) return;
   const heading = main.querySelector("h1");
   if (heading) heading.textContent = service.name;
   document.title = `${service.name} · Admin · Ringdesk`;
@@ -141,97 +112,57 @@ export async function serviceView(main, params) {
   );
 }
 
-/** @param {any} service */
+/** @param {Service} service */
 function contractForm(service) {
-  const name = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "name", value: service.name, maxlength: 100, required: true })
-  );
+  const name = ui.input("text", "name", {
+    value: service.name,
+    maxlength: 100,
+    required: true,
+  });
   const ib = checkbox("Use Phone CTI – IB (Inbound)", Boolean(service.inbound_enabled), {
     name: "inbound_enabled",
   });
   const ob = checkbox("Use Phone CTI – OB (Outbound)", Boolean(service.outbound_enabled), {
     name: "outbound_enabled",
   });
-  const inbound = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "tel",
-      name: "inbound_number",
-      value: service.inbound_number || "",
-      maxlength: 21,
-    })
-  );
-  const strategy = select(
-    STRATEGIES.map(([v, l]) => [v, l]),
-    service.strategy || "longest_idle",
-    { name: "strategy" },
-  );
-  const maxWait = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "number",
-      name: "max_wait_seconds",
-      min: 1,
-      step: 1,
-      value: service.max_wait_seconds ?? "",
-    })
-  );
-  const overflow = select(
-    OVERFLOW.map(([v, l]) => [v, l]),
-    service.overflow_action || "none",
-    { name: "overflow_action" },
-  );
-  const overflowNumber = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "tel",
-      name: "overflow_number",
-      value: service.overflow_number || "",
-      maxlength: 21,
-    })
-  );
-  const level = /** @type {HTMLInputElement} */ (
-    h("input", {
-      type: "number",
-      name: "service_level_seconds",
-      min: 1,
-      step: 1,
-      value: service.service_level_seconds ?? 20,
-    })
-  );
+  const inbound = ui.phoneInput("inbound_number", { value: service.inbound_number || "" });
+  const strategy = select(STRATEGIES, service.strategy || "longest_idle", { name: "strategy" });
+  const maxWait = ui.numberInput("max_wait_seconds", service.max_wait_seconds, { min: 1 });
+  const overflow = select(OVERFLOW, service.overflow_action || "none", {
+    name: "overflow_action",
+  });
+  const overflowNumber = ui.phoneInput("overflow_number", {
+    value: service.overflow_number || "",
+  });
+  const level = ui.numberInput("service_level_seconds", service.service_level_seconds ?? 20, {
+    min: 1,
+  });
   const overflowNumberField = field("Overflow number", overflowNumber);
   const syncOverflow = () => {
     overflowNumberField.hidden = overflow.value !== "forward";
   };
   overflow.addEventListener("change", syncOverflow);
   syncOverflow();
-  const status = saveStatus();
-  const form = h(
-    "form",
-    {
-      class: "card settings-form",
-      novalidate: true,
-      onsubmit: async (/** @type {Event} */ e) => {
-        e.preventDefault();
-        status.clear();
-        const body = {
-          name: name.value.trim(),
-          inbound_number: inbound.value.trim() || null,
-          inbound_enabled: ib.input.checked,
-          outbound_enabled: ob.input.checked,
-          strategy: strategy.value,
-          max_wait_seconds: numberOrNull(maxWait),
-          overflow_action: overflow.value,
-          overflow_number:
-            overflow.value === "forward" ? overflowNumber.value.trim() || null : null,
-          service_level_seconds: numberOrNull(level) ?? 20,
-        };
-        try {
-          Object.assign(service, await api.patch(`/api/admin/services/${service.id}`, body));
-          markFieldErrors(form, null);
-          status.ok("Saved.");
-        } catch (err) {
-          markFieldErrors(form, err);
-          status.fail(errorText(err));
-        }
-      },
+  const status = ui.saveStatus();
+  const form = ui.formWith(
+    { class: "card settings-form" },
+    async () => {
+      status.clear();
+      const body = {
+        name: name.value.trim(),
+        inbound_number: inbound.value.trim() || null,
+        inbound_enabled: ib.input.checked,
+        outbound_enabled: ob.input.checked,
+        strategy: strategy.value,
+        max_wait_seconds: ui.numberOrNull(maxWait),
+        overflow_action: overflow.value,
+        overflow_number: overflow.value === "forward" ? overflowNumber.value.trim() || null : null,
+        service_level_seconds: ui.numberOrNull(level) ?? 20,
+      };
+      await ui.saveForm(form, status.fail, async () => {
+        Object.assign(service, await api.patch(`/api/admin/services/${service.id}`, body));
+        status.ok("Saved.");
+      });
     },
     h("h2", { class: "card-title" }, "Contract Details"),
     field("Service name", name),
@@ -243,56 +174,45 @@ function contractForm(service) {
     field("When the maximum wait is reached", overflow),
     overflowNumberField,
     field("Service level target (seconds)", level, "Share of calls answered within this time."),
-    h(
-      "div",
-      { class: "form-actions" },
-      h("button", { type: "submit", class: "btn btn-primary" }, "Save"),
-      status,
-    ),
+    ui.formActions(ui.submitButton("Save"), status),
   );
   return form;
 }
 
-/** @param {any} service */
+/** @param {Service} service */
 function permissions(service) {
   const list = h("ul", { class: "rows" });
-  const status = saveStatus();
-  async function load() {
-    try {
-      /** @type {any[]} */
-      const agents = await api.get(`/api/admin/services/${service.id}/agents`);
-      render(
-        list,
-        agents.length
-          ? agents.map((a) => {
-              const box = checkbox(a.name, Boolean(a.phone_permission), {
-                "aria-label": `Phone permission for ${a.name}`,
-              });
-              box.input.addEventListener("change", async () => {
-                box.input.disabled = true;
-                try {
-                  await api.put(`/api/admin/services/${service.id}/agents/${a.user_id}`, {
-                    phone_permission: box.input.checked,
-                  });
-                  status.ok(
-                    `${a.name}: phone permission ${box.input.checked ? "granted" : "removed"}.`,
-                  );
-                } catch (err) {
-                  box.input.checked = !box.input.checked;
-                  status.fail(errorText(err));
-                } finally {
-                  box.input.disabled = false;
-                }
-              });
-              return h("li", { class: "row", dataset: { user: String(a.user_id) } }, box);
-            })
-          : h("li", { class: "empty" }, "No agents yet. Add users with the agent role."),
-      );
-    } catch (err) {
-      render(list, h("li", { class: "empty" }, errorText(err)));
-    }
-  }
-  void load();
+  const status = ui.saveStatus();
+  /** @param {ServiceAgent} a */
+  const agentItem = (a) => {
+    const box = checkbox(a.name, Boolean(a.phone_permission), {
+      "aria-label": `Phone permission for ${a.name}`,
+    });
+    box.input.addEventListener("change", async () => {
+      box.input.disabled = true;
+      try {
+        await api.put(`/api/admin/services/${service.id}/agents/${a.user_id}`, {
+          phone_permission: box.input.checked,
+        });
+        status.ok(`${a.name}: phone permission ${box.input.checked ? "granted" : "removed"}.`);
+      } catch (err) {
+        box.input.checked = !box.input.checked;
+        status.fail(errorText(err));
+      } finally {
+        box.input.disabled = false;
+      }
+    });
+    return h("li", { class: "row", dataset: { user: String(a.user_id) } }, box);
+  };
+  void ui.renderLoaded(
+    list,
+    () => api.get(`/api/admin/services/${service.id}/agents`),
+    (/** @type {ServiceAgent[]} */ agents) =>
+      agents.length
+        ? agents.map(agentItem)
+        : emptyItem("No agents yet. Add users with the agent role."),
+    (err) => emptyItem(errorText(err)),
+  );
   return h(
     "section",
     { class: "card", "aria-labelledby": "perm-title" },
@@ -307,100 +227,80 @@ function permissions(service) {
   );
 }
 
-/** @param {any} service */
+/** The one item of an empty list. @param {string} text */
+function emptyItem(text) {
+  return h("li", { class: "empty" }, text);
+}
+
+/** @param {Service} service */
 function callingNumbers(service) {
   const list = h("ul", { class: "rows" });
-  const status = saveStatus();
-  const number = /** @type {HTMLInputElement} */ (
-    h("input", { type: "tel", name: "number", maxlength: 21, required: true })
-  );
-  const label = /** @type {HTMLInputElement} */ (
-    h("input", { type: "text", name: "label", maxlength: 100 })
-  );
+  const status = ui.saveStatus();
+  const number = ui.phoneInput("number", { required: true });
+  const label = ui.input("text", "label", { maxlength: 100 });
   const base = `/api/admin/services/${service.id}/calling-numbers`;
-  async function load() {
-    try {
-      /** @type {any[]} */
-      const numbers = await api.get(base);
-      render(
-        list,
+  /** @param {CallingNumber} n */
+  const numberItem = (n) =>
+    h(
+      "li",
+      { class: "row", dataset: { number: n.number } },
+      h(
+        "span",
+        { class: "row-main" },
+        h("strong", { class: "mono" }, n.number),
+        h("span", { class: "muted" }, n.label || ""),
+      ),
+      ui.button("Remove", {
+        class: "btn btn-small",
+        "aria-label": `Remove ${n.number}`,
+        onclick: ui.confirmed(
+          {
+            title: "Remove calling number",
+            message: `Agents will no longer be able to call out as ${n.number}.`,
+            confirmLabel: "Remove",
+            danger: true,
+          },
+          status.fail,
+          async () => {
+            await api.del(`${base}/${n.id}`);
+            status.ok(`${n.number} removed.`);
+            await load();
+          },
+        ),
+      }),
+    );
+  const load = () =>
+    ui.renderLoaded(
+      list,
+      () => api.get(base),
+      (/** @type {CallingNumber[]} */ numbers) =>
         numbers.length
-          ? numbers.map((n) =>
-              h(
-                "li",
-                { class: "row", dataset: { number: n.number } },
-                h(
-                  "span",
-                  { class: "row-main" },
-                  h("strong", { class: "mono" }, n.number),
-                  h("span", { class: "muted" }, n.label || ""),
-                ),
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "btn btn-small",
-                    "aria-label": `Remove ${n.number}`,
-                    onclick: async () => {
-                      const ok = await confirmDialog({
-                        title: "Remove calling number",
-                        message: `Agents will no longer be able to call out as ${n.number}.`,
-                        confirmLabel: "Remove",
-                        danger: true,
-                      });
-                      if (!ok) return;
-                      try {
-                        await api.del(`${base}/${n.id}`);
-                        status.ok(`${n.number} removed.`);
-                        await load();
-                      } catch (err) {
-                        status.fail(errorText(err));
-                      }
-                    },
-                  },
-                  "Remove",
-                ),
-              ),
-            )
-          : h(
-              "li",
-              { class: "empty" },
-              "No calling number: agents cannot dial out for this service.",
-            ),
-      );
-    } catch (err) {
-      render(list, h("li", { class: "empty" }, errorText(err)));
-    }
-  }
+          ? numbers.map(numberItem)
+          : emptyItem("No calling number: agents cannot dial out for this service."),
+      (err) => emptyItem(errorText(err)),
+    );
   void load();
-  const form = h(
-    "form",
-    {
-      class: "inline-form",
-      novalidate: true,
-      onsubmit: async (/** @type {Event} */ e) => {
-        e.preventDefault();
-        const value = number.value.replace(/[\s().-]/g, "");
-        if (!isPhoneNumber(value)) {
-          number.setAttribute("aria-invalid", "true");
-          status.fail("Enter a phone number.");
-          return;
-        }
-        number.removeAttribute("aria-invalid");
-        try {
-          await api.post(base, { number: value, label: label.value.trim() });
-          number.value = "";
-          label.value = "";
-          status.ok(`${value} registered.`);
-          await load();
-        } catch (err) {
-          status.fail(errorText(err));
-        }
-      },
+  const form = ui.formWith(
+    { class: "inline-form" },
+    async () => {
+      const value = number.value.replace(/[\s().-]/g, "");
+      if (!isPhoneNumber(value)) {
+        number.setAttribute("aria-invalid", "true");
+        status.fail("Enter a phone number.");
+        return;
+      }
+      number.removeAttribute("aria-invalid");
+      await ui.attempt(status.fail, async () => {
+        await api.post(base, { number: value, label: label.value.trim() });
+        number.value = "";
+        label.value = "";
+        status.ok(`${value} registered.`);
+        await load();
+      });
     },
     field("Number", number),
     field("Label", label),
-    h("button", { type: "submit", class: "btn btn-primary" }, "Add number"),
+    ui.submitButton("Add number"),
   );
   return h(
     "section",
@@ -413,36 +313,29 @@ function callingNumbers(service) {
   );
 }
 
-/** @param {any} service */
+/** @param {Service} service */
 function dangerZone(service) {
   return h(
     "section",
     { class: "card danger-zone" },
     h("h2", { class: "card-title" }, "Delete service"),
     h("p", { class: "muted small" }, "Its tickets stay; calls to its number are no longer taken."),
-    h(
-      "button",
-      {
-        type: "button",
-        class: "btn btn-danger-outline",
-        onclick: async () => {
-          const ok = await confirmDialog({
-            title: "Delete service",
-            message: `Delete ${service.name}? This cannot be undone.`,
-            confirmLabel: "Delete",
-            danger: true,
-          });
-          if (!ok) return;
-          try {
-            await api.del(`/api/admin/services/${service.id}`);
-            toast(`${service.name} deleted.`, "success");
-            void navigate("/admin/services");
-          } catch (err) {
-            toast(errorText(err), "error");
-          }
+    ui.button("Delete service", {
+      class: "btn btn-danger-outline",
+      onclick: ui.confirmed(
+        {
+          title: "Delete service",
+          message: `Delete ${service.name}? This cannot be undone.`,
+          confirmLabel: "Delete",
+          danger: true,
         },
-      },
-      "Delete service",
-    ),
+        (text) => toast(text, "error"),
+        async () => {
+          await api.del(`/api/admin/services/${service.id}`);
+          toast(`${service.name} deleted.`, "success");
+          void navigate("/admin/services");
+        },
+      ),
+    }),
   );
 }

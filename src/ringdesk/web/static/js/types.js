@@ -1,0 +1,75 @@
+// The shapes of the API's JSON as the browser app uses them, for the type check only (tsc
+// with checkJs, `make js`). Nothing here runs; modules import these with
+// `@typedef {import("./types.js").Name} Name` or `@type {import("../types.js").Name}`.
+
+/** @typedef {"admin" | "agent"} Role */
+
+/** @typedef {{id: number, number: string, label: string}} CallingNumber */
+
+/**
+ * A service the logged-in agent has phone permission for (GET /api/auth/me).
+ * @typedef {{id: number, name: string, inbound_enabled: boolean, outbound_enabled: boolean,
+ *   calling_numbers: CallingNumber[]}} MyService
+ */
+
+/**
+ * GET /api/auth/me.
+ * @typedef {{id: number, username: string, name: string, role: Role, services: MyService[],
+ *   cti: null | {cti_id: string, cti_number: string}}} Me
+ */
+
+/** @typedef {{id: number, username: string, name: string, role: Role}} User */
+
+/** @typedef {"longest_idle" | "round_robin" | "fewest_calls" | "ring_all"} Strategy */
+/** @typedef {"none" | "hang_up_with_message" | "forward"} OverflowAction */
+
+/**
+ * GET /api/admin/services/{id}, one of GET /api/admin/services.
+ * @typedef {{id: number, name: string, inbound_number: string | null, inbound_enabled: boolean,
+ *   outbound_enabled: boolean, strategy: Strategy, max_wait_seconds: number | null,
+ *   overflow_action: OverflowAction, overflow_number: string | null,
+ *   service_level_seconds: number}} Service
+ */
+
+/**
+ * One of GET /api/admin/services/{id}/agents.
+ * @typedef {{user_id: number, name: string, phone_permission: boolean}} ServiceAgent
+ */
+
+/**
+ * GET /api/admin/cti/settings.
+ * @typedef {{sip_domain: string, trunk_host: string | null, trunk_port: number,
+ *   trunk_username: string | null, trunk_password: string | null, allow_any_source: boolean,
+ *   codecs: string[], queue_music_mode: "early_media" | "answered",
+ *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,
+ *   pickup_timeout_status: "business" | "rest", max_missed_offers: number,
+ *   outbound_ticket_on_dial: boolean, wrap_up_seconds: number | null,
+ *   record_calls: boolean}} CtiSettings
+ */
+
+/**
+ * One of GET /api/admin/cti/agents.
+ * @typedef {{user_id: number, name: string, cti_id: string | null, cti_number: string | null,
+ *   has_phone_password: boolean, registered: boolean, auto_answer: boolean}} CtiAgent
+ */
+
+/**
+ * The figures of one row of GET /api/stats (a service, an agent or the total). Averages are
+ * null when there was nothing to average.
+ * @typedef {{offered: number, answered: number, abandoned: number,
+ *   avg_abandon_seconds: number | null, avg_wait_seconds: number | null,
+ *   longest_wait_seconds: number | null, avg_talk_seconds: number | null,
+ *   avg_wrap_up_seconds: number | null, service_level: number | null, outbound: number,
+ *   outbound_connected: number}} Figures
+ */
+
+/** @typedef {Figures & {service_id: number, service_name: string}} ServiceFigures */
+/** @typedef {Figures & {agent_id: number, name: string}} AgentFigures */
+
+/**
+ * GET /api/stats.
+ * @typedef {{from: string, to: string, tz: string, services: ServiceFigures[],
+ *   agents: AgentFigures[], total: Figures | null}} Report
+ */
+
+export {};

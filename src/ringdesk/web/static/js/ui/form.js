@@ -1,0 +1,198 @@
+// Form building blocks of the admin pages: typed inputs, the submit row and its status line,
+// per-field errors from a 422, and the load, save and confirm-then-act steps they all take.
+
+import { h, render } from "../dom.js";
+import { confirmDialog } from "./dialog.js";
+import { errorText } from "./toast.js";
+
+/**
+ * An <input> of this type and name, with more attributes as h() takes them.
+ * @param {string} type @param {string} name @param {Record<string, any>} [attrs]
+ */
+export function input(type, name, attrs = {}) {
+  return /** @type {HTMLInputElement} */ (h("input", { type, name, ...attrs }));
+}
+
+/** A phone number input. @param {string} name @param {Record<string, any>} [attrs] */
+export function phoneInput(name, attrs = {}) {
+  return input("tel", name, { maxlength: 21, ...attrs });
+}
+
+/**
+ * A whole-number input, empty for null.
+ * @param {string} name @param {number | null} value @param {Record<string, any>} [attrs]
+ */
+export function numberInput(name, value, attrs = {}) {
+  return input("number", name, { value: value ?? "", step: 1, ...attrs });
+}
+
+/**
+ * A form the browser does not validate (the page says what is wrong) and whose submit stays on
+ * the page: `onSubmit` runs instead.
+ * @param {Record<string, any>} attrs
+ * @param {() => void | Promise<void>} onSubmit
+ * @param {...any} children
+ */
+export function formWith(attrs, onSubmit, ...children) {
+  return h(
+    "form",
+    {
+      ...attrs,
+      novalidate: true,
+      onsubmit: async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        await onSubmit();
+      },
+    },
+    ...children,
+  );
+}
+
+/** A plain (non-submit) button. @param {string} label @param {Record<string, any>} attrs */
+export function button(label, attrs) {
+  return h("button", { type: "button", ...attrs }, label);
+}
+
+/** The form's primary button. @param {string} label @param {Record<string, any>} [attrs] */
+export function submitButton(label, attrs = {}) {
+  return h("button", { type: "submit", class: "btn btn-primary", ...attrs }, label);
+}
+
+/** The row under a form: its buttons and status line. @param {...any} children */
+export function formActions(...children) {
+  return h("div", { class: "form-actions" }, ...children);
+}
+
+/** What went wrong, as an alert. @param {unknown} err */
+export function errorCallout(err) {
+  return h("p", { class: "callout callout-error", role: "alert" }, errorText(err));
+}
+
+/**
+ * @typedef {HTMLElement & {ok: (text: string) => void, fail: (text: string) => void,
+ *   clear: () => void}} SaveStatus
+ */
+
+/**
+ * The status line beside a Save button: "Saved." or the error, read out by screen readers.
+ * @returns {SaveStatus}
+ */
+export function saveStatus() {
+  const el = h("span", { class: "save-status", role: "status", "aria-live": "polite" });
+  return Object.assign(el, {
+    ok(/** @type {string} */ text) {
+      el.className = "save-status is-ok";
+      el.textContent = text;
+    },
+    fail(/** @type {string} */ text) {
+      el.className = "save-status is-error";
+      el.textContent = text;
+    },
+    clear() {
+      el.className = "save-status";
+      el.textContent = "";
+    },
+  });
+}
+
+/** A number input's value as a number or null when empty. @param {HTMLInputElement} control */
+export function numberOrNull(control) {
+  const v = control.value.trim();
+  return v === "" ? null : Number(v);
+}
+
+/**
+ * Show per-field validation errors from a 422 next to the controls (by name).
+ * @param {HTMLElement} form
+ * @param {unknown} err
+ */
+export function markFieldErrors(form, err) {
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  const fields =
+    err && typeof err === "object" && "fields" in err ? /** @type {any[]} */ (err.fields) : [];
+  for (const f of fields || []) {
+    const name = String(f.field || "")
+      .split(".")
+      .pop();
+    if (!name) continue;
+    const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (control) control.setAttribute("aria-invalid", "true");
+  }
+}
+
+/**
+ * Run `action`; when it throws, `fail` gets the error's text.
+ * @param {(text: string) => void} fail
+ * @param {() => Promise<void>} action
+ */
+export async function attempt(fail, action) {
+  try {
+    await action();
+  } catch (err) {
+    fail(errorText(err));
+  }
+}
+
+/**
+ * Save a form: after `action` the marks of an earlier refusal go; when the server refuses, the
+ * fields it names are marked and `fail` gets its message.
+ * @param {HTMLElement} form
+ * @param {(text: string) => void} fail
+ * @param {() => Promise<void>} action
+ */
+export async function saveForm(form, fail, action) {
+  try {
+    await action();
+    markFieldErrors(form, null);
+  } catch (err) {
+    markFieldErrors(form, err);
+    fail(errorText(err));
+  }
+}
+
+/**
+ * A click handler that asks first and then runs `action` (see attempt()).
+ * @param {Parameters<typeof confirmDialog>[0]} question
+ * @param {(text: string) => void} fail
+ * @param {() => Promise<void>} action
+ */
+export function confirmed(question, fail, action) {
+  return async () => {
+    const ok = await confirmDialog(question);
+    if (!ok) return;
+    await attempt(fail, action);
+  };
+}
+
+/**
+ * The page's data, or undefined after putting the error on the page.
+ * @template T
+ * @param {HTMLElement} content
+ * @param {() => Promise<T>} load
+ * @returns {Promise<T | undefined>}
+ */
+export async function loadOrExplain(content, load) {
+  try {
+    return await load();
+  } catch (err) {
+    content.append(errorCallout(err));
+    return undefined;
+  }
+}
+
+/**
+ * Render into `container` what `show` makes of what `load` fetched, or, when that fails, what
+ * `failed` makes of the error.
+ * @template T
+ * @param {HTMLElement} container
+ * @param {() => Promise<T>} load
+ * @param {(value: T) => any} show
+ * @param {(err: unknown) => any} [failed]
+ */
+export async function renderLoaded(container, load, show, failed = errorCallout) {
+  try {
+    render(container, show(await load()));
+  } catch (err) {
+    render(container, failed(err));
+  }
+}
