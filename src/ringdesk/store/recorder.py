@@ -9,7 +9,7 @@ no SELECT to find a call's rows again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import Connection
 
@@ -76,19 +76,52 @@ class Recorder:
         """An agent was renamed or removed: timelines must not show the old name."""
         self._names.clear()
 
-    def apply(self, conn: Connection, events: list[Any]) -> Recorded:
+    def apply(self, conn: Connection, events: list[ev.DomainEvent]) -> Recorded:
         out = Recorded()
         for event in events:
-            handler = getattr(self, "_on_" + type(event).__name__, None)
-            if handler is not None:
-                handler(conn, event, out)
-                if not isinstance(event, ev.AgentStatusChanged):
-                    out.calls_changed = True
-            for attr in ("agent_id", "from_agent_id", "to_agent_id", "target_agent_id"):
-                value = getattr(event, attr, None)
-                if isinstance(value, int):
-                    out.agents.add(value)
+            self._store(conn, event, out)
+            out.agents.update(_agents_named(event))
         return out
+
+    def _store(self, conn: Connection, event: ev.DomainEvent, out: Recorded) -> None:
+        """One event's writes. Exhaustive (mypy checks it): a new event must say what it
+        stores, or that it stores nothing."""
+        match event:
+            case ev.AgentStatusChanged():
+                self._on_agent_status(conn, event)
+                return  # statuses are not call records: today's figures stay
+            case ev.CallQueued():
+                self._on_queued(conn, event)
+            case ev.CallOffered():
+                self._on_offered(conn, event)
+            case ev.CallDialed():
+                self._on_dialed(conn, event, out)
+            case ev.CallConnected():
+                self._on_connected(conn, event, out)
+            case ev.TicketOpened():
+                self._on_ticket_opened(conn, event, out)
+            case ev.CallHeld():
+                self._timeline(conn, event.call_id, event.at, "hold", "Customer put on hold", out)
+            case ev.CallResumed():
+                self._timeline(conn, event.call_id, event.at, "resume", "Call resumed", out)
+            case ev.ConsultationStarted():
+                self._on_consultation_started(conn, event, out)
+            case ev.ConsultationAnswered():
+                detail = "Consultation answered"
+                self._timeline(conn, event.call_id, event.at, "consultation_answered", detail, out)
+            case ev.ConsultationEnded():
+                self._on_consultation_ended(conn, event, out)
+            case ev.CallTransferred():
+                self._on_transferred(conn, event, out)
+            case ev.CallEnded():
+                self._on_ended(conn, event, out)
+            case ev.CallFailed():
+                self._on_failed(conn, event, out)
+            case ev.OfferWithdrawn() | ev.AgentPaused() | ev.PhoneReachabilityChanged():
+                return  # nothing stored: the agent's state is republished (see _agents_named)
+            case _:
+                assert_never(event)
+        out.calls_changed = True
 
     # ---- helpers ------------------------------------------------------------------------------
     def _call(self, conn: Connection, call_id: str) -> _Call | None:
@@ -144,9 +177,7 @@ class Recorder:
         return name
 
     # ---- agents -------------------------------------------------------------------------------
-    def _on_AgentStatusChanged(
-        self, conn: Connection, e: ev.AgentStatusChanged, out: Recorded
-    ) -> None:
+    def _on_agent_status(self, conn: Connection, e: ev.AgentStatusChanged) -> None:
         # The hottest write (every status click): one UPDATE, no SELECT.
         values = {
             "uid": e.agent_id,
@@ -165,7 +196,7 @@ class Recorder:
             self._sql.run(conn, "insert_agent_state", values)
 
     # ---- calls --------------------------------------------------------------------------------
-    def _on_CallQueued(self, conn: Connection, e: ev.CallQueued, out: Recorded) -> None:
+    def _on_queued(self, conn: Connection, e: ev.CallQueued) -> None:
         if self._call(conn, e.call_id) is None:
             self._new_record(
                 conn,
@@ -177,14 +208,14 @@ class Recorder:
                 arrived_at=e.at,
             )
 
-    def _on_CallOffered(self, conn: Connection, e: ev.CallOffered, out: Recorded) -> None:
+    def _on_offered(self, conn: Connection, e: ev.CallOffered) -> None:
         call = self._call(conn, e.call_id)
         if call is not None and call.record_id is not None and not call.offered:
             # Only the first offer counts (a re-offer after a pickup timeout keeps it).
             self._sql.run(conn, "call_offered", {"rid": call.record_id, "at": e.at})
             call.offered = True
 
-    def _on_CallDialed(self, conn: Connection, e: ev.CallDialed, out: Recorded) -> None:
+    def _on_dialed(self, conn: Connection, e: ev.CallDialed, out: Recorded) -> None:
         if self._call(conn, e.call_id) is None:
             self._new_record(
                 conn,
@@ -198,7 +229,7 @@ class Recorder:
             )
         self._timeline(conn, e.call_id, e.at, "dialed", f"Dialed {e.number}", out)
 
-    def _on_CallConnected(self, conn: Connection, e: ev.CallConnected, out: Recorded) -> None:
+    def _on_connected(self, conn: Connection, e: ev.CallConnected, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is None or call.record_id is None:
             call = self._new_record(
@@ -221,7 +252,7 @@ class Recorder:
             self._event(conn, call.ticket_id, e.at, "connected", "Call connected")
             out.tickets_updated.add(call.ticket_id)
 
-    def _on_TicketOpened(self, conn: Connection, e: ev.TicketOpened, out: Recorded) -> None:
+    def _on_ticket_opened(self, conn: Connection, e: ev.TicketOpened, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
             return
@@ -251,30 +282,19 @@ class Recorder:
             self._event(conn, ticket_id, connected_at, "connected", f"Connected with {name}")
         out.tickets_opened.append((ticket_id, e.agent_id))
 
-    def _on_CallHeld(self, conn: Connection, e: ev.CallHeld, out: Recorded) -> None:
-        self._timeline(conn, e.call_id, e.at, "hold", "Customer put on hold", out)
-
-    def _on_CallResumed(self, conn: Connection, e: ev.CallResumed, out: Recorded) -> None:
-        self._timeline(conn, e.call_id, e.at, "resume", "Call resumed", out)
-
-    def _on_ConsultationStarted(
+    def _on_consultation_started(
         self, conn: Connection, e: ev.ConsultationStarted, out: Recorded
     ) -> None:
         target = e.target_number or self._agent_name(conn, e.target_agent_id)
         self._timeline(conn, e.call_id, e.at, "consultation", f"Consultation call to {target}", out)
 
-    def _on_ConsultationAnswered(
-        self, conn: Connection, e: ev.ConsultationAnswered, out: Recorded
-    ) -> None:
-        self._timeline(conn, e.call_id, e.at, "consultation_answered", "Consultation answered", out)
-
-    def _on_ConsultationEnded(
+    def _on_consultation_ended(
         self, conn: Connection, e: ev.ConsultationEnded, out: Recorded
     ) -> None:
         detail = f"Consultation ended ({e.reason.replace('_', ' ')})"
         self._timeline(conn, e.call_id, e.at, "consultation_ended", detail, out)
 
-    def _on_CallTransferred(self, conn: Connection, e: ev.CallTransferred, out: Recorded) -> None:
+    def _on_transferred(self, conn: Connection, e: ev.CallTransferred, out: Recorded) -> None:
         target = e.to_number or self._agent_name(conn, e.to_agent_id)
         self._timeline(conn, e.call_id, e.at, "transferred", f"Transferred to {target}", out)
         call = self._call(conn, e.call_id)
@@ -288,7 +308,7 @@ class Recorder:
                 # The new agent's widget opens the ticket, as for a call they answered.
                 out.tickets_opened.append((call.ticket_id, e.to_agent_id))
 
-    def _on_CallEnded(self, conn: Connection, e: ev.CallEnded, out: Recorded) -> None:
+    def _on_ended(self, conn: Connection, e: ev.CallEnded, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is None or call.record_id is None:
             call = self._new_record(
@@ -326,13 +346,30 @@ class Recorder:
             out.tickets_updated.add(call.ticket_id)
         self._calls.pop(e.call_id, None)
 
-    def _on_CallFailed(self, conn: Connection, e: Any, out: Recorded) -> None:
-        reason = str(getattr(e, "reason", "failed"))
+    def _on_failed(self, conn: Connection, e: ev.CallFailed, out: Recorded) -> None:
+        reason = e.reason
         message = FAILURE_MESSAGES.get(reason, "The call could not be connected.")
         self._timeline(conn, e.call_id, e.at, "failed", message, out)
         out.call_failures.append(
             (e.agent_id, {"call_id": e.call_id, "reason": reason, "message": message})
         )
+
+
+def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
+    """The agents whose widget shows this event's consequences (their state is republished)."""
+    match event:
+        case ev.CallQueued():
+            return ()
+        case ev.CallEnded():
+            return () if event.agent_id is None else (event.agent_id,)
+        case ev.CallTransferred():
+            to = () if event.to_agent_id is None else (event.to_agent_id,)
+            return (event.from_agent_id, *to)
+        case ev.ConsultationStarted():
+            target = () if event.target_agent_id is None else (event.target_agent_id,)
+            return (event.agent_id, *target)
+        case _:
+            return (event.agent_id,)
 
 
 FAILURE_MESSAGES = {
