@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 JS_TOOLS := tools/js
 JS_STAMP := $(JS_TOOLS)/node_modules/.installed
 
-.PHONY: serve test lint typecheck js unit e2e bench deps clean screenshots
+.PHONY: serve test lint typecheck layers js unit e2e bench deps clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The import layering of docs/architecture.md, checked (contracts in pyproject.toml).
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports
+
 # The browser app's JS: tsc checks its JSDoc types (checkJs, strict), ESLint the rest.
 # node_modules comes from the committed lockfile, again whenever package.json or the lock changes.
 $(JS_STAMP): $(JS_TOOLS)/package.json $(JS_TOOLS)/package-lock.json
@@ -40,7 +44,7 @@ js: $(JS_STAMP)
 	$(JS_TOOLS)/node_modules/.bin/tsc -p $(JS_TOOLS)
 	$(JS_TOOLS)/node_modules/.bin/eslint --config $(JS_TOOLS)/eslint.config.js --max-warnings 0 src/ringdesk/web/static/js
 
-test: $(STAMP) deps lint typecheck js
+test: $(STAMP) deps lint typecheck layers js
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)
