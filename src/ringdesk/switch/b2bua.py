@@ -1,12 +1,18 @@
 """The B2BUA: every call is legs we terminate ourselves (customer, agent phone, consultation
 target), each with its own dialog and media endpoint, joined only through the media server.
-The engine drives it with TelephonyActions; facts come back through the sink, always from a
-fresh loop callback so the engine is never re-entered while it is handing out actions."""
+The engine drives it with TelephonyActions; facts come back through the sink.
+
+Switch puts the parts together and calls them by name: one SwitchState (state.py) shared by
+Teardown (teardown.py, how a leg ends), Direction (direction.py, our re-INVITEs), InboundCalls
+(inbound.py, what reaches us), OutboundCalls (outbound.py, what we place) and MediaActions
+(media_actions.py, music, bridges and messages)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from pathlib import Path
 
 from ringdesk.core.telephony import (
     Bridge,
@@ -19,158 +25,230 @@ from ringdesk.core.telephony import (
     StopHoldMusic,
     TelephonyAction,
 )
+from ringdesk.media.api import Media
 from ringdesk.sip.errors import SipParseError
-from ringdesk.sip.message import (
-    Request,
-    make_response,
-    new_tag,
-)
+from ringdesk.sip.message import Request, Response, make_response, new_tag
+from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction
+from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
-from .core import ALLOW, SDP_TYPE
+from .direction import Direction
 from .inbound import InboundCalls
-from .legs import Address, LegState
+from .legs import Address, Leg, LegState
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
 from .persist import load_bindings
+from .registration import RegistrationService
+from .resolver import TrunkResolver
+from .stack import RequestHandler, SipStack
+from .state import ALLOW, SDP_TYPE, SwitchState
+from .teardown import Teardown
 
 log = logging.getLogger(__name__)
 
 
-class Switch(InboundCalls, OutboundCalls, MediaActions):
+class Switch(RequestHandler):
     """Switch(host, port, *, directory, sink, data_dir, media=None): the telephony port.
 
     Port 0 picks a free port (UDP and TCP share it; `local_port` tells which after start).
     Without `media`, start() runs a ringdesk.media.server.MediaServer on `host`.
     """
 
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        directory: SwitchDirectory,
+        sink: EventSink,
+        data_dir: Path,
+        media: Media | None = None,
+    ) -> None:
+        self.state = state = SwitchState(
+            host, port, handler=self, directory=directory, sink=sink, data_dir=data_dir, media=media
+        )
+        self._owns_media = media is None
+        self.registration = RegistrationService(
+            state.stack, directory, state.registrar, secrets.token_bytes(32), state.save_bindings
+        )
+        self.teardown = Teardown(state)
+        self.direction = Direction(state, self.teardown)
+        self.inbound = InboundCalls(state, self.teardown, self.direction)
+        self.outbound = OutboundCalls(state, self.teardown)
+        self.media_actions = MediaActions(state, self.teardown, self.inbound, self.direction)
+
+    # ---- what the runtime and the tests see -------------------------------------------------
+
+    @property
+    def stack(self) -> SipStack:
+        return self.state.stack
+
+    @property
+    def registrar(self) -> Registrar:
+        return self.state.registrar
+
+    @property
+    def media(self) -> Media | None:
+        return self.state.media
+
+    @property
+    def legs(self) -> dict[str, Leg]:
+        return self.state.legs
+
+    @property
+    def resolver(self) -> TrunkResolver:
+        return self.state.resolver
+
+    @resolver.setter
+    def resolver(self, resolver: TrunkResolver) -> None:
+        self.state.resolver = resolver
+
+    @property
+    def started(self) -> bool:
+        return self.state.started
+
+    @property
+    def local_port(self) -> int:
+        return self.state.stack.port
+
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        if self.media is None:
+        state = self.state
+        state.loop = asyncio.get_running_loop()
+        if state.media is None:
             from ringdesk.media.server import MediaServer  # the other half of issue #3
 
-            server = MediaServer(self.host)
+            server = MediaServer(state.host)
             await server.start()
-            self.media = server
-        await self.stack.start()
-        now = self.stack.now()
-        self.registrar.restore(load_bindings(self._bindings_file, now), now)
+            state.media = server
+        await state.stack.start()
+        now = state.stack.now()
+        state.registrar.restore(load_bindings(state.bindings_file, now), now)
         self.registration.start()
-        self._spawn(self._housekeeping())
-        self.started = True
+        state.spawn(self._housekeeping())
+        state.started = True
 
     async def stop(self) -> None:
-        for leg in list(self.legs.values()):
+        state = self.state
+        for leg in list(state.legs.values()):
             try:
-                self._hang_up(leg, "shutdown", report=False)
+                self.teardown.hang_up(leg, "shutdown", report=False)
             except Exception:
                 log.exception("hang-up at shutdown failed")
         await asyncio.sleep(0.05)  # let the BYEs leave
         await self.registration.stop()
-        for task in list(self._tasks):
+        for task in list(state.tasks):
             task.cancel()
-        await self.stack.stop()
-        if self._owns_media and self.media is not None:
-            await self.media.close()
-        self.started = False
+        await state.stack.stop()
+        if self._owns_media and state.media is not None:
+            await state.media.close()
+        state.started = False
 
     def is_registered(self, cti_id: str) -> bool:
-        return self.started and self.registrar.is_registered(cti_id, self.stack.now())
+        state = self.state
+        return state.started and state.registrar.is_registered(cti_id, state.stack.now())
+
+    # ---- what the stack hands us (RequestHandler) -------------------------------------------
 
     def on_request(
         self, req: Request, txn: ServerTransaction | None, src: Address, tp: str
     ) -> None:
         method = req.method
         if method == "ACK":
-            self._on_ack(req)
+            self.inbound.on_ack(req)
             return
         assert txn is not None
+        stack = self.state.stack
         try:
             if method == "REGISTER":
                 self.registration.handle(req, txn, src, tp)
             elif method == "OPTIONS":
                 headers = [("Allow", ALLOW), ("Accept", SDP_TYPE)]
-                self.stack.respond(txn, make_response(req, 200, to_tag=new_tag(), headers=headers))
+                stack.respond(txn, make_response(req, 200, to_tag=new_tag(), headers=headers))
             elif method == "CANCEL":
-                self._on_cancel(req, txn)
+                self.inbound.on_cancel(req, txn)
             elif req.to_addr.tag is not None:
-                self._in_dialog(req, txn)
+                self.inbound.in_dialog(req, txn)
             elif method == "INVITE":
                 assert isinstance(txn, ServerInvite)
-                self._on_invite(req, txn, src, tp)
+                self.inbound.on_invite(req, txn, src, tp)
             elif method == "BYE":
-                self.stack.respond(txn, make_response(req, 481, to_tag=new_tag()))
+                stack.respond(txn, make_response(req, 481, to_tag=new_tag()))
             else:
                 allow = [("Allow", ALLOW)]
-                self.stack.respond(txn, make_response(req, 405, to_tag=new_tag(), headers=allow))
+                stack.respond(txn, make_response(req, 405, to_tag=new_tag(), headers=allow))
         except SipParseError as exc:
-            self.stack.respond(txn, make_response(req, exc.status, exc.reason, to_tag=new_tag()))
+            stack.respond(txn, make_response(req, exc.status, exc.reason, to_tag=new_tag()))
         except Exception:
             # A bug in handling this request must not leave the peer retransmitting forever,
             # nor reach the transport: answer 500 and keep going (other calls are untouched).
             log.exception("error handling %s %s", method, req.call_id)
-            self.stack.respond(txn, make_response(req, 500, to_tag=new_tag()))
+            stack.respond(txn, make_response(req, 500, to_tag=new_tag()))
+
+    def on_stray_response(self, resp: Response, src: Address) -> None:
+        self.outbound.on_stray_response(resp, src)
 
     def on_server_timeout(self, txn: ServerTransaction) -> None:
         log.info("no ACK for our final response to %s", txn.request.call_id)
+
+    # ---- the engine's actions (TelephonyPort) -----------------------------------------------
 
     def execute(self, action: TelephonyAction) -> None:
         try:
             self._execute(action)
         except Exception:
             log.exception("action %r failed", action)
-            leg = self.legs.get(getattr(action, "leg_id", ""))
-            if leg is not None and not leg.ended:
-                self._hang_up(leg, "error", report=True)
+            leg = self.state.legs.get(getattr(action, "leg_id", ""))
+            if leg is not None:
+                self.teardown.on_error(leg)
 
     def _execute(self, action: TelephonyAction) -> None:
         if isinstance(action, RingAgent):
-            self._ring_agent(action)
+            self.outbound.ring_agent(action)
         elif isinstance(action, Originate):
-            self._originate(action)
+            self.outbound.originate(action)
         elif isinstance(action, Bridge):
-            self._bridge(action.leg_a, action.leg_b)
+            self.media_actions.bridge(action.leg_a, action.leg_b)
         elif isinstance(action, HangUp):
-            leg = self.legs.get(action.leg_id)
+            leg = self.state.legs.get(action.leg_id)
             if leg is not None and not leg.ended:
-                self._hang_up(leg, action.reason, report=True)
+                self.teardown.hang_up(leg, action.reason, report=True)
         else:
             self._execute_media(action)
 
     def _execute_media(
         self, action: StartQueueMusic | StartHoldMusic | StopHoldMusic | PlayThenHangUp
     ) -> None:
-        leg = self.legs.get(action.leg_id)
+        leg = self.state.legs.get(action.leg_id)
         if leg is None or leg.ended:
             log.info("%s for a leg that is gone", type(action).__name__)
             return
         if isinstance(action, StartQueueMusic):
-            self._queue_music(leg)
+            self.media_actions.queue_music(leg)
         elif isinstance(action, StartHoldMusic):
-            self._hold(leg)
+            self.media_actions.hold(leg)
         elif isinstance(action, StopHoldMusic):
-            self._resume(leg)
+            self.media_actions.resume(leg)
         else:
-            self._play_then_hang_up(leg, action.sound)
+            self.media_actions.play_then_hang_up(leg, action.sound)
 
     async def _housekeeping(self) -> None:
         """Once a second: give up on legs ringing too long, forget long-ended ones. One sweep
         instead of two loop timers per leg, which at hundreds of calls a second add up."""
+        state = self.state
         while True:
             await asyncio.sleep(1.0)
             try:
-                now = self.stack.now()
-                trunk_host = self.directory.trunk().host
+                now = state.stack.now()
+                trunk_host = state.directory.trunk().host
                 if trunk_host:
-                    self.resolver.prefetch(trunk_host)  # keep the answer warm for calls
-                for leg in list(self.legs.values()):
+                    state.resolver.prefetch(trunk_host)  # keep the answer warm for calls
+                for leg in list(state.legs.values()):
                     if (
                         leg.ring_deadline is not None
                         and now >= leg.ring_deadline
                         and leg.state in (LegState.CALLING, LegState.EARLY)
                     ):
-                        self._ring_limit(leg)
-                while self._ended and self._ended[0][0] <= now:
-                    self._forget(self._ended.popleft()[1])
+                        self.outbound.ring_limit(leg)
+                state.forget_ended(now)
             except Exception:
                 log.exception("housekeeping failed")

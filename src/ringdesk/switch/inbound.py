@@ -23,40 +23,43 @@ from ringdesk.sip.sdp import (
 )
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 
-from .core import (
-    ALLOW,
-    SDP_TYPE,
-    SwitchCore,
-    caller_number,
-    combine_directions,
-)
+from .direction import Direction
 from .legs import Address, Leg, LegState, new_id
 from .resolver import ip_literal
+from .state import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
+from .teardown import Teardown
 
 log = logging.getLogger(__name__)
 
 
-class InboundCalls(SwitchCore):
-    def _on_ack(self, req: Request) -> None:
-        leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
+class InboundCalls:
+    def __init__(self, state: SwitchState, teardown: Teardown, direction: Direction) -> None:
+        self.state = state
+        self.stack = state.stack
+        self.legs = state.legs
+        self.teardown = teardown
+        self.direction = direction
+
+    def on_ack(self, req: Request) -> None:
+        leg = self.state.by_dialog.get((req.call_id, req.to_addr.tag or ""))
         if leg is not None and leg.awaiting_answer and req.body:
             leg.awaiting_answer = False
-            self._take_answer(leg, req)
+            self.state.take_answer(leg, req)
         if leg is not None and leg.retrans is not None and leg.retrans.ack(req):
             if leg.retrans_handle is not None:
                 leg.retrans_handle.cancel()
             leg.retrans = None
             if leg.queued_direction is not None and leg.reinvite is None:
                 direction, leg.queued_direction = leg.queued_direction, None
-                self._set_direction(leg, direction)
+                self.direction.set(leg, direction)
 
-    def _on_cancel(self, req: Request, txn: ServerTransaction) -> None:
+    def on_cancel(self, req: Request, txn: ServerTransaction) -> None:
         invite_txn = self.stack.table.find_invite_for_cancel(req)
         if not isinstance(invite_txn, ServerInvite):
             self.stack.respond(txn, make_response(req, 481, to_tag=new_tag()))
             return
         self.stack.respond(txn, make_response(req, 200, to_tag=new_tag()))
-        leg = self._by_invite.get((req.call_id, req.from_addr.tag or ""))
+        leg = self.state.by_invite.get((req.call_id, req.from_addr.tag or ""))
         if leg is None and invite_txn.state is State.PROCEEDING:
             # Cancelled while we were still looking up the trunk's name: no leg yet.
             resp = make_response(invite_txn.request, 487, to_tag=new_tag())
@@ -65,10 +68,10 @@ class InboundCalls(SwitchCore):
         if leg is None or leg.state not in (LegState.INCOMING, LegState.EARLY):
             return
         self.stack.respond(invite_txn, make_response(invite_txn.request, 487, to_tag=leg.local_tag))
-        self._end_leg(leg, "cancelled", report=leg.announced)
+        self.teardown.end_leg(leg, "cancelled", report=leg.announced)
 
-    def _in_dialog(self, req: Request, txn: ServerTransaction) -> None:
-        leg = self._by_dialog.get((req.call_id, req.to_addr.tag or ""))
+    def in_dialog(self, req: Request, txn: ServerTransaction) -> None:
+        leg = self.state.by_dialog.get((req.call_id, req.to_addr.tag or ""))
         if (
             leg is None
             or leg.dialog is None
@@ -82,7 +85,7 @@ class InboundCalls(SwitchCore):
             return
         if req.method == "BYE":
             self.stack.respond(txn, make_response(req, 200))
-            self._end_leg(leg, "remote_bye", report=True)
+            self.teardown.end_leg(leg, "remote_bye", report=True)
         elif req.method == "INVITE":
             assert isinstance(txn, ServerInvite)
             self._on_reinvite(leg, req, txn)
@@ -99,17 +102,17 @@ class InboundCalls(SwitchCore):
             self.stack.respond(txn, make_response(req, 491))
             return
         try:
-            neg = negotiate(parse_sdp(req.body), self.directory.media().codecs)
+            neg = negotiate(parse_sdp(req.body), self.state.directory.media().codecs)
         except SdpError as exc:
             self.stack.respond(txn, make_response(req, 488, str(exc)))
             return
-        self._set_remote(leg, neg)
+        self.state.set_remote(leg, neg)
         leg.payload_types, leg.te_pt = [neg.payload_type], neg.telephone_event_pt
         leg.direction = combine_directions(
             "sendonly" if leg.held else "sendrecv", neg.remote_direction
         )
-        headers = [("Contact", self._contact(leg.tp)), ("Content-Type", SDP_TYPE)]
-        body = self._local_sdp(leg)
+        headers = [("Contact", self.state.contact(leg.tp)), ("Content-Type", SDP_TYPE)]
+        body = self.state.local_sdp(leg)
         self.stack.respond(txn, make_response(req, 200, headers=headers, body=body))
 
     def _on_reinvite(self, leg: Leg, req: Request, txn: ServerInvite) -> None:
@@ -120,11 +123,11 @@ class InboundCalls(SwitchCore):
         assert leg.dialog is not None
         if req.body:
             try:
-                neg = negotiate(parse_sdp(req.body), self.directory.media().codecs)
+                neg = negotiate(parse_sdp(req.body), self.state.directory.media().codecs)
             except SdpError as exc:
                 self.stack.respond(txn, make_response(req, 488, str(exc)))
                 return
-            self._set_remote(leg, neg)
+            self.state.set_remote(leg, neg)
             their = neg.remote_direction
             leg.payload_types = [neg.payload_type]
             leg.te_pt = neg.telephone_event_pt
@@ -134,12 +137,12 @@ class InboundCalls(SwitchCore):
         leg.dialog.refresh_target(req)
         ours = "sendonly" if leg.held else "sendrecv"
         leg.direction = combine_directions(ours, their)
-        self._answer(leg, txn, req)
+        self._send_2xx(leg, txn, req)
 
-    def _on_invite(self, req: Request, txn: ServerInvite, src: Address, tp: str) -> None:
+    def on_invite(self, req: Request, txn: ServerInvite, src: Address, tp: str) -> None:
         called = req.uri.user or ""
-        route = self.directory.inbound_route(called)
-        trunk = self.directory.trunk()
+        route = self.state.directory.inbound_route(called)
+        trunk = self.state.directory.trunk()
         tag = new_tag()
         if route is None:
             self.stack.respond(txn, make_response(req, 404, "No such number", to_tag=tag))
@@ -149,7 +152,7 @@ class InboundCalls(SwitchCore):
             if verdict is None:
                 # The trunk's name is not resolved yet: stop the retransmissions, ask, retry.
                 self.stack.respond(txn, make_response(req, 100))
-                self._spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
+                self.state.spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
                 return
             if not verdict:
                 self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=tag))
@@ -157,7 +160,7 @@ class InboundCalls(SwitchCore):
         if not route.inbound_enabled:
             self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
             return
-        codecs = self.directory.media().codecs
+        codecs = self.state.directory.media().codecs
         neg: Negotiated | None = None
         try:
             if req.body:
@@ -187,18 +190,21 @@ class InboundCalls(SwitchCore):
             awaiting_answer=neg is None,
         )
         self.legs[leg.leg_id] = leg
-        self._callers[leg.call_id] = leg.caller
+        self.state.callers[leg.call_id] = leg.caller
         if neg is not None:
-            self._call_codecs[leg.call_id] = neg.payload_type
-        self._by_invite[(req.call_id, req.from_addr.tag or "")] = leg
-        self._by_dialog[(req.call_id, tag)] = leg
-        self._spawn(self._setup_inbound(leg, neg, route.service_id, called), leg)
+            self.state.call_codecs[leg.call_id] = neg.payload_type
+        self.state.by_invite[(req.call_id, req.from_addr.tag or "")] = leg
+        self.state.by_dialog[(req.call_id, tag)] = leg
+        self.state.spawn(
+            self._setup_inbound(leg, neg, route.service_id, called),
+            lambda: self.teardown.on_error(leg),
+        )
 
     def _from_trunk(self, source: str, host: str | None) -> bool | None:
         """Whether `source` is one of the trunk's addresses; None until its name is resolved."""
         if not host:
             return False
-        addresses = self.resolver.cached(host, self.stack.now())
+        addresses = self.state.resolver.cached(host, self.stack.now())
         if addresses is None:
             return None
         return (ip_literal(source) or source) in addresses
@@ -206,30 +212,31 @@ class InboundCalls(SwitchCore):
     async def _check_source_later(
         self, req: Request, txn: ServerInvite, src: Address, tp: str, host: str
     ) -> None:
-        await self.resolver.resolve(host)
+        await self.state.resolver.resolve(host)
         if txn.state is not State.PROCEEDING:
             return  # cancelled meanwhile (487 sent)
         if self._from_trunk(src[0], host) is None:
             # Resolved to nothing usable for now: refuse rather than ask again in a loop.
             self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=new_tag()))
             return
-        self._on_invite(req, txn, src, tp)
+        self.on_invite(req, txn, src, tp)
 
     async def _setup_inbound(
         self, leg: Leg, neg: Negotiated | None, service_id: int, called: str
     ) -> None:
-        assert self.media is not None
-        endpoint = await self.media.open_endpoint(leg.leg_id)
+        media = self.state.media
+        assert media is not None
+        endpoint = await media.open_endpoint(leg.leg_id)
         if leg.ended:  # cancelled while the port was being opened
-            self.media.close_endpoint(leg.leg_id)
+            media.close_endpoint(leg.leg_id)
             return
         leg.endpoint = endpoint
         if neg is not None:
-            self._set_remote(leg, neg)
+            self.state.set_remote(leg, neg)
         leg.announced = True
-        self._emit(CallArrived(leg.call_id, leg.leg_id, service_id, leg.caller, called))
+        self.state.emit(CallArrived(leg.call_id, leg.leg_id, service_id, leg.caller, called))
 
-    def _early_media(self, leg: Leg) -> None:
+    def early_media(self, leg: Leg) -> None:
         """183 Session Progress with our SDP, so the caller hears what we play before answer."""
         if leg.state is not LegState.INCOMING or leg.server_txn is None or leg.invite is None:
             return
@@ -237,37 +244,37 @@ class InboundCalls(SwitchCore):
             # Without the caller's offer an SDP in a 183 would need PRACK: just say it rings.
             self.stack.respond(leg.server_txn, make_response(leg.invite, 180, to_tag=leg.local_tag))
             return
-        body = self._local_sdp(leg)
+        body = self.state.local_sdp(leg)
         resp = make_response(
             leg.invite,
             183,
             to_tag=leg.local_tag,
-            headers=[("Contact", self._contact(leg.tp)), ("Content-Type", SDP_TYPE)],
+            headers=[("Contact", self.state.contact(leg.tp)), ("Content-Type", SDP_TYPE)],
             body=body,
         )
         self.stack.respond(leg.server_txn, resp)
         leg.state = LegState.EARLY
 
-    def _answer_inbound(self, leg: Leg) -> None:
+    def answer(self, leg: Leg) -> None:
         if leg.state not in (LegState.INCOMING, LegState.EARLY) or leg.invite is None:
             return
         assert leg.server_txn is not None
         leg.dialog = Dialog.as_uas(leg.invite, leg.local_tag)
         leg.state = LegState.ANSWERED
-        self._answer(leg, leg.server_txn, leg.invite)
+        self._send_2xx(leg, leg.server_txn, leg.invite)
 
-    def _answer(self, leg: Leg, txn: ServerInvite, req: Request) -> None:
+    def _send_2xx(self, leg: Leg, txn: ServerInvite, req: Request) -> None:
         """200 OK with our SDP, retransmitted until the ACK comes (RFC 3261 13.3.1.4)."""
         resp = make_response(
             req,
             200,
             to_tag=leg.local_tag,
             headers=[
-                ("Contact", self._contact(leg.tp)),
+                ("Contact", self.state.contact(leg.tp)),
                 ("Allow", ALLOW),
                 ("Content-Type", SDP_TYPE),
             ],
-            body=self._local_sdp(leg),
+            body=self.state.local_sdp(leg),
         )
         self.stack.respond(txn, resp)
         if leg.retrans_handle is not None:
@@ -278,9 +285,10 @@ class InboundCalls(SwitchCore):
     def _arm_retrans(self, leg: Leg) -> None:
         r = leg.retrans
         at = r.next_timer() if r is not None else None
-        if at is None or self._loop is None:
+        loop = self.state.loop
+        if at is None or loop is None:
             return
-        leg.retrans_handle = self._loop.call_at(at, self._retrans_fire, leg)
+        leg.retrans_handle = loop.call_at(at, self._retrans_fire, leg)
 
     def _retrans_fire(self, leg: Leg) -> None:
         r = leg.retrans
@@ -291,6 +299,6 @@ class InboundCalls(SwitchCore):
         if r.gave_up:
             leg.retrans = None
             log.info("no ACK for 2xx on leg %s: hanging up", leg.leg_id)
-            self._hang_up(leg, "no_ack", report=True)
+            self.teardown.hang_up(leg, "no_ack", report=True)
             return
         self._arm_retrans(leg)

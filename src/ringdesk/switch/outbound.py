@@ -31,31 +31,33 @@ from ringdesk.sip.sdp import (
 from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
-from .core import (
-    ALLOW,
-    RING_LIMIT,
-    SDP_TYPE,
-    SwitchCore,
-)
 from .legs import Address, Fork, Leg, LegState, failure_reason
+from .state import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
+from .teardown import Teardown
 
 log = logging.getLogger(__name__)
 
 
-class OutboundCalls(SwitchCore):
+class OutboundCalls:
+    def __init__(self, state: SwitchState, teardown: Teardown) -> None:
+        self.state = state
+        self.stack = state.stack
+        self.legs = state.legs
+        self.teardown = teardown
+
     def on_stray_response(self, resp: Response, src: Address) -> None:
         # A 2xx retransmitted after our INVITE transaction ended: ACK it again (13.2.2.4).
         if resp.cseq[1] != "INVITE" or not 200 <= resp.status < 300:
             return
-        leg = self._by_dialog.get((resp.call_id, resp.from_addr.tag or ""))
+        leg = self.state.by_dialog.get((resp.call_id, resp.from_addr.tag or ""))
         if leg is not None and leg.dialog is not None:
             ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
             self.stack.send_stateless(ack, leg.peer, leg.tp)
 
-    def _ring_agent(self, action: RingAgent) -> None:
-        bindings = self.registrar.lookup(action.cti_id, self.stack.now())
+    def ring_agent(self, action: RingAgent) -> None:
+        bindings = self.state.registrar.lookup(action.cti_id, self.stack.now())
         if not bindings:
-            self._emit(
+            self.state.emit(
                 LegFailed(action.leg_id, FailureReason.NOT_REGISTERED, "phone not registered")
             )
             return
@@ -64,14 +66,14 @@ class OutboundCalls(SwitchCore):
         contacts: dict[tuple[Address, str], Binding] = {}
         for binding in sorted(bindings, key=lambda b: b.expires_at, reverse=True):
             contacts.setdefault((binding.source, binding.transport), binding)
-        domain = self.directory.sip_domain()
-        caller = self._callers.get(action.call_id, "ringdesk")
+        domain = self.state.directory.sip_domain()
+        caller = self.state.callers.get(action.call_id, "ringdesk")
         extra: list[tuple[str, str]] = []
         if action.auto_answer:
             extra = [
-                ("Call-Info", f"<sip:{self.media_host}>;answer-after=0"),
+                ("Call-Info", f"<sip:{self.state.media_host}>;answer-after=0"),
                 ("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
-                ("Alert-Info", f"<sip:{self.media_host}>;info=auto-answer"),
+                ("Alert-Info", f"<sip:{self.state.media_host}>;info=auto-answer"),
             ]
         branches = [
             self._new_outgoing_leg(
@@ -95,14 +97,17 @@ class OutboundCalls(SwitchCore):
         fork = Fork(branches)
         for leg in branches:
             leg.fork = fork
-        self._spawn(self._send_fork(fork), branches[0])
+        head = branches[0]
+        self.state.spawn(self._send_fork(fork), lambda: self.teardown.on_error(head))
 
-    def _originate(self, action: Originate) -> None:
-        trunk = self.directory.trunk()
+    def originate(self, action: Originate) -> None:
+        trunk = self.state.directory.trunk()
         if not trunk.host:
-            self._emit(LegFailed(action.leg_id, FailureReason.UNREACHABLE, "no trunk configured"))
+            self.state.emit(
+                LegFailed(action.leg_id, FailureReason.UNREACHABLE, "no trunk configured")
+            )
             return
-        domain = self.directory.sip_domain()
+        domain = self.state.directory.sip_domain()
         ident = NameAddr(SipUri(host=domain, user=action.calling_number))
         leg = self._new_outgoing_leg(
             call_id=action.call_id,
@@ -120,7 +125,7 @@ class OutboundCalls(SwitchCore):
 
     def _start(self, leg: Leg) -> None:
         self.legs[leg.leg_id] = leg
-        self._spawn(self._send_invite(leg), leg)
+        self.state.spawn(self._send_invite(leg), lambda: self.teardown.on_error(leg))
 
     def _new_outgoing_leg(
         self,
@@ -136,10 +141,10 @@ class OutboundCalls(SwitchCore):
     ) -> Leg:
         """A leg we call, with its INVITE ready but for the SDP (sent once media is open)."""
         try:
-            pts = offer_payload_types(self.directory.media().codecs)
+            pts = offer_payload_types(self.state.directory.media().codecs)
         except SdpError:
             pts = [0, 8]
-        first = self._call_codecs.get(call_id)
+        first = self.state.call_codecs.get(call_id)
         if first in pts:
             pts.sort(key=lambda pt: pt != first)
         leg = Leg(
@@ -148,11 +153,11 @@ class OutboundCalls(SwitchCore):
             inbound=False,
             peer=dest,
             tp=tp,
-            sip_call_id=new_call_id(self.media_host),
+            sip_call_id=new_call_id(self.state.media_host),
             local_tag=new_tag(),
             payload_types=pts,
         )
-        self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+        self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         h = Headers()
         h.add("via", self.stack.via(tp))
         h.add("max-forwards", "70")
@@ -160,7 +165,7 @@ class OutboundCalls(SwitchCore):
         h.add("to", str(to_addr))
         h.add("call-id", leg.sip_call_id)
         h.add("cseq", "1 INVITE")
-        h.add("contact", self._contact(tp))
+        h.add("contact", self.state.contact(tp))
         h.add("allow", ALLOW)
         for k, v in extra:
             h.add(k, v)
@@ -170,41 +175,43 @@ class OutboundCalls(SwitchCore):
 
     async def _send_fork(self, fork: Fork) -> None:
         """One media endpoint for the leg, offered to every branch; all INVITEs at once."""
-        assert self.media is not None
+        media = self.state.media
+        assert media is not None
         head = fork.branches[0]
-        endpoint = await self.media.open_endpoint(head.leg_id)
+        endpoint = await media.open_endpoint(head.leg_id)
         live = fork.live()
         if not live:  # hung up while the port was being opened
-            self.media.close_endpoint(head.leg_id)
+            media.close_endpoint(head.leg_id)
             return
         for leg in live:
             assert leg.invite is not None
             leg.endpoint = endpoint
-            leg.invite.body = self._local_sdp(leg)
+            leg.invite.body = self.state.local_sdp(leg)
             self._send_leg_invite(leg)
 
     async def _send_invite(self, leg: Leg) -> None:
-        assert self.media is not None and leg.invite is not None
+        media = self.state.media
+        assert media is not None and leg.invite is not None
         if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
             return
-        endpoint = await self.media.open_endpoint(leg.leg_id)
+        endpoint = await media.open_endpoint(leg.leg_id)
         if leg.ended:
-            self.media.close_endpoint(leg.leg_id)
+            media.close_endpoint(leg.leg_id)
             return
         leg.endpoint = endpoint
-        leg.invite.body = self._local_sdp(leg)
+        leg.invite.body = self.state.local_sdp(leg)
         self._send_leg_invite(leg)
 
     async def _resolve_peer(self, leg: Leg, host: str) -> bool:
         """Point the leg at the trunk's first address (the others kept for failover); an
         unresolvable trunk fails the leg as unreachable. False when the leg is not to be sent."""
-        addresses = await self.resolver.resolve(host)
+        addresses = await self.state.resolver.resolve(host)
         if leg.ended:
             return False
         if not addresses:
-            why = self.resolver.error(host)
+            why = self.state.resolver.error(host)
             detail = f"trunk host {host} cannot be resolved" + (f" ({why})" if why else "")
-            self._fail(leg, FailureReason.UNREACHABLE, detail)
+            self.teardown.fail(leg, FailureReason.UNREACHABLE, detail)
             return False
         port = leg.peer[1]
         leg.peer = (addresses[0], port)
@@ -240,13 +247,13 @@ class OutboundCalls(SwitchCore):
         leg.client_txn = txn
         leg.ring_deadline = self.stack.now() + RING_LIMIT
 
-    def _ring_limit(self, leg: Leg) -> None:
+    def ring_limit(self, leg: Leg) -> None:
         """Like a proxy's timer C: a phone or trunk that rings for ever is given up on."""
         if leg.fork is not None:
             for other in leg.fork.live(but=leg):
-                self._cancel_branch(other)
-        self._send_cancel(leg)
-        self._fail(leg, FailureReason.NO_ANSWER, f"no answer in {RING_LIMIT:.0f} s")
+                self.teardown.cancel_branch(other)
+        self.teardown.send_cancel(leg)
+        self.teardown.fail(leg, FailureReason.NO_ANSWER, f"no answer in {RING_LIMIT:.0f} s")
 
     def _on_invite_timeout(self, leg: Leg) -> None:
         if leg.ended or leg.state is LegState.ANSWERED:
@@ -255,14 +262,14 @@ class OutboundCalls(SwitchCore):
             return
         txn = leg.client_txn
         if txn is not None and txn.transport_error:
-            if leg.cti_id is not None and self.registrar.drop_source(leg.cti_id, leg.peer):
+            if leg.cti_id is not None and self.state.registrar.drop_source(leg.cti_id, leg.peer):
                 # The phone is gone (its port is closed): stop offering it calls until it
                 # registers again, and let the widget say so.
                 log.info("phone %s at %s:%s is gone: registration dropped", leg.cti_id, *leg.peer)
-                self._save_bindings()
-            self._fail(leg, FailureReason.UNREACHABLE, "destination unreachable")
+                self.state.save_bindings()
+            self.teardown.fail(leg, FailureReason.UNREACHABLE, "destination unreachable")
             return
-        self._fail(leg, FailureReason.UNREACHABLE, "no response (timeout)")
+        self.teardown.fail(leg, FailureReason.UNREACHABLE, "no response (timeout)")
 
     def _on_invite_response(self, leg: Leg, invite: Request, resp: Response) -> None:
         code = resp.status
@@ -272,15 +279,15 @@ class OutboundCalls(SwitchCore):
                     leg.state = LegState.EARLY
                 if leg.cancel_pending:
                     leg.cancel_pending = False
-                    self._send_cancel(leg)
+                    self.teardown.send_cancel(leg)
                     return
                 if resp.body and not leg.ended:
                     if leg.fork is None:
-                        self._take_answer(leg, resp)
+                        self.state.take_answer(leg, resp)
                     else:
                         leg.early_answer = resp  # the shared media follows the winner only
                 if not leg.ended and self._first_ringing(leg):
-                    self._emit(LegRinging(leg.leg_id))
+                    self.state.emit(LegRinging(leg.leg_id))
             return
         if 200 <= code < 300:
             self._on_invite_2xx(leg, invite, resp)
@@ -289,13 +296,13 @@ class OutboundCalls(SwitchCore):
             return  # the 487 after our CANCEL, or a failure after we gave up
         if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
             return
-        self._fail(leg, failure_reason(code), f"{code} {resp.reason}")
+        self.teardown.fail(leg, failure_reason(code), f"{code} {resp.reason}")
 
     def _on_invite_2xx(self, leg: Leg, invite: Request, resp: Response) -> None:
         first = leg.dialog is None
         if first:
             leg.dialog = Dialog.as_uac(invite, resp)
-            self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+            self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         assert leg.dialog is not None
         ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
         self.stack.send_stateless(ack, leg.peer, leg.tp)
@@ -304,17 +311,17 @@ class OutboundCalls(SwitchCore):
         if leg.ended:
             # Answered after we hung up (CANCEL crossed the 200), or another of the agent's
             # phones answered first: end it properly.
-            self._send_bye(leg)
+            self.teardown.send_bye(leg)
             return
         if leg.fork is not None:
             self._won(leg, leg.fork)
         if resp.body:  # else the answer came already in a 183
-            self._take_answer(leg, resp)
+            self.state.take_answer(leg, resp)
         elif leg.early_answer is not None:
-            self._take_answer(leg, leg.early_answer)
+            self.state.take_answer(leg, leg.early_answer)
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
-        self._emit(LegAnswered(leg.leg_id))
+        self.state.emit(LegAnswered(leg.leg_id))
 
     def _first_ringing(self, leg: Leg) -> bool:
         """LegRinging once per leg, however many of its branches ring."""
@@ -332,10 +339,10 @@ class OutboundCalls(SwitchCore):
             log.info(
                 "leg %s answered at %s:%s: cancelling the other contact", leg.leg_id, *leg.peer
             )
-            self._cancel_branch(other)
+            self.teardown.cancel_branch(other)
 
     def _retry_with_auth(self, leg: Leg, resp: Response) -> bool:
-        trunk = self.directory.trunk()
+        trunk = self.state.directory.trunk()
         header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
         challenge = pick_challenge(resp.headers.get_all(header))
         if challenge is None or not trunk.username or trunk.password is None or leg.invite is None:

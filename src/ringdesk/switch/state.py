@@ -1,0 +1,222 @@
+"""What every part of the B2BUA shares: the legs and the indexes that find them, the SIP stack,
+the registrar, the media server, the engine's sink and the directory; and the small plumbing
+over them (reporting to the engine, tasks, our Contact and SDP). One SwitchState per Switch,
+passed to each part (inbound.py, outbound.py, media_actions.py, direction.py, teardown.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from ringdesk.core.telephony import PhoneRegistered, TelephonyEvent
+from ringdesk.media.api import Media, RemoteMedia
+from ringdesk.sip.errors import SipParseError
+from ringdesk.sip.message import Request, Response
+from ringdesk.sip.registrar import Registrar
+from ringdesk.sip.sdp import Negotiated, SdpError, answer_remote, build_sdp, parse_sdp
+from ringdesk.sip.uri import parse_name_addr
+from ringdesk.switch.lookup import EventSink, SwitchDirectory
+
+from .legs import Leg
+from .persist import save_bindings
+from .resolver import TrunkResolver
+from .stack import RequestHandler, SipStack
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
+SDP_TYPE = "application/sdp"
+RING_LIMIT = 180.0  # seconds an outgoing leg may ring before we give up on it
+FORGET_AFTER = 40.0  # seconds an ended leg's dialog still answers late retransmissions
+
+
+class SwitchState:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        handler: RequestHandler,
+        directory: SwitchDirectory,
+        sink: EventSink,
+        data_dir: Path,
+        media: Media | None,
+    ) -> None:
+        self.host = host
+        self.directory = directory
+        self.sink = sink
+        self.data_dir = Path(data_dir)
+        self.media: Media | None = media
+        self.stack = SipStack(host, port, handler)
+        self.registrar = Registrar(on_change=self._registration_changed)
+        # The trunk may be a host name: resolved for our socket's address family.
+        self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.legs: dict[str, Leg] = {}
+        self.by_dialog: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, our tag)
+        self.by_invite: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, their From tag)
+        self.callers: dict[str, str] = {}  # call id -> the customer's number, for phones
+        # call id -> the customer's codec: offered first to the other legs, so the relay
+        # seldom has to transcode.
+        self.call_codecs: dict[str, int] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._ended: deque[tuple[float, Leg]] = deque()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.started = False
+
+    @property
+    def media_host(self) -> str:
+        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+
+    # ---- registrations ----------------------------------------------------------------------
+
+    def _registration_changed(self, cti_id: str, registered: bool) -> None:
+        self.emit(PhoneRegistered(cti_id, registered))
+
+    @property
+    def bindings_file(self) -> Path:
+        return self.data_dir / "sip-registrations.json"
+
+    def save_bindings(self) -> None:
+        save_bindings(self.bindings_file, self.registrar.all_bindings(), self.stack.now())
+
+    # ---- the engine and the loop ------------------------------------------------------------
+
+    def emit(self, event: TelephonyEvent) -> None:
+        # Straight to the sink: the runtime queues every report and decides it on a later tick
+        # (one deferral, there), so the engine is never re-entered while the switch acts.
+        try:
+            self.sink(event)
+        except Exception:
+            log.exception("event delivery failed")
+
+    def later(self, fn: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                log.exception("event delivery failed")
+
+        assert self.loop is not None
+        self.loop.call_soon(run)
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, None], on_error: Callable[[], None] | None = None
+    ) -> None:
+        """Run `coro` as a task; if it fails, log it and call `on_error`."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("call task failed")
+                if on_error is not None:
+                    on_error()
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # ---- ended legs -------------------------------------------------------------------------
+
+    def keep_findable(self, leg: Leg) -> None:
+        """An ended leg's dialog still matches late retransmissions (BYE, 2xx) for a while."""
+        if self.started:
+            self._ended.append((self.stack.now() + FORGET_AFTER, leg))
+
+    def forget_ended(self, now: float) -> None:
+        """Forget the legs that ended long enough ago."""
+        while self._ended and self._ended[0][0] <= now:
+            self._forget(self._ended.popleft()[1])
+
+    def _forget(self, leg: Leg) -> None:
+        self.by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
+        if leg.invite is not None and leg.inbound:
+            self.by_invite.pop((leg.sip_call_id, leg.invite.from_addr.tag or ""), None)
+            self.callers.pop(leg.call_id, None)
+            self.call_codecs.pop(leg.call_id, None)
+
+    # ---- Contact, SDP and sounds ------------------------------------------------------------
+
+    def contact(self, tp: str) -> str:
+        suffix = ";transport=tcp" if tp == "tcp" else ""
+        return f"<sip:ringdesk@{self.media_host}:{self.stack.port}{suffix}>"
+
+    def local_sdp(self, leg: Leg) -> bytes:
+        assert leg.endpoint is not None
+        leg.sdp_version += 1
+        return build_sdp(
+            address=self.media_host,
+            port=leg.endpoint.port,
+            session_id=leg.session_id,
+            version=leg.sdp_version,
+            payload_types=leg.payload_types,
+            telephone_event=leg.te_pt,
+            direction=leg.direction,
+        )
+
+    def set_remote(self, leg: Leg, neg: Negotiated) -> None:
+        if leg.endpoint is not None:
+            leg.endpoint.set_remote(
+                RemoteMedia(
+                    neg.host,
+                    neg.port,
+                    neg.payload_type,
+                    neg.telephone_event_pt,
+                    rtcp_port=neg.rtcp_port,
+                    rtcp_host=neg.rtcp_host,
+                )
+            )
+
+    def take_answer(self, leg: Leg, msg: Request | Response) -> None:
+        try:
+            neg = answer_remote(parse_sdp(msg.body), leg.payload_types)
+        except SdpError as exc:
+            log.warning("leg %s: unusable SDP answer (%s)", leg.leg_id, exc)
+            return
+        leg.payload_types = [neg.payload_type]
+        leg.te_pt = neg.telephone_event_pt
+        self.set_remote(leg, neg)
+
+    def sound(self, name: str) -> Path | None:
+        path = self.directory.media().sounds.get(name)
+        if path is None or not Path(path).is_file():
+            log.warning("sound %r is not configured or missing", name)
+            return None
+        return Path(path)
+
+
+def ignore_response(_resp: Response) -> None:
+    return None
+
+
+def ignore_timeout() -> None:
+    return None
+
+
+def combine_directions(ours: str, theirs: str) -> str:
+    """Our answer's direction: what we want, limited by what the offer allows."""
+    send = ours in ("sendrecv", "sendonly") and theirs in ("sendrecv", "recvonly")
+    recv = ours in ("sendrecv", "recvonly") and theirs in ("sendrecv", "sendonly")
+    return {(True, True): "sendrecv", (True, False): "sendonly", (False, True): "recvonly"}.get(
+        (send, recv), "inactive"
+    )
+
+
+def caller_number(req: Request) -> str:
+    """The caller's number: P-Asserted-Identity when the trunk gives one, else From."""
+    pai = req.headers.get("p-asserted-identity")
+    if pai:
+        try:
+            user = parse_name_addr(pai).uri.user
+            if user:
+                return user
+        except SipParseError:
+            pass
+    return req.from_addr.uri.user or ""

@@ -1,0 +1,123 @@
+"""How a leg ends: hung up the way its state calls for (BYE, a final response, CANCEL), failed
+(or only one of its forked branches), and torn down (its media and relay forgotten, its dialog
+still findable for a while). Every other part ends legs through here."""
+
+from __future__ import annotations
+
+from ringdesk.core.model import FailureReason
+from ringdesk.core.telephony import LegFailed, LegHungUp, PlaybackFinished
+from ringdesk.sip.message import make_response
+from ringdesk.sip.transaction import build_cancel
+
+from .legs import Leg, LegState, best_failure
+from .state import SwitchState, ignore_response, ignore_timeout
+
+
+class Teardown:
+    def __init__(self, state: SwitchState) -> None:
+        self.state = state
+        self.stack = state.stack
+        self.legs = state.legs
+
+    def hang_up(self, leg: Leg, cause: str, *, report: bool) -> None:
+        """End the leg the way its state calls for, then report LegHungUp."""
+        if leg.fork is not None and leg.fork.winner is None:
+            for other in leg.fork.live(but=leg):
+                self.cancel_branch(other)
+        if leg.state is LegState.ANSWERED:
+            self.send_bye(leg)
+        elif leg.inbound and leg.server_txn is not None and leg.invite is not None:
+            status = 486 if cause == "busy" else 480
+            resp = make_response(leg.invite, status, to_tag=leg.local_tag)
+            self.stack.respond(leg.server_txn, resp)
+        elif not leg.inbound:
+            if leg.state is LegState.EARLY:
+                self.send_cancel(leg)
+            elif leg.client_txn is not None:
+                leg.cancel_pending = True  # CANCEL only after a provisional (RFC 3261 9.1)
+        self.end_leg(leg, cause, report=report and (leg.announced or not leg.inbound))
+
+    def on_error(self, leg: Leg) -> None:
+        """Handling the leg went wrong (a bug): hang it up, reported, unless it ended already."""
+        if not leg.ended:
+            self.hang_up(leg, "error", report=True)
+
+    def fail(self, leg: Leg, reason: FailureReason, detail: str) -> None:
+        fork = leg.fork
+        if fork is not None and fork.winner is None:
+            fork.failures.append((reason, detail))
+            others = fork.live(but=leg)
+            if others:
+                # Another contact of the agent still rings: only this branch is over.
+                self.end_branch(leg)
+                if self.legs.get(leg.leg_id) is leg:
+                    self.legs[leg.leg_id] = others[0]
+                return
+            reason, detail = best_failure(fork.failures)
+        self.release(leg)
+        self.state.emit(LegFailed(leg.leg_id, reason, detail))
+
+    def cancel_branch(self, leg: Leg) -> None:
+        """A forked branch that lost (or whose leg is hung up): CANCEL it once it has rung,
+        and forget it without touching the shared media or the leg's place in `legs`. If its
+        2xx crosses the CANCEL, the answer is ACKed and BYEd (see outbound.py)."""
+        if leg.state is LegState.EARLY:
+            self.send_cancel(leg)
+        elif leg.state is LegState.ANSWERED:
+            self.send_bye(leg)
+        elif leg.client_txn is not None:
+            leg.cancel_pending = True  # CANCEL only after a provisional (RFC 3261 9.1)
+        self.end_branch(leg)
+
+    def end_branch(self, leg: Leg) -> None:
+        if leg.state is LegState.ENDED:
+            return
+        leg.state = LegState.ENDED
+        leg.endpoint = None  # shared with the other branches: not ours to close
+        self.state.keep_findable(leg)
+
+    def send_bye(self, leg: Leg) -> None:
+        if leg.dialog is None:
+            return
+        req = leg.dialog.new_request("BYE", via=self.stack.via(leg.tp))
+        self.stack.send_request(req, leg.peer, leg.tp, ignore_response, ignore_timeout)
+
+    def send_cancel(self, leg: Leg) -> None:
+        txn = leg.client_txn
+        if txn is None or txn.terminated:
+            return
+        self.stack.send_request(
+            build_cancel(txn.request), leg.peer, leg.tp, ignore_response, ignore_timeout
+        )
+
+    def end_leg(self, leg: Leg, cause: str, *, report: bool) -> None:
+        was_playing = leg.playing_then_hangup
+        self.release(leg)
+        if report:
+            if was_playing:
+                self.state.emit(PlaybackFinished(leg.leg_id))
+            self.state.emit(LegHungUp(leg.leg_id, cause))
+
+    def release(self, leg: Leg) -> None:
+        """Forget the leg's media and relay; its dialog stays findable for late messages."""
+        if leg.state is LegState.ENDED:
+            return
+        leg.state = LegState.ENDED
+        leg.playing_then_hangup = False
+        if leg.retrans_handle is not None:
+            leg.retrans_handle.cancel()
+        leg.retrans = None
+        if leg.partner is not None:
+            other = self.legs.get(leg.partner)
+            if other is not None:
+                other.partner = None
+            leg.partner = None
+        media = self.state.media
+        if media is not None and leg.endpoint is not None:
+            media.unbridge(leg.leg_id)
+            media.stop_play(leg.leg_id)
+            media.close_endpoint(leg.leg_id)
+        leg.endpoint = None
+        self.legs.pop(leg.leg_id, None)
+        # Late retransmissions (BYE, 2xx) are still matched for a while, then forgotten.
+        self.state.keep_findable(leg)
