@@ -13,6 +13,7 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
+from typing import assert_never
 
 from ringdesk.core.telephony import (
     Bridge,
@@ -202,18 +203,21 @@ class Switch(RequestHandler):
                 self.teardown.on_error(leg)
 
     def _execute(self, action: TelephonyAction) -> None:
-        if isinstance(action, RingAgent):
-            self.outbound.ring_agent(action)
-        elif isinstance(action, Originate):
-            self.outbound.originate(action)
-        elif isinstance(action, Bridge):
-            self.media_actions.bridge(action.leg_a, action.leg_b)
-        elif isinstance(action, HangUp):
-            leg = self.state.legs.get(action.leg_id)
-            if leg is not None and not leg.ended:
-                self.teardown.hang_up(leg, action.reason, report=True)
-        else:
-            self._execute_media(action)
+        match action:
+            case RingAgent():
+                self.outbound.ring_agent(action)
+            case Originate():
+                self.outbound.originate(action)
+            case Bridge():
+                self.media_actions.bridge(action.leg_a, action.leg_b)
+            case HangUp():
+                leg = self.state.legs.get(action.leg_id)
+                if leg is not None and not leg.ended:
+                    self.teardown.hang_up(leg, action.reason, report=True)
+            case StartQueueMusic() | StartHoldMusic() | StopHoldMusic() | PlayThenHangUp():
+                self._execute_media(action)
+            case _:
+                assert_never(action)
 
     def _execute_media(
         self, action: StartQueueMusic | StartHoldMusic | StopHoldMusic | PlayThenHangUp
@@ -222,14 +226,17 @@ class Switch(RequestHandler):
         if leg is None or leg.ended:
             log.info("%s for a leg that is gone", type(action).__name__)
             return
-        if isinstance(action, StartQueueMusic):
-            self.media_actions.queue_music(leg)
-        elif isinstance(action, StartHoldMusic):
-            self.media_actions.hold(leg)
-        elif isinstance(action, StopHoldMusic):
-            self.media_actions.resume(leg)
-        else:
-            self.media_actions.play_then_hang_up(leg, action.sound)
+        match action:
+            case StartQueueMusic():
+                self.media_actions.queue_music(leg)
+            case StartHoldMusic():
+                self.media_actions.hold(leg)
+            case StopHoldMusic():
+                self.media_actions.resume(leg)
+            case PlayThenHangUp():
+                self.media_actions.play_then_hang_up(leg, action.sound)
+            case _:
+                assert_never(action)
 
     async def _housekeeping(self) -> None:
         """Once a second: give up on legs ringing too long, forget long-ended ones. One sweep

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import assert_never
 
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response, make_response, new_branch, parse_message
@@ -91,10 +92,13 @@ class SipStack:
     # ---- incoming ---------------------------------------------------------------------
 
     def _on_message(self, msg: Request | Response, src: Address, tp: str) -> None:
-        if isinstance(msg, Response):
-            self._on_response(msg, src)
-        else:
-            self._on_request(msg, src, tp)
+        match msg:
+            case Response():
+                self._on_response(msg, src)
+            case Request():
+                self._on_request(msg, src, tp)
+            case _:
+                assert_never(msg)
 
     def _on_request(self, req: Request, src: Address, tp: str) -> None:
         _note_source(req, src)
