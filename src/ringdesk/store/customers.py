@@ -1,11 +1,15 @@
-"""Customers as the read side needs them: matching a caller's number to one customer."""
+"""Customers: matching a caller's number to one customer, and the rows agents search and edit."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ringdesk.store import models as m
+from ringdesk.store.search import contains
 
 
 def phone_forms(number: str) -> tuple[str, str, str]:
@@ -24,3 +28,31 @@ def match(db: Session, number: str) -> m.Customer | None:
 
 def get(db: Session, customer_id: int | None) -> m.Customer | None:
     return db.get(m.Customer, customer_id) if customer_id is not None else None
+
+
+def list_(db: Session, *, q: str = "", limit: int = 100) -> Sequence[m.Customer]:
+    """Customers by name, optionally those whose name, phone or email contains `q`."""
+    query = select(m.Customer).order_by(m.Customer.name, m.Customer.id).limit(limit)
+    if q:
+        query = query.where(
+            or_(
+                contains(m.Customer.name, q),
+                contains(m.Customer.phone, q),
+                contains(m.Customer.email, q),
+            )
+        )
+    return db.scalars(query).all()
+
+
+def create(db: Session, *, name: str, phone: str, email: str | None) -> m.Customer:
+    row = m.Customer(name=name, phone=phone, email=email)
+    db.add(row)
+    db.commit()
+    return row
+
+
+def update(db: Session, *, customer: m.Customer, changes: Mapping[str, Any]) -> m.Customer:
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    db.commit()
+    return customer

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
 from ringdesk.runtime import Runtime
-from ringdesk.store import models as m
-from ringdesk.store.security import new_token, token_digest
+from ringdesk.store import sessions
+from ringdesk.store.security import token_digest
 from ringdesk.web.errors import ApiError
 from ringdesk.web.sessions import Principal, SessionCache
 
@@ -33,11 +31,7 @@ def principal_for_token(runtime: Runtime, cache: SessionCache, token: str) -> Pr
     if principal is not None:
         return principal
     with runtime.db() as db:
-        row = db.execute(
-            select(m.User)
-            .join(m.Session, m.Session.user_id == m.User.id)
-            .where(m.Session.token_hash == digest)
-        ).scalar_one_or_none()
+        row = sessions.user(db, digest=digest)
         if row is None:
             return None
         principal = Principal(row.id, row.username, row.name, row.role)
@@ -79,8 +73,5 @@ Admin = Annotated[Principal, Depends(admin_user)]
 
 
 def open_session(runtime: Runtime, user_id: int) -> str:
-    token = new_token()
     with runtime.db() as db:
-        db.add(m.Session(token_hash=token_digest(token), user_id=user_id, created_at=time.time()))
-        db.commit()
-    return token
+        return sessions.create(db, user_id=user_id)

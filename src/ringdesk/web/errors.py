@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ringdesk.core.errors import CoreError, Forbidden, InvalidInput, NotFound
+from ringdesk.store.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,7 @@ _CORE_STATUS: tuple[tuple[type[CoreError], int], ...] = (
 
 
 def core_status(exc: CoreError) -> int:
-    """404, 403 or 422 for those kinds of refusal; 503 for a part that is not running; else
-    409 (the rules forbid it in the current state)."""
-    if getattr(exc, "unavailable", False):
-        return 503
+    """404, 403 or 422 for those kinds of refusal; else 409 (the rules forbid it now)."""
     for kind, status in _CORE_STATUS:
         if isinstance(exc, kind):
             return status
@@ -52,6 +52,25 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+T = TypeVar("T")
+
+
+def found(row: T | None, message: str) -> T:
+    """The row, or a 404 `not_found` with this message."""
+    if row is None:
+        raise ApiError(404, "not_found", message)
+    return row
+
+
+@contextmanager
+def unique(what: str) -> Iterator[None]:
+    """A store write whose Conflict is a 409 `already_exists` naming `what`."""
+    try:
+        yield
+    except Conflict as exc:
+        raise ApiError(409, "already_exists", f"{what} is already in use.") from exc
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

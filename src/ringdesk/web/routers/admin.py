@@ -5,23 +5,22 @@ at once: after each save the runtime reloads the configuration snapshot as a who
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ringdesk.live.shapes import user_json
 from ringdesk.runtime import Runtime
+from ringdesk.store import calling_numbers as numbers
+from ringdesk.store import cti_agents as ctis
+from ringdesk.store import cti_config, permissions, services, users
 from ringdesk.store import models as m
 from ringdesk.store.security import hash_password
-from ringdesk.store.snapshot import settings_row
 from ringdesk.store.sounds import SOUND_NAMES
+from ringdesk.store.unit import Db
 from ringdesk.web.auth import Admin, RuntimeDep, logins
-from ringdesk.web.errors import ApiError
+from ringdesk.web.errors import ApiError, found, unique
 from ringdesk.web.schemas import (
     CallingNumberBody,
     CtiAgentBody,
@@ -55,40 +54,26 @@ def _service_json(s: m.Service) -> dict[str, Any]:
     }
 
 
-def _service(db: Session, service_id: int) -> m.Service:
-    row = db.get(m.Service, service_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"No service {service_id}.")
-    return row
+def _service(db: Db, service_id: int) -> m.Service:
+    return found(services.get(db, service_id=service_id), f"No service {service_id}.")
 
 
-def _check_service(row: m.Service) -> None:
-    if row.overflow_action == "forward" and not row.overflow_number:
+def _check_service(overflow_action: str, overflow_number: str | None) -> None:
+    if overflow_action == "forward" and not overflow_number:
         raise ApiError(422, "invalid_input", "Forwarding on overflow needs an overflow_number.")
-
-
-def _commit_unique(db: Session, what: str) -> None:
-    try:
-        db.commit()
-    except IntegrityError as exc:
-        db.rollback()
-        raise ApiError(409, "already_exists", f"{what} is already in use.") from exc
 
 
 @router.get("/services")
 def list_services(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
-        return [_service_json(s) for s in db.scalars(select(m.Service).order_by(m.Service.id))]
+        return [_service_json(s) for s in services.list_(db)]
 
 
 @router.post("/services", status_code=201)
 async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db() as db:
-        row = m.Service(**body.model_dump())
-        _check_service(row)
-        db.add(row)
-        _commit_unique(db, f"The inbound number {body.inbound_number}")
-        result = _service_json(row)
+    _check_service(body.overflow_action, body.overflow_number)
+    with runtime.db() as db, unique(f"The inbound number {body.inbound_number}"):
+        result = _service_json(services.create(db, values=body.model_dump()))
     runtime.reload_config()
     return result
 
@@ -104,15 +89,19 @@ async def edit_service(
     service_id: Id, body: ServicePatch, _: Admin, runtime: RuntimeDep
 ) -> dict[str, Any]:
     nullable = {"inbound_number", "max_wait_seconds", "overflow_number"}
+    changes = body.model_dump(exclude_unset=True)
     with runtime.db() as db:
         row = _service(db, service_id)
-        for name, value in body.model_dump(exclude_unset=True).items():
+        for name, value in changes.items():
             if value is None and name not in nullable:
                 raise ApiError(422, "invalid_input", f"{name} cannot be null.")
-            setattr(row, name, value)
-        _check_service(row)
-        _commit_unique(db, f"The inbound number {row.inbound_number}")
-        result = _service_json(row)
+        _check_service(
+            changes.get("overflow_action", row.overflow_action),
+            changes.get("overflow_number", row.overflow_number),
+        )
+        number = changes.get("inbound_number", row.inbound_number)
+        with unique(f"The inbound number {number}"):
+            result = _service_json(services.update(db, service=row, changes=changes))
     runtime.reload_config()
     return result
 
@@ -120,8 +109,7 @@ async def edit_service(
 @router.delete("/services/{service_id}", status_code=204)
 async def delete_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
     with runtime.db() as db:
-        db.delete(_service(db, service_id))  # tickets keep their history (service_id NULL)
-        db.commit()
+        services.delete(db, service=_service(db, service_id))
     runtime.reload_config()  # the engine closes both contracts of the deleted service
     return Response(status_code=204)
 
@@ -131,17 +119,10 @@ async def delete_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Respo
 def service_agents(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
         _service(db, service_id)
-        users = db.scalars(select(m.User).where(m.User.role == "agent").order_by(m.User.id)).all()
-        granted = set(
-            db.scalars(
-                select(m.ServiceAgent.user_id).where(
-                    m.ServiceAgent.service_id == service_id,
-                    m.ServiceAgent.phone_permission.is_(True),
-                )
-            ).all()
-        )
+        agents = users.list_(db, role="agent")
+        granted = permissions.granted(db, service_id=service_id)
         return [
-            {"user_id": u.id, "name": u.name, "phone_permission": u.id in granted} for u in users
+            {"user_id": u.id, "name": u.name, "phone_permission": u.id in granted} for u in agents
         ]
 
 
@@ -151,15 +132,10 @@ async def set_permission(
 ) -> dict[str, Any]:
     with runtime.db() as db:
         _service(db, service_id)
-        user = db.get(m.User, user_id)
-        if user is None:
-            raise ApiError(404, "not_found", f"No user {user_id}.")
-        row = db.get(m.ServiceAgent, (service_id, user_id))
-        if row is None:
-            row = m.ServiceAgent(service_id=service_id, user_id=user_id)
-            db.add(row)
-        row.phone_permission = body.phone_permission
-        db.commit()
+        user = _user(db, user_id)
+        permissions.set_(
+            db, service_id=service_id, user_id=user_id, phone_permission=body.phone_permission
+        )
         result = {"user_id": user.id, "name": user.name, "phone_permission": body.phone_permission}
     runtime.reload_config()
     return result
@@ -174,12 +150,7 @@ def _number_json(n: m.CallingNumber) -> dict[str, Any]:
 def calling_numbers(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
         _service(db, service_id)
-        rows = db.scalars(
-            select(m.CallingNumber)
-            .where(m.CallingNumber.service_id == service_id)
-            .order_by(m.CallingNumber.id)
-        ).all()
-        return [_number_json(n) for n in rows]
+        return [_number_json(n) for n in numbers.list_(db, service_id=service_id)]
 
 
 @router.post("/services/{service_id}/calling-numbers", status_code=201)
@@ -188,9 +159,8 @@ async def add_calling_number(
 ) -> dict[str, Any]:
     with runtime.db() as db:
         _service(db, service_id)
-        row = m.CallingNumber(service_id=service_id, number=body.number, label=body.label)
-        db.add(row)
-        _commit_unique(db, f"The calling number {body.number}")
+        with unique(f"The calling number {body.number}"):
+            row = numbers.create(db, service_id=service_id, number=body.number, label=body.label)
         result = _number_json(row)
     runtime.reload_config()
     return result
@@ -201,11 +171,10 @@ async def remove_calling_number(
     service_id: Id, number_id: Id, _: Admin, runtime: RuntimeDep
 ) -> Response:
     with runtime.db() as db:
-        row = db.get(m.CallingNumber, number_id)
-        if row is None or row.service_id != service_id:
+        row = numbers.get(db, service_id=service_id, number_id=number_id)
+        if row is None:
             raise ApiError(404, "not_found", f"No calling number {number_id} on this service.")
-        db.delete(row)
-        db.commit()
+        numbers.delete(db, calling_number=row)
     runtime.reload_config()
     return Response(status_code=204)
 
@@ -214,32 +183,27 @@ async def remove_calling_number(
 @router.get("/users")
 def list_users(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
-        return [user_json(u) for u in db.scalars(select(m.User).order_by(m.User.id))]
+        return [user_json(u) for u in users.list_(db)]
 
 
 @router.post("/users", status_code=201)
 async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     password_hash = await asyncio.to_thread(hash_password, body.password)
-    with runtime.db() as db:
-        row = m.User(
+    with runtime.db() as db, unique(f"The username {body.username}"):
+        row = users.create(
+            db,
             username=body.username,
             name=body.name,
             role=body.role,
             password_hash=password_hash,
-            created_at=time.time(),
         )
-        db.add(row)
-        _commit_unique(db, f"The username {body.username}")
         result = user_json(row)
     runtime.reload_config()
     return result
 
 
-def _user(db: Session, user_id: int) -> m.User:
-    row = db.get(m.User, user_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"No user {user_id}.")
-    return row
+def _user(db: Db, user_id: int) -> m.User:
+    return found(users.get(db, user_id=user_id), f"No user {user_id}.")
 
 
 @router.patch("/users/{user_id}")
@@ -253,13 +217,7 @@ async def edit_user(
         row = _user(db, user_id)
         if body.role == "agent" and user_id == admin.id:
             raise ApiError(409, "cannot_demote_self", "You cannot remove your own admin role.")
-        if body.name is not None:
-            row.name = body.name
-        if body.role is not None:
-            row.role = body.role
-        if password_hash is not None:
-            row.password_hash = password_hash
-        db.commit()
+        users.update(db, user=row, name=body.name, role=body.role, password_hash=password_hash)
         result = user_json(row)
     logins(request).drop_user(user_id)
     runtime.reload_config()
@@ -272,11 +230,9 @@ async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep, request: R
         raise ApiError(409, "cannot_delete_self", "You cannot delete your own account.")
     with runtime.db() as db:
         row = _user(db, user_id)
-        state = db.get(m.AgentStateRow, user_id)
-        if state is not None and state.logged_in:
+        if ctis.logged_in(db, user_id=user_id):
             raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
-        db.delete(row)
-        db.commit()
+        users.delete(db, user=row)
     logins(request).drop_user(user_id)
     runtime.reload_config()
     return Response(status_code=204)
@@ -306,19 +262,13 @@ def _settings_json(row: m.CtiSettingsRow) -> dict[str, Any]:
 @router.get("/cti/settings")
 def get_settings(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        return _settings_json(settings_row(db))
+        return _settings_json(cti_config.get(db))
 
 
 @router.put("/cti/settings")
 async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        row = settings_row(db)
-        values = body.model_dump()
-        values["codecs"] = ",".join(dict.fromkeys(values["codecs"]))
-        for name, value in values.items():
-            setattr(row, name, value)
-        db.commit()
-        result = _settings_json(row)
+        result = _settings_json(cti_config.update(db, values=body.model_dump()))
     runtime.reload_config()
     return result
 
@@ -382,15 +332,13 @@ def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> dict[st
 @router.get("/cti/agents")
 def cti_agents(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
-        users = db.scalars(select(m.User).order_by(m.User.id)).all()
-        ctis = {c.user_id: c for c in db.scalars(select(m.CtiAgent))}
-        return [_cti_json(runtime, u, ctis.get(u.id)) for u in users]
+        return [_cti_json(runtime, u, cti) for u, cti in ctis.list_(db)]
 
 
 @router.get("/cti/agents/{user_id}")
 def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        return _cti_json(runtime, _user(db, user_id), db.get(m.CtiAgent, user_id))
+        return _cti_json(runtime, _user(db, user_id), ctis.get(db, user_id=user_id))
 
 
 @router.put("/cti/agents/{user_id}")
@@ -399,42 +347,30 @@ async def assign_cti(
 ) -> dict[str, Any]:
     with runtime.db() as db:
         user = _user(db, user_id)
-        clash = db.scalar(
-            select(m.CtiAgent).where(
-                m.CtiAgent.user_id != user_id,
-                (m.CtiAgent.cti_id == body.cti_id) | (m.CtiAgent.cti_number == body.cti_number),
-            )
-        )
-        if clash is not None:
+        if ctis.taken(db, user_id=user_id, cti_id=body.cti_id, cti_number=body.cti_number):
             raise ApiError(409, "already_exists", "This CTI ID or CTI number belongs to another.")
-        cti = db.get(m.CtiAgent, user_id)
-        if cti is None:
-            if body.phone_password is None:
-                raise ApiError(422, "invalid_input", "A new CTI agent needs a phone_password.")
-            cti = m.CtiAgent(user_id=user_id, cti_id=body.cti_id, cti_number=body.cti_number)
-            db.add(cti)
-        cti.cti_id = body.cti_id
-        cti.cti_number = body.cti_number
-        if body.phone_password is not None:
-            cti.phone_password = body.phone_password
-        if body.auto_answer is not None:
-            cti.auto_answer = body.auto_answer
-        _commit_unique(db, "This CTI ID or CTI number")
+        if body.phone_password is None and ctis.get(db, user_id=user_id) is None:
+            raise ApiError(422, "invalid_input", "A new CTI agent needs a phone_password.")
+        with unique("This CTI ID or CTI number"):
+            ctis.assign(
+                db,
+                user_id=user_id,
+                cti_id=body.cti_id,
+                cti_number=body.cti_number,
+                phone_password=body.phone_password,
+                auto_answer=body.auto_answer,
+            )
     runtime.reload_config()
     with runtime.db() as db:
-        return _cti_json(runtime, user, db.get(m.CtiAgent, user_id))
+        return _cti_json(runtime, user, ctis.get(db, user_id=user_id))
 
 
 @router.delete("/cti/agents/{user_id}", status_code=204)
 async def unassign_cti(user_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
     with runtime.db() as db:
         _user(db, user_id)
-        state = db.get(m.AgentStateRow, user_id)
-        if state is not None and state.logged_in:
+        if ctis.logged_in(db, user_id=user_id):
             raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
-        cti = db.get(m.CtiAgent, user_id)
-        if cti is not None:
-            db.delete(cti)
-            db.commit()
+        ctis.unassign(db, user_id=user_id)
     runtime.reload_config()
     return Response(status_code=204)

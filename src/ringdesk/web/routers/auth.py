@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
 
 from ringdesk.live.shapes import user_json
-from ringdesk.store import models as m
+from ringdesk.store import calling_numbers, cti_agents, permissions, sessions, users
 from ringdesk.store.security import token_digest, verify_password
 from ringdesk.web.auth import RuntimeDep, User, bearer_token, logins, open_session
 from ringdesk.web.errors import ApiError
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["auth"])
 def login(body: LoginBody, runtime: RuntimeDep) -> dict[str, Any]:
     # A plain def: argon2 is deliberately slow, so it runs in the thread pool, off the loop.
     with runtime.db() as db:
-        user = db.scalar(select(m.User).where(m.User.username == body.username))
+        user = users.by_username(db, username=body.username)
         if user is None or not verify_password(user.password_hash, body.password):
             raise ApiError(401, "invalid_credentials", "Wrong username or password.")
         result = user_json(user)
@@ -35,31 +34,20 @@ def logout(request: Request, user: User, runtime: RuntimeDep) -> Response:
         digest = token_digest(token)
         logins(request).drop(digest)
         with runtime.db() as db:
-            db.execute(delete(m.Session).where(m.Session.token_hash == digest))
-            db.commit()
+            sessions.delete(db, digest=digest)
     return Response(status_code=204)
 
 
 @router.get("/me")
 def me(user: User, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        row = db.get(m.User, user.id)
+        row = users.get(db, user_id=user.id)
         if row is None:
             raise ApiError(401, "not_authenticated", "Your account no longer exists.")
         body = user_json(row)
-        permitted = db.scalars(
-            select(m.Service)
-            .join(m.ServiceAgent, m.ServiceAgent.service_id == m.Service.id)
-            .where(m.ServiceAgent.user_id == user.id, m.ServiceAgent.phone_permission.is_(True))
-            .order_by(m.Service.id)
-        ).all()
         services = []
-        for service in permitted:
-            numbers = db.scalars(
-                select(m.CallingNumber)
-                .where(m.CallingNumber.service_id == service.id)
-                .order_by(m.CallingNumber.id)
-            ).all()
+        for service in permissions.services_of(db, user_id=user.id):
+            numbers = calling_numbers.list_(db, service_id=service.id)
             services.append(
                 {
                     "id": service.id,
@@ -71,7 +59,7 @@ def me(user: User, runtime: RuntimeDep) -> dict[str, Any]:
                     ],
                 }
             )
-        cti = db.get(m.CtiAgent, user.id)
+        cti = cti_agents.get(db, user_id=user.id)
         body["services"] = services
         body["cti"] = {"cti_id": cti.cti_id, "cti_number": cti.cti_number} if cti else None
     return body

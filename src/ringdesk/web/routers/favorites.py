@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from sqlalchemy import select
 
+from ringdesk.store import favorites
 from ringdesk.store import models as m
+from ringdesk.store.unit import Db
 from ringdesk.web.auth import RuntimeDep, User
-from ringdesk.web.errors import ApiError
+from ringdesk.web.errors import ApiError, found
 from ringdesk.web.schemas import FavoriteBody, FavoritePatch
 
 router = APIRouter(prefix="/api/me/favorites", tags=["favorites"])
@@ -24,29 +25,23 @@ def _json(f: m.Favorite) -> dict[str, Any]:
 @router.get("")
 def list_favorites(user: User, runtime: RuntimeDep) -> list[dict[str, Any]]:
     with runtime.db() as db:
-        rows = db.scalars(
-            select(m.Favorite).where(m.Favorite.user_id == user.id).order_by(m.Favorite.id)
-        ).all()
-        return [_json(f) for f in rows]
+        return [_json(f) for f in favorites.list_(db, user_id=user.id)]
 
 
 @router.post("", status_code=201)
 def add_favorite(body: FavoriteBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db() as db:
-        count = len(db.scalars(select(m.Favorite.id).where(m.Favorite.user_id == user.id)).all())
-        if count >= MAX_FAVORITES:
+        if favorites.count(db, user_id=user.id) >= MAX_FAVORITES:
             raise ApiError(409, "too_many_favorites", f"At most {MAX_FAVORITES} numbers.")
-        row = m.Favorite(user_id=user.id, label=body.label or body.number, number=body.number)
-        db.add(row)
-        db.commit()
+        row = favorites.create(
+            db, user_id=user.id, label=body.label or body.number, number=body.number
+        )
         return _json(row)
 
 
-def _own(db: Any, user_id: int, favorite_id: int) -> m.Favorite:
-    row = db.get(m.Favorite, favorite_id)
-    if row is None or row.user_id != user_id:
-        raise ApiError(404, "not_found", "No such frequently used number.")
-    return row  # type: ignore[no-any-return]
+def _own(db: Db, user_id: int, favorite_id: int) -> m.Favorite:
+    row = favorites.get(db, user_id=user_id, favorite_id=favorite_id)
+    return found(row, "No such frequently used number.")
 
 
 @router.patch("/{favorite_id}")
@@ -55,17 +50,11 @@ def rename_favorite(
 ) -> dict[str, Any]:
     with runtime.db() as db:
         row = _own(db, user.id, favorite_id)
-        if body.label is not None:
-            row.label = body.label or row.number
-        if body.number is not None:
-            row.number = body.number
-        db.commit()
-        return _json(row)
+        return _json(favorites.update(db, favorite=row, label=body.label, number=body.number))
 
 
 @router.delete("/{favorite_id}", status_code=204)
 def remove_favorite(favorite_id: Id, user: User, runtime: RuntimeDep) -> Response:
     with runtime.db() as db:
-        db.delete(_own(db, user.id, favorite_id))
-        db.commit()
+        favorites.delete(db, favorite=_own(db, user.id, favorite_id))
     return Response(status_code=204)
