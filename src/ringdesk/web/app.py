@@ -44,7 +44,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         health = runtime.health()
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
-    for module in (auth, cti, calls, favorites, tickets, admin, board, ws):
+    for module in (auth, cti, calls, favorites, tickets, *admin.MODULES, board, ws):
         app.include_router(module.router)
 
     if STATIC.is_dir():

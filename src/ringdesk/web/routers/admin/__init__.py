@@ -1,0 +1,17 @@
+"""Admin settings of the manual, one router module per resource: services (contract), phone
+permission, calling numbers, users, CTI settings, sounds and CTI agent management. Every change
+reaches the engine and the switch at once: after each save the runtime reloads the configuration
+snapshot as a whole."""
+
+from ringdesk.web.routers.admin import (
+    calling_numbers,
+    cti_agents,
+    cti_settings,
+    permissions,
+    services,
+    sounds,
+    users,
+)
+
+# The order the routes were declared in when they were one module.
+MODULES = (services, permissions, calling_numbers, users, cti_settings, sounds, cti_agents)

@@ -1,0 +1,78 @@
+"""CTI agent management: a user's CTI ID (SIP user), CTI number and phone password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from ringdesk.runtime import Runtime
+from ringdesk.store import cti_agents as ctis
+from ringdesk.store import models as m
+from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
+from ringdesk.web.schemas import (
+    CtiAgentBody,
+)
+
+router = APIRouter(prefix=PREFIX, tags=["admin"])
+
+
+def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> dict[str, Any]:
+    return {
+        "user_id": user.id,
+        "name": user.name,
+        "cti_id": cti.cti_id if cti else None,
+        "cti_number": cti.cti_number if cti else None,
+        "has_phone_password": bool(cti and cti.phone_password),
+        "registered": bool(cti) and runtime.phone_registered(user.id),
+        "auto_answer": bool(cti and cti.auto_answer),
+    }
+
+
+@router.get("/cti/agents")
+def cti_agents(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    with runtime.db() as db:
+        return [_cti_json(runtime, u, cti) for u, cti in ctis.list_(db)]
+
+
+@router.get("/cti/agents/{user_id}")
+def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db() as db:
+        return _cti_json(runtime, user_or_404(db, user_id), ctis.get(db, user_id=user_id))
+
+
+@router.put("/cti/agents/{user_id}")
+async def assign_cti(
+    user_id: Id, body: CtiAgentBody, _: Admin, runtime: RuntimeDep
+) -> dict[str, Any]:
+    with runtime.db() as db:
+        user = user_or_404(db, user_id)
+        if ctis.taken(db, user_id=user_id, cti_id=body.cti_id, cti_number=body.cti_number):
+            raise ApiError(409, "already_exists", "This CTI ID or CTI number belongs to another.")
+        if body.phone_password is None and ctis.get(db, user_id=user_id) is None:
+            raise ApiError(422, "invalid_input", "A new CTI agent needs a phone_password.")
+        with unique("This CTI ID or CTI number"):
+            ctis.assign(
+                db,
+                user_id=user_id,
+                cti_id=body.cti_id,
+                cti_number=body.cti_number,
+                phone_password=body.phone_password,
+                auto_answer=body.auto_answer,
+            )
+    runtime.reload_config()
+    with runtime.db() as db:
+        return _cti_json(runtime, user, ctis.get(db, user_id=user_id))
+
+
+@router.delete("/cti/agents/{user_id}", status_code=204)
+async def unassign_cti(user_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
+    with runtime.db() as db:
+        user_or_404(db, user_id)
+        if ctis.logged_in(db, user_id=user_id):
+            raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
+        ctis.unassign(db, user_id=user_id)
+    runtime.reload_config()
+    return Response(status_code=204)

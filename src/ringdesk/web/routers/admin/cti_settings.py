@@ -1,0 +1,51 @@
+"""CTI settings: the switch, the trunk and the rules of the engine, one row for all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ringdesk.store import cti_config
+from ringdesk.store import models as m
+from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.routers.admin.common import PREFIX
+from ringdesk.web.schemas import (
+    CtiSettingsBody,
+)
+
+router = APIRouter(prefix=PREFIX, tags=["admin"])
+
+
+def _settings_json(row: m.CtiSettingsRow) -> dict[str, Any]:
+    return {
+        "sip_domain": row.sip_domain,
+        "trunk_host": row.trunk_host,
+        "trunk_port": row.trunk_port,
+        "trunk_username": row.trunk_username,
+        "trunk_password": row.trunk_password,
+        "allow_any_source": row.allow_any_source,
+        "codecs": [c for c in row.codecs.split(",") if c],
+        "queue_music_mode": row.queue_music_mode,
+        "default_login_status": row.default_login_status,
+        "pickup_seconds": row.pickup_seconds,
+        "pickup_timeout_status": row.pickup_timeout_status,
+        "max_missed_offers": row.max_missed_offers,
+        "outbound_ticket_on_dial": row.outbound_ticket_on_dial,
+        "wrap_up_seconds": row.wrap_up_seconds,
+        "record_calls": row.record_calls,
+    }
+
+
+@router.get("/cti/settings")
+def get_settings(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db() as db:
+        return _settings_json(cti_config.get(db))
+
+
+@router.put("/cti/settings")
+async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db() as db:
+        result = _settings_json(cti_config.update(db, values=body.model_dump()))
+    runtime.reload_config()
+    return result

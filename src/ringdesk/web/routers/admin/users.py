@@ -1,0 +1,76 @@
+"""Users: the accounts, their roles and passwords."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ringdesk.live.shapes import user_json
+from ringdesk.store import cti_agents as ctis
+from ringdesk.store import users
+from ringdesk.store.security import hash_password
+from ringdesk.web.auth import Admin, RuntimeDep, logins
+from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
+from ringdesk.web.schemas import (
+    UserBody,
+    UserPatch,
+)
+
+router = APIRouter(prefix=PREFIX, tags=["admin"])
+
+
+@router.get("/users")
+def list_users(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    with runtime.db() as db:
+        return [user_json(u) for u in users.list_(db)]
+
+
+@router.post("/users", status_code=201)
+async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+    password_hash = await asyncio.to_thread(hash_password, body.password)
+    with runtime.db() as db, unique(f"The username {body.username}"):
+        row = users.create(
+            db,
+            username=body.username,
+            name=body.name,
+            role=body.role,
+            password_hash=password_hash,
+        )
+        result = user_json(row)
+    runtime.reload_config()
+    return result
+
+
+@router.patch("/users/{user_id}")
+async def edit_user(
+    user_id: Id, body: UserPatch, admin: Admin, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
+    password_hash = None
+    if body.password is not None:
+        password_hash = await asyncio.to_thread(hash_password, body.password)
+    with runtime.db() as db:
+        row = user_or_404(db, user_id)
+        if body.role == "agent" and user_id == admin.id:
+            raise ApiError(409, "cannot_demote_self", "You cannot remove your own admin role.")
+        users.update(db, user=row, name=body.name, role=body.role, password_hash=password_hash)
+        result = user_json(row)
+    logins(request).drop_user(user_id)
+    runtime.reload_config()
+    return result
+
+
+@router.delete("/users/{user_id}", status_code=204)
+async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep, request: Request) -> Response:
+    if user_id == admin.id:
+        raise ApiError(409, "cannot_delete_self", "You cannot delete your own account.")
+    with runtime.db() as db:
+        row = user_or_404(db, user_id)
+        if ctis.logged_in(db, user_id=user_id):
+            raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
+        users.delete(db, user=row)
+    logins(request).drop_user(user_id)
+    runtime.reload_config()
+    return Response(status_code=204)
