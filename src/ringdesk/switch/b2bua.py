@@ -3,9 +3,10 @@ target), each with its own dialog and media endpoint, joined only through the me
 The engine drives it with TelephonyActions; facts come back through the sink.
 
 Switch puts the parts together and calls them by name: one SwitchState (state.py) shared by
-Teardown (teardown.py, how a leg ends), Direction (direction.py, our re-INVITEs), InboundCalls
-(inbound.py, what reaches us), OutboundCalls (outbound.py, what we place) and MediaActions
-(media_actions.py, music, bridges and messages)."""
+Bridges (bridges.py, which legs' media are joined), Teardown (teardown.py, how a leg ends),
+Direction (direction.py, our re-INVITEs), InboundCalls (inbound.py, what reaches us),
+OutboundCalls (outbound.py, what we place) and MediaActions (media_actions.py, music, bridges
+and messages)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
+from .bridges import Bridges
 from .direction import Direction
 from .inbound import InboundCalls
-from .legs import Address, Leg, LegState
+from .legs import Address, AnyLeg, LegState, OutgoingLeg
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
 from .persist import load_bindings
@@ -72,11 +74,14 @@ class Switch(RequestHandler):
         self.registration = RegistrationService(
             state.stack, directory, state.registrar, secrets.token_bytes(32), state.save_bindings
         )
-        self.teardown = Teardown(state)
+        self.bridges = Bridges(state)
+        self.teardown = Teardown(state, self.bridges)
         self.direction = Direction(state, self.teardown)
         self.inbound = InboundCalls(state, self.teardown, self.direction)
         self.outbound = OutboundCalls(state, self.teardown)
-        self.media_actions = MediaActions(state, self.teardown, self.inbound, self.direction)
+        self.media_actions = MediaActions(
+            state, self.teardown, self.bridges, self.inbound, self.direction
+        )
 
     # ---- what the runtime and the tests see -------------------------------------------------
 
@@ -93,7 +98,7 @@ class Switch(RequestHandler):
         return self.state.media
 
     @property
-    def legs(self) -> dict[str, Leg]:
+    def legs(self) -> dict[str, AnyLeg]:
         return self.state.legs
 
     @property
@@ -251,7 +256,8 @@ class Switch(RequestHandler):
                     state.resolver.prefetch(trunk_host)  # keep the answer warm for calls
                 for leg in list(state.legs.values()):
                     if (
-                        leg.ring_deadline is not None
+                        isinstance(leg, OutgoingLeg)
+                        and leg.ring_deadline is not None
                         and now >= leg.ring_deadline
                         and leg.state in (LegState.CALLING, LegState.EARLY)
                     ):

@@ -8,7 +8,7 @@ import random
 from ringdesk.sip.message import Request, Response
 from ringdesk.sip.transaction import ClientInvite
 
-from .legs import Leg, LegState
+from .legs import AnyLeg, LegState
 from .state import SDP_TYPE, SwitchState
 from .teardown import Teardown
 
@@ -19,7 +19,7 @@ class Direction:
         self.stack = state.stack
         self.teardown = teardown
 
-    def set(self, leg: Leg, direction: str, *, force: bool = False) -> None:
+    def set(self, leg: AnyLeg, direction: str, *, force: bool = False) -> None:
         """Re-INVITE an answered leg with a new direction; before the answer, just note it."""
         if leg.direction == direction and leg.queued_direction is None and not force:
             return
@@ -48,7 +48,7 @@ class Direction:
         assert isinstance(txn, ClientInvite)
         leg.reinvite = txn
 
-    def _on_response(self, leg: Leg, req: Request, resp: Response) -> None:
+    def _on_response(self, leg: AnyLeg, req: Request, resp: Response) -> None:
         if resp.status < 200:
             return
         if resp.status < 300 and leg.dialog is not None:
@@ -66,14 +66,14 @@ class Direction:
             return
         self._on_done(leg)
 
-    def _retry(self, leg: Leg) -> None:
+    def _retry(self, leg: AnyLeg) -> None:
         if leg.ended or leg.reinvite is not None:
             return
         direction = leg.queued_direction or leg.direction
         leg.queued_direction = None
         self.set(leg, direction, force=True)
 
-    def _on_done(self, leg: Leg) -> None:
+    def _on_done(self, leg: AnyLeg) -> None:
         leg.reinvite = None
         if leg.queued_direction is not None and not leg.ended:
             direction, leg.queued_direction = leg.queued_direction, None

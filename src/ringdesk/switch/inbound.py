@@ -24,7 +24,7 @@ from ringdesk.sip.sdp import (
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 
 from .direction import Direction
-from .legs import Address, Leg, LegState, new_id
+from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
 from .resolver import ip_literal
 from .state import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
 from .teardown import Teardown
@@ -96,7 +96,7 @@ class InboundCalls:
         else:
             self.stack.respond(txn, make_response(req, 405, headers=[("Allow", ALLOW)]))
 
-    def _on_update(self, leg: Leg, req: Request, txn: ServerTransaction) -> None:
+    def _on_update(self, leg: AnyLeg, req: Request, txn: ServerTransaction) -> None:
         """An offer in UPDATE (RFC 3311): answered in its 200, like a re-INVITE's."""
         if leg.reinvite is not None:
             self.stack.respond(txn, make_response(req, 491))
@@ -115,7 +115,7 @@ class InboundCalls:
         body = self.state.local_sdp(leg)
         self.stack.respond(txn, make_response(req, 200, headers=headers, body=body))
 
-    def _on_reinvite(self, leg: Leg, req: Request, txn: ServerInvite) -> None:
+    def _on_reinvite(self, leg: AnyLeg, req: Request, txn: ServerInvite) -> None:
         """The peer holds or moves its media: follow it and mirror its direction."""
         if leg.reinvite is not None:
             self.stack.respond(txn, make_response(req, 491))  # glare (RFC 3261 14.2)
@@ -173,10 +173,9 @@ class InboundCalls:
             self.stack.respond(txn, make_response(req, 488, str(exc), to_tag=tag))
             return
         self.stack.respond(txn, make_response(req, 100))
-        leg = Leg(
+        leg = IncomingLeg(
             leg_id=new_id("leg"),
             call_id=new_id("call"),
-            inbound=True,
             peer=src,
             tp=tp,
             sip_call_id=req.call_id,
@@ -222,7 +221,7 @@ class InboundCalls:
         self.on_invite(req, txn, src, tp)
 
     async def _setup_inbound(
-        self, leg: Leg, neg: Negotiated | None, service_id: int, called: str
+        self, leg: IncomingLeg, neg: Negotiated | None, service_id: int, called: str
     ) -> None:
         media = self.state.media
         assert media is not None
@@ -236,9 +235,9 @@ class InboundCalls:
         leg.announced = True
         self.state.emit(CallArrived(leg.call_id, leg.leg_id, service_id, leg.caller, called))
 
-    def early_media(self, leg: Leg) -> None:
+    def early_media(self, leg: IncomingLeg) -> None:
         """183 Session Progress with our SDP, so the caller hears what we play before answer."""
-        if leg.state is not LegState.INCOMING or leg.server_txn is None or leg.invite is None:
+        if leg.state is not LegState.INCOMING:
             return
         if leg.awaiting_answer:
             # Without the caller's offer an SDP in a 183 would need PRACK: just say it rings.
@@ -255,15 +254,14 @@ class InboundCalls:
         self.stack.respond(leg.server_txn, resp)
         leg.state = LegState.EARLY
 
-    def answer(self, leg: Leg) -> None:
-        if leg.state not in (LegState.INCOMING, LegState.EARLY) or leg.invite is None:
+    def answer(self, leg: IncomingLeg) -> None:
+        if leg.state not in (LegState.INCOMING, LegState.EARLY):
             return
-        assert leg.server_txn is not None
         leg.dialog = Dialog.as_uas(leg.invite, leg.local_tag)
         leg.state = LegState.ANSWERED
         self._send_2xx(leg, leg.server_txn, leg.invite)
 
-    def _send_2xx(self, leg: Leg, txn: ServerInvite, req: Request) -> None:
+    def _send_2xx(self, leg: AnyLeg, txn: ServerInvite, req: Request) -> None:
         """200 OK with our SDP, retransmitted until the ACK comes (RFC 3261 13.3.1.4)."""
         resp = make_response(
             req,
@@ -282,7 +280,7 @@ class InboundCalls:
         leg.retrans = Retransmit2xx(resp, self.stack.now(), reliable=leg.tp != "udp")
         self._arm_retrans(leg)
 
-    def _arm_retrans(self, leg: Leg) -> None:
+    def _arm_retrans(self, leg: AnyLeg) -> None:
         r = leg.retrans
         at = r.next_timer() if r is not None else None
         loop = self.state.loop
@@ -290,7 +288,7 @@ class InboundCalls:
             return
         leg.retrans_handle = loop.call_at(at, self._retrans_fire, leg)
 
-    def _retrans_fire(self, leg: Leg) -> None:
+    def _retrans_fire(self, leg: AnyLeg) -> None:
         r = leg.retrans
         if r is None or leg.ended:
             return

@@ -1,4 +1,12 @@
-"""A call leg as the B2BUA keeps it, and how SIP failures map to the engine's reasons."""
+"""A call leg as the B2BUA keeps it, by role, and how SIP failures map to the engine's reasons.
+
+Leg holds what every leg has: its dialog, its media endpoint and our SDP for it, and the UAS
+side of re-INVITEs and hold (any peer may re-INVITE us; we re-INVITE any answered leg).
+IncomingLeg is a customer's INVITE that we answer; OutgoingLeg is an INVITE we place (an agent's
+phone, an outside number through the trunk); Branch is one of several contacts rung at once
+for the same agent leg (see Fork). Which legs' media are joined is not kept here: see
+bridges.py.
+"""
 
 from __future__ import annotations
 
@@ -25,19 +33,18 @@ class LegState(enum.Enum):
     ENDED = "ended"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class Leg:
+    """What every leg has, whichever side placed the INVITE (see IncomingLeg, OutgoingLeg)."""
+
     leg_id: str
     call_id: str
-    inbound: bool
     peer: Address  # where this leg's signaling goes (the source we learned it from)
     tp: str  # "udp" or "tcp"
     sip_call_id: str
     local_tag: str
-    invite: Request | None = None
-    state: LegState = LegState.CALLING
-    server_txn: ServerInvite | None = None
-    client_txn: ClientInvite | None = None
+    invite: Request  # incoming: the customer's INVITE; outgoing: ours (replaced on a retry)
+    state: LegState
     dialog: Dialog | None = None
     endpoint: MediaEndpoint | None = None
     payload_types: list[int] = field(default_factory=lambda: [0, 8])
@@ -45,48 +52,69 @@ class Leg:
     session_id: str = field(default_factory=lambda: str(random.getrandbits(31)))  # not secret
     sdp_version: int = 0
     direction: str = "sendrecv"  # the direction we put in our SDP for this leg
-    partner: str | None = None  # the leg whose media we relay to this one
     held: bool = False
-    held_partner: str | None = None
+    # Our 2xx to the leg's INVITE or a re-INVITE, retransmitted until the ACK.
     retrans: Retransmit2xx | None = None
     retrans_handle: asyncio.TimerHandle | None = None
-    announced: bool = False  # CallArrived (inbound) was sent
-    ringing_reported: bool = False
-    cancel_pending: bool = False
-    auth_tried: bool = False
-    reinvite: ClientInvite | None = None
-    queued_direction: str | None = None
-    ending_cause: str | None = None
-    caller: str = ""
-    cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
-    ring_deadline: float | None = None  # outgoing: when we stop waiting for an answer
-    # Outgoing to the trunk by name: the host to resolve before sending, then the other
-    # addresses it resolved to, tried in turn when one does not answer (RFC 3263 section 4.3).
-    resolve_host: str | None = None
-    alternates: list[Address] = field(default_factory=list)
     awaiting_answer: bool = False  # we offered in our 2xx (delayed offer): answer in the ACK
+    reinvite: ClientInvite | None = None  # our re-INVITE telling the leg its direction
+    queued_direction: str | None = None  # to offer once the current offer is done
     # Set when PlayThenHangUp is running so a remote BYE still reports the playback.
     playing_then_hangup: bool = False
-    fork: Fork | None = None  # one of several contacts rung at once for the same leg
-    early_answer: Response | None = None  # a forked branch's SDP in a 18x, used if it wins
 
     @property
     def ended(self) -> bool:
         return self.state is LegState.ENDED
 
 
+@dataclass(eq=False, slots=True, kw_only=True)
+class IncomingLeg(Leg):
+    """A customer's INVITE: we answer it (or refuse it) on its server transaction."""
+
+    server_txn: ServerInvite
+    caller: str = ""  # the customer's number
+    announced: bool = False  # CallArrived was sent
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class OutgoingLeg(Leg):
+    """An INVITE we place: an agent's phone (RingAgent) or an outside number (Originate)."""
+
+    client_txn: ClientInvite | None = None
+    ringing_reported: bool = False
+    cancel_pending: bool = False  # CANCEL once a provisional response comes (RFC 3261 9.1)
+    auth_tried: bool = False
+    cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
+    ring_deadline: float | None = None  # when we stop waiting for an answer
+    # To the trunk by name: the host to resolve before sending, then the other addresses it
+    # resolved to, tried in turn when one does not answer (RFC 3263 section 4.3).
+    resolve_host: str | None = None
+    alternates: list[Address] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Branch(OutgoingLeg):
+    """One of several contacts rung at once for the same agent leg (a Fork)."""
+
+    fork: Fork
+    early_answer: Response | None = None  # SDP in a 18x, used if this branch wins
+
+
+AnyLeg = IncomingLeg | OutgoingLeg  # every leg is one or the other (a Branch is outgoing)
+
+
 @dataclass(eq=False, slots=True)
 class Fork:
     """One agent leg rung on every registered contact of the agent at once (a desk phone and
-    a softphone under the same CTI ID). Every branch is a Leg with the engine's leg id and its
-    own dialog; they share one media endpoint. The first 2xx wins; the others are cancelled."""
+    a softphone under the same CTI ID). Every branch is a Branch with the engine's leg id and
+    its own dialog; they share one media endpoint. The first 2xx wins; the others are cancelled."""
 
-    branches: list[Leg]
-    winner: Leg | None = None
+    branches: list[Branch] = field(default_factory=list)
+    winner: Branch | None = None
     ringing_reported: bool = False
     failures: list[tuple[FailureReason, str]] = field(default_factory=list)
 
-    def live(self, but: Leg | None = None) -> list[Leg]:
+    def live(self, but: Leg | None = None) -> list[Branch]:
         return [b for b in self.branches if b is not but and not b.ended]
 
 

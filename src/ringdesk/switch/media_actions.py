@@ -7,9 +7,10 @@ import logging
 
 from ringdesk.core.telephony import PlaybackFinished
 
+from .bridges import Bridges
 from .direction import Direction
 from .inbound import InboundCalls
-from .legs import Leg, LegState
+from .legs import AnyLeg, IncomingLeg, LegState
 from .state import SwitchState
 from .teardown import Teardown
 
@@ -21,20 +22,23 @@ class MediaActions:
         self,
         state: SwitchState,
         teardown: Teardown,
+        bridges: Bridges,
         inbound: InboundCalls,
         direction: Direction,
     ) -> None:
         self.state = state
         self.legs = state.legs
         self.teardown = teardown
+        self.bridges = bridges
         self.inbound = inbound
         self.direction = direction
 
-    def queue_music(self, leg: Leg) -> None:
-        if self.state.directory.media().queue_music_mode == "answered":
-            self.inbound.answer(leg)
-        else:
-            self.inbound.early_media(leg)
+    def queue_music(self, leg: AnyLeg) -> None:
+        if isinstance(leg, IncomingLeg):  # only a caller's INVITE is answered here
+            if self.state.directory.media().queue_music_mode == "answered":
+                self.inbound.answer(leg)
+            else:
+                self.inbound.early_media(leg)
         sound = self.state.sound("queue_music")
         media = self.state.media
         if sound is not None and media is not None:
@@ -48,44 +52,34 @@ class MediaActions:
         media = self.state.media
         assert media is not None
         for leg in (a, b):
-            if leg.inbound:
+            if isinstance(leg, IncomingLeg):
                 self.inbound.answer(leg)
             if leg.held:
                 leg.held = False
-                leg.held_partner = None
+                self.bridges.forget_held(leg.leg_id)
                 self.direction.set(leg, "sendrecv")
             media.stop_play(leg.leg_id)
-            if leg.partner is not None and leg.partner not in (a.leg_id, b.leg_id):
-                media.unbridge(leg.leg_id)
-                old = self.legs.get(leg.partner)
-                if old is not None:
-                    old.partner = None
-        media.bridge(a.leg_id, b.leg_id)
-        a.partner, b.partner = b.leg_id, a.leg_id
+            if self.bridges.partner(leg.leg_id) not in (None, a.leg_id, b.leg_id):
+                self.bridges.split(leg.leg_id)
+        self.bridges.join(a.leg_id, b.leg_id)
         if self.state.directory.media().record_calls:
             path = self.state.data_dir / "recordings" / a.call_id / f"{a.leg_id}-{b.leg_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             media.start_recording(a.leg_id, b.leg_id, path)
 
-    def hold(self, leg: Leg) -> None:
+    def hold(self, leg: AnyLeg) -> None:
         media = self.state.media
         assert media is not None
         if leg.held:
             return
         leg.held = True
-        leg.held_partner = leg.partner
-        if leg.partner is not None:
-            media.unbridge(leg.leg_id)
-            other = self.legs.get(leg.partner)
-            if other is not None:
-                other.partner = None
-            leg.partner = None
+        self.bridges.hold(leg.leg_id)
         sound = self.state.sound("hold_music")
         if sound is not None:
             media.play(leg.leg_id, sound, loop=True)
         self.direction.set(leg, "sendonly")
 
-    def resume(self, leg: Leg) -> None:
+    def resume(self, leg: AnyLeg) -> None:
         media = self.state.media
         assert media is not None
         if not leg.held:
@@ -93,22 +87,13 @@ class MediaActions:
         leg.held = False
         media.stop_play(leg.leg_id)
         self.direction.set(leg, "sendrecv")
-        partner = self.legs.get(leg.held_partner or "")
-        leg.held_partner = None
-        if partner is not None and not partner.ended and partner.partner is None:
-            media.bridge(leg.leg_id, partner.leg_id)
-            leg.partner, partner.partner = partner.leg_id, leg.leg_id
+        self.bridges.resume(leg.leg_id)
 
-    def play_then_hang_up(self, leg: Leg, sound_name: str) -> None:
+    def play_then_hang_up(self, leg: AnyLeg, sound_name: str) -> None:
         media = self.state.media
         assert media is not None
-        if leg.partner is not None:
-            media.unbridge(leg.leg_id)
-            other = self.legs.get(leg.partner)
-            if other is not None:
-                other.partner = None
-            leg.partner = None
-        if leg.state is LegState.INCOMING:
+        self.bridges.split(leg.leg_id)
+        if isinstance(leg, IncomingLeg) and leg.state is LegState.INCOMING:
             self.inbound.early_media(leg)  # so the caller can hear the message before we reject
         leg.playing_then_hangup = True
         sound = self.state.sound(sound_name)

@@ -31,7 +31,7 @@ from ringdesk.sip.sdp import (
 from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
-from .legs import Address, Fork, Leg, LegState, failure_reason
+from .legs import Address, Branch, Fork, LegState, OutgoingLeg, failure_reason
 from .state import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
 
@@ -75,8 +75,9 @@ class OutboundCalls:
                 ("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
                 ("Alert-Info", f"<sip:{self.state.media_host}>;info=auto-answer"),
             ]
-        branches = [
-            self._new_outgoing_leg(
+
+        def leg_to(binding: Binding, fork: Fork | None) -> OutgoingLeg:
+            return self._new_outgoing_leg(
                 call_id=action.call_id,
                 leg_id=action.leg_id,
                 ruri=binding.uri,
@@ -85,19 +86,18 @@ class OutboundCalls:
                 from_addr=NameAddr(SipUri(host=domain, user=caller or "ringdesk"), caller or None),
                 to_addr=NameAddr(SipUri(host=domain, user=action.cti_id)),
                 extra=extra,
+                cti_id=action.cti_id,
+                fork=fork,
             )
-            for binding in contacts.values()
-        ]
-        for leg in branches:
-            leg.cti_id = action.cti_id
-        if len(branches) == 1:
-            self._start(branches[0])
+
+        if len(contacts) == 1:
+            self._start(leg_to(next(iter(contacts.values())), None))
             return
-        self.legs[action.leg_id] = branches[0]
-        fork = Fork(branches)
-        for leg in branches:
-            leg.fork = fork
-        head = branches[0]
+        fork = Fork()
+        for binding in contacts.values():
+            leg_to(binding, fork)  # a Branch of the fork
+        head = fork.branches[0]
+        self.legs[action.leg_id] = head
         self.state.spawn(self._send_fork(fork), lambda: self.teardown.on_error(head))
 
     def originate(self, action: Originate) -> None:
@@ -123,7 +123,7 @@ class OutboundCalls:
         leg.resolve_host = trunk.host
         self._start(leg)
 
-    def _start(self, leg: Leg) -> None:
+    def _start(self, leg: OutgoingLeg) -> None:
         self.legs[leg.leg_id] = leg
         self.state.spawn(self._send_invite(leg), lambda: self.teardown.on_error(leg))
 
@@ -138,8 +138,11 @@ class OutboundCalls:
         from_addr: NameAddr,
         to_addr: NameAddr,
         extra: list[tuple[str, str]],
-    ) -> Leg:
-        """A leg we call, with its INVITE ready but for the SDP (sent once media is open)."""
+        cti_id: str | None = None,
+        fork: Fork | None = None,
+    ) -> OutgoingLeg:
+        """A leg we call, with its INVITE ready but for the SDP (sent once media is open); with
+        a fork, a Branch of it."""
         try:
             pts = offer_payload_types(self.state.directory.media().codecs)
         except SdpError:
@@ -147,30 +150,51 @@ class OutboundCalls:
         first = self.state.call_codecs.get(call_id)
         if first in pts:
             pts.sort(key=lambda pt: pt != first)
-        leg = Leg(
-            leg_id=leg_id,
-            call_id=call_id,
-            inbound=False,
-            peer=dest,
-            tp=tp,
-            sip_call_id=new_call_id(self.state.media_host),
-            local_tag=new_tag(),
-            payload_types=pts,
-        )
-        self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+        sip_call_id = new_call_id(self.state.media_host)
+        local_tag = new_tag()
         h = Headers()
         h.add("via", self.stack.via(tp))
         h.add("max-forwards", "70")
-        h.add("from", str(from_addr.with_tag(leg.local_tag)))
+        h.add("from", str(from_addr.with_tag(local_tag)))
         h.add("to", str(to_addr))
-        h.add("call-id", leg.sip_call_id)
+        h.add("call-id", sip_call_id)
         h.add("cseq", "1 INVITE")
         h.add("contact", self.state.contact(tp))
         h.add("allow", ALLOW)
         for k, v in extra:
             h.add(k, v)
         h.add("content-type", SDP_TYPE)
-        leg.invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
+        invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
+        leg: OutgoingLeg
+        if fork is None:
+            leg = OutgoingLeg(
+                leg_id=leg_id,
+                call_id=call_id,
+                peer=dest,
+                tp=tp,
+                sip_call_id=sip_call_id,
+                local_tag=local_tag,
+                invite=invite,
+                state=LegState.CALLING,
+                payload_types=pts,
+                cti_id=cti_id,
+            )
+        else:
+            leg = branch = Branch(
+                leg_id=leg_id,
+                call_id=call_id,
+                peer=dest,
+                tp=tp,
+                sip_call_id=sip_call_id,
+                local_tag=local_tag,
+                invite=invite,
+                state=LegState.CALLING,
+                payload_types=pts,
+                cti_id=cti_id,
+                fork=fork,
+            )
+            fork.branches.append(branch)
+        self.state.by_dialog[(sip_call_id, local_tag)] = leg
         return leg
 
     async def _send_fork(self, fork: Fork) -> None:
@@ -184,14 +208,13 @@ class OutboundCalls:
             media.close_endpoint(head.leg_id)
             return
         for leg in live:
-            assert leg.invite is not None
             leg.endpoint = endpoint
             leg.invite.body = self.state.local_sdp(leg)
             self._send_leg_invite(leg)
 
-    async def _send_invite(self, leg: Leg) -> None:
+    async def _send_invite(self, leg: OutgoingLeg) -> None:
         media = self.state.media
-        assert media is not None and leg.invite is not None
+        assert media is not None
         if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
             return
         endpoint = await media.open_endpoint(leg.leg_id)
@@ -202,7 +225,7 @@ class OutboundCalls:
         leg.invite.body = self.state.local_sdp(leg)
         self._send_leg_invite(leg)
 
-    async def _resolve_peer(self, leg: Leg, host: str) -> bool:
+    async def _resolve_peer(self, leg: OutgoingLeg, host: str) -> bool:
         """Point the leg at the trunk's first address (the others kept for failover); an
         unresolvable trunk fails the leg as unreachable. False when the leg is not to be sent."""
         addresses = await self.state.resolver.resolve(host)
@@ -218,10 +241,10 @@ class OutboundCalls:
         leg.alternates = [(address, port) for address in addresses[1:]]
         return True
 
-    def _try_next_address(self, leg: Leg) -> bool:
+    def _try_next_address(self, leg: OutgoingLeg) -> bool:
         """The trunk address in use gave no answer: send the INVITE to its next address, as a
         new transaction (new branch and CSeq). False when none is left."""
-        if not leg.alternates or leg.invite is None or leg.state is not LegState.CALLING:
+        if not leg.alternates or leg.state is not LegState.CALLING:
             return False
         leg.peer = leg.alternates.pop(0)
         old = leg.invite
@@ -233,8 +256,7 @@ class OutboundCalls:
         self._send_leg_invite(leg)
         return True
 
-    def _send_leg_invite(self, leg: Leg) -> None:
-        assert leg.invite is not None
+    def _send_leg_invite(self, leg: OutgoingLeg) -> None:
         invite = leg.invite
         txn = self.stack.send_request(
             invite,
@@ -247,15 +269,15 @@ class OutboundCalls:
         leg.client_txn = txn
         leg.ring_deadline = self.stack.now() + RING_LIMIT
 
-    def ring_limit(self, leg: Leg) -> None:
+    def ring_limit(self, leg: OutgoingLeg) -> None:
         """Like a proxy's timer C: a phone or trunk that rings for ever is given up on."""
-        if leg.fork is not None:
+        if isinstance(leg, Branch):
             for other in leg.fork.live(but=leg):
                 self.teardown.cancel_branch(other)
         self.teardown.send_cancel(leg)
         self.teardown.fail(leg, FailureReason.NO_ANSWER, f"no answer in {RING_LIMIT:.0f} s")
 
-    def _on_invite_timeout(self, leg: Leg) -> None:
+    def _on_invite_timeout(self, leg: OutgoingLeg) -> None:
         if leg.ended or leg.state is LegState.ANSWERED:
             return
         if self._try_next_address(leg):
@@ -271,7 +293,7 @@ class OutboundCalls:
             return
         self.teardown.fail(leg, FailureReason.UNREACHABLE, "no response (timeout)")
 
-    def _on_invite_response(self, leg: Leg, invite: Request, resp: Response) -> None:
+    def _on_invite_response(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
         code = resp.status
         if code < 200:
             if code > 100:
@@ -282,10 +304,10 @@ class OutboundCalls:
                     self.teardown.send_cancel(leg)
                     return
                 if resp.body and not leg.ended:
-                    if leg.fork is None:
-                        self.state.take_answer(leg, resp)
-                    else:
+                    if isinstance(leg, Branch):
                         leg.early_answer = resp  # the shared media follows the winner only
+                    else:
+                        self.state.take_answer(leg, resp)
                 if not leg.ended and self._first_ringing(leg):
                     self.state.emit(LegRinging(leg.leg_id))
             return
@@ -298,7 +320,7 @@ class OutboundCalls:
             return
         self.teardown.fail(leg, failure_reason(code), f"{code} {resp.reason}")
 
-    def _on_invite_2xx(self, leg: Leg, invite: Request, resp: Response) -> None:
+    def _on_invite_2xx(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
         first = leg.dialog is None
         if first:
             leg.dialog = Dialog.as_uac(invite, resp)
@@ -313,26 +335,28 @@ class OutboundCalls:
             # phones answered first: end it properly.
             self.teardown.send_bye(leg)
             return
-        if leg.fork is not None:
-            self._won(leg, leg.fork)
+        if isinstance(leg, Branch):
+            self._won(leg)
         if resp.body:  # else the answer came already in a 183
             self.state.take_answer(leg, resp)
-        elif leg.early_answer is not None:
+        elif isinstance(leg, Branch) and leg.early_answer is not None:
             self.state.take_answer(leg, leg.early_answer)
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
         self.state.emit(LegAnswered(leg.leg_id))
 
-    def _first_ringing(self, leg: Leg) -> bool:
+    def _first_ringing(self, leg: OutgoingLeg) -> bool:
         """LegRinging once per leg, however many of its branches ring."""
-        holder = leg.fork if leg.fork is not None else leg
+        holder: Fork | OutgoingLeg = leg.fork if isinstance(leg, Branch) else leg
         if holder.ringing_reported:
             return False
         holder.ringing_reported = True
         return True
 
-    def _won(self, leg: Leg, fork: Fork) -> None:
-        """The first branch to answer is the leg from now on; the others are cancelled."""
+    def _won(self, leg: Branch) -> None:
+        """The first branch to answer is the leg from now on; the others are cancelled. Its
+        bridges (bridges.py, by leg id) are the leg's: nothing to move."""
+        fork = leg.fork
         fork.winner = leg
         self.legs[leg.leg_id] = leg
         for other in fork.live(but=leg):
@@ -341,11 +365,11 @@ class OutboundCalls:
             )
             self.teardown.cancel_branch(other)
 
-    def _retry_with_auth(self, leg: Leg, resp: Response) -> bool:
+    def _retry_with_auth(self, leg: OutgoingLeg, resp: Response) -> bool:
         trunk = self.state.directory.trunk()
         header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
         challenge = pick_challenge(resp.headers.get_all(header))
-        if challenge is None or not trunk.username or trunk.password is None or leg.invite is None:
+        if challenge is None or not trunk.username or trunk.password is None:
             return False
         leg.auth_tried = True
         old = leg.invite

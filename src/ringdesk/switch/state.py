@@ -22,7 +22,7 @@ from ringdesk.sip.sdp import Negotiated, SdpError, answer_remote, build_sdp, par
 from ringdesk.sip.uri import parse_name_addr
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
-from .legs import Leg
+from .legs import AnyLeg, IncomingLeg, Leg
 from .persist import save_bindings
 from .resolver import TrunkResolver
 from .stack import RequestHandler, SipStack
@@ -56,9 +56,9 @@ class SwitchState:
         self.registrar = Registrar(on_change=self._registration_changed)
         # The trunk may be a host name: resolved for our socket's address family.
         self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.legs: dict[str, Leg] = {}
-        self.by_dialog: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, our tag)
-        self.by_invite: dict[tuple[str, str], Leg] = {}  # (SIP Call-ID, their From tag)
+        self.legs: dict[str, AnyLeg] = {}
+        self.by_dialog: dict[tuple[str, str], AnyLeg] = {}  # (SIP Call-ID, our tag)
+        self.by_invite: dict[tuple[str, str], IncomingLeg] = {}  # (SIP Call-ID, their From tag)
         self.callers: dict[str, str] = {}  # call id -> the customer's number, for phones
         # call id -> the customer's codec: offered first to the other legs, so the relay
         # seldom has to transcode.
@@ -137,7 +137,7 @@ class SwitchState:
 
     def _forget(self, leg: Leg) -> None:
         self.by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
-        if leg.invite is not None and leg.inbound:
+        if isinstance(leg, IncomingLeg):
             self.by_invite.pop((leg.sip_call_id, leg.invite.from_addr.tag or ""), None)
             self.callers.pop(leg.call_id, None)
             self.call_codecs.pop(leg.call_id, None)

@@ -4,47 +4,57 @@ still findable for a while). Every other part ends legs through here."""
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import LegFailed, LegHungUp, PlaybackFinished
 from ringdesk.sip.message import make_response
 from ringdesk.sip.transaction import build_cancel
 
-from .legs import Leg, LegState, best_failure
+from .bridges import Bridges
+from .legs import AnyLeg, Branch, IncomingLeg, Leg, LegState, OutgoingLeg, best_failure
 from .state import SwitchState, ignore_response, ignore_timeout
 
 
 class Teardown:
-    def __init__(self, state: SwitchState) -> None:
+    def __init__(self, state: SwitchState, bridges: Bridges) -> None:
         self.state = state
         self.stack = state.stack
         self.legs = state.legs
+        self.bridges = bridges
 
-    def hang_up(self, leg: Leg, cause: str, *, report: bool) -> None:
+    def hang_up(self, leg: AnyLeg, cause: str, *, report: bool) -> None:
         """End the leg the way its state calls for, then report LegHungUp."""
-        if leg.fork is not None and leg.fork.winner is None:
+        if isinstance(leg, Branch) and leg.fork.winner is None:
             for other in leg.fork.live(but=leg):
                 self.cancel_branch(other)
         if leg.state is LegState.ANSWERED:
             self.send_bye(leg)
-        elif leg.inbound and leg.server_txn is not None and leg.invite is not None:
-            status = 486 if cause == "busy" else 480
-            resp = make_response(leg.invite, status, to_tag=leg.local_tag)
-            self.stack.respond(leg.server_txn, resp)
-        elif not leg.inbound:
-            if leg.state is LegState.EARLY:
-                self.send_cancel(leg)
-            elif leg.client_txn is not None:
-                leg.cancel_pending = True  # CANCEL only after a provisional (RFC 3261 9.1)
-        self.end_leg(leg, cause, report=report and (leg.announced or not leg.inbound))
+        else:
+            match leg:
+                case IncomingLeg():
+                    status = 486 if cause == "busy" else 480
+                    resp = make_response(leg.invite, status, to_tag=leg.local_tag)
+                    self.stack.respond(leg.server_txn, resp)
+                case OutgoingLeg():
+                    if leg.state is LegState.EARLY:
+                        self.send_cancel(leg)
+                    elif leg.client_txn is not None:
+                        leg.cancel_pending = True  # CANCEL after a provisional (RFC 3261 9.1)
+                case _:
+                    assert_never(leg)
+        # A caller the engine was never told about (CallArrived) is not reported either.
+        unknown = isinstance(leg, IncomingLeg) and not leg.announced
+        self.end_leg(leg, cause, report=report and not unknown)
 
-    def on_error(self, leg: Leg) -> None:
+    def on_error(self, leg: AnyLeg) -> None:
         """Handling the leg went wrong (a bug): hang it up, reported, unless it ended already."""
         if not leg.ended:
             self.hang_up(leg, "error", report=True)
 
-    def fail(self, leg: Leg, reason: FailureReason, detail: str) -> None:
-        fork = leg.fork
-        if fork is not None and fork.winner is None:
+    def fail(self, leg: OutgoingLeg, reason: FailureReason, detail: str) -> None:
+        if isinstance(leg, Branch) and leg.fork.winner is None:
+            fork = leg.fork
             fork.failures.append((reason, detail))
             others = fork.live(but=leg)
             if others:
@@ -57,7 +67,7 @@ class Teardown:
         self.release(leg)
         self.state.emit(LegFailed(leg.leg_id, reason, detail))
 
-    def cancel_branch(self, leg: Leg) -> None:
+    def cancel_branch(self, leg: Branch) -> None:
         """A forked branch that lost (or whose leg is hung up): CANCEL it once it has rung,
         and forget it without touching the shared media or the leg's place in `legs`. If its
         2xx crosses the CANCEL, the answer is ACKed and BYEd (see outbound.py)."""
@@ -69,7 +79,7 @@ class Teardown:
             leg.cancel_pending = True  # CANCEL only after a provisional (RFC 3261 9.1)
         self.end_branch(leg)
 
-    def end_branch(self, leg: Leg) -> None:
+    def end_branch(self, leg: Branch) -> None:
         if leg.state is LegState.ENDED:
             return
         leg.state = LegState.ENDED
@@ -82,7 +92,7 @@ class Teardown:
         req = leg.dialog.new_request("BYE", via=self.stack.via(leg.tp))
         self.stack.send_request(req, leg.peer, leg.tp, ignore_response, ignore_timeout)
 
-    def send_cancel(self, leg: Leg) -> None:
+    def send_cancel(self, leg: OutgoingLeg) -> None:
         txn = leg.client_txn
         if txn is None or txn.terminated:
             return
@@ -107,11 +117,7 @@ class Teardown:
         if leg.retrans_handle is not None:
             leg.retrans_handle.cancel()
         leg.retrans = None
-        if leg.partner is not None:
-            other = self.legs.get(leg.partner)
-            if other is not None:
-                other.partner = None
-            leg.partner = None
+        self.bridges.drop(leg.leg_id)
         media = self.state.media
         if media is not None and leg.endpoint is not None:
             media.unbridge(leg.leg_id)
