@@ -2,14 +2,20 @@
 
 The REST answers and the WebSocket `data` use these same functions, so they never drift apart.
 The database is reached only through the store's query modules, with a session passed in.
+
+Each shape is a TypedDict: mypy checks the builders against it, and the web layer declares it
+as the response of its endpoints, so /openapi.json documents it (the JSON is the same dict).
+They come from typing_extensions because Pydantic reads TypedDicts only from there on Python
+3.11; nothing here imports FastAPI or Pydantic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NotRequired, cast
 
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from ringdesk.core.model import STATUS_LABELS, AgentStatus
 from ringdesk.core.snapshots import AgentView, CallView
@@ -32,26 +38,82 @@ def label(status: str) -> str:
         return status.replace("_", " ").capitalize()
 
 
-def user_json(user: m.User) -> dict[str, Any]:
+class User(TypedDict):
+    id: int
+    username: str
+    name: str
+    role: str  # admin | agent
+
+
+class Customer(TypedDict):
+    id: int
+    name: str
+    phone: str
+    email: str | None
+
+
+def user_json(user: m.User) -> User:
     return {"id": user.id, "username": user.username, "name": user.name, "role": user.role}
 
 
-def customer_json(c: m.Customer | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
+def customer_json(c: m.Customer) -> Customer:
     return {"id": c.id, "name": c.name, "phone": c.phone, "email": c.email}
 
 
 # ---- agent state ------------------------------------------------------------------------------
+class Offer(TypedDict):
+    call_id: str
+    service_id: int
+    service_name: str
+    caller: str
+    customer_name: str | None
+    expires_at: str | None
+    pickup_seconds: float
+
+
+class Consult(TypedDict):
+    number: str | None
+    agent_id: int | None
+    agent_name: str | None
+    answered: bool
+
+
+class Call(TypedDict):
+    id: str
+    service_id: int
+    service_name: str
+    direction: str  # inbound | outbound
+    state: str
+    customer_number: str
+    customer_name: str | None
+    calling_number: str | None
+    connected_at: str | None
+    ticket_id: int | None
+    consult: Consult | None
+
+
+class AgentState(TypedDict):
+    agent_id: int
+    logged_in: bool
+    status: str
+    status_label: str
+    chosen: str
+    since: str | None
+    reason: str
+    phone_registered: bool
+    offer: Offer | None
+    call: Call | None
+
+
 def _customer_name(db: Session, number: str) -> str | None:
     customer = customers.match(db, number)
     return customer.name if customer else None
 
 
-def _call_json(src: LiveSources, db: Session, call: CallView) -> dict[str, Any]:
+def _call_json(src: LiveSources, db: Session, call: CallView) -> Call:
     ticket = tickets.for_call(db, call.call_id)
     customer = customers.get(db, ticket.customer_id) if ticket is not None else None
-    consult = None
+    consult: Consult | None = None
     if call.consult_number is not None or call.consult_agent_id is not None:
         agent_name = None
         if call.consult_agent_id is not None:
@@ -77,8 +139,9 @@ def _call_json(src: LiveSources, db: Session, call: CallView) -> dict[str, Any]:
     }
 
 
-def agent_state_from_view(src: LiveSources, view: AgentView) -> dict[str, Any]:
-    offer = call = None
+def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
+    offer: Offer | None = None
+    call: Call | None = None
     if view.offer is not None or view.call is not None:
         config = src.config()
         with src.reads() as db:
@@ -109,21 +172,48 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> dict[str, Any]:
     }
 
 
-def agent_state(src: LiveSources, agent_id: int) -> dict[str, Any]:
+def agent_state(src: LiveSources, agent_id: int) -> AgentState:
     return agent_state_from_view(src, src.engine.agent(agent_id))
 
 
 # ---- tickets ----------------------------------------------------------------------------------
-def ticket_json(read: tickets.TicketRead) -> dict[str, Any]:
+class TimelineEntry(TypedDict):
+    at: str | None
+    kind: str
+    detail: str
+
+
+class Ticket(TypedDict):
+    id: int
+    call_id: str | None
+    service_id: int | None
+    service_name: str | None
+    direction: str  # inbound | outbound
+    customer_number: str
+    customer: Customer | None
+    agent_id: int | None
+    agent_name: str | None
+    subject: str
+    notes: str
+    status: str  # open | pending | solved | closed
+    created_at: str | None
+    connected_at: str | None
+    ended_at: str | None
+    duration_seconds: float | None
+    outcome: str | None
+    timeline: NotRequired[list[TimelineEntry]]  # a single ticket's, not in lists
+
+
+def ticket_json(read: tickets.TicketRead) -> Ticket:
     t = read.ticket
-    body: dict[str, Any] = {
+    body: Ticket = {
         "id": t.id,
         "call_id": t.call_id,
         "service_id": t.service_id,
         "service_name": read.service_name,
         "direction": t.direction,
         "customer_number": t.customer_number,
-        "customer": customer_json(read.customer),
+        "customer": customer_json(read.customer) if read.customer is not None else None,
         "agent_id": t.agent_id,
         "agent_name": read.agent_name,
         "subject": t.subject,
@@ -142,23 +232,76 @@ def ticket_json(read: tickets.TicketRead) -> dict[str, Any]:
     return body
 
 
-def ticket_by_id(db: Session, ticket_id: int, *, timeline: bool = False) -> dict[str, Any] | None:
+def ticket_by_id(db: Session, ticket_id: int, *, timeline: bool = False) -> Ticket | None:
     read = tickets.get(db, ticket_id, timeline=timeline)
     return ticket_json(read) if read is not None else None
 
 
 # ---- supervisor board -------------------------------------------------------------------------
+class Figures(TypedDict):
+    """The numbers of store/stats.py for a group of calls (seconds to a tenth)."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    avg_abandon_seconds: float | None
+    avg_wait_seconds: float | None
+    longest_wait_seconds: float | None
+    avg_talk_seconds: float | None
+    avg_wrap_up_seconds: float | None
+    service_level: float | None  # share answered within the service's target, 0..1
+    outbound: int
+    outbound_connected: int
+
+
+class _ServiceKey(TypedDict):
+    service_id: int
+    service_name: str
+
+
+class ServiceFigures(_ServiceKey, Figures):
+    """One service's figures (the key first, as the store builds them)."""
+
+
+class BoardAgent(TypedDict):
+    agent_id: int
+    name: str
+    status: str
+    status_label: str
+    since: str | None
+    call_id: str | None
+    services: list[int]
+
+
+class QueuedCall(TypedDict):
+    call_id: str
+    caller: str
+    since: str | None
+
+
+class BoardQueue(TypedDict):
+    service_id: int
+    service_name: str
+    waiting: int
+    longest_wait_seconds: float
+    calls: list[QueuedCall]
+
+
+class Board(TypedDict):
+    agents: list[BoardAgent]
+    queues: list[BoardQueue]
+    today: list[ServiceFigures]
+
+
 def today_figures(db: Session) -> list[dict[str, Any]]:
     return stats.per_service(db, *stats.day_bounds(dt.datetime.now(dt.UTC).date()))
 
 
-def board(
-    src: LiveSources, db: Session, today: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = None) -> Board:
     """The supervisor board; `today` may be passed in when the caller cached it."""
     now = src.clock()
     config = src.config()
-    agents = [
+    agents: list[BoardAgent] = [
         {
             "agent_id": a.agent_id,
             "name": a.name,
@@ -171,7 +314,7 @@ def board(
         for a in src.engine.agents()
         if a.services or a.status != AgentStatus.LOGGED_OUT
     ]
-    queues = [
+    queues: list[BoardQueue] = [
         {
             "service_id": q.service_id,
             "service_name": config.service_name(q.service_id),
@@ -190,4 +333,4 @@ def board(
     ]
     if today is None:
         today = today_figures(db)
-    return {"agents": agents, "queues": queues, "today": today}
+    return {"agents": agents, "queues": queues, "today": cast(list[ServiceFigures], today)}

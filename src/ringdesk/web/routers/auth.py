@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from ringdesk.live.shapes import user_json
@@ -11,13 +9,14 @@ from ringdesk.store import calling_numbers, cti_agents, permissions, sessions, u
 from ringdesk.store.security import token_digest, verify_password
 from ringdesk.web.auth import RuntimeDep, User, bearer_token, logins, open_session
 from ringdesk.web.errors import ApiError
+from ringdesk.web.responses import Login, Me, MyService, calling_number_json
 from ringdesk.web.schemas import LoginBody
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
 @router.post("/auth/login")
-def login(body: LoginBody, runtime: RuntimeDep) -> dict[str, Any]:
+def login(body: LoginBody, runtime: RuntimeDep) -> Login:
     # A plain def: argon2 is deliberately slow, so it runs in the thread pool, off the loop.
     with runtime.db() as db:
         user = users.by_username(db, username=body.username)
@@ -39,13 +38,12 @@ def logout(request: Request, user: User, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/me")
-def me(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+def me(user: User, runtime: RuntimeDep) -> Me:
     with runtime.db() as db:
         row = users.get(db, user_id=user.id)
         if row is None:
             raise ApiError(401, "not_authenticated", "Your account no longer exists.")
-        body = user_json(row)
-        services = []
+        services: list[MyService] = []
         for service in permissions.services_of(db, user_id=user.id):
             numbers = calling_numbers.list_(db, service_id=service.id)
             services.append(
@@ -54,12 +52,12 @@ def me(user: User, runtime: RuntimeDep) -> dict[str, Any]:
                     "name": service.name,
                     "inbound_enabled": service.inbound_enabled,
                     "outbound_enabled": service.outbound_enabled,
-                    "calling_numbers": [
-                        {"id": n.id, "number": n.number, "label": n.label} for n in numbers
-                    ],
+                    "calling_numbers": [calling_number_json(n) for n in numbers],
                 }
             )
         cti = cti_agents.get(db, user_id=user.id)
-        body["services"] = services
-        body["cti"] = {"cti_id": cti.cti_id, "cti_number": cti.cti_number} if cti else None
-    return body
+        return {
+            **user_json(row),
+            "services": services,
+            "cti": {"cti_id": cti.cti_id, "cti_number": cti.cti_number} if cti else None,
+        }

@@ -5,17 +5,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from ringdesk.live.shapes import Board, Figures, ServiceFigures
 from ringdesk.live.shapes import board as board_view
 from ringdesk.store import stats
 from ringdesk.web.auth import Admin, Principal, RuntimeDep, User
 from ringdesk.web.errors import ApiError
+from ringdesk.web.responses import AgentFigures, Report
 
 router = APIRouter(prefix="/api", tags=["board"])
 IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -44,7 +47,7 @@ FIGURES = (
 
 
 @router.get("/board")
-async def board(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+async def board(_: Admin, runtime: RuntimeDep) -> Board:
     with runtime.db() as db:
         return board_view(runtime.live, db)
 
@@ -103,7 +106,7 @@ def _report(
     span: Span,
     service_id: int | None,
     agent_id: int | None,
-) -> dict[str, Any]:
+) -> Report:
     if not user.is_admin:
         # An agent may see their own figures, nobody else's.
         if agent_id is not None and agent_id != user.id:
@@ -119,9 +122,9 @@ def _report(
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "tz": span.tz_name,
-        "services": services,
-        "agents": agents,
-        "total": total,
+        "services": cast(list[ServiceFigures], services),
+        "agents": cast(list[AgentFigures], agents),
+        "total": cast(Figures | None, total),
     }
 
 
@@ -134,16 +137,16 @@ def _requested_report(
     tz: TzQuery = None,
     service_id: IdQuery = None,
     agent_id: IdQuery = None,
-) -> dict[str, Any]:
+) -> Report:
     """The report the query asks for; the JSON and the CSV endpoint share it."""
     return _report(user, runtime, _span(date, first, to, tz), service_id, agent_id)
 
 
-Report = Annotated[dict[str, Any], Depends(_requested_report)]
+Requested = Annotated[Report, Depends(_requested_report)]
 
 
 @router.get("/stats")
-def day_stats(report: Report) -> dict[str, Any]:
+def day_stats(report: Requested) -> Report:
     return report
 
 
@@ -152,7 +155,7 @@ def day_stats(report: Report) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}},
 )
-def stats_csv(report: Report) -> Response:
+def stats_csv(report: Requested) -> Response:
     """The same figures as /api/stats, one row per service, per agent and the total."""
     name = f"ringdesk-stats-{report['from']}-to-{report['to']}.csv"
     return Response(
@@ -162,23 +165,22 @@ def stats_csv(report: Report) -> Response:
     )
 
 
-def _csv(report: dict[str, Any]) -> str:
+def _csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["from", "to", "tz", "row", "id", "name", *FIGURES])
     head = [report["from"], report["to"], report["tz"]]
-    for row in report["services"]:
-        writer.writerow(
-            [*head, "service", row["service_id"], _cell(row["service_name"]), *_nums(row)]
-        )
-    for row in report["agents"]:
-        writer.writerow([*head, "agent", row["agent_id"], _cell(row["name"]), *_nums(row)])
+    for service in report["services"]:
+        name = _cell(service["service_name"])
+        writer.writerow([*head, "service", service["service_id"], name, *_nums(service)])
+    for agent in report["agents"]:
+        writer.writerow([*head, "agent", agent["agent_id"], _cell(agent["name"]), *_nums(agent)])
     if report["total"] is not None:
         writer.writerow([*head, "total", "", "All services", *_nums(report["total"])])
     return out.getvalue()
 
 
-def _nums(row: dict[str, Any]) -> list[Any]:
+def _nums(row: Mapping[str, Any]) -> list[Any]:
     return ["" if row[key] is None else row[key] for key in FIGURES]
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
 from ringdesk.core import commands as c
-from ringdesk.live.shapes import agent_state
+from ringdesk.live.shapes import AgentState, agent_state
 from ringdesk.web.auth import RuntimeDep, User
 from ringdesk.web.errors import ApiError
 from ringdesk.web.schemas import DialBody, TransferBody
@@ -18,7 +18,7 @@ CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 
 
 @router.post("/dial")
-async def dial(body: DialBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def dial(body: DialBody, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(
         c.Dial(
             agent_id=user.id,
@@ -31,19 +31,19 @@ async def dial(body: DialBody, user: User, runtime: RuntimeDep) -> dict[str, Any
 
 
 @router.post("/{call_id}/answer")
-async def answer(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def answer(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.Answer(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/hold/start")
-async def hold(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def hold(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.Hold(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/hold/stop")
-async def resume(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def resume(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.Resume(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
@@ -51,7 +51,7 @@ async def resume(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, 
 @router.post("/{call_id}/transfer")
 async def transfer(
     call_id: CallId, body: TransferBody, user: User, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> AgentState:
     if (body.number is None) == (body.agent_id is None):
         raise ApiError(422, "invalid_input", "Give either a number or an agent_id.")
     runtime.command(
@@ -63,24 +63,24 @@ async def transfer(
 
 
 @router.post("/{call_id}/transfer/complete")
-async def complete(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def complete(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.ConnectToCustomer(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/transfer/cancel")
-async def cancel(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def cancel(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.CancelConsultation(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/force-disconnect")
-async def force_disconnect(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def force_disconnect(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.ForceDisconnect(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/{call_id}/end")
-async def end(call_id: CallId, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def end(call_id: CallId, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(c.EndCall(agent_id=user.id, call_id=call_id))
     return agent_state(runtime.live, user.id)

@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from ringdesk.core.commands import CtiLogin, CtiLogout, SetStatus
 from ringdesk.core.model import AgentStatus
-from ringdesk.live.shapes import agent_state, iso, label
+from ringdesk.live.shapes import AgentState, agent_state, iso, label
 from ringdesk.web.auth import RuntimeDep, User
+from ringdesk.web.responses import ReadyAgent
 from ringdesk.web.schemas import StatusBody
 
 router = APIRouter(prefix="/api/cti", tags=["cti"])
 
 
 @router.get("/state")
-async def get_state(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_state(user: User, runtime: RuntimeDep) -> AgentState:
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/login")
-async def login(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def login(user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(CtiLogin(agent_id=user.id))
     return agent_state(runtime.live, user.id)
 
 
 @router.post("/logout")
-async def logout(user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def logout(user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(CtiLogout(agent_id=user.id))
     return agent_state(runtime.live, user.id)
 
 
 @router.put("/status")
-async def set_status(body: StatusBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+async def set_status(body: StatusBody, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(SetStatus(agent_id=user.id, status=AgentStatus(body.status)))
     return agent_state(runtime.live, user.id)
 
@@ -43,7 +42,7 @@ async def ready_agents(
     user: User,
     runtime: RuntimeDep,
     q: str = Query(default="", max_length=100),
-) -> list[dict[str, Any]]:
+) -> list[ReadyAgent]:
     me = runtime.engine.agent(user.id)
     found = runtime.engine.ready_agents(me.services or frozenset({-1}), q.strip())
     return [

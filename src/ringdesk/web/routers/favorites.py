@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
@@ -11,6 +11,7 @@ from ringdesk.store import models as m
 from ringdesk.store.unit import Db
 from ringdesk.web.auth import RuntimeDep, User
 from ringdesk.web.errors import ApiError, found
+from ringdesk.web.responses import Favorite
 from ringdesk.web.schemas import FavoriteBody, FavoritePatch
 
 router = APIRouter(prefix="/api/me/favorites", tags=["favorites"])
@@ -18,18 +19,18 @@ MAX_FAVORITES = 200
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _json(f: m.Favorite) -> dict[str, Any]:
+def _json(f: m.Favorite) -> Favorite:
     return {"id": f.id, "label": f.label, "number": f.number}
 
 
 @router.get("")
-def list_favorites(user: User, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def list_favorites(user: User, runtime: RuntimeDep) -> list[Favorite]:
     with runtime.db() as db:
         return [_json(f) for f in favorites.list_(db, user_id=user.id)]
 
 
 @router.post("", status_code=201)
-def add_favorite(body: FavoriteBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+def add_favorite(body: FavoriteBody, user: User, runtime: RuntimeDep) -> Favorite:
     with runtime.db() as db:
         if favorites.count(db, user_id=user.id) >= MAX_FAVORITES:
             raise ApiError(409, "too_many_favorites", f"At most {MAX_FAVORITES} numbers.")
@@ -47,7 +48,7 @@ def _own(db: Db, user_id: int, favorite_id: int) -> m.Favorite:
 @router.patch("/{favorite_id}")
 def rename_favorite(
     favorite_id: Id, body: FavoritePatch, user: User, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Favorite:
     with runtime.db() as db:
         row = _own(db, user.id, favorite_id)
         return _json(favorites.update(db, favorite=row, label=body.label, number=body.number))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from ringdesk.live.shapes import customer_json, ticket_json
+from ringdesk.live.shapes import Customer, Ticket, customer_json, ticket_json
 from ringdesk.store import customers, tickets
 from ringdesk.store import models as m
 from ringdesk.store.unit import Db
 from ringdesk.web.auth import Principal, RuntimeDep, User
 from ringdesk.web.errors import found
+from ringdesk.web.responses import TicketPage
 from ringdesk.web.schemas import CustomerBody, CustomerPatch, TicketPatch
 
 router = APIRouter(prefix="/api", tags=["tickets"])
@@ -38,7 +39,7 @@ def list_tickets(
     service_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> TicketPage:
     with runtime.db() as db:
         rows, total = tickets.search(
             db,
@@ -54,15 +55,13 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
     with runtime.db() as db:
         return ticket_json(tickets.read(db, _ticket(db, user, ticket_id), timeline=True))
 
 
 @router.patch("/tickets/{ticket_id}")
-async def edit_ticket(
-    ticket_id: Id, body: TicketPatch, user: User, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def edit_ticket(ticket_id: Id, body: TicketPatch, user: User, runtime: RuntimeDep) -> Ticket:
     # async: the feed is published from the loop right after the commit.
     with runtime.db() as db:
         ticket = _ticket(db, user, ticket_id)
@@ -83,22 +82,22 @@ async def edit_ticket(
 @router.get("/customers")
 def list_customers(
     user: User, runtime: RuntimeDep, q: Annotated[str, Query(max_length=200)] = ""
-) -> list[dict[str, Any]]:
+) -> list[Customer]:
     with runtime.db() as db:
-        return [customer_json(c) or {} for c in customers.list_(db, q=q.strip())]
+        return [customer_json(c) for c in customers.list_(db, q=q.strip())]
 
 
 @router.post("/customers", status_code=201)
-def create_customer(body: CustomerBody, user: User, runtime: RuntimeDep) -> dict[str, Any]:
+def create_customer(body: CustomerBody, user: User, runtime: RuntimeDep) -> Customer:
     with runtime.db() as db:
         row = customers.create(db, name=body.name, phone=body.phone, email=body.email)
-        return customer_json(row) or {}
+        return customer_json(row)
 
 
 @router.patch("/customers/{customer_id}")
 def edit_customer(
     customer_id: Id, body: CustomerPatch, user: User, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Customer:
     with runtime.db() as db:
         row = found(customers.get(db, customer_id), f"No customer {customer_id}.")
         # A null leaves a field as it is, except email: null removes it.
@@ -107,4 +106,4 @@ def edit_customer(
             for name, value in body.model_dump(exclude_unset=True).items()
             if value is not None or name == "email"
         }
-        return customer_json(customers.update(db, customer=row, changes=changes)) or {}
+        return customer_json(customers.update(db, customer=row, changes=changes))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from ringdesk.store import calling_numbers as numbers
-from ringdesk.store import models as m
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.responses import CallingNumber, calling_number_json
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404
 from ringdesk.web.schemas import (
     CallingNumberBody,
@@ -18,26 +16,22 @@ from ringdesk.web.schemas import (
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
-def _number_json(n: m.CallingNumber) -> dict[str, Any]:
-    return {"id": n.id, "number": n.number, "label": n.label}
-
-
 @router.get("/services/{service_id}/calling-numbers")
-def calling_numbers(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def calling_numbers(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[CallingNumber]:
     with runtime.db() as db:
         service_or_404(db, service_id)
-        return [_number_json(n) for n in numbers.list_(db, service_id=service_id)]
+        return [calling_number_json(n) for n in numbers.list_(db, service_id=service_id)]
 
 
 @router.post("/services/{service_id}/calling-numbers", status_code=201)
 async def add_calling_number(
     service_id: Id, body: CallingNumberBody, _: Admin, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> CallingNumber:
     with runtime.db() as db:
         service_or_404(db, service_id)
         with unique(f"The calling number {body.number}"):
             row = numbers.create(db, service_id=service_id, number=body.number, label=body.label)
-        result = _number_json(row)
+        result = calling_number_json(row)
     runtime.reload_config()
     return result
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from ringdesk.runtime import Runtime
@@ -11,6 +9,7 @@ from ringdesk.store import cti_agents as ctis
 from ringdesk.store import models as m
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.responses import CtiAgent
 from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
 from ringdesk.web.schemas import (
     CtiAgentBody,
@@ -19,7 +18,7 @@ from ringdesk.web.schemas import (
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
-def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> dict[str, Any]:
+def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> CtiAgent:
     return {
         "user_id": user.id,
         "name": user.name,
@@ -32,21 +31,19 @@ def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> dict[st
 
 
 @router.get("/cti/agents")
-def cti_agents(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def cti_agents(_: Admin, runtime: RuntimeDep) -> list[CtiAgent]:
     with runtime.db() as db:
         return [_cti_json(runtime, u, cti) for u, cti in ctis.list_(db)]
 
 
 @router.get("/cti/agents/{user_id}")
-def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> CtiAgent:
     with runtime.db() as db:
         return _cti_json(runtime, user_or_404(db, user_id), ctis.get(db, user_id=user_id))
 
 
 @router.put("/cti/agents/{user_id}")
-async def assign_cti(
-    user_id: Id, body: CtiAgentBody, _: Admin, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def assign_cti(user_id: Id, body: CtiAgentBody, _: Admin, runtime: RuntimeDep) -> CtiAgent:
     with runtime.db() as db:
         user = user_or_404(db, user_id)
         if ctis.taken(db, user_id=user_id, cti_id=body.cti_id, cti_number=body.cti_number):

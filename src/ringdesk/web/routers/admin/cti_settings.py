@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from ringdesk.store import cti_config
 from ringdesk.store import models as m
 from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.responses import CtiSettings
 from ringdesk.web.routers.admin.common import PREFIX
 from ringdesk.web.schemas import (
     CtiSettingsBody,
@@ -17,7 +16,7 @@ from ringdesk.web.schemas import (
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
-def _settings_json(row: m.CtiSettingsRow) -> dict[str, Any]:
+def _settings_json(row: m.CtiSettingsRow) -> CtiSettings:
     return {
         "sip_domain": row.sip_domain,
         "trunk_host": row.trunk_host,
@@ -38,13 +37,13 @@ def _settings_json(row: m.CtiSettingsRow) -> dict[str, Any]:
 
 
 @router.get("/cti/settings")
-def get_settings(_: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+def get_settings(_: Admin, runtime: RuntimeDep) -> CtiSettings:
     with runtime.db() as db:
         return _settings_json(cti_config.get(db))
 
 
 @router.put("/cti/settings")
-async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> CtiSettings:
     with runtime.db() as db:
         result = _settings_json(cti_config.update(db, values=body.model_dump()))
     runtime.reload_config()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from ringdesk.store import permissions, users
 from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.responses import AgentPermission
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404, user_or_404
 from ringdesk.web.schemas import (
     PermissionBody,
@@ -17,7 +16,7 @@ router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
 @router.get("/services/{service_id}/agents")
-def service_agents(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def service_agents(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[AgentPermission]:
     with runtime.db() as db:
         service_or_404(db, service_id)
         agents = users.list_(db, role="agent")
@@ -30,13 +29,17 @@ def service_agents(service_id: Id, _: Admin, runtime: RuntimeDep) -> list[dict[s
 @router.put("/services/{service_id}/agents/{user_id}")
 async def set_permission(
     service_id: Id, user_id: Id, body: PermissionBody, _: Admin, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> AgentPermission:
     with runtime.db() as db:
         service_or_404(db, service_id)
         user = user_or_404(db, user_id)
         permissions.set_(
             db, service_id=service_id, user_id=user_id, phone_permission=body.phone_permission
         )
-        result = {"user_id": user.id, "name": user.name, "phone_permission": body.phone_permission}
+        result: AgentPermission = {
+            "user_id": user.id,
+            "name": user.name,
+            "phone_permission": body.phone_permission,
+        }
     runtime.reload_config()
     return result

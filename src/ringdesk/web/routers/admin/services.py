@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from ringdesk.store import models as m
 from ringdesk.store import services
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.responses import Service
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404
 from ringdesk.web.schemas import (
     ServiceBody,
@@ -19,7 +18,7 @@ from ringdesk.web.schemas import (
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
-def _service_json(s: m.Service) -> dict[str, Any]:
+def _service_json(s: m.Service) -> Service:
     return {
         "id": s.id,
         "name": s.name,
@@ -40,13 +39,13 @@ def _check_service(overflow_action: str, overflow_number: str | None) -> None:
 
 
 @router.get("/services")
-def list_services(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def list_services(_: Admin, runtime: RuntimeDep) -> list[Service]:
     with runtime.db() as db:
         return [_service_json(s) for s in services.list_(db)]
 
 
 @router.post("/services", status_code=201)
-async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> Service:
     _check_service(body.overflow_action, body.overflow_number)
     with runtime.db() as db, unique(f"The inbound number {body.inbound_number}"):
         result = _service_json(services.create(db, values=body.model_dump()))
@@ -55,7 +54,7 @@ async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> di
 
 
 @router.get("/services/{service_id}")
-def get_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+def get_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Service:
     with runtime.db() as db:
         return _service_json(service_or_404(db, service_id))
 
@@ -63,7 +62,7 @@ def get_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> dict[str, Any]
 @router.patch("/services/{service_id}")
 async def edit_service(
     service_id: Id, body: ServicePatch, _: Admin, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Service:
     nullable = {"inbound_number", "max_wait_seconds", "overflow_number"}
     changes = body.model_dump(exclude_unset=True)
     with runtime.db() as db:

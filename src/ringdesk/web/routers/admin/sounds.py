@@ -17,7 +17,11 @@ SoundName = Annotated[str, Path(pattern="^(" + "|".join(SOUND_NAMES) + ")$")]
 MAX_WAV = 16 * 1024 * 1024
 
 
-@router.get("/cti/sounds/{name}", response_class=FileResponse)
+@router.get(
+    "/cti/sounds/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}, "description": "The sound's WAV file"}},
+)
 def get_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> FileResponse:
     with runtime.db() as db:
         path = runtime.sounds.paths(db).get(name)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ringdesk.live.shapes import user_json
+from ringdesk.live.shapes import User, user_json
 from ringdesk.store import cti_agents as ctis
 from ringdesk.store import users
 from ringdesk.store.security import hash_password
@@ -23,13 +22,13 @@ router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
 @router.get("/users")
-def list_users(_: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
+def list_users(_: Admin, runtime: RuntimeDep) -> list[User]:
     with runtime.db() as db:
         return [user_json(u) for u in users.list_(db)]
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> dict[str, Any]:
+async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> User:
     password_hash = await asyncio.to_thread(hash_password, body.password)
     with runtime.db() as db, unique(f"The username {body.username}"):
         row = users.create(
@@ -47,7 +46,7 @@ async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> dict[str
 @router.patch("/users/{user_id}")
 async def edit_user(
     user_id: Id, body: UserPatch, admin: Admin, runtime: RuntimeDep, request: Request
-) -> dict[str, Any]:
+) -> User:
     password_hash = None
     if body.password is not None:
         password_hash = await asyncio.to_thread(hash_password, body.password)

@@ -1,0 +1,144 @@
+"""Response shapes of the REST endpoints that the web layer builds itself; the shared ones
+(agent state, ticket, board, user, customer) are in ringdesk.live.shapes, since the WebSocket
+feed sends them too. Every endpoint declares one of these as its return type, so /openapi.json
+documents it and docs/api-contract.md is checked against it (tests/api/test_contract.py).
+
+TypedDicts rather than models: the builders return plain dicts, mypy checks them against the
+shape, and FastAPI validates and serialises them in Pydantic's core without building objects.
+"""
+
+from __future__ import annotations
+
+from typing_extensions import TypedDict
+
+from ringdesk.live.shapes import Figures, ServiceFigures, Ticket, User
+from ringdesk.store import models as m
+
+
+# ---- auth -------------------------------------------------------------------------------------
+class Login(TypedDict):
+    token: str
+    user: User
+
+
+class CallingNumber(TypedDict):
+    id: int
+    number: str
+    label: str
+
+
+def calling_number_json(n: m.CallingNumber) -> CallingNumber:
+    return {"id": n.id, "number": n.number, "label": n.label}
+
+
+class MyService(TypedDict):
+    id: int
+    name: str
+    inbound_enabled: bool
+    outbound_enabled: bool
+    calling_numbers: list[CallingNumber]
+
+
+class MyCti(TypedDict):
+    cti_id: str
+    cti_number: str
+
+
+class Me(User):
+    services: list[MyService]  # those I have phone permission on
+    cti: MyCti | None
+
+
+# ---- the agent's CTI ----------------------------------------------------------------------------
+class ReadyAgent(TypedDict):
+    agent_id: int
+    name: str
+    cti_number: str | None
+    status: str
+    status_label: str
+    since: str | None
+
+
+class Favorite(TypedDict):
+    id: int
+    label: str
+    number: str
+
+
+# ---- tickets ------------------------------------------------------------------------------------
+class TicketPage(TypedDict):
+    items: list[Ticket]
+    total: int
+
+
+# ---- admin --------------------------------------------------------------------------------------
+class Service(TypedDict):
+    id: int
+    name: str
+    inbound_number: str | None
+    inbound_enabled: bool
+    outbound_enabled: bool
+    strategy: str  # longest_idle | round_robin | fewest_calls | ring_all
+    max_wait_seconds: float | None
+    overflow_action: str  # none | hang_up_with_message | forward
+    overflow_number: str | None
+    service_level_seconds: float
+
+
+class AgentPermission(TypedDict):
+    user_id: int
+    name: str
+    phone_permission: bool
+
+
+class CtiSettings(TypedDict):
+    sip_domain: str
+    trunk_host: str | None
+    trunk_port: int
+    trunk_username: str | None
+    trunk_password: str | None
+    allow_any_source: bool
+    codecs: list[str]  # PCMU, PCMA
+    queue_music_mode: str  # early_media | answered
+    default_login_status: str  # business | ready | rest
+    pickup_seconds: float
+    pickup_timeout_status: str  # business | rest
+    max_missed_offers: int
+    outbound_ticket_on_dial: bool
+    wrap_up_seconds: float | None
+    record_calls: bool
+
+
+class CtiAgent(TypedDict):
+    user_id: int
+    name: str
+    cti_id: str | None
+    cti_number: str | None
+    has_phone_password: bool
+    registered: bool
+    auto_answer: bool
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+class _AgentKey(TypedDict):
+    agent_id: int
+    name: str
+
+
+class AgentFigures(_AgentKey, Figures):
+    """One agent's figures (the key first, as the store builds them)."""
+
+
+# Functional form: "from" is a Python keyword. `date` is the first day, as before ranges existed.
+Report = TypedDict(
+    "Report",
+    {
+        "date": str,
+        "from": str,
+        "to": str,
+        "tz": str,
+        "services": list[ServiceFigures],  # admins only; [] for an agent
+        "agents": list[AgentFigures],
+        "total": Figures | None,  # admins only
+    },
+)
