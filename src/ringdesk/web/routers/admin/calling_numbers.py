@@ -9,9 +9,7 @@ from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.responses import CallingNumber, calling_number_json
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404
-from ringdesk.web.schemas import (
-    CallingNumberBody,
-)
+from ringdesk.web.schemas import CallingNumberBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 

@@ -11,9 +11,7 @@ from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.responses import CtiAgent
 from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
-from ringdesk.web.schemas import (
-    CtiAgentBody,
-)
+from ringdesk.web.schemas import CtiAgentBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 

@@ -9,9 +9,7 @@ from ringdesk.store import models as m
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.responses import CtiSettings
 from ringdesk.web.routers.admin.common import PREFIX
-from ringdesk.web.schemas import (
-    CtiSettingsBody,
-)
+from ringdesk.web.schemas import CtiSettingsBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 

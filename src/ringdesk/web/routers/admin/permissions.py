@@ -8,9 +8,7 @@ from ringdesk.store import permissions, users
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.responses import AgentPermission
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404, user_or_404
-from ringdesk.web.schemas import (
-    PermissionBody,
-)
+from ringdesk.web.schemas import PermissionBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 

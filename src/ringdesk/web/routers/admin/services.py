@@ -10,10 +10,7 @@ from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.responses import Service
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404
-from ringdesk.web.schemas import (
-    ServiceBody,
-    ServicePatch,
-)
+from ringdesk.web.schemas import ServiceBody, ServicePatch
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 

@@ -13,10 +13,7 @@ from ringdesk.store.security import hash_password
 from ringdesk.web.auth import Admin, RuntimeDep, logins
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
-from ringdesk.web.schemas import (
-    UserBody,
-    UserPatch,
-)
+from ringdesk.web.schemas import UserBody, UserPatch
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
