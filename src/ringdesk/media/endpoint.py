@@ -24,7 +24,7 @@ from ringdesk.media.rtp import payload_bounds
 
 if TYPE_CHECKING:
     from ringdesk.media.pacer import Player
-    from ringdesk.media.recorder import Recorder
+    from ringdesk.media.recording import Recorder
 
 log = logging.getLogger(__name__)
 

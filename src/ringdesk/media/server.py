@@ -24,7 +24,7 @@ from pathlib import Path
 from ringdesk.media.api import Media
 from ringdesk.media.endpoint import Endpoint, RtcpSocket
 from ringdesk.media.pacer import Pacer, Player
-from ringdesk.media.recorder import Recorder
+from ringdesk.media.recording import Recorder
 from ringdesk.media.sounds import SoundCache
 
 log = logging.getLogger(__name__)

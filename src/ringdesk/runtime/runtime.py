@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ringdesk.config import Settings
@@ -26,7 +25,7 @@ from ringdesk.runtime.directory import SnapshotDirectory
 from ringdesk.runtime.pipeline import Pipeline
 from ringdesk.runtime.reconfigure import changes
 from ringdesk.store import recovery, snapshot
-from ringdesk.store.db import make_engine, make_sessionmaker
+from ringdesk.store.db import make_engine, make_sessionmaker, ping
 from ringdesk.store.recorder import Recorder
 from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.sounds import Sounds
@@ -135,7 +134,7 @@ class Runtime:
     def health(self) -> dict[str, str]:
         try:
             with self.db() as db:
-                db.execute(text("SELECT 1"))
+                ping(db)
             database = "ok"
         except Exception:  # any driver error means the database is not usable
             log.exception("health check: database")

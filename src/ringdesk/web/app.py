@@ -13,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from ringdesk.runtime import Runtime
 from ringdesk.web import errors
 from ringdesk.web.limits import BodyLimit
+from ringdesk.web.principals import SessionCache
 from ringdesk.web.routers import admin, auth, board, calls, cti, favorites, tickets, ws
-from ringdesk.web.sessions import SessionCache
 
 STATIC = Path(__file__).parent / "static"
 SPA_PATHS = ("/", "/tickets", "/tickets/{ticket_id}", "/admin", "/admin/{rest:path}", "/board")

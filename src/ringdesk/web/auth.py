@@ -10,7 +10,7 @@ from ringdesk.runtime import Runtime
 from ringdesk.store import sessions
 from ringdesk.store.security import token_digest
 from ringdesk.web.errors import ApiError
-from ringdesk.web.sessions import Principal, SessionCache
+from ringdesk.web.principals import Principal, SessionCache
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from ringdesk.live.feeds import Subscriber
 from ringdesk.runtime import Runtime
 from ringdesk.web.auth import principal_for_token
-from ringdesk.web.sessions import Principal
+from ringdesk.web.principals import Principal
 
 router = APIRouter()
 log = logging.getLogger(__name__)
