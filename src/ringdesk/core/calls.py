@@ -175,14 +175,24 @@ def _relay_gone(s: EngineState, leg_id: str, failed: bool, out: Outcome) -> bool
     return True
 
 
-def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None:
-    if _relay_gone(s, ev.leg_id, False, out):
-        return
-    entry = s.legs.get(ev.leg_id)
+def _ended_leg(
+    s: EngineState, leg_id: str, failed: bool, out: Outcome
+) -> tuple[CallRecord, LegRole] | None:
+    """The call and role of a leg that is gone; None when there is nothing left to decide (a
+    relayed leg, handled here, or a leg the engine no longer knows)."""
+    if _relay_gone(s, leg_id, failed, out):
+        return None
+    entry = s.legs.get(leg_id)
     if entry is None:
+        return None
+    return s.calls[entry[0]], entry[1]
+
+
+def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None:
+    found = _ended_leg(s, ev.leg_id, False, out)
+    if found is None:
         return
-    call = s.calls[entry[0]]
-    role = entry[1]
+    call, role = found
     gone = {ev.leg_id}
     match role:
         case LegRole.CUSTOMER:
@@ -206,13 +216,10 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
 
 
 def leg_failed(s: EngineState, ev: LegFailed, now: float, out: Outcome) -> None:
-    if _relay_gone(s, ev.leg_id, True, out):
+    found = _ended_leg(s, ev.leg_id, True, out)
+    if found is None:
         return
-    entry = s.legs.get(ev.leg_id)
-    if entry is None:
-        return
-    call = s.calls[entry[0]]
-    role = entry[1]
+    call, role = found
     if role is LegRole.CONSULT:
         endings.end_consultation(s, call, ev.reason.value, now, out, hang_up=False)
     elif role is LegRole.AGENT and call.state is CallState.CONNECTING:
