@@ -43,8 +43,8 @@ from .outbound import OutboundCalls
 from .persist import load_bindings
 from .registration import RegistrationService
 from .resolver import TrunkResolver
+from .shared import ALLOW, SDP_TYPE, SwitchState
 from .stack import RequestHandler, SipStack
-from .state import ALLOW, SDP_TYPE, SwitchState
 from .teardown import Teardown
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ keeps its bridge whichever of its branches answers."""
 
 from __future__ import annotations
 
-from .state import SwitchState
+from .shared import SwitchState
 
 
 class Bridges:

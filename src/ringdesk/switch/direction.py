@@ -9,7 +9,7 @@ from ringdesk.sip.message import Request, Response
 from ringdesk.sip.transaction import ClientInvite
 
 from .legs import AnyLeg, LegState
-from .state import SDP_TYPE, SwitchState
+from .shared import SDP_TYPE, SwitchState
 from .teardown import Teardown
 
 

@@ -26,7 +26,7 @@ from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 from .direction import Direction
 from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
 from .resolver import ip_literal
-from .state import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
+from .shared import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
 from .teardown import Teardown
 
 log = logging.getLogger(__name__)

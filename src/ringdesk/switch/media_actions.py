@@ -11,7 +11,7 @@ from .bridges import Bridges
 from .direction import Direction
 from .inbound import InboundCalls
 from .legs import AnyLeg, IncomingLeg, LegState
-from .state import SwitchState
+from .shared import SwitchState
 from .teardown import Teardown
 
 log = logging.getLogger(__name__)

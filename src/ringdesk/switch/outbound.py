@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
+from functools import partial
 
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import (
@@ -32,7 +34,7 @@ from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
 from .legs import Address, Branch, Fork, LegState, OutgoingLeg, failure_reason
-from .state import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
+from .shared import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
 
 log = logging.getLogger(__name__)
@@ -165,35 +167,25 @@ class OutboundCalls:
             h.add(k, v)
         h.add("content-type", SDP_TYPE)
         invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
-        leg: OutgoingLeg
-        if fork is None:
-            leg = OutgoingLeg(
-                leg_id=leg_id,
-                call_id=call_id,
-                peer=dest,
-                tp=tp,
-                sip_call_id=sip_call_id,
-                local_tag=local_tag,
-                invite=invite,
-                state=LegState.CALLING,
-                payload_types=pts,
-                cti_id=cti_id,
-            )
-        else:
-            leg = branch = Branch(
-                leg_id=leg_id,
-                call_id=call_id,
-                peer=dest,
-                tp=tp,
-                sip_call_id=sip_call_id,
-                local_tag=local_tag,
-                invite=invite,
-                state=LegState.CALLING,
-                payload_types=pts,
-                cti_id=cti_id,
-                fork=fork,
-            )
-            fork.branches.append(branch)
+        # A fork's branch is an outgoing leg that also knows its fork.
+        make: Callable[..., OutgoingLeg] = (
+            OutgoingLeg if fork is None else partial(Branch, fork=fork)
+        )
+        leg = make(
+            leg_id=leg_id,
+            call_id=call_id,
+            peer=dest,
+            tp=tp,
+            sip_call_id=sip_call_id,
+            local_tag=local_tag,
+            invite=invite,
+            state=LegState.CALLING,
+            payload_types=pts,
+            cti_id=cti_id,
+        )
+        if fork is not None:
+            assert isinstance(leg, Branch)
+            fork.branches.append(leg)
         self.state.by_dialog[(sip_call_id, local_tag)] = leg
         return leg
 

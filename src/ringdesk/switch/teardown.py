@@ -13,7 +13,7 @@ from ringdesk.sip.transaction import build_cancel
 
 from .bridges import Bridges
 from .legs import AnyLeg, Branch, IncomingLeg, Leg, LegState, OutgoingLeg, best_failure
-from .state import SwitchState, ignore_response, ignore_timeout
+from .shared import SwitchState, ignore_response, ignore_timeout
 
 
 class Teardown:
