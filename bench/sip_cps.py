@@ -266,7 +266,7 @@ def create_agents(server: RunningServer, count: int) -> list[tuple[str, str, str
     with server.client(token) as http:
         for n in range(count):
             username, password = f"bench{n:04d}", f"bench-pass-{n:04d}"
-            cti_id, phone_password = f"7{n:04d}", f"phone7{n:04d}"
+            cti_id, phone_password = f"7{n:04d}", f"phone7{n:04d}-bench"
             response = http.post(
                 "/api/admin/users",
                 json={

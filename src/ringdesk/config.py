@@ -18,6 +18,19 @@ DEFAULT_SIP_HOST = "127.0.0.1"
 DEFAULT_SIP_PORT = 5060
 DEFAULT_DATA_DIR = "./var"
 
+# The SIP gate (switch/gate.py): flag -> (environment variable, default). Rates are requests
+# per second per source address, with a burst of three seconds' worth.
+SIP_GATE_NUMBERS: dict[str, tuple[str, float]] = {
+    "sip_rate_register": ("RINGDESK_SIP_RATE_REGISTER", 20.0),
+    "sip_rate_invite": ("RINGDESK_SIP_RATE_INVITE", 20.0),
+    "sip_rate_options": ("RINGDESK_SIP_RATE_OPTIONS", 5.0),
+    "sip_rate_other": ("RINGDESK_SIP_RATE_OTHER", 100.0),
+    "sip_auth_failures": ("RINGDESK_SIP_AUTH_FAILURES", 10),
+    "sip_auth_window": ("RINGDESK_SIP_AUTH_WINDOW", 60.0),
+    "sip_flood_excess": ("RINGDESK_SIP_FLOOD_EXCESS", 200),
+    "sip_ban_seconds": ("RINGDESK_SIP_BAN_SECONDS", 600.0),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -27,6 +40,16 @@ class Settings:
     sip_port: int = DEFAULT_SIP_PORT
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     database_url: str = ""
+    sip_gate: bool = True
+    sip_rate_register: float = 20.0
+    sip_rate_invite: float = 20.0
+    sip_rate_options: float = 5.0
+    sip_rate_other: float = 100.0
+    sip_auth_failures: int = 10
+    sip_auth_window: float = 60.0
+    sip_flood_excess: int = 200
+    sip_ban_seconds: float = 600.0
+    sip_trusted: tuple[str, ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -45,6 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument("--http-port", type=int)
         parser.add_argument("--sip-host")
         parser.add_argument("--sip-port", type=int)
+        parser.add_argument(
+            "--sip-gate", choices=("on", "off"), help="SIP rate limits and bans (on)"
+        )
+        for flag, (_var, default) in SIP_GATE_NUMBERS.items():
+            parser.add_argument("--" + flag.replace("_", "-"), type=float, help=f"({default:g})")
+        parser.add_argument(
+            "--sip-trusted", help="comma-separated addresses (ip or ip:port) never limited"
+        )
 
 
 def _port(value: str, name: str) -> int:
@@ -57,6 +88,25 @@ def _port(value: str, name: str) -> int:
     return port
 
 
+def _number(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {value!r}") from exc
+    if not number > 0:
+        raise SystemExit(f"{name} must be greater than 0, got {value!r}")
+    return number
+
+
+def _switch(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise SystemExit(f"{name} must be on or off, got {value!r}")
+
+
 def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge flags (if given), environment and defaults into Settings."""
     env = os.environ if env is None else env
@@ -67,7 +117,22 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             return str(value)
         return env.get(var) or default
 
+    numbers = {
+        flag: _number(pick(flag, var, str(default)), var)
+        for flag, (var, default) in SIP_GATE_NUMBERS.items()
+    }
+    trusted = pick("sip_trusted", "RINGDESK_SIP_TRUSTED", "")
     return Settings(
+        sip_gate=_switch(pick("sip_gate", "RINGDESK_SIP_GATE", "on"), "RINGDESK_SIP_GATE"),
+        sip_rate_register=numbers["sip_rate_register"],
+        sip_rate_invite=numbers["sip_rate_invite"],
+        sip_rate_options=numbers["sip_rate_options"],
+        sip_rate_other=numbers["sip_rate_other"],
+        sip_auth_failures=int(numbers["sip_auth_failures"]),
+        sip_auth_window=numbers["sip_auth_window"],
+        sip_flood_excess=int(numbers["sip_flood_excess"]),
+        sip_ban_seconds=numbers["sip_ban_seconds"],
+        sip_trusted=tuple(t.strip() for t in trusted.split(",") if t.strip()),
         http_host=pick("http_host", "RINGDESK_HTTP_HOST", DEFAULT_HTTP_HOST),
         http_port=_port(
             pick("http_port", "RINGDESK_HTTP_PORT", str(DEFAULT_HTTP_PORT)), "RINGDESK_HTTP_PORT"

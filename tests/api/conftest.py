@@ -20,9 +20,9 @@ PASSWORDS = {
     "carol": "carol-demo",
 }
 PHONES = {
-    "alice": ("1001", "phone1001"),
-    "bob": ("1002", "phone1002"),
-    "carol": ("1003", "phone1003"),
+    "alice": ("1001", "phone1001-demo"),
+    "bob": ("1002", "phone1002-demo"),
+    "carol": ("1003", "phone1003-demo"),
 }
 
 

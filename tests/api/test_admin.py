@@ -205,7 +205,7 @@ def test_cti_agent_management_round_trip_and_login_rules(http: Clients) -> None:
     assert carol.get("/api/me").json()["cti"] is None
     restored = admin.put(
         f"/api/admin/cti/agents/{carol_id}",
-        json={"cti_id": "1003", "cti_number": "1003", "phone_password": "phone1003"},
+        json={"cti_id": "1003", "cti_number": "1003", "phone_password": "phone1003-demo"},
     )
     assert restored.status_code == 200
     # without phone permission on any service: refused too

@@ -53,7 +53,7 @@ def test_a_new_assignment_without_auto_answer_has_it_off(http: Clients) -> None:
     uid = made.json()["id"]
     put = admin.put(
         f"/api/admin/cti/agents/{uid}",
-        json={"cti_id": "1004", "cti_number": "1004", "phone_password": "phone1004"},
+        json={"cti_id": "1004", "cti_number": "1004", "phone_password": "phone1004-demo"},
     )
     assert put.status_code == 200, put.text
     assert put.json()["auto_answer"] is False

@@ -35,9 +35,9 @@ class DemoAgent:
 
 
 AGENTS = {
-    "alice": DemoAgent("alice", "alice-demo", "1001", "phone1001", 101),
-    "bob": DemoAgent("bob", "bob-demo", "1002", "phone1002", 102),
-    "carol": DemoAgent("carol", "carol-demo", "1003", "phone1003", 103),
+    "alice": DemoAgent("alice", "alice-demo", "1001", "phone1001-demo", 101),
+    "bob": DemoAgent("bob", "bob-demo", "1002", "phone1002-demo", 102),
+    "carol": DemoAgent("carol", "carol-demo", "1003", "phone1003-demo", 103),
 }
 PHONE_SECONDS = 120.0  # longer than any test's call: baresip's file source stops at its end
 

@@ -35,17 +35,17 @@ def test_sipp_register_md5_right_and_wrong_password(rig: Rig) -> None:
     assert code in (401, 403)
     bob = rig.agent("bob")
     assert bob.cti_login()["phone_registered"] is False
-    code, _ = register(rig.tmp, rig.switch, "1002", "phone1002")
+    code, _ = register(rig.tmp, rig.switch, "1002", "phone1002-demo")
     assert code == 200
     bob.wait_state(lambda s: s["phone_registered"] is True, "phone_registered")
     # An unknown user is refused just the same.
-    code, _ = register(rig.tmp, rig.switch, "9999", "phone1002")
+    code, _ = register(rig.tmp, rig.switch, "9999", "phone1002-demo")
     assert code in (401, 403, 404)
 
 
 def test_register_with_sha256_digest(rig: Rig) -> None:
     """RFC 8760: the switch offers SHA-256 too, and accepts a response computed with it."""
-    code, challenges = digest_register(rig.switch, "1003", "phone1003", algorithm="SHA-256")
+    code, challenges = digest_register(rig.switch, "1003", "phone1003-demo", algorithm="SHA-256")
     assert any("SHA-256" in c for c in challenges), f"no SHA-256 challenge in {challenges}"
     assert code == 200
     carol = rig.agent("carol")
@@ -54,7 +54,7 @@ def test_register_with_sha256_digest(rig: Rig) -> None:
     # The same with a wrong password is refused, and MD5 works as well.
     code, _ = digest_register(rig.switch, "1002", "not-his", algorithm="SHA-256")
     assert code in (401, 403)
-    code, _ = digest_register(rig.switch, "1002", "phone1002", algorithm="MD5")
+    code, _ = digest_register(rig.switch, "1002", "phone1002-demo", algorithm="MD5")
     assert code == 200
 
 

@@ -16,7 +16,7 @@ from tests.ui.desk import api
 
 INBOUND_NUMBER = "5550100"
 PHONE_AUDIO_SECONDS = 600
-PHONE_PASSWORDS = {"1001": "phone1001", "1002": "phone1002", "1003": "phone1003"}
+PHONE_PASSWORDS = {"1001": "phone1001-demo", "1002": "phone1002-demo", "1003": "phone1003-demo"}
 
 
 @dataclass

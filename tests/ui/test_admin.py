@@ -254,7 +254,7 @@ def test_cti_agent_management_round_trip(admin_desk: Desk) -> None:
     with api(admin_desk.server, "admin") as http:
         rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
         assert rows["Carol Diaz"]["cti_number"] == "1033"
-        back = {"cti_id": "1003", "cti_number": "1003", "phone_password": "phone1003"}
+        back = {"cti_id": "1003", "cti_number": "1003", "phone_password": "phone1003-demo"}
         assert http.put(
             f"/api/admin/cti/agents/{rows['Carol Diaz']['user_id']}", json=back
         ).is_success

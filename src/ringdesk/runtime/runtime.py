@@ -1,6 +1,7 @@
 """The runtime: builds the parts (database, configuration snapshot, engine, store writer, feeds,
 SIP switch), joins them in a Pipeline, and runs the timer loop. What the web layer may use is
-named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`."""
+named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`,
+`sip_bans`, `lift_sip_ban`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.sounds import Sounds
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
+from ringdesk.switch.gate import Ban, GateSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class Runtime:
             directory=self.directory,
             sink=self._report,
             data_dir=self.settings.data_dir,
+            gate=gate_settings(self.settings),
         )
         self.live = LiveSources(
             engine=self.engine,
@@ -183,6 +186,28 @@ class Runtime:
             self.recorder.forget_names()
         self.pipeline.reconfigure(diff.apply, diff.agents)
 
+    # ---- the SIP gate's bans, for the admin API ---------------------------------------------
+    def sip_bans(self) -> list[Ban]:
+        return self.switch.gate.bans(time.time())
+
+    def lift_sip_ban(self, address: str) -> bool:
+        return self.switch.gate.lift(address)
+
     def phone_registered(self, agent_id: int) -> bool:
         """As the engine knows it from the switch's PhoneRegistered reports."""
         return self.engine.agent(agent_id).phone_reachable
+
+
+def gate_settings(settings: Settings) -> GateSettings:
+    return GateSettings(
+        enabled=settings.sip_gate,
+        register_rate=settings.sip_rate_register,
+        invite_rate=settings.sip_rate_invite,
+        options_rate=settings.sip_rate_options,
+        other_rate=settings.sip_rate_other,
+        auth_failures=settings.sip_auth_failures,
+        auth_window=settings.sip_auth_window,
+        flood_excess=settings.sip_flood_excess,
+        ban_seconds=settings.sip_ban_seconds,
+        trusted=settings.sip_trusted,
+    )

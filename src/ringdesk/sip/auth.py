@@ -2,9 +2,10 @@
 
 Server side: challenges offer MD5 then SHA-256. RFC 8760 clients pick the strongest they know
 from all the headers, but older stacks (SIPp 3.6 among them) read only the first header, so MD5
-comes first to keep them working; nonces
-carry their own timestamp and an HMAC, so verifying needs no stored state and a nonce that is
-authentic but old is answered `stale=true` and the phone retries without asking the user.
+comes first to keep them working. Nonces carry their own timestamp and an HMAC, so whether a
+nonce is ours and how old needs no stored state; a nonce that is ours but old, answered with
+the right password, gets `stale=true` and the phone retries without asking the user. The nc
+of every used nonce is remembered (bounded), so a captured Authorization cannot be replayed.
 Client side: answer a trunk's 401/407.
 """
 
@@ -14,6 +15,7 @@ import enum
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -120,32 +122,69 @@ def parse_credentials(value: str) -> Credentials | None:
 
 class Verdict(enum.Enum):
     OK = "ok"
-    STALE = "stale"  # right password, expired nonce: challenge again with stale=true
-    BAD = "bad"
+    STALE = "stale"  # right password, our nonce but expired: challenge again with stale=true
+    UNKNOWN_NONCE = "unknown_nonce"  # not a nonce we know: a fresh challenge, for everyone alike
+    REPLAY = "replay"  # right password, but this nonce and nc were used already: refused
+    BAD = "bad"  # wrong password, unknown user, or unusable parameters
+
+
+MAX_TRACKED_NONCES = 50_000
+CLOCK_SKEW = 5.0  # seconds a nonce may seem to come from the future (it never should)
 
 
 class DigestServer:
-    def __init__(self, secret: bytes, realm: str, nonce_lifetime: float = 300.0) -> None:
+    """Nonces are `stamp.salt.mac`: the stamp (when issued) and a random salt under an HMAC of
+    our secret and the realm, so a nonce proves it is ours and how old it is without a table.
+    The salt makes each challenge's nonce unique: two phones challenged in the same second must
+    not share a nonce, or the second one's nc 1 would look like the first one's replay.
+
+    What needs a table is replay protection (RFC 7616 3.3): the highest nc accepted per nonce,
+    kept for nonces that were used, at most `max_nonces` of them, oldest first use dropped
+    first. A dropped nonce cannot be checked any more, so every nonce issued no later than the
+    newest dropped one is then answered as unknown (a fresh challenge): never accepted twice.
+    """
+
+    def __init__(
+        self,
+        secret: bytes,
+        realm: str,
+        nonce_lifetime: float = 300.0,
+        max_nonces: int = MAX_TRACKED_NONCES,
+    ) -> None:
         self._secret = secret
         self.realm = realm
         self.nonce_lifetime = nonce_lifetime
+        self.max_nonces = max_nonces
+        self._used: dict[str, tuple[int, int]] = {}  # nonce -> (its stamp, highest nc)
+        self._floor = -1  # nonces stamped at or before this were dropped from the table
+        # Unknown users are checked against this, so they cost the same hashing as real ones.
+        self._decoy = secrets.token_hex(16)
 
-    def _mac(self, stamp: str) -> str:
-        return hmac.new(self._secret, f"{stamp}:{self.realm}".encode(), "sha256").hexdigest()[:32]
+    def _mac(self, stamp: str, salt: str) -> str:
+        text = f"{stamp}:{salt}:{self.realm}".encode()
+        return hmac.new(self._secret, text, "sha256").hexdigest()[:32]
 
     def make_nonce(self, now: float) -> str:
         stamp = f"{int(now):x}"
-        return f"{stamp}.{self._mac(stamp)}"
+        salt = secrets.token_hex(6)
+        return f"{stamp}.{salt}.{self._mac(stamp, salt)}"
 
     def nonce_age(self, nonce: str, now: float) -> float | None:
         """Seconds since the nonce was made, None if we did not make it."""
-        stamp, dot, mac = nonce.partition(".")
-        if not dot or not hmac.compare_digest(mac, self._mac(stamp)):
+        parts = nonce.split(".")
+        if len(parts) != 3:
+            return None
+        stamp, salt, mac = parts
+        if not hmac.compare_digest(mac, self._mac(stamp, salt)):
             return None
         try:
             return now - int(stamp, 16)
         except ValueError:
             return None
+
+    @property
+    def tracked(self) -> int:
+        return len(self._used)
 
     def challenge(
         self, now: float, *, stale: bool = False, algorithms: tuple[str, ...] = ("MD5", "SHA-256")
@@ -159,18 +198,26 @@ class DigestServer:
         ]
 
     def verify(self, creds: Credentials, method: str, password: str | None, now: float) -> Verdict:
-        if password is None or creds.realm != self.realm:
-            return Verdict.BAD
+        """`password` None: no such user. The answer then is the one a wrong password gets, after
+        the same work, so neither the verdict nor its timing tells whether the user exists."""
+        if creds.realm != self.realm:
+            return Verdict.UNKNOWN_NONCE
         age = self.nonce_age(creds.nonce, now)
-        if age is None or age < -5:
-            return Verdict.BAD
+        if age is None or age < -CLOCK_SKEW:
+            return Verdict.UNKNOWN_NONCE
+        stamp = round(now - age)
+        if stamp <= self._floor and creds.nonce not in self._used:
+            return Verdict.UNKNOWN_NONCE
         if creds.qop not in (None, "auth"):
+            return Verdict.BAD
+        count = _nonce_count(creds)
+        if count is None:
             return Verdict.BAD
         expected = compute_response(
             algorithm=creds.algorithm,
             username=creds.username,
             realm=creds.realm,
-            password=password,
+            password=self._decoy if password is None else password,
             method=method,
             uri=creds.uri,
             nonce=creds.nonce,
@@ -178,9 +225,47 @@ class DigestServer:
             nc=creds.nc,
             cnonce=creds.cnonce,
         )
-        if not hmac.compare_digest(expected, creds.response):
+        if not hmac.compare_digest(expected, creds.response) or password is None:
             return Verdict.BAD
-        return Verdict.STALE if age > self.nonce_lifetime else Verdict.OK
+        if age > self.nonce_lifetime:
+            return Verdict.STALE
+        seen = self._used.get(creds.nonce)
+        if seen is not None and count <= seen[1]:
+            return Verdict.REPLAY
+        self._remember(creds.nonce, stamp, count, now)
+        return Verdict.OK
+
+    def _remember(self, nonce: str, stamp: int, count: int, now: float) -> None:
+        if nonce in self._used:
+            self._used[nonce] = (stamp, count)
+            return
+        self._used[nonce] = (stamp, count)
+        # Expired nonces never reach the table lookup (they are stale first): drop them.
+        horizon = now - self.nonce_lifetime - CLOCK_SKEW
+        while self._used:
+            first = next(iter(self._used))
+            first_stamp = self._used[first][0]
+            if first_stamp < horizon:
+                del self._used[first]
+            elif len(self._used) > self.max_nonces:
+                del self._used[first]
+                self._floor = max(self._floor, first_stamp)
+            else:
+                break
+
+
+def _nonce_count(creds: Credentials) -> int | None:
+    """The nc as a number; 0 without qop (RFC 2069 style, no nc: such a nonce is good once).
+    None when it is not the 8 hex digits RFC 7616 requires, or is zero."""
+    if creds.qop is None:
+        return 0
+    if len(creds.nc) != 8:
+        return None
+    try:
+        count = int(creds.nc, 16)
+    except ValueError:
+        return None
+    return count if count > 0 else None
 
 
 @dataclass(frozen=True, slots=True)

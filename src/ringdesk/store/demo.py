@@ -24,9 +24,9 @@ class DemoAgent:
 
 ADMIN = ("admin", "admin-demo", "Administrator")
 AGENTS = (
-    DemoAgent("alice", "alice-demo", "Alice Martin", "1001", "phone1001"),
-    DemoAgent("bob", "bob-demo", "Bob Chen", "1002", "phone1002"),
-    DemoAgent("carol", "carol-demo", "Carol Diaz", "1003", "phone1003"),
+    DemoAgent("alice", "alice-demo", "Alice Martin", "1001", "phone1001-demo"),
+    DemoAgent("bob", "bob-demo", "Bob Chen", "1002", "phone1002-demo"),
+    DemoAgent("carol", "carol-demo", "Carol Diaz", "1003", "phone1003-demo"),
 )
 SERVICE_NAME = "Customer Support"
 INBOUND_NUMBER = "5550100"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import assert_never
 
@@ -36,13 +37,14 @@ from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
 from .bridges import Bridges
 from .direction import Direction
+from .gate import Gate, GateSettings
 from .inbound import InboundCalls
 from .legs import Address, AnyLeg, LegState, OutgoingLeg
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
 from .persist import load_bindings
 from .registration import RegistrationService
-from .resolver import TrunkResolver
+from .resolver import TrunkResolver, ip_literal
 from .shared import ALLOW, SDP_TYPE, SwitchState
 from .stack import RequestHandler, SipStack
 from .teardown import Teardown
@@ -51,10 +53,11 @@ log = logging.getLogger(__name__)
 
 
 class Switch(RequestHandler):
-    """Switch(host, port, *, directory, sink, data_dir, media=None): the telephony port.
+    """Switch(host, port, *, directory, sink, data_dir, media=None, gate=None): the port.
 
     Port 0 picks a free port (UDP and TCP share it; `local_port` tells which after start).
-    Without `media`, start() runs a ringdesk.media.server.MediaServer on `host`.
+    Without `media`, start() runs a ringdesk.media.server.MediaServer on `host`. `gate`: the
+    rate limits and bans in front of the stack (GateSettings() when omitted).
     """
 
     def __init__(
@@ -66,13 +69,27 @@ class Switch(RequestHandler):
         sink: EventSink,
         data_dir: Path,
         media: Media | None = None,
+        gate: GateSettings | None = None,
     ) -> None:
+        self.gate = Gate(gate)
         self.state = state = SwitchState(
-            host, port, handler=self, directory=directory, sink=sink, data_dir=data_dir, media=media
+            host,
+            port,
+            handler=self,
+            directory=directory,
+            sink=sink,
+            data_dir=data_dir,
+            media=media,
+            gate=self.gate,
         )
         self._owns_media = media is None
         self.registration = RegistrationService(
-            state.stack, directory, state.registrar, secrets.token_bytes(32), state.save_bindings
+            state.stack,
+            directory,
+            state.registrar,
+            secrets.token_bytes(32),
+            state.save_bindings,
+            self.gate,
         )
         self.bridges = Bridges(state)
         self.teardown = Teardown(state, self.bridges)
@@ -130,6 +147,7 @@ class Switch(RequestHandler):
         now = state.stack.now()
         state.registrar.restore(load_bindings(state.bindings_file, now), now)
         self.registration.start()
+        self._trust_trunk()
         state.spawn(self._housekeeping())
         state.started = True
 
@@ -243,6 +261,16 @@ class Switch(RequestHandler):
             case _:
                 assert_never(action)
 
+    def _trust_trunk(self) -> None:
+        """Tell the gate the trunk's addresses: an admin may change the trunk at any time, and
+        a name's addresses change with DNS, so this follows them once a second."""
+        trunk = self.state.directory.trunk()
+        addresses: tuple[str, ...] = ()
+        if trunk.host:
+            known = self.state.resolver.cached(trunk.host, self.state.stack.now())
+            addresses = tuple(ip_literal(a) or a for a in known or ())
+        self.gate.set_trunk(addresses, trunk.port)
+
     async def _housekeeping(self) -> None:
         """Once a second: give up on legs ringing too long, forget long-ended ones. One sweep
         instead of two loop timers per leg, which at hundreds of calls a second add up."""
@@ -254,6 +282,8 @@ class Switch(RequestHandler):
                 trunk_host = state.directory.trunk().host
                 if trunk_host:
                     state.resolver.prefetch(trunk_host)  # keep the answer warm for calls
+                self._trust_trunk()
+                self.gate.sweep(time.time())
                 for leg in list(state.legs.values()):
                     if (
                         isinstance(leg, OutgoingLeg)

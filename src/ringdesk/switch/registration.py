@@ -1,5 +1,9 @@
 """REGISTER: digest-authenticate the phone against its agent's phone password, then let the
-registrar update the bindings. Bindings expire on a periodic sweep."""
+registrar update the bindings. Bindings expire on a periodic sweep.
+
+One answer whoever asks: an unknown CTI ID gets the same 401 challenge and then the same 403
+as a wrong password, after the same hashing; a nonce we do not know gets a fresh challenge for
+everyone. Every failure is reported to the gate, which bans a source that keeps failing."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerTransaction
 from ringdesk.switch.lookup import SwitchDirectory
 
+from .gate import Gate
 from .stack import SipStack
 from .transport import Address
 
@@ -29,17 +34,23 @@ class RegistrationService:
         registrar: Registrar,
         secret: bytes,
         on_saved_change: Callable[[], None],
+        gate: Gate | None = None,
     ) -> None:
         self.stack = stack
+        self.gate = gate
         self.on_saved_change = on_saved_change
         self.directory = directory
         self.registrar = registrar
-        self._secret = secret
+        # One server for the process: it remembers each used nonce's nc (replays).
+        self._digest_server = DigestServer(secret, directory.sip_domain())
         self._sweeper: asyncio.Task[None] | None = None
 
     def _digest(self) -> DigestServer:
-        # The realm follows the SIP domain setting, which the admin may change at any time.
-        return DigestServer(self._secret, self.directory.sip_domain())
+        # The realm follows the SIP domain setting, which the admin may change at any time
+        # (the nonces' HMAC covers the realm, so older nonces then get a fresh challenge).
+        digest = self._digest_server
+        digest.realm = self.directory.sip_domain()
+        return digest
 
     def start(self) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
@@ -73,20 +84,27 @@ class RegistrationService:
             self._challenge(req, txn, digest, wall, stale=False)
             return
         if creds.username != aor:
-            self.stack.respond(txn, make_response(req, 403, "Wrong user name", to_tag=tag))
+            self._refuse(req, txn, src, aor, "user name is not the To user", wall)
             return
         password = self.directory.phone_password(aor)
         verdict = digest.verify(creds, req.method, password, wall)
+        if verdict is Verdict.UNKNOWN_NONCE:
+            # Not our nonce (we restarted, the realm changed, or a forged one): a fresh
+            # challenge, the same for every user name.
+            self._challenge(req, txn, digest, wall, stale=False)
+            return
         if verdict is Verdict.STALE:
             self._challenge(req, txn, digest, wall, stale=True)
             return
+        if verdict is Verdict.REPLAY:
+            # A captured Authorization sent again (or a phone that reuses its nc): no binding;
+            # a fresh challenge lets an honest phone answer it, an eavesdropper cannot.
+            log.info("REGISTER for %s from %s:%s refused: nonce count reused", aor, *src)
+            self._report_failure(src, wall)
+            self._challenge(req, txn, digest, wall, stale=False)
+            return
         if verdict is Verdict.BAD:
-            if password is not None and digest.nonce_age(creds.nonce, wall) is None:
-                # Not our nonce (we restarted, or another realm): a fresh challenge, not a no.
-                self._challenge(req, txn, digest, wall, stale=False)
-            else:
-                log.info("REGISTER for %s from %s:%s refused: bad credentials", aor, *src)
-                self.stack.respond(txn, make_response(req, 403, "Forbidden", to_tag=tag))
+            self._refuse(req, txn, src, aor, "bad credentials", wall)
             return
         result = self.registrar.register(aor, req, src, tp, self.stack.now())
         headers = result.headers
@@ -95,6 +113,17 @@ class RegistrationService:
         )
         if result.status == 200:
             self.on_saved_change()
+
+    def _report_failure(self, src: Address, now: float) -> None:
+        if self.gate is not None:
+            self.gate.auth_failed(src, now)
+
+    def _refuse(
+        self, req: Request, txn: ServerTransaction, src: Address, aor: str, why: str, now: float
+    ) -> None:
+        log.info("REGISTER for %s from %s:%s refused: %s", aor, src[0], src[1], why)
+        self._report_failure(src, now)
+        self.stack.respond(txn, make_response(req, 403, "Forbidden", to_tag=new_tag()))
 
     def _challenge(
         self, req: Request, txn: ServerTransaction, digest: DigestServer, now: float, stale: bool

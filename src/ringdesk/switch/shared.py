@@ -22,6 +22,7 @@ from ringdesk.sip.sdp import Negotiated, SdpError, answer_remote, build_sdp, par
 from ringdesk.sip.uri import parse_name_addr
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
+from .gate import Gate
 from .legs import AnyLeg, IncomingLeg, Leg
 from .persist import save_bindings
 from .resolver import TrunkResolver
@@ -46,13 +47,15 @@ class SwitchState:
         sink: EventSink,
         data_dir: Path,
         media: Media | None,
+        gate: Gate | None = None,
     ) -> None:
         self.host = host
+        self.gate = gate
         self.directory = directory
         self.sink = sink
         self.data_dir = Path(data_dir)
         self.media: Media | None = media
-        self.stack = SipStack(host, port, handler)
+        self.stack = SipStack(host, port, handler, gate)
         self.registrar = Registrar(on_change=self._registration_changed)
         # The trunk may be a host name: resolved for our socket's address family.
         self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)

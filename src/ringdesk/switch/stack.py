@@ -24,6 +24,7 @@ from ringdesk.sip.transaction import (
 )
 from ringdesk.sip.uri import parse_via
 
+from .gate import Gate
 from .timers import TimerQueue
 from .transport import Address, SipTransport
 
@@ -55,10 +56,13 @@ class RequestHandler:
 
 
 class SipStack:
-    def __init__(self, host: str, port: int, handler: RequestHandler) -> None:
+    def __init__(
+        self, host: str, port: int, handler: RequestHandler, gate: Gate | None = None
+    ) -> None:
         self.handler = handler
+        self.gate = gate
         self.transport = SipTransport(
-            host, port, self._on_message, on_unreachable=self._on_unreachable
+            host, port, self._on_message, on_unreachable=self._on_unreachable, gate=gate
         )
         self.table = TransactionTable()
         self._timers = TimerQueue(self._fire)

@@ -12,11 +12,14 @@ import contextlib
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response, make_response, parse_message
+
+from .gate import Gate, request_method
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,12 @@ class SipTransport:
         *,
         tcp: bool = True,
         on_unreachable: OnUnreachable | None = None,
+        gate: Gate | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
+        self.gate = gate
+        self.clock = clock
         self.port = port
         self.on_message = on_message
         self.on_unreachable = on_unreachable
@@ -161,6 +168,9 @@ class SipTransport:
     def received(self, data: bytes, addr: Address, transport: str) -> None:
         if not data.strip(b"\r\n\t "):
             return  # keep-alive (RFC 5626 CRLF ping or a NAT keep-alive)
+        gate = self.gate
+        if gate is not None and not gate.admit(addr, request_method(data), self.clock()):
+            return  # banned or over its rate: dropped before the parser, without an answer
         try:
             msg = parse_message(data, stream=transport == "tcp")
         except SipParseError as exc:
@@ -179,6 +189,10 @@ class SipTransport:
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         addr: Address = (peer[0], peer[1])
+        gate = self.gate
+        if gate is not None and gate.banned(addr[0], self.clock()) and not gate.trusted(addr):
+            writer.close()
+            return
         self._conns[addr] = writer
         try:
             await self._read_stream(reader, writer, addr)

@@ -196,6 +196,9 @@ CtiId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9.
 class CtiAgentBody(Body):
     cti_id: CtiId
     cti_number: Phone
-    phone_password: Annotated[str, Field(min_length=4, max_length=128)] | None = None
+    # 10 characters at least: a short one falls to an online guesser between bans.
+    phone_password: Annotated[str, Field(min_length=10, max_length=128)] | None = None
+    # True: the server makes a strong one and returns it once (generated_phone_password).
+    generate_phone_password: bool = False
     # Omitted: keep the current setting (off for a new assignment), as for phone_password.
     auto_answer: bool | None = None

@@ -75,21 +75,21 @@ def _answer(server: DigestServer, now: float, password: str, algorithm: str) -> 
 def test_client_and_server_agree() -> None:
     server = DigestServer(b"secret", "ringdesk.local")
     for algorithm in ("MD5", "SHA-256"):
-        header = _answer(server, 1000.0, "phone1001", algorithm)
+        header = _answer(server, 1000.0, "phone1001-demo", algorithm)
         creds = parse_credentials(header)
         assert creds is not None and creds.algorithm == algorithm
-        assert server.verify(creds, "REGISTER", "phone1001", 1010.0) is Verdict.OK
+        assert server.verify(creds, "REGISTER", "phone1001-demo", 1010.0) is Verdict.OK
         assert server.verify(creds, "REGISTER", "wrong", 1010.0) is Verdict.BAD
-        assert server.verify(creds, "INVITE", "phone1001", 1010.0) is Verdict.BAD
+        assert server.verify(creds, "INVITE", "phone1001-demo", 1010.0) is Verdict.BAD
 
 
-def test_old_nonce_is_stale_and_foreign_nonce_is_bad() -> None:
+def test_old_nonce_is_stale_and_foreign_nonce_is_unknown() -> None:
     server = DigestServer(b"secret", "ringdesk.local", nonce_lifetime=300)
-    creds = parse_credentials(_answer(server, 1000.0, "phone1001", "MD5"))
+    creds = parse_credentials(_answer(server, 1000.0, "phone1001-demo", "MD5"))
     assert creds is not None
-    assert server.verify(creds, "REGISTER", "phone1001", 1000.0 + 301) is Verdict.STALE
+    assert server.verify(creds, "REGISTER", "phone1001-demo", 1000.0 + 301) is Verdict.STALE
     other = DigestServer(b"other secret", "ringdesk.local")
-    assert other.verify(creds, "REGISTER", "phone1001", 1001.0) is Verdict.BAD
+    assert other.verify(creds, "REGISTER", "phone1001-demo", 1001.0) is Verdict.UNKNOWN_NONCE
     assert other.nonce_age(creds.nonce, 1001.0) is None
     assert server.challenge(5.0, stale=True)[0].endswith("stale=true")
 

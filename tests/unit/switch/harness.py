@@ -75,7 +75,7 @@ class FakeMedia:
 
 class FakeDirectory:
     def __init__(self, sounds_dir: Path) -> None:
-        self.passwords = {"1001": "phone1001", "1002": "phone1002"}
+        self.passwords = {"1001": "phone1001-demo", "1002": "phone1002-demo"}
         self.routes = {
             "5550100": InboundRoute(1, True),
             "5550111": InboundRoute(2, False),

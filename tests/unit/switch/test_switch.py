@@ -66,7 +66,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 async def register(
-    rig: Rig, phone: Peer, cti_id: str = "1001", password: str = "phone1001"
+    rig: Rig, phone: Peer, cti_id: str = "1001", password: str = "phone1001-demo"
 ) -> Response:
     ruri = f"sip:{rig.addr[0]}:{rig.addr[1]}"
     to = f"<sip:{cti_id}@ringdesk.local>"
@@ -532,7 +532,7 @@ async def test_register_and_ring_over_tcp(rig: Rig) -> None:
     assert await asyncio.wait_for(reader.readexactly(2), 10) == b"\r\n"  # RFC 5626 pong
     challenge = await read_message()
     assert isinstance(challenge, Response) and challenge.status == 401
-    auth = answer_auth(challenge, "1001", "phone1001", f"{ruri};transport=tcp")
+    auth = answer_auth(challenge, "1001", "phone1001-demo", f"{ruri};transport=tcp")
     writer.write(register_text(2, auth))
     ok = await read_message()
     assert isinstance(ok, Response) and ok.status == 200

@@ -4,6 +4,7 @@ reaches the engine and the switch at once: after each save the runtime reloads t
 snapshot as a whole."""
 
 from ringdesk.web.routers.admin import (
+    bans,
     calling_numbers,
     cti_agents,
     cti_settings,
@@ -14,4 +15,4 @@ from ringdesk.web.routers.admin import (
 )
 
 # The order the routes were declared in when they were one module.
-MODULES = (services, permissions, calling_numbers, users, cti_settings, sounds, cti_agents)
+MODULES = (services, permissions, calling_numbers, users, cti_settings, sounds, cti_agents, bans)

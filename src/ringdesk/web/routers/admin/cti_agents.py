@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Response
 
 from ringdesk.runtime import Runtime
@@ -14,6 +16,20 @@ from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
 from ringdesk.web.schemas import CtiAgentBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
+
+# Letters and digits without look-alikes (0/O, 1/l/I): typed by hand into a desk phone's keypad
+# menu as often as pasted. 20 of 56 symbols: about 116 bits.
+PASSWORD_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+GENERATED_LENGTH = 20
+
+
+class CtiAgentSaved(CtiAgent):
+    # The generated phone password, shown this once (the API never returns a stored one).
+    generated_phone_password: str | None
+
+
+def generate_phone_password() -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(GENERATED_LENGTH))
 
 
 def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> CtiAgent:
@@ -41,12 +57,18 @@ def cti_agent(user_id: Id, _: Admin, runtime: RuntimeDep) -> CtiAgent:
 
 
 @router.put("/cti/agents/{user_id}")
-async def assign_cti(user_id: Id, body: CtiAgentBody, _: Admin, runtime: RuntimeDep) -> CtiAgent:
+async def assign_cti(
+    user_id: Id, body: CtiAgentBody, _: Admin, runtime: RuntimeDep
+) -> CtiAgentSaved:
+    if body.generate_phone_password and body.phone_password is not None:
+        raise ApiError(422, "invalid_input", "Give a phone_password or generate one, not both.")
+    generated = generate_phone_password() if body.generate_phone_password else None
+    password = generated if generated is not None else body.phone_password
     with runtime.db() as db:
         user = user_or_404(db, user_id)
         if ctis.taken(db, user_id=user_id, cti_id=body.cti_id, cti_number=body.cti_number):
             raise ApiError(409, "already_exists", "This CTI ID or CTI number belongs to another.")
-        if body.phone_password is None and ctis.get(db, user_id=user_id) is None:
+        if password is None and ctis.get(db, user_id=user_id) is None:
             raise ApiError(422, "invalid_input", "A new CTI agent needs a phone_password.")
         with unique("This CTI ID or CTI number"):
             ctis.assign(
@@ -54,12 +76,13 @@ async def assign_cti(user_id: Id, body: CtiAgentBody, _: Admin, runtime: Runtime
                 user_id=user_id,
                 cti_id=body.cti_id,
                 cti_number=body.cti_number,
-                phone_password=body.phone_password,
+                phone_password=password,
                 auto_answer=body.auto_answer,
             )
     runtime.reload_config()
     with runtime.db() as db:
-        return _cti_json(runtime, user, ctis.get(db, user_id=user_id))
+        saved = _cti_json(runtime, user, ctis.get(db, user_id=user_id))
+    return {**saved, "generated_phone_password": generated}
 
 
 @router.delete("/cti/agents/{user_id}", status_code=204)

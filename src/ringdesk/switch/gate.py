@@ -1,0 +1,225 @@
+"""The gate in front of the SIP stack: per-source request rates and bans (what Kamailio's pike
+and pipelimit plus fail2ban do), consulted for every datagram or TCP message before it is
+parsed, so a flood or a password-guessing run costs a dictionary lookup per packet, not a parse.
+
+Pure logic, no I/O: the caller passes `now` (wall-clock seconds, so a ban's since/until mean
+something to an admin). Sources are IP addresses, never address and port: the port is the
+attacker's to choose, so keying on it would make every limit trivial to step around.
+
+A source is banned when it fails authentication `auth_failures` times within `auth_window`
+seconds, or when it sends `flood_excess` requests over its rate within `flood_window` seconds.
+A banned source is dropped silently (no response: an answer would tell a scanner it found a
+SIP server and would spend our bandwidth on it). Trusted peers (the configured trunk by address
+and port, and the addresses an admin lists) are never limited nor banned, and a ban of their
+address does not drop them: a scanner on the trunk provider's network must not cut our calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+# Request classes with their own bucket; every other method (ACK, BYE, CANCEL, INFO...) is
+# "other". A response is never rate-limited (we asked for it), only dropped when banned.
+CLASSES = {b"REGISTER": "register", b"INVITE": "invite", b"OPTIONS": "options"}
+MAX_SOURCES = 100_000  # buckets kept; beyond it the idlest go (a spoofed-source flood)
+
+
+@dataclass(frozen=True, slots=True)
+class GateSettings:
+    enabled: bool = True
+    # Requests per second per source, with a burst of `burst_seconds` worth of them.
+    register_rate: float = 20.0
+    invite_rate: float = 20.0
+    options_rate: float = 5.0
+    other_rate: float = 100.0
+    burst_seconds: float = 3.0
+    auth_failures: int = 10  # failures within auth_window seconds ban the source
+    auth_window: float = 60.0
+    flood_excess: int = 200  # requests over the rate within flood_window seconds ban it
+    flood_window: float = 10.0
+    ban_seconds: float = 600.0
+    trusted: tuple[str, ...] = ()  # addresses ("ip" or "ip:port") never limited nor banned
+
+    def rate(self, kind: str) -> float:
+        return {
+            "register": self.register_rate,
+            "invite": self.invite_rate,
+            "options": self.options_rate,
+        }.get(kind, self.other_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    address: str
+    reason: str  # "auth_failures", "flood" or "manual"
+    since: float
+    until: float
+
+
+@dataclass(slots=True)
+class _Source:
+    seen: float
+    tokens: dict[str, float] = field(default_factory=dict)
+    stamps: dict[str, float] = field(default_factory=dict)
+    excess: int = 0
+    excess_since: float = 0.0
+    failures: list[float] = field(default_factory=list)
+
+
+def _parse_trusted(entries: Iterable[str]) -> tuple[set[str], set[Address]]:
+    hosts: set[str] = set()
+    peers: set[Address] = set()
+    for entry in entries:
+        text = entry.strip()
+        if not text:
+            continue
+        host, colon, port = text.rpartition(":")
+        # "ip:port" for IPv4; an IPv6 literal with a port is written "[ip]:port".
+        if colon and port.isdigit() and (host.count(":") == 0 or host.startswith("[")):
+            peers.add((host.strip("[]"), int(port)))
+        else:
+            hosts.add(text.strip("[]"))
+    return hosts, peers
+
+
+class Gate:
+    def __init__(self, settings: GateSettings | None = None) -> None:
+        self.settings = settings or GateSettings()
+        self._bans: dict[str, Ban] = {}
+        self._sources: dict[str, _Source] = {}
+        self._trusted_hosts, self._trusted_peers = _parse_trusted(self.settings.trusted)
+        self._trunk: set[Address] = set()
+        self.dropped = 0  # packets dropped: banned or over the rate
+
+    # ---- who is trusted ---------------------------------------------------------------
+
+    def set_trunk(self, addresses: Iterable[str], port: int) -> None:
+        """The trunk's resolved addresses with its configured port (called as they change)."""
+        self._trunk = {(a, port) for a in addresses}
+
+    def trusted(self, source: Address) -> bool:
+        return (
+            source in self._trunk
+            or source[0] in self._trusted_hosts
+            or source in self._trusted_peers
+        )
+
+    # ---- the per-packet check -----------------------------------------------------------
+
+    def admit(self, source: Address, method: bytes | None, now: float) -> bool:
+        """Whether to process a packet from `source`; `method` is the request's method as the
+        first line spells it, None for a response."""
+        if not self.settings.enabled:
+            return True
+        host = source[0]
+        ban = self._bans.get(host)
+        if ban is not None:
+            if now < ban.until:
+                if self.trusted(source):
+                    return True
+                self.dropped += 1
+                return False
+            del self._bans[host]
+            log.info("SIP ban of %s ended", host)
+        if method is None or self.trusted(source):
+            return True
+        kind = CLASSES.get(method, "other")
+        state = self._sources.get(host)
+        if state is None:
+            if len(self._sources) >= MAX_SOURCES:
+                self._evict(now)
+            state = self._sources[host] = _Source(seen=now)
+        rate = self.settings.rate(kind)
+        burst = max(1.0, rate * self.settings.burst_seconds)
+        last = state.tokens.get(kind)
+        tokens = burst if last is None else min(burst, last + (now - state.stamps[kind]) * rate)
+        state.stamps[kind] = now
+        state.seen = now
+        if tokens >= 1.0:
+            state.tokens[kind] = tokens - 1.0
+            return True
+        state.tokens[kind] = tokens
+        self.dropped += 1
+        if now - state.excess_since > self.settings.flood_window:
+            state.excess, state.excess_since = 0, now
+        state.excess += 1
+        if state.excess >= self.settings.flood_excess:
+            self.ban(host, "flood", now)
+        return False
+
+    # ---- what the switch reports ----------------------------------------------------------
+
+    def auth_failed(self, source: Address, now: float) -> None:
+        """A failed digest (wrong password, unknown user, replay) from `source`."""
+        if not self.settings.enabled or self.trusted(source):
+            return
+        host = source[0]
+        state = self._sources.get(host)
+        if state is None:
+            state = self._sources[host] = _Source(seen=now)
+        cutoff = now - self.settings.auth_window
+        state.failures = [t for t in state.failures if t > cutoff]
+        state.failures.append(now)
+        if len(state.failures) >= self.settings.auth_failures:
+            self.ban(host, "auth_failures", now)
+
+    # ---- bans -------------------------------------------------------------------------------
+
+    def ban(self, host: str, reason: str, now: float, seconds: float | None = None) -> Ban:
+        until = now + (self.settings.ban_seconds if seconds is None else seconds)
+        ban = self._bans[host] = Ban(host, reason, now, until)
+        self._sources.pop(host, None)  # its counts start over when the ban ends
+        # One line per ban: the packets it drops are not logged.
+        log.warning("SIP source %s banned for %.0f s: %s", host, until - now, reason)
+        return ban
+
+    def lift(self, host: str) -> bool:
+        if self._bans.pop(host, None) is None:
+            return False
+        self._sources.pop(host, None)
+        log.info("SIP ban of %s lifted", host)
+        return True
+
+    def bans(self, now: float) -> list[Ban]:
+        return sorted(
+            (b for b in self._bans.values() if now < b.until), key=lambda b: (b.since, b.address)
+        )
+
+    def banned(self, host: str, now: float) -> bool:
+        ban = self._bans.get(host)
+        return ban is not None and now < ban.until
+
+    def sweep(self, now: float) -> None:
+        """Forget ended bans and idle sources (called about once a second)."""
+        for host in [h for h, b in self._bans.items() if now >= b.until]:
+            del self._bans[host]
+            log.info("SIP ban of %s ended", host)
+        idle = now - max(self.settings.auth_window, self.settings.flood_window, 60.0)
+        for host in [h for h, s in self._sources.items() if s.seen < idle]:
+            del self._sources[host]
+
+    def _evict(self, now: float) -> None:
+        self.sweep(now)
+        if len(self._sources) >= MAX_SOURCES:
+            oldest = sorted(self._sources.items(), key=lambda kv: kv[1].seen)
+            for host, _ in oldest[: len(oldest) // 10 or 1]:
+                del self._sources[host]
+
+
+def request_method(data: bytes) -> bytes | None:
+    """The method of a request from its first bytes, None for a response (b"SIP/2.0 200 OK").
+    Leading CRLFs (keep-alives before a message on a stream) are skipped."""
+    start = 0
+    while start < len(data) and data[start] in b"\r\n":
+        start += 1
+    end = data.find(b" ", start, start + 32)
+    word = data[start:end] if end >= 0 else data[start : start + 32]
+    if word.startswith(b"SIP/"):
+        return None
+    return word.upper()
