@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages, when missing:
-# SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox. Fails loudly if it cannot.
+# SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox, and the attacker tools of
+# sipvicious (svmap, svwar, svcrack). Fails loudly if it cannot.
 set -euo pipefail
 
 need=()
@@ -9,6 +10,7 @@ command -v baresip >/dev/null || need+=(baresip)
 command -v linphonec >/dev/null || need+=(linphone-cli)
 command -v chromium >/dev/null || need+=(chromium)
 command -v sox >/dev/null || need+=(sox)
+command -v svcrack >/dev/null || need+=(sipvicious)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
   command -v kamailio >/dev/null || need+=(kamailio)
