@@ -8,6 +8,10 @@ import * as ui from "../../ui/form.js";
 import { adminShell } from "./shell.js";
 
 /** @typedef {import("../../types.js").CtiAgent} CtiAgent */
+/** @typedef {CtiAgent & {generated_phone_password: string | null}} CtiAgentSaved */
+
+// The server refuses shorter ones: a short phone password falls to online guessing.
+const MIN_PHONE_PASSWORD = 10;
 
 /** @param {HTMLElement} main */
 export async function ctiAgentsView(main) {
@@ -64,6 +68,7 @@ function agentRow(a, reload) {
   const ctiNumber = ui.phoneInput("cti_number", { value: a.cti_number || "", ...off });
   const password = ui.input("password", "phone_password", {
     maxlength: 100,
+    minlength: MIN_PHONE_PASSWORD,
     autocomplete: "new-password",
     placeholder: a.has_phone_password ? "Unchanged" : "Not set",
   });
@@ -71,36 +76,51 @@ function agentRow(a, reload) {
   const autoAnswer = checkbox("Auto Answer", Boolean(a.auto_answer), { name: "auto_answer" });
   autoAnswer.input.setAttribute("aria-describedby", `auto-answer-hint-${a.user_id}`);
   const status = ui.saveStatus();
+  // A generated password is shown here once, to copy into the phone; it is never shown again.
+  const shown = h("div", { class: "generated-password", hidden: true, role: "status" });
+  /** @param {boolean} generate */
+  const save = async (generate) => {
+    status.clear();
+    shown.hidden = true;
+    shown.replaceChildren();
+    const id = ctiId.value.trim();
+    const number = ctiNumber.value.trim();
+    if (!id || !number) {
+      status.fail("Both the CTI ID and the CTI number are needed.");
+      return;
+    }
+    if (!isPhoneNumber(number)) {
+      status.fail("The CTI number must be a phone number.");
+      ctiNumber.setAttribute("aria-invalid", "true");
+      return;
+    }
+    if (!generate && password.value && password.value.length < MIN_PHONE_PASSWORD) {
+      status.fail(`The phone password needs at least ${MIN_PHONE_PASSWORD} characters.`);
+      password.setAttribute("aria-invalid", "true");
+      return;
+    }
+    /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, phone_password?: string, generate_phone_password?: boolean}} */
+    const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
+    if (generate) body.generate_phone_password = true;
+    else if (password.value) body.phone_password = password.value;
+    await ui.saveForm(form, status.fail, async () => {
+      /** @type {CtiAgentSaved} */
+      const saved = await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
+      password.value = "";
+      password.removeAttribute("aria-invalid");
+      password.placeholder =
+        body.phone_password || generate || a.has_phone_password ? "Unchanged" : "Not set";
+      if (saved.generated_phone_password) showOnce(shown, saved.generated_phone_password);
+      status.ok("Saved.");
+    });
+  };
   const form = ui.formWith(
     {
       class: "card agent-row",
       dataset: { user: String(a.user_id) },
       "aria-label": `CTI assignment for ${a.name}`,
     },
-    async () => {
-      status.clear();
-      const id = ctiId.value.trim();
-      const number = ctiNumber.value.trim();
-      if (!id || !number) {
-        status.fail("Both the CTI ID and the CTI number are needed.");
-        return;
-      }
-      if (!isPhoneNumber(number)) {
-        status.fail("The CTI number must be a phone number.");
-        ctiNumber.setAttribute("aria-invalid", "true");
-        return;
-      }
-      /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, phone_password?: string}} */
-      const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
-      if (password.value) body.phone_password = password.value;
-      await ui.saveForm(form, status.fail, async () => {
-        await api.put(`/api/admin/cti/agents/${a.user_id}`, body);
-        password.value = "";
-        password.placeholder =
-          body.phone_password || a.has_phone_password ? "Unchanged" : "Not set";
-        status.ok("Saved.");
-      });
-    },
+    () => save(false),
     h(
       "div",
       { class: "agent-row-head" },
@@ -124,8 +144,14 @@ function agentRow(a, reload) {
         "Calls offered to this agent are answered at once, with no click on Answer.",
       ),
     ),
+    shown,
     ui.formActions(
       ui.submitButton("Save", { "aria-label": `Save CTI for ${a.name}` }),
+      ui.button("Generate password", {
+        class: "btn btn-ghost",
+        "aria-label": `Generate a phone password for ${a.name}`,
+        onclick: () => save(true),
+      }),
       a.cti_id
         ? ui.button("Unassign", {
             class: "btn btn-ghost",
@@ -149,4 +175,31 @@ function agentRow(a, reload) {
     ),
   );
   return form;
+}
+
+/** The generated password with a Copy button; shown this once.
+ * @param {HTMLElement} box @param {string} secret */
+function showOnce(box, secret) {
+  const value = h("code", { class: "secret" }, secret);
+  const copy = ui.button("Copy", {
+    class: "btn btn-ghost",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(secret);
+        copy.textContent = "Copied";
+      } catch {
+        // No clipboard (plain HTTP): select the text so Ctrl+C copies it.
+        const range = document.createRange();
+        range.selectNodeContents(value);
+        window.getSelection()?.removeAllRanges();
+        window.getSelection()?.addRange(range);
+      }
+    },
+  });
+  box.replaceChildren(
+    h("p", null, "New phone password (shown only now; copy it into the phone):"),
+    value,
+    copy,
+  );
+  box.hidden = false;
 }
