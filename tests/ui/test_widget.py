@@ -67,8 +67,10 @@ def test_widget_is_keyboard_operable(desk: Desk) -> None:
     desk.goto("/")
     desk.login("alice")
     page = desk.page
-    # locator.press focuses and presses on the same element: a focus() then a page-level key
-    # could land on a toggle the page re-rendered in between (seen once on a loaded machine).
+    # The page is settled once the landing view has taken the focus (its heading): a key
+    # pressed before that raced the post-login render on a loaded machine (seen twice).
+    expect(page.get_by_role("heading", name="Tickets", level=1)).to_be_focused()
+    # locator.press focuses and presses on the same element.
     desk.toggle.press("Enter")
     expect(desk.widget).to_be_visible()
     expect(desk.toggle).to_have_attribute("aria-expanded", "true")
