@@ -20,16 +20,26 @@ scripts/install-test-deps.sh with RINGDESK_BENCH=1.
 The figure per system: the highest rate whose step ended with zero failed calls, and SIPp's
 call setup time (INVITE to 200) percentiles at that rate.
 
+The SIP gate (switch/gate.py) is on, as in production, with per-source rates raised for the
+bench's own sources: its SIPp UAC places every call from one address and its 600 phones
+register from one address too, far above what one real source may send. `--gate off` measures
+the switch without it. `--flood N` sends N REGISTERs a second from another loopback address
+(127.0.0.2) during the call steps: the gate cuts and bans that source, and the step shows what
+the flood still costs the calls (CPU per call and setup time).
+
     python bench/sip_cps.py [--rates 50,100,...] [--seconds 10] [--agents 600]
+                            [--gate on|off] [--flood 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +55,15 @@ sys.path.insert(0, str(ROOT))  # run as `python bench/sip_cps.py` from anywhere
 from tests.support.rtp import free_udp_port  # noqa: E402
 from tests.support.server import RunningServer, start_server  # noqa: E402
 from tests.support.sipp import SCENARIOS, digest_register, sipp_binary  # noqa: E402
+
+FLOOD_SOURCE = "127.0.0.2"
+# The bench's own sources send far more than one phone or customer would; raised so the gate
+# still runs its buckets for every packet but never cuts the bench's own traffic.
+BENCH_GATE_ENV = {
+    "RINGDESK_SIP_RATE_REGISTER": "2000",
+    "RINGDESK_SIP_RATE_INVITE": "2000",
+    "RINGDESK_SIP_RATE_OTHER": "5000",
+}
 
 INBOUND = "5550100"
 SERVICE_ID = 1
@@ -347,9 +366,60 @@ def board_statuses(server: RunningServer) -> dict[str, int]:
         return counts
 
 
+def flood(host: str, port: int, rate: float, seconds: float) -> None:
+    """REGISTERs from FLOOD_SOURCE at `rate` a second for `seconds` (a separate process), then
+    print how many were sent and answered."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((FLOOD_SOURCE, 0))
+    sock.setblocking(False)
+    local = sock.getsockname()[1]
+    messages = [
+        (
+            f"REGISTER sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {FLOOD_SOURCE}:{local};branch=z9hG4bKflood{n};rport\r\n"
+            f"From: <sip:{n}@{host}>;tag=f{n}\r\nTo: <sip:{n}@{host}>\r\n"
+            f"Call-ID: flood-{n}\r\nCSeq: 1 REGISTER\r\n"
+            f"Contact: <sip:{n}@{FLOOD_SOURCE}:{local}>\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        for n in range(1000, 2000)
+    ]
+    sent = answered = 0
+    start = time.monotonic()
+    tick = 0.01
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * rate) - sent
+        for _ in range(max(0, due)):
+            with contextlib.suppress(BlockingIOError):  # a full buffer: that one is lost
+                sock.sendto(messages[sent % len(messages)], (host, port))
+            sent += 1
+        while True:
+            try:
+                sock.recv(65535)
+                answered += 1
+            except BlockingIOError:
+                break
+        time.sleep(tick)
+    print(f"flood: {sent} REGISTERs from {FLOOD_SOURCE} in {seconds:.0f} s, {answered} answered")
+
+
+def start_flood(target: tuple[str, int], rate: float, seconds: float) -> subprocess.Popen[bytes]:
+    args = [sys.executable, __file__, "--flood-worker", target[0], str(target[1])]
+    return subprocess.Popen([*args, f"{rate:g}", f"{seconds:g}"])
+
+
+def sip_bans(server: RunningServer) -> list[dict[str, object]]:
+    token = server.login("admin", "admin-demo")
+    with server.client(token) as http:
+        bans: list[dict[str, object]] = http.get("/api/admin/sip/bans").json()
+        return bans
+
+
 async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
-    server = start_server(workdir / "ringdesk")
+    env = dict(BENCH_GATE_ENV, RINGDESK_SIP_GATE=args.gate)
+    server = start_server(workdir / "ringdesk", env=env)
     uas: subprocess.Popen[bytes] | None = None
+    flooder: subprocess.Popen[bytes] | None = None
     try:
         agents = create_agents(server, args.agents)
         agent_port = free_udp_port()
@@ -361,6 +431,13 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
             f"ringdesk: {len(agents)} agents Ready with Auto Answer and 1 s wrap-up, "
             "phones registered to one SIPp UAS; no API request per call"
         )
+        print(
+            f"ringdesk: SIP gate {args.gate}" + (f", flood {args.flood:g}/s" if args.flood else "")
+        )
+        target = (server.sip_host, server.sip_port)
+        if args.flood:
+            flooder = start_flood(target, args.flood, len(args.rates) * (args.seconds + 20))
+            await asyncio.sleep(1)  # the flood is on (and cut) before the first call
         loop = asyncio.get_running_loop()
         steps = await loop.run_in_executor(
             None,
@@ -373,8 +450,13 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         )
         await asyncio.sleep(3)  # the last calls' wrap-up
         print(f"ringdesk: bench agents by status after the run: {board_statuses(server)}")
+        if args.flood:
+            print(f"ringdesk: SIP bans after the run: {sip_bans(server)}")
         return steps
     finally:
+        if flooder is not None:
+            flooder.terminate()
+            flooder.wait(timeout=10)
         stop(uas)
         server.stop()
 
@@ -438,6 +520,10 @@ def _rates(text: str) -> list[float]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--flood-worker"]:
+        host, port, rate, seconds = sys.argv[2:6]
+        flood(host, int(port), float(rate), float(seconds))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--rates", type=_rates, default=_rates("50,100,200,250,300,350,400,450,500")
@@ -452,6 +538,8 @@ def main() -> int:
     parser.add_argument("--kamailio-children", type=int, default=2)
     parser.add_argument("--workdir", help="keep SIPp traces here (default: a temp dir)")
     parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
+    parser.add_argument("--gate", choices=("on", "off"), default="on", help="the SIP gate")
+    parser.add_argument("--flood", type=float, default=0.0, help="REGISTERs/s from 127.0.0.2")
     args = parser.parse_args()
     print(f"# sip_cps: steps of {args.seconds:g} s, calls held {HOLD_MS} ms, {os.cpu_count()} cpus")
     with tempfile.TemporaryDirectory(prefix="sip_cps-") as tmp:

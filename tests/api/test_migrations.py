@@ -154,7 +154,11 @@ def test_data_written_at_the_first_schema_survives_the_upgrade_to_head(
         user = db.get_one(m.User, 2)
         assert (user.username, user.name, user.role) == ("alice", "Alice Martin", "agent")
         cti = db.get_one(m.CtiAgent, 2)
-        assert (cti.cti_id, cti.cti_number, cti.phone_password) == ("1001", "1001", "phone1001-demo")
+        assert (cti.cti_id, cti.cti_number, cti.phone_password) == (
+            "1001",
+            "1001",
+            "phone1001-demo",
+        )
         assert cti.auto_answer is False  # the column 0002 added, filled for existing agents
         permission = db.get_one(m.ServiceAgent, (1, 2))
         assert permission.phone_permission is True
