@@ -54,12 +54,22 @@ def _matches(mode: str, text: str, status: str, alice_id: int) -> bool:
 
 
 async def _client_side(
-    mode: str, url: str, count: int, rounds: int, alice_id: int, ready: Any, results: Any
+    mode: str,
+    url: str,
+    token: str,
+    count: int,
+    rounds: int,
+    alice_id: int,
+    ready: Any,
+    results: Any,
 ) -> None:
     arrivals: list[list[float]] = [[] for _ in range(rounds)]
     connections = []
     for _ in range(count):
-        connections.append(await websockets.connect(url, open_timeout=60, max_queue=None))
+        ws = await websockets.connect(url, open_timeout=60, max_queue=None)
+        await ws.send(json.dumps({"type": "auth", "token": token}))  # never in the URL
+        await ws.recv()  # {"type":"ready"}: subscribed
+        connections.append(ws)
     ready.put(count)
 
     async def reader(ws: Any) -> None:
@@ -79,9 +89,16 @@ async def _client_side(
 
 
 def _worker(
-    mode: str, url: str, count: int, rounds: int, alice_id: int, ready: Any, results: Any
+    mode: str,
+    url: str,
+    token: str,
+    count: int,
+    rounds: int,
+    alice_id: int,
+    ready: Any,
+    results: Any,
 ) -> None:
-    asyncio.run(_client_side(mode, url, count, rounds, alice_id, ready, results))
+    asyncio.run(_client_side(mode, url, token, count, rounds, alice_id, ready, results))
 
 
 def run(mode: str, clients: int, rounds: int) -> list[float]:
@@ -97,14 +114,16 @@ def run(mode: str, clients: int, rounds: int) -> list[float]:
             http.post("/api/cti/login").raise_for_status()
             http.put("/api/cti/status", json={"status": "business"}).raise_for_status()
             token = alice if mode == "agent" else admin
-            url = f"ws://127.0.0.1:{server.http_port}/api/ws?token={token}"
+            url = f"ws://127.0.0.1:{server.http_port}/api/ws"
             ctx = mp.get_context("spawn")
             ready, results = ctx.Queue(), ctx.Queue()
             share = [
                 clients // WORKERS + (1 if i < clients % WORKERS else 0) for i in range(WORKERS)
             ]
             procs = [
-                ctx.Process(target=_worker, args=(mode, url, n, rounds, alice_id, ready, results))
+                ctx.Process(
+                    target=_worker, args=(mode, url, token, n, rounds, alice_id, ready, results)
+                )
                 for n in share
             ]
             for proc in procs:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import re
 import socket
 import sys
 
@@ -90,12 +91,37 @@ def _serve(settings: config.Settings, log_level: str) -> None:
             ws="websockets-sansio",
         )
     )
+    _redact_secrets()
     # A call allocates thousands of short-lived objects; the default first-generation threshold
     # (700) ran a collection every few hundred of them (6 % of the CPU at 100 calls/s, py-spy).
     gc.set_threshold(20_000, 20, 20)
     # uvloop: less CPU per UDP datagram and per WebSocket write than the standard loop.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(server.serve(sockets=[sock]))
+
+
+# Bearer tokens as they can appear in a log line: a WebSocket auth frame (logged at debug), an
+# Authorization header, a token in a query string sent by an old client.
+_SECRET = re.compile(
+    r"""("token"\s*:\s*")[^"]+|(authorization:\s*bearer\s+)[^\s'"]+|([?&]token=)[^&\s'"]+""",
+    re.IGNORECASE,
+)
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _SECRET.sub(lambda m: (m[1] or m[2] or m[3]) + "[redacted]", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _redact_secrets() -> None:
+    """Keep tokens out of every log line, debug included (uvicorn has set its handlers up)."""
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_Redact())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,13 @@ SIP_GATE_NUMBERS: dict[str, tuple[str, float]] = {
     "sip_flood_excess": ("RINGDESK_SIP_FLOOD_EXCESS", 200),
     "sip_ban_seconds": ("RINGDESK_SIP_BAN_SECONDS", 600.0),
 }
+# The web edge (docs/security.md, "The web edge"): idle and absolute session lifetimes, and how
+# many failed logins per account and per client address a window allows.
+DEFAULT_SESSION_IDLE = 8 * 3600.0
+DEFAULT_SESSION_ABSOLUTE = 24 * 3600.0
+DEFAULT_LOGIN_WINDOW = 15 * 60.0
+DEFAULT_LOGIN_ACCOUNT_FAILURES = 5
+DEFAULT_LOGIN_ADDRESS_FAILURES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,11 @@ class Settings:
     sip_flood_excess: int = 200
     sip_ban_seconds: float = 600.0
     sip_trusted: tuple[str, ...] = ()
+    session_idle_seconds: float = DEFAULT_SESSION_IDLE
+    session_absolute_seconds: float = DEFAULT_SESSION_ABSOLUTE
+    login_window_seconds: float = DEFAULT_LOGIN_WINDOW
+    login_account_failures: int = DEFAULT_LOGIN_ACCOUNT_FAILURES
+    login_address_failures: int = DEFAULT_LOGIN_ADDRESS_FAILURES
 
     @property
     def effective_database_url(self) -> str:
@@ -76,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument(
             "--sip-trusted", help="comma-separated addresses (ip or ip:port) never limited"
         )
+        parser.add_argument("--session-idle", help="seconds without a request that end a session")
+        parser.add_argument("--session-absolute", help="seconds after login that end a session")
+        parser.add_argument("--login-window", help="seconds over which failed logins count")
+        parser.add_argument("--login-account-failures", help="failed logins per account")
+        parser.add_argument("--login-address-failures", help="failed logins per client address")
 
 
 def _port(value: str, name: str) -> int:
@@ -86,6 +103,16 @@ def _port(value: str, name: str) -> int:
     if not 0 <= port <= 65535:
         raise SystemExit(f"{name} must be between 0 and 65535, got {port}")
     return port
+
+
+def _positive(value: str, name: str, kind: type[int] | type[float]) -> float:
+    try:
+        number = kind(value)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {value!r}") from exc
+    if not number > 0:
+        raise SystemExit(f"{name} must be above 0, got {value}")
+    return number
 
 
 def _number(value: str, name: str) -> float:
@@ -143,4 +170,41 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         ),
         data_dir=Path(pick("data_dir", "RINGDESK_DATA_DIR", DEFAULT_DATA_DIR)),
         database_url=pick("database_url", "RINGDESK_DATABASE_URL", ""),
+        session_idle_seconds=_positive(
+            pick("session_idle", "RINGDESK_SESSION_IDLE", str(DEFAULT_SESSION_IDLE)),
+            "RINGDESK_SESSION_IDLE",
+            float,
+        ),
+        session_absolute_seconds=_positive(
+            pick("session_absolute", "RINGDESK_SESSION_ABSOLUTE", str(DEFAULT_SESSION_ABSOLUTE)),
+            "RINGDESK_SESSION_ABSOLUTE",
+            float,
+        ),
+        login_window_seconds=_positive(
+            pick("login_window", "RINGDESK_LOGIN_WINDOW", str(DEFAULT_LOGIN_WINDOW)),
+            "RINGDESK_LOGIN_WINDOW",
+            float,
+        ),
+        login_account_failures=int(
+            _positive(
+                pick(
+                    "login_account_failures",
+                    "RINGDESK_LOGIN_ACCOUNT_FAILURES",
+                    str(DEFAULT_LOGIN_ACCOUNT_FAILURES),
+                ),
+                "RINGDESK_LOGIN_ACCOUNT_FAILURES",
+                int,
+            )
+        ),
+        login_address_failures=int(
+            _positive(
+                pick(
+                    "login_address_failures",
+                    "RINGDESK_LOGIN_ADDRESS_FAILURES",
+                    str(DEFAULT_LOGIN_ADDRESS_FAILURES),
+                ),
+                "RINGDESK_LOGIN_ADDRESS_FAILURES",
+                int,
+            )
+        ),
     )

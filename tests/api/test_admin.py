@@ -96,24 +96,34 @@ def test_users_round_trip(http: Clients, api) -> None:  # type: ignore[no-untype
     admin = http("admin")
     created = admin.post(
         "/api/admin/users",
-        json={"username": "dave", "name": "Dave Lister", "password": "dave-pass", "role": "agent"},
+        json={
+            "username": "dave",
+            "name": "Dave Lister",
+            "password": "red-dwarf-mining",
+            "role": "agent",
+        },
     )
     assert created.status_code == 201, created.text
     uid = created.json()["id"]
     assert_error(
         admin.post(
             "/api/admin/users",
-            json={"username": "dave", "name": "Other", "password": "secret1", "role": "agent"},
+            json={
+                "username": "dave",
+                "name": "Other",
+                "password": "another-secret-7",
+                "role": "agent",
+            },
         ),
         409,
         "already_exists",
     )
-    token = api.login("dave", "dave-pass")
+    token = api.login("dave", "red-dwarf-mining")
     patched = admin.patch(
-        f"/api/admin/users/{uid}", json={"name": "Dave L.", "password": "new-pw1"}
+        f"/api/admin/users/{uid}", json={"name": "Dave L.", "password": "starbug-pilot-3"}
     )
     assert patched.json()["name"] == "Dave L."
-    assert api.login("dave", "new-pw1")
+    assert api.login("dave", "starbug-pilot-3")
     assert any(u["username"] == "dave" for u in admin.get("/api/admin/users").json())
     assert admin.delete(f"/api/admin/users/{uid}").status_code == 204
     with api.client(token) as gone:
@@ -145,7 +155,14 @@ def test_cti_settings_round_trip(http: Clients) -> None:
     assert saved.status_code == 200, saved.text
     assert admin.get("/api/admin/cti/settings").json() == saved.json()
     assert saved.json()["codecs"] == ["PCMA"] and saved.json()["pickup_seconds"] == 15
-    assert admin.put("/api/admin/cti/settings", json=before).json() == before
+    # Write-only: the answer says a password is set, never what it is.
+    assert saved.json()["has_trunk_password"] is True and "trunk_password" not in saved.json()
+    assert "s3cret" not in admin.get("/api/admin/cti/settings").text
+    # A PUT without it keeps it; null removes it.
+    kept = admin.put("/api/admin/cti/settings", json=dict(before, codecs=["PCMU"]))
+    assert kept.json()["has_trunk_password"] is True
+    restored = admin.put("/api/admin/cti/settings", json=dict(before, trunk_password=None))
+    assert restored.json() == before
 
 
 def test_default_login_status_setting_is_applied(http: Clients) -> None:

@@ -47,7 +47,12 @@ def test_a_new_assignment_without_auto_answer_has_it_off(http: Clients) -> None:
     admin = http("admin")
     made = admin.post(
         "/api/admin/users",
-        json={"username": "dave", "name": "Dave Ray", "password": "dave-demo-1", "role": "agent"},
+        json={
+            "username": "dave",
+            "name": "Dave Ray",
+            "password": "auto-answer-desk",
+            "role": "agent",
+        },
     )
     assert made.status_code == 201, made.text
     uid = made.json()["id"]

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import Clients
 from tests.support.server import RunningServer
 
 
-def _ws(api: RunningServer, token: str, since: int | None = None) -> ClientConnection:
-    url = f"ws://127.0.0.1:{api.http_port}/api/ws?token={token}"
+@contextmanager
+def _ws(api: RunningServer, token: str, since: int | None = None) -> Iterator[ClientConnection]:
+    """A feed authenticated by its first message, subscribed once `ready` has come."""
+    url = f"ws://127.0.0.1:{api.http_port}/api/ws"
     if since is not None:
-        url += f"&since={since}"
-    return connect(url, open_timeout=30)
+        url += f"?since={since}"
+    with connect(url, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "auth", "token": token}))
+        assert json.loads(ws.recv(timeout=30)) == {"type": "ready"}
+        yield ws
 
 
 def _next(ws: ClientConnection, type_: str | None = None, timeout: float = 30) -> dict[str, Any]:
@@ -28,14 +35,31 @@ def _next(ws: ClientConnection, type_: str | None = None, timeout: float = 30) -
             return message
 
 
-def test_feed_refuses_a_missing_or_bad_token(api: RunningServer) -> None:
-    for url in (
-        f"ws://127.0.0.1:{api.http_port}/api/ws",
-        f"ws://127.0.0.1:{api.http_port}/api/ws?token=forged",
+def test_feed_refuses_a_missing_or_bad_token(api: RunningServer, http: Clients) -> None:
+    url = f"ws://127.0.0.1:{api.http_port}/api/ws"
+    for first in (
+        {"type": "auth", "token": "forged"},
+        {"type": "ping"},
+        {"type": "auth"},
+        "not json",
     ):
-        with pytest.raises(InvalidStatus) as refused:
-            connect(url, open_timeout=30)
-        assert refused.value.response.status_code == 403
+        with connect(url, open_timeout=30) as ws:
+            ws.send(first if isinstance(first, str) else json.dumps(first))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    # The old way, the token in the URL, is refused even with a good token.
+    with connect(f"{url}?token={http.token('carol')}", open_timeout=30) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_feed_closes_a_socket_that_never_authenticates(api: RunningServer) -> None:
+    with connect(f"ws://127.0.0.1:{api.http_port}/api/ws", open_timeout=30) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
 def test_status_changes_arrive_in_order_with_growing_seq(api: RunningServer, http: Clients) -> None:

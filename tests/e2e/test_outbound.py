@@ -104,8 +104,10 @@ def test_far_end_refusals_come_back_as_reasons(rig: Rig, behaviour: str, reason:
     rig.phone("alice")
     alice.cti_login()
     alice.wait_state(lambda s: s["phone_registered"] is True, "phone_registered")
-    ws_url = rig.server.base_url.replace("http", "ws", 1) + f"/api/ws?token={alice.token}"
+    ws_url = rig.server.base_url.replace("http", "ws", 1) + "/api/ws"
     with connect(ws_url, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "auth", "token": alice.token}))
+        assert json.loads(ws.recv(timeout=30)) == {"type": "ready"}
         _dial(alice, "5555678", "5550100")
         trunk.wait_invite()
         failed = _call_failed(ws, timeout=60)

@@ -123,8 +123,10 @@ def test_unresolvable_trunk_fails_the_dial_as_unreachable(rig: Rig) -> None:
     rig.phone("alice")
     alice.cti_login()
     alice.wait_state(lambda s: s["phone_registered"] is True, "phone_registered")
-    ws_url = rig.server.base_url.replace("http", "ws", 1) + f"/api/ws?token={alice.token}"
+    ws_url = rig.server.base_url.replace("http", "ws", 1) + "/api/ws"
     with connect(ws_url, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "auth", "token": alice.token}))
+        assert json.loads(ws.recv(timeout=30)) == {"type": "ready"}
         _dial(rig)
         failed = _next_event(ws, "call_failed")
     assert failed["reason"] == "unreachable", failed

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class RunningServer:
     database_url: str | None
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    serve_args: tuple[str, ...] = ()  # extra `ringdesk serve` flags, e.g. short session lifetimes
     http_port: int = 0
     sip_host: str = "127.0.0.1"
     sip_port: int = 0
@@ -108,6 +109,7 @@ class RunningServer:
                 "--sip-port",
                 "0",
                 *self._db_args(),
+                *self.serve_args,
             ],
             env=self.env,
             stdout=log,
@@ -183,6 +185,7 @@ def start_server(
     *,
     database_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    serve_args: Sequence[str] = (),
 ) -> RunningServer:
     """Migrate, create the demo tenant and serve, all in `tmp_path/data`; wait for /healthz."""
     data_dir = Path(tmp_path) / "data"
@@ -194,7 +197,9 @@ def start_server(
     full_env["PYTHONUNBUFFERED"] = "1"
     if env:
         full_env.update(env)
-    server = RunningServer(data_dir=data_dir, database_url=database_url, env=full_env)
+    server = RunningServer(
+        data_dir=data_dir, database_url=database_url, env=full_env, serve_args=tuple(serve_args)
+    )
     server._run_cli("migrate")
     server._run_cli("demo")
     server.launch()

@@ -266,7 +266,7 @@ def test_users_add_edit_and_delete(admin_desk: Desk) -> None:
     form = page.locator("form", has_text="New user")
     form.get_by_label("Username").fill("dave")
     form.get_by_label("Full name").fill("Dave Park")
-    form.get_by_label("Password").fill("dave-demo-pass")
+    form.get_by_label("Password").fill("park-ranger-42")
     form.get_by_label("Role").select_option("agent")
     form.get_by_role("button", name="Add user").click()
     expect(page.locator("tr", has_text="dave")).to_contain_text("Dave Park")
@@ -279,7 +279,7 @@ def test_users_add_edit_and_delete(admin_desk: Desk) -> None:
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator("tr", has_text="dave")).to_contain_text("David Park")
     # The new user can log in with the password set here.
-    assert admin_desk.server.login("dave", "dave-demo-pass")
+    assert admin_desk.server.login("dave", "park-ranger-42")
 
     page.get_by_role("button", name="Delete David Park").click()
     admin_desk.dialog().get_by_role("button", name="Delete").click()

@@ -38,6 +38,10 @@ LINGER = 120.0  # seconds a closed feed is still filled, for a widget that recon
 @dataclass(slots=True, eq=False)  # compared by identity: kept in sets
 class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    session: str = ""  # digest of the token the socket authenticated with
+    admin: bool = False  # the role when the socket opened; a role change closes the socket
+    # Set when the server ends the feed (None in the queue then means "close with this").
+    close: tuple[int, str] | None = None
 
 
 @dataclass(slots=True)
@@ -59,7 +63,6 @@ class Feeds:
     def __init__(self, sources: LiveSources) -> None:
         self._sources = sources
         self._users: dict[int, UserFeed] = {}
-        self.admins: set[int] = set()  # users with role admin who have a feed open
         self._board_dirty = asyncio.Event()
         # Today's figures scan the day's call records: recomputed only when a call changed.
         self._today: tuple[dt.date, list[dict[str, Any]]] | None = None
@@ -161,7 +164,13 @@ class Feeds:
         while True:
             await self._board_dirty.wait()
             self._board_dirty.clear()
-            admins = [a for a in self.admins if self._users.get(a, UserFeed()).subscribers]
+            # From the open sockets, not a list of past admins: a demoted admin's sockets are
+            # closed, and the one she opens next as an agent carries admin=False.
+            admins = [
+                user_id
+                for user_id, feed in self._users.items()
+                if any(sub.admin for sub in feed.subscribers)
+            ]
             if admins:
                 started = time.monotonic()
                 try:
@@ -178,10 +187,12 @@ class Feeds:
                 await asyncio.sleep(max(0.0, BOARD_INTERVAL - (time.monotonic() - started)))
 
     # ---- subscribing --------------------------------------------------------------------------
-    def subscribe(self, user_id: int, since: int | None) -> tuple[Subscriber, list[str], bool]:
+    def subscribe(
+        self, user_id: int, since: int | None, *, session: str = "", admin: bool = False
+    ) -> tuple[Subscriber, list[str], bool]:
         """Register a subscriber; returns it, the messages to replay, and whether to resync."""
         feed = self._users.setdefault(user_id, UserFeed())
-        sub = Subscriber()
+        sub = Subscriber(session=session, admin=admin)
         replay: list[str] = []
         resync = False
         if since is not None and feed.gap:
@@ -205,6 +216,28 @@ class Feeds:
             feed.subscribers.discard(sub)
             if not feed.subscribers:
                 feed.idle_since = time.monotonic()
+
+    def close_user(self, user_id: int, code: int, reason: str) -> None:
+        """Close every open socket of the user now (her sessions ended)."""
+        feed = self._users.get(user_id)
+        if feed is not None:
+            for sub in list(feed.subscribers):
+                self._close(user_id, sub, code, reason)
+
+    def close_session(self, session: str, code: int, reason: str) -> None:
+        """Close the sockets opened with one session (a logout, an expired session)."""
+        for user_id, feed in self._users.items():
+            for sub in [s for s in feed.subscribers if s.session == session]:
+                self._close(user_id, sub, code, reason)
+
+    def sessions(self) -> set[str]:
+        """The sessions that have a socket open, for the periodic lifetime check."""
+        return {sub.session for feed in self._users.values() for sub in feed.subscribers}
+
+    def _close(self, user_id: int, sub: Subscriber, code: int, reason: str) -> None:
+        sub.close = (code, reason)
+        self.unsubscribe(user_id, sub)
+        sub.queue.put_nowait(None)
 
     def current_seq(self, user_id: int) -> int:
         feed = self._users.get(user_id)

@@ -46,6 +46,8 @@ class Session(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[float] = mapped_column(Float)
+    # Written at most once a minute per session (web/principals.py), not on every request.
+    last_seen_at: Mapped[float] = mapped_column(Float)
 
 
 class Service(Base):

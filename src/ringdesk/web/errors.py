@@ -27,6 +27,7 @@ _HTTP_CODES = {
     413: ("too_large", "The request body is too large."),
     415: ("unsupported_media_type", "This content type is not supported."),
     422: ("invalid_input", "The input is not valid."),
+    429: ("too_many_attempts", "Too many requests; try again later."),
 }
 
 
@@ -47,11 +48,14 @@ def core_status(exc: CoreError) -> int:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 T = TypeVar("T")
@@ -106,7 +110,9 @@ def _human(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(CoreError)
     async def core_error(_: Request, exc: CoreError) -> JSONResponse:

@@ -26,24 +26,39 @@ class BodyLimit:
             await _too_large(send)
             return
         received = 0
+        started = False  # whether the app has begun its answer (then ours cannot be sent)
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # A chunked body has no Content-Length: it is counted as it arrives. Past the
+            # limit the app is told the client left, so whatever it reads next fails, and
+            # the 413 goes out instead of the parser's 400 for a truncated body.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await _too_large(send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; the app's answer to the cut body is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await _too_large(send)
-
-
-class _TooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def _too_large(send: Send) -> None:
@@ -55,6 +70,7 @@ async def _too_large(send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),  # the rest of the body is never read
             ],
         }
     )

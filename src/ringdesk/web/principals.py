@@ -17,26 +17,36 @@ class Principal:
         return self.role == "admin"
 
 
+@dataclass(slots=True)
+class Login:
+    """A session as the cache knows it: `last_seen_at` is exact, `written_at` what the table has."""
+
+    principal: Principal
+    created_at: float
+    last_seen_at: float
+    written_at: float
+
+
 class SessionCache:
-    """token digest -> user, so a status click does not cost a session lookup in the database.
+    """token digest -> login, so a status click does not cost a session lookup in the database.
 
     Dropped on logout and on any change to a user; after a restart it refills from the database.
     """
 
     def __init__(self) -> None:
-        self._by_digest: dict[str, Principal] = {}
+        self._by_digest: dict[str, Login] = {}
 
-    def get(self, digest: str) -> Principal | None:
+    def get(self, digest: str) -> Login | None:
         return self._by_digest.get(digest)
 
-    def put(self, digest: str, principal: Principal) -> None:
+    def put(self, digest: str, login: Login) -> None:
         if len(self._by_digest) > 10_000:
             self._by_digest.clear()
-        self._by_digest[digest] = principal
+        self._by_digest[digest] = login
 
     def drop(self, digest: str) -> None:
         self._by_digest.pop(digest, None)
 
     def drop_user(self, user_id: int) -> None:
-        for digest in [d for d, p in self._by_digest.items() if p.id == user_id]:
+        for digest in [d for d, login in self._by_digest.items() if login.principal.id == user_id]:
             del self._by_digest[digest]

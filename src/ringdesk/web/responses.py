@@ -96,7 +96,7 @@ class CtiSettings(TypedDict):
     trunk_host: str | None
     trunk_port: int
     trunk_username: str | None
-    trunk_password: str | None
+    has_trunk_password: bool  # the password itself is never sent back
     allow_any_source: bool
     codecs: list[str]  # PCMU, PCMA
     queue_music_mode: str  # early_media | answered

@@ -7,6 +7,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from ringdesk.store.cti_settings import (
     DEFAULTS,
@@ -15,8 +16,11 @@ from ringdesk.store.cti_settings import (
     PickupTimeoutStatus,
     QueueMusicMode,
 )
+from ringdesk.web import passwords
 
 PHONE_PATTERN = r"^\+?[0-9*#]{2,20}$"
+# Ids are INTEGER columns, 32-bit on PostgreSQL: a larger number is a 422, never a 500.
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 def _phone(value: str) -> str:
@@ -48,14 +52,14 @@ class StatusBody(Body):
 
 
 class DialBody(Body):
-    service_id: Annotated[int, Field(ge=1)]
+    service_id: DbId
     number: Phone
     calling_number: Phone
 
 
 class TransferBody(Body):
     number: Phone | None = None
-    agent_id: Annotated[int, Field(ge=1)] | None = None
+    agent_id: DbId | None = None
 
 
 class FavoriteBody(Body):
@@ -72,7 +76,7 @@ class TicketPatch(Body):
     subject: Annotated[str, Field(max_length=200)] | None = None
     notes: Annotated[str, Field(max_length=20_000)] | None = None
     status: Literal["open", "pending", "solved", "closed"] | None = None
-    customer_id: Annotated[int, Field(ge=1)] | None = None
+    customer_id: DbId | None = None
 
 
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -132,16 +136,27 @@ Role = Literal["admin", "agent"]
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 
 
+def _password(value: str) -> str:
+    problem = passwords.problem(value)
+    if problem is not None:
+        raise PydanticCustomError("weak_password", problem)
+    return value
+
+
+# The policy applies when a password is set; max_length here only bounds the request.
+UserPassword = Annotated[str, Field(max_length=passwords.MAX_LENGTH), AfterValidator(_password)]
+
+
 class UserBody(Body):
     username: Username
     name: Name
-    password: Annotated[str, Field(min_length=6, max_length=200)]
+    password: UserPassword
     role: Role = "agent"
 
 
 class UserPatch(Body):
     name: Name | None = None
-    password: Annotated[str, Field(min_length=6, max_length=200)] | None = None
+    password: UserPassword | None = None
     role: Role | None = None
 
 
@@ -177,7 +192,10 @@ class CtiSettingsBody(Body):
     trunk_host: TrunkHost | None = DEFAULTS.trunk_host
     trunk_port: Annotated[int, Field(ge=1, le=65535)] = DEFAULTS.trunk_port
     trunk_username: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_username
+    # Write-only: omitted keeps the stored one, null or "" removes it (see put_settings).
     trunk_password: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_password
+    # What the GET says; accepted so a GET can be sent back as a PUT, and ignored.
+    has_trunk_password: bool | None = None
     allow_any_source: bool = DEFAULTS.allow_any_source
     codecs: Annotated[list[Codec], Field(min_length=1, max_length=2)] = list(DEFAULTS.codecs)
     queue_music_mode: QueueMusicMode = DEFAULTS.queue_music_mode

@@ -5,24 +5,49 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ringdesk.live.shapes import user_json
-from ringdesk.store import calling_numbers, cti_agents, permissions, sessions, users
-from ringdesk.store.security import token_digest, verify_password
-from ringdesk.web.auth import RuntimeDep, User, bearer_token, logins, open_session
+from ringdesk.store import calling_numbers, cti_agents, permissions, users
+from ringdesk.store.security import token_digest, verify_no_user, verify_password
+from ringdesk.web.auth import RuntimeDep, User, bearer_token, end_session, logins, open_session
 from ringdesk.web.errors import ApiError
 from ringdesk.web.responses import Login, Me, MyService, calling_number_json
 from ringdesk.web.schemas import LoginBody
+from ringdesk.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-@router.post("/auth/login")
-def login(body: LoginBody, runtime: RuntimeDep) -> Login:
+@router.post(
+    "/auth/login",
+    responses={429: {"description": "Too many failed logins for the account or the address"}},
+)
+def login(body: LoginBody, runtime: RuntimeDep, request: Request) -> Login:
     # A plain def: argon2 is deliberately slow, so it runs in the thread pool, off the loop.
+    throttle: LoginThrottle = request.app.state.throttle
+    address = request.client.host if request.client else ""
+    refused = throttle.retry_after(body.username, address)
+    if refused is not None:
+        kind, seconds = refused
+        minutes = max(1, round(seconds / 60))
+        whose = "this account" if kind == "account" else "your address"
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed logins for {whose}. Try again in about {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(seconds)},
+        )
     with runtime.db() as db:
         user = users.by_username(db, username=body.username)
-        if user is None or not verify_password(user.password_hash, body.password):
+        # Unknown names cost one argon2 verification too, so timing does not tell them apart.
+        if user is None:
+            ok = verify_no_user(body.password)
+        else:
+            ok = verify_password(user.password_hash, body.password)
+        if user is None or not ok:
+            throttle.failed(body.username, address)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.")
         result = user_json(user)
+    throttle.succeeded(body.username)
     return {"token": open_session(runtime, result["id"]), "user": result}
 
 
@@ -30,10 +55,7 @@ def login(body: LoginBody, runtime: RuntimeDep) -> Login:
 def logout(request: Request, user: User, runtime: RuntimeDep) -> Response:
     token = bearer_token(request)
     if token is not None:
-        digest = token_digest(token)
-        logins(request).drop(digest)
-        with runtime.db() as db:
-            sessions.delete(db, digest=digest)
+        end_session(runtime, logins(request), token_digest(token))
     return Response(status_code=204)
 
 

@@ -1,4 +1,8 @@
-"""GET /api/ws?token=&since=: the user's numbered feed, replayed from `since` on reconnect."""
+"""GET /api/ws?since=: the user's numbered feed, replayed from `since` on reconnect.
+
+The token comes in the first message, {"type": "auth", "token": "..."}, never in the URL:
+URLs end up in access logs, proxy logs and browser history.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +15,44 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ringdesk.live.feeds import Subscriber
 from ringdesk.runtime import Runtime
+from ringdesk.store.security import token_digest
 from ringdesk.web.auth import principal_for_token
 from ringdesk.web.principals import Principal
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
+AUTH_TIMEOUT = 5.0  # seconds an opened socket may wait before sending its token
+MAX_SINCE = 2**63 - 1
 
 
 @router.websocket("/api/ws")
 async def feed(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    token = websocket.query_params.get("token", "")
     since_raw = websocket.query_params.get("since")
-    principal = principal_for_token(runtime, websocket.app.state.logins, token) if token else None
-    if principal is None:
-        await websocket.close(code=POLICY_VIOLATION, reason="not_authenticated")
+    await websocket.accept()
+    if "token" in websocket.query_params:
+        # An old client: refuse, so the token does not keep landing in logs.
+        await _refuse(websocket, "send the token in the first message, not in the URL")
         return
     since: int | None = None
     if since_raw not in (None, ""):
         try:
             since = int(since_raw)
         except ValueError:
-            await websocket.close(code=POLICY_VIOLATION, reason="invalid since")
+            since = -1
+        if not 0 <= since <= MAX_SINCE:
+            await _refuse(websocket, "invalid since")
             return
-    await websocket.accept()
+    token = await _auth_token(websocket)
+    principal = principal_for_token(runtime, websocket.app.state.logins, token) if token else None
+    if principal is None:
+        await _refuse(websocket, "not_authenticated")
+        return
     feeds = runtime.feeds
-    sub, replay, resync = feeds.subscribe(principal.id, since)
-    if principal.is_admin:
-        feeds.admins.add(principal.id)
+    sub, replay, resync = feeds.subscribe(
+        principal.id, since, session=token_digest(token), admin=principal.is_admin
+    )
     sender = asyncio.create_task(_send(websocket, sub, replay, resync, principal, runtime))
     try:
         while True:
@@ -53,12 +66,30 @@ async def feed(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     except RuntimeError:
-        pass  # the sender closed the socket (slow client) while we were receiving
+        pass  # the sender closed the socket (slow client, ended session) while we were receiving
     finally:
         feeds.unsubscribe(principal.id, sub)
         sender.cancel()
         with suppress(asyncio.CancelledError, Exception):
             await sender
+
+
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    with suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
+        await websocket.close(code=POLICY_VIOLATION, reason=reason)
+
+
+async def _auth_token(websocket: WebSocket) -> str:
+    """The token of the first message, or "" if it is late, malformed or not an auth message."""
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
+        message = json.loads(text)
+    except (TimeoutError, ValueError, WebSocketDisconnect, RuntimeError, KeyError):
+        return ""
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        return ""
+    token = message.get("token")
+    return token if isinstance(token, str) and 0 < len(token) <= 200 else ""
 
 
 async def _send(
@@ -69,6 +100,8 @@ async def _send(
     principal: Principal,
     runtime: Runtime,
 ) -> None:
+    # From here on nothing for this user is missed: a client can act once it has this.
+    await websocket.send_text('{"type":"ready"}')
     if resync:
         await websocket.send_text('{"type":"resync"}')
     for old in replay:
@@ -78,6 +111,7 @@ async def _send(
     while True:
         message = await sub.queue.get()
         if message is None:
-            await websocket.close(code=1013, reason="too slow; reconnect with since")
+            code, reason = sub.close or (1013, "too slow; reconnect with since")
+            await websocket.close(code=code, reason=reason)
             return
         await websocket.send_text(message)

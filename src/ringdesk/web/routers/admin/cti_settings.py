@@ -20,7 +20,7 @@ def _settings_json(row: m.CtiSettingsRow) -> CtiSettings:
         "trunk_host": row.trunk_host,
         "trunk_port": row.trunk_port,
         "trunk_username": row.trunk_username,
-        "trunk_password": row.trunk_password,
+        "has_trunk_password": bool(row.trunk_password),
         "allow_any_source": row.allow_any_source,
         "codecs": [c for c in row.codecs.split(",") if c],
         "queue_music_mode": row.queue_music_mode,
@@ -42,7 +42,12 @@ def get_settings(_: Admin, runtime: RuntimeDep) -> CtiSettings:
 
 @router.put("/cti/settings")
 async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> CtiSettings:
+    values = body.model_dump(exclude={"has_trunk_password"})
+    if "trunk_password" not in body.model_fields_set:
+        del values["trunk_password"]  # the page never has it, so omitting it keeps it
+    elif not values["trunk_password"]:
+        values["trunk_password"] = None
     with runtime.db() as db:
-        result = _settings_json(cti_config.update(db, values=body.model_dump()))
+        result = _settings_json(cti_config.update(db, values=values))
     runtime.reload_config()
     return result

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from ringdesk.live.shapes import User, user_json
 from ringdesk.store import cti_agents as ctis
 from ringdesk.store import users
-from ringdesk.store.security import hash_password
-from ringdesk.web.auth import Admin, RuntimeDep, logins
+from ringdesk.store.security import hash_password, token_digest
+from ringdesk.web.auth import Admin, RuntimeDep, bearer_token, end_sessions, logins
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
 from ringdesk.web.schemas import UserBody, UserPatch
@@ -26,6 +26,7 @@ def list_users(_: Admin, runtime: RuntimeDep) -> list[User]:
 
 @router.post("/users", status_code=201)
 async def create_user(body: UserBody, _: Admin, runtime: RuntimeDep) -> User:
+    _not_the_username(body.password, body.username)
     password_hash = await asyncio.to_thread(hash_password, body.password)
     with runtime.db() as db, unique(f"The username {body.username}"):
         row = users.create(
@@ -45,15 +46,26 @@ async def edit_user(
     user_id: Id, body: UserPatch, admin: Admin, runtime: RuntimeDep, request: Request
 ) -> User:
     password_hash = None
+    with runtime.db() as db:
+        username = user_or_404(db, user_id).username
     if body.password is not None:
+        _not_the_username(body.password, username)
         password_hash = await asyncio.to_thread(hash_password, body.password)
     with runtime.db() as db:
         row = user_or_404(db, user_id)
         if body.role == "agent" and user_id == admin.id:
             raise ApiError(409, "cannot_demote_self", "You cannot remove your own admin role.")
+        role_changed = body.role is not None and body.role != row.role
         users.update(db, user=row, name=body.name, role=body.role, password_hash=password_hash)
         result = user_json(row)
-    logins(request).drop_user(user_id)
+    if password_hash is not None or role_changed:
+        # Whoever knew the old password, or holds a session with the old rights, is out now;
+        # an admin changing her own password keeps the session she is using.
+        token = bearer_token(request) if user_id == admin.id else None
+        keep = token_digest(token) if token else None
+        end_sessions(runtime, logins(request), user_id, keep=keep)
+    else:
+        logins(request).drop_user(user_id)
     runtime.reload_config()
     return result
 
@@ -67,6 +79,13 @@ async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep, request: R
         if ctis.logged_in(db, user_id=user_id):
             raise ApiError(409, "agent_logged_in", "Log the agent out of CTI first.")
         users.delete(db, user=row)
-    logins(request).drop_user(user_id)
+    end_sessions(runtime, logins(request), user_id)
     runtime.reload_config()
     return Response(status_code=204)
+
+
+def _not_the_username(password: str, username: str) -> None:
+    if username.casefold() in password.casefold():
+        raise ApiError(
+            422, "weak_password", "The password must not contain the username; choose another."
+        )

@@ -25,6 +25,11 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+/** The session is over (the feed was closed for it): same as a 401 from the API. */
+export function sessionEnded() {
+  onUnauthorized();
+}
+
 export function getToken() {
   return localStorage.getItem(TOKEN_KEY) || "";
 }

@@ -1,7 +1,8 @@
 // The WebSocket feed: one socket per logged-in user. It keeps the last sequence number and, after
-// a drop, reconnects with `since=<seq>` so the server replays what we missed.
+// a drop, reconnects with `since=<seq>` so the server replays what we missed. The token goes in
+// the first message, not the URL: URLs end up in server and proxy logs.
 
-import { getToken } from "./api.js";
+import { getToken, sessionEnded } from "./api.js";
 import * as state from "./state.js";
 
 /** @typedef {{seq?: number, type: string, data?: any}} FeedMessage */
@@ -18,6 +19,7 @@ let pingTimer;
 /** @type {number | undefined} */
 let stableTimer;
 const STABLE_MS = 1000;
+const SESSION_ENDED = 1008; // the server closed the feed: the session is over, log in again
 /** @type {Set<(msg: FeedMessage) => void>} */
 const handlers = new Set();
 /** @type {Set<() => void>} */
@@ -63,12 +65,12 @@ function connect() {
   const token = getToken();
   if (!token || stopped) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const since = lastSeq ? `&since=${lastSeq}` : "";
-  const url = `${scheme}://${location.host}/api/ws?token=${encodeURIComponent(token)}${since}`;
-  const ws = new WebSocket(url);
+  const since = lastSeq ? `?since=${lastSeq}` : "";
+  const ws = new WebSocket(`${scheme}://${location.host}/api/ws${since}`);
   socket = ws;
   const wasDropped = attempt > 0;
   ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "auth", token }));
     clearInterval(pingTimer);
     // Keep-alive so proxies do not close an idle socket, and so a dead one is noticed.
     pingTimer = window.setInterval(() => send({ type: "ping" }), 20000);
@@ -99,14 +101,20 @@ function connect() {
       if (msg.seq <= lastSeq) return; // already seen (replay overlap)
       lastSeq = msg.seq;
     }
-    if (msg.type === "pong") return;
+    if (msg.type === "pong" || msg.type === "ready") return;
     for (const fn of handlers) fn(msg);
   };
-  ws.onclose = () => {
+  ws.onclose = (event) => {
     clearInterval(pingTimer);
     clearTimeout(stableTimer);
     if (socket !== ws || stopped) return;
     socket = null;
+    if (event.code === SESSION_ENDED) {
+      // Logged out elsewhere, password or role changed, or expired: retrying cannot help.
+      stop();
+      sessionEnded();
+      return;
+    }
     state.set("connection", "reconnecting");
     attempt += 1;
     // Back off up to 5 s, with jitter so a restarted server is not hit by every agent at once.

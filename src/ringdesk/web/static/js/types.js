@@ -39,7 +39,7 @@
 /**
  * GET /api/admin/cti/settings.
  * @typedef {{sip_domain: string, trunk_host: string | null, trunk_port: number,
- *   trunk_username: string | null, trunk_password: string | null, allow_any_source: boolean,
+ *   trunk_username: string | null, has_trunk_password: boolean, allow_any_source: boolean,
  *   codecs: string[], queue_music_mode: "early_media" | "answered",
  *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,
  *   pickup_timeout_status: "business" | "rest", max_missed_offers: number,

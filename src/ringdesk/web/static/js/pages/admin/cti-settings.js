@@ -61,9 +61,14 @@ function settingsForm(s) {
   const trunkHost = text("trunk_host", s.trunk_host);
   const trunkPort = num("trunk_port", s.trunk_port, { min: 1, max: 65535 });
   const trunkUser = text("trunk_username", s.trunk_username, { autocomplete: "off" });
-  const trunkPass = text("trunk_password", s.trunk_password, {
+  // Write-only: the server says whether one is set, never what it is; empty keeps it.
+  const trunkPass = text("trunk_password", "", {
     type: "password",
     autocomplete: "new-password",
+    placeholder: s.has_trunk_password ? "Set (type a new one to replace it)" : "Not set",
+  });
+  const removePass = checkbox("Remove the trunk password", false, {
+    name: "remove_trunk_password",
   });
   const anySource = checkbox(
     "Accept inbound calls from any address (not only the trunk)",
@@ -107,13 +112,23 @@ function settingsForm(s) {
         status.fail("Choose at least one codec.");
         return;
       }
+      // has_trunk_password is an answer, not a setting: the PUT refuses unknown fields.
+      const current = Object.fromEntries(
+        Object.entries(s).filter(([key]) => key !== "has_trunk_password"),
+      );
+      /** @type {Record<string, any>} */
+      const password = trunkPass.value
+        ? { trunk_password: trunkPass.value }
+        : removePass.input.checked
+          ? { trunk_password: null }
+          : {}; // omitted: the server keeps the one it has
       const body = {
-        ...s,
+        ...current,
+        ...password,
         sip_domain: sipDomain.value.trim(),
         trunk_host: trunkHost.value.trim(),
         trunk_port: ui.numberOrNull(trunkPort),
         trunk_username: trunkUser.value.trim() || null,
-        trunk_password: trunkPass.value || null,
         allow_any_source: anySource.input.checked,
         codecs: chosenCodecs,
         queue_music_mode: queueMode.value,
@@ -127,6 +142,9 @@ function settingsForm(s) {
       };
       await ui.saveForm(form, status.fail, async () => {
         Object.assign(s, await api.put("/api/admin/cti/settings", body));
+        trunkPass.value = "";
+        trunkPass.placeholder = s.has_trunk_password ? "Set (type a new one to replace it)" : "Not set";
+        removePass.input.checked = false;
         status.ok("Saved.");
       });
     },
@@ -140,6 +158,7 @@ function settingsForm(s) {
       field("Trunk username", trunkUser),
       field("Trunk password", trunkPass),
     ),
+    s.has_trunk_password ? removePass : null,
     anySource,
     h("fieldset", { class: "fieldset" }, h("legend", null, "Codecs"), codecs),
     field("Queue music mode", queueMode),

@@ -118,7 +118,7 @@ function newUserForm(reload) {
       { class: "grid-2" },
       field("Username", username),
       field("Full name", name),
-      field("Password", password),
+      field("Password", password, "At least 10 characters; common passwords are refused."),
       field("Role", role),
     ),
     ui.formActions(ui.submitButton("Add user"), status),
