@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .errors import SipParseError
 from .message import Headers, Request, Response
 from .transaction import T1, T2
 from .uri import NameAddr, SipUri, parse_name_addr
@@ -52,17 +53,28 @@ class Dialog:
         )
 
     @classmethod
-    def as_uac(cls, request: Request, response: Response) -> Dialog:
-        """The dialog a 2xx (or 1xx with a tag) to our INVITE creates as the caller."""
+    def as_uac(
+        cls, request: Request, response: Response, *, target_fallback: bool = False
+    ) -> Dialog:
+        """The dialog a 2xx (or 1xx with a tag) to our INVITE creates as the caller.
+
+        An unparseable Contact raises SipParseError, unless `target_fallback`: then the
+        Request-URI stands in, so that an unusable 2xx can still be acknowledged and ended."""
         frm = request.from_addr
         to = response.to_addr
+        try:
+            target = _target(response)
+        except SipParseError:
+            if not target_fallback:
+                raise
+            target = None
         return cls(
             call_id=request.call_id,
             local_tag=frm.tag or "",
             remote_tag=to.tag or "",
             local=NameAddr(frm.uri, frm.display),
             remote=NameAddr(to.uri, to.display),
-            remote_target=_target(response) or request.uri,
+            remote_target=target or request.uri,
             route_set=list(reversed(response.headers.get_all("record-route"))),
             local_seq=request.cseq[0],
             remote_seq=None,

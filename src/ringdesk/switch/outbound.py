@@ -18,6 +18,7 @@ from ringdesk.core.telephony import (
 )
 from ringdesk.sip.auth import authorization, pick_challenge
 from ringdesk.sip.dialog import Dialog
+from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import (
     Headers,
     Request,
@@ -315,7 +316,11 @@ class OutboundCalls:
     def _on_invite_2xx(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
         first = leg.dialog is None
         if first:
-            leg.dialog = Dialog.as_uac(invite, resp)
+            try:
+                leg.dialog = Dialog.as_uac(invite, resp)
+            except SipParseError as exc:
+                self._unusable_2xx(leg, invite, resp, exc)
+                return
             self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         assert leg.dialog is not None
         ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
@@ -336,6 +341,25 @@ class OutboundCalls:
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
         self.state.emit(LegAnswered(leg.leg_id))
+
+    def _unusable_2xx(
+        self, leg: OutgoingLeg, invite: Request, resp: Response, exc: SipParseError
+    ) -> None:
+        """A 2xx whose Contact cannot be parsed: acknowledged (else it comes again for 32 s)
+        and hung up where it came from, and the leg fails at once, so the agent is not left
+        Dialing until the ring limit."""
+        log.warning(
+            "leg %s: unusable 2xx from %s:%s (%s): acknowledged and hung up",
+            leg.leg_id,
+            *leg.peer,
+            exc.reason,
+        )
+        leg.dialog = Dialog.as_uac(invite, resp, target_fallback=True)
+        self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg  # its retransmissions
+        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+        self.stack.send_stateless(ack, leg.peer, leg.tp)
+        self.teardown.send_bye(leg)
+        self.teardown.fail(leg, FailureReason.REJECTED, "unusable answer (bad Contact)")
 
     def _first_ringing(self, leg: OutgoingLeg) -> bool:
         """LegRinging once per leg, however many of its branches ring."""
