@@ -23,6 +23,7 @@ from .records import CallRecord, LegRole
 from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
+    MEDIA_TIMEOUT,
     Bridge,
     CallArrived,
     HangUp,
@@ -194,10 +195,16 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
         return
     call, role = found
     gone = {ev.leg_id}
+    # A phone that went silent (gone off the network) did not hang up: the switch did.
+    lost = ev.cause == MEDIA_TIMEOUT
+    cause = ev.cause if lost else ""
     match role:
         case LegRole.CUSTOMER:
             if call.connected_at is not None:
-                endings.end_call(s, call, CallOutcome.ANSWERED, "customer", now, out, keep=gone)
+                by = "system" if lost else "customer"
+                endings.end_call(
+                    s, call, CallOutcome.ANSWERED, by, now, out, keep=gone, cause=cause
+                )
             elif call.direction is Direction.OUTBOUND:
                 _fail_call(s, call, FailureReason.REJECTED, ev.leg_id, now, out)
             else:
@@ -208,7 +215,10 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
             elif call.connected_at is None:
                 endings.end_call(s, call, CallOutcome.CANCELLED, "agent", now, out, keep=gone)
             else:
-                endings.end_call(s, call, CallOutcome.ANSWERED, "agent", now, out, keep=gone)
+                by = "system" if lost else "agent"
+                endings.end_call(
+                    s, call, CallOutcome.ANSWERED, by, now, out, keep=gone, cause=cause
+                )
         case LegRole.CONSULT:
             endings.end_consultation(s, call, "target_hung_up", now, out, hang_up=False)
         case _:

@@ -45,6 +45,7 @@ def end_call(
     keep: set[str] | None = None,
     customer_sound: str | None = None,
     withdraw_reason: str = "caller_hung_up",
+    cause: str = "",
 ) -> None:
     """End the call everywhere: offers, queue, timers, legs (except `keep`), agents."""
     touched: list[tuple[AgentRecord, str]] = []
@@ -95,6 +96,7 @@ def end_call(
             talk_seconds=max(0.0, now - connected) if connected is not None else 0.0,
             ended_by=ended_by,
             at=now,
+            cause=cause,
         )
     )
     call.state = CallState.ENDED

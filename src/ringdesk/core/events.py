@@ -132,6 +132,7 @@ class CallEnded:
     talk_seconds: float
     ended_by: str  # "customer", "agent", "system"
     at: float
+    cause: str = ""  # why, when it was not a hang-up: e.g. MEDIA_TIMEOUT (core/telephony.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,9 @@ class LegAnswered:
     leg_id: str
 
 
+MEDIA_TIMEOUT = "media_timeout"  # LegHungUp cause: the far end sent no media for too long
+
+
 @dataclass(frozen=True, slots=True)
 class LegHungUp:
     """The far end of the leg hung up (BYE or CANCEL), or the switch hung it up on request."""

@@ -26,6 +26,8 @@ class RemoteMedia:
 class MediaEndpoint(Protocol):
     leg_id: str
     port: int  # local RTP port (even), put into our SDP; RTCP is on port + 1
+    received: int  # RTP packets received from the leg (the switch watches it for silence)
+    rtcp_in: int  # RTCP packets received from the leg
 
     def set_remote(self, remote: RemoteMedia) -> None: ...
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from ringdesk.core import events as ev
 from ringdesk.core.model import AgentStatus
+from ringdesk.core.telephony import MEDIA_TIMEOUT
 from ringdesk.store.customers import phone_forms
 from ringdesk.store.hot import HotSql
 
@@ -342,6 +343,8 @@ class Recorder:
             self._sql.run(conn, "ticket_ended", params)
             by = {"customer": "the customer", "agent": "the agent"}.get(e.ended_by, "the system")
             detail = f"Call ended by {by} ({str(e.outcome).replace('_', ' ')})"
+            if e.cause == MEDIA_TIMEOUT:
+                detail = f"Call ended by {by}: the connection was lost (no audio any more)"
             self._event(conn, call.ticket_id, e.at, "ended", detail)
             out.tickets_updated.add(call.ticket_id)
         self._calls.pop(e.call_id, None)
