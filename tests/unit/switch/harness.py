@@ -22,6 +22,8 @@ class FakeEndpoint:
     leg_id: str
     port: int
     remote: RemoteMedia | None = None
+    received: int = 0  # a test moves these to play a phone that sends (or stopped sending)
+    rtcp_in: int = 0
 
     def set_remote(self, remote: RemoteMedia) -> None:
         self.remote = remote
