@@ -39,6 +39,7 @@ import contextlib
 import csv
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -387,7 +388,14 @@ def flood(host: str, port: int, rate: float, seconds: float) -> None:
     sent = answered = 0
     start = time.monotonic()
     tick = 0.01
-    while (elapsed := time.monotonic() - start) < seconds:
+    stopped = False
+
+    def stop_now(*_: object) -> None:
+        nonlocal stopped
+        stopped = True
+
+    signal.signal(signal.SIGTERM, stop_now)  # the bench stops us: still say what we sent
+    while not stopped and (elapsed := time.monotonic() - start) < seconds:
         due = int(elapsed * rate) - sent
         for _ in range(max(0, due)):
             with contextlib.suppress(BlockingIOError):  # a full buffer: that one is lost
@@ -400,7 +408,11 @@ def flood(host: str, port: int, rate: float, seconds: float) -> None:
             except BlockingIOError:
                 break
         time.sleep(tick)
-    print(f"flood: {sent} REGISTERs from {FLOOD_SOURCE} in {seconds:.0f} s, {answered} answered")
+    took = time.monotonic() - start
+    print(
+        f"flood: {sent} REGISTERs from {FLOOD_SOURCE} in {took:.0f} s, {answered} answered",
+        flush=True,
+    )
 
 
 def start_flood(target: tuple[str, int], rate: float, seconds: float) -> subprocess.Popen[bytes]:

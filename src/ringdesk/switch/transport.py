@@ -29,6 +29,8 @@ OnMessage = Callable[[Request | Response, Address, str], None]
 _CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
 MAX_TCP_BUFFER = 256 * 1024
 UDP_BUFFER = 4 * 1024 * 1024
+UDP_BATCH = 64  # datagrams read per loop wake-up at most, so other sockets still get turns
+UDP_MAX_DATAGRAM = 65535
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)  # Linux: queue ICMP errors for us to read
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 OnUnreachable = Callable[[bytes, Address], None]
@@ -70,7 +72,22 @@ class _Udp(asyncio.DatagramProtocol):
         self.owner = owner
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.owner.received(data, (addr[0], addr[1]), "udp")
+        owner = self.owner
+        owner.received(data, (addr[0], addr[1]), "udp")
+        # asyncio reads one datagram per wake-up of the loop; under a burst (or a flood the
+        # gate drops) that costs a full loop turn per packet. Read what else is queued now.
+        sock = owner._sock
+        if sock is None:
+            return
+        for _ in range(UDP_BATCH - 1):
+            try:
+                data, addr = sock.recvfrom(UDP_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error queued on the socket, as asyncio reports it
+                self.error_received(exc)
+                return
+            owner.received(data, (addr[0], addr[1]), "udp")
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like (we asked for them with IP_RECVERR): find out
