@@ -57,6 +57,7 @@ class Settings:
     sip_flood_excess: int = 200
     sip_ban_seconds: float = 600.0
     sip_trusted: tuple[str, ...] = ()
+    media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
     session_idle_seconds: float = DEFAULT_SESSION_IDLE
     session_absolute_seconds: float = DEFAULT_SESSION_ABSOLUTE
     login_window_seconds: float = DEFAULT_LOGIN_WINDOW
@@ -88,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument(
             "--sip-trusted", help="comma-separated addresses (ip or ip:port) never limited"
         )
+        parser.add_argument(
+            "--media-timeout", type=float, help="seconds of no audio that end a call (60; 0: off)"
+        )
         parser.add_argument("--session-idle", help="seconds without a request that end a session")
         parser.add_argument("--session-absolute", help="seconds after login that end a session")
         parser.add_argument("--login-window", help="seconds over which failed logins count")
@@ -112,6 +116,17 @@ def _positive(value: str, name: str, kind: type[int] | type[float]) -> float:
         raise SystemExit(f"{name} must be a number, got {value!r}") from exc
     if not number > 0:
         raise SystemExit(f"{name} must be above 0, got {value}")
+    return number
+
+
+def _seconds_or_off(value: str, name: str) -> float:
+    """A number of seconds, or 0 for never."""
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number of seconds, got {value!r}") from exc
+    if number < 0:
+        raise SystemExit(f"{name} must be 0 (off) or more, got {value!r}")
     return number
 
 
@@ -160,6 +175,9 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         sip_flood_excess=int(numbers["sip_flood_excess"]),
         sip_ban_seconds=numbers["sip_ban_seconds"],
         sip_trusted=tuple(t.strip() for t in trusted.split(",") if t.strip()),
+        media_timeout=_seconds_or_off(
+            pick("media_timeout", "RINGDESK_MEDIA_TIMEOUT", "60"), "RINGDESK_MEDIA_TIMEOUT"
+        ),
         http_host=pick("http_host", "RINGDESK_HTTP_HOST", DEFAULT_HTTP_HOST),
         http_port=_port(
             pick("http_port", "RINGDESK_HTTP_PORT", str(DEFAULT_HTTP_PORT)), "RINGDESK_HTTP_PORT"

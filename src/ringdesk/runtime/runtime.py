@@ -83,6 +83,7 @@ class Runtime:
             sink=self._report,
             data_dir=self.settings.data_dir,
             gate=gate_settings(self.settings),
+            media_timeout=self.settings.media_timeout or None,
         )
         self.live = LiveSources(
             engine=self.engine,

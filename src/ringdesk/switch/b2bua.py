@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import assert_never
 
 from ringdesk.core.telephony import (
+    MEDIA_TIMEOUT,
     Bridge,
     HangUp,
     Originate,
@@ -40,6 +41,7 @@ from .direction import Direction
 from .gate import Gate, GateSettings
 from .inbound import InboundCalls
 from .legs import Address, AnyLeg, LegState, OutgoingLeg
+from .liveness import DEFAULT_TIMEOUT, Liveness
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
 from .persist import load_bindings
@@ -70,8 +72,10 @@ class Switch(RequestHandler):
         data_dir: Path,
         media: Media | None = None,
         gate: GateSettings | None = None,
+        media_timeout: float | None = DEFAULT_TIMEOUT,
     ) -> None:
         self.gate = Gate(gate)
+        self.liveness = Liveness(media_timeout)
         self.state = state = SwitchState(
             host,
             port,
@@ -292,6 +296,11 @@ class Switch(RequestHandler):
                         and leg.state in (LegState.CALLING, LegState.EARLY)
                     ):
                         self.outbound.ring_limit(leg)
+                for leg in self.liveness.silent(list(state.legs.values()), now):
+                    log.info(
+                        "leg %s: no media for %.0f s: hung up", leg.leg_id, self.liveness.timeout
+                    )
+                    self.teardown.hang_up(leg, MEDIA_TIMEOUT, report=True)
                 state.forget_ended(now)
             except Exception:
                 log.exception("housekeeping failed")
