@@ -243,14 +243,16 @@ def test_cti_agent_management_round_trip(admin_desk: Desk) -> None:
     carol = page.locator("form[data-user]", has_text="Carol Diaz")
     expect(carol.get_by_text("Phone not registered")).to_be_visible()
     carol.get_by_label("CTI number").fill("1033")
-    carol.get_by_label("Phone password").fill("new-secret-1003")
+    carol.get_by_label("Phone password", exact=True).fill("new-secret-1003")
     carol.get_by_role("button", name="Save CTI for Carol Diaz").click()
     expect(carol.locator(".save-status")).to_have_text("Saved.")
     page.reload()
     carol = page.locator("form[data-user]", has_text="Carol Diaz")
     expect(carol.get_by_label("CTI ID")).to_have_value("1003")
     expect(carol.get_by_label("CTI number")).to_have_value("1033")
-    expect(carol.get_by_label("Phone password")).to_have_attribute("placeholder", "Unchanged")
+    expect(carol.get_by_label("Phone password", exact=True)).to_have_attribute(
+        "placeholder", "Unchanged"
+    )
     with api(admin_desk.server, "admin") as http:
         rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
         assert rows["Carol Diaz"]["cti_number"] == "1033"
