@@ -119,24 +119,17 @@ def _positive(value: str, name: str, kind: type[int] | type[float]) -> float:
     return number
 
 
-def _seconds_or_off(value: str, name: str) -> float:
-    """A number of seconds, or 0 for never."""
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number of seconds, got {value!r}") from exc
-    if number < 0:
-        raise SystemExit(f"{name} must be 0 (off) or more, got {value!r}")
-    return number
-
-
-def _number(value: str, name: str) -> float:
+def _number(value: str, name: str, *, zero_is_off: bool = False) -> float:
+    """A positive number; with zero_is_off, 0 too (the feature is off)."""
     try:
         number = float(value)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a number, got {value!r}") from exc
+    if zero_is_off and number == 0:
+        return number
     if not number > 0:
-        raise SystemExit(f"{name} must be greater than 0, got {value!r}")
+        floor = "0 (off) or more" if zero_is_off else "greater than 0"
+        raise SystemExit(f"{name} must be {floor}, got {value!r}")
     return number
 
 
@@ -175,8 +168,10 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         sip_flood_excess=int(numbers["sip_flood_excess"]),
         sip_ban_seconds=numbers["sip_ban_seconds"],
         sip_trusted=tuple(t.strip() for t in trusted.split(",") if t.strip()),
-        media_timeout=_seconds_or_off(
-            pick("media_timeout", "RINGDESK_MEDIA_TIMEOUT", "60"), "RINGDESK_MEDIA_TIMEOUT"
+        media_timeout=_number(
+            pick("media_timeout", "RINGDESK_MEDIA_TIMEOUT", "60"),
+            "RINGDESK_MEDIA_TIMEOUT",
+            zero_is_off=True,
         ),
         http_host=pick("http_host", "RINGDESK_HTTP_HOST", DEFAULT_HTTP_HOST),
         http_port=_port(

@@ -7,7 +7,8 @@ its own recognisable signal and every customer another, so a test can tell who h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,13 +188,16 @@ class Rig:
                 print(f"teardown: {closer!r} failed: {exc!r}")
 
 
-@pytest.fixture
-def rig(
+@contextmanager
+def running_rig(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     signals: dict[str, tuple[Path, list[int]]],
+    serve_args: Sequence[str] = (),
 ) -> Iterator[Rig]:
-    server = start_server(tmp_path)
+    """A server started with `serve_args` and the rig around it; the server's log is printed
+    when the test failed."""
+    server = start_server(tmp_path, serve_args=serve_args)
     rig = Rig(server, tmp_path, signals)
     try:
         yield rig
@@ -203,3 +207,13 @@ def rig(
         if request.node.stash.get(FAILED, False):
             print(f"\n--- server log ({server.log_path}):\n{server.log_tail(80)}")
             print(f"--- peers' traces under {tmp_path}")
+
+
+@pytest.fixture
+def rig(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    signals: dict[str, tuple[Path, list[int]]],
+) -> Iterator[Rig]:
+    with running_rig(request, tmp_path, signals) as rig:
+        yield rig

@@ -9,22 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Rig
-from tests.support.server import start_server
+from tests.e2e.conftest import Rig, running_rig
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 3  # seconds, instead of the default 60
 
 
 @pytest.fixture
-def quick_rig(tmp_path: Path, signals: dict[str, tuple[Path, list[int]]]) -> Iterator[Rig]:
-    server = start_server(tmp_path, serve_args=("--media-timeout", str(TIMEOUT)))
-    rig = Rig(server, tmp_path, signals)
-    try:
+def quick_rig(
+    request: pytest.FixtureRequest, tmp_path: Path, signals: dict[str, tuple[Path, list[int]]]
+) -> Iterator[Rig]:
+    with running_rig(request, tmp_path, signals, ("--media-timeout", str(TIMEOUT))) as rig:
         yield rig
-    finally:
-        rig.close()
-        server.stop()
 
 
 def test_a_caller_gone_silent_is_hung_up_and_the_ticket_says_why(quick_rig: Rig) -> None:
