@@ -109,20 +109,12 @@ def _port(value: str, name: str) -> int:
     return port
 
 
-def _positive(value: str, name: str, kind: type[int] | type[float]) -> float:
+def _number(
+    value: str, name: str, kind: type[int] | type[float] = float, *, zero_is_off: bool = False
+) -> float:
+    """A positive number (an int where `kind` says so); with zero_is_off, 0 too (off)."""
     try:
         number = kind(value)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {value!r}") from exc
-    if not number > 0:
-        raise SystemExit(f"{name} must be above 0, got {value}")
-    return number
-
-
-def _number(value: str, name: str, *, zero_is_off: bool = False) -> float:
-    """A positive number; with zero_is_off, 0 too (the feature is off)."""
-    try:
-        number = float(value)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a number, got {value!r}") from exc
     if zero_is_off and number == 0:
@@ -183,23 +175,23 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         ),
         data_dir=Path(pick("data_dir", "RINGDESK_DATA_DIR", DEFAULT_DATA_DIR)),
         database_url=pick("database_url", "RINGDESK_DATABASE_URL", ""),
-        session_idle_seconds=_positive(
+        session_idle_seconds=_number(
             pick("session_idle", "RINGDESK_SESSION_IDLE", str(DEFAULT_SESSION_IDLE)),
             "RINGDESK_SESSION_IDLE",
             float,
         ),
-        session_absolute_seconds=_positive(
+        session_absolute_seconds=_number(
             pick("session_absolute", "RINGDESK_SESSION_ABSOLUTE", str(DEFAULT_SESSION_ABSOLUTE)),
             "RINGDESK_SESSION_ABSOLUTE",
             float,
         ),
-        login_window_seconds=_positive(
+        login_window_seconds=_number(
             pick("login_window", "RINGDESK_LOGIN_WINDOW", str(DEFAULT_LOGIN_WINDOW)),
             "RINGDESK_LOGIN_WINDOW",
             float,
         ),
         login_account_failures=int(
-            _positive(
+            _number(
                 pick(
                     "login_account_failures",
                     "RINGDESK_LOGIN_ACCOUNT_FAILURES",
@@ -210,7 +202,7 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             )
         ),
         login_address_failures=int(
-            _positive(
+            _number(
                 pick(
                     "login_address_failures",
                     "RINGDESK_LOGIN_ADDRESS_FAILURES",

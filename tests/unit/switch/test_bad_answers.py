@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import LegAnswered, LegFailed, Originate
 from ringdesk.sip.message import make_response
 from ringdesk.switch import Switch
 
-from .harness import Events, FakeDirectory, FakeMedia, Peer, sdp
-
-
-@pytest.fixture
-async def switch(tmp_path: Path) -> AsyncIterator[tuple[Switch, FakeDirectory, Events]]:
-    directory = FakeDirectory(tmp_path)
-    events = Events()
-    sw = Switch(
-        "127.0.0.1", 0, directory=directory, sink=events, data_dir=tmp_path, media=FakeMedia()
-    )
-    await sw.start()
-    try:
-        yield sw, directory, events
-    finally:
-        await sw.stop()
+from .harness import Events, FakeDirectory, Peer, sdp
 
 
 async def test_a_trunk_2xx_with_an_unparseable_contact_is_acked_hung_up_and_fails_the_leg(
-    switch: tuple[Switch, FakeDirectory, Events],
+    switch_rig: tuple[Switch, FakeDirectory, Events],
 ) -> None:
-    sw, directory, events = switch
+    sw, directory, events = switch_rig
     trunk = await Peer().open(("127.0.0.1", sw.local_port))
     directory.trunk_settings = type(directory.trunk_settings)(host="127.0.0.1", port=trunk.port)
     sw.execute(Originate("c9", "out-leg", "5551234", "5550199"))

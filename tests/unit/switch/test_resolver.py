@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -28,7 +26,7 @@ from ringdesk.switch.resolver import (
 )
 from ringdesk.web.schemas import CtiSettingsBody
 
-from .harness import Events, FakeDirectory, FakeMedia, Peer, sdp
+from .harness import Events, FakeDirectory, Peer, sdp
 
 UNRESOLVABLE = "no-such-trunk.invalid"  # RFC 6761: .invalid never resolves
 
@@ -151,20 +149,6 @@ def test_trunk_host_refuses_garbage(host: str) -> None:
 
 
 # ---- the switch with a trunk by name ----------------------------------------------------------
-
-
-@pytest.fixture
-async def switch_rig(tmp_path: Path) -> AsyncIterator[tuple[Switch, FakeDirectory, Events]]:
-    directory = FakeDirectory(tmp_path)
-    events = Events()
-    switch = Switch(
-        "127.0.0.1", 0, directory=directory, sink=events, data_dir=tmp_path, media=FakeMedia()
-    )
-    await switch.start()
-    try:
-        yield switch, directory, events
-    finally:
-        await switch.stop()
 
 
 async def test_originate_to_a_trunk_by_name(
