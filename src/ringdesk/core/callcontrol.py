@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import endings, offers, state, status
+from . import dialplan, endings, offers, state, status
 from .commands import (
     Answer,
     CancelConsultation,
@@ -64,8 +64,22 @@ def answer(s: EngineState, cmd: Answer, now: float, out: Outcome) -> None:
     offers.accept(s, a, s.calls[cmd.call_id], now, out)
 
 
+def _live_outbound(s: EngineState, a: AgentRecord) -> bool:
+    """Whether the agent has a trunk call going: the outbound call they handle, or a call
+    they transferred to an outside number whose legs are still bridged."""
+    call = s.calls.get(a.call_id) if a.call_id is not None else None
+    if call is not None and call.direction is Direction.OUTBOUND and call.agent_id == a.config.id:
+        return True
+    return any(relay.agent_id == a.config.id for relay in s.relays.values())
+
+
 def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    if a.logged_in and _live_outbound(s, a):
+        raise CoreError(
+            "You already have an outbound call in progress; end it before dialling again.",
+            code="outbound_call_in_progress",
+        )
     if not a.logged_in or a.call_id is not None or a.offer is not None:
         raise state.illegal(s, a, "Dial up")
     service = s.services.get(cmd.service_id)
@@ -86,6 +100,7 @@ def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
             f"{cmd.calling_number} is not a registered calling number of {service.name}.",
             code="calling_number_not_registered",
         )
+    number = dialplan.decide(cmd.number, service.dial_plan).number
     if not a.reachable:
         raise CoreError(
             "Your phone is not registered, so the call cannot reach you.",
@@ -98,8 +113,8 @@ def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
         id=s.new_id(),
         service_id=service.id,
         direction=Direction.OUTBOUND,
-        customer_number=cmd.number,
-        called=cmd.number,
+        customer_number=number,
+        called=number,
         calling_number=cmd.calling_number,
         state=CallState.DIALING,
         arrived_at=now,
@@ -112,12 +127,12 @@ def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
     call.agent_leg = leg
     state.add_leg(s, leg, call.id, LegRole.AGENT)
     out.events.append(
-        CallDialed(call.id, a.config.id, service.id, cmd.number, cmd.calling_number, now)
+        CallDialed(call.id, a.config.id, service.id, number, cmd.calling_number, now)
     )
     if s.settings.outbound_ticket_on_dial:
         call.ticket = True
         out.events.append(
-            TicketOpened(call.id, a.config.id, service.id, call.direction, cmd.number, now)
+            TicketOpened(call.id, a.config.id, service.id, call.direction, number, now)
         )
     # The agent's phone first (auto answer); the customer is called once it has answered.
     out.actions.append(RingAgent(call.id, leg, a.config.id, a.config.cti_id or ""))
@@ -157,10 +172,16 @@ def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: 
     if (cmd.number is None) == (cmd.target_agent_id is None):
         raise InvalidInput("Give either a number or an agent to transfer to.")
     target: AgentRecord | None = None
+    outside: str | None = None  # the number to call through the trunk
     if cmd.target_agent_id is not None:
         target = state.agent_rec(s, cmd.target_agent_id)
     elif cmd.number is not None and cmd.number in s.by_cti_number:
         target = s.agents[s.by_cti_number[cmd.number]]
+    elif cmd.number is not None:
+        # An outside number: the service's dial plan decides, as for Dial up.
+        service = s.services.get(call.service_id)
+        plan = service.dial_plan if service is not None else dialplan.DEFAULT_PLAN
+        outside = dialplan.decide(cmd.number, plan).number
     if target is a:
         raise InvalidInput("You cannot transfer a call to yourself.", code="invalid_target")
     if target is not None and (
@@ -180,9 +201,9 @@ def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: 
     if call.state is CallState.TALKING and call.customer_leg is not None:
         out.actions.append(StartHoldMusic(call.id, call.customer_leg))
     call.state = CallState.CONSULTING
-    number = cmd.number
-    if number is None and target is not None:
-        number = target.config.cti_number
+    number = outside
+    if target is not None:
+        number = cmd.number if cmd.number is not None else target.config.cti_number
     call.consult = ConsultRecord(leg, number, target.config.id if target else None)
     state.add_leg(s, leg, call.id, LegRole.CONSULT)
     if target is not None:
@@ -190,10 +211,8 @@ def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: 
         target.picked_in_call = False  # only a choice made from now on is kept for later
         out.actions.append(RingAgent(call.id, leg, target.config.id, target.config.cti_id or ""))
     else:
-        assert cmd.number is not None
-        out.actions.append(
-            Originate(call.id, leg, cmd.number, state.outside_calling_number(s, call))
-        )
+        assert outside is not None
+        out.actions.append(Originate(call.id, leg, outside, state.outside_calling_number(s, call)))
     out.events.append(
         ConsultationStarted(call.id, a.config.id, number, target.config.id if target else None, now)
     )
@@ -217,8 +236,8 @@ def connect_to_customer(s: EngineState, cmd: ConnectToCustomer, now: float, out:
     out.events.append(CallTransferred(call.id, a.config.id, consult.agent_id, consult.number, now))
     if consult.agent_id is None:
         # An outside number: the call leaves the contact center; the two legs stay bridged.
-        s.relays[call.customer_leg] = Relay(call.id, consult.leg_id)
-        s.relays[consult.leg_id] = Relay(call.id, call.customer_leg)
+        s.relays[call.customer_leg] = Relay(call.id, consult.leg_id, agent_id=a.config.id)
+        s.relays[consult.leg_id] = Relay(call.id, call.customer_leg, agent_id=a.config.id)
         keep = {call.customer_leg, consult.leg_id}
         endings.end_call(s, call, CallOutcome.TRANSFERRED, "agent", now, out, keep=keep)
         return

@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .dialplan import DEFAULT_PLAN, DialPlan
+
 
 class AgentStatus(enum.StrEnum):
     """What the widget shows. The first three are chosen by the agent, the rest are driven."""
@@ -82,6 +84,7 @@ class CallOutcome(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"  # the agent hung up an outbound call before the customer answered
     INTERRUPTED = "interrupted"  # the server restarted during the call
+    REFUSED = "refused"  # inbound, not queued: the service's queue was full (486 Busy Here)
 
 
 class FailureReason(enum.StrEnum):
@@ -106,6 +109,7 @@ class ServiceConfig:
     overflow_action: OverflowAction = OverflowAction.NONE
     overflow_number: str | None = None
     service_level_seconds: float = 20.0
+    dial_plan: DialPlan = DEFAULT_PLAN  # what its agents may dial (core/dialplan.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,7 @@ class CtiSettings:
     outbound_ticket_on_dial: bool = False  # "Automatic Outbound Ticket Creation" enabled
     wrap_up_seconds: float | None = None  # None: the agent goes Ready themselves
     max_missed_offers: int = 3  # after this many unanswered offers in a row the agent is paused
+    max_queued_per_service: int = 50  # a call that would wait behind this many is refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,3 +81,4 @@ class Relay:
     call_id: str
     peer: str
     pending: bool = False
+    agent_id: int | None = None  # who transferred it out (their live outbound call)

@@ -98,8 +98,9 @@ def test_dial_is_refused_when_logged_out_or_in_a_call() -> None:
         _dial(desk)
     desk.do(CtiLogin(ALICE))
     _dial(desk)
-    with pytest.raises(IllegalAction, match="Dial up is not possible while Dialing"):
+    with pytest.raises(CoreError, match="outbound call in progress") as err:
         _dial(desk)
+    assert err.value.code == "outbound_call_in_progress"
 
 
 def test_dial_needs_phone_permission_on_the_service() -> None:
