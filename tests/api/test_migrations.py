@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 from ringdesk.store import models as m
 from ringdesk.store.db import make_engine
 from ringdesk.store.migrate import alembic_config
+from ringdesk.store.secrets import PREFIX, SecretBox, SecretKeyError
 from tests.support.postgres import PostgresCluster
 
 FIRST = "0001"
+SEALING = "0007"  # the migration that encrypts the stored secrets
+BOX = SecretBox.generate()  # the data dir's key in a real install
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,7 +38,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[sa.Engine]:
-    made = make_engine(database_url)
+    made = make_engine(database_url, BOX)
     try:
         yield made
     finally:
@@ -94,7 +97,7 @@ def test_every_step_up_and_down_and_up_again(database_url: str, engine: sa.Engin
 def test_data_written_at_the_first_schema_survives_the_upgrade_to_head(
     database_url: str, engine: sa.Engine
 ) -> None:
-    cfg = alembic_config(database_url)
+    cfg = alembic_config(database_url, BOX)
     command.upgrade(cfg, FIRST)
     # Plain SQL with the columns of 0001 only: the ORM models describe head, not 0001.
     with engine.begin() as conn:
@@ -159,6 +162,8 @@ def test_data_written_at_the_first_schema_survives_the_upgrade_to_head(
             "1001",
             "phone1001-demo",
         )
+        stored = db.execute(sa.text("SELECT phone_password FROM cti_agents")).scalar_one()
+        assert stored.startswith(PREFIX) and "phone1001" not in stored  # sealed by 0007
         assert cti.auto_answer is False  # the column 0002 added, filled for existing agents
         permission = db.get_one(m.ServiceAgent, (1, 2))
         assert permission.phone_permission is True
@@ -186,3 +191,59 @@ def test_data_written_at_the_first_schema_survives_the_upgrade_to_head(
         db.add(m.CtiAgent(user_id=3, cti_id="1002", cti_number="1002"))
         db.commit()
         assert db.get_one(m.CtiAgent, 3).auto_answer is False
+
+
+def test_the_sealing_migration_needs_the_key_and_its_downgrade_gives_the_clear_text_back(
+    database_url: str, engine: sa.Engine
+) -> None:
+    before = [r for r in _revisions(alembic_config(database_url)) if r < SEALING][-1]
+    # Written at the first schema, as an install from before the sealing would have them.
+    command.upgrade(alembic_config(database_url), FIRST)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, username, name, role, password_hash, created_at) "
+                "VALUES (2, 'alice', 'Alice Martin', 'agent', 'argon2-hash', 1.0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO cti_agents (user_id, cti_id, cti_number, phone_password) "
+                "VALUES (2, '1001', '1001', 'phone1001-demo')"
+            )
+        )
+        conn.execute(sa.text("DELETE FROM cti_settings"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO cti_settings (id, sip_domain, trunk_port, trunk_password, "
+                "allow_any_source, codecs, queue_music_mode, default_login_status, "
+                "pickup_seconds, pickup_timeout_status, max_missed_offers, "
+                "outbound_ticket_on_dial, record_calls) VALUES (1, 'x', 5060, 'trunk-secret', "
+                "false, 'PCMU', 'early_media', 'business', 20, 'rest', 3, false, false)"
+            )
+        )
+    command.upgrade(alembic_config(database_url), before)
+
+    with pytest.raises(SecretKeyError, match="no secret key was given"):
+        command.upgrade(alembic_config(database_url), SEALING)
+    assert _current(engine) == before  # nothing half-done
+
+    command.upgrade(alembic_config(database_url, BOX), SEALING)
+    raw = (
+        "SELECT (SELECT phone_password FROM cti_agents), (SELECT trunk_password FROM cti_settings)"
+    )
+    with engine.connect() as conn:
+        phone, trunk = conn.execute(sa.text(raw)).one()
+    assert phone.startswith(PREFIX) and trunk.startswith(PREFIX)
+    assert "phone1001" not in phone and "trunk-secret" not in trunk
+    with Session(engine) as db:
+        assert db.get_one(m.CtiAgent, 2).phone_password == "phone1001-demo"
+        assert db.get_one(m.CtiSettingsRow, 1).trunk_password == "trunk-secret"
+    other_key = make_engine(database_url, SecretBox.generate())
+    with Session(other_key) as db, pytest.raises(SecretKeyError, match="not the one this"):
+        db.get_one(m.CtiAgent, 2)
+    other_key.dispose()
+
+    command.downgrade(alembic_config(database_url, BOX), before)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(sa.text(raw)).one()) == ("phone1001-demo", "trunk-secret")

@@ -29,6 +29,7 @@ from ringdesk.store import recovery, snapshot
 from ringdesk.store.db import make_engine, make_sessionmaker, ping
 from ringdesk.store.recorder import Recorder
 from ringdesk.store.snapshot import Snapshot
+from ringdesk.store.secrets import load_box
 from ringdesk.store.sounds import Sounds
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db_engine = make_engine(settings.effective_database_url)
+        self.secrets = load_box(settings.data_dir)
+        self.db_engine = make_engine(settings.effective_database_url, self.secrets)
         self.sessions = make_sessionmaker(self.db_engine)
         self.sounds = Sounds(settings.data_dir)
         self.recorder = Recorder()
@@ -68,6 +70,12 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.sounds.ensure_defaults()
         with self.db() as db:
+    def preflight(self) -> None:
+        """Before serving: a secret key that cannot open the stored secrets stops the start
+        here with one clear error (SecretKeyError), not inside the web server's start-up."""
+        with self.db() as db:
+            snapshot.check_secret_key(db)
+
             self.config = snapshot.load(db, self.sounds.paths(db))
             self.directory.use(self.config)
             self.engine = Engine(

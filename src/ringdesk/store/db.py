@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ringdesk.store.secrets import SecretBox, attach
+
 
 def normalize_url(url: str) -> str:
     """Accept plain postgresql:// URLs too, and route them to the psycopg 3 driver we ship."""
@@ -27,13 +29,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, secrets: SecretBox | None = None) -> Engine:
+    """`secrets`: the key for the encrypted columns; without it they cannot be used."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if secrets is not None:
+        attach(engine, secrets)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ringdesk.store.cti_settings import DEFAULTS
 
+from ringdesk.store.secrets import SEALED_LENGTH, Sealed
 _D = DEFAULTS.row_values()
 
 
@@ -80,8 +81,9 @@ class ServiceAgent(Base):
 class CtiAgent(Base):
     """CTI agent management: CTI ID (SIP user), CTI number (dialable), phone password.
 
-    The phone password is kept in clear because SIP digest authentication needs it to compute
-    the expected response; it is never returned by the API.
+    The phone password is kept recoverable because SIP digest authentication needs it to
+    compute the expected response: it is stored encrypted (store.secrets) and never returned by
+    the API.
     """
 
     __tablename__ = "cti_agents"
@@ -90,7 +92,7 @@ class CtiAgent(Base):
     )
     cti_id: Mapped[str] = mapped_column(String(32), unique=True)
     cti_number: Mapped[str] = mapped_column(String(32), unique=True)
-    phone_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    phone_password: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH), nullable=True)
     # Auto Answer: offers are answered at once (headset agents); added by migration 0002.
     auto_answer: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_false(), nullable=False
@@ -117,7 +119,7 @@ class CtiSettingsRow(Base):
     trunk_host: Mapped[str | None] = mapped_column(String(200), nullable=True)
     trunk_port: Mapped[int] = mapped_column(Integer, default=_D["trunk_port"])
     trunk_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    trunk_password: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    trunk_password: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH), nullable=True)
     allow_any_source: Mapped[bool] = mapped_column(Boolean, default=_D["allow_any_source"])
     codecs: Mapped[str] = mapped_column(String(64), default=_D["codecs"])
     queue_music_mode: Mapped[str] = mapped_column(String(16), default=_D["queue_music_mode"])

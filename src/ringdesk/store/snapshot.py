@@ -33,6 +33,13 @@ def settings_row(db: Session) -> m.CtiSettingsRow:
     return row
 
 
+def check_secret_key(db: Session) -> None:
+    """Open every stored secret once: raises store.secrets.SecretKeyError when the configured
+    key is not the one they were sealed with, so the start stops with one clear line."""
+    db.scalars(select(m.CtiAgent.phone_password)).all()
+    db.scalars(select(m.CtiSettingsRow.trunk_password)).all()
+
+
 def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
     return GlobalSettings(
         sip_domain=row.sip_domain,
