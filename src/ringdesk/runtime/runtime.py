@@ -28,8 +28,8 @@ from ringdesk.runtime.reconfigure import changes
 from ringdesk.store import recovery, snapshot
 from ringdesk.store.db import make_engine, make_sessionmaker, ping
 from ringdesk.store.recorder import Recorder
-from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.secrets import load_box
+from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.sounds import Sounds
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
@@ -66,16 +66,16 @@ class Runtime:
             yield session
 
     # ---- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.sounds.ensure_defaults()
-        with self.db() as db:
     def preflight(self) -> None:
         """Before serving: a secret key that cannot open the stored secrets stops the start
         here with one clear error (SecretKeyError), not inside the web server's start-up."""
         with self.db() as db:
             snapshot.check_secret_key(db)
 
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sounds.ensure_defaults()
+        with self.db() as db:
             self.config = snapshot.load(db, self.sounds.paths(db))
             self.directory.use(self.config)
             self.engine = Engine(
