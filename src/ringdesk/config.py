@@ -37,6 +37,7 @@ DEFAULT_SESSION_ABSOLUTE = 24 * 3600.0
 DEFAULT_LOGIN_WINDOW = 15 * 60.0
 DEFAULT_LOGIN_ACCOUNT_FAILURES = 5
 DEFAULT_LOGIN_ADDRESS_FAILURES = 20
+SRTP_MODES = ("off", "tls", "always")  # when our offers are SRTP (switch/srtp.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,9 @@ class Settings:
     login_window_seconds: float = DEFAULT_LOGIN_WINDOW
     login_account_failures: int = DEFAULT_LOGIN_ACCOUNT_FAILURES
     login_address_failures: int = DEFAULT_LOGIN_ADDRESS_FAILURES
+    # SRTP in our own offers (switch/srtp.py): to the agents' phones, to the trunk.
+    srtp_phones: str = "tls"
+    srtp_trunk: str = "tls"
 
     @property
     def effective_database_url(self) -> str:
@@ -97,6 +101,19 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument("--login-window", help="seconds over which failed logins count")
         parser.add_argument("--login-account-failures", help="failed logins per account")
         parser.add_argument("--login-address-failures", help="failed logins per client address")
+        for flag, whom in (("--srtp-phones", "the agents' phones"), ("--srtp-trunk", "the trunk")):
+            parser.add_argument(
+                flag,
+                choices=SRTP_MODES,
+                help=f"SRTP in our offers to {whom}: off, tls (over SIP TLS only; default), always",
+            )
+
+
+def _srtp_mode(value: str, name: str) -> str:
+    mode = value.strip().lower()
+    if mode not in SRTP_MODES:
+        raise SystemExit(f"{name} must be off, tls or always, got {value!r}")
+    return mode
 
 
 def _port(value: str, name: str) -> int:
@@ -174,6 +191,12 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             pick("sip_port", "RINGDESK_SIP_PORT", str(DEFAULT_SIP_PORT)), "RINGDESK_SIP_PORT"
         ),
         data_dir=Path(pick("data_dir", "RINGDESK_DATA_DIR", DEFAULT_DATA_DIR)),
+        srtp_phones=_srtp_mode(
+            pick("srtp_phones", "RINGDESK_SRTP_PHONES", "tls"), "RINGDESK_SRTP_PHONES"
+        ),
+        srtp_trunk=_srtp_mode(
+            pick("srtp_trunk", "RINGDESK_SRTP_TRUNK", "tls"), "RINGDESK_SRTP_TRUNK"
+        ),
         database_url=pick("database_url", "RINGDESK_DATABASE_URL", ""),
         session_idle_seconds=_number(
             pick("session_idle", "RINGDESK_SESSION_IDLE", str(DEFAULT_SESSION_IDLE)),

@@ -7,9 +7,20 @@ fills in the far end from the SDP it receives, then asks for relay (bridge) or p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class SrtpKeys:
+    """SRTP on a leg (RFC 3711, keyed by SDES): the suite (an RFC 4568 name such as
+    AES_CM_128_HMAC_SHA1_80), the key we protect what we send with and the key the leg's
+    packets are checked and decrypted with (each master key || master salt)."""
+
+    suite: str
+    send_key: bytes = field(repr=False)
+    receive_key: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +32,7 @@ class RemoteMedia:
     # RTCP's address from the SDP's a=rtcp (RFC 3605); None: the RTP host, RTP port + 1.
     rtcp_port: int | None = None
     rtcp_host: str | None = None
+    srtp: SrtpKeys | None = None  # None: plain RTP and RTCP
 
 
 class MediaEndpoint(Protocol):

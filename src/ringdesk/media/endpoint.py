@@ -6,6 +6,10 @@ then sequence, timestamp and SSRC), and it leaves on the partner's socket. Each 
 outgoing stream (SSRC, sequence, timestamp) whatever feeds it, relay or playback; a change of
 feed starts a new talk spurt: the sequence goes on by one, the timestamp advances by the time that
 passed, and the first packet carries the marker bit.
+
+A leg with SRTP (`srtp`, media/srtp.py) has its packets checked and decrypted as they arrive,
+before anything else looks at them (only an authenticated packet may latch the leg's address or
+count as media), and what we send it protected as it leaves; in between everything is plain RTP.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import time
 from typing import TYPE_CHECKING, cast
 
 from ringdesk.media import g711, rtcp
-from ringdesk.media.api import RemoteMedia
+from ringdesk.media.api import RemoteMedia, SrtpKeys
 from ringdesk.media.rtp import payload_bounds
+from ringdesk.media.srtp import SrtpLeg
 
 if TYPE_CHECKING:
     from ringdesk.media.pacer import Player
@@ -84,6 +89,7 @@ class Endpoint(asyncio.DatagramProtocol):
         self.relay_map: RelayMap | None = None  # for packets received here, sent to partner
         self.player: Player | None = None  # while set, playback feeds this leg, not the relay
         self.recorder: tuple[Recorder, int] | None = None  # (recording, channel)
+        self.srtp: SrtpLeg | None = None  # SRTP/SRTCP with this leg; None: plain
         # Our outgoing stream to this leg.
         self.ssrc = random.getrandbits(32)
         self.seq = random.getrandbits(16)  # last sequence number sent
@@ -106,6 +112,7 @@ class Endpoint(asyncio.DatagramProtocol):
 
     def set_remote(self, remote: RemoteMedia) -> None:
         self.remote = remote
+        self._set_srtp(remote.srtp)
         if usable_address(remote.host, remote.port):
             self.address = (remote.host, remote.port)
             self._latch = False
@@ -121,6 +128,19 @@ class Endpoint(asyncio.DatagramProtocol):
             self.rtcp_address = None
             self._rtcp_latch = True
         self.refresh_maps()
+
+    def _set_srtp(self, keys: SrtpKeys | None) -> None:
+        if keys is None:
+            self.srtp = None
+        elif self.srtp is None:
+            self.srtp = SrtpLeg(self.leg_id, keys)
+        elif keys != self.srtp.keys:
+            self.srtp.rekey(keys)
+
+    @property
+    def srtp_rejected(self) -> int:
+        """Packets from this leg dropped by the SRTP/SRTCP checks (bad tag, replay)."""
+        return self.srtp.rejected if self.srtp is not None else 0
 
     @property
     def payload_type(self) -> int:
@@ -153,9 +173,13 @@ class Endpoint(asyncio.DatagramProtocol):
         self.seq, self.ts, self.last_sent = seq, ts, now
         second = payload_type | (0x80 if new_spurt else 0)
         if self.address is not None and self.transport is not None:
-            self.transport.sendto(
-                _HEADER.pack(0x80, second, seq, ts, self.ssrc) + payload, self.address
-            )
+            packet = _HEADER.pack(0x80, second, seq, ts, self.ssrc) + payload
+            if self.srtp is not None:
+                protected = self.srtp.protect(packet)
+                if protected is None:
+                    return
+                packet = protected
+            self.transport.sendto(packet, self.address)
             self.sent += 1
 
     def stop_feed(self) -> None:
@@ -168,6 +192,11 @@ class Endpoint(asyncio.DatagramProtocol):
     def on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
         if not rtcp.is_rtcp(data):
             return
+        if self.srtp is not None:
+            plain = self.srtp.unprotect_rtcp(data)
+            if plain is None:
+                return
+            data = plain
         self.rtcp_in += 1
         if self._rtcp_latch:
             self.rtcp_address = (addr[0], addr[1])
@@ -184,6 +213,8 @@ class Endpoint(asyncio.DatagramProtocol):
         if address is None or transport is None:
             return
         packet = rtcp.rewrite(data, self.rtcp_mapping(target))
+        if packet is not None and target.srtp is not None:
+            packet = target.srtp.protect_rtcp(packet)
         if packet is None:
             return
         transport.sendto(packet, address)
@@ -220,6 +251,12 @@ class Endpoint(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < 12 or data[0] & 0xC0 != 0x80 or 192 <= data[1] <= 223:
             return  # not RTP version 2 (RTCP multiplexed on the RTP port, RFC 5761, is ignored)
+        srtp = self.srtp
+        if srtp is not None:
+            plain = srtp.unprotect(data)
+            if plain is None:
+                return  # forged, replayed or corrupted: counted in srtp.rejected
+            data = plain
         if self._latch:  # only real RTP may choose where the leg's audio goes
             self.address = (addr[0], addr[1])
             self._latch = False
@@ -264,7 +301,13 @@ class Endpoint(asyncio.DatagramProtocol):
                 start, end = bounds
                 packet[start:end] = packet[start:end].translate(table)
         _REWRITE.pack_into(packet, 1, marker | payload_type, out_seq, out_ts, target.ssrc)
-        transport.sendto(packet, address)
+        if target.srtp is not None:
+            protected = target.srtp.protect(bytes(packet))
+            if protected is None:
+                return
+            transport.sendto(protected, address)
+        else:
+            transport.sendto(packet, address)
         target.sent += 1
         if (out_seq - target.seq) & 0xFFFF < 0x8000:  # newer: late/reordered ones are just sent
             target.seq = out_seq

@@ -34,6 +34,7 @@ from ringdesk.store.sounds import Sounds
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
 from ringdesk.switch.gate import Ban, GateSettings
+from ringdesk.switch.srtp import SrtpOffer
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Runtime:
             data_dir=self.settings.data_dir,
             gate=gate_settings(self.settings),
             media_timeout=self.settings.media_timeout or None,
+            srtp=SrtpOffer(phones=self.settings.srtp_phones, trunk=self.settings.srtp_trunk),
         )
         self.live = LiveSources(
             engine=self.engine,

@@ -2,10 +2,15 @@
 
 We only ever carry one audio stream of G.711 (PCMU 0 / PCMA 8, 20 ms) plus RFC 4733
 telephone-event, so the model is that and nothing more; other m= lines are answered with port 0.
+The stream may be SRTP (RTP/SAVP, RTP/SAVPF) keyed by SDES (RFC 4568 a=crypto): see the
+"SDES" section below.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +44,7 @@ class MediaDescription:
     ptime: int | None = None
     rtcp_port: int | None = None  # a=rtcp (RFC 3605): RTCP not on the RTP port + 1
     rtcp_address: str | None = None
+    crypto: list[str] = field(default_factory=list)  # a=crypto values as written (RFC 4568)
 
 
 @dataclass(slots=True)
@@ -133,6 +139,8 @@ def _attribute(value: str, current: MediaDescription | None, media: list[MediaDe
         current.ptime = int(arg.strip())
     elif name == "rtcp":
         _rtcp_attribute(arg, current)
+    elif name == "crypto":
+        current.crypto.append(arg)
 
 
 def _rtcp_attribute(arg: str, current: MediaDescription) -> None:
@@ -174,13 +182,17 @@ class Negotiated:
     answer_direction: str
     rtcp_port: int | None = None  # from a=rtcp; None: the RTP port + 1
     rtcp_host: str | None = None
+    profile: str = "RTP/AVP"  # the m= line's transport: RTP/AVP(F), or RTP/SAVP(F) for SRTP
+    crypto: Crypto | None = None  # SRTP: the peer's a=crypto we use (its sending key)
 
 
 def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
-    """Pick the first codec of the offer (the offerer's preference) that our settings allow."""
+    """Pick the first codec of the offer (the offerer's preference) that our settings allow;
+    an SRTP offer also gets the first of its a=crypto lines we can do (else 488)."""
     m = offer.audio()
-    if m is None or m.proto.upper() not in ("RTP/AVP", "RTP/AVPF"):
+    if m is None or m.proto.upper() not in PLAIN_PROFILES + SECURE_PROFILES:
         raise SdpError("no usable audio stream")
+    crypto = offered_crypto(m)
     if not m.connection:
         raise SdpError("no connection address")
     allowed = {c.upper() for c in codecs}
@@ -203,14 +215,20 @@ def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
         answer_direction=_MIRROR[m.direction],
         rtcp_port=m.rtcp_port,
         rtcp_host=m.rtcp_address,
+        profile=m.proto.upper(),
+        crypto=crypto,
     )
 
 
-def answer_remote(answer: SessionDescription, offered: Sequence[int]) -> Negotiated:
-    """Read the answer to our offer: the codec it chose must be one we offered."""
+def answer_remote(
+    answer: SessionDescription, offered: Sequence[int], crypto: Sequence[Crypto] = ()
+) -> Negotiated:
+    """Read the answer to our offer: the codec it chose must be one we offered; when we
+    offered SRTP (`crypto`, our a=crypto lines), it must have taken one of them."""
     m = answer.audio()
     if m is None or not m.connection:
         raise SdpError("answer has no audio stream")
+    theirs = answered_crypto(m, crypto)
     for fmt in m.formats:
         if fmt.isdigit() and int(fmt) in offered and codec_name(m, int(fmt)) in CODEC_PT:
             return Negotiated(
@@ -222,6 +240,8 @@ def answer_remote(answer: SessionDescription, offered: Sequence[int]) -> Negotia
                 answer_direction=m.direction,
                 rtcp_port=m.rtcp_port,
                 rtcp_host=m.rtcp_address,
+                profile=m.proto.upper(),
+                crypto=theirs,
             )
     raise SdpError("answer chose no codec we offered")
 
@@ -235,8 +255,11 @@ def build_sdp(
     payload_types: Sequence[int],
     telephone_event: int | None = 101,
     direction: str = "sendrecv",
+    profile: str = "RTP/AVP",
+    crypto: Sequence[Crypto] = (),
 ) -> bytes:
-    """One audio stream, G.711 at 20 ms, with telephone-event when given."""
+    """One audio stream, G.711 at 20 ms, with telephone-event when given; with `crypto`, our
+    a=crypto lines (an SRTP `profile`)."""
     ip = "IP6" if ":" in address else "IP4"
     fmts = [str(pt) for pt in payload_types]
     if telephone_event is not None:
@@ -247,13 +270,14 @@ def build_sdp(
         "s=ringdesk",
         f"c=IN {ip} {address}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(fmts)}",
+        f"m=audio {port} {profile} {' '.join(fmts)}",
     ]
     for pt in payload_types:
         lines.append(f"a=rtpmap:{pt} {STATIC_CODECS[pt]}/8000")
     if telephone_event is not None:
         lines.append(f"a=rtpmap:{telephone_event} telephone-event/8000")
         lines.append(f"a=fmtp:{telephone_event} 0-16")
+    lines.extend(f"a=crypto:{crypto_value(c)}" for c in crypto)
     lines.append("a=ptime:20")
     lines.append(f"a={direction}")
     return ("\r\n".join(lines) + "\r\n").encode()
@@ -264,3 +288,135 @@ def offer_payload_types(codecs: Sequence[str]) -> list[int]:
     if not pts:
         raise SdpError("no G.711 codec enabled in the settings")
     return pts
+
+
+# ---- SDES: SRTP keys in a=crypto (RFC 4568) ------------------------------------------------
+#
+# a=crypto:<tag> <suite> inline:<base64 of master key || salt>[|<lifetime>][|<MKI>:<length>]
+#     [<session parameters>]
+# Each side writes the key it will send with; the answerer picks one of the offer's lines (by
+# tag) and answers it with its own fresh key. What we cannot do is left out of the choice: an
+# unknown suite, a key of the wrong length, an MKI (libsrtp through pylibsrtp has no MKI), more
+# than one key, a lifetime too short for a call (we never re-key), and any session parameter but
+# the harmless WSH and KDR=0. An SRTP offer with nothing left is refused (488).
+
+PLAIN_PROFILES = ("RTP/AVP", "RTP/AVPF")
+SECURE_PROFILES = ("RTP/SAVP", "RTP/SAVPF")
+# Suite -> bytes of master key + master salt (RFC 4568 6.2, RFC 7714 12).
+CRYPTO_SUITES = {
+    "AES_CM_128_HMAC_SHA1_80": 30,
+    "AES_CM_128_HMAC_SHA1_32": 30,
+    "AEAD_AES_128_GCM": 28,
+    "AEAD_AES_256_GCM": 44,
+}
+OFFERED_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")  # what we offer, in order
+MIN_LIFETIME = 2**20  # packets: about 5.8 hours of 20 ms audio on one key
+
+
+@dataclass(frozen=True, slots=True)
+class Crypto:
+    """One a=crypto line we can do: its tag, suite and key (master key || master salt)."""
+
+    tag: int
+    suite: str
+    key: bytes = field(repr=False)
+
+
+def parse_crypto(value: str) -> Crypto | None:
+    """An a=crypto value (after "crypto:"); None when it is malformed or not one we can do."""
+    parts = value.split()
+    if len(parts) < 3 or not parts[0].isdigit() or len(parts[0]) > 9:
+        return None
+    tag, suite, key_params = int(parts[0]), parts[1].upper(), parts[2]
+    size = CRYPTO_SUITES.get(suite)
+    if size is None or ";" in key_params or not key_params.lower().startswith("inline:"):
+        return None
+    if not all(_harmless_session_parameter(p) for p in parts[3:]):
+        return None
+    fields = key_params[len("inline:") :].split("|")
+    if len(fields) > 3:
+        return None
+    try:
+        key = base64.b64decode(fields[0], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(key) != size:
+        return None
+    for extra in fields[1:]:
+        if ":" in extra:  # MKI:length
+            return None
+        lifetime = _lifetime(extra)
+        if lifetime is None or lifetime < MIN_LIFETIME:
+            return None
+    return Crypto(tag, suite, key)
+
+
+def _harmless_session_parameter(param: str) -> bool:
+    name, _, arg = param.partition("=")
+    if name == "WSH":
+        return arg.isdigit()
+    return name == "KDR" and arg == "0"
+
+
+def _lifetime(text: str) -> int | None:
+    if text.startswith("2^") and text[2:].isdigit() and int(text[2:]) <= 64:
+        return 1 << int(text[2:])
+    if text.isdigit():
+        return int(text)
+    return None
+
+
+def crypto_value(crypto: Crypto) -> str:
+    """The a=crypto value for one of our lines (no lifetime: the suite's maximum; no MKI)."""
+    key = base64.b64encode(crypto.key).decode("ascii")
+    return f"{crypto.tag} {crypto.suite} inline:{key}"
+
+
+def new_crypto(tag: int, suite: str) -> Crypto:
+    """Our own line for `suite` under `tag`, with a fresh random key."""
+    return Crypto(tag, suite, secrets.token_bytes(CRYPTO_SUITES[suite]))
+
+
+def offer_crypto() -> list[Crypto]:
+    """Our a=crypto lines for an SRTP offer: one per suite we offer, tags 1, 2, ..."""
+    return [new_crypto(tag, suite) for tag, suite in enumerate(OFFERED_SUITES, start=1)]
+
+
+def answer_crypto(theirs: Crypto, ours: Crypto | None = None) -> Crypto:
+    """Our line answering the offer's chosen `theirs`: its tag and suite, our key (`ours`'s
+    kept when the suite is the same, as in a re-INVITE, else a fresh one)."""
+    if ours is not None and ours.suite == theirs.suite:
+        return Crypto(theirs.tag, ours.suite, ours.key)
+    return new_crypto(theirs.tag, theirs.suite)
+
+
+def offered_crypto(m: MediaDescription) -> Crypto | None:
+    """For an offer: None for plain RTP; for SRTP the first line (the offerer's preference) we
+    can do, or SdpError (488) when there is none."""
+    if m.proto.upper() not in SECURE_PROFILES:
+        return None  # a=crypto outside an SRTP profile is not SDES (RFC 4568 section 5)
+    for value in m.crypto:
+        crypto = parse_crypto(value)
+        if crypto is not None:
+            return crypto
+    if not m.crypto:
+        raise SdpError("SRTP offer without a=crypto (only SDES keying is supported)")
+    raise SdpError("no SRTP crypto suite we support")
+
+
+def answered_crypto(m: MediaDescription, offered: Sequence[Crypto]) -> Crypto | None:
+    """For an answer to our offer: the peer's line, whose tag and suite must be one we offered;
+    None for plain RTP, which only a plain offer may get."""
+    secure = m.proto.upper() in SECURE_PROFILES
+    if not offered:
+        if secure:
+            raise SdpError("SRTP answer to a plain RTP offer")
+        return None
+    if not secure:
+        raise SdpError("plain RTP answer to our SRTP offer")
+    ours = {c.tag: c.suite for c in offered}
+    for value in m.crypto:
+        crypto = parse_crypto(value)
+        if crypto is not None and ours.get(crypto.tag) == crypto.suite:
+            return crypto
+    raise SdpError("SRTP answer without a crypto line we offered")

@@ -48,6 +48,7 @@ from .persist import load_bindings
 from .registration import RegistrationService
 from .resolver import TrunkResolver, ip_literal
 from .shared import ALLOW, SDP_TYPE, SwitchState
+from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
 from .teardown import Teardown
 
@@ -73,6 +74,7 @@ class Switch(RequestHandler):
         media: Media | None = None,
         gate: GateSettings | None = None,
         media_timeout: float | None = DEFAULT_TIMEOUT,
+        srtp: SrtpOffer | None = None,
     ) -> None:
         self.gate = Gate(gate)
         self.liveness = Liveness(media_timeout)
@@ -85,6 +87,7 @@ class Switch(RequestHandler):
             data_dir=data_dir,
             media=media,
             gate=self.gate,
+            srtp=srtp,
         )
         self._owns_media = media is None
         self.registration = RegistrationService(

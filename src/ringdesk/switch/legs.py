@@ -20,6 +20,7 @@ from ringdesk.core.model import FailureReason
 from ringdesk.media.api import MediaEndpoint
 from ringdesk.sip.dialog import Dialog, Retransmit2xx
 from ringdesk.sip.message import Request, Response
+from ringdesk.sip.sdp import Crypto
 from ringdesk.sip.transaction import ClientInvite, ServerInvite
 
 Address = tuple[str, int]
@@ -52,6 +53,10 @@ class Leg:
     session_id: str = field(default_factory=lambda: str(random.getrandbits(31)))  # not secret
     sdp_version: int = 0
     direction: str = "sendrecv"  # the direction we put in our SDP for this leg
+    # Our SDP's m= profile (RTP/AVP, or RTP/SAVP for SRTP) and a=crypto lines (SDES): None
+    # until the leg's first offer, ours or the peer's, decides it (shared.py, SRTP).
+    profile: str | None = None
+    crypto: list[Crypto] = field(default_factory=list)
     held: bool = False
     # Our 2xx to the leg's INVITE or a re-INVITE, retransmitted until the ACK.
     retrans: Retransmit2xx | None = None

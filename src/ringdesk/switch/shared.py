@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -14,18 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from ringdesk.core.telephony import PhoneRegistered, TelephonyEvent
-from ringdesk.media.api import Media, RemoteMedia
+from ringdesk.media.api import Media, RemoteMedia, SrtpKeys
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response
 from ringdesk.sip.registrar import Registrar
-from ringdesk.sip.sdp import Negotiated, SdpError, answer_remote, build_sdp, parse_sdp
+from ringdesk.sip.sdp import (
+    CRYPTO_SUITES,
+    Negotiated,
+    SdpError,
+    answer_crypto,
+    answer_remote,
+    build_sdp,
+    offer_crypto,
+    parse_sdp,
+)
 from ringdesk.sip.uri import parse_name_addr
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
 from .gate import Gate
-from .legs import AnyLeg, IncomingLeg, Leg
+from .legs import AnyLeg, Branch, IncomingLeg, Leg
 from .persist import save_bindings
 from .resolver import TrunkResolver
+from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
 
 log = logging.getLogger(__name__)
@@ -48,8 +59,10 @@ class SwitchState:
         data_dir: Path,
         media: Media | None,
         gate: Gate | None = None,
+        srtp: SrtpOffer | None = None,
     ) -> None:
         self.host = host
+        self.srtp = srtp or SrtpOffer()  # when our own offers are SRTP (srtp.py)
         self.gate = gate
         self.directory = directory
         self.sink = sink
@@ -154,6 +167,8 @@ class SwitchState:
     def local_sdp(self, leg: Leg) -> bytes:
         assert leg.endpoint is not None
         leg.sdp_version += 1
+        if leg.profile is None:
+            self._first_offer(leg)
         return build_sdp(
             address=self.media_host,
             port=leg.endpoint.port,
@@ -162,9 +177,14 @@ class SwitchState:
             payload_types=leg.payload_types,
             telephone_event=leg.te_pt,
             direction=leg.direction,
+            profile=leg.profile or "RTP/AVP",
+            crypto=leg.crypto,
         )
 
-    def set_remote(self, leg: Leg, neg: Negotiated) -> None:
+    def set_remote(self, leg: Leg, neg: Negotiated, *, answer: bool = False) -> None:
+        """Point the leg's media at what the peer's SDP says: its offer (we answer in kind,
+        see _srtp_keys) or, with `answer`, its answer to our offer."""
+        keys = self._srtp_keys(leg, neg, answer=answer)
         if leg.endpoint is not None:
             leg.endpoint.set_remote(
                 RemoteMedia(
@@ -174,18 +194,68 @@ class SwitchState:
                     neg.telephone_event_pt,
                     rtcp_port=neg.rtcp_port,
                     rtcp_host=neg.rtcp_host,
+                    srtp=keys,
                 )
             )
 
     def take_answer(self, leg: Leg, msg: Request | Response) -> None:
         try:
-            neg = answer_remote(parse_sdp(msg.body), leg.payload_types)
+            neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
         except SdpError as exc:
             log.warning("leg %s: unusable SDP answer (%s)", leg.leg_id, exc)
+            if leg.crypto:
+                self._refuse_media(leg)
             return
         leg.payload_types = [neg.payload_type]
         leg.te_pt = neg.telephone_event_pt
-        self.set_remote(leg, neg)
+        self.set_remote(leg, neg, answer=True)
+
+    # ---- SRTP (SDES, RFC 4568; the policy for our own offers is srtp.py's) ------------------
+
+    def _first_offer(self, leg: Leg) -> None:
+        """Our offer on a leg no SDP of its peer has decided yet: SRTP or not by the policy.
+        The branches of a fork share one media endpoint, so they offer the same keys."""
+        if not self.srtp.wants(leg):
+            leg.profile, leg.crypto = "RTP/AVP", []
+            return
+        leg.profile = "RTP/SAVP"
+        if isinstance(leg, Branch):
+            shared = next((b.crypto for b in leg.fork.branches if b.crypto), None)
+            if shared is not None:
+                leg.crypto = list(shared)
+                return
+        leg.crypto = offer_crypto()
+
+    def _srtp_keys(self, leg: Leg, neg: Negotiated, *, answer: bool) -> SrtpKeys | None:
+        """The leg's SRTP keys after the peer's SDP, and our a=crypto for it from now on. An
+        offer is answered in kind: its profile, and for SRTP its chosen tag and suite with our
+        own key (kept across re-INVITEs while the suite stays). An answer to our offer names
+        one of our lines by tag (sdp.answered_crypto checked it)."""
+        theirs = neg.crypto
+        if not answer:
+            leg.profile = neg.profile
+        if theirs is None:
+            leg.crypto = []
+            return None
+        if answer:
+            ours = next(c for c in leg.crypto if c.tag == theirs.tag)
+        else:
+            ours = answer_crypto(theirs, leg.crypto[0] if leg.crypto else None)
+        leg.crypto = [ours]
+        return SrtpKeys(theirs.suite, send_key=ours.key, receive_key=theirs.key)
+
+    def _refuse_media(self, leg: Leg) -> None:
+        """We offered SRTP and the answer took none of it: the leg gets no audio rather than
+        plain audio. Its endpoint waits for SRTP under a key nobody has, so nothing from the
+        leg authenticates, no address is learned and nothing is sent (the media timeout ends
+        the call)."""
+        if leg.endpoint is None or leg.endpoint.received:
+            return  # media already runs under keys an earlier answer set
+        suite = leg.crypto[0].suite
+        nobody = secrets.token_bytes(CRYPTO_SUITES[suite])
+        pt = leg.payload_types[0] if leg.payload_types else 0
+        keys = SrtpKeys(suite, send_key=leg.crypto[0].key, receive_key=nobody)
+        leg.endpoint.set_remote(RemoteMedia("0.0.0.0", 0, pt, None, srtp=keys))
 
     def sound(self, name: str) -> Path | None:
         path = self.directory.media().sounds.get(name)
