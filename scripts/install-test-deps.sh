@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages, when missing:
 # SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox, and the attacker tools of
-# sipvicious (svmap, svwar, svcrack). Fails loudly if it cannot.
+# sipvicious (svmap, svwar, svcrack), stunnel (TLS for SIPp). Fails loudly if it cannot.
 set -euo pipefail
 
 need=()
@@ -11,6 +11,8 @@ command -v linphonec >/dev/null || need+=(linphone-cli)
 command -v chromium >/dev/null || need+=(chromium)
 command -v sox >/dev/null || need+=(sox)
 command -v svcrack >/dev/null || need+=(sipvicious)
+# Debian's sipp has no TLS (built without OpenSSL): the TLS tests put stunnel in front of it.
+command -v stunnel4 >/dev/null || need+=(stunnel4)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
   command -v kamailio >/dev/null || need+=(kamailio)

@@ -8,9 +8,17 @@ import gc
 import logging
 import re
 import socket
+import ssl
 import sys
+from typing import TYPE_CHECKING
 
 from ringdesk import config
+from ringdesk.config import is_loopback
+
+log = logging.getLogger("ringdesk")
+
+if TYPE_CHECKING:
+    from ringdesk.runtime import Runtime
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,23 +82,25 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     sock = _bind(settings.http_host, settings.http_port)
     runtime = Runtime(settings)
     runtime.http_port = sock.getsockname()[1]
+    web_tls = _tls(settings, runtime)
     app = create_app(runtime)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=log_level,
-            access_log=log_level == "debug",
-            lifespan="on",
-            ws_max_size=64 * 1024,
-            # Feed messages are small JSON; compressing each one for each of 1,000 sockets
-            # cost more CPU than everything else in the fan-out.
-            ws_per_message_deflate=False,
-            timeout_graceful_shutdown=5,
-            # The sans-I/O websockets protocol frames and writes a message in one call: about
-            # half the CPU per feed message of the default implementation (bench/ws_fanout.py).
-            ws="websockets-sansio",
-        )
+    uvicorn_config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        lifespan="on",
+        ws_max_size=64 * 1024,
+        # Feed messages are small JSON; compressing each one for each of 1,000 sockets
+        # cost more CPU than everything else in the fan-out.
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=5,
+        # The sans-I/O websockets protocol frames and writes a message in one call: about
+        # half the CPU per feed message of the default implementation (bench/ws_fanout.py).
+        ws="websockets-sansio",
     )
+    uvicorn_config.load()
+    uvicorn_config.ssl = web_tls  # our context (ringdesk/tls.py), not uvicorn's defaults
+    server = uvicorn.Server(uvicorn_config)
     _redact_secrets()
     # A call allocates thousands of short-lived objects; the default first-generation threshold
     # (700) ran a collection every few hundred of them (6 % of the CPU at 100 calls/s, py-spy).
@@ -98,6 +108,42 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     # uvloop: less CPU per UDP datagram and per WebSocket write than the standard loop.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(server.serve(sockets=[sock]))
+
+
+def _tls(settings: config.Settings, runtime: Runtime) -> ssl.SSLContext | None:
+    """The certificate (configured, or the self-signed one made for the demo) for HTTPS and SIP
+    over TLS when either is on; hands the SIP context to the runtime and says what is served
+    how, with the certificate's fingerprint for the admin to compare."""
+    from ringdesk import tls
+    from ringdesk.store import cti_config
+
+    scheme = "https" if settings.serves_https else "http"
+    web = f"{scheme}://{_url_host(settings.http_host)}:{runtime.http_port}/"
+    runtime.http_scheme = scheme
+    if not settings.serves_https and settings.sip_tls_port is None:
+        log.info("web on %s (plain HTTP); SIP over TLS off", web)
+        return None
+    with runtime.db() as db:
+        domain = cti_config.get(db).sip_domain
+    names = [domain, "localhost", "127.0.0.1", "::1", settings.http_host, settings.sip_host]
+    names.append(socket.gethostname())
+    try:
+        cert = tls.certificate(settings.data_dir, settings.tls_cert, settings.tls_key, names)
+        context = tls.context(cert.cert, cert.key)
+    except tls.TlsError as exc:
+        raise SystemExit(f"cannot start: {exc}") from exc
+    if settings.sip_tls_port is not None:
+        runtime.sip_tls = context
+    if not settings.serves_https and not is_loopback(settings.http_host):
+        log.warning("web on %s: plain HTTP on a public address (--insecure-http)", web)
+    else:
+        log.info("web on %s", web)
+    log.info("TLS: %s", cert.describe())
+    return context if settings.serves_https else None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 # Bearer tokens as they can appear in a log line: a WebSocket auth frame (logged at debug), an

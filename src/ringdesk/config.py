@@ -7,6 +7,7 @@ with a flag while the rest comes from the developer's shell.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ DEFAULT_LOGIN_WINDOW = 15 * 60.0
 DEFAULT_LOGIN_ACCOUNT_FAILURES = 5
 DEFAULT_LOGIN_ADDRESS_FAILURES = 20
 SRTP_MODES = ("off", "tls", "always")  # when our offers are SRTP (switch/srtp.py)
+# TLS (ringdesk/tls.py, docs/security.md "TLS"): HTTPS is "auto" (on unless the web server binds
+# a loopback address), "on" (--https) or "off" (--insecure-http, for a TLS proxy in front).
+HTTPS_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,6 @@ class Settings:
     sip_ban_seconds: float = 600.0
     sip_trusted: tuple[str, ...] = ()
     media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
-    # RFC 4028 Session-Expires we offer and accept at most (switch/session_timer.py); 0: off
-    sip_session_expires: float = 1800.0
     session_idle_seconds: float = DEFAULT_SESSION_IDLE
     session_absolute_seconds: float = DEFAULT_SESSION_ABSOLUTE
     login_window_seconds: float = DEFAULT_LOGIN_WINDOW
@@ -69,6 +71,18 @@ class Settings:
     # SRTP in our own offers (switch/srtp.py): to the agents' phones, to the trunk.
     srtp_phones: str = "tls"
     srtp_trunk: str = "tls"
+    tls_cert: Path | None = None  # PEM certificate (chain); None: the generated self-signed one
+    tls_key: Path | None = None
+    sip_tls_port: int | None = None  # None: no SIP over TLS; 0: any free port
+    https: str = "auto"
+
+    @property
+    def serves_https(self) -> bool:
+        """Whether the web server speaks HTTPS: always with "on", never with "off", and with
+        "auto" unless it listens on a loopback address only."""
+        if self.https == "auto":
+            return not is_loopback(self.http_host)
+        return self.https == "on"
 
     @property
     def effective_database_url(self) -> str:
@@ -98,11 +112,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument(
             "--media-timeout", type=float, help="seconds of no audio that end a call (60; 0: off)"
         )
-        parser.add_argument(
-            "--sip-session-expires",
-            type=float,
-            help="RFC 4028 session timer: seconds a call lasts unrefreshed (1800; 0: off)",
-        )
         parser.add_argument("--session-idle", help="seconds without a request that end a session")
         parser.add_argument("--session-absolute", help="seconds after login that end a session")
         parser.add_argument("--login-window", help="seconds over which failed logins count")
@@ -114,6 +123,26 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
                 choices=SRTP_MODES,
                 help=f"SRTP in our offers to {whom}: off, tls (over SIP TLS only; default), always",
             )
+        parser.add_argument("--tls-cert", help="PEM certificate for HTTPS and SIP over TLS")
+        parser.add_argument("--tls-key", help="its PEM private key (default: self-signed, made)")
+        parser.add_argument(
+            "--sip-tls-port", help="SIP over TLS port (the SIP port + 1, 5061; 0 or off: none)"
+        )
+        https = parser.add_mutually_exclusive_group()
+        https.add_argument(
+            "--https",
+            dest="https",
+            action="store_const",
+            const="on",
+            help="serve HTTPS even on a loopback address",
+        )
+        https.add_argument(
+            "--insecure-http",
+            dest="https",
+            action="store_const",
+            const="off",
+            help="serve plain HTTP on any address (only behind a TLS-terminating proxy)",
+        )
 
 
 def _srtp_mode(value: str, name: str) -> str:
@@ -158,6 +187,32 @@ def _switch(value: str, name: str) -> bool:
     raise SystemExit(f"{name} must be on or off, got {value!r}")
 
 
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def _tls_port(value: str | None, sip_port: int) -> int | None:
+    """None (off) for 0 or off; unset: the SIP port + 1 (5061), any free port if that is 0."""
+    if value is None or value == "":
+        return sip_port + 1 if 0 < sip_port < 65535 else 0
+    if value.strip().lower() in ("0", "off"):
+        return None
+    port = _port(value, "RINGDESK_SIP_TLS_PORT")
+    return port
+
+
+def _https(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in HTTPS_MODES:
+        raise SystemExit(f"RINGDESK_HTTPS must be auto, on or off, got {value!r}")
+    return mode
+
+
 def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge flags (if given), environment and defaults into Settings."""
     env = os.environ if env is None else env
@@ -173,6 +228,11 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         for flag, (var, default) in SIP_GATE_NUMBERS.items()
     }
     trusted = pick("sip_trusted", "RINGDESK_SIP_TRUSTED", "")
+    sip_port = _port(
+        pick("sip_port", "RINGDESK_SIP_PORT", str(DEFAULT_SIP_PORT)), "RINGDESK_SIP_PORT"
+    )
+    tls_cert = pick("tls_cert", "RINGDESK_TLS_CERT", "")
+    tls_key = pick("tls_key", "RINGDESK_TLS_KEY", "")
     return Settings(
         sip_gate=_switch(pick("sip_gate", "RINGDESK_SIP_GATE", "on"), "RINGDESK_SIP_GATE"),
         sip_rate_register=numbers["sip_rate_register"],
@@ -189,19 +249,16 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             "RINGDESK_MEDIA_TIMEOUT",
             zero_is_off=True,
         ),
-        sip_session_expires=_number(
-            pick("sip_session_expires", "RINGDESK_SIP_SESSION_EXPIRES", "1800"),
-            "RINGDESK_SIP_SESSION_EXPIRES",
-            zero_is_off=True,
-        ),
         http_host=pick("http_host", "RINGDESK_HTTP_HOST", DEFAULT_HTTP_HOST),
         http_port=_port(
             pick("http_port", "RINGDESK_HTTP_PORT", str(DEFAULT_HTTP_PORT)), "RINGDESK_HTTP_PORT"
         ),
         sip_host=pick("sip_host", "RINGDESK_SIP_HOST", DEFAULT_SIP_HOST),
-        sip_port=_port(
-            pick("sip_port", "RINGDESK_SIP_PORT", str(DEFAULT_SIP_PORT)), "RINGDESK_SIP_PORT"
-        ),
+        sip_port=sip_port,
+        tls_cert=Path(tls_cert) if tls_cert else None,
+        tls_key=Path(tls_key) if tls_key else None,
+        sip_tls_port=_tls_port(pick("sip_tls_port", "RINGDESK_SIP_TLS_PORT", "") or None, sip_port),
+        https=_https(pick("https", "RINGDESK_HTTPS", "auto")),
         data_dir=Path(pick("data_dir", "RINGDESK_DATA_DIR", DEFAULT_DATA_DIR)),
         srtp_phones=_srtp_mode(
             pick("srtp_phones", "RINGDESK_SRTP_PHONES", "tls"), "RINGDESK_SRTP_PHONES"

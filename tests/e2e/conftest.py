@@ -101,17 +101,27 @@ class Rig:
     def signal(self, name: str) -> list[int]:
         return self.signals[name][1]
 
-    def phone(self, name: str, *, answermode: str = "auto", register: bool = True) -> Baresip:
-        """The agent's desk phone (baresip), sending the agent's signal, registered."""
+    def phone(
+        self, name: str, *, answermode: str = "auto", register: bool = True, tls: bool = False
+    ) -> Baresip:
+        """The agent's desk phone (baresip), sending the agent's signal, registered; with
+        `tls`, over TLS to the switch's TLS port, trusting the server's own certificate."""
         demo = AGENTS[name]
+        tls_port = self.server.sip_tls_port
+        if tls:
+            assert tls_port is not None, "the server has no SIP over TLS"
         phone = Baresip(
             self.tmp,
             user=demo.cti_id,
             password=demo.phone_password,
-            registrar=self.switch,
+            registrar=(self.server.sip_host, tls_port) if tls and tls_port else self.switch,
             source_wav=self.signals[name][0],
             answermode=answermode,
             name=f"phone-{name}",
+            transport="tls" if tls else "udp",
+            cafile=self.server.tls_cert if tls else None,
+            # Over TLS the switch offers SRTP to phones (SDES keys are private there).
+            mediaenc="srtp" if tls else None,
         )
         self._closers.append(phone.stop)
         phone.start()

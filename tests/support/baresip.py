@@ -52,7 +52,13 @@ class Baresip:
         answermode: str = "auto",
         regint: int = 60,
         name: str | None = None,
+        transport: str = "udp",
+        cafile: Path | None = None,
+        mediaenc: str | None = None,
     ) -> None:
+        """`transport` tls: the account registers and talks over TLS to `registrar` (the
+        switch's TLS port), checking the server against `cafile`. `mediaenc` srtp: SDES-SRTP
+        offered and accepted (baresip's srtp module)."""
         self.name = name or f"baresip-{user}"
         self.dir = workdir / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -62,6 +68,9 @@ class Baresip:
         self.answermode = answermode
         self.regint = regint
         self.password = password
+        self.transport = transport
+        self.cafile = cafile
+        self.mediaenc = mediaenc
         self.sip_port = 0  # chosen, free, at each start
         self.ctrl_port = 0
         self.events: list[dict[str, Any]] = []
@@ -79,10 +88,15 @@ class Baresip:
         source_wav, answermode, regint = self.source_wav, self.answermode, self.regint
         user, password = self.user, self.password
         host, port = self.registrar
+        uri_params = f";transport={self.transport}" if self.transport != "udp" else ""
+        tls = [f"sip_cafile {self.cafile}"] if self.cafile is not None else []
+        mediaenc = f";mediaenc={self.mediaenc}" if self.mediaenc else ""
+        if self.mediaenc:
+            tls.append("module srtp.so")
         # One account; PCMU only, so the switch relays our frames byte for byte.
         (self.dir / "accounts").write_text(
-            f"<sip:{user}@{host}:{port}>;auth_pass={password};regint={regint};"
-            f"answermode={answermode};audio_codecs=pcmu\n"
+            f"<sip:{user}@{host}:{port}{uri_params}>;auth_pass={password};regint={regint};"
+            f"answermode={answermode};audio_codecs=pcmu{mediaenc}\n"
         )
         (self.dir / "config").write_text(
             "\n".join(
@@ -91,6 +105,7 @@ class Baresip:
                     "poll_method epoll",
                     f"sip_listen 127.0.0.1:{self.sip_port}",
                     "net_interface 127.0.0.1",
+                    *tls,
                     "call_local_timeout 120",
                     "call_max_calls 4",
                     # baresip 1.0 cannot play into a file; aubridge is a sink that needs no card.

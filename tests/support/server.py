@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -41,6 +42,8 @@ class RunningServer:
     http_port: int = 0
     sip_host: str = "127.0.0.1"
     sip_port: int = 0
+    sip_tls_port: int | None = None  # SIP over TLS, None when off
+    http_scheme: str = "http"  # "https" when the server serves the web over TLS
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,12 +51,26 @@ class RunningServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{self.http_scheme}://127.0.0.1:{self.http_port}"
+
+    @property
+    def tls_cert(self) -> Path:
+        """The self-signed certificate the server generated (trusted by the test clients)."""
+        return self.data_dir / "tls" / "selfsigned-cert.pem"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx verifies an HTTPS answer against: the server's own certificate."""
+        if self.http_scheme != "https":
+            return True
+        return ssl.create_default_context(cafile=str(self.tls_cert))
 
     # ---- HTTP helpers ---------------------------------------------------------------------
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0)
+        return httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=30.0, verify=self.verify
+        )
 
     def login(self, username: str, password: str) -> str:
         with self.client() as http:
@@ -127,6 +144,9 @@ class RunningServer:
         self.http_port = int(info["http_port"])
         self.sip_host = str(info["sip_host"])
         self.sip_port = int(info["sip_port"])
+        tls_port = info.get("sip_tls_port")
+        self.sip_tls_port = int(tls_port) if tls_port is not None else None
+        self.http_scheme = str(info.get("http_scheme", "http"))
         self._wait_healthy(deadline)
 
     def _wait_healthy(self, deadline: float) -> None:
@@ -137,7 +157,7 @@ class RunningServer:
         while time.monotonic() < deadline:
             self._check_alive()
             try:
-                response = httpx.get(f"{self.base_url}/healthz", timeout=5.0)
+                response = httpx.get(f"{self.base_url}/healthz", timeout=5.0, verify=self.verify)
                 last = f"{response.status_code} {response.text}"
                 if response.status_code == 200:
                     return

@@ -23,8 +23,7 @@ from .records import CallRecord, LegRole
 from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
-    LOST_CAUSES,
-    QUEUE_FULL,
+    MEDIA_TIMEOUT,
     Bridge,
     CallArrived,
     HangUp,
@@ -196,9 +195,8 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
         return
     call, role = found
     gone = {ev.leg_id}
-    # A phone that went silent or stopped refreshing (gone off the network) did not hang up:
-    # the switch did.
-    lost = ev.cause in LOST_CAUSES
+    # A phone that went silent (gone off the network) did not hang up: the switch did.
+    lost = ev.cause == MEDIA_TIMEOUT
     cause = ev.cause if lost else ""
     match role:
         case LegRole.CUSTOMER:

@@ -10,6 +10,7 @@ import gc
 import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -52,6 +53,8 @@ class Runtime:
         self.config = Snapshot()
         self.clock = time.time
         self.http_port = settings.http_port  # the bound port, set by the CLI (may differ if 0)
+        self.http_scheme = "http"  # "https" when the CLI serves the web over TLS
+        self.sip_tls: ssl.SSLContext | None = None  # set by the CLI: SIP over TLS is on
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Built by start(), once the configuration is read and the loop runs.
@@ -93,8 +96,9 @@ class Runtime:
             data_dir=self.settings.data_dir,
             gate=gate_settings(self.settings),
             media_timeout=self.settings.media_timeout or None,
-            session_expires=self.settings.sip_session_expires or None,
             srtp=SrtpOffer(phones=self.settings.srtp_phones, trunk=self.settings.srtp_trunk),
+            tls=self.sip_tls,
+            tls_port=self.settings.sip_tls_port or 0,
         )
         self.live = LiveSources(
             engine=self.engine,
@@ -114,7 +118,13 @@ class Runtime:
             on_applied=self._wake.set,
         )
         await self.switch.start()
-        log.info("SIP switch on %s:%s", self.settings.sip_host, self.switch.local_port)
+        tls_port = self.switch.tls_port
+        log.info(
+            "SIP switch on %s: UDP and TCP port %s, TLS %s",
+            self.settings.sip_host,
+            self.switch.local_port,
+            "off" if tls_port is None else f"port {tls_port}",
+        )
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="engine-timer"))
         self.feeds.start()
         # What start-up loaded (modules, engine, sounds) lives as long as the process: keep it
@@ -129,6 +139,8 @@ class Runtime:
             "http_port": self.http_port,
             "sip_host": self.settings.sip_host,
             "sip_port": self.switch.local_port,
+            "sip_tls_port": self.switch.tls_port,
+            "http_scheme": self.http_scheme,
             "pid": os.getpid(),
         }
         path = self.settings.data_dir / "server.json"

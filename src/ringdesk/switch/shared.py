@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 import socket
+import ssl
 from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -60,6 +61,8 @@ class SwitchState:
         media: Media | None,
         gate: Gate | None = None,
         srtp: SrtpOffer | None = None,
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 0,
     ) -> None:
         self.host = host
         self.srtp = srtp or SrtpOffer()  # when our own offers are SRTP (srtp.py)
@@ -68,7 +71,7 @@ class SwitchState:
         self.sink = sink
         self.data_dir = Path(data_dir)
         self.media: Media | None = media
-        self.stack = SipStack(host, port, handler, gate)
+        self.stack = SipStack(host, port, handler, gate, tls=tls, tls_port=tls_port)
         self.registrar = Registrar(on_change=self._registration_changed)
         # The trunk may be a host name: resolved for our socket's address family.
         self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -161,8 +164,10 @@ class SwitchState:
     # ---- Contact, SDP and sounds ------------------------------------------------------------
 
     def contact(self, tp: str) -> str:
-        suffix = ";transport=tcp" if tp == "tcp" else ""
-        return f"<sip:ringdesk@{self.media_host}:{self.stack.port}{suffix}>"
+        """Our Contact on `tp`. Over TLS: the TLS port with ;transport=tls, a sip: URI (hop by
+        hop TLS, docs/decisions.md "SIP over TLS")."""
+        suffix = f";transport={tp}" if tp in ("tcp", "tls") else ""
+        return f"<sip:ringdesk@{self.media_host}:{self.stack.port_for(tp)}{suffix}>"
 
     def local_sdp(self, leg: Leg) -> bytes:
         assert leg.endpoint is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import assert_never
@@ -57,22 +58,47 @@ class RequestHandler:
 
 class SipStack:
     def __init__(
-        self, host: str, port: int, handler: RequestHandler, gate: Gate | None = None
+        self,
+        host: str,
+        port: int,
+        handler: RequestHandler,
+        gate: Gate | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 0,
     ) -> None:
         self.handler = handler
         self.gate = gate
         self.transport = SipTransport(
-            host, port, self._on_message, on_unreachable=self._on_unreachable, gate=gate
+            host,
+            port,
+            self._on_message,
+            on_unreachable=self._on_unreachable,
+            gate=gate,
+            tls=tls,
+            tls_port=tls_port,
         )
         self.table = TransactionTable()
         self._timers = TimerQueue(self._fire)
         self._owners: dict[int, _ClientOwner] = {}
+        # The transport each transaction's messages go over ("udp", "tcp", "tls"), by id.
+        self._tps: dict[int, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.host = host
 
     @property
     def port(self) -> int:
         return self.transport.local_port
+
+    @property
+    def tls_port(self) -> int | None:
+        """The SIP over TLS port once started; None without TLS."""
+        return self.transport.tls_port if self.transport.tls is not None else None
+
+    def port_for(self, transport: str) -> int:
+        """The port we advertise (Via, Contact) on `transport`: TLS has its own."""
+        tls = self.tls_port
+        return tls if transport == "tls" and tls is not None else self.port
 
     def now(self) -> float:
         assert self._loop is not None
@@ -89,7 +115,7 @@ class SipStack:
 
     def via(self, transport: str = "udp", branch: str | None = None) -> str:
         return (
-            f"SIP/2.0/{transport.upper()} {self.host}:{self.port}"
+            f"SIP/2.0/{transport.upper()} {self.host}:{self.port_for(transport)}"
             f";branch={branch or new_branch()};rport"
         )
 
@@ -132,6 +158,8 @@ class SipStack:
             txn = ServerInvite(req, src, self.now(), reliable)
         else:
             txn = ServerNonInvite(req, src, self.now(), reliable)
+        if tp == "tls":
+            self._tps[id(txn)] = tp
         self.table.add_server(txn)
         self.handler.on_request(req, txn, src, tp)
 
@@ -179,6 +207,8 @@ class SipStack:
             txn = ClientInvite(req, dest, self.now(), reliable)
         else:
             txn = ClientNonInvite(req, dest, self.now(), reliable)
+        if tp == "tls":
+            self._tps[id(txn)] = tp
         self.table.add_client(txn)
         self._owners[id(txn)] = _ClientOwner(on_response, on_timeout)
         self._service(txn)
@@ -190,12 +220,13 @@ class SipStack:
     # ---- timers -------------------------------------------------------------------------
 
     def _service(self, txn: ServerTransaction | ClientTransaction) -> None:
-        tp = "tcp" if txn.reliable else "udp"
+        tp = self._tps.get(id(txn)) or ("tcp" if txn.reliable else "udp")
         for msg in txn.take():
             self.transport.send(msg, txn.dest, tp)
         if txn.terminated:
             self._timers.cancel(txn)
             self.table.remove(txn)
+            self._tps.pop(id(txn), None)
             owner = self._owners.pop(id(txn), None)
             if txn.timed_out:
                 self._timed_out(txn, owner)

@@ -1,4 +1,12 @@
-"""SIP over UDP and TCP on one (host, port): bytes in -> parsed messages out, and back.
+"""SIP over UDP and TCP on one (host, port), and over TLS on a port of its own: bytes in ->
+parsed messages out, and back.
+
+TLS (RFC 3261 26.2, hop by hop): asyncio runs the handshake before we see the connection; a
+peer that does not complete it within TLS_HANDSHAKE_TIMEOUT, or speaks something else (a
+plain-TCP client on the TLS port, say), is dropped and nothing else notices. A banned source
+is closed right after its handshake. Requests to a phone registered over TLS go back over the
+connection it opened; we never open a TLS connection to a phone (it has no certificate we could
+check), so when that connection is gone the request fails at once as a transport error.
 
 Malformed input is answered here (400, 505, 416, 420, 483 as the parser says) and logged once;
 nothing raised by a handler escapes into asyncio's protocol callbacks, so one bad message or
@@ -12,6 +20,7 @@ import contextlib
 import logging
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -34,6 +43,8 @@ UDP_MAX_DATAGRAM = 65535
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)  # Linux: queue ICMP errors for us to read
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 OnUnreachable = Callable[[bytes, Address], None]
+TLS_HANDSHAKE_TIMEOUT = 10.0
+STREAM_TRANSPORTS = frozenset({"tcp", "tls"})
 
 
 def error_response(exc: SipParseError) -> Response | None:
@@ -107,6 +118,8 @@ class SipTransport:
         on_unreachable: OnUnreachable | None = None,
         gate: Gate | None = None,
         clock: Callable[[], float] = time.time,
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 0,
     ) -> None:
         self.host = host
         self.gate = gate
@@ -119,11 +132,27 @@ class SipTransport:
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._conns: dict[Address, asyncio.StreamWriter] = {}
+        self.tls = tls
+        self.tls_port = tls_port  # the bound port once started (with 0: the one picked)
+        self._tls_server: asyncio.Server | None = None
+        self._tls_conns: dict[Address, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def local_port(self) -> int:
         return self.port
+
+    async def _start_tls(self) -> None:
+        if self.tls is None:
+            return
+        self._tls_server = await asyncio.start_server(
+            self._serve_tls,
+            self.host,
+            self.tls_port,
+            ssl=self.tls,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+        )
+        self.tls_port = self._tls_server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -135,6 +164,7 @@ class SipTransport:
             port = sock.getsockname()[1]
             if not self.tcp_enabled:
                 self._udp, self._sock, self.port = udp, sock, port
+                await self._start_tls()
                 return
             try:
                 self._server = await asyncio.start_server(self._serve_tcp, self.host, port)
@@ -144,21 +174,24 @@ class SipTransport:
                     raise
                 continue
             self._udp, self._sock, self.port = udp, sock, port
+            await self._start_tls()
             return
         raise OSError("no port free for both UDP and TCP")
 
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()
-        if self._server is not None:
-            self._server.close()
-        for writer in list(self._conns.values()):
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close()
+        for writer in [*self._conns.values(), *self._tls_conns.values()]:
             writer.close()
         for task in list(self._tasks):
             task.cancel()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(server.wait_closed(), 2)
 
     # ---- receiving ----------------------------------------------------------------------
 
@@ -189,7 +222,7 @@ class SipTransport:
         if gate is not None and not gate.admit(addr, request_method(data), self.clock()):
             return  # banned or over its rate: dropped before the parser, without an answer
         try:
-            msg = parse_message(data, stream=transport == "tcp")
+            msg = parse_message(data, stream=transport in STREAM_TRANSPORTS)
         except SipParseError as exc:
             log.warning(
                 "bad SIP message from %s:%s: %s %s", addr[0], addr[1], exc.status, exc.reason
@@ -220,8 +253,29 @@ class SipTransport:
                 del self._conns[addr]
             writer.close()
 
+    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        addr: Address = (peer[0], peer[1])
+        gate = self.gate
+        if gate is not None and gate.banned(addr[0], self.clock()) and not gate.trusted(addr):
+            writer.transport.abort()
+            return
+        self._tls_conns[addr] = writer
+        try:
+            await self._read_stream(reader, writer, addr, "tls")
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("TLS peer %s:%s dropped: %s", addr[0], addr[1], exc)
+        finally:
+            if self._tls_conns.get(addr) is writer:
+                del self._tls_conns[addr]
+            writer.close()
+
     async def _read_stream(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        addr: Address,
+        transport: str = "tcp",
     ) -> None:
         buf = b""
         while True:
@@ -250,12 +304,22 @@ class SipTransport:
                 if len(buf) < total:
                     break
                 frame, buf = buf[:total], buf[total:]
-                self.received(frame, addr, "tcp")
+                self.received(frame, addr, transport)
 
     # ---- sending ------------------------------------------------------------------------
 
     def send(self, msg: Request | Response, dest: Address, transport: str = "udp") -> None:
         data = msg.to_bytes()
+        if transport == "tls":
+            conn = self._tls_conns.get(dest)
+            if conn is not None and not conn.is_closing():
+                conn.write(data)
+            else:
+                log.info("no TLS connection to %s:%s: %s not sent", dest[0], dest[1], _what(msg))
+                if isinstance(msg, Request) and self.on_unreachable is not None:
+                    # A transport error (RFC 3261 8.1.3.1), reported after this send returns.
+                    asyncio.get_running_loop().call_soon(self._unreachable, data, dest)
+            return
         if transport == "tcp":
             writer = self._conns.get(dest)
             if writer is not None and not writer.is_closing():
@@ -268,6 +332,13 @@ class SipTransport:
                 self._udp.sendto(data, dest)
             except OSError as exc:
                 log.warning("UDP send to %s:%s failed: %s", dest[0], dest[1], exc)
+
+    def _unreachable(self, data: bytes, dest: Address) -> None:
+        if self.on_unreachable is not None:
+            try:
+                self.on_unreachable(data, dest)
+            except Exception:
+                log.exception("unreachable handler failed")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -290,3 +361,7 @@ class SipTransport:
             if self._conns.get(dest) is writer:
                 del self._conns[dest]
             writer.close()
+
+
+def _what(msg: Request | Response) -> str:
+    return msg.method if isinstance(msg, Request) else f"{msg.status} response"

@@ -25,6 +25,9 @@ COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
 )
+# Sent only over HTTPS (RFC 6797 7.2). A browser ignores it on a connection with certificate
+# errors (RFC 6797 8.1), so the self-signed demo certificate never locks anyone out.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 DOCS_PATH = "/docs"
 # Requests with a body that need no session: the login is the only one.
 PUBLIC_WRITES = frozenset({"/api/auth/login"})
@@ -57,12 +60,15 @@ class SecurityHeaders:
         path: str = scope.get("path", "")
         csp = self.docs if path == DOCS_PATH else CSP.encode()
         api = path.startswith("/api/")
+        https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _ in headers}
                 extra = [(b"content-security-policy", csp), *COMMON_HEADERS]
+                if https:
+                    extra.append(HSTS)
                 if api:
                     # Answers carry tickets and customers' numbers: no copy in any cache.
                     extra.append((b"cache-control", b"no-store"))
