@@ -70,17 +70,22 @@ def test_malformed_json_is_a_4xx_json_error(api: RunningServer, http: Clients) -
 def test_numbers_that_are_not_phone_numbers_are_refused(http: Clients) -> None:
     alice, admin = http("alice"), http("admin")
     for number in ("", "5", "abc", "555 1234", "555-1234", "+", "++5551234", "1" * 21, "5551234x"):
-        dial = {"service_id": 1, "number": number, "calling_number": "5550100"}
-        assert_error(alice.post("/api/calls/dial", json=dial), 422, "invalid_input")
-        transfer = alice.post("/api/calls/abc/transfer", json={"number": number})
-        assert_error(transfer, 422, "invalid_input")
         added = admin.post("/api/admin/services/1/calling-numbers", json={"number": number})
         assert_error(added, 422, "invalid_input")
+    # A number to dial may be typed with separators (the core's dial plan normalises it); what
+    # is no phone number is refused before the agent's state is looked at.
+    for number in ("5", "abc", "+", "++5551234", "1" * 33, "5551234x", "555;user=phone"):
+        dial = {"service_id": 1, "number": number, "calling_number": "5550100"}
+        assert_error(alice.post("/api/calls/dial", json=dial), 422, "destination_invalid")
+        transfer = alice.post("/api/calls/abc/transfer", json={"number": number})
+        assert_error(transfer, 422, "destination_invalid")
+    for number in ("", "1" * 41):
+        dial = {"service_id": 1, "number": number, "calling_number": "5550100"}
+        assert_error(alice.post("/api/calls/dial", json=dial), 422, "invalid_input")
     worded = alice.post(
-        "/api/calls/dial", json={"service_id": 1, "number": "555-1234", "calling_number": "5550100"}
+        "/api/calls/dial", json={"service_id": 1, "number": "555-CALL", "calling_number": "5550100"}
     ).json()
-    assert worded["message"].startswith("number is not a phone number"), worded
-    assert "should match pattern" not in worded["message"]
+    assert worded["message"] == "“C” cannot be dialled: use digits, a leading +, * and #."
     for good in ("+4930123456", "*72", "1001#"):
         favorite = alice.post("/api/me/favorites", json={"label": "ok", "number": good})
         assert favorite.status_code == 201, favorite.text

@@ -75,6 +75,7 @@ def _live_outbound(s: EngineState, a: AgentRecord) -> bool:
 
 def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    dialplan.normalise(cmd.number)  # not a phone number: said first, whatever the state
     if a.logged_in and _live_outbound(s, a):
         raise CoreError(
             "You already have an outbound call in progress; end it before dialling again.",
@@ -163,6 +164,8 @@ def resume(s: EngineState, cmd: Resume, now: float, out: Outcome) -> None:
 
 def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    if cmd.number is not None:
+        dialplan.normalise(cmd.number)  # not a phone number: said first, whatever the state
     call = _own_call(s, a, cmd.call_id, "Transfer", _IN_CALL)
     if call.state is CallState.CONSULTING:
         raise CoreError(

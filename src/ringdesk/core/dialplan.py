@@ -104,6 +104,10 @@ def _clean(text: str, *, wildcard: bool) -> str:
             raise DestinationInvalid("A + can only start a phone number.")
         else:
             shown = ch if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+            if wildcard:
+                raise DestinationInvalid(
+                    f"“{shown}” cannot be in a pattern: use digits, a leading +, *, # and X."
+                )
             raise DestinationInvalid(
                 f"“{shown}” cannot be dialled: use digits, a leading +, * and #."
             )

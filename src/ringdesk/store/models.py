@@ -19,10 +19,12 @@ from sqlalchemy import (
 from sqlalchemy import false as sql_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ringdesk.core.dialplan import DEFAULT_PLAN as _PLAN
 from ringdesk.store.cti_settings import DEFAULTS
 
 from ringdesk.store.secrets import SEALED_LENGTH, Sealed
 _D = DEFAULTS.row_values()
+_INTL_PREFIXES = ",".join(_PLAN.international_prefixes)
 
 
 class Base(DeclarativeBase):
@@ -37,39 +39,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # admin | agent
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float)
-
-
-class UserTotp(Base):
-    """A user's TOTP second factor (RFC 6238, pyotp): the shared secret, whether the user has
-    confirmed it with a code (only then does the login ask for one), and the last time step
-    accepted, so a code, once used, is refused for the rest of its window (migration 0004)."""
-
-    __tablename__ = "user_totp"
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    # base32, sealed at rest (store/secrets.py): about 140 characters stored.
-    secret: Mapped[str] = mapped_column(Sealed(255))
-    enabled: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=sql_false(), nullable=False
-    )
-    created_at: Mapped[float] = mapped_column(Float)
-    enabled_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
-
-
-class RecoveryCode(Base):
-    """A one-time recovery code of a user with TOTP. `lookup` is the code's first group, kept in
-    clear to find the row; the rest (60 random bits) only as an argon2 hash."""
-
-    __tablename__ = "recovery_codes"
-    __table_args__ = (UniqueConstraint("user_id", "lookup"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    lookup: Mapped[str] = mapped_column(String(8))
-    code_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[float] = mapped_column(Float)
-    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Session(Base):
@@ -96,6 +65,24 @@ class Service(Base):
     overflow_action: Mapped[str] = mapped_column(String(32), default="none")
     overflow_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     service_level_seconds: Mapped[float] = mapped_column(Float, default=20.0)
+    # The dial plan (ringdesk.core.dialplan, its defaults; migration 0005). Lists are stored
+    # comma-separated; premium prefixes NULL: the built-in list, so a newer one reaches it.
+    dial_country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    dial_national_prefix: Mapped[str] = mapped_column(
+        String(4), default=_PLAN.national_prefix, server_default=_PLAN.national_prefix
+    )
+    dial_international_prefixes: Mapped[str] = mapped_column(
+        String(64), default=_INTL_PREFIXES, server_default=_INTL_PREFIXES
+    )
+    dial_allow_international: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false()
+    )
+    dial_allow_premium: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false()
+    )
+    dial_premium_prefixes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dial_allowed_patterns: Mapped[str] = mapped_column(Text, default="", server_default="")
+    dial_blocked_patterns: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ServiceAgent(Base):

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringdesk.core.dialplan import DEFAULT_PREMIUM_PREFIXES, DialPlan
 from ringdesk.core.model import AgentConfig, OverflowAction, ServiceConfig, Strategy
 from ringdesk.store import models as m
 from ringdesk.store.cti_settings import (
@@ -96,6 +97,26 @@ def service_config(service: m.Service, numbers: frozenset[str]) -> ServiceConfig
         overflow_action=OverflowAction(service.overflow_action),
         overflow_number=service.overflow_number,
         service_level_seconds=service.service_level_seconds,
+        dial_plan=dial_plan(service),
+    )
+
+
+def _listed(text: str | None) -> tuple[str, ...]:
+    return tuple(p for p in (text or "").split(",") if p)
+
+
+def dial_plan(service: m.Service) -> DialPlan:
+    """The service's dial plan from its columns (premium prefixes NULL: the built-in list)."""
+    premium = service.dial_premium_prefixes
+    return DialPlan(
+        country_code=service.dial_country_code or None,
+        national_prefix=service.dial_national_prefix,
+        international_prefixes=_listed(service.dial_international_prefixes),
+        allow_international=service.dial_allow_international,
+        allow_premium=service.dial_allow_premium,
+        premium_prefixes=DEFAULT_PREMIUM_PREFIXES if premium is None else _listed(premium),
+        allowed_patterns=_listed(service.dial_allowed_patterns),
+        blocked_patterns=_listed(service.dial_blocked_patterns),
     )
 
 

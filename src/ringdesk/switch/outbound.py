@@ -40,6 +40,20 @@ from .teardown import Teardown
 
 log = logging.getLogger(__name__)
 
+# RFC 3261 25.1: the user part of a SIP URI is unreserved characters, user-unreserved ones and
+# %HH escapes. ";", "?" and "/" are allowed too but would confuse a lax parser; "#" is not
+# allowed. Everything but these is escaped (a number "5551234#" goes as "5551234%23").
+_USER_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()&=+$,"
+)
+
+
+def uri_user(text: str) -> str:
+    """`text` as the user part of a SIP URI, escaped."""
+    return "".join(
+        ch if ch in _USER_SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in text
+    )
+
 
 class OutboundCalls:
     def __init__(self, state: SwitchState, teardown: Teardown) -> None:
@@ -111,15 +125,16 @@ class OutboundCalls:
             )
             return
         domain = self.state.directory.sip_domain()
-        ident = NameAddr(SipUri(host=domain, user=action.calling_number))
+        ident = NameAddr(SipUri(host=domain, user=uri_user(action.calling_number)))
+        callee = uri_user(action.number)
         leg = self._new_outgoing_leg(
             call_id=action.call_id,
             leg_id=action.leg_id,
-            ruri=SipUri(host=trunk.host, user=action.number, port=trunk.port),
+            ruri=SipUri(host=trunk.host, user=callee, port=trunk.port),
             dest=(trunk.host, trunk.port),
             tp="udp",
             from_addr=ident,
-            to_addr=NameAddr(SipUri(host=trunk.host, user=action.number)),
+            to_addr=NameAddr(SipUri(host=trunk.host, user=callee)),
             extra=[("P-Asserted-Identity", f"<{ident.uri}>")],
         )
         # The URIs keep the configured name; the INVITE goes to what it resolves to.

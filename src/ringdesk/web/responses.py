@@ -49,22 +49,6 @@ class Me(User):
     cti: MyCti | None
 
 
-# ---- the second factor (profile) -----------------------------------------------------------------
-class TotpStatus(TypedDict):
-    enabled: bool  # codes are asked at login
-    pending: bool  # an enrolment was started and not confirmed yet
-    recovery_codes_left: int
-
-
-class TotpEnrolment(TypedDict):
-    secret: str  # base32, for typing into the authenticator app
-    uri: str  # otpauth://totp/...
-
-
-class RecoveryCodes(TypedDict):
-    recovery_codes: list[str]  # shown this once; each works once
-
-
 # ---- the agent's CTI ----------------------------------------------------------------------------
 class ReadyAgent(TypedDict):
     agent_id: int
@@ -88,8 +72,17 @@ class TicketPage(TypedDict):
 
 
 # ---- admin --------------------------------------------------------------------------------------
-class AdminUser(User):
-    totp_enabled: bool  # two-step sign-in on (an admin can reset it: DELETE .../totp)
+class DialPlan(TypedDict):
+    """A service's dial plan (core/dialplan.py)."""
+
+    country_code: str | None  # the calling code ("49"); null: not set
+    national_prefix: str  # the trunk prefix replaced by +country code ("0")
+    international_prefixes: list[str]  # "00", "011"
+    allow_international: bool
+    allow_premium: bool
+    premium_prefixes: list[str]
+    allowed_patterns: list[str]  # allowed even if international, premium or a service code
+    blocked_patterns: list[str]  # always refused
 
 
 class Service(TypedDict):
@@ -103,6 +96,7 @@ class Service(TypedDict):
     overflow_action: str  # none | hang_up_with_message | forward
     overflow_number: str | None
     service_level_seconds: float
+    dial_plan: DialPlan
 
 
 class AgentPermission(TypedDict):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from ringdesk.core import dialplan
 from ringdesk.store.cti_settings import (
     DEFAULTS,
     ChosenStatus,
@@ -47,45 +48,23 @@ class LoginBody(Body):
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-# The second factor (routers/auth.py and routers/profile.py).
-TotpCode = Annotated[str, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
-RecoveryCode = Annotated[str, Field(min_length=1, max_length=40)]
-
-
-class SecondFactorBody(Body):
-    """The second step of a login: the pending-login token and a TOTP or a recovery code."""
-
-    pending_token: Annotated[str, Field(min_length=1, max_length=100)]
-    code: TotpCode | None = None
-    recovery_code: RecoveryCode | None = None
-
-
-class TotpStartBody(Body):
-    password: Password
-
-
-class TotpCodeBody(Body):
-    code: TotpCode
-
-
-class TotpDisableBody(Body):
-    password: Password
-    code: TotpCode | None = None
-    recovery_code: RecoveryCode | None = None
-
-
 class StatusBody(Body):
     status: ChosenStatus
 
 
+# A number as an agent types it ("(030) 123-45 67", "+49 ..."): the core normalises it and
+# answers destination_invalid or destination_not_allowed (core/dialplan.py); only bounded here.
+DialNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["555 1234"])]
+
+
 class DialBody(Body):
     service_id: DbId
-    number: Phone
+    number: DialNumber
     calling_number: Phone
 
 
 class TransferBody(Body):
-    number: Phone | None = None
+    number: DialNumber | None = None
     agent_id: DbId | None = None
 
 
@@ -126,6 +105,36 @@ OverflowName = Literal["none", "hang_up_with_message", "forward"]
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 
 
+def _dial_pattern(value: str) -> str:
+    try:
+        return dialplan.pattern(value)
+    except dialplan.DestinationInvalid as exc:
+        raise PydanticCustomError("dial_pattern", exc.message) from None
+
+
+DialPattern = Annotated[
+    str, Field(min_length=1, max_length=40, examples=["+49900"]), AfterValidator(_dial_pattern)
+]
+DialPatterns = Annotated[list[DialPattern], Field(max_length=dialplan.MAX_PATTERNS)]
+_PLAN = dialplan.DEFAULT_PLAN
+
+
+class DialPlanBody(Body):
+    """A service's dial plan (core/dialplan.py). In a PATCH, fields left out keep their value."""
+
+    # The country's calling code ("49"); null: not set, numbers are sent as dialled.
+    country_code: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}$")] | None = None
+    national_prefix: Annotated[str, Field(pattern=r"^[0-9]{0,3}$")] = _PLAN.national_prefix
+    international_prefixes: Annotated[
+        list[Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]], Field(max_length=5)
+    ] = list(_PLAN.international_prefixes)
+    allow_international: bool = _PLAN.allow_international
+    allow_premium: bool = _PLAN.allow_premium
+    premium_prefixes: DialPatterns = list(_PLAN.premium_prefixes)
+    allowed_patterns: DialPatterns = []
+    blocked_patterns: DialPatterns = []
+
+
 class ServiceBody(Body):
     name: Name
     inbound_number: Phone | None = None
@@ -136,6 +145,7 @@ class ServiceBody(Body):
     overflow_action: OverflowName = "none"
     overflow_number: Phone | None = None
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    dial_plan: DialPlanBody | None = None  # None: the defaults
 
 
 class ServicePatch(Body):
@@ -148,6 +158,7 @@ class ServicePatch(Body):
     overflow_action: OverflowName | None = None
     overflow_number: Phone | None = None
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
+    dial_plan: DialPlanBody | None = None
 
 
 class PermissionBody(Body):
