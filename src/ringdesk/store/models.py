@@ -41,6 +41,39 @@ class User(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class UserTotp(Base):
+    """A user's TOTP second factor (RFC 6238, pyotp): the shared secret, whether the user has
+    confirmed it with a code (only then does the login ask for one), and the last time step
+    accepted, so a code, once used, is refused for the rest of its window (migration 0004)."""
+
+    __tablename__ = "user_totp"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # base32, sealed at rest (store/secrets.py): about 140 characters stored.
+    secret: Mapped[str] = mapped_column(Sealed(255))
+    enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false(), nullable=False
+    )
+    created_at: Mapped[float] = mapped_column(Float)
+    enabled_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a user with TOTP. `lookup` is the code's first group, kept in
+    clear to find the row; the rest (60 random bits) only as an argon2 hash."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "lookup"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lookup: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class Session(Base):
     """A login. Only a hash of the token is kept, so a database leak logs nobody in."""
 

@@ -23,13 +23,32 @@ from ringdesk.web.auth import SESSION_ENDED, principal_for_digest
 from ringdesk.web.edge import DOCS_PATH, AuthBeforeBody, SecurityHeaders, docs_csp
 from ringdesk.web.limits import BodyLimit
 from ringdesk.web.principals import SessionCache
-from ringdesk.web.routers import admin, auth, board, calls, cti, favorites, tickets, ws
+from ringdesk.web.routers import (
+    admin,
+    auth,
+    board,
+    calls,
+    cti,
+    favorites,
+    profile,
+    tickets,
+    ws,
+)
+from ringdesk.web.second_factor import PendingLogins
 from ringdesk.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-SPA_PATHS = ("/", "/tickets", "/tickets/{ticket_id}", "/admin", "/admin/{rest:path}", "/board")
+SPA_PATHS = (
+    "/",
+    "/tickets",
+    "/tickets/{ticket_id}",
+    "/admin",
+    "/admin/{rest:path}",
+    "/board",
+    "/account",
+)
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -62,6 +81,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         per_account=settings.login_account_failures,
         per_address=settings.login_address_failures,
     )
+    app.state.pending_logins = PendingLogins()  # password right, TOTP code still due
     docs_page = get_swagger_ui_html(openapi_url="/openapi.json", title="Ringdesk - Swagger UI")
     # Added last = runs first: the headers wrap every answer, the size and auth checks included.
     app.add_middleware(AuthBeforeBody)
@@ -78,7 +98,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         health = runtime.health()
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
-    for module in (auth, cti, calls, favorites, tickets, *admin.MODULES, board, ws):
+    for module in (auth, profile, cti, calls, favorites, tickets, *admin.MODULES, board, ws):
         app.include_router(module.router)
 
     if STATIC.is_dir():

@@ -29,8 +29,8 @@ COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 # errors (RFC 6797 8.1), so the self-signed demo certificate never locks anyone out.
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 DOCS_PATH = "/docs"
-# Requests with a body that need no session: the login is the only one.
-PUBLIC_WRITES = frozenset({"/api/auth/login"})
+# Requests with a body that need no session: the login and its second step.
+PUBLIC_WRITES = frozenset({"/api/auth/login", "/api/auth/login/second-factor"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

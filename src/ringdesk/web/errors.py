@@ -49,13 +49,20 @@ def core_status(exc: CoreError) -> int:
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.extra = extra or {}  # more fields of the answer (the pending-login token)
 
 
 T = TypeVar("T")
@@ -90,6 +97,7 @@ _PATTERN_WORDS = {
     r"^\+?[0-9*#]{2,20}$": "is not a phone number (2 to 20 digits, optionally a leading +, "
     "* and # for extensions)",
     r"^[^@\s]+@[^@\s]+$": "is not an email address",
+    r"^[0-9]{6}$": "is not a 6-digit code",
 }
 
 
@@ -111,7 +119,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+            error_body(exc.code, exc.message, **exc.extra),
+            status_code=exc.status,
+            headers=exc.headers,
         )
 
     @app.exception_handler(CoreError)

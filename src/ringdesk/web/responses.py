@@ -49,6 +49,22 @@ class Me(User):
     cti: MyCti | None
 
 
+# ---- the second factor (profile) -----------------------------------------------------------------
+class TotpStatus(TypedDict):
+    enabled: bool  # codes are asked at login
+    pending: bool  # an enrolment was started and not confirmed yet
+    recovery_codes_left: int
+
+
+class TotpEnrolment(TypedDict):
+    secret: str  # base32, for typing into the authenticator app
+    uri: str  # otpauth://totp/...
+
+
+class RecoveryCodes(TypedDict):
+    recovery_codes: list[str]  # shown this once; each works once
+
+
 # ---- the agent's CTI ----------------------------------------------------------------------------
 class ReadyAgent(TypedDict):
     agent_id: int
@@ -72,6 +88,10 @@ class TicketPage(TypedDict):
 
 
 # ---- admin --------------------------------------------------------------------------------------
+class AdminUser(User):
+    totp_enabled: bool  # two-step sign-in on (an admin can reset it: DELETE .../totp)
+
+
 class DialPlan(TypedDict):
     """A service's dial plan (core/dialplan.py)."""
 

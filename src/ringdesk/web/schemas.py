@@ -48,6 +48,33 @@ class LoginBody(Body):
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+# The second factor (routers/auth.py and routers/profile.py).
+TotpCode = Annotated[str, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+RecoveryCode = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class SecondFactorBody(Body):
+    """The second step of a login: the pending-login token and a TOTP or a recovery code."""
+
+    pending_token: Annotated[str, Field(min_length=1, max_length=100)]
+    code: TotpCode | None = None
+    recovery_code: RecoveryCode | None = None
+
+
+class TotpStartBody(Body):
+    password: Password
+
+
+class TotpCodeBody(Body):
+    code: TotpCode
+
+
+class TotpDisableBody(Body):
+    password: Password
+    code: TotpCode | None = None
+    recovery_code: RecoveryCode | None = None
+
+
 class StatusBody(Body):
     status: ChosenStatus
 

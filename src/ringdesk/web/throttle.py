@@ -11,6 +11,10 @@ import threading
 import time
 from collections import deque
 
+from fastapi import Request
+
+from ringdesk.web.errors import ApiError
+
 MAX_KEYS = 100_000  # beyond this the oldest keys are forgotten: memory stays bounded in a flood
 
 
@@ -66,3 +70,29 @@ class LoginThrottle:
 
 def _account(username: str) -> str:
     return username.strip().casefold()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def refuse_if_throttled(throttle: LoginThrottle, username: str, address: str) -> None:
+    """A 429 with Retry-After when the account or the address has used up its failures."""
+    refused = throttle.retry_after(username, address)
+    if refused is None:
+        return
+    kind, seconds = refused
+    minutes = max(1, round(seconds / 60))
+    whose = "this account" if kind == "account" else "your address"
+    raise ApiError(
+        429,
+        "too_many_attempts",
+        f"Too many failed logins for {whose}. Try again in about {minutes} minute"
+        f"{'s' if minutes != 1 else ''}.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def throttle_of(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request, Response
 
 from ringdesk.live.shapes import User, user_json
 from ringdesk.store import cti_agents as ctis
-from ringdesk.store import users
+from ringdesk.store import totp, users
 from ringdesk.store.security import hash_password, token_digest
 from ringdesk.web.auth import Admin, RuntimeDep, bearer_token, end_sessions, logins
 from ringdesk.web.errors import ApiError, unique
+from ringdesk.web.responses import AdminUser
 from ringdesk.web.routers.admin.common import PREFIX, Id, user_or_404
 from ringdesk.web.schemas import UserBody, UserPatch
 
@@ -19,9 +20,10 @@ router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
 @router.get("/users")
-def list_users(_: Admin, runtime: RuntimeDep) -> list[User]:
+def list_users(_: Admin, runtime: RuntimeDep) -> list[AdminUser]:
     with runtime.db() as db:
-        return [user_json(u) for u in users.list_(db)]
+        with_totp = totp.enabled_user_ids(db)
+        return [{**user_json(u), "totp_enabled": u.id in with_totp} for u in users.list_(db)]
 
 
 @router.post("/users", status_code=201)
@@ -81,6 +83,23 @@ async def delete_user(user_id: Id, admin: Admin, runtime: RuntimeDep, request: R
         users.delete(db, user=row)
     end_sessions(runtime, logins(request), user_id)
     runtime.reload_config()
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/users/{user_id}/totp",
+    status_code=204,
+    responses={404: {"description": "No such user, or the user has no two-step sign-in"}},
+)
+def reset_totp(user_id: Id, admin: Admin, runtime: RuntimeDep, request: Request) -> Response:
+    """Turn a user's two-step sign-in off (a lost phone). Their sessions end, their open feeds
+    close; they log in with the password alone and can set it up again."""
+    with runtime.db() as db:
+        row = user_or_404(db, user_id)
+        if not totp.delete(db, user_id=user_id):
+            raise ApiError(404, "not_found", f"{row.name} has no two-step sign-in.")
+    token = bearer_token(request) if user_id == admin.id else None
+    end_sessions(runtime, logins(request), user_id, keep=token_digest(token) if token else None)
     return Response(status_code=204)
 
 

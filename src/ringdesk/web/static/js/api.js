@@ -8,12 +8,14 @@ export class ApiError extends Error {
    * @param {string} code
    * @param {string} message
    * @param {Array<{field: string, message: string}>} [fields]
+   * @param {Record<string, any>} [details] the whole error answer (e.g. a pending_token)
    */
-  constructor(status, code, message, fields = []) {
+  constructor(status, code, message, fields = [], details = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.details = details;
   }
 }
 
@@ -70,10 +72,11 @@ export async function request(method, path, body) {
   const type = response.headers.get("Content-Type") || "";
   const data = type.includes("json") ? await response.json().catch(() => null) : null;
   if (!response.ok) {
-    if (response.status === 401 && path !== "/api/auth/login") onUnauthorized();
+    // A 401 from the login's own steps is a wrong answer there, not a lost session.
+    if (response.status === 401 && !path.startsWith("/api/auth/login")) onUnauthorized();
     const code = (data && data.code) || `http_${response.status}`;
     const message = (data && data.message) || `The server answered ${response.status}.`;
-    throw new ApiError(response.status, code, message, (data && data.fields) || []);
+    throw new ApiError(response.status, code, message, (data && data.fields) || [], data || {});
   }
   return data;
 }

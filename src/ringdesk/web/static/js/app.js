@@ -117,6 +117,7 @@ route(
     { admin: true },
   ),
 );
+route("/account", guarded(lazy(() => import("./pages/account.js"), "accountView")));
 route(
   "/admin/reports",
   guarded(
@@ -210,6 +211,7 @@ function drawTopbar(me) {
             h("span", { class: "user-role" }, me.role === "admin" ? "Admin" : "Agent"),
           ),
         ),
+        h("a", { class: "btn btn-ghost btn-small", href: "/account" }, "Account"),
         h(
           "button",
           { type: "button", class: "btn btn-ghost btn-small", onclick: () => void logout() },

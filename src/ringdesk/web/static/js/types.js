@@ -19,6 +19,10 @@
  */
 
 /** @typedef {{id: number, username: string, name: string, role: Role}} User */
+/** @typedef {User & {totp_enabled: boolean}} AdminUser */
+/** @typedef {{enabled: boolean, pending: boolean, recovery_codes_left: number}} TotpStatus */
+/** @typedef {{secret: string, uri: string}} TotpEnrolment */
+/** @typedef {{recovery_codes: string[]}} RecoveryCodes */
 
 /** @typedef {"longest_idle" | "round_robin" | "fewest_calls" | "ring_all"} Strategy */
 /** @typedef {"none" | "hang_up_with_message" | "forward"} OverflowAction */

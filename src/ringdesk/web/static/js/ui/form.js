@@ -196,3 +196,27 @@ export async function renderLoaded(container, load, show, failed = errorCallout)
     render(container, failed(err));
   }
 }
+
+/**
+ * A Copy button for `text` (a secret shown once). Without a clipboard (plain HTTP) it selects
+ * `shown`, the element showing the text, so Ctrl+C copies it.
+ * @param {string} text @param {HTMLElement} shown @param {string} what named in its label
+ */
+export function copyButton(text, shown, what) {
+  const copy = button("Copy", {
+    class: "btn btn-ghost",
+    "aria-label": `Copy the ${what}`,
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+        copy.textContent = "Copied";
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(shown);
+        window.getSelection()?.removeAllRanges();
+        window.getSelection()?.addRange(range);
+      }
+    },
+  });
+  return copy;
+}

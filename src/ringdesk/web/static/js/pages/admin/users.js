@@ -8,7 +8,7 @@ import { table } from "../../ui/table.js";
 import * as state from "../../state.js";
 import { adminShell } from "./shell.js";
 
-/** @typedef {import("../../types.js").User} User */
+/** @typedef {import("../../types.js").AdminUser} User */
 /** @typedef {import("../../ui/form.js").SaveStatus} SaveStatus */
 
 /** @type {Array<[string, string]>} */
@@ -37,7 +37,7 @@ function usersTable(users, reload, status) {
   const me = state.get("me");
   return table(
     { class: "table" },
-    ["Name", "Username", "Role", ""],
+    ["Name", "Username", "Role", "Two-step sign-in", ""],
     users.map((u) =>
       h(
         "tr",
@@ -49,9 +49,33 @@ function usersTable(users, reload, status) {
           null,
           h("span", { class: `badge role-${u.role}` }, u.role === "admin" ? "Admin" : "Agent"),
         ),
+        h("td", null, u.totp_enabled ? "On" : "Off"),
         h(
           "td",
           { class: "row-actions" },
+          u.totp_enabled
+            ? ui.button("Reset two-step", {
+                class: "btn btn-small btn-ghost",
+                "aria-label": `Reset two-step sign-in of ${u.name}`,
+                onclick: ui.confirmed(
+                  {
+                    title: "Reset two-step sign-in",
+                    message:
+                      `Turn off two-step sign-in for ${u.name} (a lost phone)? They are logged ` +
+                      "out everywhere and log in with their password alone until they set it up " +
+                      "again.",
+                    confirmLabel: "Reset",
+                    danger: true,
+                  },
+                  status.fail,
+                  async () => {
+                    await api.del(`/api/admin/users/${u.id}/totp`);
+                    status.ok(`Two-step sign-in of ${u.name} is off.`);
+                    await reload();
+                  },
+                ),
+              })
+            : null,
           ui.button("Edit", {
             class: "btn btn-small",
             "aria-label": `Edit ${u.name}`,
