@@ -98,7 +98,9 @@ class SrtpLeg:
         what = f"in {kind}: {exc}"
         if what not in self._logged:
             self._logged.add(what)
-            log.warning(
+            # RTCP only at info: some phones (baresip) send a plain RTCP "PING" first.
+            log.log(
+                logging.WARNING if kind == "SRTP" else logging.INFO,
                 "leg %s: %s packet dropped (%s); more like it are only counted",
                 self.leg_id,
                 kind,
