@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import SipParseError
 from .message import Headers, Request, Response
@@ -15,7 +15,9 @@ def _target(message: Request | Response) -> SipUri | None:
     contact = message.headers.get("contact")
     if contact is None:
         return None
-    return parse_name_addr(contact).uri
+    uri = parse_name_addr(contact).uri
+    # Headers in a Contact URI never go into a Request-URI (RFC 3261 19.1.5, 12.1.1).
+    return replace(uri, headers="") if uri.headers else uri
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from .uri import (
     NameAddr,
     SipUri,
     Via,
+    address_params,
     is_token,
     parse_name_addr,
     parse_uri,
@@ -61,6 +62,32 @@ _SPECIAL_CASE = {
 # Headers whose comma-separated values are separate entries (RFC 3261 7.3.1).
 _LIST_HEADERS = frozenset({"via", "contact", "route", "record-route"})
 _SINGLE_REQUIRED = ("call-id", "cseq", "from", "to")
+# Headers a message may carry once (RFC 3261 7.3.1 and 20): two of them are a 400, not a
+# choice (RFC 4475 3.3.8, 3.3.9).
+_SINGLE = frozenset({"call-id", "cseq", "from", "to", "max-forwards", "content-length"})
+# The methods of the SIP RFCs: any other is one we do not understand (501, RFC 3261 8.2.1),
+# these are understood and, where we do not do them, not allowed (405).
+KNOWN_METHODS = frozenset(
+    {
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+        "REFER",
+        "MESSAGE",
+        "UPDATE",
+    }
+)
+# Bodies we read as SDP; other types get 415 (RFC 3261 8.2.3, RFC 4475 3.3.6).
+SDP_TYPE = "application/sdp"
+_SDP_METHODS = frozenset({"INVITE", "UPDATE"})
 _REASONS = {
     100: "Trying",
     180: "Ringing",
@@ -74,6 +101,7 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     407: "Proxy Authentication Required",
     408: "Request Timeout",
     415: "Unsupported Media Type",
@@ -216,6 +244,15 @@ class _Message:
         return parse_name_addr(self.headers.get("from") or "")
 
     @property
+    def from_tag(self) -> str | None:
+        """The From tag, whatever the URI's scheme (transaction matching needs no more)."""
+        return address_params(self.headers.get("from") or "").get("tag")
+
+    @property
+    def to_tag(self) -> str | None:
+        return address_params(self.headers.get("to") or "").get("tag")
+
+    @property
     def to_addr(self) -> NameAddr:
         return parse_name_addr(self.headers.get("to") or "")
 
@@ -294,10 +331,11 @@ def _header_lines(head: str) -> list[str]:
 
 
 def _parse_headers(lines: list[str]) -> tuple[Headers, str | None]:
-    """The headers, and what was wrong with the first unreadable line (skipped, so the rest
-    can still address the 400 that answers it)."""
+    """The headers, and what was wrong with the first unreadable line or the first header
+    given twice that may be given once (skipped, so the rest can still address the 400)."""
     headers = Headers()
     bad: str | None = None
+    seen: set[str] = set()
     for line in lines:
         name, colon, value = line.partition(":")
         name = name.strip()
@@ -305,6 +343,11 @@ def _parse_headers(lines: list[str]) -> tuple[Headers, str | None]:
             bad = bad or "Bad header line"
             continue
         key = canonical_name(name)
+        if key in _SINGLE:
+            if key in seen:
+                bad = bad or f"More than one {display_name(key)}"
+                continue
+            seen.add(key)
         value = value.strip()
         if key in _LIST_HEADERS and value != "*":
             for part in split_outside_quotes(value, ","):
@@ -352,7 +395,7 @@ def _parse(data: bytes, stream: bool) -> Request | Response:
         head = head_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise SipParseError(400, "Headers are not UTF-8") from None
-    if "\x00" in head:
+    if "\x00" in head and not _nul_only_quoted(head):
         raise SipParseError(400, "NUL in headers")
     lines = head.replace("\r\n", "\n").split("\n", 1)
     start = lines[0]
@@ -360,6 +403,26 @@ def _parse(data: bytes, stream: bool) -> Request | Response:
     if start.startswith("SIP/"):
         return _parse_response(start, header_lines, rest, stream)
     return _parse_request(start, header_lines, rest, stream)
+
+
+def _nul_only_quoted(head: str) -> bool:
+    """True if every NUL is a quoted-pair inside a quoted string, the one place RFC 3261
+    allows one (25.1 quoted-pair; RFC 4475 3.1.1.2). Runs only for a head that has a NUL."""
+    quoted = False
+    i = 0
+    while i < len(head):
+        c = head[i]
+        if quoted and c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif c == "\x00" or c == "\n":
+            if c == "\x00":
+                return False
+            quoted = False  # a quoted string never spans lines (folding is unfolded later)
+        i += 1
+    return True
 
 
 def _parse_response(start: str, lines: list[str], rest: bytes, stream: bool) -> Response:
@@ -387,41 +450,52 @@ def _parse_response(start: str, lines: list[str], rest: bytes, stream: bool) -> 
 
 
 def _parse_request(start: str, lines: list[str], rest: bytes, stream: bool) -> Request:
-    parts = start.split(" ")
-    if len(parts) != 3:
-        raise SipParseError(400, "Bad request line")
-    method, uri_text, version = parts
-    if not method or not _METHOD_RE.match(method):
-        raise SipParseError(400, "Bad method")
-    # Headers first: a version or URI error still gets a response addressed from the Via.
+    # Headers first: a request-line, version, URI or Via error still gets a 400 sent back
+    # to where the request came from, with its Via copied as read.
     headers, bad = _parse_headers(lines)
+    parts = start.split(" ")
+    method = parts[0]
     req = Request(headers=headers, body=b"", method=method)
+    if not method or not _METHOD_RE.match(method):
+        raise SipParseError(400, "Bad method", request=req)
+    if len(parts) != 3 or not parts[1]:
+        # Exactly one SP between the three elements (RFC 3261 7.1; RFC 4475 3.1.2.8-10).
+        raise SipParseError(400, "Bad request line", request=req)
+    _, uri_text, version = parts
     if version.upper() != SIP_VERSION:
         if re.fullmatch(r"SIP/\d+\.\d+", version, re.IGNORECASE):
             raise SipParseError(505, "Version Not Supported", request=req)
         raise SipParseError(400, "Bad version", request=req)
-    try:
-        req.uri = parse_uri(uri_text, request_uri=True)
-    except SipParseError as exc:
-        raise SipParseError(exc.status, exc.reason, request=req) from None
     if not headers.get_all("via"):
         raise SipParseError(400, "Missing Via", request=None)
     try:
-        req.vias  # noqa: B018 - validates every Via
+        req.uri = parse_uri(uri_text, request_uri=True)
+        vias = req.vias  # validates every Via
     except SipParseError as exc:
-        raise SipParseError(400, exc.reason, request=None) from None
+        raise SipParseError(exc.status, exc.reason, request=req) from None
     if bad:
         raise SipParseError(400, bad, request=req)
+    if vias[0].branch == BRANCH_MAGIC:
+        # The RFC 3261 cookie and nothing after it: no transaction can be told apart by it
+        # (RFC 4475 3.2.1); rejected statelessly.
+        raise SipParseError(400, "Bad branch", request=req)
     for name in _SINGLE_REQUIRED:
         if headers.get(name) is None:
             raise SipParseError(400, f"Missing {display_name(name)}", request=req)
     try:
         _number, cseq_method = req.cseq
-        req.from_addr  # noqa: B018
-        req.to_addr  # noqa: B018
+        address_params(headers.get("from") or "")
+        address_params(headers.get("to") or "")
+        for contact in headers.get_all("contact"):
+            if contact != "*":
+                address_params(contact)
     except SipParseError as exc:
         raise SipParseError(400, exc.reason, request=req) from None
     if cseq_method != method:
+        if method not in KNOWN_METHODS:
+            # An unknown method whose CSeq names another: 501 is the better answer (RFC 4475
+            # 3.1.2.18); a known one that disagrees with its CSeq is a 400 (3.1.2.17).
+            raise SipParseError(501, "Not Implemented", request=req)
         raise SipParseError(400, "CSeq method does not match", request=req)
     try:
         req.body = _body(headers, rest, stream)
@@ -430,7 +504,8 @@ def _parse_request(start: str, lines: list[str], rest: bytes, stream: bool) -> R
     mf = headers.get("max-forwards")
     if mf is not None:
         mf = mf.strip()
-        if not mf.isdigit() or len(mf) > 3 or int(mf) > 255:
+        # Leading zeros are allowed (RFC 4475 3.1.1.1: "0068" is 68).
+        if not mf.isdigit() or len(mf) > 10 or int(mf) > 255:
             raise SipParseError(400, "Bad Max-Forwards", request=req)
         if int(mf) == 0 and method not in ("OPTIONS", "ACK", "REGISTER"):
             raise SipParseError(483, "Too Many Hops", request=req)
@@ -443,7 +518,44 @@ def _parse_request(start: str, lines: list[str], rest: bytes, stream: bool) -> R
                 request=req,
                 extra_headers=(("Unsupported", ", ".join(unsupported)),),
             )
+    if method in _SDP_METHODS:
+        _check_sdp_request(req)
     return req
+
+
+def _media_type(value: str) -> str:
+    return value.partition(";")[0].strip().lower()
+
+
+def _check_sdp_request(req: Request) -> None:
+    """INVITE and UPDATE: we read SDP and only SDP (RFC 3261 8.2.3, 21.4.7; RFC 4475 3.3.6,
+    3.3.15): a body of another type or coding is a 415 naming what we accept, and an Accept
+    that rules out an SDP answer is a 406."""
+    headers = req.headers
+    if req.body:
+        encoding = headers.get("content-encoding")
+        if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+            raise SipParseError(
+                415,
+                "Unsupported Media Type",
+                request=req,
+                extra_headers=(("Accept-Encoding", "identity"), ("Accept", SDP_TYPE)),
+            )
+        content_type = headers.get("content-type")
+        if content_type is not None and _media_type(content_type) != SDP_TYPE:
+            raise SipParseError(
+                415, "Unsupported Media Type", request=req, extra_headers=(("Accept", SDP_TYPE),)
+            )
+    accept = headers.get_all("accept")
+    if accept and req.method == "INVITE":
+        ranges = {_media_type(r) for value in accept for r in value.split(",")}
+        if ranges and not ranges & {SDP_TYPE, "application/*", "*/*", ""}:
+            raise SipParseError(
+                406,
+                "Not Acceptable",
+                request=req,
+                extra_headers=(("Warning", '399 ringdesk "Only application/sdp answers"'),),
+            )
 
 
 def make_response(
@@ -468,11 +580,14 @@ def make_response(
         to = request.headers.get("to")
         if to is not None:
             try:
-                addr = parse_name_addr(to)
+                params: dict[str, str | None] | None = address_params(to)
             except SipParseError:
-                addr = None
-            if addr is not None and addr.tag is None:
-                h.set("to", str(addr.with_tag(to_tag)))
+                params = None  # a To we cannot read is copied as it came
+            if params is not None and "tag" not in params:
+                try:
+                    h.set("to", str(parse_name_addr(to).with_tag(to_tag)))
+                except SipParseError:  # another scheme (RFC 4475 3.3.4): append the tag
+                    h.set("to", f"{to.strip()};tag={to_tag}")
     for k, v in headers:
         h.add(k, v)
     return Response(headers=h, body=body, status=status, reason=reason or reason_phrase(status))

@@ -7,7 +7,7 @@ and what the 200/423/400 says, and expires bindings when asked with the current 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import SipParseError
 from .message import Request
@@ -28,6 +28,13 @@ class Binding:
 
     def key(self) -> tuple[str, str | None, str, int | None]:
         return (self.uri.scheme, self.uri.user, self.uri.host, self.uri.port)
+
+    @property
+    def target(self) -> SipUri:
+        """The Request-URI that reaches this contact: the URI as registered (and echoed in the
+        200, RFC 4475 3.3.14) minus its headers, which never go into a Request-URI (RFC 3261
+        19.1.5)."""
+        return replace(self.uri, headers="") if self.uri.headers else self.uri
 
 
 @dataclass(slots=True)

@@ -302,7 +302,7 @@ def server_key(request: Request) -> ServerKey:
     if branch.startswith(BRANCH_MAGIC):
         return (branch, host, str(port), method)
     # RFC 2543 peers: no magic cookie, match on the dialog-ish identifiers instead.
-    from_tag = request.from_addr.tag or ""
+    from_tag = request.from_tag or ""
     return ("2543", request.call_id, from_tag, str(request.cseq[0]), host, str(port), method)
 
 
@@ -322,13 +322,13 @@ class TransactionTable:
         key = server_key(txn.request)
         self.servers[key] = txn
         req = txn.request
-        if req.to_addr.tag is None:
+        if req.to_tag is None:
             self._merge[self._merge_key(req)] = key
 
     @staticmethod
     def _merge_key(req: Request) -> tuple[str, str, int, str]:
         number, method = req.cseq
-        return (req.from_addr.tag or "", req.call_id, number, method)
+        return (req.from_tag or "", req.call_id, number, method)
 
     def find_server(self, request: Request) -> ServerTransaction | None:
         return self.servers.get(server_key(request))
@@ -340,7 +340,7 @@ class TransactionTable:
     def is_merged(self, request: Request) -> bool:
         """Same From tag, Call-ID and CSeq as a request in progress but another branch: the
         request forked and reached us twice (RFC 3261 8.2.2.2) -> 482."""
-        if request.method == "ACK" or request.to_addr.tag is not None:
+        if request.method == "ACK" or request.to_tag is not None:
             return False
         key = self._merge.get(self._merge_key(request))
         return key is not None and key != server_key(request) and key in self.servers

@@ -14,10 +14,31 @@ from .errors import SipParseError
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)$")
+# RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
+# Any other absoluteURI (RFC 3261 25.1), read for its syntax only: no LWS, quotes or brackets.
+_OTHER_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"]+$")
+_ESCAPED_RE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+UNSUPPORTED_SCHEME = "Unsupported URI Scheme"
 
 
 def is_token(text: str) -> bool:
     return bool(_TOKEN_RE.match(text))
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def normalize_escapes(text: str) -> str:
+    """`%HH` of an unreserved character becomes the character, every other escape stays (in
+    upper case): sip:%75se%72@h and sip:user@h are one URI (RFC 3261 19.1.4), while %00, %40
+    or %3B keep their meaning, and nothing is unescaped twice (RFC 4475 3.1.1.3, 3.1.1.4)."""
+    if "%" not in text:
+        return text
+    return _ESCAPED_RE.sub(_unescape_one, text)
 
 
 def _split_params(text: str) -> dict[str, str | None]:
@@ -137,26 +158,32 @@ _CACHE = 8192
 
 @lru_cache(maxsize=_CACHE)
 def parse_uri(text: str, *, request_uri: bool = False) -> SipUri:
-    """Parse a sip: or sips: URI. Other schemes are 416 in a Request-URI, 400 elsewhere."""
+    """Parse a sip: or sips: URI. Other schemes are 416 in a Request-URI, 400 elsewhere; a
+    Request-URI may not carry headers (RFC 3261 19.1.1, RFC 4475 3.1.2.11)."""
     text = text.strip()
     scheme, colon, rest = text.partition(":")
-    scheme = scheme.lower()
-    if not colon or not scheme or not scheme.isascii() or not scheme.isalpha():
+    if not colon or not _SCHEME_RE.match(scheme):
         raise SipParseError(400, "Bad URI")
+    scheme = scheme.lower()
     if scheme not in ("sip", "sips"):
-        raise SipParseError(416 if request_uri else 400, "Unsupported URI Scheme")
-    rest, qmark, headers = rest.partition("?")
+        raise SipParseError(416 if request_uri else 400, UNSUPPORTED_SCHEME)
     user: str | None = None
     password: str | None = None
     if "@" in rest:
+        # The userinfo ends at the last "@": user and password may hold "?", ";" and "/"
+        # (RFC 4475 3.1.1.2), and an "@" anywhere else must be escaped.
         userinfo, _, rest = rest.rpartition("@")
         user, pcolon, pw = userinfo.partition(":")
         password = pw if pcolon else None
-        if not user or any(c in user for c in ' <>"\r\n'):
+        if not user or any(c in userinfo for c in ' \t<>"\r\n'):
             raise SipParseError(400, "Bad URI user")
+        user = normalize_escapes(user)
+    rest, qmark, headers = rest.partition("?")
+    if qmark and request_uri:
+        raise SipParseError(400, "Headers in Request-URI")
     hostport, _, param_text = rest.partition(";")
     host, port = split_host_port(hostport)
-    params = _split_params(param_text) if param_text else {}
+    params = _split_params(normalize_escapes(param_text)) if param_text else {}
     return SipUri(
         host=host.lower(),
         user=user,
@@ -168,12 +195,28 @@ def parse_uri(text: str, *, request_uri: bool = False) -> SipUri:
     )
 
 
+def _check_other_uri(text: str) -> None:
+    """A URI of another scheme where RFC 3261 allows any absoluteURI (From, To, Contact):
+    well formed or 400; what it means is for whoever reads it (RFC 4475 3.3.4)."""
+    if not _OTHER_URI_RE.match(text):
+        raise SipParseError(400, "Bad URI")
+
+
+def quote_display(display: str) -> str:
+    """A display name as a quoted-string: backslash before '"', '\\' and control characters."""
+    if '"' in display or "\\" in display or not display.isprintable():
+        display = "".join(
+            "\\" + c if c in '"\\' or (c < " " or c == "\x7f") else c for c in display
+        )
+    return f'"{display}"'
+
+
 @dataclass(frozen=True, slots=True)
 class NameAddr:
     """A From/To/Contact/Route value: optional display name, URI, header parameters."""
 
     uri: SipUri
-    display: str | None = None
+    display: str | None = None  # unquoted and unescaped: what a person reads
     params: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -186,36 +229,91 @@ class NameAddr:
         return replace(self, params=merged)
 
     def __str__(self) -> str:
-        display = f'"{self.display}" ' if self.display else ""
+        display = quote_display(self.display) + " " if self.display else ""
         return f"{display}<{self.uri}>{_format_params(self.params)}"
+
+
+def _quoted_string(text: str) -> tuple[str, int]:
+    """`text` starts with '"': the unescaped content and the index after the closing quote."""
+    end = text.find('"', 1)
+    if end > 0 and "\\" not in text[1:end]:
+        return text[1:end], end + 1  # the common case: no quoted-pair
+    out: list[str] = []
+    i = 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and text[i + 1] not in "\r\n":
+            out.append(text[i + 1])
+            i += 2
+        elif c == '"':
+            return "".join(out), i + 1
+        else:
+            out.append(c)
+            i += 1
+    raise SipParseError(400, "Unterminated quoted string")
+
+
+def _split_address(text: str) -> tuple[str | None, str, str]:
+    """A name-addr or addr-spec (RFC 3261 20.10) cut into display name, URI and header
+    parameters, with its syntax checked: a quoted display name must end (RFC 4475 3.1.2.6),
+    an unquoted one is tokens only (3.1.2.15), no LWS inside the brackets (3.1.2.14), and a
+    URI with '?' or ',' needs the brackets (3.1.2.13)."""
+    text = text.strip()
+    if not text:
+        raise SipParseError(400, "Empty address")
+    if text[0] == '"':
+        display: str | None
+        display, end = _quoted_string(text)
+        rest = text[end:].lstrip()
+        if not rest.startswith("<"):
+            raise SipParseError(400, "Bad address")
+    else:
+        lt = text.find("<")
+        if lt < 0:
+            # addr-spec form: parameters after the URI belong to the header, not the URI.
+            uri_text, _, param_text = text.partition(";")
+            uri_text = uri_text.rstrip()
+            if any(c in uri_text for c in ' \t?,"'):
+                raise SipParseError(400, "Bad address")
+            return None, uri_text, param_text
+        display = text[:lt].strip()
+        if display and not all(is_token(word) for word in display.split()):
+            raise SipParseError(400, "Bad display name")
+        rest = text[lt:]
+    end = rest.find(">")
+    if end < 0:
+        raise SipParseError(400, "Bad address")
+    uri_text = rest[1:end]
+    if not uri_text or uri_text != uri_text.strip():
+        raise SipParseError(400, "Spaces in addr-spec")
+    param_text = rest[end + 1 :].strip()
+    if param_text and not param_text.startswith(";"):
+        raise SipParseError(400, "Bad address parameters")
+    return display or None, uri_text, param_text
 
 
 @lru_cache(maxsize=_CACHE)
 def parse_name_addr(text: str) -> NameAddr:
-    text = text.strip()
-    if not text:
-        raise SipParseError(400, "Empty address")
-    if "<" in text:
-        display_part, _, rest = text.partition("<")
-        uri_text, close, param_text = rest.partition(">")
-        if not close:
-            raise SipParseError(400, "Bad address")
-        display = display_part.strip()
-        if display.startswith('"'):
-            if len(display) < 2 or not display.endswith('"'):
-                raise SipParseError(400, "Bad display name")
-            display = display[1:-1].replace('\\"', '"')
-        uri = parse_uri(uri_text)
-        param_text = param_text.strip()
-        if param_text and not param_text.startswith(";"):
-            raise SipParseError(400, "Bad address parameters")
-        params = _split_params(param_text) if param_text else {}
-        return NameAddr(uri=uri, display=display or None, params=params)
-    # addr-spec form: parameters after the URI belong to the header, not the URI.
-    uri_text, _, param_text = text.partition(";")
-    if " " in uri_text.strip():
-        raise SipParseError(400, "Bad address")
-    return NameAddr(uri=parse_uri(uri_text), params=_split_params(param_text))
+    """A name-addr or addr-spec with a sip: or sips: URI (400 for any other scheme)."""
+    display, uri_text, param_text = _split_address(text)
+    uri = parse_uri(uri_text)
+    params = _split_params(param_text) if param_text else {}
+    return NameAddr(uri=uri, display=display, params=params)
+
+
+@lru_cache(maxsize=_CACHE)
+def address_params(text: str) -> dict[str, str | None]:
+    """The header parameters (the tag) of a From, To or Contact value whose URI may be of
+    any scheme; raises SipParseError when the value is malformed. Used where only the syntax
+    and the tag matter: the parser's checks and transaction matching."""
+    _display, uri_text, param_text = _split_address(text)
+    try:
+        parse_uri(uri_text)
+    except SipParseError as exc:
+        if exc.reason != UNSUPPORTED_SCHEME:
+            raise
+        _check_other_uri(uri_text)
+    return _split_params(param_text) if param_text else {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from ringdesk.core.telephony import (
 )
 from ringdesk.media.api import Media
 from ringdesk.sip.errors import SipParseError
-from ringdesk.sip.message import Request, Response, make_response, new_tag
+from ringdesk.sip.message import KNOWN_METHODS, Request, Response, make_response, new_tag
 from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
@@ -216,8 +216,11 @@ class Switch(RequestHandler):
             elif method == "BYE":
                 stack.respond(txn, make_response(req, 481, to_tag=new_tag()))
             else:
+                # A method we know but do not do is 405; one nobody defined is 501 (RFC 3261
+                # 8.2.1; RFC 4475 3.1.1.2, 3.1.1.5). Both list what we do.
+                status = 405 if method in KNOWN_METHODS else 501
                 allow = [("Allow", ALLOW)]
-                stack.respond(txn, make_response(req, 405, to_tag=new_tag(), headers=allow))
+                stack.respond(txn, make_response(req, status, to_tag=new_tag(), headers=allow))
         except SipParseError as exc:
             stack.respond(txn, make_response(req, exc.status, exc.reason, to_tag=new_tag()))
         except Exception:

@@ -97,7 +97,7 @@ class OutboundCalls:
             return self._new_outgoing_leg(
                 call_id=action.call_id,
                 leg_id=action.leg_id,
-                ruri=binding.uri,
+                ruri=binding.target,
                 dest=binding.source,
                 tp=binding.transport,
                 from_addr=NameAddr(SipUri(host=domain, user=caller or "ringdesk"), caller or None),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ringdesk.sip.errors import SipParseError
-from ringdesk.sip.message import Request, Response, make_response, parse_message
+from ringdesk.sip.message import Request, Response, make_response, new_tag, parse_message
 
 from .gate import Gate, request_method
 
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 OnMessage = Callable[[Request | Response, Address, str], None]
 
-_CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+# A Content-Length line of the head (CRLF line ends: the \r before each \n is allowed for).
+_CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
+_CL_ANY_RE = re.compile(rb"^(?:content-length|l)[ \t]*:", re.I | re.M)
 MAX_TCP_BUFFER = 256 * 1024
 UDP_BUFFER = 4 * 1024 * 1024
 UDP_BATCH = 64  # datagrams read per loop wake-up at most, so other sockets still get turns
@@ -52,7 +54,9 @@ def error_response(exc: SipParseError) -> Response | None:
     req = exc.request
     if req is None or req.method == "ACK" or not req.headers.get_all("via") or exc.status < 300:
         return None
-    return make_response(req, exc.status, exc.reason, headers=exc.extra_headers)
+    return make_response(
+        req, exc.status, exc.reason, to_tag=new_tag(), headers=exc.extra_headers
+    )  # a final response gets a To tag (RFC 3261 8.2.6.2)
 
 
 def _udp_socket(host: str, port: int) -> socket.socket:
@@ -295,8 +299,15 @@ class SipTransport:
                         log.warning("TCP peer %s:%s sent an endless header", *addr)
                         return
                     break
-                match = _CL_RE.search(buf[:end])
-                length = int(match.group(1)) if match else 0
+                lengths = _CL_RE.findall(buf[:end])
+                if len(lengths) != 1 and _CL_ANY_RE.search(buf[:end]):
+                    # A Content-Length that is not one number (negative, a word, two of
+                    # them): where this message ends is unknown, and so is where the next
+                    # one starts. Answer its 400 and close (RFC 4475 3.1.2.3, 3.3.9).
+                    log.warning("TCP peer %s:%s: unreadable Content-Length", *addr)
+                    self.received(buf[: end + 4], addr, "tcp")
+                    return
+                length = int(lengths[0]) if lengths else 0
                 total = end + 4 + length
                 if length > MAX_TCP_BUFFER:
                     log.warning("TCP peer %s:%s sent a huge body", *addr)
