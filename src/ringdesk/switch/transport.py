@@ -305,7 +305,7 @@ class SipTransport:
                     # them): where this message ends is unknown, and so is where the next
                     # one starts. Answer its 400 and close (RFC 4475 3.1.2.3, 3.3.9).
                     log.warning("TCP peer %s:%s: unreadable Content-Length", *addr)
-                    self.received(buf[: end + 4], addr, "tcp")
+                    self.received(buf[: end + 4], addr, transport)
                     return
                 length = int(lengths[0]) if lengths else 0
                 total = end + 4 + length
