@@ -261,7 +261,18 @@ def test_dial_up_refuses_a_bad_number_and_reports_busy(alice: Desk, tmp_path: Pa
     dialog = desk.dialog()
     dialog.get_by_label("Customer number").fill("call me")
     dialog.get_by_role("button", name="Confirm").click()
-    expect(dialog.get_by_role("alert")).to_contain_text("Enter a phone number")
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "“c” cannot be dialled: use digits, a leading +, * and #."
+    )
+    # The dial plan's refusal, in the server's words, and the dialog stays open to correct it.
+    dialog.get_by_label("Customer number").fill("+1 (900) 555-0100")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_role("alert")).to_contain_text(
+        "+19005550100 is a premium-rate number (+1900)"
+    )
+    dialog.get_by_label("Customer number").fill("00 49 30 1234567")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("+49301234567 is an international number")
     dialog.get_by_role("button", name="Cancel").click()
     with trunk(desk.server, tmp_path, "busy"):
         desk.button("Dial up").click()

@@ -136,7 +136,8 @@ def _dial_pattern(value: str) -> str:
     try:
         return dialplan.pattern(value)
     except dialplan.DestinationInvalid as exc:
-        raise PydanticCustomError("dial_pattern", exc.message) from None
+        # The 422's sentence is "<field> <this>.": without the core's full stop.
+        raise PydanticCustomError("dial_pattern", exc.message.rstrip(".")) from None
 
 
 DialPattern = Annotated[

@@ -32,7 +32,14 @@
  * @typedef {{id: number, name: string, inbound_number: string | null, inbound_enabled: boolean,
  *   outbound_enabled: boolean, strategy: Strategy, max_wait_seconds: number | null,
  *   overflow_action: OverflowAction, overflow_number: string | null,
- *   service_level_seconds: number}} Service
+ *   service_level_seconds: number, dial_plan: DialPlan}} Service
+ */
+
+/**
+ * A service's dial plan (core/dialplan.py).
+ * @typedef {{country_code: string | null, national_prefix: string,
+ *   international_prefixes: string[], allow_international: boolean, allow_premium: boolean,
+ *   premium_prefixes: string[], allowed_patterns: string[], blocked_patterns: string[]}} DialPlan
  */
 
 /**

@@ -2,7 +2,6 @@
 
 import { field, h, select } from "../dom.js";
 import { cti } from "../cti.js";
-import { isPhoneNumber } from "../format.js";
 import * as state from "../state.js";
 import { openDialog } from "../ui/dialog.js";
 
@@ -49,8 +48,8 @@ export function openDialUp() {
       required: true,
       autocomplete: "off",
       inputmode: "tel",
-      placeholder: "e.g. 5551234",
-      maxlength: 21,
+      placeholder: "e.g. 555 1234",
+      maxlength: 40,
     })
   );
   const callingSelect = select([], "", { name: "calling_number", required: true });
@@ -75,9 +74,11 @@ export function openDialUp() {
       novalidate: true,
       onsubmit: async (/** @type {Event} */ e) => {
         e.preventDefault();
-        const number = numberInput.value.replace(/[\s().-]/g, "");
-        if (!isPhoneNumber(number)) {
-          error.textContent = "Enter a phone number: digits only, optionally starting with +.";
+        // Sent as typed: the server normalises it ("(030) 123-45" is fine) and its dial plan
+        // says why a number is refused (not a number, international, premium-rate, ...).
+        const number = numberInput.value.trim();
+        if (!number) {
+          error.textContent = "Enter the customer's number.";
           numberInput.setAttribute("aria-invalid", "true");
           numberInput.focus();
           return;
@@ -90,8 +91,12 @@ export function openDialUp() {
           calling_number: callingSelect.value,
         });
         confirm.disabled = false;
-        if (ok) d.close();
-        else error.textContent = state.get("notice")?.text || "The call could not be placed.";
+        if (ok) {
+          d.close();
+          return;
+        }
+        // The server's sentence: e.g. "+19005550100 is a premium-rate number (+1900); ..."
+        error.textContent = state.get("notice")?.text || "The call could not be placed.";
       },
     },
     services.length > 1 ? field("Service", serviceSelect) : null,

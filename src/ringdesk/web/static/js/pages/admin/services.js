@@ -13,6 +13,26 @@ import { adminShell } from "./shell.js";
 /** @typedef {import("../../types.js").Service} Service */
 /** @typedef {import("../../types.js").ServiceAgent} ServiceAgent */
 /** @typedef {import("../../types.js").CallingNumber} CallingNumber */
+/** @typedef {import("../../types.js").DialPlan} DialPlan */
+
+/**
+ * Countries whose numbering the dial plan knows by their calling code, trunk prefix and
+ * international prefixes; "Other" leaves the three fields to the admin.
+ * @type {Array<[string, string, string, string]>} [key, label, calling code, trunk prefix]
+ */
+const COUNTRIES = [
+  ["", "Not set (numbers are sent as dialled)", "", "0"],
+  ["49", "Germany (+49)", "49", "0"],
+  ["43", "Austria (+43)", "43", "0"],
+  ["41", "Switzerland (+41)", "41", "0"],
+  ["33", "France (+33)", "33", "0"],
+  ["31", "Netherlands (+31)", "31", "0"],
+  ["44", "United Kingdom (+44)", "44", "0"],
+  ["1", "USA / Canada (+1)", "1", "1"],
+  ["other", "Other…", "", "0"],
+];
+/** International prefixes per calling code: the NANP uses 011, the others 00. */
+const INTERNATIONAL = /** @type {Record<string, string>} */ ({ 1: "011", "": "00, 011" });
 
 /** @type {Array<[string, string]>} */
 const STRATEGIES = [
@@ -108,6 +128,7 @@ export async function serviceView(main, params) {
     h("p", null, h("a", { href: "/admin/services", class: "back-link" }, "← All services")),
     contractForm(service),
     h("div", { class: "two-col" }, permissions(service), callingNumbers(service)),
+    dialPlanForm(service),
     dangerZone(service),
   );
 }
@@ -175,6 +196,137 @@ function contractForm(service) {
     overflowNumberField,
     field("Service level target (seconds)", level, "Share of calls answered within this time."),
     ui.formActions(ui.submitButton("Save"), status),
+  );
+  return form;
+}
+
+/** The entries of a list typed one per line (or comma-separated). @param {string} text */
+function lines(text) {
+  return text
+    .split(/[\n,]/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** @param {string} name @param {string[]} values */
+function listArea(name, values) {
+  const area = /** @type {HTMLTextAreaElement} */ (
+    h("textarea", { name, rows: 4, maxlength: 2000, spellcheck: "false", class: "mono" })
+  );
+  area.value = values.join("\n");
+  return area;
+}
+
+/**
+ * The dial plan: which numbers the service's agents may call (Dial up and transfers to outside
+ * numbers). The server checks every field; a refusal names it.
+ * @param {Service} service
+ */
+function dialPlanForm(service) {
+  /** @type {DialPlan} */
+  const plan = service.dial_plan;
+  const known = COUNTRIES.find(([key]) => key === (plan.country_code || ""));
+  const country = select(
+    COUNTRIES.map(([key, label]) => [key, label]),
+    known ? known[0] : "other",
+    { name: "country" },
+  );
+  const code = ui.input("text", "country_code", {
+    value: plan.country_code || "",
+    maxlength: 3,
+    inputmode: "numeric",
+    class: "mono",
+  });
+  const trunk = ui.input("text", "national_prefix", {
+    value: plan.national_prefix,
+    maxlength: 3,
+    inputmode: "numeric",
+    class: "mono",
+  });
+  const intl = ui.input("text", "international_prefixes", {
+    value: plan.international_prefixes.join(", "),
+    maxlength: 30,
+    class: "mono",
+  });
+  const custom = h(
+    "div",
+    { class: "field-group" },
+    field("Country calling code", code, "Without + or 00, e.g. 49."),
+    field("National trunk prefix", trunk, "Replaced by +country code: 030 … becomes +4930 …"),
+    field("International prefixes", intl, "Numbers starting with these are international."),
+  );
+  const syncCountry = () => {
+    const chosen = COUNTRIES.find(([key]) => key === country.value);
+    custom.hidden = country.value !== "other";
+    if (!chosen || country.value === "other") return;
+    code.value = chosen[2];
+    trunk.value = chosen[3];
+    intl.value = INTERNATIONAL[chosen[2]] ?? "00";
+  };
+  country.addEventListener("change", syncCountry);
+  custom.hidden = country.value !== "other";
+  const international = checkbox(
+    "Allow international numbers",
+    Boolean(plan.allow_international),
+    { name: "allow_international" },
+  );
+  const premium = checkbox(
+    "Allow premium-rate numbers (the prefixes below)",
+    Boolean(plan.allow_premium),
+    { name: "allow_premium" },
+  );
+  const premiumList = listArea("premium_prefixes", plan.premium_prefixes);
+  const allowed = listArea("allowed_patterns", plan.allowed_patterns);
+  const blocked = listArea("blocked_patterns", plan.blocked_patterns);
+  const status = ui.saveStatus();
+  const form = ui.formWith(
+    { class: "card settings-form", "aria-labelledby": "dial-plan-title" },
+    async () => {
+      status.clear();
+      /** @type {DialPlan} */
+      const body = {
+        country_code: code.value.trim() || null,
+        national_prefix: trunk.value.trim(),
+        international_prefixes: lines(intl.value),
+        allow_international: international.input.checked,
+        allow_premium: premium.input.checked,
+        premium_prefixes: lines(premiumList.value),
+        allowed_patterns: lines(allowed.value),
+        blocked_patterns: lines(blocked.value),
+      };
+      await ui.saveForm(form, status.fail, async () => {
+        /** @type {Service} */
+        const saved = await api.patch(`/api/admin/services/${service.id}`, { dial_plan: body });
+        Object.assign(service, saved);
+        premiumList.value = saved.dial_plan.premium_prefixes.join("\n");
+        allowed.value = saved.dial_plan.allowed_patterns.join("\n");
+        blocked.value = saved.dial_plan.blocked_patterns.join("\n");
+        status.ok("Dial plan saved.");
+      });
+    },
+    h("h2", { id: "dial-plan-title", class: "card-title" }, "Dial Plan"),
+    h(
+      "p",
+      { class: "muted small" },
+      "Which numbers agents may call for this service (Dial up and transfers to outside " +
+        "numbers). National numbers are allowed; international and premium-rate numbers and " +
+        "service codes (*…, #…) are refused unless allowed here.",
+    ),
+    field("Country", country),
+    custom,
+    h("fieldset", { class: "fieldset" }, h("legend", null, "Allow"), international, premium),
+    field(
+      "Premium-rate prefixes",
+      premiumList,
+      "One per line, e.g. +1900 or 0900 (with the country set, 0900 means +49900). X is any digit.",
+    ),
+    field(
+      "Always allowed",
+      allowed,
+      "Numbers starting with these are allowed even if international, premium or a code.",
+    ),
+    field("Always blocked", blocked, "Numbers starting with these are refused, whatever else."),
+    ui.formActions(ui.submitButton("Save dial plan"), status),
   );
   return form;
 }
