@@ -63,6 +63,8 @@ class Settings:
     sip_ban_seconds: float = 600.0
     sip_trusted: tuple[str, ...] = ()
     media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
+    # RFC 4028 Session-Expires we offer and accept at most (switch/session_timer.py); 0: off
+    sip_session_expires: float = 1800.0
     session_idle_seconds: float = DEFAULT_SESSION_IDLE
     session_absolute_seconds: float = DEFAULT_SESSION_ABSOLUTE
     login_window_seconds: float = DEFAULT_LOGIN_WINDOW
@@ -111,6 +113,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         )
         parser.add_argument(
             "--media-timeout", type=float, help="seconds of no audio that end a call (60; 0: off)"
+        )
+        parser.add_argument(
+            "--sip-session-expires",
+            type=float,
+            help="RFC 4028 session timer: seconds a call lasts unrefreshed (1800; 0: off)",
         )
         parser.add_argument("--session-idle", help="seconds without a request that end a session")
         parser.add_argument("--session-absolute", help="seconds after login that end a session")
@@ -247,6 +254,11 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         media_timeout=_number(
             pick("media_timeout", "RINGDESK_MEDIA_TIMEOUT", "60"),
             "RINGDESK_MEDIA_TIMEOUT",
+            zero_is_off=True,
+        ),
+        sip_session_expires=_number(
+            pick("sip_session_expires", "RINGDESK_SIP_SESSION_EXPIRES", "1800"),
+            "RINGDESK_SIP_SESSION_EXPIRES",
             zero_is_off=True,
         ),
         http_host=pick("http_host", "RINGDESK_HTTP_HOST", DEFAULT_HTTP_HOST),

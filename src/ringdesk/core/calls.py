@@ -23,7 +23,8 @@ from .records import CallRecord, LegRole
 from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
-    MEDIA_TIMEOUT,
+    LOST_CAUSES,
+    QUEUE_FULL,
     Bridge,
     CallArrived,
     HangUp,
@@ -195,8 +196,9 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
         return
     call, role = found
     gone = {ev.leg_id}
-    # A phone that went silent (gone off the network) did not hang up: the switch did.
-    lost = ev.cause == MEDIA_TIMEOUT
+    # A phone that went silent or stopped refreshing (gone off the network) did not hang up:
+    # the switch did.
+    lost = ev.cause in LOST_CAUSES
     cause = ev.cause if lost else ""
     match role:
         case LegRole.CUSTOMER:

@@ -117,6 +117,11 @@ class LegAnswered:
 
 
 MEDIA_TIMEOUT = "media_timeout"  # LegHungUp cause: the far end sent no media for too long
+QUEUE_FULL = "queue_full"  # HangUp reason: the service's queue is full (the switch sends 486)
+# LegHungUp cause: the far end stopped refreshing the session (RFC 4028 session timer)
+SESSION_TIMER_EXPIRED = "session_timer_expired"
+# The causes by which the switch, not a person, ended a call whose far end was gone.
+LOST_CAUSES = frozenset({MEDIA_TIMEOUT, SESSION_TIMER_EXPIRED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,7 @@ class Runtime:
             data_dir=self.settings.data_dir,
             gate=gate_settings(self.settings),
             media_timeout=self.settings.media_timeout or None,
+            session_expires=self.settings.sip_session_expires or None,
             srtp=SrtpOffer(phones=self.settings.srtp_phones, trunk=self.settings.srtp_trunk),
             tls=self.sip_tls,
             tls_port=self.settings.sip_tls_port or 0,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .errors import SipParseError
 from .message import Headers, Request, Response
 from .transaction import T1, T2
-from .uri import NameAddr, SipUri, parse_name_addr
+from .uri import NameAddr, SipUri, parse_name_addr, parse_uri
 
 
 def _target(message: Request | Response) -> SipUri | None:
@@ -141,6 +141,46 @@ class Dialog:
         """ACK for a 2xx: its own transaction, same CSeq number as the INVITE (13.2.2.4)."""
         req = self.new_request("ACK", via=via, cseq=invite_cseq, body=body)
         return req
+
+    def to_row(self) -> dict[str, object]:
+        """What an in-dialog request needs, as JSON-able values (the switch keeps live dialogs
+        across a restart to end them with a BYE)."""
+        return {
+            "call_id": self.call_id,
+            "local_tag": self.local_tag,
+            "remote_tag": self.remote_tag,
+            "local": str(self.local),
+            "remote": str(self.remote),
+            "remote_target": str(self.remote_target),
+            "route_set": list(self.route_set),
+            "local_seq": self.local_seq,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> Dialog:
+        """The dialog `to_row` wrote; SipParseError, KeyError, TypeError or ValueError when the
+        row is not one."""
+        routes = row["route_set"]
+        if not isinstance(routes, list):
+            raise TypeError("route_set is not a list")
+        seq = row["local_seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError("bad local_seq")
+        for name in ("call_id", "local_tag", "remote_tag"):
+            if not isinstance(row[name], str) or not row[name]:
+                raise ValueError(f"bad {name}")
+        for route in routes:
+            parse_name_addr(str(route))
+        return cls(
+            call_id=str(row["call_id"]),
+            local_tag=str(row["local_tag"]),
+            remote_tag=str(row["remote_tag"]),
+            local=parse_name_addr(str(row["local"])),
+            remote=parse_name_addr(str(row["remote"])),
+            remote_target=parse_uri(str(row["remote_target"])),
+            route_set=[str(r) for r in routes],
+            local_seq=seq,
+        )
 
     def next_remote_target_addr(self) -> tuple[str, int]:
         if self.route_set:

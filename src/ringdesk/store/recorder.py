@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from ringdesk.core import events as ev
 from ringdesk.core.model import AgentStatus
-from ringdesk.core.telephony import MEDIA_TIMEOUT
+from ringdesk.core.telephony import MEDIA_TIMEOUT, SESSION_TIMER_EXPIRED
 from ringdesk.store.customers import phone_forms
 from ringdesk.store.hot import HotSql
 
@@ -343,8 +343,9 @@ class Recorder:
             self._sql.run(conn, "ticket_ended", params)
             by = {"customer": "the customer", "agent": "the agent"}.get(e.ended_by, "the system")
             detail = f"Call ended by {by} ({str(e.outcome).replace('_', ' ')})"
-            if e.cause == MEDIA_TIMEOUT:
-                detail = f"Call ended by {by}: the connection was lost (no audio any more)"
+            lost = _LOST_DETAILS.get(e.cause)
+            if lost is not None:
+                detail = f"Call ended by {by}: the connection was lost ({lost})"
             self._event(conn, call.ticket_id, e.at, "ended", detail)
             out.tickets_updated.add(call.ticket_id)
         self._calls.pop(e.call_id, None)
@@ -358,6 +359,11 @@ class Recorder:
         )
 
 
+# What the ticket says when the switch ended a call whose far end was gone (core/telephony.py).
+_LOST_DETAILS = {
+    MEDIA_TIMEOUT: "no audio any more",
+    SESSION_TIMER_EXPIRED: "the other side stopped confirming the call: session timer expired",
+}
 def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
     """The agents whose widget shows this event's consequences (their state is republished)."""
     match event:

@@ -15,6 +15,7 @@ import logging
 import secrets
 import ssl
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import assert_never
 
@@ -45,9 +46,17 @@ from .legs import Address, AnyLeg, LegState, OutgoingLeg
 from .liveness import DEFAULT_TIMEOUT, Liveness
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
-from .persist import load_bindings
+from .persist import (
+    DIALOGS_FILE,
+    DialogJournal,
+    LiveDialog,
+    SavedDialog,
+    load_bindings,
+    load_dialogs,
+)
 from .registration import RegistrationService
 from .resolver import TrunkResolver, ip_literal
+from .session_timer import DEFAULT_INTERVAL, SessionTimers
 from .shared import ALLOW, SDP_TYPE, SwitchState
 from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
@@ -77,6 +86,7 @@ class Switch(RequestHandler):
         media: Media | None = None,
         gate: GateSettings | None = None,
         media_timeout: float | None = DEFAULT_TIMEOUT,
+        session_expires: float | None = DEFAULT_INTERVAL,
         srtp: SrtpOffer | None = None,
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
@@ -108,8 +118,19 @@ class Switch(RequestHandler):
         self.bridges = Bridges(state)
         self.teardown = Teardown(state, self.bridges)
         self.direction = Direction(state, self.teardown)
-        self.inbound = InboundCalls(state, self.teardown, self.direction)
-        self.outbound = OutboundCalls(state, self.teardown)
+        # The live dialogs, in the data dir: BYE to each after a crash (persist.py).
+        self.dialogs = DialogJournal(Path(data_dir) / DIALOGS_FILE, self._live_dialogs)
+        self._orphans: dict[tuple[str, str], SavedDialog] = {}  # BYE sent after the restart
+        self.teardown.dialog_ended = self.dialogs.mark
+        self.session_timers = SessionTimers(
+            state,
+            self.teardown,
+            self.direction,
+            session_expires,
+            on_established=self.dialogs.mark,
+        )
+        self.inbound = InboundCalls(state, self.teardown, self.direction, self.session_timers)
+        self.outbound = OutboundCalls(state, self.teardown, self.session_timers)
         self.media_actions = MediaActions(
             state, self.teardown, self.bridges, self.inbound, self.direction
         )
@@ -166,6 +187,7 @@ class Switch(RequestHandler):
         state.registrar.restore(load_bindings(state.bindings_file, now), now)
         self.registration.start()
         self._trust_trunk()
+        self._end_orphans()
         state.spawn(self._housekeeping())
         state.started = True
 
@@ -177,6 +199,7 @@ class Switch(RequestHandler):
             except Exception:
                 log.exception("hang-up at shutdown failed")
         await asyncio.sleep(0.05)  # let the BYEs leave
+        self.dialogs.flush()  # ended here: a restart has nobody left to BYE
         await self.registration.stop()
         for task in list(state.tasks):
             task.cancel()
@@ -184,6 +207,60 @@ class Switch(RequestHandler):
         if self._owns_media and state.media is not None:
             await state.media.close()
         state.started = False
+
+
+    # ---- dialogs across a restart (persist.py) -----------------------------------------------
+
+    def _live_dialogs(self) -> Iterator[LiveDialog]:
+        """What the dialogs file lists: every answered leg, and the dialogs left from before a
+        restart whose BYE is not answered yet (a second crash still ends them)."""
+        for leg in self.state.legs.values():
+            if leg.state is LegState.ANSWERED and leg.dialog is not None:
+                yield leg.dialog, leg.tp, leg.peer
+        for saved in self._orphans.values():
+            yield saved.dialog, saved.transport, saved.dest
+
+    def _end_orphans(self) -> None:
+        """BYE to every dialog that was live when the switch last stopped without hanging up
+        (a crash, a kill -9): its peers still think the call is on. Over UDP to where its
+        requests went; over TCP or TLS the connection is gone, so a new one is opened to the
+        remote target (the transaction gives up after timer F, 32 s). Each is forgotten when
+        its BYE is answered or times out."""
+        saved = load_dialogs(self.dialogs.path)
+        stack = self.state.stack
+        for item in saved:
+            dialog = item.dialog
+            key = (dialog.call_id, dialog.local_tag)
+            if key in self._orphans:
+                continue
+            self._orphans[key] = item
+            tp = item.transport
+            dest = item.dest if tp == "udp" else dialog.next_remote_target_addr()
+            bye = dialog.new_request(
+                "BYE",
+                via=stack.via(tp),
+                extra=[("Reason", 'SIP;cause=500;text="server restarted"')],
+            )
+
+            def answered(resp: Response, key: tuple[str, str] = key) -> None:
+                if resp.status >= 200:
+                    self._orphan_done(key)
+
+            def timed_out(key: tuple[str, str] = key) -> None:
+                self._orphan_done(key)
+
+            try:
+                stack.send_request(bye, dest, tp, answered, timed_out)
+            except Exception:
+                log.exception("BYE to %s after the restart failed", dialog.call_id)
+                self._orphans.pop(key, None)
+        if saved:
+            log.info("restart: BYE sent to %d dialogs that were live before it", len(saved))
+            self.dialogs.mark()
+
+    def _orphan_done(self, key: tuple[str, str]) -> None:
+        if self._orphans.pop(key, None) is not None:
+            self.dialogs.mark()
 
     def is_registered(self, cti_id: str) -> bool:
         state = self.state
@@ -318,6 +395,9 @@ class Switch(RequestHandler):
                         "leg %s: no media for %.0f s: hung up", leg.leg_id, self.liveness.timeout
                     )
                     self.teardown.hang_up(leg, MEDIA_TIMEOUT, report=True)
+                self.session_timers.tick(now)
+                if self.dialogs.stale():
+                    self.dialogs.mark()  # a CSeq moved (re-INVITE, refresh): keep it current
                 state.forget_ended(now)
             except Exception:
                 log.exception("housekeeping failed")

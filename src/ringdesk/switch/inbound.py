@@ -26,6 +26,7 @@ from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 from .direction import Direction
 from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
 from .resolver import ip_literal
+from .session_timer import SessionTimers
 from .shared import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
 from .teardown import Teardown
 
@@ -33,8 +34,11 @@ log = logging.getLogger(__name__)
 
 
 class InboundCalls:
-    def __init__(self, state: SwitchState, teardown: Teardown, direction: Direction) -> None:
+    def __init__(
+        self, state: SwitchState, teardown: Teardown, direction: Direction, timers: SessionTimers
+    ) -> None:
         self.state = state
+        self.timers = timers
         self.stack = state.stack
         self.legs = state.legs
         self.teardown = teardown
@@ -91,7 +95,9 @@ class InboundCalls:
             self._on_reinvite(leg, req, txn)
         elif req.method == "UPDATE" and req.body:
             self._on_update(leg, req, txn)
-        elif req.method in ("INFO", "UPDATE", "NOTIFY"):
+        elif req.method == "UPDATE":
+            self._on_refresh(leg, req, txn)
+        elif req.method in ("INFO", "NOTIFY"):
             self.stack.respond(txn, make_response(req, 200))
         else:
             self.stack.respond(txn, make_response(req, 405, headers=[("Allow", ALLOW)]))
@@ -100,6 +106,9 @@ class InboundCalls:
         """An offer in UPDATE (RFC 3311): answered in its 200, like a re-INVITE's."""
         if leg.reinvite is not None:
             self.stack.respond(txn, make_response(req, 491))
+            return
+        if (too_small := self.timers.too_small(req)) is not None:
+            self.stack.respond(txn, too_small)
             return
         try:
             neg = negotiate(parse_sdp(req.body), self.state.directory.media().codecs)
@@ -112,13 +121,28 @@ class InboundCalls:
             "sendonly" if leg.held else "sendrecv", neg.remote_direction
         )
         headers = [("Contact", self.state.contact(leg.tp)), ("Content-Type", SDP_TYPE)]
+        headers += self.timers.answer_headers(leg, req)
         body = self.state.local_sdp(leg)
         self.stack.respond(txn, make_response(req, 200, headers=headers, body=body))
 
+    def _on_refresh(self, leg: AnyLeg, req: Request, txn: ServerTransaction) -> None:
+        """UPDATE without an offer: a session refresh (RFC 4028) or a keep-alive; the media
+        stays as it is."""
+        if (too_small := self.timers.too_small(req)) is not None:
+            self.stack.respond(txn, too_small)
+            return
+        assert leg.dialog is not None
+        leg.dialog.refresh_target(req)
+        headers = [("Contact", self.state.contact(leg.tp)), *self.timers.answer_headers(leg, req)]
+        self.stack.respond(txn, make_response(req, 200, headers=headers))
     def _on_reinvite(self, leg: AnyLeg, req: Request, txn: ServerInvite) -> None:
-        """The peer holds or moves its media: follow it and mirror its direction."""
+        """The peer holds or moves its media (follow it and mirror its direction), or only
+        refreshes the session (RFC 4028: the same SDP, answered with ours unchanged)."""
         if leg.reinvite is not None:
             self.stack.respond(txn, make_response(req, 491))  # glare (RFC 3261 14.2)
+            return
+        if (too_small := self.timers.too_small(req)) is not None:
+            self.stack.respond(txn, too_small)
             return
         assert leg.dialog is not None
         if req.body:
@@ -159,6 +183,9 @@ class InboundCalls:
                 return
         if not route.inbound_enabled:
             self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
+            return
+        if (too_small := self.timers.too_small(req)) is not None:
+            self.stack.respond(txn, too_small)  # RFC 4028 section 8.1: ask for a longer one
             return
         codecs = self.state.directory.media().codecs
         neg: Negotiated | None = None
@@ -270,6 +297,7 @@ class InboundCalls:
             headers=[
                 ("Contact", self.state.contact(leg.tp)),
                 ("Allow", ALLOW),
+                *self.timers.answer_headers(leg, req),
                 ("Content-Type", SDP_TYPE),
             ],
             body=self.state.local_sdp(leg),

@@ -35,6 +35,7 @@ from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
 from .legs import Address, Branch, Fork, LegState, OutgoingLeg, failure_reason
+from .session_timer import SessionTimers
 from .shared import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
 
@@ -56,8 +57,9 @@ def uri_user(text: str) -> str:
 
 
 class OutboundCalls:
-    def __init__(self, state: SwitchState, teardown: Teardown) -> None:
+    def __init__(self, state: SwitchState, teardown: Teardown, timers: SessionTimers) -> None:
         self.state = state
+        self.timers = timers
         self.stack = state.stack
         self.legs = state.legs
         self.teardown = teardown
@@ -180,6 +182,8 @@ class OutboundCalls:
         h.add("contact", self.state.contact(tp))
         h.add("allow", ALLOW)
         for k, v in extra:
+            h.add(k, v)
+        for k, v in self.timers.offer_headers():  # RFC 4028 session timer
             h.add(k, v)
         h.add("content-type", SDP_TYPE)
         invite = Request(headers=h, body=b"", method="INVITE", uri=ruri)
@@ -326,6 +330,10 @@ class OutboundCalls:
             return  # the 487 after our CANCEL, or a failure after we gave up
         if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
             return
+        if code == 422 and (retry := self.timers.retry_after_422(leg, resp)) is not None:
+            leg.invite = retry  # the interval it asks for (RFC 4028 section 7.4)
+            self._send_leg_invite(leg)
+            return
         self.teardown.fail(leg, failure_reason(code), f"{code} {resp.reason}")
 
     def _on_invite_2xx(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
@@ -355,6 +363,7 @@ class OutboundCalls:
             self.state.take_answer(leg, leg.early_answer)
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
+        self.timers.answered_as_uac(leg, resp)
         self.state.emit(LegAnswered(leg.leg_id))
 
     def _unusable_2xx(

@@ -1,20 +1,68 @@
-"""Registrations survive a restart: a phone that registered for an hour would otherwise be
-unreachable until its next refresh. Bindings are written to the data dir with wall-clock
-expiry and read back at start."""
+"""What the switch keeps in the data dir across a restart (a crash included).
+
+Registrations: a phone that registered for an hour would otherwise be unreachable until its
+next refresh. Bindings are written with wall-clock expiry and read back at start.
+
+Live dialogs: a call cannot survive the restart of the switch that carried it, but its peers do
+not know that: without a BYE the agent's phone stays in the dead call and the trunk keeps
+billing it. What an in-dialog BYE needs (Call-ID, tags, URIs, remote target, route set, our
+CSeq, transport and destination) is written for every answered leg, coalesced: a change marks
+the file and one write FLUSH_DELAY later covers every change since, so a burst of call setups
+costs one write, not one each (each row's JSON is kept and reused until its dialog changes).
+At start the switch sends each a BYE and forgets it once answered or timed out.
+
+Both files are written whole to a temporary file (mode 0600: they say who talks to whom) and
+renamed over the old one, so a crash mid-write leaves the previous version; a row that cannot
+be read is skipped, never the whole file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
 
 log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+FLUSH_DELAY = 0.2  # seconds from the first change to the write that covers it
+DIALOGS_FILE = "sip-dialogs.json"
+TRANSPORTS = ("udp", "tcp", "tls")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically, readable by the owner only (0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a left-over temporary file keeps its mode otherwise
+        with os.fdopen(fd, "w", closefd=False) as out:
+            out.write(text)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _read_rows(path: Path, what: str) -> list[object]:
+    try:
+        rows = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s %s: %s", what, path, exc)
+        return []
+    return rows if isinstance(rows, list) else []
 
 
 def save_bindings(path: Path, bindings: list[Binding], now: float) -> None:
@@ -32,26 +80,18 @@ def save_bindings(path: Path, bindings: list[Binding], now: float) -> None:
         }
         for b in bindings
     ]
-    tmp = path.with_suffix(".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(rows))
-        os.replace(tmp, path)
+        write_private(path, json.dumps(rows))
     except OSError as exc:
         log.warning("could not save registrations to %s: %s", path, exc)
 
 
 def load_bindings(path: Path, now: float) -> list[Binding]:
-    try:
-        rows = json.loads(path.read_text())
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable %s: %s", path, exc)
-        return []
     wall = time.time()
     out: list[Binding] = []
-    for row in rows if isinstance(rows, list) else []:
+    for row in _read_rows(path, "registrations"):
+        if not isinstance(row, dict):
+            continue
         with contextlib.suppress(Exception):  # one bad row must not lose the others
             if row["transport"] != "udp":
                 continue  # a TCP connection does not survive the restart: the phone re-registers
@@ -67,3 +107,102 @@ def load_bindings(path: Path, now: float) -> list[Binding]:
                 )
             )
     return out
+
+
+# ---- live dialogs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SavedDialog:
+    """A dialog that was live when the switch stopped: enough to send it a BYE."""
+
+    dialog: Dialog
+    transport: str  # "udp", "tcp" or "tls"
+    dest: Address  # where its requests went (for UDP; a stream reconnects to the target)
+
+
+def dialog_row(dialog: Dialog, transport: str, dest: Address) -> str:
+    """One row of the dialogs file, as JSON text."""
+    row = dialog.to_row()
+    row["transport"] = transport
+    row["dest"] = [dest[0], dest[1]]
+    row["saved_wall"] = round(time.time(), 3)
+    return json.dumps(row)
+
+
+def load_dialogs(path: Path) -> list[SavedDialog]:
+    out: list[SavedDialog] = []
+    for row in _read_rows(path, "dialogs"):
+        try:
+            if not isinstance(row, dict):
+                raise TypeError("not an object")
+            transport = str(row["transport"])
+            if transport not in TRANSPORTS:
+                raise ValueError(f"unknown transport {transport!r}")
+            dest = row["dest"]
+            port = int(dest[1])
+            if not 0 < port < 65536:
+                raise ValueError(f"bad port {port}")
+            out.append(SavedDialog(Dialog.from_row(row), transport, (str(dest[0]), port)))
+        except Exception as exc:  # one bad row must not lose the others
+            log.warning("skipping an unreadable row of %s: %r", path, exc)
+    return out
+
+
+LiveDialog = tuple[Dialog, str, Address]  # a dialog, its transport, where its requests go
+
+
+class DialogJournal:
+    """The dialogs file, rewritten FLUSH_DELAY after a change (`mark`) with what `live` lists
+    then. `stale` tells whether a dialog's CSeq moved since the last write (a re-INVITE, a
+    refresh): the housekeeping marks the file then, so a BYE after a crash is not refused as
+    out of order."""
+
+    def __init__(self, path: Path, live: Callable[[], Iterable[LiveDialog]]) -> None:
+        self.path = path
+        self._live = live
+        self._texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
+        self._pending: asyncio.TimerHandle | None = None
+        self.writes = 0  # how many times the file was written (for tests and the bench)
+
+    def mark(self) -> None:
+        if self._pending is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._pending = loop.call_later(FLUSH_DELAY, self.flush)
+
+    def stale(self) -> bool:
+        count = 0
+        for dialog, _tp, _dest in self._live():
+            count += 1
+            known = self._texts.get((dialog.call_id, dialog.local_tag))
+            if known is None or known[0] != dialog.local_seq:
+                return True
+        return count != len(self._texts)
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
+        for dialog, tp, dest in self._live():
+            key = (dialog.call_id, dialog.local_tag)
+            known = self._texts.get(key)
+            if known is None or known[0] != dialog.local_seq or known[2] != dest or known[3] != tp:
+                known = (dialog.local_seq, dialog_row(dialog, tp, dest), dest, tp)
+            texts[key] = known
+        self._texts = texts
+        try:
+            write_private(self.path, "[" + ",\n".join(t[1] for t in texts.values()) + "]")
+            self.writes += 1
+        except OSError as exc:
+            log.warning("could not save the live dialogs to %s: %s", self.path, exc)
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

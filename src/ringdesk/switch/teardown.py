@@ -4,6 +4,7 @@ still findable for a while). Every other part ends legs through here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_never
 
 from ringdesk.core.model import FailureReason
@@ -22,6 +23,8 @@ class Teardown:
         self.stack = state.stack
         self.legs = state.legs
         self.bridges = bridges
+        # Told when a leg with a dialog ends: the live dialogs file is rewritten (persist.py).
+        self.dialog_ended: Callable[[], None] = lambda: None
 
     def hang_up(self, leg: AnyLeg, cause: str, *, report: bool) -> None:
         """End the leg the way its state calls for, then report LegHungUp."""
@@ -82,6 +85,8 @@ class Teardown:
     def end_branch(self, leg: Branch) -> None:
         if leg.state is LegState.ENDED:
             return
+        if leg.state is LegState.ANSWERED:
+            self.dialog_ended()
         leg.state = LegState.ENDED
         leg.endpoint = None  # shared with the other branches: not ours to close
         self.state.keep_findable(leg)
@@ -112,6 +117,8 @@ class Teardown:
         """Forget the leg's media and relay; its dialog stays findable for late messages."""
         if leg.state is LegState.ENDED:
             return
+        if leg.state is LegState.ANSWERED:
+            self.dialog_ended()
         leg.state = LegState.ENDED
         leg.playing_then_hangup = False
         if leg.retrans_handle is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ringdesk.core.events import CallEnded
 from ringdesk.core.model import CallOutcome
-from ringdesk.core.telephony import MEDIA_TIMEOUT, HangUp, LegHungUp
+from ringdesk.core.telephony import MEDIA_TIMEOUT, SESSION_TIMER_EXPIRED, HangUp, LegHungUp
 
 from .harness import ALICE, Desk
 
@@ -42,3 +42,13 @@ def test_an_ordinary_hang_up_keeps_who_hung_up_and_no_cause() -> None:
     desk.tel(LegHungUp(customer_leg))
     ended = desk.of(CallEnded)[-1]
     assert (ended.ended_by, ended.cause) == ("customer", "")
+
+
+def test_a_session_not_refreshed_ends_the_call_by_the_system_with_its_cause() -> None:
+    desk = Desk()
+    _, customer_leg, agent_leg = _talking(desk)
+    desk.tel(LegHungUp(customer_leg, SESSION_TIMER_EXPIRED))
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.ended_by, ended.cause) == ("system", SESSION_TIMER_EXPIRED)
+    assert any(isinstance(a, HangUp) and a.leg_id == agent_leg for a in desk.phone.actions)
+    assert desk.status(ALICE) == "ticket_processing"

@@ -1,0 +1,111 @@
+"""Calls whose far end stops confirming them, and calls cut by a crash of the server.
+
+A SIPp caller asks for a 6 s RFC 4028 session timer, refreshed by itself, and never refreshes:
+the switch ends the call with a BYE to both peers and the ticket says why. And a call between a
+SIPp caller and the agent's baresip survives nothing of a kill -9, but after the restart the
+switch sends both a BYE (it kept the dialogs in the data dir) and the agent is not on a call."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.agents import AgentApi
+from tests.e2e.conftest import Rig, running_rig
+
+pytestmark = pytest.mark.e2e
+INTERVAL = 6  # seconds, instead of the default 1800 (the flag lets tests go below 90)
+
+
+@pytest.fixture
+def timer_rig(
+    request: pytest.FixtureRequest, tmp_path: Path, signals: dict[str, tuple[Path, list[int]]]
+) -> Iterator[Rig]:
+    with running_rig(request, tmp_path, signals, ("--sip-session-expires", str(INTERVAL))) as rig:
+        yield rig
+
+
+def test_a_session_the_caller_stops_refreshing_is_ended_and_the_ticket_says_why(
+    timer_rig: Rig,
+) -> None:
+    rig = timer_rig
+    alice = rig.agent("alice")
+    phone = rig.phone("alice")
+    alice.ready()
+    mark = phone.mark()
+    customer = rig.sipp_customer(
+        echo=True,  # SIPp sends the agent's audio back: the media timeout has no say here
+        extra_headers=f"Supported: timer\r\nSession-Expires: {INTERVAL};refresher=uac\r\n",
+    )
+    offer = alice.wait_offer()
+    alice.answer(offer["call_id"])
+    customer.wait_answered()
+    answered = time.monotonic()
+    call = alice.wait_talking()
+    phone.wait_event("CALL_ESTABLISHED", since=mark)
+    blocks = customer.sipp.messages().split("----------------------------------------------- ")
+    ok = next(
+        b for b in blocks if "message received" in b and "SIP/2.0 200" in b and " INVITE" in b
+    )
+    assert f"Session-Expires: {INTERVAL};refresher=uac" in ok  # the caller is the refresher
+    assert "Require: timer" in ok
+    time.sleep(2)
+    assert alice.state()["call"] is not None  # up within the interval
+    # The caller never refreshes: at the interval minus a third the switch hangs up.
+    assert customer.wait_ended(timeout=20) == "by_switch"
+    took = time.monotonic() - answered
+    assert INTERVAL * 2 / 3 - 1 <= took <= INTERVAL + 4, took
+    phone.wait_event("CALL_CLOSED", since=mark, timeout=15)  # the agent's leg too
+    alice.wait_status("ticket_processing")
+    ticket = alice.ticket(call["ticket_id"])
+    details = [e["detail"] for e in ticket["timeline"] if e["kind"] == "ended"]
+    assert details and "connection was lost" in details[-1], details
+    assert "session timer expired" in details[-1], details
+
+
+def _live_dialogs(data_dir: Path) -> list[dict[str, object]]:
+    try:
+        rows = json.loads((data_dir / "sip-dialogs.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    return rows if isinstance(rows, list) else []
+
+
+def test_after_a_crash_both_peers_get_a_bye_and_the_agent_is_off_the_call(rig: Rig) -> None:
+    alice = rig.agent("alice")
+    phone = rig.phone("alice")
+    alice.ready()
+    mark = phone.mark()
+    customer, _rtp, call = rig.connect_inbound("alice")
+    phone.wait_event("CALL_ESTABLISHED", since=mark)
+    deadline = time.monotonic() + 5
+    while len(_live_dialogs(rig.server.data_dir)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_live_dialogs(rig.server.data_dir)) == 2  # the caller's leg and the phone's
+
+    rig.server.kill()  # no shutdown code runs: no BYE from the dying server
+    assert customer.sipp.running()  # the caller still thinks it is talking
+    rig.server.launch()  # the same data dir and database, new ports
+    assert customer.wait_ended(timeout=30) == "by_switch"  # its BYE came, and was answered
+    closed = phone.wait_event("CALL_CLOSED", since=mark, timeout=30)
+    assert closed  # the agent's phone is out of the dead call
+    deadline = time.monotonic() + 10
+    while _live_dialogs(rig.server.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _live_dialogs(rig.server.data_dir) == []  # both answered: forgotten
+
+    again = AgentApi(rig.server, "alice", "alice-demo")
+    try:
+        state = again.state()
+        assert state["call"] is None, state
+        assert state["status"] == "ready", state  # her own choice, not On Call
+        ticket = again.ticket(call["ticket_id"])
+        assert ticket["outcome"] == "interrupted", ticket
+        details = [e["detail"] for e in ticket["timeline"] if e["kind"] == "interrupted"]
+        assert details and "server restarted" in details[-1], ticket["timeline"]
+    finally:
+        again.close()
