@@ -73,9 +73,12 @@ def test_every_step_up_and_down_and_up_again(database_url: str, engine: sa.Engin
     assert revisions[0] == FIRST and len(revisions) >= 2
     assert _current(engine) is None and _tables(engine) == set()
 
+    first_tables: set[str] = set()
     for revision in revisions:
         command.upgrade(cfg, revision)
         assert _current(engine) == revision
+        if revision == FIRST:
+            first_tables = _tables(engine)
     model_tables = set(m.Base.metadata.tables)
     assert _tables(engine) == model_tables
     assert _diff_with_models(engine) == []
@@ -84,8 +87,11 @@ def test_every_step_up_and_down_and_up_again(database_url: str, engine: sa.Engin
         command.downgrade(cfg, "-1")
         assert _current(engine) == previous
         if previous == FIRST:
-            # One step above base the first schema's tables are all there.
-            assert _tables(engine) == model_tables
+            # Back at the first schema: its tables are all there, the later ones gone (0004
+            # added the TOTP tables).
+            assert _tables(engine) == first_tables
+            assert first_tables <= model_tables and "users" in first_tables
+            assert {"user_totp", "recovery_codes"}.isdisjoint(first_tables)
     assert _tables(engine) == set(), "base must leave no table behind"
 
     command.upgrade(cfg, "head")
@@ -247,3 +253,37 @@ def test_the_sealing_migration_needs_the_key_and_its_downgrade_gives_the_clear_t
     command.downgrade(alembic_config(database_url, BOX), before)
     with engine.connect() as conn:
         assert tuple(conn.execute(sa.text(raw)).one()) == ("phone1001-demo", "trunk-secret")
+
+
+def test_the_second_factor_rows_go_with_their_user(database_url: str, engine: sa.Engine) -> None:
+    """0004's tables at head: a user's TOTP and recovery codes are deleted with the user (the
+    foreign keys cascade on both databases), and a lookup group is unique per user only."""
+    command.upgrade(alembic_config(database_url, BOX), "head")
+    with Session(engine) as db:
+        for user_id in (2, 3):
+            db.add(
+                m.User(
+                    id=user_id,
+                    username=f"u{user_id}",
+                    name="U",
+                    role="admin",
+                    password_hash="x",
+                    created_at=1.0,
+                )
+            )
+        db.flush()
+        for user_id in (2, 3):
+            db.add(m.UserTotp(user_id=user_id, secret="JBSWY3DPEHPK3PXP", created_at=1.0))
+            db.add(m.RecoveryCode(user_id=user_id, lookup="ab12", code_hash="h", created_at=1.0))
+        db.commit()
+        assert db.get_one(m.UserTotp, 2).enabled is False  # the column's default
+        assert db.get_one(m.UserTotp, 2).secret == "JBSWY3DPEHPK3PXP"
+        db.add(m.RecoveryCode(user_id=2, lookup="ab12", code_hash="h2", created_at=1.0))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.commit()
+        db.rollback()
+        db.delete(db.get_one(m.User, 2))
+        db.commit()
+        assert db.get(m.UserTotp, 2) is None
+        left = db.scalars(sa.select(m.RecoveryCode.user_id)).all()
+        assert left == [3] and db.get(m.UserTotp, 3) is not None
