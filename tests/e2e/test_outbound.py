@@ -74,7 +74,7 @@ def test_an_unregistered_calling_number_is_refused_before_any_sip_is_sent(rig: R
     error = _dial(alice, "5555678", "5550142", expect=409)
     assert error["code"] == "calling_number_not_registered"
     bad = _dial(alice, "not-a-number", "5550199", expect=422)
-    assert bad["code"] == "invalid_input"
+    assert bad["code"] == "destination_invalid"
     assert alice.state()["status"] == "business"
     time.sleep(2)  # give a wrongly sent INVITE time to arrive
     assert trunk.invites() == []
