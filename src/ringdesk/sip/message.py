@@ -531,9 +531,16 @@ def _check_sdp_request(req: Request) -> None:
     """INVITE and UPDATE: we read SDP and only SDP (RFC 3261 8.2.3, 21.4.7; RFC 4475 3.3.6,
     3.3.15): a body of another type or coding is a 415 naming what we accept, and an Accept
     that rules out an SDP answer is a 406."""
-    headers = req.headers
+    encoding = content_type = None
+    accept: list[str] = []
+    for key, value in req.headers:  # one pass for the three headers this needs
+        if key == "content-type":
+            content_type = value
+        elif key == "accept":
+            accept.append(value)
+        elif key == "content-encoding":
+            encoding = value
     if req.body:
-        encoding = headers.get("content-encoding")
         if encoding is not None and encoding.strip().lower() not in ("", "identity"):
             raise SipParseError(
                 415,
@@ -541,12 +548,10 @@ def _check_sdp_request(req: Request) -> None:
                 request=req,
                 extra_headers=(("Accept-Encoding", "identity"), ("Accept", SDP_TYPE)),
             )
-        content_type = headers.get("content-type")
         if content_type is not None and _media_type(content_type) != SDP_TYPE:
             raise SipParseError(
                 415, "Unsupported Media Type", request=req, extra_headers=(("Accept", SDP_TYPE),)
             )
-    accept = headers.get_all("accept")
     if accept and req.method == "INVITE":
         ranges = {_media_type(r) for value in accept for r in value.split(",")}
         if ranges and not ranges & {SDP_TYPE, "application/*", "*/*", ""}:

@@ -301,18 +301,19 @@ def parse_name_addr(text: str) -> NameAddr:
     return NameAddr(uri=uri, display=display, params=params)
 
 
-@lru_cache(maxsize=_CACHE)
 def address_params(text: str) -> dict[str, str | None]:
     """The header parameters (the tag) of a From, To or Contact value whose URI may be of
     any scheme; raises SipParseError when the value is malformed. Used where only the syntax
-    and the tag matter: the parser's checks and transaction matching."""
-    _display, uri_text, param_text = _split_address(text)
+    and the tag matter: the parser's checks and transaction matching. A SIP address is read
+    by parse_name_addr (and so cached for whoever reads it next); the result is not to be
+    changed."""
     try:
-        parse_uri(uri_text)
+        return parse_name_addr(text).params
     except SipParseError as exc:
         if exc.reason != UNSUPPORTED_SCHEME:
             raise
-        _check_other_uri(uri_text)
+    _display, uri_text, param_text = _split_address(text)
+    _check_other_uri(uri_text)
     return _split_params(param_text) if param_text else {}
 
 
