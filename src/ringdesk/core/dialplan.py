@@ -24,6 +24,7 @@ A pattern matches every number that starts with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import CoreError, InvalidInput
 
@@ -162,14 +163,26 @@ def pattern(text: str) -> str:
     return cleaned
 
 
-def _matches(number: str, patterns: tuple[str, ...], plan: DialPlan) -> str | None:
-    """The first pattern (as written) that `number` starts with, X matching any one digit."""
+@lru_cache(maxsize=1024)
+def _normalised(patterns: tuple[str, ...], plan: DialPlan) -> tuple[tuple[str, str], ...]:
+    """(as written, normalised) per pattern, once per plan (a plan is immutable); a stored
+    pattern that does not normalise (they are checked on save) is left out: it never matches."""
+    out: list[tuple[str, str]] = []
     for written in patterns:
         try:
-            want = _normalise(written, plan, wildcard=True).number
+            out.append((written, _normalise(written, plan, wildcard=True).number))
         except DestinationInvalid:
-            continue  # stored patterns were checked on save; an odd one never matches
-        if len(number) >= len(want) and all(
+            continue
+    return tuple(out)
+
+
+def _matches(number: str, patterns: tuple[str, ...], plan: DialPlan) -> str | None:
+    """The first pattern (as written) that `number` starts with, X matching any one digit."""
+    for written, want in _normalised(patterns, plan):
+        if "X" not in want:
+            if number.startswith(want):
+                return written
+        elif len(number) >= len(want) and all(
             w == n or (w == "X" and n.isdigit()) for w, n in zip(want, number, strict=False)
         ):
             return written
