@@ -129,6 +129,8 @@ class Switch(RequestHandler):
             session_expires,
             on_established=self.dialogs.mark,
         )
+        self.direction.session_headers = self.session_timers.request_headers
+        self.direction.session_refreshed = self.session_timers.refreshed
         self.inbound = InboundCalls(state, self.teardown, self.direction, self.session_timers)
         self.outbound = OutboundCalls(state, self.teardown, self.session_timers)
         self.media_actions = MediaActions(

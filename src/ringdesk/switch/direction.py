@@ -4,6 +4,7 @@ one offer at a time, queued while another is open, retried after glare."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from ringdesk.sip.message import Request, Response
 from ringdesk.sip.transaction import ClientInvite
@@ -18,6 +19,9 @@ class Direction:
         self.state = state
         self.stack = state.stack
         self.teardown = teardown
+        # Our re-INVITEs refresh the RFC 4028 session timer too (session_timer.py sets these).
+        self.session_headers: Callable[[AnyLeg], list[tuple[str, str]]] = lambda _leg: []
+        self.session_refreshed: Callable[[AnyLeg, Response], None] = lambda _leg, _resp: None
 
     def set(self, leg: AnyLeg, direction: str, *, force: bool = False) -> None:
         """Re-INVITE an answered leg with a new direction; before the answer, just note it."""
@@ -37,6 +41,7 @@ class Direction:
             contact=self.state.contact(leg.tp),
             body=self.state.local_sdp(leg),
             content_type=SDP_TYPE,
+            extra=self.session_headers(leg),
         )
         txn = self.stack.send_request(
             req,
@@ -56,6 +61,7 @@ class Direction:
             self.stack.send_stateless(ack, leg.peer, leg.tp)
             if resp.body:
                 self.state.take_answer(leg, resp)
+            self.session_refreshed(leg, resp)
         elif resp.status in (408, 481):
             self.teardown.hang_up(leg, "dialog_lost", report=True)  # RFC 3261 14.1
             return

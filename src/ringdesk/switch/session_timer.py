@@ -92,6 +92,9 @@ class LegTimer:
     refreshed_at: float
     min_se: int  # what the peer said it accepts at least (our refreshes ask no less)
     use_update: bool = False  # the peer allows UPDATE: refresh without touching the media
+    # The peer knows the extension: its 2xx without Session-Expires turns the timer off. One
+    # that does not know it never sends one; our refreshes then only check it is still there.
+    peer_supports: bool = True
     retry_at: float | None = None  # a refresh that could not go is tried again then
     in_flight: bool = False
 
@@ -185,15 +188,18 @@ class SessionTimers:
             refreshed_at=self.stack.now(),
             min_se=min_se or self.min_se,
             use_update=allows_update(resp),
+            peer_supports=supports_timer(resp),
         )
 
     # ---- as UAS: INVITEs and UPDATEs we answer ---------------------------------------------
 
     def too_small(self, req: Request) -> Response | None:
-        """422 with our Min-SE for an interval below it (RFC 4028 section 8.1)."""
+        """422 with our Min-SE for an interval below it (RFC 4028 section 8.1); raises
+        SipParseError (a 400) for a malformed Session-Expires or Min-SE."""
         if self.interval is None:
             return None
-        se = session_expires_of(req)
+        se = session_expires_of(req)  # malformed: SipParseError, a 400 (RFC 4028 section 9)
+        parse_min_se(req.headers.get("min-se"))  # checked here, before anything changes
         if se is None or se.delta >= self.min_se:
             return None
         tag = req.to_addr.tag
@@ -231,6 +237,7 @@ class SessionTimers:
             refreshed_at=self.stack.now(),
             min_se=max(peer_min, self.min_se),
             use_update=allows_update(req) or (old is not None and old.use_update),
+            peer_supports=supported,
         )
         headers = [
             ("Supported", "timer"),
@@ -317,16 +324,7 @@ class SessionTimers:
                 self._ack(leg, resp)
                 if resp.body:
                     self.state.take_answer(leg, resp)
-            try:
-                se = session_expires_of(resp)
-            except SipParseError:
-                se = None
-            if se is None:
-                del self.timers[leg]  # the peer wants no timer any more (RFC 4028 section 7.2)
-                return
-            timer.interval = float(se.delta)
-            timer.we_refresh = se.refresher != "uas"
-            timer.refreshed_at = now
+            self.refreshed(leg, resp)
             return
         if resp.status in (408, 481):
             log.info("leg %s: session refresh got %s: hung up", leg.leg_id, resp.status)
@@ -350,6 +348,40 @@ class SessionTimers:
         # Glare (491) or anything else: the session is not lost; try again shortly, until the
         # expiry ends it if nothing ever succeeds.
         timer.retry_at = now + RETRY_LATER
+
+    # ---- our other re-INVITEs (hold, resume: direction.py) refresh the session too ----------
+
+    def request_headers(self, leg: AnyLeg) -> list[tuple[str, str]]:
+        """What a re-INVITE or UPDATE of ours says to keep the leg's timer as it is (one
+        without Session-Expires would turn it off, RFC 4028 section 7.4)."""
+        timer = self.timers.get(leg)
+        if timer is None:
+            return []
+        refresher = "uac" if timer.we_refresh else "uas"  # we are this request's UAC
+        return [
+            ("Supported", "timer"),
+            ("Session-Expires", f"{int(timer.interval)};refresher={refresher}"),
+            ("Min-SE", str(timer.min_se)),
+        ]
+
+    def refreshed(self, leg: AnyLeg, resp: Response) -> None:
+        """A 2xx to a re-INVITE or UPDATE of ours: the session is refreshed, with the interval
+        and refresher it names (section 7.2)."""
+        timer = self.timers.get(leg)
+        if timer is None:
+            return
+        try:
+            se = session_expires_of(resp)
+        except SipParseError:
+            se = None
+        timer.refreshed_at = self.stack.now()
+        timer.retry_at = None
+        if se is None:
+            if timer.peer_supports:
+                del self.timers[leg]  # the peer wants no timer any more
+            return
+        timer.interval = float(se.delta)
+        timer.we_refresh = se.refresher != "uas"
 
     def _on_timeout(self, leg: AnyLeg, timer: LegTimer, req: Request) -> None:
         self._done(leg, req)

@@ -20,6 +20,7 @@ from ringdesk.core.telephony import (
     LegFailed,
     LegHungUp,
     Originate,
+    StartHoldMusic,
 )
 from ringdesk.sip.message import Request, Response, make_response
 from ringdesk.switch import Switch
@@ -120,6 +121,22 @@ async def test_a_malformed_session_expires_is_a_400(rig: Rig) -> None:
     caller.request("INVITE", f"sip:5550100@{rig.addr[0]}", call_id="st-400", extra=extra)
     await caller.expect_response(400)
     assert not rig.switch.legs
+    caller.close()
+
+
+async def test_a_malformed_refresh_is_a_400_and_the_call_goes_on(rig: Rig) -> None:
+    caller = await rig.peer()
+    arrived, ok = await answered_call(rig, caller, "st-bad-refresh", "Supported: timer\r\n")
+    to = ok.headers.get("to")
+    ruri = f"sip:ringdesk@{rig.addr[0]}"
+    for cseq, extra in ((2, "Min-SE: lots\r\n"), (3, "Session-Expires: 1800;refresher=me\r\n")):
+        caller.request("UPDATE", ruri, call_id="st-bad-refresh", cseq=cseq, to=to, extra=extra)
+        await caller.expect_response(400)
+    assert arrived.leg_id in rig.switch.legs
+    caller.request(
+        "UPDATE", ruri, call_id="st-bad-refresh", cseq=4, to=to, extra="Supported: timer\r\n"
+    )
+    assert _se(await caller.expect_response(200)) == (1800, "uac")
     caller.close()
 
 
@@ -238,9 +255,8 @@ async def test_we_refresh_by_update_when_allowed_and_end_when_unanswered(short: 
     update = await caller.expect_request("UPDATE", timeout=5)
     assert _se(update) == (3, "uac") and not update.body
     assert update.cseq[1] == "UPDATE" and update.headers.get("contact")
-    caller.send(
-        make_response(update, 200, headers=[("Session-Expires", f"{SHORT:.0f};refresher=uac")])
-    )
+    # It knows no timers: its 200 names none, and that does not turn ours off.
+    caller.send(make_response(update, 200))
     # The next refresh goes unanswered: the session is over at its expiry.
     await caller.expect_request("UPDATE", timeout=5)
     bye = await caller.expect_request("BYE", timeout=5)
@@ -279,6 +295,37 @@ async def test_we_refresh_by_reinvite_with_our_sdp_when_update_is_not_allowed(
     # Refreshed: still up past the first expiry (2 s after the answer).
     await asyncio.sleep(1.0)
     assert arrived.leg_id in short.switch.legs
+    caller.close()
+
+
+async def test_a_hold_reinvite_keeps_the_timer_as_negotiated(rig: Rig) -> None:
+    caller = await rig.peer()
+    arrived, _ = await answered_call(
+        rig, caller, "st-hold", "Supported: timer\r\nSession-Expires: 1800;refresher=uac\r\n"
+    )
+    leg = rig.switch.legs[arrived.leg_id]
+    timer = rig.switch.session_timers.timers[leg]
+    before = timer.refreshed_at
+    rig.switch.execute(StartHoldMusic(arrived.call_id, arrived.leg_id))
+    hold = await caller.expect_request("INVITE")
+    # We are this re-INVITE's UAC: the caller stays the refresher, which is "uas" here.
+    assert _se(hold) == (1800, "uas") and "timer" in hold.headers.tokens("supported")
+    caller.send(
+        make_response(
+            hold,
+            200,
+            headers=[
+                ("Contact", f"<sip:peer@127.0.0.1:{caller.port}>"),
+                ("Require", "timer"),
+                ("Session-Expires", "1800;refresher=uas"),
+                ("Content-Type", "application/sdp"),
+            ],
+            body=sdp(30000, "recvonly").encode(),
+        )
+    )
+    await caller.expect_request("ACK")
+    assert rig.switch.session_timers.timers[leg] is timer
+    assert timer.refreshed_at > before and not timer.we_refresh
     caller.close()
 
 
