@@ -90,6 +90,8 @@ def test_phones_over_tls_and_a_plain_client_on_the_tls_port(
     with running_rig(request, tmp_path, signals) as rig:
         server = rig.server
         assert server.http_scheme == "http", "loopback keeps plain HTTP by default"
+        with server.client() as http:
+            assert "strict-transport-security" not in http.get("/healthz").headers
         assert server.sip_tls_port, "SIP over TLS is on by default"
         tls_address = (server.sip_host, server.sip_tls_port)
 
