@@ -17,6 +17,7 @@ from ringdesk.sip.message import Request, Response, make_response, parse_message
 from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
 from ringdesk.switch import Switch
+from ringdesk.switch import transport as transport_module
 from ringdesk.switch.persist import load_bindings, save_bindings
 from ringdesk.switch.transport import SipTransport
 
@@ -111,6 +112,29 @@ async def test_a_tls_peer_is_answered_and_reached_over_its_own_connection(
     sip.send(parse_message(OPTIONS.format(n=4).encode()), src, "tls")
     data, dest = await asyncio.wait_for(received.unreachable.get(), WAIT)
     assert dest == src and b"Call-ID: c4" in data
+
+
+async def test_a_peer_that_never_completes_the_handshake_is_dropped(
+    certificate: tls.Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_module, "TLS_HANDSHAKE_TIMEOUT", 0.5)
+    received = Received()
+    sip = SipTransport(
+        "127.0.0.1",
+        0,
+        received.on_message,
+        tls=tls.context(certificate.cert, certificate.key),
+    )
+    await sip.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", sip.tls_port)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await asyncio.wait_for(reader.read(), WAIT) == b""  # silent: closed on us
+        assert loop.time() - started < 5
+        writer.close()
+    finally:
+        await sip.stop()
 
 
 async def test_the_switch_advertises_its_tls_port_on_tls(
