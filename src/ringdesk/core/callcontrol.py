@@ -127,9 +127,7 @@ def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
     leg = s.new_id()
     call.agent_leg = leg
     state.add_leg(s, leg, call.id, LegRole.AGENT)
-    out.events.append(
-        CallDialed(call.id, a.config.id, service.id, number, cmd.calling_number, now)
-    )
+    out.events.append(CallDialed(call.id, a.config.id, service.id, number, cmd.calling_number, now))
     if s.settings.outbound_ticket_on_dial:
         call.ticket = True
         out.events.append(
