@@ -196,6 +196,14 @@ class MediaServer:
         self._stop_recording(endpoint)
         self._close_sockets(endpoint)
         self._in_use.discard(endpoint.port)
+        srtp = endpoint.srtp
+        if srtp is not None and (srtp.rejected or srtp.unsent):
+            log.info(
+                "leg %s ended: %d SRTP/SRTCP packets from it dropped, %d to it not sent",
+                leg_id,
+                srtp.rejected,
+                srtp.unsent,
+            )
 
     async def close(self) -> None:
         for leg_id in list(self._endpoints):

@@ -186,6 +186,9 @@ async def test_forged_replayed_and_unkeyed_packets_are_dropped_counted_and_logge
         # One line per kind of failure (replay, bad tag), not one per packet.
         assert 1 <= len(warnings) <= 3, [r.getMessage() for r in warnings]
         assert all("leg a" in r.getMessage() for r in warnings)
+        caplog.set_level(logging.INFO, logger="ringdesk.media.server")
+        media.close_endpoint("a")  # and the leg's total when it ends
+        assert "leg a ended: 90 SRTP/SRTCP packets from it dropped" in caplog.text
     finally:
         for peer in (phone, plain, attacker):
             peer.close()

@@ -253,3 +253,24 @@ async def test_a_customer_invite_without_sdp_gets_our_srtp_offer_with_trunk_alwa
     assert endpoint.remote is not None
     assert endpoint.remote.srtp == SrtpKeys("AES_CM_128_HMAC_SHA1_80", offered[0].key, THEIR_KEY)
     customer.close()
+
+
+async def test_the_contacts_of_a_fork_are_offered_the_same_keys(always: Rig) -> None:
+    """One media endpoint serves every branch, so one key protects what it sends whichever
+    phone answers; the winner's answer keys the leg."""
+    rig = always
+    desk, soft = await rig.peer(), await rig.peer()
+    await register(rig, desk)
+    await register(rig, soft)
+    rig.switch.execute(RingAgent("c1", "agent-leg", 2, "1001"))
+    to_desk, to_soft = await desk.expect_request("INVITE"), await soft.expect_request("INVITE")
+    assert to_desk.call_id != to_soft.call_id
+    desk_offer, soft_offer = crypto_of(to_desk.body), crypto_of(to_soft.body)
+    assert desk_offer == soft_offer and desk_offer[0] == "RTP/SAVP"
+    answer(soft, to_soft, srtp_sdp(31002, f"1 AES_CM_128_HMAC_SHA1_80 inline:{B64}"))
+    assert await rig.events.wait_for(LegAnswered) == LegAnswered("agent-leg")
+    remote = rig.media.endpoints["agent-leg"].remote
+    assert remote is not None and remote.port == 31002
+    assert remote.srtp == SrtpKeys("AES_CM_128_HMAC_SHA1_80", desk_offer[1][0].key, THEIR_KEY)
+    desk.close()
+    soft.close()
