@@ -162,8 +162,11 @@ def resume(s: EngineState, cmd: Resume, now: float, out: Outcome) -> None:
 
 def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    colleague: int | None = None  # the agent whose CTI number was typed ("10 02" too)
     if cmd.number is not None:
-        dialplan.normalise(cmd.number)  # not a phone number: said first, whatever the state
+        # Not a phone number: said first, whatever the state.
+        typed = dialplan.normalise(cmd.number).number
+        colleague = s.by_cti_number.get(cmd.number, s.by_cti_number.get(typed))
     call = _own_call(s, a, cmd.call_id, "Transfer", _IN_CALL)
     if call.state is CallState.CONSULTING:
         raise CoreError(
@@ -176,8 +179,8 @@ def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: 
     outside: str | None = None  # the number to call through the trunk
     if cmd.target_agent_id is not None:
         target = state.agent_rec(s, cmd.target_agent_id)
-    elif cmd.number is not None and cmd.number in s.by_cti_number:
-        target = s.agents[s.by_cti_number[cmd.number]]
+    elif colleague is not None:
+        target = s.agents[colleague]
     elif cmd.number is not None:
         # An outside number: the service's dial plan decides, as for Dial up.
         service = s.services.get(call.service_id)

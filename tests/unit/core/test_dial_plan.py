@@ -24,7 +24,7 @@ from ringdesk.core.errors import CoreError
 from ringdesk.core.events import CallDialed
 from ringdesk.core.telephony import Originate, RingAgent
 
-from .harness import AGENTS, ALICE, SUPPORT, Desk
+from .harness import AGENTS, ALICE, BOB, SUPPORT, Desk
 
 GERMANY = DialPlan(country_code="49")
 NANP = DialPlan(country_code="1", national_prefix="1", international_prefixes=("011",))
@@ -289,3 +289,14 @@ def test_a_consultation_to_an_outside_number_follows_the_plan() -> None:
     desk.do(StartConsultation(ALICE, call, number="030 777 77"))
     assert desk.phone.last(Originate).number == "+493077777"
     assert desk.engine.call(call).consult_number == "+493077777"
+
+
+def test_a_cti_number_typed_with_spaces_rings_that_agent_not_the_trunk() -> None:
+    desk = Desk(services=[replace(SUPPORT, dial_plan=GERMANY)])
+    desk.ready(ALICE)
+    call, _ = desk.arrive()
+    desk.connect(ALICE, call)
+    desk.ready(BOB)
+    desk.do(StartConsultation(ALICE, call, number="10 02"))
+    assert desk.phone.last(RingAgent).agent_id == BOB
+    assert desk.phone.of_type(Originate) == []
