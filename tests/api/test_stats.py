@@ -39,10 +39,13 @@ def test_offered_answered_abandoned_waits_talk_wrap_up_and_service_level() -> No
         _call(wait=25, talk=120, ended=1145, outcome="answered", wrap_up=10),
         _call(wait=12, ended=1012, outcome="abandoned"),
         _call(outcome="rejected", ended=1000),  # contract off: never reached a queue
+        _call(outcome="refused", ended=1000),  # the queue was full: nor did this one
+        _call(outcome="refused", ended=1001, arrived=1001),
         _call("outbound", wait=8, talk=40, ended=1048, outcome="answered"),
     ]
     figures = summarize(records, service_level_seconds=20)
     assert figures["offered"] == 3
+    assert figures["refused"] == 2
     assert figures["answered"] == 2
     assert figures["abandoned"] == 1
     assert figures["avg_abandon_seconds"] == 12.0

@@ -86,7 +86,9 @@ def call_records(draw: st.DrawFn) -> dict[str, Any]:
         "talk_seconds": draw(st.none() | seconds),
         "wrap_up_seconds": draw(st.none() | seconds),
         "outcome": draw(
-            st.sampled_from([None, "answered", "abandoned", "rejected", "interrupted", "no_answer"])
+            st.sampled_from(
+                [None, "answered", "abandoned", "rejected", "refused", "interrupted", "no_answer"]
+            )
         ),
     }
 

@@ -14,6 +14,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.conftest import INBOUND, SERVICE_ID, Rig
+from tests.support.rtp import free_udp_port
 from tests.support.sipp import sip_exchange
 
 pytestmark = pytest.mark.e2e
@@ -73,12 +74,16 @@ def test_outbound_call_through_a_trunk_by_name(rig: Rig) -> None:
 
 def test_inbound_from_a_trunk_by_name_when_other_sources_are_refused(rig: Rig) -> None:
     admin = rig.admin()
-    # The trunk is `localhost`: SIPp on 127.0.0.1 is the trunk, so its call is taken.
-    admin.update_settings(trunk_host="localhost", allow_any_source=False)
+    # The trunk is `localhost` on SIPp's port, and no other source is listed: SIPp on
+    # 127.0.0.1 at that port is the trunk, so its call is taken.
+    port = free_udp_port()
+    admin.update_settings(
+        trunk_host="localhost", trunk_port=port, trunk_sources=[], allow_any_source=False
+    )
     alice = rig.agent("alice")
     rig.phone("alice")
     alice.ready()
-    customer, _ = rig.customer()
+    customer = rig.sipp_customer(source="127.0.0.1", local_port=port)
     offer = alice.wait_offer()
     alice.answer(offer["call_id"])
     customer.wait_answered()
@@ -88,7 +93,7 @@ def test_inbound_from_a_trunk_by_name_when_other_sources_are_refused(rig: Rig) -
 
     # A trunk name that does not resolve: nobody is the trunk, the call is refused (403).
     admin.update_settings(trunk_host="no-such-trunk.invalid")
-    assert _invite_status(rig) == "403 Not from the trunk"
+    assert _invite_status(rig) == "403 Forbidden"
 
 
 def _invite_status(rig: Rig) -> str:

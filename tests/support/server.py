@@ -82,6 +82,19 @@ class RunningServer:
         token: str = response.json()["token"]
         return token
 
+    def trust_source(self, address: str) -> None:
+        """List `address` among the trunk's sources in the CTI settings (once): the demo takes
+        inbound calls from its trunk only, and test customers call from their own address."""
+        with self.client(self.login("admin", "admin-demo")) as http:
+            settings = http.get("/api/admin/cti/settings").json()
+            if address in settings["trunk_sources"]:
+                return
+            body = {k: v for k, v in settings.items() if k != "has_trunk_password"}
+            body["trunk_sources"] = [*settings["trunk_sources"], address]
+            response = http.put("/api/admin/cti/settings", json=body)
+            if response.status_code != 200:
+                raise ServerError(f"trusting {address}: {response.status_code} {response.text}")
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

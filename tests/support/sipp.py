@@ -28,6 +28,10 @@ from pathlib import Path
 from tests.support.rtp import free_udp_port
 
 SCENARIOS = Path(__file__).parent / "sip_scenarios"
+# The test carrier: customers call from this loopback address, which the e2e and UI servers
+# list as a trunk source (RunningServer.trust_source), as a provider's SBC would be listed.
+# Any other local address or port is an untrusted source to the demo tenant.
+CARRIER = "127.0.0.3"
 
 
 def sipp_binary() -> str:
@@ -71,6 +75,7 @@ class Sipp:
         *,
         remote: tuple[str, int] | None = None,
         service: str | None = None,
+        local_host: str = "127.0.0.1",
         local_port: int | None = None,
         media_port: int | None = None,
         calls: int = 1,
@@ -87,6 +92,7 @@ class Sipp:
             text = text.replace(placeholder, value)
         self.scenario = self.workdir / Path(scenario).name
         self.scenario.write_text(text)
+        self.host = local_host
         self.port = local_port if local_port is not None else free_udp_port()
         self.media_port = media_port if media_port is not None else free_udp_port(even=True)
         self.token = uuid.uuid4().hex[:10]
@@ -99,7 +105,7 @@ class Sipp:
             "-sf",
             str(self.scenario),
             "-i",
-            "127.0.0.1",
+            local_host,
             "-p",
             str(self.port),
             "-mi",
@@ -231,7 +237,7 @@ class Sipp:
             time.sleep(0.1)
 
     def call_id(self, number: int = 1) -> str:
-        return f"{number}-{self.token}@127.0.0.1"
+        return f"{number}-{self.token}@{self.host}"
 
     def send_control(self, call_id: str | None = None) -> None:
         """Ask a call of this SIPp (default: its first) to hang up or cancel, via a MESSAGE
@@ -242,16 +248,16 @@ class Sipp:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
             message = (
-                f"MESSAGE sip:control@127.0.0.1:{self.port} SIP/2.0\r\n"
+                f"MESSAGE sip:control@{self.host}:{self.port} SIP/2.0\r\n"
                 f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch={branch}\r\n"
                 f"From: <sip:test@127.0.0.1:{port}>;tag={uuid.uuid4().hex[:8]}\r\n"
-                f"To: <sip:control@127.0.0.1:{self.port}>\r\n"
+                f"To: <sip:control@{self.host}:{self.port}>\r\n"
                 f"Call-ID: {call_id}\r\n"
                 "CSeq: 1 MESSAGE\r\n"
                 "Max-Forwards: 70\r\n"
                 "Content-Length: 0\r\n\r\n"
             )
-            sock.sendto(message.encode(), ("127.0.0.1", self.port))
+            sock.sendto(message.encode(), (self.host, self.port))
 
     def media_addresses(self) -> list[MediaAddress]:
         out = []
@@ -303,10 +309,16 @@ class Customer:
         echo: bool = False,
         codec: int = 0,
         transport: str = "udp",
+        source: str = CARRIER,
+        local_port: int | None = None,
+        extra_headers: str = "",
     ) -> None:
         """`transport` tcp: SIPp connects over TCP (then only the switch can end the call: the
-        hang-up MESSAGE goes over UDP)."""
+        hang-up MESSAGE goes over UDP). `source`: the address it calls from (the test carrier,
+        a trunk source of the test servers; anything else is untrusted). `extra_headers`: lines
+        added to the INVITE (e.g. a P-Asserted-Identity)."""
         replace = {"__PCAP__": str(pcap)} if pcap else {}
+        replace["__EXTRA_HEADERS__\n"] = extra_headers.replace("\r\n", "\n")
         extra = ["-rtp_echo"] if echo else []
         if transport == "tcp":
             extra += ["-t", "t1"]
@@ -316,6 +328,8 @@ class Customer:
             workdir,
             remote=switch,
             service=number,
+            local_host=source,
+            local_port=local_port,
             media_port=media_port,
             replace=replace,
             keys={

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.support import rtp
 from tests.support.baresip import Baresip
 from tests.support.server import RunningServer
-from tests.support.sipp import Customer, Trunk
+from tests.support.sipp import CARRIER, Customer, Trunk
 from tests.ui.desk import api
 
 INBOUND_NUMBER = "5550100"
@@ -56,7 +56,8 @@ def agent_phones(server: RunningServer, workdir: Path) -> Iterator[Phones]:
 
 
 def call_in(server: RunningServer, workdir: Path, caller: str = "5551234") -> Customer:
-    """A customer calling the demo service's inbound number."""
+    """A customer calling the demo service's inbound number, from the test carrier."""
+    server.trust_source(CARRIER)
     return Customer(
         workdir, (server.sip_host, server.sip_port), INBOUND_NUMBER, caller=caller
     ).start()

@@ -62,8 +62,12 @@ def call_arrived(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> N
                 talk_seconds=0.0,
                 ended_by="system",
                 at=now,
+                customer_number=ev.caller,
             )
         )
+        return
+    if _queue_full(s, service.id):
+        _refuse(s, ev, now, out)
         return
     call = CallRecord(
         id=ev.call_id,
@@ -84,6 +88,34 @@ def call_arrived(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> N
     out.events.append(CallQueued(call.id, service.id, ev.caller, ev.called, position, now))
     waiting.schedule_max_wait(s, call)
     offers.route_call(s, call, now, out)
+
+
+def _queue_full(s: EngineState, service_id: int) -> bool:
+    """Whether a new call would have to wait behind the most the settings allow. A call a Ready
+    agent takes at once never waits, so it is not refused however long the queue is."""
+    waiting = len(state.queue(s, service_id))
+    return waiting >= s.settings.max_queued_per_service and not state.pool(s, service_id)
+
+
+def _refuse(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> None:
+    """The switch answers 486 Busy Here; the call is recorded (outcome refused) for the
+    statistics, without a ticket: nobody spoke to the caller."""
+    out.actions.append(HangUp(ev.call_id, ev.leg_id, reason=QUEUE_FULL))
+    out.events.append(
+        CallEnded(
+            call_id=ev.call_id,
+            service_id=ev.service_id,
+            direction=Direction.INBOUND,
+            agent_id=None,
+            outcome=CallOutcome.REFUSED,
+            wait_seconds=0.0,
+            talk_seconds=0.0,
+            ended_by="system",
+            at=now,
+            cause=QUEUE_FULL,
+            customer_number=ev.caller,
+        )
+    )
 
 
 def _connected(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:

@@ -133,6 +133,8 @@ class CallEnded:
     ended_by: str  # "customer", "agent", "system"
     at: float
     cause: str = ""  # why, when it was not a hang-up: e.g. MEDIA_TIMEOUT (core/telephony.py)
+    # The caller, for a call that ends without ever having been queued (refused, rejected).
+    customer_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,6 +242,7 @@ class Figures(TypedDict):
     """The numbers of store/stats.py for a group of calls (seconds to a tenth)."""
 
     offered: int
+    refused: int  # inbound calls refused because their service's queue was full (486)
     answered: int
     abandoned: int
     avg_abandon_seconds: float | None

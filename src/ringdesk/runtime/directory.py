@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ringdesk.store.snapshot import Snapshot
+from ringdesk.switch.limits import CallLimits
 from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 
 
@@ -14,6 +15,7 @@ from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 class _SwitchView:
     routes: dict[str, InboundRoute] = field(default_factory=dict)
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    limits: CallLimits = field(default_factory=CallLimits)
     media: MediaSettings = field(default_factory=MediaSettings)
 
 
@@ -31,7 +33,9 @@ def _switch_view(snapshot: Snapshot) -> _SwitchView:
             username=s.trunk_username,
             password=s.trunk_password,
             allow_any_source=s.allow_any_source,
+            sources=s.trunk_sources,
         ),
+        limits=CallLimits(per_source=s.max_calls_per_source, total=s.max_calls_total),
         media=MediaSettings(
             codecs=s.codecs,
             queue_music_mode=s.queue_music_mode,
@@ -63,6 +67,9 @@ class SnapshotDirectory:
 
     def trunk(self) -> TrunkSettings:
         return self._view.trunk
+
+    def limits(self) -> CallLimits:
+        return self._view.limits
 
     def media(self) -> MediaSettings:
         return self._view.media

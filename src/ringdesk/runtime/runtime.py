@@ -1,7 +1,7 @@
 """The runtime: builds the parts (database, configuration snapshot, engine, store writer, feeds,
 SIP switch), joins them in a Pipeline, and runs the timer loop. What the web layer may use is
 named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`,
-`sip_bans`, `lift_sip_ban`."""
+`sip_bans`, `lift_sip_ban`, `sip_refusals`."""
 
 from __future__ import annotations
 
@@ -214,6 +214,12 @@ class Runtime:
     # ---- the SIP gate's bans, for the admin API ---------------------------------------------
     def sip_bans(self) -> list[Ban]:
         return self.switch.gate.bans(time.time())
+
+    def sip_refusals(self) -> tuple[dict[str, int], int, int]:
+        """INVITEs refused at the SIP edge by reason, live inbound calls, packets the gate
+        dropped: all since the start (in memory, like the bans)."""
+        counts = self.switch.inbound_counts
+        return dict(counts.refused), counts.total, self.switch.gate.dropped
 
     def lift_sip_ban(self, address: str) -> bool:
         return self.switch.gate.lift(address)

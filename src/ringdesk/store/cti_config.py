@@ -21,6 +21,8 @@ def update(db: Session, *, values: Mapping[str, Any]) -> m.CtiSettingsRow:
     row = settings_row(db)
     columns = dict(values)
     columns["codecs"] = ",".join(dict.fromkeys(columns["codecs"]))
+    if "trunk_sources" in columns:
+        columns["trunk_sources"] = ",".join(dict.fromkeys(columns["trunk_sources"]))
     for name, value in columns.items():
         setattr(row, name, value)
     db.commit()

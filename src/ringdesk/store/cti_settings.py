@@ -25,6 +25,13 @@ class GlobalSettings:
     trunk_username: str | None = None
     trunk_password: str | None = None
     allow_any_source: bool = False  # accept inbound INVITEs from any address, not the trunk's
+    # Inbound trust and call limits (docs/security.md, "Inbound calls: trust and limits").
+    # Where the trunk's INVITEs may come from: "ip" (any port) or "ip:port" / "[ipv6]:port",
+    # besides the trunk host on its own port (always accepted).
+    trunk_sources: tuple[str, ...] = ()
+    max_calls_per_source: int = 10  # live inbound calls from one address that is not the trunk
+    max_calls_total: int = 200  # live inbound calls in all, the trunk's included (then 503)
+    max_queued_per_service: int = 50  # calls waiting in one service's queue (then 486)
     codecs: tuple[Codec, ...] = ("PCMU", "PCMA")
     queue_music_mode: QueueMusicMode = "early_media"
     default_login_status: ChosenStatus = "business"
@@ -39,6 +46,7 @@ class GlobalSettings:
         """The columns of the settings row (codecs are stored comma-separated)."""
         values = asdict(self)
         values["codecs"] = ",".join(dict.fromkeys(self.codecs))
+        values["trunk_sources"] = ",".join(dict.fromkeys(self.trunk_sources))
         return values
 
     def engine_settings(self) -> CtiSettings:
@@ -49,6 +57,7 @@ class GlobalSettings:
             outbound_ticket_on_dial=self.outbound_ticket_on_dial,
             wrap_up_seconds=self.wrap_up_seconds,
             max_missed_offers=self.max_missed_offers,
+            max_queued_per_service=self.max_queued_per_service,
         )
 
 

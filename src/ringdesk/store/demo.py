@@ -32,8 +32,11 @@ SERVICE_NAME = "Customer Support"
 INBOUND_NUMBER = "5550100"
 CALLING_NUMBERS = (("5550100", "Main line"), ("5550199", "Support callback"))
 CUSTOMERS = (("Dana Scully", "5551234"), ("Fox Mulder", "5555678"))
-# A trunk on this machine (the tests' SIPp plays it) and calls from anywhere on loopback.
-DEMO_SETTINGS = replace(DEFAULTS, trunk_host="127.0.0.1", trunk_port=5080, allow_any_source=True)
+# A trunk on this machine (`sipp -sn uas -p 5080` plays it). Inbound calls are taken from it
+# only, as in production (allow_any_source stays off): a local SIPp calls in from that port,
+# `sipp -sn uac -p 5080 -s 5550100 127.0.0.1:5060`.
+DEMO_TRUNK_PORT = 5080
+DEMO_SETTINGS = replace(DEFAULTS, trunk_host="127.0.0.1", trunk_port=DEMO_TRUNK_PORT)
 
 
 def _user(db: Session, username: str, password: str, name: str, role: str) -> m.User:

@@ -174,6 +174,19 @@ class CtiSettingsRow(Base):
     trunk_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
     trunk_password: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH), nullable=True)
     allow_any_source: Mapped[bool] = mapped_column(Boolean, default=_D["allow_any_source"])
+    # Inbound trust and call limits; added by migration 0006 (comma-separated like codecs).
+    trunk_sources: Mapped[str] = mapped_column(
+        String(1000), default=_D["trunk_sources"], server_default="", nullable=False
+    )
+    max_calls_per_source: Mapped[int] = mapped_column(
+        Integer, default=_D["max_calls_per_source"], server_default="10", nullable=False
+    )
+    max_calls_total: Mapped[int] = mapped_column(
+        Integer, default=_D["max_calls_total"], server_default="200", nullable=False
+    )
+    max_queued_per_service: Mapped[int] = mapped_column(
+        Integer, default=_D["max_queued_per_service"], server_default="50", nullable=False
+    )
     codecs: Mapped[str] = mapped_column(String(64), default=_D["codecs"])
     queue_music_mode: Mapped[str] = mapped_column(String(16), default=_D["queue_music_mode"])
     default_login_status: Mapped[str] = mapped_column(

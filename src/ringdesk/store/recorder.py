@@ -317,7 +317,7 @@ class Recorder:
                 e.call_id,
                 service_id=e.service_id,
                 direction=str(e.direction),
-                customer_number="",
+                customer_number=e.customer_number[:32],
                 arrived_at=e.at - e.wait_seconds - e.talk_seconds,
                 ticket_id=call.ticket_id if call else None,
             )

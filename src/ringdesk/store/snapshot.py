@@ -39,6 +39,7 @@ def check_secret_key(db: Session) -> None:
     key is not the one they were sealed with, so the start stops with one clear line."""
     db.scalars(select(m.CtiAgent.phone_password)).all()
     db.scalars(select(m.CtiSettingsRow.trunk_password)).all()
+    db.scalars(select(m.UserTotp.secret)).all()
 
 
 def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
@@ -49,6 +50,10 @@ def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
         trunk_username=row.trunk_username or None,
         trunk_password=row.trunk_password or None,
         allow_any_source=row.allow_any_source,
+        trunk_sources=tuple(t for t in row.trunk_sources.split(",") if t),
+        max_calls_per_source=row.max_calls_per_source,
+        max_calls_total=row.max_calls_total,
+        max_queued_per_service=row.max_queued_per_service,
         codecs=tuple(cast(Codec, c) for c in row.codecs.split(",") if c),
         queue_music_mode=cast(QueueMusicMode, row.queue_music_mode),
         default_login_status=cast(ChosenStatus, row.default_login_status),

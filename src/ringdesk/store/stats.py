@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ringdesk.store import models as m
 
 DEFAULT_SERVICE_LEVEL_SECONDS = 20.0
+NOT_OFFERED = ("rejected", "refused")  # outcomes of inbound calls that never reached a queue
 
 
 def day_bounds(day: dt.date) -> tuple[float, float]:
@@ -48,8 +49,10 @@ def summarize(
     """
     inbound = [r for r in records if r.direction == "inbound"]
     outbound = [r for r in records if r.direction == "outbound"]
-    # A call rejected by a disabled contract never reached a queue: it is not "offered".
-    offered = [r for r in inbound if r.outcome != "rejected"]
+    # A call rejected by a disabled contract, or refused because the queue was full, never
+    # reached a queue: it is not "offered". The refused ones are counted on their own.
+    offered = [r for r in inbound if r.outcome not in NOT_OFFERED]
+    refused = [r for r in inbound if r.outcome == "refused"]
     answered = [r for r in offered if r.connected_at is not None]
     abandoned = [r for r in offered if r.outcome == "abandoned"]
     timed = [r for r in answered if r.wait_seconds is not None]
@@ -65,6 +68,7 @@ def summarize(
     finished = [r for r in offered if r.ended_at is not None or r.connected_at is not None]
     return {
         "offered": len(offered),
+        "refused": len(refused),
         "answered": len(answered),
         "abandoned": len(abandoned),
         "avg_abandon_seconds": _avg(abandon_waits),
@@ -92,7 +96,8 @@ def _level(record: m.CallRecord, default: float, levels: Mapping[int, float] | N
 # that both agree on random calls, on SQLite and PostgreSQL.
 
 _R = m.CallRecord
-_OFFERED = and_(_R.direction == "inbound", func.coalesce(_R.outcome, "") != "rejected")
+_OFFERED = and_(_R.direction == "inbound", func.coalesce(_R.outcome, "").not_in(NOT_OFFERED))
+_REFUSED = and_(_R.direction == "inbound", _R.outcome == "refused")
 _ANSWERED = and_(_OFFERED, _R.connected_at.is_not(None))
 _ABANDONED = and_(_OFFERED, _R.outcome == "abandoned")
 _TIMED = and_(_ANSWERED, _R.wait_seconds.is_not(None))
@@ -110,6 +115,7 @@ def _figure_columns() -> list[ColumnElement[Any]]:
     abandon_wait = _R.ended_at - _R.arrived_at
     return [
         _count(_OFFERED).label("offered"),
+        _count(_REFUSED).label("refused"),
         _count(_ANSWERED).label("answered"),
         _count(_ABANDONED).label("abandoned"),
         func.avg(case((_GAVE_UP, abandon_wait))).label("avg_abandon_seconds"),
@@ -175,6 +181,7 @@ def _figures(row: RowMapping) -> dict[str, Any]:
     longest = max((value for value in maxima if value is not None), default=None)
     return {
         "offered": whole("offered"),
+        "refused": whole("refused"),
         "answered": whole("answered"),
         "abandoned": whole("abandoned"),
         "avg_abandon_seconds": tenth("avg_abandon_seconds"),

@@ -43,6 +43,7 @@ from .direction import Direction
 from .gate import Gate, GateSettings
 from .inbound import InboundCalls
 from .legs import Address, AnyLeg, LegState, OutgoingLeg
+from .limits import CallCounts
 from .liveness import DEFAULT_TIMEOUT, Liveness
 from .media_actions import MediaActions
 from .outbound import OutboundCalls
@@ -210,6 +211,10 @@ class Switch(RequestHandler):
             await state.media.close()
         state.started = False
 
+    @property
+    def inbound_counts(self) -> CallCounts:
+        """Live inbound calls and the INVITEs refused at the edge (since the start)."""
+        return self.state.inbound_counts
 
     # ---- dialogs across a restart (persist.py) -----------------------------------------------
 
@@ -369,7 +374,7 @@ class Switch(RequestHandler):
         if trunk.host:
             known = self.state.resolver.cached(trunk.host, self.state.stack.now())
             addresses = tuple(ip_literal(a) or a for a in known or ())
-        self.gate.set_trunk(addresses, trunk.port)
+        self.gate.set_trunk(addresses, trunk.port, trunk.sources)
 
     async def _housekeeping(self) -> None:
         """Once a second: give up on legs ringing too long, forget long-ended ones. One sweep

@@ -16,6 +16,7 @@ address does not drop them: a scanner on the trunk provider's network must not c
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,18 @@ class GateSettings:
     flood_window: float = 10.0
     ban_seconds: float = 600.0
     trusted: tuple[str, ...] = ()  # addresses ("ip" or "ip:port") never limited nor banned
+    # SIP over TCP and TLS (transport.py): open connections allowed per source address and in
+    # all (the total is capped at half the process's file-descriptor limit); seconds to finish
+    # a message once its first byte came; seconds a connection may stay silent when it carries
+    # no registration and no call (and past its registration's expiry); seconds for a TLS
+    # handshake; refused or timed-out connections within `conn_strike_window` that ban.
+    conn_per_source: int = 20
+    conn_total: int = 2000
+    message_timeout: float = 30.0
+    conn_idle: float = 60.0
+    tls_handshake_timeout: float = 10.0
+    conn_strikes: int = 20
+    conn_strike_window: float = 60.0
 
     def rate(self, kind: str) -> float:
         return {
@@ -57,7 +70,7 @@ class GateSettings:
 @dataclass(frozen=True, slots=True)
 class Ban:
     address: str
-    reason: str  # "auth_failures", "flood" or "manual"
+    reason: str  # "auth_failures", "flood", "connections" or "manual"
     since: float
     until: float
 
@@ -70,9 +83,12 @@ class _Source:
     excess: int = 0
     excess_since: float = 0.0
     failures: list[float] = field(default_factory=list)
+    strikes: list[float] = field(default_factory=list)  # connections refused or timed out
 
 
-def _parse_trusted(entries: Iterable[str]) -> tuple[set[str], set[Address]]:
+def parse_sources(entries: Iterable[str]) -> tuple[set[str], set[Address]]:
+    """("ip", "ip:port", "[ipv6]:port") entries as the addresses meant with any port and the
+    (address, port) pairs; addresses in the form the transport reports them."""
     hosts: set[str] = set()
     peers: set[Address] = set()
     for entry in entries:
@@ -82,10 +98,17 @@ def _parse_trusted(entries: Iterable[str]) -> tuple[set[str], set[Address]]:
         host, colon, port = text.rpartition(":")
         # "ip:port" for IPv4; an IPv6 literal with a port is written "[ip]:port".
         if colon and port.isdigit() and (host.count(":") == 0 or host.startswith("[")):
-            peers.add((host.strip("[]"), int(port)))
+            peers.add((_address(host.strip("[]")), int(port)))
         else:
-            hosts.add(text.strip("[]"))
+            hosts.add(_address(text.strip("[]")))
     return hosts, peers
+
+
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))  # "::0001" as the socket says it, "::1"
+    except ValueError:
+        return text
 
 
 class Gate:
@@ -93,19 +116,24 @@ class Gate:
         self.settings = settings or GateSettings()
         self._bans: dict[str, Ban] = {}
         self._sources: dict[str, _Source] = {}
-        self._trusted_hosts, self._trusted_peers = _parse_trusted(self.settings.trusted)
+        self._trusted_hosts, self._trusted_peers = parse_sources(self.settings.trusted)
         self._trunk: set[Address] = set()
+        self._trunk_hosts: set[str] = set()  # trunk sources the admin listed without a port
         self.dropped = 0  # packets dropped: banned or over the rate
 
     # ---- who is trusted ---------------------------------------------------------------
 
-    def set_trunk(self, addresses: Iterable[str], port: int) -> None:
-        """The trunk's resolved addresses with its configured port (called as they change)."""
-        self._trunk = {(a, port) for a in addresses}
+    def set_trunk(self, addresses: Iterable[str], port: int, sources: Iterable[str] = ()) -> None:
+        """The trunk's resolved addresses with its configured port, and the other sources of its
+        INVITEs an admin listed (CTI settings `trunk_sources`); called as they change."""
+        hosts, peers = parse_sources(sources)
+        self._trunk = {(a, port) for a in addresses} | peers
+        self._trunk_hosts = hosts
 
     def trusted(self, source: Address) -> bool:
         return (
             source in self._trunk
+            or source[0] in self._trunk_hosts
             or source[0] in self._trusted_hosts
             or source in self._trusted_peers
         )
@@ -169,6 +197,27 @@ class Gate:
         if len(state.failures) >= self.settings.auth_failures:
             self.ban(host, "auth_failures", now)
 
+    def connection_strike(self, source: Address, now: float) -> bool:
+        """A TCP/TLS connection from `source` refused (over its limit) or closed for abuse (a
+        message never finished, a TLS handshake never done); True when it got the source
+        banned."""
+        if not self.settings.enabled or self.trusted(source):
+            return False
+        host = source[0]
+        state = self._sources.get(host)
+        if state is None:
+            if len(self._sources) >= MAX_SOURCES:
+                self._evict(now)
+            state = self._sources[host] = _Source(seen=now)
+        state.seen = now
+        cutoff = now - self.settings.conn_strike_window
+        state.strikes = [t for t in state.strikes if t > cutoff]
+        state.strikes.append(now)
+        if len(state.strikes) >= self.settings.conn_strikes:
+            self.ban(host, "connections", now)
+            return True
+        return False
+
     # ---- bans -------------------------------------------------------------------------------
 
     def ban(self, host: str, reason: str, now: float, seconds: float | None = None) -> Ban:
@@ -200,7 +249,8 @@ class Gate:
         for host in [h for h, b in self._bans.items() if now >= b.until]:
             del self._bans[host]
             log.info("SIP ban of %s ended", host)
-        idle = now - max(self.settings.auth_window, self.settings.flood_window, 60.0)
+        windows = (self.settings.auth_window, self.settings.flood_window)
+        idle = now - max(*windows, self.settings.conn_strike_window, 60.0)
         for host in [h for h, s in self._sources.items() if s.seen < idle]:
             del self._sources[host]
 

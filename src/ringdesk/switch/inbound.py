@@ -3,6 +3,7 @@ its 2xx retransmission, and what the caller does later (ACK, CANCEL, BYE, re-INV
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from ringdesk.core.telephony import (
@@ -11,6 +12,7 @@ from ringdesk.core.telephony import (
 from ringdesk.sip.dialog import Dialog, Retransmit2xx
 from ringdesk.sip.message import (
     Request,
+    Response,
     make_response,
     new_tag,
 )
@@ -22,9 +24,12 @@ from ringdesk.sip.sdp import (
     parse_sdp,
 )
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
+from ringdesk.switch.lookup import TrunkSettings
 
 from .direction import Direction
+from .gate import parse_sources
 from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
+from .limits import RETRY_AFTER, TOTAL_LIMIT, UNTRUSTED
 from .resolver import ip_literal
 from .session_timer import SessionTimers
 from .shared import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
@@ -164,23 +169,36 @@ class InboundCalls:
         self._send_2xx(leg, txn, req)
 
     def on_invite(self, req: Request, txn: ServerInvite, src: Address, tp: str) -> None:
+        trunk = self.state.directory.trunk()
+        from_trunk = self._from_trunk(src, tp, trunk)
+        if from_trunk is None:
+            # The trunk's name is not resolved yet: stop the retransmissions, ask, retry.
+            self.stack.respond(txn, make_response(req, 100))
+            self.state.spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
+            return
+        self._take(req, txn, src, tp, from_trunk)
+
+    def _take(
+        self, req: Request, txn: ServerInvite, src: Address, tp: str, from_trunk: bool
+    ) -> None:
+        """Trust first, then the limits, then the number: a source that may not call in learns
+        nothing about which numbers exist (the same 403 for every one of them)."""
+        trunk = self.state.directory.trunk()
+        counts = self.state.inbound_counts
+        if not from_trunk and not trunk.allow_any_source:
+            counts.count_refusal(UNTRUSTED)
+            self.stack.respond(txn, untrusted_response(req))
+            return
+        limited = counts.refusal(src[0], from_trunk, self.state.directory.limits())
+        if limited is not None:
+            self.stack.respond(txn, limit_response(req, limited))
+            return
         called = req.uri.user or ""
         route = self.state.directory.inbound_route(called)
-        trunk = self.state.directory.trunk()
         tag = new_tag()
         if route is None:
             self.stack.respond(txn, make_response(req, 404, "No such number", to_tag=tag))
             return
-        if not trunk.allow_any_source:
-            verdict = self._from_trunk(src[0], trunk.host)
-            if verdict is None:
-                # The trunk's name is not resolved yet: stop the retransmissions, ask, retry.
-                self.stack.respond(txn, make_response(req, 100))
-                self.state.spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
-                return
-            if not verdict:
-                self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=tag))
-                return
         if not route.inbound_enabled:
             self.stack.respond(txn, make_response(req, 403, "Inbound CTI disabled", to_tag=tag))
             return
@@ -212,10 +230,11 @@ class InboundCalls:
             server_txn=txn,
             payload_types=payload_types,
             te_pt=te_pt,
-            caller=caller_number(req),
+            caller=caller_number(req, from_trunk=from_trunk),
             awaiting_answer=neg is None,
         )
         self.legs[leg.leg_id] = leg
+        counts.add(leg.leg_id, src[0])
         self.state.callers[leg.call_id] = leg.caller
         if neg is not None:
             self.state.call_codecs[leg.call_id] = neg.payload_type
@@ -226,14 +245,25 @@ class InboundCalls:
             lambda: self.teardown.on_error(leg),
         )
 
-    def _from_trunk(self, source: str, host: str | None) -> bool | None:
-        """Whether `source` is one of the trunk's addresses; None until its name is resolved."""
-        if not host:
+    def _from_trunk(self, src: Address, tp: str, trunk: TrunkSettings) -> bool | None:
+        """Whether `src` is the trunk: one of the sources an admin listed, or one of the trunk
+        host's addresses on its port; None while the host's name is not resolved yet. The port
+        is compared over UDP only: a TCP or TLS connection comes from a port of the moment."""
+        address = ip_literal(src[0]) or src[0]
+        hosts, peers = _sources(trunk.sources)
+        if address in hosts:
+            return True
+        if tp == "udp":
+            if (address, src[1]) in peers:
+                return True
+        elif any(address == peer for peer, _ in peers):
+            return True
+        if not trunk.host:
             return False
-        addresses = self.state.resolver.cached(host, self.stack.now())
+        addresses = self.state.resolver.cached(trunk.host, self.stack.now())
         if addresses is None:
             return None
-        return (ip_literal(source) or source) in addresses
+        return address in addresses and (tp != "udp" or src[1] == trunk.port)
 
     async def _check_source_later(
         self, req: Request, txn: ServerInvite, src: Address, tp: str, host: str
@@ -241,11 +271,9 @@ class InboundCalls:
         await self.state.resolver.resolve(host)
         if txn.state is not State.PROCEEDING:
             return  # cancelled meanwhile (487 sent)
-        if self._from_trunk(src[0], host) is None:
-            # Resolved to nothing usable for now: refuse rather than ask again in a loop.
-            self.stack.respond(txn, make_response(req, 403, "Not from the trunk", to_tag=new_tag()))
-            return
-        self.on_invite(req, txn, src, tp)
+        trunk = self.state.directory.trunk()
+        # Resolved to nothing usable for now: not the trunk (rather than ask again in a loop).
+        self._take(req, txn, src, tp, bool(self._from_trunk(src, tp, trunk)))
 
     async def _setup_inbound(
         self, leg: IncomingLeg, neg: Negotiated | None, service_id: int, called: str
@@ -328,3 +356,24 @@ class InboundCalls:
             self.teardown.hang_up(leg, "no_ack", report=True)
             return
         self._arm_retrans(leg)
+
+
+@functools.lru_cache(maxsize=8)
+def _sources(entries: tuple[str, ...]) -> tuple[frozenset[str], frozenset[Address]]:
+    """The listed trunk sources, parsed once per settings value (asked on every INVITE)."""
+    hosts, peers = parse_sources(entries)
+    return frozenset(hosts), frozenset(peers)
+
+
+def untrusted_response(req: Request) -> Response:
+    """The one answer to an INVITE from a source that may not call in, whatever its number:
+    the same status, reason and headers as for a number that does not exist to them."""
+    return make_response(req, 403, "Forbidden", to_tag=new_tag())
+
+
+def limit_response(req: Request, reason: str) -> Response:
+    if reason == TOTAL_LIMIT:
+        # Overloaded: the carrier may try again later or elsewhere (RFC 3261 21.5.4).
+        headers = [("Retry-After", str(RETRY_AFTER))]
+        return make_response(req, 503, "Too many calls", to_tag=new_tag(), headers=headers)
+    return make_response(req, 486, "Busy Here", to_tag=new_tag())

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from ringdesk.core.telephony import TelephonyEvent
 
+from .limits import CallLimits
+
 
 @dataclass(frozen=True, slots=True)
 class TrunkSettings:
@@ -22,6 +24,8 @@ class TrunkSettings:
     username: str | None = None
     password: str | None = None
     allow_any_source: bool = False  # accept inbound INVITEs from any address
+    # Where else the trunk's INVITEs may come from: "ip" (any port), "ip:port", "[ipv6]:port".
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,9 @@ class SwitchDirectory(Protocol):
         """The service whose inbound number this is, None if none."""
 
     def trunk(self) -> TrunkSettings: ...
+
+    def limits(self) -> CallLimits:
+        """The limits on live inbound calls (per source address, in total)."""
 
     def media(self) -> MediaSettings: ...
 

@@ -35,6 +35,7 @@ from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
 from .gate import Gate
 from .legs import AnyLeg, Branch, IncomingLeg, Leg
+from .limits import CallCounts
 from .persist import save_bindings
 from .resolver import TrunkResolver
 from .srtp import SrtpOffer
@@ -79,6 +80,7 @@ class SwitchState:
         self.by_dialog: dict[tuple[str, str], AnyLeg] = {}  # (SIP Call-ID, our tag)
         self.by_invite: dict[tuple[str, str], IncomingLeg] = {}  # (SIP Call-ID, their From tag)
         self.callers: dict[str, str] = {}  # call id -> the customer's number, for phones
+        self.inbound_counts = CallCounts()  # live customer legs by source; refusals by reason
         # call id -> the customer's codec: offered first to the other legs, so the relay
         # seldom has to transcode.
         self.call_codecs: dict[str, int] = {}
@@ -287,14 +289,19 @@ def combine_directions(ours: str, theirs: str) -> str:
     )
 
 
-def caller_number(req: Request) -> str:
-    """The caller's number: P-Asserted-Identity when the trunk gives one, else From."""
-    pai = req.headers.get("p-asserted-identity")
-    if pai:
-        try:
-            user = parse_name_addr(pai).uri.user
+def caller_number(req: Request, *, from_trunk: bool) -> str:
+    """The caller's number. From the trunk: its P-Asserted-Identity (RFC 3325), or else its
+    Remote-Party-ID (the older draft some carriers still send), or else From. From anyone else
+    only From: an identity is asserted by a trusted network, and anyone may write the header."""
+    if from_trunk:
+        for name in ("p-asserted-identity", "remote-party-id"):
+            asserted = req.headers.get(name)
+            if not asserted:
+                continue
+            try:
+                user = parse_name_addr(asserted).uri.user
+            except SipParseError:
+                continue
             if user:
                 return user
-        except SipParseError:
-            pass
     return req.from_addr.uri.user or ""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import assert_never
 
 from ringdesk.core.model import FailureReason
-from ringdesk.core.telephony import LegFailed, LegHungUp, PlaybackFinished
+from ringdesk.core.telephony import QUEUE_FULL, LegFailed, LegHungUp, PlaybackFinished
 from ringdesk.sip.message import make_response
 from ringdesk.sip.transaction import build_cancel
 
@@ -36,7 +36,10 @@ class Teardown:
         else:
             match leg:
                 case IncomingLeg():
-                    status = 486 if cause == "busy" else 480
+                    # Busy Here for a busy target or a full queue (the engine's refusal).
+                    status = 486 if cause in ("busy", QUEUE_FULL) else 480
+                    if cause == QUEUE_FULL:
+                        self.state.inbound_counts.count_refusal(QUEUE_FULL)
                     resp = make_response(leg.invite, status, to_tag=leg.local_tag)
                     self.stack.respond(leg.server_txn, resp)
                 case OutgoingLeg():
@@ -132,5 +135,6 @@ class Teardown:
             media.close_endpoint(leg.leg_id)
         leg.endpoint = None
         self.legs.pop(leg.leg_id, None)
+        self.state.inbound_counts.remove(leg.leg_id)  # a customer leg no longer counts
         # Late retransmissions (BYE, 2xx) are still matched for a while, then forgotten.
         self.state.keep_findable(leg)

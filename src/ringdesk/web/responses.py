@@ -132,6 +132,10 @@ class CtiSettings(TypedDict):
     trunk_username: str | None
     has_trunk_password: bool  # the password itself is never sent back
     allow_any_source: bool
+    trunk_sources: list[str]  # other sources of the trunk's INVITEs: "ip" or "ip:port"
+    max_calls_per_source: int
+    max_calls_total: int
+    max_queued_per_service: int
     codecs: list[str]  # PCMU, PCMA
     queue_music_mode: str  # early_media | answered
     default_login_status: str  # business | ready | rest

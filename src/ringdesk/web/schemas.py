@@ -253,6 +253,29 @@ def _trunk_host(value: str) -> str:
 TrunkHost = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_trunk_host)]
 
 
+def _trunk_source(value: str) -> str:
+    """An IP address, with or without a port: "192.0.2.7", "192.0.2.7:5060", "2001:db8::7",
+    "[2001:db8::7]:5060". Written back in one spelling, so the switch compares like with like."""
+    text = value.strip()
+    host, colon, port = text.rpartition(":")
+    with_port = colon and port.isdigit() and (host.count(":") == 0 or host.startswith("["))
+    if not with_port:
+        host, port = text, ""
+    elif not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be between 1 and 65535")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        raise ValueError("not an IP address, or an IP address with a port") from None
+    if not port:
+        return str(address)
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+
+
+TrunkSource = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_trunk_source)]
+
+
 class CtiSettingsBody(Body):
     sip_domain: Host
     trunk_host: TrunkHost | None = DEFAULTS.trunk_host
@@ -263,6 +286,14 @@ class CtiSettingsBody(Body):
     # What the GET says; accepted so a GET can be sent back as a PUT, and ignored.
     has_trunk_password: bool | None = None
     allow_any_source: bool = DEFAULTS.allow_any_source
+    # Where else the trunk's INVITEs come from (the trunk host on its port always counts).
+    trunk_sources: Annotated[list[TrunkSource], Field(max_length=16)] = list(DEFAULTS.trunk_sources)
+    max_calls_per_source: Annotated[int, Field(ge=1, le=10_000)] = DEFAULTS.max_calls_per_source
+    max_calls_total: Annotated[int, Field(ge=1, le=100_000)] = DEFAULTS.max_calls_total
+    # 0: a call is taken only when an agent is Ready for it.
+    max_queued_per_service: Annotated[int, Field(ge=0, le=100_000)] = (
+        DEFAULTS.max_queued_per_service
+    )
     codecs: Annotated[list[Codec], Field(min_length=1, max_length=2)] = list(DEFAULTS.codecs)
     queue_music_mode: QueueMusicMode = DEFAULTS.queue_music_mode
     default_login_status: ChosenStatus = DEFAULTS.default_login_status

@@ -12,6 +12,7 @@ from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.media.api import RemoteMedia
 from ringdesk.sip.auth import authorization, parse_challenge
 from ringdesk.sip.message import Request, Response, parse_message
+from ringdesk.switch.limits import CallLimits
 from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 
 WAIT = 10.0  # generous: a loaded 2-core machine
@@ -82,7 +83,9 @@ class FakeDirectory:
             "5550100": InboundRoute(1, True),
             "5550111": InboundRoute(2, False),
         }
+        # Calls from any source: these tests are about calls; test_inbound_trust.py is not.
         self.trunk_settings = TrunkSettings(host="127.0.0.1", port=5080, allow_any_source=True)
+        self.call_limits = CallLimits()
         sounds = {}
         for name in ("hold_music", "queue_music", "force_disconnect", "overflow"):
             path = sounds_dir / f"{name}.wav"
@@ -101,6 +104,9 @@ class FakeDirectory:
 
     def trunk(self) -> TrunkSettings:
         return self.trunk_settings
+
+    def limits(self) -> CallLimits:
+        return self.call_limits
 
     def media(self) -> MediaSettings:
         return self.media_settings

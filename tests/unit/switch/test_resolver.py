@@ -202,9 +202,11 @@ async def test_inbound_source_check_uses_the_resolved_trunk(
     directory.trunk_settings = TrunkSettings(host=UNRESOLVABLE, allow_any_source=False)
     caller.request("INVITE", ruri, call_id="in-refused", body=sdp(30000))
     refused = await caller.expect_response(403)
-    assert refused.reason == "Not from the trunk"
-    # `localhost` resolves to the caller's address: the call is taken.
-    directory.trunk_settings = TrunkSettings(host="localhost", allow_any_source=False)
+    assert refused.reason == "Forbidden"
+    # `localhost` resolves to the caller's address, and the trunk's port is the caller's.
+    directory.trunk_settings = TrunkSettings(
+        host="localhost", port=caller.port, allow_any_source=False
+    )
     caller.request("INVITE", ruri, call_id="in-taken", body=sdp(30000))
     arrived = await events.wait_for(CallArrived)
     assert isinstance(arrived, CallArrived) and arrived.called == "5550100"
@@ -248,8 +250,10 @@ async def test_a_call_cancelled_while_the_trunk_name_resolves_is_not_taken(
     switch, directory, events = switch_rig
     resolver = HeldResolver()
     switch.resolver = resolver
-    directory.trunk_settings = TrunkSettings(host="trunk.test", allow_any_source=False)
     caller = await Peer().open(("127.0.0.1", switch.local_port))
+    directory.trunk_settings = TrunkSettings(
+        host="trunk.test", port=caller.port, allow_any_source=False
+    )
     ruri = f"sip:5550100@127.0.0.1:{switch.local_port}"
     invite = caller.request("INVITE", ruri, call_id="in-slow", body=sdp(30000))
     await caller.expect_response(100)  # no retransmissions while we wait for DNS
@@ -269,8 +273,10 @@ async def test_a_call_from_the_trunk_waits_for_its_name_to_resolve(
     switch, directory, events = switch_rig
     resolver = HeldResolver()
     switch.resolver = resolver
-    directory.trunk_settings = TrunkSettings(host="trunk.test", allow_any_source=False)
     caller = await Peer().open(("127.0.0.1", switch.local_port))
+    directory.trunk_settings = TrunkSettings(
+        host="trunk.test", port=caller.port, allow_any_source=False
+    )
     caller.request(
         "INVITE", f"sip:5550100@127.0.0.1:{switch.local_port}", call_id="in-wait", body=sdp(30000)
     )

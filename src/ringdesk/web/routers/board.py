@@ -33,6 +33,7 @@ TzQuery = Annotated[
 MAX_RANGE_DAYS = 366
 FIGURES = (
     "offered",
+    "refused",
     "answered",
     "abandoned",
     "avg_abandon_seconds",

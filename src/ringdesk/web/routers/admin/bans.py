@@ -34,6 +34,37 @@ def sip_bans(_: Admin, runtime: RuntimeDep) -> list[SipBan]:
     ]
 
 
+class SipRefused(TypedDict):
+    untrusted: int  # not from the trunk while allow_any_source is off (403)
+    source_limit: int  # the source address had max_calls_per_source live calls (486)
+    total_limit: int  # max_calls_total live inbound calls (503, Retry-After)
+    queue_full: int  # the service's queue held max_queued_per_service calls (486)
+
+
+class SipRefusals(TypedDict):
+    """Inbound calls refused at the SIP edge since the server started (kept in memory, like
+    the bans). The queue-full ones are also call records: they count in /api/stats."""
+
+    refused: SipRefused
+    live_inbound_calls: int  # customer legs now, against max_calls_total
+    dropped_packets: int  # packets the gate dropped: banned sources, over the rate
+
+
+@router.get("/sip/refusals")
+def sip_refusals(_: Admin, runtime: RuntimeDep) -> SipRefusals:
+    refused, live, dropped = runtime.sip_refusals()
+    return {
+        "refused": {
+            "untrusted": refused.get("untrusted", 0),
+            "source_limit": refused.get("source_limit", 0),
+            "total_limit": refused.get("total_limit", 0),
+            "queue_full": refused.get("queue_full", 0),
+        },
+        "live_inbound_calls": live,
+        "dropped_packets": dropped,
+    }
+
+
 @router.delete("/sip/bans/{address}", status_code=204)
 def lift_sip_ban(address: BanAddress, _: Admin, runtime: RuntimeDep) -> Response:
     if not runtime.lift_sip_ban(address):

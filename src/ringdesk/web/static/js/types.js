@@ -51,6 +51,8 @@
  * GET /api/admin/cti/settings.
  * @typedef {{sip_domain: string, trunk_host: string | null, trunk_port: number,
  *   trunk_username: string | null, has_trunk_password: boolean, allow_any_source: boolean,
+ *   trunk_sources: string[], max_calls_per_source: number, max_calls_total: number,
+ *   max_queued_per_service: number,
  *   codecs: string[], queue_music_mode: "early_media" | "answered",
  *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,
  *   pickup_timeout_status: "business" | "rest", max_missed_offers: number,
@@ -67,7 +69,7 @@
 /**
  * The figures of one row of GET /api/stats (a service, an agent or the total). Averages are
  * null when there was nothing to average.
- * @typedef {{offered: number, answered: number, abandoned: number,
+ * @typedef {{offered: number, refused: number, answered: number, abandoned: number,
  *   avg_abandon_seconds: number | null, avg_wait_seconds: number | null,
  *   longest_wait_seconds: number | null, avg_talk_seconds: number | null,
  *   avg_wrap_up_seconds: number | null, service_level: number | null, outbound: number,

@@ -77,6 +77,14 @@ function settingsForm(s) {
       name: "allow_any_source",
     },
   );
+  // Where else the trunk's calls come from: one "ip" or "ip:port" per line.
+  const trunkSources = /** @type {HTMLTextAreaElement} */ (
+    h("textarea", { name: "trunk_sources", rows: 3, maxlength: 1000, spellcheck: "false" })
+  );
+  trunkSources.value = (s.trunk_sources || []).join("\n");
+  const perSource = num("max_calls_per_source", s.max_calls_per_source, { min: 1, max: 10000 });
+  const totalCalls = num("max_calls_total", s.max_calls_total, { min: 1, max: 100000 });
+  const queued = num("max_queued_per_service", s.max_queued_per_service, { min: 0, max: 100000 });
   const codecs = CODECS.map(([value, label]) =>
     checkbox(label, (s.codecs || []).includes(value), { name: "codecs", value }),
   );
@@ -130,6 +138,13 @@ function settingsForm(s) {
         trunk_port: ui.numberOrNull(trunkPort),
         trunk_username: trunkUser.value.trim() || null,
         allow_any_source: anySource.input.checked,
+        trunk_sources: trunkSources.value
+          .split(/[\s,]+/)
+          .map((t) => t.trim())
+          .filter(Boolean),
+        max_calls_per_source: ui.numberOrNull(perSource),
+        max_calls_total: ui.numberOrNull(totalCalls),
+        max_queued_per_service: ui.numberOrNull(queued),
         codecs: chosenCodecs,
         queue_music_mode: queueMode.value,
         default_login_status: loginStatus.value,
@@ -160,6 +175,32 @@ function settingsForm(s) {
     ),
     s.has_trunk_password ? removePass : null,
     anySource,
+    field(
+      "Other trunk sources",
+      trunkSources,
+      "Addresses your provider sends calls from, one per line: 192.0.2.7 (any port) or " +
+        "192.0.2.7:5060. The trunk host on its port is always accepted.",
+    ),
+    h(
+      "div",
+      { class: "grid-2" },
+      field(
+        "Calls per source address",
+        perSource,
+        "Live inbound calls from one address other than the trunk; more are refused as busy.",
+      ),
+      field(
+        "Calls in total",
+        totalCalls,
+        "Live inbound calls, the trunk's included; more are refused (503, try later).",
+      ),
+      field(
+        "Waiting calls per service",
+        queued,
+        "Callers one service's queue may hold; more are refused as busy (0: only when an " +
+          "agent is Ready).",
+      ),
+    ),
     h("fieldset", { class: "fieldset" }, h("legend", null, "Codecs"), codecs),
     field("Queue music mode", queueMode),
     h("h2", { class: "card-title" }, "Agents and calls"),

@@ -20,11 +20,12 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * The columns of both tables: [key, heading, how to show it, what it means]. Soft hyphens
- * (\u00ad) let the long headings break, so eleven columns fit beside the admin menu.
+ * (\u00ad) let the long headings break, so twelve columns fit beside the admin menu.
  * @type {Array<[keyof Figures, string, (value: any) => string, string]>}
  */
 const COLUMNS = [
   ["offered", "Offered", count, "Inbound calls that reached the queue"],
+  ["refused", "Re\u00adfused", count, "Calls refused (busy) because the queue was full"],
   ["answered", "Answered", count, "Offered calls an agent answered"],
   ["abandoned", "Aban\u00addoned", count, "Callers who hung up before an answer"],
   ["avg_abandon_seconds", "Avg to abandon", shortDuration, "Average wait before hanging up"],
@@ -193,6 +194,7 @@ function tiles(total) {
     tile("Offered", count(total.offered), "tile-call"),
     tile("Answered", count(total.answered), "tile-ready"),
     tile("Abandoned", count(total.abandoned), total.abandoned ? "tile-alert" : "tile-rest"),
+    tile("Refused (queue full)", count(total.refused), total.refused ? "tile-alert" : "tile-rest"),
     tile("Avg wait", shortDuration(total.avg_wait_seconds), "tile-business"),
     tile("Service level", percent(total.service_level), "tile-ready"),
   );
