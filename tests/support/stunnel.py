@@ -31,11 +31,15 @@ def stunnel_binary() -> str:
 class TlsTunnel:
     """One stunnel client: plain TCP accepted on `port`, TLS to `remote`."""
 
-    def __init__(self, workdir: Path, remote: tuple[str, int], cafile: Path) -> None:
+    def __init__(
+        self, workdir: Path, remote: tuple[str, int], cafile: Path, *, source: str | None = None
+    ) -> None:
+        """`source`: the local address the TLS connection comes from (the test carrier's)."""
         self.dir = workdir / f"stunnel-{uuid.uuid4().hex[:6]}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.remote = remote
         self.cafile = cafile
+        self.source = source
         self.port = 0
         self.log_file = self.dir / "stunnel.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -54,6 +58,7 @@ class TlsTunnel:
                     "client = yes",
                     f"accept = 127.0.0.1:{self.port}",
                     f"connect = {self.remote[0]}:{self.remote[1]}",
+                    *([f"local = {self.source}"] if self.source else []),
                     f"CAfile = {self.cafile}",
                     "verifyChain = yes",
                     f"checkIP = {self.remote[0]}",

@@ -38,7 +38,7 @@ class Direction:
         req = leg.dialog.new_request(
             "INVITE",
             via=self.stack.via(leg.tp),
-            contact=self.state.contact(leg.tp),
+            contact=self.state.leg_contact(leg),
             body=self.state.local_sdp(leg),
             content_type=SDP_TYPE,
             extra=self.session_headers(leg),

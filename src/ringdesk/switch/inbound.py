@@ -125,7 +125,7 @@ class InboundCalls:
         leg.direction = combine_directions(
             "sendonly" if leg.held else "sendrecv", neg.remote_direction
         )
-        headers = [("Contact", self.state.contact(leg.tp)), ("Content-Type", SDP_TYPE)]
+        headers = [("Contact", self.state.leg_contact(leg)), ("Content-Type", SDP_TYPE)]
         headers += self.timers.answer_headers(leg, req)
         body = self.state.local_sdp(leg)
         self.stack.respond(txn, make_response(req, 200, headers=headers, body=body))
@@ -138,7 +138,7 @@ class InboundCalls:
             return
         assert leg.dialog is not None
         leg.dialog.refresh_target(req)
-        headers = [("Contact", self.state.contact(leg.tp)), *self.timers.answer_headers(leg, req)]
+        headers = [("Contact", self.state.leg_contact(leg)), *self.timers.answer_headers(leg, req)]
         self.stack.respond(txn, make_response(req, 200, headers=headers))
     def _on_reinvite(self, leg: AnyLeg, req: Request, txn: ServerInvite) -> None:
         """The peer holds or moves its media (follow it and mirror its direction), or only
@@ -303,7 +303,7 @@ class InboundCalls:
             leg.invite,
             183,
             to_tag=leg.local_tag,
-            headers=[("Contact", self.state.contact(leg.tp)), ("Content-Type", SDP_TYPE)],
+            headers=[("Contact", self.state.leg_contact(leg)), ("Content-Type", SDP_TYPE)],
             body=body,
         )
         self.stack.respond(leg.server_txn, resp)
@@ -323,7 +323,7 @@ class InboundCalls:
             200,
             to_tag=leg.local_tag,
             headers=[
-                ("Contact", self.state.contact(leg.tp)),
+                ("Contact", self.state.leg_contact(leg)),
                 ("Allow", ALLOW),
                 *self.timers.answer_headers(leg, req),
                 ("Content-Type", SDP_TYPE),

@@ -179,7 +179,7 @@ class OutboundCalls:
         h.add("to", str(to_addr))
         h.add("call-id", sip_call_id)
         h.add("cseq", "1 INVITE")
-        h.add("contact", self.state.contact(tp))
+        h.add("contact", self.state.contact(tp, sips=ruri.scheme == "sips"))
         h.add("allow", ALLOW)
         for k, v in extra:
             h.add(k, v)

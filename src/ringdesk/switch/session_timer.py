@@ -281,7 +281,7 @@ class SessionTimers:
             ("Session-Expires", f"{int(timer.interval)};refresher=uac"),
             ("Min-SE", str(timer.min_se)),
         ]
-        contact = self.state.contact(leg.tp)
+        contact = self.state.leg_contact(leg)
         if timer.use_update:
             req = dialog.new_request(
                 "UPDATE", via=self.stack.via(leg.tp), contact=contact, extra=headers

@@ -165,11 +165,20 @@ class SwitchState:
 
     # ---- Contact, SDP and sounds ------------------------------------------------------------
 
-    def contact(self, tp: str) -> str:
-        """Our Contact on `tp`. Over TLS: the TLS port with ;transport=tls, a sip: URI (hop by
-        hop TLS, docs/decisions.md "SIP over TLS")."""
+    def contact(self, tp: str, *, sips: bool = False) -> str:
+        """Our Contact on `tp`. Over TLS: the TLS port, as `sip:...;transport=tls` (hop-by-hop
+        TLS, docs/decisions.md "TLS"), or as a `sips:` URI when the dialog's Request-URI is one
+        (RFC 3261 8.1.1.8 and 12.1.1; RFC 5630: no transport=tls with sips)."""
+        port = self.stack.port_for(tp)
+        if sips and tp == "tls":
+            return f"<sips:ringdesk@{self.media_host}:{port}>"
         suffix = f";transport={tp}" if tp in ("tcp", "tls") else ""
-        return f"<sip:ringdesk@{self.media_host}:{self.stack.port_for(tp)}{suffix}>"
+        return f"<sip:ringdesk@{self.media_host}:{port}{suffix}>"
+
+    def leg_contact(self, leg: Leg) -> str:
+        """Our Contact in `leg`'s dialog: sips: when its INVITE's Request-URI was (the
+        customer's INVITE for an incoming leg, ours for an outgoing one)."""
+        return self.contact(leg.tp, sips=leg.invite.uri.scheme == "sips")
 
     def local_sdp(self, leg: Leg) -> bytes:
         assert leg.endpoint is not None

@@ -6,6 +6,7 @@ TLS registrations are not kept across a restart (persist.py)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ringdesk import tls
+from ringdesk.core.telephony import RingAgent
 from ringdesk.sip.message import Request, Response, make_response, parse_message
 from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
@@ -74,7 +76,9 @@ async def transport(certificate: tls.Certificate) -> AsyncIterator[tuple[SipTran
 
 async def _read_message(reader: asyncio.StreamReader) -> Request | Response:
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-    return parse_message(head, stream=True)
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    body = await reader.readexactly(int(length[1])) if length else b""
+    return parse_message(head + body, stream=True)
 
 
 async def test_a_tls_peer_is_answered_and_reached_over_its_own_connection(
@@ -158,6 +162,57 @@ async def test_the_switch_advertises_its_tls_port_on_tls(
         assert switch.stack.via("udp").startswith(f"SIP/2.0/UDP 127.0.0.1:{switch.local_port};")
         assert switch.state.contact("tls") == f"<sip:ringdesk@127.0.0.1:{tls_port};transport=tls>"
         assert switch.state.contact("tcp").endswith(f":{switch.local_port};transport=tcp>")
+    finally:
+        await switch.stop()
+
+
+async def test_a_phone_with_a_sips_contact_is_rung_with_a_sips_contact_over_its_connection(
+    tmp_path: Path, certificate: tls.Certificate
+) -> None:
+    events = Events()
+    switch = Switch(
+        "127.0.0.1",
+        0,
+        directory=FakeDirectory(tmp_path),
+        sink=events,
+        data_dir=tmp_path,
+        media=FakeMedia(),
+        tls=tls.context(certificate.cert, certificate.key),
+    )
+    await switch.start()
+    try:
+        tls_port = switch.tls_port
+        assert tls_port is not None
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", tls_port, ssl=_client(certificate), server_hostname="127.0.0.1"
+        )
+        here = writer.get_extra_info("sockname")
+        writer.write(OPTIONS.format(n=9).encode())  # the switch has the connection once it answers
+        answered = await _read_message(reader)
+        assert isinstance(answered, Response) and answered.status == 200
+        register = parse_message(
+            (
+                f"REGISTER sips:127.0.0.1:{tls_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/TLS 127.0.0.1:{here[1]};branch=z9hG4bKreg1\r\n"
+                "From: <sips:1001@127.0.0.1>;tag=r1\r\nTo: <sips:1001@127.0.0.1>\r\n"
+                "Call-ID: reg-sips\r\nCSeq: 1 REGISTER\r\n"
+                f"Contact: <sips:1001@127.0.0.1:{here[1]}>\r\nExpires: 300\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode()
+        )
+        assert isinstance(register, Request)
+        # Registered as the digest check would leave it (that path is the e2e tests').
+        result = switch.registrar.register(
+            "1001", register, (here[0], here[1]), "tls", switch.stack.now()
+        )
+        assert result.status == 200
+        switch.execute(RingAgent("c1", "agent-leg", 1, "1001"))
+        invite = await _read_message(reader)
+        assert isinstance(invite, Request) and invite.method == "INVITE"
+        assert invite.uri.scheme == "sips"
+        assert invite.headers.get("contact") == f"<sips:ringdesk@127.0.0.1:{tls_port}>"
+        assert (invite.headers.get("via") or "").startswith(f"SIP/2.0/TLS 127.0.0.1:{tls_port};")
+        writer.close()
     finally:
         await switch.stop()
 
