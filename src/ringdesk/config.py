@@ -30,6 +30,15 @@ SIP_GATE_NUMBERS: dict[str, tuple[str, float]] = {
     "sip_auth_window": ("RINGDESK_SIP_AUTH_WINDOW", 60.0),
     "sip_flood_excess": ("RINGDESK_SIP_FLOOD_EXCESS", 200),
     "sip_ban_seconds": ("RINGDESK_SIP_BAN_SECONDS", 600.0),
+    # SIP over TCP/TLS connections (transport.py): open ones per source address and in all,
+    # seconds to finish a message, to stay silent without a registration or call, for a TLS
+    # handshake; refused or timed-out connections within a minute that ban the source.
+    "sip_conn_per_source": ("RINGDESK_SIP_CONN_PER_SOURCE", 20),
+    "sip_conn_total": ("RINGDESK_SIP_CONN_TOTAL", 2000),
+    "sip_message_timeout": ("RINGDESK_SIP_MESSAGE_TIMEOUT", 30.0),
+    "sip_conn_idle": ("RINGDESK_SIP_CONN_IDLE", 60.0),
+    "sip_tls_handshake_timeout": ("RINGDESK_SIP_TLS_HANDSHAKE_TIMEOUT", 10.0),
+    "sip_conn_strikes": ("RINGDESK_SIP_CONN_STRIKES", 20),
 }
 # The web edge (docs/security.md, "The web edge"): idle and absolute session lifetimes, and how
 # many failed logins per account and per client address a window allows.
@@ -62,6 +71,12 @@ class Settings:
     sip_flood_excess: int = 200
     sip_ban_seconds: float = 600.0
     sip_trusted: tuple[str, ...] = ()
+    sip_conn_per_source: int = 20
+    sip_conn_total: int = 2000
+    sip_message_timeout: float = 30.0
+    sip_conn_idle: float = 60.0
+    sip_tls_handshake_timeout: float = 10.0
+    sip_conn_strikes: int = 20
     media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
     # RFC 4028 Session-Expires we offer and accept at most (switch/session_timer.py); 0: off
     sip_session_expires: float = 1800.0
@@ -70,6 +85,8 @@ class Settings:
     login_window_seconds: float = DEFAULT_LOGIN_WINDOW
     login_account_failures: int = DEFAULT_LOGIN_ACCOUNT_FAILURES
     login_address_failures: int = DEFAULT_LOGIN_ADDRESS_FAILURES
+    # --admin-totp required: an admin without two-step sign-in can only set it up (web/auth.py)
+    admin_totp_required: bool = False
     # SRTP in our own offers (switch/srtp.py): to the agents' phones, to the trunk.
     srtp_phones: str = "tls"
     srtp_trunk: str = "tls"
@@ -124,6 +141,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument("--login-window", help="seconds over which failed logins count")
         parser.add_argument("--login-account-failures", help="failed logins per account")
         parser.add_argument("--login-address-failures", help="failed logins per client address")
+        parser.add_argument(
+            "--admin-totp",
+            choices=ADMIN_TOTP_MODES,
+            help="two-step sign-in for admins: optional (default), or required before admin work",
+        )
         for flag, whom in (("--srtp-phones", "the agents' phones"), ("--srtp-trunk", "the trunk")):
             parser.add_argument(
                 flag,
@@ -220,6 +242,16 @@ def _https(value: str) -> str:
     return mode
 
 
+ADMIN_TOTP_MODES = ("optional", "required")
+
+
+def _admin_totp(value: str) -> bool:
+    mode = value.strip().lower()
+    if mode not in ADMIN_TOTP_MODES:
+        raise SystemExit(f"RINGDESK_ADMIN_TOTP must be optional or required, got {value!r}")
+    return mode == "required"
+
+
 def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge flags (if given), environment and defaults into Settings."""
     env = os.environ if env is None else env
@@ -251,6 +283,12 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         sip_flood_excess=int(numbers["sip_flood_excess"]),
         sip_ban_seconds=numbers["sip_ban_seconds"],
         sip_trusted=tuple(t.strip() for t in trusted.split(",") if t.strip()),
+        sip_conn_per_source=int(numbers["sip_conn_per_source"]),
+        sip_conn_total=int(numbers["sip_conn_total"]),
+        sip_message_timeout=numbers["sip_message_timeout"],
+        sip_conn_idle=numbers["sip_conn_idle"],
+        sip_tls_handshake_timeout=numbers["sip_tls_handshake_timeout"],
+        sip_conn_strikes=int(numbers["sip_conn_strikes"]),
         media_timeout=_number(
             pick("media_timeout", "RINGDESK_MEDIA_TIMEOUT", "60"),
             "RINGDESK_MEDIA_TIMEOUT",
@@ -316,4 +354,5 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
                 int,
             )
         ),
+        admin_totp_required=_admin_totp(pick("admin_totp", "RINGDESK_ADMIN_TOTP", "optional")),
     )

@@ -241,4 +241,10 @@ def gate_settings(settings: Settings) -> GateSettings:
         flood_excess=settings.sip_flood_excess,
         ban_seconds=settings.sip_ban_seconds,
         trusted=settings.sip_trusted,
+        conn_per_source=settings.sip_conn_per_source,
+        conn_total=settings.sip_conn_total,
+        message_timeout=settings.sip_message_timeout,
+        conn_idle=settings.sip_conn_idle,
+        tls_handshake_timeout=settings.sip_tls_handshake_timeout,
+        conn_strikes=settings.sip_conn_strikes,
     )

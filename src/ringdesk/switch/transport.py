@@ -1,12 +1,24 @@
 """SIP over UDP and TCP on one (host, port), and over TLS on a port of its own: bytes in ->
 parsed messages out, and back.
 
-TLS (RFC 3261 26.2, hop by hop): asyncio runs the handshake before we see the connection; a
-peer that does not complete it within TLS_HANDSHAKE_TIMEOUT, or speaks something else (a
-plain-TCP client on the TLS port, say), is dropped and nothing else notices. A banned source
-is closed right after its handshake. Requests to a phone registered over TLS go back over the
-connection it opened; we never open a TLS connection to a phone (it has no certificate we could
-check), so when that connection is gone the request fails at once as a transport error.
+TLS (RFC 3261 26.2, hop by hop): a connection to the TLS port is admitted (below) before its
+handshake starts; a peer that does not complete it within the handshake timeout, or speaks
+something else (a plain-TCP client on the TLS port, say), is dropped and nothing else notices.
+Requests to a phone registered over TLS go back over the connection it opened; we never open a
+TLS connection to a phone (it has no certificate we could check), so when that connection is
+gone the request fails at once as a transport error.
+
+TCP and TLS connections cost a file descriptor and a buffer each, so they are limited (the
+gate's settings, GateSettings.conn_*): a new one from a banned source, from a source that has
+`conn_per_source` open, or beyond `conn_total` in all is closed at once (trusted sources are
+never refused), and each refusal is a strike with the gate, which bans a source after
+`conn_strikes` of them. A message must be complete within `message_timeout` of its first byte
+(else closed: the RFC 4475 "clerr" message whose body never comes, or a slowloris). A
+connection that carries no call and no registration is closed after `conn_idle` seconds
+without a complete message (CRLF keep-alives do not count); one whose REGISTER we accepted
+stays open until the binding's expiry plus `conn_idle` (the phone re-registers before), and
+one with a call on it (an INVITE we saw until its failure or the BYE) stays open as long as
+the call. The counts of what was refused and closed are in `counts`.
 
 Malformed input is answered here (400, 505, 416, 420, 483 as the parser says) and logged once;
 nothing raised by a handler escapes into asyncio's protocol callbacks, so one bad message or
@@ -22,13 +34,15 @@ import re
 import socket
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response, make_response, new_tag, parse_message
 
-from .gate import Gate, request_method
+from .gate import Gate, GateSettings, request_method
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +59,46 @@ UDP_MAX_DATAGRAM = 65535
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)  # Linux: queue ICMP errors for us to read
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 OnUnreachable = Callable[[bytes, Address], None]
-TLS_HANDSHAKE_TIMEOUT = 10.0
+TLS_HANDSHAKE_TIMEOUT = 10.0  # without a gate; with one, its tls_handshake_timeout
 STREAM_TRANSPORTS = frozenset({"tcp", "tls"})
+MAX_CALLS_PER_CONNECTION = 256  # INVITE dialogs tracked per connection (they keep it open)
+_EXPIRES_RE = re.compile(r";\s*expires\s*=\s*(\d+)", re.I)
+# What `counts` counts: connections refused at once, and closed by a timeout.
+COUNTS = (
+    "refused_banned",
+    "refused_per_source",
+    "refused_total",
+    "message_timeout",
+    "idle_timeout",
+    "handshake_timeout",
+    "handshake_failed",
+)
+
+
+@dataclass(slots=True, eq=False)
+class _Conn:
+    """One TCP or TLS connection and what keeps it open."""
+
+    addr: Address
+    writer: asyncio.StreamWriter
+    last: float  # loop time of its opening or its last complete message in
+    inbound: bool = True  # the peer opened it (counted against the limits)
+    trusted: bool = False  # from a trusted source: never closed for being idle
+    partial: float | None = None  # when the first byte of an unfinished message came
+    registered_until: float = 0.0  # the expiry our last 2xx to a REGISTER on it granted
+    calls: dict[str, bool] = field(default_factory=dict)  # Call-ID -> established
+
+
+def _granted(resp: Response) -> float:
+    """The longest expiry a 2xx to REGISTER grants (its Contacts' expires, else Expires)."""
+    longest = 0
+    for contact in resp.headers.get_all("contact"):
+        for match in _EXPIRES_RE.finditer(contact):
+            longest = max(longest, int(match.group(1)))
+    if not longest and resp.headers.get_all("contact"):
+        text = (resp.headers.get("expires") or "").strip()
+        longest = int(text) if text.isdigit() else 0
+    return float(longest)
 
 
 def error_response(exc: SipParseError) -> Response | None:
@@ -135,31 +187,48 @@ class SipTransport:
         self._udp: asyncio.DatagramTransport | None = None
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
-        self._conns: dict[Address, asyncio.StreamWriter] = {}
+        self._conns: dict[Address, _Conn] = {}
         self.tls = tls
         self.tls_port = tls_port  # the bound port once started (with 0: the one picked)
         self._tls_server: asyncio.Server | None = None
-        self._tls_conns: dict[Address, asyncio.StreamWriter] = {}
+        self._tls_conns: dict[Address, _Conn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Connection limits and timeouts (the module docstring).
+        self.limits = gate.settings if gate is not None else GateSettings()
+        self.max_connections = self.limits.conn_total  # capped by the fd limit at start
+        self._open: set[_Conn] = set()
+        self._handshaking: set[asyncio.Transport] = set()
+        self._serving: set[asyncio.Task[Any]] = set()  # the peers' connections being read
+        self._by_source: dict[str, int] = {}  # inbound connections open (or in handshake)
+        self._inbound = 0
+        self.counts: Counter[str] = Counter({name: 0 for name in COUNTS})
+        self._noted: set[tuple[str, str]] = set()  # (what, address) logged once
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def local_port(self) -> int:
         return self.port
 
+    @property
+    def open_connections(self) -> int:
+        """Connections the peers opened, with the TLS ones still in their handshake."""
+        return self._inbound
+
     async def _start_tls(self) -> None:
         if self.tls is None:
             return
-        self._tls_server = await asyncio.start_server(
-            self._serve_tls,
-            self.host,
-            self.tls_port,
-            ssl=self.tls,
-            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+        # A plain listener: the limits apply before the handshake (_TlsAccept), which then
+        # runs under its own timeout.
+        loop = asyncio.get_running_loop()
+        self._tls_server = await loop.create_server(
+            lambda: _TlsAccept(self), self.host, self.tls_port
         )
         self.tls_port = self._tls_server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.max_connections = _connection_cap(self.limits.conn_total)
         # With port 0 the UDP bind picks the port and TCP must get the same one; if TCP is
         # taken there, try again with another UDP port.
         for _attempt in range(20):
@@ -169,6 +238,7 @@ class SipTransport:
             if not self.tcp_enabled:
                 self._udp, self._sock, self.port = udp, sock, port
                 await self._start_tls()
+                self._spawn(self._sweeper())
                 return
             try:
                 self._server = await asyncio.start_server(self._serve_tcp, self.host, port)
@@ -179,6 +249,7 @@ class SipTransport:
                 continue
             self._udp, self._sock, self.port = udp, sock, port
             await self._start_tls()
+            self._spawn(self._sweeper())
             return
         raise OSError("no port free for both UDP and TCP")
 
@@ -188,10 +259,14 @@ class SipTransport:
         for server in (self._server, self._tls_server):
             if server is not None:
                 server.close()
-        for writer in [*self._conns.values(), *self._tls_conns.values()]:
-            writer.close()
+        for conn in list(self._open):
+            conn.writer.close()
+        for raw in list(self._handshaking):
+            raw.abort()
         for task in list(self._tasks):
             task.cancel()
+        if self._serving:  # they end on the close above; let them, rather than cancel them
+            await asyncio.wait(list(self._serving), timeout=2)
         for server in (self._server, self._tls_server):
             if server is not None:
                 with contextlib.suppress(Exception):
@@ -219,7 +294,9 @@ class SipTransport:
                 except Exception:
                     log.exception("unreachable handler failed")
 
-    def received(self, data: bytes, addr: Address, transport: str) -> None:
+    def received(
+        self, data: bytes, addr: Address, transport: str, conn: _Conn | None = None
+    ) -> None:
         if not data.strip(b"\r\n\t "):
             return  # keep-alive (RFC 5626 CRLF ping or a NAT keep-alive)
         gate = self.gate
@@ -235,6 +312,8 @@ class SipTransport:
             if resp is not None:
                 self.send(resp, addr, transport)
             return
+        if conn is not None:
+            _track(conn, msg, self._now(), sent=False)
         try:
             self.on_message(msg, addr, transport)
         except Exception:  # one failing call must not stop the socket
@@ -243,36 +322,178 @@ class SipTransport:
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         addr: Address = (peer[0], peer[1])
-        gate = self.gate
-        if gate is not None and gate.banned(addr[0], self.clock()) and not gate.trusted(addr):
-            writer.close()
-            return
-        self._conns[addr] = writer
-        try:
-            await self._read_stream(reader, writer, addr)
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            log.info("TCP peer %s:%s dropped: %s", addr[0], addr[1], exc)
-        finally:
-            if self._conns.get(addr) is writer:
-                del self._conns[addr]
-            writer.close()
-
-    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        addr: Address = (peer[0], peer[1])
-        gate = self.gate
-        if gate is not None and gate.banned(addr[0], self.clock()) and not gate.trusted(addr):
+        if not self._admit(addr):
             writer.transport.abort()
             return
-        self._tls_conns[addr] = writer
         try:
-            await self._read_stream(reader, writer, addr, "tls")
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            log.info("TLS peer %s:%s dropped: %s", addr[0], addr[1], exc)
+            await self._serve(reader, writer, addr, "tcp", self._conns)
         finally:
-            if self._tls_conns.get(addr) is writer:
-                del self._tls_conns[addr]
+            self._release(addr[0])
+
+    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Admitted before its handshake (_TlsAccept), released here.
+        peer = writer.get_extra_info("peername")
+        addr: Address = (peer[0], peer[1])
+        try:
+            await self._serve(reader, writer, addr, "tls", self._tls_conns)
+        finally:
+            self._release(addr[0])
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        addr: Address,
+        transport: str,
+        conns: dict[Address, _Conn],
+    ) -> None:
+        gate = self.gate
+        trusted = gate is not None and gate.trusted(addr)
+        conn = conns[addr] = _Conn(addr, writer, self._now(), trusted=trusted)
+        self._open.add(conn)
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+        try:
+            await self._read_stream(reader, writer, addr, transport, conn)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("%s peer %s:%s dropped: %s", transport.upper(), addr[0], addr[1], exc)
+        finally:
+            self._open.discard(conn)
+            if task is not None:
+                self._serving.discard(task)
+            if conns.get(addr) is conn:
+                del conns[addr]
             writer.close()
+
+    # ---- connection limits and timeouts -----------------------------------------------------
+
+    def _now(self) -> float:
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
+
+    def _admit(self, addr: Address) -> bool:
+        """Whether to keep a connection the peer just opened (counted when kept); a refusal
+        is counted, logged once per source and a strike with the gate."""
+        gate = self.gate
+        if gate is None:
+            self._count_in(addr[0])
+            return True
+        now = self.clock()
+        if gate.trusted(addr):
+            self._count_in(addr[0])
+            return True
+        if gate.banned(addr[0], now):
+            self.counts["refused_banned"] += 1
+            return False
+        if gate.settings.enabled:
+            limits = self.limits
+            what = None
+            if self._by_source.get(addr[0], 0) >= limits.conn_per_source:
+                what = "refused_per_source"
+            elif self._inbound >= self.max_connections:
+                what = "refused_total"
+            if what is not None:
+                self.counts[what] += 1
+                self._note(what, addr[0], "SIP connection from %s refused: %s", what[8:])
+                gate.connection_strike(addr, now)
+                return False
+        self._count_in(addr[0])
+        return True
+
+    def _count_in(self, host: str) -> None:
+        self._by_source[host] = self._by_source.get(host, 0) + 1
+        self._inbound += 1
+
+    def _release(self, host: str) -> None:
+        left = self._by_source.get(host, 0) - 1
+        if left > 0:
+            self._by_source[host] = left
+        else:
+            self._by_source.pop(host, None)
+        self._inbound = max(0, self._inbound - 1)
+
+    def _note(self, what: str, host: str, message: str, *args: object) -> None:
+        """Log `message` the first time `what` happens to `host` (bounded memory)."""
+        if (what, host) in self._noted:
+            return
+        if len(self._noted) >= 4096:
+            self._noted.clear()
+        self._noted.add((what, host))
+        log.warning(message, host, *args)
+
+    async def _sweeper(self) -> None:
+        limits = self.limits
+        tick = max(0.05, min(1.0, limits.message_timeout / 4, limits.conn_idle / 4))
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                self.sweep(self._now())
+            except Exception:  # never let the sweeper die
+                log.exception("connection sweep failed")
+
+    def sweep(self, now: float) -> None:
+        """Close the connections past a timeout (called about once a second)."""
+        limits = self.limits
+        for conn in list(self._open):
+            if conn.partial is not None and now - conn.partial > limits.message_timeout:
+                self._expire(conn, "message_timeout", "a message unfinished for %.0f s")
+            elif conn.trusted or conn.calls:
+                continue
+            elif now > max(conn.last, conn.registered_until) + limits.conn_idle:
+                self._expire(conn, "idle_timeout", "silent for %.0f s")
+
+    def _expire(self, conn: _Conn, what: str, why: str) -> None:
+        self._open.discard(conn)
+        self.counts[what] += 1
+        seconds = (
+            self.limits.message_timeout if what == "message_timeout" else self.limits.conn_idle
+        )
+        self._note(what, conn.addr[0], "SIP connection from %s closed: " + why, seconds)
+        if what == "message_timeout" and conn.inbound and self.gate is not None:
+            self.gate.connection_strike(conn.addr, self.clock())
+        conn.writer.transport.abort()
+
+    def _handshake_timeout(self) -> float:
+        return self.limits.tls_handshake_timeout if self.gate is not None else TLS_HANDSHAKE_TIMEOUT
+
+    async def _handshake(self, raw: asyncio.Transport, addr: Address) -> None:
+        """TLS on a connection _TlsAccept admitted, then _serve_tls over it."""
+        assert self.tls is not None
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        protocol = asyncio.StreamReaderProtocol(reader, self._serve_tls)
+        self._handshaking.add(raw)
+        try:
+            secure = await loop.start_tls(
+                raw,
+                protocol,
+                self.tls,
+                server_side=True,
+                ssl_handshake_timeout=self._handshake_timeout(),
+            )
+        except asyncio.CancelledError:
+            raw.abort()
+            self._release(addr[0])
+            raise
+        except (OSError, EOFError) as exc:  # ssl.SSLError is an OSError
+            raw.abort()
+            self._release(addr[0])
+            if isinstance(exc, ConnectionAbortedError):  # asyncio's handshake timeout
+                self.counts["handshake_timeout"] += 1
+                self._note("handshake_timeout", addr[0], "TLS handshake from %s timed out")
+                if self.gate is not None:
+                    self.gate.connection_strike(addr, self.clock())
+            else:
+                self.counts["handshake_failed"] += 1
+                log.info("TLS handshake from %s:%s failed: %s", addr[0], addr[1], exc)
+            return
+        finally:
+            self._handshaking.discard(raw)
+        if secure is None:  # the peer went away as the handshake ended
+            self._release(addr[0])
+            return
+        protocol.connection_made(secure)  # starts _serve_tls, which releases the count
 
     async def _read_stream(
         self,
@@ -280,6 +501,7 @@ class SipTransport:
         writer: asyncio.StreamWriter,
         addr: Address,
         transport: str = "tcp",
+        conn: _Conn | None = None,
     ) -> None:
         buf = b""
         while True:
@@ -287,6 +509,10 @@ class SipTransport:
             if not chunk:
                 return
             buf += chunk
+            if conn is not None:
+                now = self._now()
+                if conn.partial is None:
+                    conn.partial = now
             while True:
                 stripped = buf.lstrip(b"\r\n")
                 if stripped != buf:
@@ -315,7 +541,12 @@ class SipTransport:
                 if len(buf) < total:
                     break
                 frame, buf = buf[:total], buf[total:]
-                self.received(frame, addr, transport)
+                if conn is not None:
+                    conn.last = now
+                    conn.partial = now if buf.strip(b"\r\n") else None
+                self.received(frame, addr, transport, conn)
+            if conn is not None and not buf:
+                conn.partial = None  # only keep-alives, or all messages complete
 
     # ---- sending ------------------------------------------------------------------------
 
@@ -323,8 +554,9 @@ class SipTransport:
         data = msg.to_bytes()
         if transport == "tls":
             conn = self._tls_conns.get(dest)
-            if conn is not None and not conn.is_closing():
-                conn.write(data)
+            if conn is not None and not conn.writer.is_closing():
+                conn.writer.write(data)
+                _track(conn, msg, self._now(), sent=True)
             else:
                 log.info("no TLS connection to %s:%s: %s not sent", dest[0], dest[1], _what(msg))
                 if isinstance(msg, Request) and self.on_unreachable is not None:
@@ -332,11 +564,12 @@ class SipTransport:
                     asyncio.get_running_loop().call_soon(self._unreachable, data, dest)
             return
         if transport == "tcp":
-            writer = self._conns.get(dest)
-            if writer is not None and not writer.is_closing():
-                writer.write(data)
+            conn = self._conns.get(dest)
+            if conn is not None and not conn.writer.is_closing():
+                conn.writer.write(data)
+                _track(conn, msg, self._now(), sent=True)
             else:
-                self._spawn(self._connect_and_send(dest, data))
+                self._spawn(self._connect_and_send(dest, data, msg))
             return
         if self._udp is not None:
             try:
@@ -356,22 +589,88 @@ class SipTransport:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect_and_send(self, dest: Address, data: bytes) -> None:
+    async def _connect_and_send(self, dest: Address, data: bytes, msg: Request | Response) -> None:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(*dest), 5)
         except (OSError, TimeoutError) as exc:
             log.warning("TCP connect to %s:%s failed: %s", dest[0], dest[1], exc)
             return
-        self._conns[dest] = writer
+        gate = self.gate
+        trusted = gate is not None and gate.trusted(dest)
+        conn = self._conns[dest] = _Conn(dest, writer, self._now(), inbound=False, trusted=trusted)
+        self._open.add(conn)
         writer.write(data)
+        _track(conn, msg, self._now(), sent=True)
         try:
-            await self._read_stream(reader, writer, dest)
+            await self._read_stream(reader, writer, dest, "tcp", conn)
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.info("TCP peer %s:%s dropped: %s", dest[0], dest[1], exc)
         finally:
-            if self._conns.get(dest) is writer:
+            self._open.discard(conn)
+            if self._conns.get(dest) is conn:
                 del self._conns[dest]
             writer.close()
+
+
+class _TlsAccept(asyncio.Protocol):
+    """A connection to the TLS port, before its handshake: refused at once over the limits,
+    else read no further until SipTransport._handshake takes it over."""
+
+    def __init__(self, owner: SipTransport) -> None:
+        self.owner = owner
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        addr: Address = (peer[0], peer[1])
+        if not self.owner._admit(addr):
+            transport.abort()
+            return
+        transport.pause_reading()  # the ClientHello is for the TLS protocol start_tls sets
+        self.owner._spawn(self.owner._handshake(transport, addr))
+
+
+def _track(conn: _Conn, msg: Request | Response, now: float, *, sent: bool) -> None:
+    """What a message over a connection says about keeping it open: an INVITE's dialog (until
+    its failure or BYE) and the expiry of a registration we accepted."""
+    if isinstance(msg, Request):
+        if msg.method == "INVITE":
+            if len(conn.calls) < MAX_CALLS_PER_CONNECTION:
+                conn.calls.setdefault(msg.call_id, False)
+        elif msg.method == "BYE":
+            conn.calls.pop(msg.call_id, None)
+        return
+    if msg.status < 200:
+        return
+    method = msg.cseq[1]
+    if method == "INVITE":
+        call_id = msg.call_id
+        if msg.status < 300:
+            if call_id in conn.calls or len(conn.calls) < MAX_CALLS_PER_CONNECTION:
+                conn.calls[call_id] = True
+        elif conn.calls.get(call_id) is False:
+            del conn.calls[call_id]
+    elif method == "REGISTER" and sent and msg.status < 300:
+        conn.registered_until = now + _granted(msg)
+
+
+def _connection_cap(configured: int) -> int:
+    """The total connection limit: as configured, at most half the file-descriptor limit (the
+    rest is for RTP sockets, the database, the web server)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return configured
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return configured
+    cap = max(16, soft // 2)
+    if configured > cap:
+        log.warning(
+            "SIP connection limit %d capped at %d (half the fd limit %d)", configured, cap, soft
+        )
+    return min(configured, cap)
 
 
 def _what(msg: Request | Response) -> str:
