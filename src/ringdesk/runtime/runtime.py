@@ -1,7 +1,7 @@
 """The runtime: builds the parts (database, configuration snapshot, engine, store writer, feeds,
 SIP switch), joins them in a Pipeline, and runs the timer loop. What the web layer may use is
 named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`,
-`sip_bans`, `lift_sip_ban`, `sip_refusals`."""
+`sip_bans`, `lift_sip_ban`, `sip_refusals`, `sip_connections`."""
 
 from __future__ import annotations
 
@@ -223,6 +223,18 @@ class Runtime:
 
     def lift_sip_ban(self, address: str) -> bool:
         return self.switch.gate.lift(address)
+
+    def sip_connections(self) -> tuple[int, int, int, dict[str, int]]:
+        """SIP over TCP/TLS: connections the peers have open, the limits per source and in
+        all, and the connections refused or closed by a timeout since the start, by reason."""
+        transport = self.switch.stack.transport
+        per_source = transport.limits.conn_per_source
+        return (
+            transport.open_connections,
+            per_source,
+            transport.max_connections,
+            dict(transport.counts),
+        )
 
     def phone_registered(self, agent_id: int) -> bool:
         """As the engine knows it from the switch's PhoneRegistered reports."""

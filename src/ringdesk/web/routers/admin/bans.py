@@ -21,7 +21,7 @@ BanAddress = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[0-9A-F
 
 class SipBan(TypedDict):
     address: str
-    reason: str  # "auth_failures" or "flood"
+    reason: str  # "auth_failures", "flood" or "connections"
     since: float  # Unix time the ban began
     until: float  # Unix time it ends by itself
 
@@ -62,6 +62,45 @@ def sip_refusals(_: Admin, runtime: RuntimeDep) -> SipRefusals:
         },
         "live_inbound_calls": live,
         "dropped_packets": dropped,
+    }
+
+
+class SipConnectionCounts(TypedDict):
+    refused_banned: int  # from a banned source, closed at once
+    refused_per_source: int  # the source had conn_per_source open
+    refused_total: int  # conn_total were open
+    message_timeout: int  # a message unfinished message_timeout s after its first byte
+    idle_timeout: int  # silent for conn_idle s without a registration or a call on it
+    handshake_timeout: int  # a TLS handshake not done within tls_handshake_timeout s
+    handshake_failed: int  # not TLS, or a TLS the server does not speak
+
+
+class SipConnections(TypedDict):
+    """SIP over TCP and TLS since the server started (in memory, like the bans): refusals and
+    timeouts are strikes with the gate, which bans a source after conn_strikes in a minute."""
+
+    open: int  # connections the peers opened, TLS ones in their handshake included
+    per_source_limit: int
+    total_limit: int  # as configured, at most half the process's file-descriptor limit
+    closed: SipConnectionCounts
+
+
+@router.get("/sip/connections")
+def sip_connections(_: Admin, runtime: RuntimeDep) -> SipConnections:
+    open_now, per_source, total, counts = runtime.sip_connections()
+    return {
+        "open": open_now,
+        "per_source_limit": per_source,
+        "total_limit": total,
+        "closed": {
+            "refused_banned": counts.get("refused_banned", 0),
+            "refused_per_source": counts.get("refused_per_source", 0),
+            "refused_total": counts.get("refused_total", 0),
+            "message_timeout": counts.get("message_timeout", 0),
+            "idle_timeout": counts.get("idle_timeout", 0),
+            "handshake_timeout": counts.get("handshake_timeout", 0),
+            "handshake_failed": counts.get("handshake_failed", 0),
+        },
     }
 
 
