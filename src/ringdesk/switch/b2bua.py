@@ -202,7 +202,7 @@ class Switch(RequestHandler):
             except Exception:
                 log.exception("hang-up at shutdown failed")
         await asyncio.sleep(0.05)  # let the BYEs leave
-        self.dialogs.flush()  # ended here: a restart has nobody left to BYE
+        self.dialogs.flush(wait=True)  # ended here: a restart has nobody left to BYE
         await self.registration.stop()
         for task in list(state.tasks):
             task.cancel()

@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -156,13 +157,20 @@ class DialogJournal:
     """The dialogs file, rewritten FLUSH_DELAY after a change (`mark`) with what `live` lists
     then. `stale` tells whether a dialog's CSeq moved since the last write (a re-INVITE, a
     refresh): the housekeeping marks the file then, so a BYE after a crash is not refused as
-    out of order."""
+    out of order.
+
+    The text is made on the loop (a join of cached rows); the write and rename run in a worker
+    thread, one at a time, the newest text next: on ext4 a rename over a file flushes the new
+    file's data first, which under disk load takes milliseconds the loop must not wait."""
 
     def __init__(self, path: Path, live: Callable[[], Iterable[LiveDialog]]) -> None:
         self.path = path
         self._live = live
         self._texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
         self._pending: asyncio.TimerHandle | None = None
+        self._lock = threading.Lock()  # one writer of the file at a time
+        self._writing = False  # a worker thread is writing
+        self._next: str | None = None  # the text to write once it is done
         self.writes = 0  # how many times the file was written (for tests and the bench)
 
     def mark(self) -> None:
@@ -184,10 +192,47 @@ class DialogJournal:
                 return True
         return count != len(self._texts)
 
-    def flush(self) -> None:
+    def flush(self, *, wait: bool = False) -> None:
+        """Write what is live now: in a worker thread, or here when `wait` (at shutdown, after
+        any write under way)."""
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        text = self._render()
+        if wait:
+            self._next = None
+            self._write(text)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write(text)
+            return
+        if self._writing:
+            self._next = text  # written as soon as the current write is done
+            return
+        self._start(loop, text)
+
+    def _start(self, loop: asyncio.AbstractEventLoop, text: str) -> None:
+        self._writing = True
+        done = loop.run_in_executor(None, self._write, text)
+        done.add_done_callback(lambda _f: self._written(loop))
+
+    def _written(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._writing = False
+        if self._next is not None and not loop.is_closed():
+            text, self._next = self._next, None
+            self._start(loop, text)
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            try:
+                write_private(self.path, text)
+                self.writes += 1
+            except OSError as exc:
+                log.warning("could not save the live dialogs to %s: %s", self.path, exc)
+
+    def _render(self) -> str:
         texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
         for dialog, tp, dest in self._live():
             key = (dialog.call_id, dialog.local_tag)
@@ -196,11 +241,7 @@ class DialogJournal:
                 known = (dialog.local_seq, dialog_row(dialog, tp, dest), dest, tp)
             texts[key] = known
         self._texts = texts
-        try:
-            write_private(self.path, "[" + ",\n".join(t[1] for t in texts.values()) + "]")
-            self.writes += 1
-        except OSError as exc:
-            log.warning("could not save the live dialogs to %s: %s", self.path, exc)
+        return "[" + ",\n".join(t[1] for t in texts.values()) + "]"
 
     def cancel(self) -> None:
         if self._pending is not None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+import time
 from pathlib import Path
+
+import pytest
 
 from ringdesk.core.telephony import Bridge, CallArrived, LegAnswered, RingAgent
 from ringdesk.sip.dialog import Dialog
@@ -236,3 +239,35 @@ async def test_a_bye_nobody_answers_is_given_up(tmp_path: Path) -> None:
         await _until(lambda: _rows(tmp_path) == [], timeout=10)
     finally:
         await switch.stop()
+
+
+async def test_a_slow_disk_never_holds_the_loop_and_the_newest_list_is_written_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ringdesk.switch import persist
+
+    real = persist.write_private
+
+    def slow(path: Path, text: str) -> None:
+        time.sleep(0.3)  # a rename over the old file waiting for the disk
+        real(path, text)
+
+    monkeypatch.setattr(persist, "write_private", slow)
+    live: list[persist.LiveDialog] = []
+    journal = persist.DialogJournal(tmp_path / DIALOGS_FILE, lambda: list(live))
+    started = time.monotonic()
+    journal.flush()  # [] goes to the worker
+    dialog = Dialog(
+        call_id="late-1",
+        local_tag="ours",
+        remote_tag="theirs",
+        local=parse_name_addr("<sip:5550100@ringdesk.local>"),
+        remote=parse_name_addr("<sip:5551234@127.0.0.1>"),
+        remote_target=parse_uri("sip:peer@127.0.0.1:5999"),
+        local_seq=1,
+    )
+    live.append((dialog, "udp", ("127.0.0.1", 5999)))
+    journal.flush()  # while the first write is still under way: queued
+    assert time.monotonic() - started < 0.1  # the loop did not wait for the disk
+    await _until(lambda: journal.writes == 2, timeout=5)
+    assert [r["call_id"] for r in _rows(tmp_path)] == ["late-1"]
