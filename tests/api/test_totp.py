@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import PASSWORDS, Clients, assert_error
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_server
 
 PASSWORD = "a-long-pass-1"
 RECOVERY = re.compile(r"^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$")
@@ -72,9 +72,9 @@ def _second(server: RunningServer, pending_token: str, **code: str) -> httpx.Res
         )
 
 
-def _pending(server: RunningServer, username: str) -> str:
+def _pending(server: RunningServer, username: str, password: str = PASSWORD) -> str:
     """The first step of a login with TOTP: the password is right, a code is due."""
-    answer = _login(server, username)
+    answer = _login(server, username, password)
     body = assert_error(answer, 401, "second_factor_required")
     assert "token" not in body, "no session before the second factor"
     assert body["expires_in"] == 300
@@ -93,10 +93,10 @@ def _new_user(http: Clients, role: str = "admin") -> tuple[int, str]:
     return created.json()["id"], username
 
 
-def _enrol(server: RunningServer, token: str, username: str) -> tuple[Steps, list[str]]:
+def _enrol(server: RunningServer, token: str, password: str = PASSWORD) -> tuple[Steps, list[str]]:
     """Turn TOTP on for the user of `token`; the codes to use next and the recovery codes."""
     with server.client(token) as http:
-        started = http.post("/api/me/totp", json={"password": PASSWORD})
+        started = http.post("/api/me/totp", json={"password": password})
         assert started.status_code == 200, started.text
         secret = started.json()["secret"]
         steps = Steps(secret)
@@ -109,7 +109,7 @@ def _enrol(server: RunningServer, token: str, username: str) -> tuple[Steps, lis
 def _enrolled(server: RunningServer, http: Clients, role: str = "admin") -> Any:
     user_id, username = _new_user(http, role)
     token = server.login(username, PASSWORD)
-    steps, codes = _enrol(server, token, username)
+    steps, codes = _enrol(server, token)
     return user_id, username, token, steps, codes
 
 
@@ -306,3 +306,52 @@ def test_bad_second_steps_are_clear_4xx(api: RunningServer) -> None:
 def test_the_demo_admin_password_login_is_unchanged(api: RunningServer) -> None:
     answer = _login(api, "admin", PASSWORDS["admin"])
     assert answer.status_code == 200 and answer.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def required(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server where admins must use two-step sign-in (SQLite: the rule is in the web layer)."""
+    running = start_server(
+        tmp_path_factory.mktemp("required"), serve_args=("--admin-totp", "required")
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_where_it_is_required_an_admin_without_it_can_only_set_it_up(
+    required: RunningServer,
+) -> None:
+    token = required.login("admin", PASSWORDS["admin"])
+    admin = required.client(token)
+    assert admin.get("/api/me").json()["totp_setup_required"] is True
+    for refused in (
+        admin.get("/api/admin/users"),
+        admin.get("/api/board"),
+        admin.post("/api/admin/users", json={"username": "x", "name": "X", "password": PASSWORD}),
+    ):
+        assert_error(refused, 403, "totp_setup_required")
+    with connect(f"ws://127.0.0.1:{required.http_port}/api/ws", open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "auth", "token": token}))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.reason == "totp_setup_required"
+    # Agents are not concerned.
+    with required.client(required.login("alice", PASSWORDS["alice"])) as alice:
+        assert alice.get("/api/me").json()["totp_setup_required"] is False
+        assert alice.get("/api/tickets").status_code == 200
+
+    steps, _ = _enrol(required, token, PASSWORDS["admin"])
+    # The same session may do admin work as soon as it is on.
+    assert admin.get("/api/me").json()["totp_setup_required"] is False
+    assert admin.get("/api/admin/users").status_code == 200
+    done = _second(required, _pending(required, "admin", PASSWORDS["admin"]), code=steps.next())
+    assert done.status_code == 200, done.text
+    # Turned off again, admin work stops again (the session stays, to set it up anew).
+    off = admin.post(
+        "/api/me/totp/disable", json={"password": PASSWORDS["admin"], "code": steps.next()}
+    )
+    assert off.status_code == 204, off.text
+    assert_error(admin.get("/api/admin/users"), 403, "totp_setup_required")
+    admin.close()

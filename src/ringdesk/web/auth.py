@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ringdesk.runtime import Runtime
-from ringdesk.store import sessions
+from ringdesk.store import sessions, totp
 from ringdesk.store.security import token_digest
 from ringdesk.web.errors import ApiError
 from ringdesk.web.principals import Login, Principal, SessionCache
@@ -63,8 +63,13 @@ def principal_for_digest(
             if found is None:
                 return None
             row, session = found
+            needs_totp = (
+                runtime.settings.admin_totp_required
+                and row.role == "admin"
+                and not totp.is_enabled(db, user_id=row.id)
+            )
             login = Login(
-                Principal(row.id, row.username, row.name, row.role),
+                Principal(row.id, row.username, row.name, row.role, needs_totp),
                 session.created_at,
                 session.last_seen_at,
                 session.last_seen_at,
@@ -119,16 +124,31 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+# What an admin who must still set up two-step sign-in may do (--admin-totp required).
+TOTP_SETUP_PATHS = frozenset({"/api/me", "/api/auth/logout"})
+TOTP_SETUP_PREFIX = "/api/me/totp"
+
+
 async def current_user(request: Request) -> Principal:
     resolved = request.scope.get(PRINCIPAL_KEY)
     if isinstance(resolved, Principal):
-        return resolved
-    token = bearer_token(request)
-    if token is None:
-        raise ApiError(401, "not_authenticated", "Log in first: this needs a bearer token.")
-    principal = principal_for_token(request.app.state.runtime, request.app.state.logins, token)
+        principal: Principal | None = resolved
+    else:
+        token = bearer_token(request)
+        if token is None:
+            raise ApiError(401, "not_authenticated", "Log in first: this needs a bearer token.")
+        principal = principal_for_token(request.app.state.runtime, request.app.state.logins, token)
     if principal is None:
         raise ApiError(401, "not_authenticated", "Your session has ended; log in again.")
+    path = request.url.path
+    if principal.needs_totp and not (
+        path in TOTP_SETUP_PATHS or path.startswith(TOTP_SETUP_PREFIX)
+    ):
+        raise ApiError(
+            403,
+            "totp_setup_required",
+            "Admins need two-step sign-in on this server: set it up on your account page first.",
+        )
     return principal
 
 

@@ -11,6 +11,9 @@ class Principal:
     username: str
     name: str
     role: str
+    # An admin without two-step sign-in on a server that requires it (--admin-totp required):
+    # the session may only set it up (web/auth.py, TOTP_SETUP_PATHS).
+    needs_totp: bool = False
 
     @property
     def is_admin(self) -> bool:

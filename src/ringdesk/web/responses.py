@@ -47,6 +47,9 @@ class MyCti(TypedDict):
 class Me(User):
     services: list[MyService]  # those I have phone permission on
     cti: MyCti | None
+    # An admin on a server with --admin-totp required who has not set up two-step sign-in:
+    # everything but the account page answers 403 totp_setup_required until it is on.
+    totp_setup_required: bool
 
 
 # ---- the second factor (profile) -----------------------------------------------------------------

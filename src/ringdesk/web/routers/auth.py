@@ -142,4 +142,5 @@ def me(user: User, runtime: RuntimeDep) -> Me:
             **user_json(row),
             "services": services,
             "cti": {"cti_id": cti.cti_id, "cti_number": cti.cti_number} if cti else None,
+            "totp_setup_required": user.needs_totp,
         }

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from ringdesk.store import totp, users
 from ringdesk.store.security import verify_password
-from ringdesk.web.auth import RuntimeDep, User
+from ringdesk.web.auth import RuntimeDep, User, logins
 from ringdesk.web.errors import ApiError
 from ringdesk.web.principals import Principal
 from ringdesk.web.responses import RecoveryCodes, TotpEnrolment, TotpStatus
@@ -72,6 +72,7 @@ def confirm_totp(
     with runtime.db() as db:
         totp.enable(db, user_id=user.id)
         codes = totp.replace_recovery_codes(db, user_id=user.id)
+    logins(request).drop_user(user.id)  # an admin who had to set it up may work now
     return {"recovery_codes": codes}
 
 
@@ -101,6 +102,7 @@ def disable_totp(
         _recovery_code(runtime, request, user, body.recovery_code or "")
     with runtime.db() as db:
         totp.delete(db, user_id=user.id)
+    logins(request).drop_user(user.id)  # where it is required, admin work stops until set up
     return Response(status_code=204)
 
 

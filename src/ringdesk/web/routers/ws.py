@@ -49,6 +49,9 @@ async def feed(websocket: WebSocket) -> None:
     if principal is None:
         await _refuse(websocket, "not_authenticated")
         return
+    if principal.needs_totp:  # an admin who must set up two-step sign-in first gets no board
+        await _refuse(websocket, "totp_setup_required")
+        return
     feeds = runtime.feeds
     sub, replay, resync = feeds.subscribe(
         principal.id, since, session=token_digest(token), admin=principal.is_admin

@@ -22,20 +22,35 @@ const shownTickets = new Set();
 
 /** @param {any} user */
 function homeOf(user) {
+  if (user && user.totp_setup_required) return "/account";
   return user && user.role === "admin" ? "/board" : "/tickets";
 }
 
 /**
  * Pages need a session; admin pages need the admin role. Without a session the login form
- * shows in place, and the address stays so the user lands there after logging in.
+ * shows in place, and the address stays so the user lands there after logging in. An admin who
+ * must set up two-step sign-in first (--admin-totp required) gets only the account page.
  * @param {import("./router.js").View} view
- * @param {{admin?: boolean}} [options]
+ * @param {{admin?: boolean, setup?: boolean}} [options]
  * @returns {import("./router.js").View}
  */
 function guarded(view, options = {}) {
   return (outlet, params, q) => {
     const me = state.get("me");
     if (!me) return loginView(outlet, afterLogin);
+    if (me.totp_setup_required && !options.setup) {
+      outlet.append(
+        h("h1", null, "Set up two-step sign-in"),
+        h(
+          "p",
+          null,
+          "On this server admins sign in with a code from an authenticator app as well. ",
+          h("a", { href: "/account" }, "Set it up on your account page"),
+          " to continue.",
+        ),
+      );
+      return;
+    }
     if (options.admin && me.role !== "admin") {
       outlet.append(
         h("h1", null, "Admins only"),
@@ -117,7 +132,13 @@ route(
     { admin: true },
   ),
 );
-route("/account", guarded(lazy(() => import("./pages/account.js"), "accountView")));
+route(
+  "/account",
+  guarded(
+    lazy(() => import("./pages/account.js"), "accountView"),
+    { setup: true },
+  ),
+);
 route(
   "/admin/reports",
   guarded(
@@ -139,6 +160,7 @@ async function startSession() {
   state.set("me", me);
   drawTopbar(me);
   document.body.classList.add("signed-in");
+  if (me.totp_setup_required) return; // no widget, no feed until two-step sign-in is on
   // An admin with no CTI assignment supervises; everyone else takes calls from the widget.
   if (me.role !== "admin" || me.cti) {
     mountWidget(widgetRoot);

@@ -13,9 +13,9 @@
  */
 
 /**
- * GET /api/auth/me.
+ * GET /api/auth/me. `totp_setup_required`: an admin who must set up two-step sign-in first.
  * @typedef {{id: number, username: string, name: string, role: Role, services: MyService[],
- *   cti: null | {cti_id: string, cti_number: string}}} Me
+ *   cti: null | {cti_id: string, cti_number: string}, totp_setup_required: boolean}} Me
  */
 
 /** @typedef {{id: number, username: string, name: string, role: Role}} User */

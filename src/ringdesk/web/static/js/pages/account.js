@@ -15,12 +15,20 @@ import * as state from "../state.js";
 export async function accountView(main) {
   document.title = "Your account · Ringdesk";
   const me = state.get("me");
+  const required = me.totp_setup_required
+    ? h(
+        "p",
+        { class: "callout callout-warn", role: "status" },
+        "Admins need two-step sign-in on this server: set it up below to continue.",
+      )
+    : null;
   const section = h("section", { class: "card settings-form", "aria-labelledby": "totp-title" });
   main.append(
     h(
       "div",
       { class: "account" },
       h("h1", null, "Your account"),
+      required,
       h(
         "section",
         { class: "card settings-form" },
@@ -165,7 +173,11 @@ function recoveryCodes(section, codes, heading) {
       ui.copyButton(codes.join("\n"), list, "recovery codes"),
       ui.button("I have saved them", {
         class: "btn btn-primary",
-        onclick: () => void showTotp(section),
+        onclick: () => {
+          // An admin who had to set it up first: start the whole session now.
+          if (state.get("me")?.totp_setup_required) location.assign("/");
+          else void showTotp(section);
+        },
       }),
     ),
   ];
