@@ -191,13 +191,13 @@ class SipTransport:
         self.tls = tls
         self.tls_port = tls_port  # the bound port once started (with 0: the one picked)
         self._tls_server: asyncio.Server | None = None
+        self._tls_listener: socket.socket | None = None
         self._tls_conns: dict[Address, _Conn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Connection limits and timeouts (the module docstring).
         self.limits = gate.settings if gate is not None else GateSettings()
         self.max_connections = self.limits.conn_total  # capped by the fd limit at start
         self._open: set[_Conn] = set()
-        self._handshaking: set[asyncio.Transport] = set()
         self._serving: set[asyncio.Task[Any]] = set()  # the peers' connections being read
         self._by_source: dict[str, int] = {}  # inbound connections open (or in handshake)
         self._inbound = 0
@@ -217,13 +217,40 @@ class SipTransport:
     async def _start_tls(self) -> None:
         if self.tls is None:
             return
-        # A plain listener: the limits apply before the handshake (_TlsAccept), which then
-        # runs under its own timeout.
+        # Our own accept loop: the limits apply to the bare socket, before a byte is read
+        # (_accept_tls); the handshake then runs under its own timeout. (A protocol that pauses
+        # reading in connection_made does not do it: uvloop reads the ClientHello anyway.)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.tls_port))
+            sock.listen(512)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self._tls_listener = sock
+        self.tls_port = sock.getsockname()[1]
+        self._spawn(self._accept_tls(sock))
+
+    async def _accept_tls(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        self._tls_server = await loop.create_server(
-            lambda: _TlsAccept(self), self.host, self.tls_port
-        )
-        self.tls_port = self._tls_server.sockets[0].getsockname()[1]
+        while True:
+            try:
+                raw, peer = await loop.sock_accept(listener)
+            except OSError as exc:  # out of descriptors, say: keep accepting
+                if listener.fileno() < 0:
+                    return  # closed by stop()
+                log.warning("TLS accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            addr: Address = (peer[0], peer[1])
+            if not self._admit(addr):
+                raw.close()
+                continue
+            raw.setblocking(False)
+            self._spawn(self._handshake(raw, addr))
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -259,10 +286,10 @@ class SipTransport:
         for server in (self._server, self._tls_server):
             if server is not None:
                 server.close()
+        if self._tls_listener is not None:
+            self._tls_listener.close()  # its accept loop is one of self._tasks, cancelled below
         for conn in list(self._open):
             conn.writer.close()
-        for raw in list(self._handshaking):
-            raw.abort()
         for task in list(self._tasks):
             task.cancel()
         if self._serving:  # they end on the close above; let them, rather than cancel them
@@ -331,7 +358,7 @@ class SipTransport:
             self._release(addr[0])
 
     async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # Admitted before its handshake (_TlsAccept), released here.
+        # Admitted before its handshake (_accept_tls), released here.
         peer = writer.get_extra_info("peername")
         addr: Address = (peer[0], peer[1])
         try:
@@ -457,27 +484,27 @@ class SipTransport:
     def _handshake_timeout(self) -> float:
         return self.limits.tls_handshake_timeout if self.gate is not None else TLS_HANDSHAKE_TIMEOUT
 
-    async def _handshake(self, raw: asyncio.Transport, addr: Address) -> None:
-        """TLS on a connection _TlsAccept admitted, then _serve_tls over it."""
+    async def _handshake(self, raw: socket.socket, addr: Address) -> None:
+        """TLS on a connection _accept_tls admitted; the protocol then runs _serve_tls."""
         assert self.tls is not None
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         protocol = asyncio.StreamReaderProtocol(reader, self._serve_tls)
-        self._handshaking.add(raw)
         try:
-            secure = await loop.start_tls(
+            # Once the handshake is done the protocol's connection_made starts _serve_tls
+            # (which releases the count).
+            await loop.connect_accepted_socket(
+                lambda: protocol,
                 raw,
-                protocol,
-                self.tls,
-                server_side=True,
+                ssl=self.tls,
                 ssl_handshake_timeout=self._handshake_timeout(),
             )
         except asyncio.CancelledError:
-            raw.abort()
+            raw.close()
             self._release(addr[0])
             raise
         except (OSError, EOFError) as exc:  # ssl.SSLError is an OSError
-            raw.abort()
+            raw.close()
             self._release(addr[0])
             if isinstance(exc, ConnectionAbortedError):  # asyncio's handshake timeout
                 self.counts["handshake_timeout"] += 1
@@ -488,12 +515,6 @@ class SipTransport:
                 self.counts["handshake_failed"] += 1
                 log.info("TLS handshake from %s:%s failed: %s", addr[0], addr[1], exc)
             return
-        finally:
-            self._handshaking.discard(raw)
-        if secure is None:  # the peer went away as the handshake ended
-            self._release(addr[0])
-            return
-        protocol.connection_made(secure)  # starts _serve_tls, which releases the count
 
     async def _read_stream(
         self,
@@ -610,24 +631,6 @@ class SipTransport:
             if self._conns.get(dest) is conn:
                 del self._conns[dest]
             writer.close()
-
-
-class _TlsAccept(asyncio.Protocol):
-    """A connection to the TLS port, before its handshake: refused at once over the limits,
-    else read no further until SipTransport._handshake takes it over."""
-
-    def __init__(self, owner: SipTransport) -> None:
-        self.owner = owner
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        peer = transport.get_extra_info("peername")
-        addr: Address = (peer[0], peer[1])
-        if not self.owner._admit(addr):
-            transport.abort()
-            return
-        transport.pause_reading()  # the ClientHello is for the TLS protocol start_tls sets
-        self.owner._spawn(self.owner._handshake(transport, addr))
 
 
 def _track(conn: _Conn, msg: Request | Response, now: float, *, sent: bool) -> None:

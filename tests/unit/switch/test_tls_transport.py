@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from ringdesk import tls
 from ringdesk.core.telephony import RingAgent
@@ -116,6 +117,43 @@ async def test_a_tls_peer_is_answered_and_reached_over_its_own_connection(
     sip.send(parse_message(OPTIONS.format(n=4).encode()), src, "tls")
     data, dest = await asyncio.wait_for(received.unreachable.get(), WAIT)
     assert dest == src and b"Call-ID: c4" in data
+
+
+def test_tls_clients_that_send_their_hello_at_once_are_served_under_uvloop(
+    certificate: tls.Certificate,
+) -> None:
+    """The server runs on uvloop, which reads a new connection even when its protocol pauses
+    reading in connection_made: the ClientHello must still reach the TLS layer."""
+
+    async def run() -> list[int]:
+        received = Received()
+        sip = SipTransport(
+            "127.0.0.1",
+            0,
+            received.on_message,
+            tls=tls.context(certificate.cert, certificate.key),
+        )
+        await sip.start()
+        statuses = []
+        try:
+            for n in range(5):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", sip.tls_port, ssl=_client(certificate), server_hostname="127.0.0.1"
+                )
+                writer.write(OPTIONS.format(n=n).encode())
+                msg, src, _tp = await asyncio.wait_for(received.messages.get(), WAIT)
+                assert isinstance(msg, Request)
+                sip.send(make_response(msg, 200), src, "tls")
+                answer = await _read_message(reader)
+                assert isinstance(answer, Response)
+                statuses.append(answer.status)
+                writer.close()
+        finally:
+            await sip.stop()
+        return statuses
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(run()) == [200] * 5
 
 
 async def test_a_peer_that_never_completes_the_handshake_is_dropped(
