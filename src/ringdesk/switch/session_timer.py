@@ -135,10 +135,6 @@ class SessionTimers:
         self.timers: dict[AnyLeg, LegTimer] = {}
         self._on_established = on_established or (lambda: None)
 
-    @property
-    def enabled(self) -> bool:
-        return self.interval is not None
-
     # ---- as UAC: our INVITEs --------------------------------------------------------------
 
     def offer_headers(self) -> list[tuple[str, str]]:
@@ -265,9 +261,6 @@ class SessionTimers:
             due = timer.retry_at if timer.retry_at is not None else timer.refresh_at
             if timer.we_refresh and not timer.in_flight and now >= due:
                 self._refresh(leg, timer)
-
-    def forget(self, leg: AnyLeg) -> None:
-        self.timers.pop(leg, None)
 
     # ---- our refreshes ---------------------------------------------------------------------
 
