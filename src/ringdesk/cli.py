@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import re
 import socket
 import ssl
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ringdesk import config
 from ringdesk.config import is_loopback
+from ringdesk.store.secrets import SecretKeyError
 
 log = logging.getLogger("ringdesk")
 
@@ -35,18 +37,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _migrate(settings: config.Settings) -> None:
+    from ringdesk.store.datadir import prepare
     from ringdesk.store.migrate import upgrade
+    from ringdesk.store.secrets import load_box
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url)
+    for path in prepare(settings.data_dir):
+        log.warning("%s was readable by other users: now by the service user only", path)
+    upgrade(settings.effective_database_url, load_box(settings.data_dir))
 
 
 def _demo(settings: config.Settings) -> None:
     from ringdesk.store.db import make_engine, make_sessionmaker
     from ringdesk.store.demo import seed
+    from ringdesk.store.secrets import load_box
 
     _migrate(settings)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, load_box(settings.data_dir))
     try:
         with make_sessionmaker(engine)() as db:
             lines = seed(db)
@@ -81,6 +87,7 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     _migrate(settings)  # idempotent; a fresh checkout then only needs `ringdesk serve`
     sock = _bind(settings.http_host, settings.http_port)
     runtime = Runtime(settings)
+    runtime.preflight()
     runtime.http_port = sock.getsockname()[1]
     web_tls = _tls(settings, runtime)
     app = create_app(runtime)
@@ -172,6 +179,9 @@ def _redact_secrets() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Everything the service writes (the database, the secret key, sounds, recordings, the
+    # registrations) is for the service user alone, whatever umask it was started with.
+    os.umask(0o077)
     settings = config.load(args)
     level = str(getattr(args, "log_level", "warning")).upper()
     logging.basicConfig(
@@ -184,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         _demo(settings)
     else:
-        _serve(settings, args.log_level)
+        try:
+            _serve(settings, args.log_level)
+        except SecretKeyError as exc:
+            log.error("cannot start: %s", exc)
+            return 2
     return 0
 
 

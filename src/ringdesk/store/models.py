@@ -21,8 +21,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ringdesk.core.dialplan import DEFAULT_PLAN as _PLAN
 from ringdesk.store.cti_settings import DEFAULTS
-
 from ringdesk.store.secrets import SEALED_LENGTH, Sealed
+
 _D = DEFAULTS.row_values()
 _INTL_PREFIXES = ",".join(_PLAN.international_prefixes)
 

@@ -23,6 +23,7 @@ SECRETS = (
     ("cti_agents", "user_id", "phone_password"),
     ("cti_settings", "id", "trunk_password"),
 )
+SEALED_ONLY = (("user_totp", "user_id", "secret"),)  # made at its sealed length by 0004
 CLEAR_LENGTH = 128
 
 
@@ -37,7 +38,7 @@ def _todo(table: str, key: str, column: str, change: str) -> list[tuple[object, 
 def _need_box(change: str) -> SecretBox | None:
     """The key, checked before any table is touched: SQLite's table rebuilds are not undone
     by a failed migration, so a missing key must stop it first."""
-    if not any(_todo(table, key, column, change) for table, key, column in SECRETS):
+    if not any(_todo(table, key, column, change) for table, key, column in SECRETS + SEALED_ONLY):
         return None
     cfg = op.get_context().config
     box = cfg.attributes.get("secrets") if cfg is not None else None
@@ -52,7 +53,7 @@ def _need_box(change: str) -> SecretBox | None:
 def _rewrite(box: SecretBox | None, change: str) -> None:
     if box is None:
         return
-    for table, key, column in SECRETS:
+    for table, key, column in SECRETS + SEALED_ONLY:
         for k, value in _todo(table, key, column, change):
             new = box.seal(value) if change == "seal" else box.open(value)
             op.get_bind().execute(
