@@ -177,6 +177,40 @@ def test_cti_settings_round_trip(admin_desk: Desk) -> None:
         assert http.put("/api/admin/cti/settings", json=original).status_code == 200
 
 
+def test_inbound_trust_and_call_limits_round_trip(admin_desk: Desk) -> None:
+    page = admin_desk.page
+    with api(admin_desk.server, "admin") as http:
+        original = http.get("/api/admin/cti/settings").json()
+    admin_desk.goto("/admin/cti-settings")
+    expect(page.get_by_label("Calls per source address")).to_have_value("10")
+    expect(page.get_by_label("Calls in total")).to_have_value("200")
+    expect(page.get_by_label("Waiting calls per service")).to_have_value("50")
+    form = page.locator("form.settings-form")
+    # A host name is not a source: the server's sentence is shown and nothing is saved.
+    page.get_by_label("Other trunk sources").fill("sbc.example.com")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".save-status")).to_contain_text("trunk_sources")
+    page.get_by_label("Other trunk sources").fill("192.0.2.7\n192.0.2.8:5070")
+    page.get_by_label("Calls per source address").fill("3")
+    page.get_by_label("Calls in total").fill("40")
+    page.get_by_label("Waiting calls per service").fill("0")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".save-status")).to_have_text("Saved.")
+
+    page.reload()
+    expect(page.get_by_label("Other trunk sources")).to_have_value("192.0.2.7\n192.0.2.8:5070")
+    expect(page.get_by_label("Calls per source address")).to_have_value("3")
+    expect(page.get_by_label("Calls in total")).to_have_value("40")
+    expect(page.get_by_label("Waiting calls per service")).to_have_value("0")
+    with api(admin_desk.server, "admin") as http:
+        now = http.get("/api/admin/cti/settings").json()
+        assert now["trunk_sources"] == ["192.0.2.7", "192.0.2.8:5070"]
+        assert (now["max_calls_per_source"], now["max_calls_total"]) == (3, 40)
+        assert now["max_queued_per_service"] == 0
+        assert now["allow_any_source"] is False
+        assert http.put("/api/admin/cti/settings", json=original).status_code == 200
+
+
 def tone_wav(path: Path, *, hz: float, seconds: float = 0.5, rate: int = 8000) -> Path:
     frames = b"".join(
         struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))

@@ -118,6 +118,7 @@ def shown(figures: dict[str, Any]) -> dict[str, str]:
     """The cells the page should show for a row of /api/stats."""
     return {
         "offered": str(figures["offered"]),
+        "refused": str(figures["refused"]),
         "answered": str(figures["answered"]),
         "abandoned": str(figures["abandoned"]),
         "avg_abandon_seconds": short_duration(figures["avg_abandon_seconds"]),
