@@ -364,6 +364,8 @@ _LOST_DETAILS = {
     MEDIA_TIMEOUT: "no audio any more",
     SESSION_TIMER_EXPIRED: "the other side stopped confirming the call: session timer expired",
 }
+
+
 def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
     """The agents whose widget shows this event's consequences (their state is republished)."""
     match event:

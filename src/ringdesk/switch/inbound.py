@@ -140,6 +140,7 @@ class InboundCalls:
         leg.dialog.refresh_target(req)
         headers = [("Contact", self.state.leg_contact(leg)), *self.timers.answer_headers(leg, req)]
         self.stack.respond(txn, make_response(req, 200, headers=headers))
+
     def _on_reinvite(self, leg: AnyLeg, req: Request, txn: ServerInvite) -> None:
         """The peer holds or moves its media (follow it and mirror its direction), or only
         refreshes the session (RFC 4028: the same SDP, answered with ours unchanged)."""
