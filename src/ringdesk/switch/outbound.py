@@ -330,6 +330,9 @@ class OutboundCalls:
             return  # the 487 after our CANCEL, or a failure after we gave up
         if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
             return
+        if code == 488 and leg.crypto and not leg.plain_retried:
+            self._retry_plain(leg, resp)
+            return
         if code == 422 and (retry := self.timers.retry_after_422(leg, resp)) is not None:
             leg.invite = retry  # the interval it asks for (RFC 4028 section 7.4)
             self._send_leg_invite(leg)
@@ -404,6 +407,28 @@ class OutboundCalls:
                 "leg %s answered at %s:%s: cancelling the other contact", leg.leg_id, *leg.peer
             )
             self.teardown.cancel_branch(other)
+
+    def _retry_plain(self, leg: OutgoingLeg, resp: Response) -> None:
+        """The peer refused our SRTP offer (a phone or trunk without SDES answers 488): offer
+        it plain RTP once, as a peer that does SRTP would have taken it. Over TLS nobody else
+        can send that 488; over plain SIP whoever could forge it could read the SDES keys too,
+        so the fallback gives an attacker nothing SDES did not already give."""
+        log.info(
+            "leg %s: %s:%s refused SRTP (%s %s): offering plain RTP",
+            leg.leg_id,
+            *leg.peer,
+            resp.status,
+            resp.reason,
+        )
+        leg.plain_retried = True
+        leg.profile, leg.crypto = "RTP/AVP", []
+        old = leg.invite
+        h = old.headers.copy()
+        h.set("via", self.stack.via(leg.tp))
+        h.set("cseq", f"{old.cseq[0] + 1} INVITE")
+        leg.invite = Request(headers=h, body=b"", method="INVITE", uri=old.uri)
+        leg.invite.body = self.state.local_sdp(leg)
+        self._send_leg_invite(leg)
 
     def _retry_with_auth(self, leg: OutgoingLeg, resp: Response) -> bool:
         trunk = self.state.directory.trunk()

@@ -9,7 +9,10 @@ outside numbers):
 - "off": plain RTP/AVP;
 - "tls": RTP/SAVP when the leg's signaling runs over TLS (the keys in the SDP are only private
   there), plain otherwise;
-- "always": RTP/SAVP on every such leg (a peer without SRTP then refuses the call with 488).
+- "always": RTP/SAVP on every such leg.
+
+A peer without SRTP refuses an SRTP offer with 488; it is then offered plain RTP once
+(outbound.py), so a phone on TLS that does not do SDES still rings.
 """
 
 from __future__ import annotations

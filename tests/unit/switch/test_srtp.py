@@ -16,6 +16,7 @@ from ringdesk.core.telephony import (
     Bridge,
     CallArrived,
     LegAnswered,
+    LegFailed,
     RingAgent,
     StartQueueMusic,
 )
@@ -225,6 +226,41 @@ async def test_a_plain_answer_to_our_srtp_offer_gets_no_audio_rather_than_plain_
     assert remote is not None and remote.srtp is not None
     assert (remote.host, remote.port) == ("0.0.0.0", 0)
     assert remote.srtp.receive_key not in {c.key for c in offered} | {THEIR_KEY}
+    phone.close()
+
+
+async def test_a_phone_that_refuses_our_srtp_offer_with_488_is_offered_plain_rtp_once(
+    always: Rig,
+) -> None:
+    rig = always
+    phone = await rig.peer()
+    await register(rig, phone)
+    invite = await ring_phone(rig, phone)
+    assert crypto_of(invite.body)[0] == "RTP/SAVP"
+    phone.send(make_response(invite, 488, to_tag="refuser"))
+    await phone.expect_request("ACK")
+    again = await phone.expect_request("INVITE")
+    assert crypto_of(again.body) == ("RTP/AVP", [])
+    assert again.cseq == (invite.cseq[0] + 1, "INVITE")
+    assert again.call_id == invite.call_id and again.from_addr.tag == invite.from_addr.tag
+    assert again.headers.get("via") != invite.headers.get("via")  # a new transaction
+    answer(phone, again, sdp(31000))
+    assert await rig.events.wait_for(LegAnswered) == LegAnswered("agent-leg")
+    remote = rig.media.endpoints["agent-leg"].remote
+    assert remote is not None and (remote.port, remote.srtp) == (31000, None)
+    phone.close()
+
+
+async def test_a_second_488_fails_the_leg(always: Rig) -> None:
+    rig = always
+    phone = await rig.peer()
+    await register(rig, phone)
+    invite = await ring_phone(rig, phone)
+    phone.send(make_response(invite, 488, to_tag="refuser"))
+    again = await phone.expect_request("INVITE")
+    phone.send(make_response(again, 488, to_tag="refuser2"))
+    failed = await rig.events.wait_for(LegFailed)
+    assert isinstance(failed, LegFailed) and failed.leg_id == "agent-leg"
     phone.close()
 
 
