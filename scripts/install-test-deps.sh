@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages, when missing:
 # SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox, and the attacker tools of
-# sipvicious (svmap, svwar, svcrack), stunnel (TLS for SIPp). Fails loudly if it cannot.
+# sipvicious (svmap, svwar, svcrack), stunnel (TLS for SIPp), iproute2, nftables and
+# conntrack (the simulated networks). Fails loudly if it cannot.
 set -euo pipefail
 
 need=()
@@ -13,6 +14,10 @@ command -v sox >/dev/null || need+=(sox)
 command -v svcrack >/dev/null || need+=(sipvicious)
 # Debian's sipp has no TLS (built without OpenSSL): the TLS tests put stunnel in front of it.
 command -v stunnel4 >/dev/null || need+=(stunnel4)
+# Network namespaces, veth pairs and the NAT router of tests/support/netns.py.
+command -v ip >/dev/null || need+=(iproute2)
+command -v nft >/dev/null || need+=(nftables)
+command -v conntrack >/dev/null || need+=(conntrack)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
   command -v kamailio >/dev/null || need+=(kamailio)

@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import socket
 import struct
 import time
 from typing import TYPE_CHECKING, cast
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 RATE = 8000
 FRAME_TICKS = 160  # RTP timestamp units in one 20 ms G.711 frame
+RELATCH_PACKETS = 5  # packets in a row from a new source before the leg's audio follows it
 _monotonic = time.monotonic
 _SEQ_TS_SSRC = struct.Struct("!HII")
 _REWRITE = struct.Struct("!BHII")  # byte 1 (marker + payload type), sequence, timestamp, SSRC
@@ -54,6 +56,22 @@ def usable_address(host: str, port: int) -> bool:
     except ValueError:
         return False
     return not address.is_unspecified
+
+
+def for_socket(host: str, port: int, family: int) -> tuple[str, int] | None:
+    """Where to send to (host, port) on a socket of `family`: an IPv4 address as its
+    IPv4-mapped one on a dual-stack IPv6 socket; None when the socket cannot reach it (an IPv6
+    address on an IPv4 socket, an IPv4 one on a socket bound to one IPv6 address, which the
+    switch refuses with 488 before it gets here)."""
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    if family == socket.AF_INET6:
+        if address.version == 4:
+            return (f"::ffff:{address}", port)
+        return (host, port)
+    if address.version == 6:
+        mapped = address.ipv4_mapped
+        return (str(mapped), port) if mapped is not None else None
+    return (host, port)
 
 
 def relay_map(source: RemoteMedia | None, target: RemoteMedia | None) -> RelayMap | None:
@@ -84,6 +102,13 @@ class Endpoint(asyncio.DatagramProtocol):
         self.remote: RemoteMedia | None = None
         self.address: tuple[str, int] | None = None  # where our stream to this leg goes
         self._latch = True  # learn `address` from the next packet (no usable SDP address yet)
+        # Symmetric RTP (RFC 4961): once media flows we answer where it comes from. A move to
+        # another source (a NAT rebinding) is followed after RELATCH_PACKETS packets in a row
+        # from it and none from the current one in between.
+        self._moved_to: tuple[str, int] | None = None
+        self._moved_count = 0
+        self._heard = False  # a packet came from `address` (or we latched on one)
+        self.relatched = 0
         self.transport: asyncio.DatagramTransport | None = None
         self.partner: Endpoint | None = None
         self.relay_map: RelayMap | None = None  # for packets received here, sent to partner
@@ -107,22 +132,33 @@ class Endpoint(asyncio.DatagramProtocol):
         self._rtcp_latch = True
         self.rtcp_in = 0  # RTCP packets received from this leg
         self.rtcp_out = 0  # RTCP packets relayed to this leg
+        self.family = socket.AF_INET  # of our sockets (MediaServer sets it)
+        self.errors = 0  # packets to this leg that failed to send; the first one is logged
 
     # --- MediaEndpoint --------------------------------------------------------------------
 
     def set_remote(self, remote: RemoteMedia) -> None:
+        before = self.remote
         self.remote = remote
         self._set_srtp(remote.srtp)
         if usable_address(remote.host, remote.port):
-            self.address = (remote.host, remote.port)
+            moved = before is None or (before.host, before.port) != (remote.host, remote.port)
+            if moved or not self._heard:  # the same SDP again keeps a latch on real media
+                self.address = (remote.host, remote.port)
+                self._heard = False
             self._latch = False
         else:
             self._latch = True  # symmetric RTP: answer where the leg's packets come from
         # RTCP goes where the SDP's a=rtcp says (RFC 3605), else to the RTP port + 1.
         rtcp_host = remote.rtcp_host or remote.host
         rtcp_port = remote.rtcp_port or remote.port + 1
-        if remote.port and usable_address(rtcp_host, rtcp_port):
-            self.rtcp_address = (rtcp_host, rtcp_port)
+        rtcp_target = (
+            for_socket(rtcp_host, rtcp_port, self.family)
+            if remote.port and usable_address(rtcp_host, rtcp_port)
+            else None
+        )
+        if rtcp_target is not None:
+            self.rtcp_address = rtcp_target
             self._rtcp_latch = False
         else:
             self.rtcp_address = None
@@ -179,13 +215,28 @@ class Endpoint(asyncio.DatagramProtocol):
                 if protected is None:
                     return
                 packet = protected
-            self.transport.sendto(packet, self.address)
+            try:
+                self.transport.sendto(packet, self.address)
+            except (OSError, ValueError) as exc:
+                self.send_failed(exc)
+                return
             self.sent += 1
 
     def stop_feed(self) -> None:
         """Whatever feeds this leg next starts a new talk spurt."""
         self.source = None
         self.source_ssrc = -1
+
+    def send_failed(self, exc: Exception) -> None:
+        """A packet to this leg could not be sent: logged the first time, then counted."""
+        self.errors += 1
+        if self.errors == 1:
+            log.warning(
+                "leg %s: media to %s cannot be sent (%s); further failures are only counted",
+                self.leg_id,
+                self.address,
+                exc,
+            )
 
     # --- RTCP (not the hot path: a report every few seconds per leg) -------------------------
 
@@ -217,7 +268,11 @@ class Endpoint(asyncio.DatagramProtocol):
             packet = target.srtp.protect_rtcp(packet)
         if packet is None:
             return
-        transport.sendto(packet, address)
+        try:
+            transport.sendto(packet, address)
+        except (OSError, ValueError) as exc:
+            target.send_failed(exc)
+            return
         target.rtcp_out += 1
 
     def rtcp_mapping(self, target: Endpoint) -> rtcp.Mapping:
@@ -243,6 +298,30 @@ class Endpoint(asyncio.DatagramProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
 
+    def _follow(self, addr: tuple[str, int]) -> None:
+        """A packet from another source than the latched one: move there once it is the only
+        one sending (RELATCH_PACKETS in a row), so a stray or injected packet cannot steal the
+        leg's audio, and a phone whose NAT mapping changed is heard again within 0.1 s."""
+        moved = (addr[0], addr[1])
+        if moved != self._moved_to:
+            self._moved_to = moved
+            self._moved_count = 1
+            return
+        self._moved_count += 1
+        if self._moved_count >= RELATCH_PACKETS:
+            log.info(
+                "leg %s: RTP moved from %s:%s to %s:%s",
+                self.leg_id,
+                *(self.address or ("?", "?")),
+                *moved,
+            )
+            self.address = moved
+            self._moved_to = None
+            self.relatched += 1
+            if self.rtcp_address is not None:  # RTCP follows the RTP's new mapping
+                self.rtcp_address = None
+                self._rtcp_latch = True
+
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the far end is gone or not there yet. The
         # signaling layer decides about the call; media just keeps going.
@@ -257,9 +336,16 @@ class Endpoint(asyncio.DatagramProtocol):
             if plain is None:
                 return  # forged, replayed or corrupted: counted in srtp.rejected
             data = plain
-        if self._latch:  # only real RTP may choose where the leg's audio goes
+        address = self.address
+        if address is None or self._latch or not self._heard:
+            # only real RTP may choose where the leg's audio goes: the first packet does
             self.address = (addr[0], addr[1])
             self._latch = False
+            self._heard = True
+        elif addr[1] != address[1] or addr[0] != address[0]:
+            self._follow(addr)
+        elif self._moved_to is not None:
+            self._moved_to = None  # the current source spoke again: no move
         self.received += 1
         target = self.partner
         recorder = self.recorder
@@ -305,9 +391,17 @@ class Endpoint(asyncio.DatagramProtocol):
             protected = target.srtp.protect(bytes(packet))
             if protected is None:
                 return
-            transport.sendto(protected, address)
+            try:
+                transport.sendto(protected, address)
+            except (OSError, ValueError) as exc:
+                target.send_failed(exc)
+                return
         else:
-            transport.sendto(packet, address)
+            try:
+                transport.sendto(packet, address)
+            except (OSError, ValueError) as exc:
+                target.send_failed(exc)
+                return
         target.sent += 1
         if (out_seq - target.seq) & 0xFFFF < 0x8000:  # newer: late/reordered ones are just sent
             target.seq = out_seq

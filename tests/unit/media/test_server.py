@@ -15,6 +15,7 @@ import pytest
 
 from ringdesk.media import g711, sounds
 from ringdesk.media.api import RemoteMedia
+from ringdesk.media.endpoint import RELATCH_PACKETS
 from ringdesk.media.rtp import RtpPacket
 from ringdesk.media.server import MediaServer
 
@@ -412,3 +413,38 @@ async def test_a_recording_that_cannot_be_written_leaves_the_call_alone(
     media.start_recording("a", "b", blocker / "call.wav")
     a.send(port_a, payload(1))
     assert [p.payload for p in await b.wait_for(1)] == [payload(1)]
+
+
+async def test_media_goes_where_the_phone_sends_from_and_follows_a_nat_rebinding(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    """Symmetric RTP: the SDP names one port, the phone's packets come from another (a NAT's
+    public port): our audio goes to where they come from. When the NAT's mapping changes
+    mid-call, the audio follows after RELATCH_PACKETS packets in a row from the new port, and
+    a lone packet from elsewhere (a stray or injected one) does not move it."""
+    a, b = peers
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    listed = await RtpPeer.open()  # the address in the SDP, which the phone does not use
+    leg_a.set_remote(listed.remote())
+    leg_b.set_remote(b.remote())
+    media.bridge("a", "b")
+    a.send(leg_a.port, payload(1))  # from behind the NAT: another port than the SDP's
+    await b.wait_for(1)
+    b.send(leg_b.port, payload(2))
+    assert [p.payload for p in await a.wait_for(1)] == [payload(2)]
+    stray = await RtpPeer.open()
+    stray.send(leg_a.port, payload(3))  # one packet from elsewhere: not followed
+    await asyncio.sleep(0.05)
+    b.send(leg_b.port, payload(4))
+    assert [p.payload for p in await a.wait_for(2)] == [payload(2), payload(4)]
+    moved = await RtpPeer.open()  # the NAT gave the phone a new public port
+    for i in range(RELATCH_PACKETS):
+        moved.send(leg_a.port, payload(10 + i))
+    await b.wait_for(2 + RELATCH_PACKETS)
+    b.send(leg_b.port, payload(5))
+    assert [p.payload for p in await moved.wait_for(1)] == [payload(5)]
+    assert listed.packets == [] and stray.packets == []
+    assert len(a.packets) == 2
+    for peer in (listed, stray, moved):
+        peer.close()
