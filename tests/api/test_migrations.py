@@ -287,3 +287,60 @@ def test_the_second_factor_rows_go_with_their_user(database_url: str, engine: sa
         assert db.get(m.UserTotp, 2) is None
         left = db.scalars(sa.select(m.RecoveryCode.user_id)).all()
         assert left == [3] and db.get(m.UserTotp, 3) is not None
+
+
+def test_the_single_trunk_moves_into_the_trunks_table_with_its_password_still_sealed(
+    database_url: str, engine: sa.Engine
+) -> None:
+    cfg = alembic_config(database_url, BOX)
+    command.upgrade(cfg, "0007")
+    with Session(engine) as db:
+        db.query(m.CtiSettingsRow).delete()
+        db.flush()
+        db.execute(
+            sa.text(
+                "INSERT INTO cti_settings (id, sip_domain, trunk_host, trunk_port, "
+                "trunk_username, allow_any_source, codecs, queue_music_mode, "
+                "default_login_status, pickup_seconds, pickup_timeout_status, "
+                "max_missed_offers, outbound_ticket_on_dial, record_calls, trunk_sources, "
+                "max_calls_per_source, max_calls_total, max_queued_per_service) VALUES "
+                "(1, 'x', 'sip.provider.test', 5070, 'acct', false, 'PCMU', 'early_media', "
+                "'business', 20, 'rest', 3, false, false, '192.0.2.7', 10, 200, 50)"
+            )
+        )
+        row = db.get_one(m.CtiSettingsRow, 1)
+        row.trunk_password = "trunk-secret"  # sealed on write, as 0007 left it
+        db.commit()
+    with engine.connect() as conn:
+        sealed = conn.execute(sa.text("SELECT trunk_password FROM cti_settings")).scalar_one()
+    assert sealed.startswith(PREFIX)
+
+    command.upgrade(cfg, "0008")
+    raw = "SELECT name, host, port, username, password, priority, enabled, sources FROM trunks"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(raw)).all()
+        old = conn.execute(sa.text("SELECT trunk_host, trunk_password FROM cti_settings")).one()
+    assert len(rows) == 1
+    name, host, port, username, password, priority, enabled, sources = rows[0]
+    assert (name, host, port, username, priority, bool(enabled), sources) == (
+        "trunk",
+        "sip.provider.test",
+        5070,
+        "acct",
+        1,
+        True,
+        "192.0.2.7",
+    )
+    assert password == sealed  # copied as stored, never opened
+    assert tuple(old) == (None, None)  # the old columns stay one release, emptied
+    with Session(engine) as db:
+        assert db.scalars(sa.select(m.TrunkRow)).one().password == "trunk-secret"
+
+    command.downgrade(cfg, "0007")
+    with Session(engine) as db:
+        back = db.get_one(m.CtiSettingsRow, 1)
+        assert (back.trunk_host, back.trunk_port, back.trunk_password) == (
+            "sip.provider.test",
+            5070,
+            "trunk-secret",
+        )

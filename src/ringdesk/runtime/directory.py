@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ringdesk.store.snapshot import Snapshot
+from ringdesk.store.trunks import TrunkConfig
 from ringdesk.switch.limits import CallLimits
 from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 
@@ -15,19 +16,46 @@ from ringdesk.switch.lookup import InboundRoute, MediaSettings, TrunkSettings
 class _SwitchView:
     routes: dict[str, InboundRoute] = field(default_factory=dict)
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    trunks: tuple[TrunkSettings, ...] = ()
     limits: CallLimits = field(default_factory=CallLimits)
     media: MediaSettings = field(default_factory=MediaSettings)
 
 
-def _switch_view(snapshot: Snapshot) -> _SwitchView:
+def _trunk(t: TrunkConfig, allow_any_source: bool) -> TrunkSettings:
+    return TrunkSettings(
+        host=t.host,
+        port=t.port,
+        username=t.username,
+        password=t.password,
+        allow_any_source=allow_any_source,
+        sources=t.sources,
+        name=t.name,
+        id=t.id,
+        transport=t.transport,
+        auth_username=t.auth_username,
+        realm=t.realm,
+        register=t.register,
+        register_expires=t.register_expires,
+        priority=t.priority,
+        identity_header=t.identity_header,
+        from_domain=t.from_domain,
+        privacy_withheld=t.privacy_withheld,
+        number_format=t.number_format,
+        country_code=t.country_code,
+    )
+
+
+def _trunks(snapshot: Snapshot) -> tuple[TrunkSettings, ...]:
+    """The enabled trunks by priority; with no trunk rows, the legacy single trunk of the CTI
+    settings (a database set up through the old settings fields before 0008 was applied to it,
+    or a test that still configures the trunk there)."""
     s = snapshot.settings
-    enabled = {svc.id: svc.inbound_enabled for svc in snapshot.services}
-    return _SwitchView(
-        routes={
-            number: InboundRoute(service_id=sid, inbound_enabled=enabled.get(sid, False))
-            for number, sid in snapshot.inbound_numbers.items()
-        },
-        trunk=TrunkSettings(
+    if snapshot.trunks:
+        return tuple(_trunk(t, s.allow_any_source) for t in snapshot.trunks if t.enabled)
+    if not s.trunk_host:
+        return ()
+    return (
+        TrunkSettings(
             host=s.trunk_host,
             port=s.trunk_port,
             username=s.trunk_username,
@@ -35,6 +63,20 @@ def _switch_view(snapshot: Snapshot) -> _SwitchView:
             allow_any_source=s.allow_any_source,
             sources=s.trunk_sources,
         ),
+    )
+
+
+def _switch_view(snapshot: Snapshot) -> _SwitchView:
+    s = snapshot.settings
+    trunks = _trunks(snapshot)
+    enabled = {svc.id: svc.inbound_enabled for svc in snapshot.services}
+    return _SwitchView(
+        routes={
+            number: InboundRoute(service_id=sid, inbound_enabled=enabled.get(sid, False))
+            for number, sid in snapshot.inbound_numbers.items()
+        },
+        trunk=trunks[0] if trunks else TrunkSettings(allow_any_source=s.allow_any_source),
+        trunks=trunks,
         limits=CallLimits(per_source=s.max_calls_per_source, total=s.max_calls_total),
         media=MediaSettings(
             codecs=s.codecs,
@@ -67,6 +109,9 @@ class SnapshotDirectory:
 
     def trunk(self) -> TrunkSettings:
         return self._view.trunk
+
+    def trunks(self) -> tuple[TrunkSettings, ...]:
+        return self._view.trunks
 
     def limits(self) -> CallLimits:
         return self._view.limits

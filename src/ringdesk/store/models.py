@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import false as sql_false
+from sqlalchemy import true as sql_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ringdesk.core.dialplan import DEFAULT_PLAN as _PLAN
@@ -202,6 +203,33 @@ class CtiSettingsRow(Base):
     )
     wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     record_calls: Mapped[bool] = mapped_column(Boolean, default=_D["record_calls"])
+
+
+class TrunkRow(Base):
+    """A provider trunk (migration 0008). Outbound calls try the enabled ones by priority."""
+
+    __tablename__ = "trunks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    host: Mapped[str] = mapped_column(String(200))
+    port: Mapped[int] = mapped_column(Integer, default=5060, server_default="5060")
+    transport: Mapped[str] = mapped_column(String(8), default="udp", server_default="udp")
+    username: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    password: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH), nullable=True)
+    auth_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    realm: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    register: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false(), nullable=False
+    )
+    register_expires: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_true())
+    sources: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    identity_header: Mapped[str] = mapped_column(String(8), default="pai", server_default="pai")
+    from_domain: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    privacy_withheld: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_true())
+    number_format: Mapped[str] = mapped_column(String(16), default="e164", server_default="e164")
+    country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
 
 
 class Sound(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ringdesk.core.dialplan import DEFAULT_PREMIUM_PREFIXES, DialPlan
 from ringdesk.core.model import AgentConfig, OverflowAction, ServiceConfig, Strategy
 from ringdesk.store import models as m
+from ringdesk.store import trunks as trunk_store
 from ringdesk.store.cti_settings import (
     DEFAULTS,
     ChosenStatus,
@@ -22,6 +23,7 @@ from ringdesk.store.cti_settings import (
     PickupTimeoutStatus,
     QueueMusicMode,
 )
+from ringdesk.store.trunks import TrunkConfig
 
 
 def settings_row(db: Session) -> m.CtiSettingsRow:
@@ -39,6 +41,7 @@ def check_secret_key(db: Session) -> None:
     key is not the one they were sealed with, so the start stops with one clear line."""
     db.scalars(select(m.CtiAgent.phone_password)).all()
     db.scalars(select(m.CtiSettingsRow.trunk_password)).all()
+    db.scalars(select(m.TrunkRow.password)).all()
     db.scalars(select(m.UserTotp.secret)).all()
 
 
@@ -76,6 +79,7 @@ class Snapshot:
     inbound_numbers: dict[str, int] = field(default_factory=dict)  # number -> service id
     phone_passwords: dict[str, str | None] = field(default_factory=dict)  # CTI ID -> password
     sounds: dict[str, Path] = field(default_factory=dict)  # sound name -> WAV file to play
+    trunks: tuple[TrunkConfig, ...] = ()  # every provider trunk, by priority (store/trunks.py)
     _names: dict[int, str] = field(default_factory=dict)
     _cti_numbers: dict[int, str] = field(default_factory=dict)
 
@@ -158,6 +162,7 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         inbound_numbers={s.inbound_number: s.id for s in services if s.inbound_number},
         phone_passwords={c.cti_id: c.phone_password for c in ctis.values()},
         sounds=dict(sounds),
+        trunks=trunk_store.load(db),
         _names={s.id: s.name for s in services},
         _cti_numbers={c.user_id: c.cti_number for c in ctis.values()},
     )

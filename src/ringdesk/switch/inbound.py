@@ -25,6 +25,7 @@ from ringdesk.sip.sdp import (
 )
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 from ringdesk.switch.lookup import TrunkSettings
+from ringdesk.switch.trunk_identity import normalise_in
 
 from .direction import Direction
 from .gate import parse_sources
@@ -33,7 +34,7 @@ from .limits import RETRY_AFTER, TOTAL_LIMIT, UNTRUSTED
 from .resolver import ip_literal
 from .session_timer import SessionTimers
 from .shared import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
-from .teardown import Teardown
+from .teardown import NO_MEDIA_PORT, Teardown
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,10 @@ class InboundCalls:
             self.stack.respond(txn, too_small)
             return
         try:
-            neg = negotiate(parse_sdp(req.body), self.state.directory.media().codecs)
+            neg = self.state.check_family(
+                negotiate(parse_sdp(req.body), self.state.directory.media().codecs),
+                f"leg {leg.leg_id}",
+            )
         except SdpError as exc:
             self.stack.respond(txn, make_response(req, 488, str(exc)))
             return
@@ -153,7 +157,10 @@ class InboundCalls:
         assert leg.dialog is not None
         if req.body:
             try:
-                neg = negotiate(parse_sdp(req.body), self.state.directory.media().codecs)
+                neg = self.state.check_family(
+                    negotiate(parse_sdp(req.body), self.state.directory.media().codecs),
+                    f"leg {leg.leg_id}",
+                )
             except SdpError as exc:
                 self.stack.respond(txn, make_response(req, 488, str(exc)))
                 return
@@ -170,17 +177,34 @@ class InboundCalls:
         self._send_2xx(leg, txn, req)
 
     def on_invite(self, req: Request, txn: ServerInvite, src: Address, tp: str) -> None:
-        trunk = self.state.directory.trunk()
-        from_trunk = self._from_trunk(src, tp, trunk)
-        if from_trunk is None:
-            # The trunk's name is not resolved yet: stop the retransmissions, ask, retry.
+        trusted, trunk = self._trunk_of(src, tp)
+        if trusted is None:
+            # A trunk's name is not resolved yet: stop the retransmissions, ask, retry.
             self.stack.respond(txn, make_response(req, 100))
-            self.state.spawn(self._check_source_later(req, txn, src, tp, trunk.host or ""))
+            self.state.spawn(self._check_source_later(req, txn, src, tp))
             return
-        self._take(req, txn, src, tp, from_trunk)
+        self._take(req, txn, src, tp, trusted, trunk)
+
+    def _trunk_of(self, src: Address, tp: str) -> tuple[bool | None, TrunkSettings | None]:
+        """Whether `src` is one of the enabled trunks (its address and port, or a source listed
+        on it), and which; None while a trunk's name is not resolved yet and no other matched."""
+        pending = False
+        for trunk in self.state.directory.trunks():
+            match self._from_trunk(src, tp, trunk):
+                case True:
+                    return True, trunk
+                case None:
+                    pending = True
+        return (None if pending else False), None
 
     def _take(
-        self, req: Request, txn: ServerInvite, src: Address, tp: str, from_trunk: bool
+        self,
+        req: Request,
+        txn: ServerInvite,
+        src: Address,
+        tp: str,
+        from_trunk: bool,
+        from_which: TrunkSettings | None = None,
     ) -> None:
         """Trust first, then the limits, then the number: a source that may not call in learns
         nothing about which numbers exist (the same 403 for every one of them)."""
@@ -210,7 +234,9 @@ class InboundCalls:
         neg: Negotiated | None = None
         try:
             if req.body:
-                neg = negotiate(parse_sdp(req.body), codecs)
+                neg = self.state.check_family(
+                    negotiate(parse_sdp(req.body), codecs), f"INVITE {req.call_id} from {src[0]}"
+                )
                 payload_types, te_pt = [neg.payload_type], neg.telephone_event_pt
             else:
                 # Delayed offer: we offer in the 2xx and the answer comes in the ACK.
@@ -231,7 +257,10 @@ class InboundCalls:
             server_txn=txn,
             payload_types=payload_types,
             te_pt=te_pt,
-            caller=caller_number(req, from_trunk=from_trunk),
+            caller=normalise_in(
+                caller_number(req, from_trunk=from_trunk),
+                from_which.country_code if from_which is not None else None,
+            ),
             awaiting_answer=neg is None,
         )
         self.legs[leg.leg_id] = leg
@@ -267,21 +296,29 @@ class InboundCalls:
         return address in addresses and (tp != "udp" or src[1] == trunk.port)
 
     async def _check_source_later(
-        self, req: Request, txn: ServerInvite, src: Address, tp: str, host: str
+        self, req: Request, txn: ServerInvite, src: Address, tp: str
     ) -> None:
-        await self.state.resolver.resolve(host)
+        now = self.stack.now()
+        for trunk in self.state.directory.trunks():
+            if trunk.host and self.state.resolver.cached(trunk.host, now) is None:
+                await self.state.resolver.resolve(trunk.host)
         if txn.state is not State.PROCEEDING:
             return  # cancelled meanwhile (487 sent)
-        trunk = self.state.directory.trunk()
-        # Resolved to nothing usable for now: not the trunk (rather than ask again in a loop).
-        self._take(req, txn, src, tp, bool(self._from_trunk(src, tp, trunk)))
+        # Resolved to nothing usable for now: not a trunk (rather than ask again in a loop).
+        trusted, trunk = self._trunk_of(src, tp)
+        self._take(req, txn, src, tp, bool(trusted), trunk)
 
     async def _setup_inbound(
         self, leg: IncomingLeg, neg: Negotiated | None, service_id: int, called: str
     ) -> None:
         media = self.state.media
         assert media is not None
-        endpoint = await media.open_endpoint(leg.leg_id)
+        try:
+            endpoint = await media.open_endpoint(leg.leg_id)
+        except OSError as exc:  # the RTP port range is exhausted: 503, one line
+            log.warning("leg %s: no RTP port (%s): 503", leg.leg_id, exc)
+            self.teardown.hang_up(leg, NO_MEDIA_PORT, report=True)
+            return
         if leg.ended:  # cancelled while the port was being opened
             media.close_endpoint(leg.leg_id)
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 from ringdesk.core.model import FailureReason
@@ -35,25 +36,13 @@ from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
 from .legs import Address, Branch, Fork, LegState, OutgoingLeg, failure_reason
+from .lookup import TrunkSettings
 from .session_timer import SessionTimers
 from .shared import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
+from .trunk_identity import caller_id, format_out, uri_user
 
 log = logging.getLogger(__name__)
-
-# RFC 3261 25.1: the user part of a SIP URI is unreserved characters, user-unreserved ones and
-# %HH escapes. ";", "?" and "/" are allowed too but would confuse a lax parser; "#" is not
-# allowed. Everything but these is escaped (a number "5551234#" goes as "5551234%23").
-_USER_SAFE = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()&=+$,"
-)
-
-
-def uri_user(text: str) -> str:
-    """`text` as the user part of a SIP URI, escaped."""
-    return "".join(
-        ch if ch in _USER_SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in text
-    )
 
 
 class OutboundCalls:
@@ -63,6 +52,10 @@ class OutboundCalls:
         self.stack = state.stack
         self.legs = state.legs
         self.teardown = teardown
+        self._trunk_calls: dict[str, _TrunkCall] = {}
+        # Whether a trunk may take calls now (one that must register and has not is skipped);
+        # the switch sets it to the trunk registrations' answer.
+        self.trunk_ready: Callable[[TrunkSettings], bool] = lambda _trunk: True
 
     def on_stray_response(self, resp: Response, src: Address) -> None:
         # A 2xx retransmitted after our INVITE transaction ended: ACK it again (13.2.2.4).
@@ -70,7 +63,7 @@ class OutboundCalls:
             return
         leg = self.state.by_dialog.get((resp.call_id, resp.from_addr.tag or ""))
         if leg is not None and leg.dialog is not None:
-            ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+            ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp, peer=leg.peer[0]))
             self.stack.send_stateless(ack, leg.peer, leg.tp)
 
     def ring_agent(self, action: RingAgent) -> None:
@@ -120,28 +113,90 @@ class OutboundCalls:
         self.state.spawn(self._send_fork(fork), lambda: self.teardown.on_error(head))
 
     def originate(self, action: Originate) -> None:
-        trunk = self.state.directory.trunk()
-        if not trunk.host:
-            self.state.emit(
-                LegFailed(action.leg_id, FailureReason.UNREACHABLE, "no trunk configured")
-            )
+        configured = self.state.directory.trunks()
+        trunks = [t for t in configured if t.host and self.trunk_ready(t)]
+        if not trunks:
+            detail = "no trunk registered" if configured else "no trunk configured"
+            self.state.emit(LegFailed(action.leg_id, FailureReason.UNREACHABLE, detail))
             return
-        domain = self.state.directory.sip_domain()
-        ident = NameAddr(SipUri(host=domain, user=uri_user(action.calling_number)))
-        callee = uri_user(action.number)
+        trunk, rest = trunks[0], trunks[1:]
         leg = self._new_outgoing_leg(
             call_id=action.call_id,
             leg_id=action.leg_id,
-            ruri=SipUri(host=trunk.host, user=callee, port=trunk.port),
-            dest=(trunk.host, trunk.port),
-            tp="udp",
-            from_addr=ident,
-            to_addr=NameAddr(SipUri(host=trunk.host, user=callee)),
-            extra=[("P-Asserted-Identity", f"<{ident.uri}>")],
+            ruri=SipUri(host="invalid"),  # set for the trunk by _aim_at
+            dest=(trunk.host or "", trunk.port),
+            tp=_tp(trunk),
+            from_addr=NameAddr(SipUri(host="invalid")),
+            to_addr=NameAddr(SipUri(host="invalid")),
+            extra=[],
         )
-        # The URIs keep the configured name; the INVITE goes to what it resolves to.
-        leg.resolve_host = trunk.host
+        self._trunk_calls[leg.leg_id] = _TrunkCall(action.number, action.calling_number, rest)
+        self._aim_at(leg, trunk)
         self._start(leg)
+
+    def _aim_at(self, leg: OutgoingLeg, trunk: TrunkSettings) -> None:
+        """Address the leg's INVITE to `trunk`: Request-URI and To with the number in its
+        format, From and the caller-ID headers in its form, its transport; a new branch and
+        CSeq when the INVITE was sent before (failover from the previous trunk)."""
+        call = self._trunk_calls[leg.leg_id]
+        call.trunk = trunk
+        host = trunk.host or ""
+        callee = uri_user(format_out(call.number, trunk))
+        from_addr, extra = caller_id(call.calling_number, trunk, self.state.directory.sip_domain())
+        params: dict[str, str | None] = (
+            {"transport": trunk.transport} if trunk.transport != "udp" else {}
+        )
+        ruri = SipUri(host=host, user=callee, port=trunk.port, params=params)
+        old = leg.invite
+        h = old.headers.copy()
+        leg.tp = _tp(trunk)
+        leg.peer = (host, trunk.port)
+        leg.alternates = []
+        leg.auth_tried = False
+        h.set("via", self.stack.via(leg.tp, peer=host))
+        h.set("cseq", f"{old.cseq[0] + (1 if leg.client_txn is not None else 0)} INVITE")
+        h.set("from", str(from_addr.with_tag(leg.local_tag)))
+        h.set("to", str(NameAddr(SipUri(host=host, user=callee))))
+        h.set("contact", self.state.contact(leg.tp, peer=host))
+        for name in (
+            "p-asserted-identity",
+            "remote-party-id",
+            "privacy",
+            "authorization",
+            "proxy-authorization",
+        ):
+            h.remove(name)
+        for k, v in extra:
+            h.add(k, v)
+        leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=ruri)
+        # The URIs keep the configured name; the INVITE goes to what it resolves to.
+        leg.resolve_host = host
+
+    def _next_trunk(self, leg: OutgoingLeg, why: str) -> bool:
+        """The trunk in use failed the call for a reason of its own (503, 408, no answer, not
+        reachable): send the call to the next trunk by priority. False when none is left or
+        the leg is not a trunk call still being set up."""
+        call = self._trunk_calls.get(leg.leg_id)
+        if call is None or not call.rest or leg.ended or leg.state is LegState.ANSWERED:
+            return False
+        failed = call.trunk
+        trunk = call.rest.pop(0)
+        log.warning(
+            "leg %s: trunk %s failed (%s): trying trunk %s",
+            leg.leg_id,
+            failed.name if failed else "?",
+            why,
+            trunk.name,
+        )
+        leg.state = LegState.CALLING
+        self._aim_at(leg, trunk)
+        self.state.spawn(self._resend(leg), lambda: self.teardown.on_error(leg))
+        return True
+
+    async def _resend(self, leg: OutgoingLeg) -> None:
+        if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
+            return
+        self._send_leg_invite(leg)
 
     def _start(self, leg: OutgoingLeg) -> None:
         self.legs[leg.leg_id] = leg
@@ -173,13 +228,13 @@ class OutboundCalls:
         sip_call_id = new_call_id(self.state.media_host)
         local_tag = new_tag()
         h = Headers()
-        h.add("via", self.stack.via(tp))
+        h.add("via", self.stack.via(tp, peer=dest[0]))
         h.add("max-forwards", "70")
         h.add("from", str(from_addr.with_tag(local_tag)))
         h.add("to", str(to_addr))
         h.add("call-id", sip_call_id)
         h.add("cseq", "1 INVITE")
-        h.add("contact", self.state.contact(tp, sips=ruri.scheme == "sips"))
+        h.add("contact", self.state.contact(tp, sips=ruri.scheme == "sips", peer=dest[0]))
         h.add("allow", ALLOW)
         for k, v in extra:
             h.add(k, v)
@@ -214,7 +269,13 @@ class OutboundCalls:
         media = self.state.media
         assert media is not None
         head = fork.branches[0]
-        endpoint = await media.open_endpoint(head.leg_id)
+        try:
+            endpoint = await media.open_endpoint(head.leg_id)
+        except OSError as exc:  # the RTP port range is exhausted: the leg fails, one line
+            log.warning("leg %s: no RTP port (%s)", head.leg_id, exc)
+            for leg in fork.live():
+                self.teardown.fail(leg, FailureReason.UNREACHABLE, "no RTP port")
+            return
         live = fork.live()
         if not live:  # hung up while the port was being opened
             media.close_endpoint(head.leg_id)
@@ -229,7 +290,12 @@ class OutboundCalls:
         assert media is not None
         if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
             return
-        endpoint = await media.open_endpoint(leg.leg_id)
+        try:
+            endpoint = await media.open_endpoint(leg.leg_id)
+        except OSError as exc:  # the RTP port range is exhausted: the leg fails, one line
+            log.warning("leg %s: no RTP port (%s)", leg.leg_id, exc)
+            self.teardown.fail(leg, FailureReason.UNREACHABLE, "no RTP port")
+            return
         if leg.ended:
             media.close_endpoint(leg.leg_id)
             return
@@ -246,6 +312,8 @@ class OutboundCalls:
         if not addresses:
             why = self.state.resolver.error(host)
             detail = f"trunk host {host} cannot be resolved" + (f" ({why})" if why else "")
+            if self._next_trunk(leg, detail):
+                return False
             self.teardown.fail(leg, FailureReason.UNREACHABLE, detail)
             return False
         port = leg.peer[1]
@@ -261,7 +329,7 @@ class OutboundCalls:
         leg.peer = leg.alternates.pop(0)
         old = leg.invite
         h = old.headers.copy()
-        h.set("via", self.stack.via(leg.tp))
+        h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{old.cseq[0] + 1} INVITE")
         leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
         log.info("leg %s: no answer from the trunk, trying %s:%s", leg.leg_id, *leg.peer)
@@ -295,6 +363,10 @@ class OutboundCalls:
         if self._try_next_address(leg):
             return
         txn = leg.client_txn
+        unreachable = txn is not None and txn.transport_error
+        if self._next_trunk(leg, "not reachable" if unreachable else "no response"):
+            return
+        self._trunk_calls.pop(leg.leg_id, None)
         if txn is not None and txn.transport_error:
             if leg.cti_id is not None and self.state.registrar.drop_source(leg.cti_id, leg.peer):
                 # The phone is gone (its port is closed): stop offering it calls until it
@@ -327,8 +399,11 @@ class OutboundCalls:
             self._on_invite_2xx(leg, invite, resp)
             return
         if leg.ended:
+            self._trunk_calls.pop(leg.leg_id, None)
             return  # the 487 after our CANCEL, or a failure after we gave up
         if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
+            return
+        if code in FAILOVER_CODES and self._next_trunk(leg, f"{code} {resp.reason}"):
             return
         if code == 488 and leg.crypto and not leg.plain_retried:
             self._retry_plain(leg, resp)
@@ -337,6 +412,7 @@ class OutboundCalls:
             leg.invite = retry  # the interval it asks for (RFC 4028 section 7.4)
             self._send_leg_invite(leg)
             return
+        self._trunk_calls.pop(leg.leg_id, None)
         self.teardown.fail(leg, failure_reason(code), f"{code} {resp.reason}")
 
     def _on_invite_2xx(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
@@ -348,8 +424,9 @@ class OutboundCalls:
                 self._unusable_2xx(leg, invite, resp, exc)
                 return
             self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+            self._trunk_calls.pop(leg.leg_id, None)
         assert leg.dialog is not None
-        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp, peer=leg.peer[0]))
         self.stack.send_stateless(ack, leg.peer, leg.tp)
         if not first:
             return
@@ -383,7 +460,7 @@ class OutboundCalls:
         )
         leg.dialog = Dialog.as_uac(invite, resp, target_fallback=True)
         self.state.by_dialog[(leg.sip_call_id, leg.local_tag)] = leg  # its retransmissions
-        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp, peer=leg.peer[0]))
         self.stack.send_stateless(ack, leg.peer, leg.tp)
         self.teardown.send_bye(leg)
         self.teardown.fail(leg, FailureReason.REJECTED, "unusable answer (bad Contact)")
@@ -424,22 +501,36 @@ class OutboundCalls:
         leg.profile, leg.crypto = "RTP/AVP", []
         old = leg.invite
         h = old.headers.copy()
-        h.set("via", self.stack.via(leg.tp))
+        h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{old.cseq[0] + 1} INVITE")
         leg.invite = Request(headers=h, body=b"", method="INVITE", uri=old.uri)
         leg.invite.body = self.state.local_sdp(leg)
         self._send_leg_invite(leg)
 
     def _retry_with_auth(self, leg: OutgoingLeg, resp: Response) -> bool:
-        trunk = self.state.directory.trunk()
+        """A trunk's 401/407 answered once: Authorization for a 401, Proxy-Authorization for a
+        407 (RFC 3261 22.2, 22.3), as a new transaction (new branch and CSeq, the same Call-ID
+        and From tag); the transaction layer has ACKed the challenge. A phone's challenge, or
+        one for a realm other than the trunk's, is not answered."""
+        call = self._trunk_calls.get(leg.leg_id)
+        trunk = call.trunk if call is not None else None
         header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
         challenge = pick_challenge(resp.headers.get_all(header))
-        if challenge is None or not trunk.username or trunk.password is None:
+        if trunk is None or challenge is None or not trunk.digest_user or trunk.password is None:
+            return False
+        if trunk.realm and challenge.realm != trunk.realm:
+            log.warning(
+                "leg %s: trunk %s challenged for realm %r, not %r: not answered",
+                leg.leg_id,
+                trunk.name,
+                challenge.realm,
+                trunk.realm,
+            )
             return False
         leg.auth_tried = True
         old = leg.invite
         h = old.headers.copy()
-        h.set("via", self.stack.via(leg.tp))
+        h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{old.cseq[0] + 1} INVITE")
         name = "Authorization" if resp.status == 401 else "Proxy-Authorization"
         h.set(
@@ -448,7 +539,7 @@ class OutboundCalls:
                 challenge,
                 method="INVITE",
                 uri=str(old.uri),
-                username=trunk.username,
+                username=trunk.digest_user,
                 password=trunk.password,
                 cnonce=secrets.token_hex(8),
             ),
@@ -456,3 +547,22 @@ class OutboundCalls:
         leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
         self._send_leg_invite(leg)
         return True
+
+
+FAILOVER_CODES = frozenset({408, 500, 502, 503, 504})
+"""Final responses about the trunk, not the number: the call moves to the next trunk. A 4xx
+like 404 or 486 is about the number and would get the same answer elsewhere."""
+
+
+@dataclass(slots=True)
+class _TrunkCall:
+    """An outside call's number, caller ID, the trunk in use and the ones left to try."""
+
+    number: str
+    calling_number: str
+    rest: list[TrunkSettings]
+    trunk: TrunkSettings | None = None
+
+
+def _tp(trunk: TrunkSettings) -> str:
+    return trunk.transport if trunk.transport in ("udp", "tcp", "tls") else "udp"

@@ -85,6 +85,7 @@ class FakeDirectory:
         }
         # Calls from any source: these tests are about calls; test_inbound_trust.py is not.
         self.trunk_settings = TrunkSettings(host="127.0.0.1", port=5080, allow_any_source=True)
+        self.trunk_list: tuple[TrunkSettings, ...] | None = None
         self.call_limits = CallLimits()
         sounds = {}
         for name in ("hold_music", "queue_music", "force_disconnect", "overflow"):
@@ -104,6 +105,11 @@ class FakeDirectory:
 
     def trunk(self) -> TrunkSettings:
         return self.trunk_settings
+
+    def trunks(self) -> tuple[TrunkSettings, ...]:
+        if self.trunk_list is not None:
+            return self.trunk_list
+        return (self.trunk_settings,) if self.trunk_settings.host else ()
 
     def limits(self) -> CallLimits:
         return self.call_limits
