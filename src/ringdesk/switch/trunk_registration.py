@@ -1,0 +1,125 @@
+"""Outbound registration to a provider trunk (RFC 3261 10.2): REGISTER with digest on 401/407,
+refreshed before it expires, retried with back-off after a failure. Pure: `now` is passed in and
+requests come out; the switch sends them and hands the responses back."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+
+from ringdesk.sip.auth import authorization, pick_challenge
+from ringdesk.sip.message import Headers, Request, Response, new_call_id, new_tag
+from ringdesk.sip.uri import NameAddr, SipUri
+
+from .lookup import TrunkSettings
+
+BACKOFF_FIRST = 30.0  # seconds after the first failure; doubled each time up to BACKOFF_MAX
+BACKOFF_MAX = 600.0
+REFRESH_MARGIN = 0.1  # refresh when 10% of the granted time is left (at least 5 s before)
+
+
+class RegState(enum.Enum):
+    UNREGISTERED = "unregistered"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class TrunkRegistration:
+    trunk: TrunkSettings
+    contact: str  # our Contact toward the trunk
+    state: RegState = RegState.UNREGISTERED
+    last_error: str | None = None
+    expires_at: float | None = None
+    next_at: float = 0.0  # when the next REGISTER is due
+    failures: int = 0
+    call_id: str = field(default_factory=lambda: new_call_id("ringdesk"))
+    tag: str = field(default_factory=new_tag)
+    cseq: int = 0
+    _auth_tried: bool = False
+
+    def ready(self, now: float) -> bool:
+        """Whether calls may go to the trunk: registered and not expired."""
+        return (
+            self.state is RegState.REGISTERED
+            and self.expires_at is not None
+            and now < self.expires_at
+        )
+
+    def due(self, now: float) -> bool:
+        return self.state is not RegState.REGISTERING and now >= self.next_at
+
+    def request(self, now: float, via: str, auth: tuple[str, str] | None = None) -> Request:
+        """The next REGISTER (with an Authorization or Proxy-Authorization header)."""
+        t = self.trunk
+        host = t.host or ""
+        aor = NameAddr(SipUri(host=t.from_domain or host, user=t.username or "ringdesk"))
+        self.cseq += 1
+        self.state = RegState.REGISTERING
+        h = Headers()
+        h.add("via", via)
+        h.add("max-forwards", "70")
+        h.add("from", str(aor.with_tag(self.tag)))
+        h.add("to", str(aor))
+        h.add("call-id", self.call_id)
+        h.add("cseq", f"{self.cseq} REGISTER")
+        h.add("contact", self.contact)
+        h.add("expires", str(t.register_expires))
+        if auth is not None:
+            h.add(*auth)
+        else:
+            self._auth_tried = False
+        return Request(headers=h, body=b"", method="REGISTER", uri=SipUri(host=host, port=t.port))
+
+    def on_response(self, resp: Response, sent: Request, now: float, via: str) -> Request | None:
+        """The trunk's answer; a REGISTER to send again at once (the digest answer) or None."""
+        code = resp.status
+        if code < 200:
+            return None
+        if 200 <= code < 300:
+            granted = _granted(resp, self.trunk.register_expires)
+            self.state, self.last_error, self.failures = RegState.REGISTERED, None, 0
+            self.expires_at = now + granted
+            self.next_at = now + max(granted * (1 - REFRESH_MARGIN), min(granted - 5, granted / 2))
+            return None
+        t = self.trunk
+        if code in (401, 407) and not self._auth_tried and t.digest_user and t.password:
+            name = "www-authenticate" if code == 401 else "proxy-authenticate"
+            challenge = pick_challenge(resp.headers.get_all(name))
+            if challenge is not None and (not t.realm or challenge.realm == t.realm):
+                value = authorization(
+                    challenge,
+                    method="REGISTER",
+                    uri=str(sent.uri),
+                    username=t.digest_user,
+                    password=t.password,
+                    cnonce=secrets.token_hex(8),
+                )
+                header = "Authorization" if code == 401 else "Proxy-Authorization"
+                retry = self.request(now, via, (header, value))
+                self._auth_tried = True
+                return retry
+        self.fail(now, f"{code} {resp.reason}")
+        return None
+
+    def fail(self, now: float, why: str) -> None:
+        """No answer, a transport error or a refusal: retry after a growing pause."""
+        self.state, self.last_error = RegState.FAILED, why
+        self.expires_at = None
+        self.failures += 1
+        self.next_at = now + min(BACKOFF_FIRST * 2 ** (self.failures - 1), BACKOFF_MAX)
+
+
+def _granted(resp: Response, asked: int) -> float:
+    """The expiry the registrar granted: our Contact's expires parameter, or Expires."""
+    for value in resp.headers.get_all("contact"):
+        for param in value.split(";")[1:]:
+            key, _, val = param.strip().partition("=")
+            if key.lower() == "expires" and val.strip().isdigit():
+                return float(val)
+    expires = resp.headers.get("expires")
+    if expires and expires.strip().isdigit():
+        return float(expires)
+    return float(asked)
