@@ -1,4 +1,4 @@
-"""`ringdesk serve | migrate | demo`."""
+"""`ringdesk serve | check | migrate | demo`."""
 
 from __future__ import annotations
 
@@ -29,11 +29,94 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web server and the SIP switch")
     config.add_arguments(serve, network=True)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    check = sub.add_parser("check", help="say what is wrong with a configuration, start nothing")
+    config.add_arguments(check, network=True)
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     config.add_arguments(migrate, network=False)
     demo = sub.add_parser("demo", help="create the demo tenant (safe to run again)")
     config.add_arguments(demo, network=False)
+    _demo_peers(demo)
     return parser
+
+
+def _demo_peers(demo: argparse.ArgumentParser) -> None:
+    """`ringdesk demo caller NUMBER` and `ringdesk demo trunk`: a customer's phone and a trunk
+    for trying the demo with nothing else installed (docs/guide/README.md)."""
+    peers = demo.add_subparsers(dest="demo_command", metavar="{caller,trunk}")
+    caller = peers.add_parser(
+        "caller", help="call NUMBER as a customer (from the demo trunk's address, with audio)"
+    )
+    caller.add_argument("number", help="the number to call, e.g. 5550100 (the demo service)")
+    caller.add_argument("--from", dest="caller", default="5551234", help="the customer's number")
+    trunk = peers.add_parser(
+        "trunk", help="answer the demo's outbound calls (Dial up) as a loopback trunk"
+    )
+    for peer in (caller, trunk):
+        peer.add_argument(
+            "--server", default="127.0.0.1:5060", help="the switch's SIP address (host:port)"
+        )
+        peer.add_argument(
+            "--bind",
+            default="127.0.0.1:5080",
+            help="our SIP address: the demo trunk's (trusted by the demo) unless it is changed",
+        )
+        peer.add_argument("--seconds", type=float, default=None, help="hang up after this long")
+        peer.add_argument("--wav", type=str, default=None, help="play this WAV instead of a tone")
+    trunk.add_argument("--echo", action="store_true", help="send the agent's audio back")
+
+
+def _demo_peer(args: argparse.Namespace) -> int:
+    """Run the caller or the trunk until the call ends or Ctrl-C (then BYE or CANCEL)."""
+    import signal
+    from pathlib import Path
+
+    from ringdesk.demo.phone import DemoPhone, parse_hostport
+
+    host, port = parse_hostport(args.bind, 5080)
+    server = parse_hostport(args.server, 5060)
+    wav = Path(args.wav) if args.wav else None
+    answered = False
+
+    def say(line: str) -> None:
+        nonlocal answered
+        answered = answered or "answered" in line
+        print(line, flush=True)
+
+    async def run() -> None:
+        phone = DemoPhone(
+            host=host,
+            port=port,
+            say=say,
+            wav=wav,
+            echo=getattr(args, "echo", False),
+            hang_up_after=args.seconds,
+        )
+        try:
+            await phone.start()
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on {host}:{port}: {exc}") from exc
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            if args.demo_command == "caller":
+                call = await phone.call(args.number, server, args.caller)
+                waiter = asyncio.ensure_future(call.done.wait())
+            else:
+                print(f"demo trunk on {host}:{port}: waiting for calls (Ctrl-C ends)", flush=True)
+                waiter = asyncio.ensure_future(asyncio.Event().wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+            for task in (waiter, stopper):
+                task.cancel()
+            phone.hang_up_all()
+            await asyncio.sleep(0.2)  # let the BYE leave
+        finally:
+            phone.close()
+
+    asyncio.run(run())
+    return 0 if answered or args.demo_command == "trunk" else 1
 
 
 def _migrate(settings: config.Settings) -> None:
@@ -179,9 +262,17 @@ def _redact_secrets() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "demo" and getattr(args, "demo_command", None):
+        return _demo_peer(args)
     # Everything the service writes (the database, the secret key, sounds, recordings, the
     # registrations) is for the service user alone, whatever umask it was started with.
     os.umask(0o077)
+    if args.command == "check":
+        from ringdesk import check
+
+        problems = check.run(args)
+        print(check.report(problems))
+        return 1 if problems else 0
     settings = config.load(args)
     level = str(getattr(args, "log_level", "warning")).upper()
     logging.basicConfig(

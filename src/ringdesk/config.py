@@ -1,23 +1,34 @@
-"""Server settings from command-line flags and RINGDESK_* environment variables.
+"""Server settings from command-line flags, RINGDESK_* environment variables and a TOML file.
 
-Flags win over the environment, the environment over the defaults, so a test can pin one value
-with a flag while the rest comes from the developer's shell.
+Flags win over the environment, the environment over the file (`--config`, RINGDESK_CONFIG),
+the file over the defaults, so a test can pin one value with a flag while the rest comes from
+the developer's shell. The file's keys are the names of the Settings fields (see `read_file`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import os
+import re
+import tomllib
+import types
+import typing
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pydantic
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8080
 DEFAULT_SIP_HOST = "127.0.0.1"
 DEFAULT_SIP_PORT = 5060
 DEFAULT_DATA_DIR = "./var"
+DEFAULT_RTP_PORTS = (20000, 40000)
 
 # The SIP gate (switch/gate.py): flag -> (environment variable, default). Rates are requests
 # per second per source address, with a burst of three seconds' worth.
@@ -78,6 +89,8 @@ class Settings:
     sip_tls_handshake_timeout: float = 10.0
     sip_conn_strikes: int = 20
     media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
+    # OPTIONS to phones registered over UDP every N s, to keep NAT mappings open; 0: off
+    sip_keepalive: float = 25.0
     # RFC 4028 Session-Expires we offer and accept at most (switch/session_timer.py); 0: off
     sip_session_expires: float = 1800.0
     session_idle_seconds: float = DEFAULT_SESSION_IDLE
@@ -94,6 +107,16 @@ class Settings:
     tls_key: Path | None = None
     sip_tls_port: int | None = None  # None: no SIP over TLS; 0: any free port
     https: str = "auto"
+    # Addresses (switch/addresses.py): RTP bind address ("": the SIP one), the address
+    # advertised outside the local networks for SIP and for media ("": none; media: the SIP
+    # one), the local networks (CIDR), the RTP port range (even RTP ports, RTCP on RTP + 1).
+    rtp_host: str = ""
+    sip_external: str = ""
+    media_external: str = ""
+    local_nets: tuple[str, ...] = ()
+    rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
+    # DNS servers for the trunk's RFC 3263 lookups (switch/dns.py); (): /etc/resolv.conf
+    dns_servers: tuple[tuple[str, int], ...] = ()
 
     @property
     def serves_https(self) -> bool:
@@ -113,6 +136,9 @@ class Settings:
 
 def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
     """Flags shared by the sub-commands; `network` adds the listening addresses."""
+    parser.add_argument(
+        "--config", help="a TOML settings file (RINGDESK_CONFIG); flags and environment win"
+    )
     parser.add_argument("--data-dir", help="where the database and sounds live (./var)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
     if network:
@@ -120,6 +146,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument("--http-port", type=int)
         parser.add_argument("--sip-host")
         parser.add_argument("--sip-port", type=int)
+        parser.add_argument("--rtp-host", help="RTP bind address (the SIP host; '::': dual stack)")
+        parser.add_argument(
+            "--sip-external", help="address advertised in Contact/Via outside --local-net"
+        )
+        parser.add_argument(
+            "--media-external", help="address advertised in SDP outside --local-net (SIP's)"
+        )
+        parser.add_argument(
+            "--local-net", dest="local_nets", help="comma-separated CIDR networks that are local"
+        )
+        parser.add_argument("--rtp-ports", help="RTP port range, e.g. 10000-20000 (20000-40000)")
+        parser.add_argument(
+            "--dns-servers", help="comma-separated DNS servers ip[:port] (/etc/resolv.conf)"
+        )
         parser.add_argument(
             "--sip-gate", choices=("on", "off"), help="SIP rate limits and bans (on)"
         )
@@ -172,6 +212,41 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
             const="off",
             help="serve plain HTTP on any address (only behind a TLS-terminating proxy)",
         )
+
+
+def _address(value: str, name: str) -> str:
+    """An IP address literal ('' stays unset); brackets around IPv6 are dropped."""
+    text = value.strip().strip("[]")
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an IP address, got {value!r}") from exc
+
+
+def _networks(value: str, name: str) -> tuple[str, ...]:
+    nets: list[str] = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        try:
+            nets.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError as exc:
+            raise SystemExit(f"{name}: {part.strip()!r} is not a network (CIDR)") from exc
+    return tuple(nets)
+
+
+def _port_range(value: str, name: str) -> tuple[int, int]:
+    low, sep, high = value.strip().partition("-")
+    if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+        raise SystemExit(f"{name} must be two ports as LOW-HIGH, got {value!r}")
+    first, last = int(low), int(high)
+    if not 1024 <= first < last <= 65535 or last - first < 3:
+        raise SystemExit(
+            f"{name} must lie within 1024-65535 and hold at least two even ports, got {value!r}"
+        )
+    return first, last
 
 
 def _srtp_mode(value: str, name: str) -> str:
@@ -235,6 +310,29 @@ def _tls_port(value: str | None, sip_port: int) -> int | None:
     return port
 
 
+def _dns_servers(value: str) -> tuple[tuple[str, int], ...]:
+    """RINGDESK_DNS_SERVERS: "ip[:port], [v6]:port"; empty: the system's resolv.conf."""
+    servers: list[tuple[str, int]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        host, port_text = item, "53"
+        if item.startswith("[") and "]" in item:
+            host, _, rest = item[1:].partition("]")
+            port_text = rest[1:] if rest.startswith(":") else ("" if rest else "53")
+        elif item.count(":") == 1:
+            host, _, port_text = item.partition(":")
+        try:
+            address = str(ipaddress.ip_address(host))
+            port = int(port_text)
+        except ValueError:
+            address, port = "", 0
+        if not address or not 0 < port < 65536:
+            raise SystemExit(f"RINGDESK_DNS_SERVERS must be ip[:port] entries, got {item!r}")
+        servers.append((address, port))
+    return tuple(servers)
+
+
 def _https(value: str) -> str:
     mode = value.strip().lower()
     if mode not in HTTPS_MODES:
@@ -253,14 +351,23 @@ def _admin_totp(value: str) -> bool:
 
 
 def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Merge flags (if given), environment and defaults into Settings."""
+    """Merge flags (if given), environment, the config file and defaults into Settings."""
     env = os.environ if env is None else env
+    path = config_path(args, env)
+    if path is not None:
+        # The file's values go in below the environment, as the environment variables they
+        # stand for, so they are checked by the same code as the environment's.
+        from_file = read_file(path)
+        env = ChainMap(dict(env), {env_name(k): v for k, v in from_file.items()})
+    else:
+        from_file = {}
 
     def pick(flag: str, var: str, default: str) -> str:
         value = getattr(args, flag, None) if args is not None else None
         if value is not None:
             return str(value)
-        return env.get(var) or default
+        # A file key is found by its environment variable or by the flag's name.
+        return env.get(var) or from_file.get(flag) or default
 
     numbers = {
         flag: _number(pick(flag, var, str(default)), var)
@@ -294,6 +401,11 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             "RINGDESK_MEDIA_TIMEOUT",
             zero_is_off=True,
         ),
+        sip_keepalive=_number(
+            pick("sip_keepalive", "RINGDESK_SIP_KEEPALIVE", "25"),
+            "RINGDESK_SIP_KEEPALIVE",
+            zero_is_off=True,
+        ),
         sip_session_expires=_number(
             pick("sip_session_expires", "RINGDESK_SIP_SESSION_EXPIRES", "1800"),
             "RINGDESK_SIP_SESSION_EXPIRES",
@@ -305,6 +417,19 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         ),
         sip_host=pick("sip_host", "RINGDESK_SIP_HOST", DEFAULT_SIP_HOST),
         sip_port=sip_port,
+        rtp_host=_address(pick("rtp_host", "RINGDESK_RTP_HOST", ""), "RINGDESK_RTP_HOST"),
+        sip_external=_address(
+            pick("sip_external", "RINGDESK_SIP_EXTERNAL", ""), "RINGDESK_SIP_EXTERNAL"
+        ),
+        media_external=_address(
+            pick("media_external", "RINGDESK_MEDIA_EXTERNAL", ""), "RINGDESK_MEDIA_EXTERNAL"
+        ),
+        local_nets=_networks(pick("local_nets", "RINGDESK_LOCAL_NET", ""), "RINGDESK_LOCAL_NET"),
+        dns_servers=_dns_servers(pick("dns_servers", "RINGDESK_DNS_SERVERS", "")),
+        rtp_ports=_port_range(
+            pick("rtp_ports", "RINGDESK_RTP_PORTS", "%d-%d" % DEFAULT_RTP_PORTS),
+            "RINGDESK_RTP_PORTS",
+        ),
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
         sip_tls_port=_tls_port(pick("sip_tls_port", "RINGDESK_SIP_TLS_PORT", "") or None, sip_port),
@@ -356,3 +481,135 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         ),
         admin_totp_required=_admin_totp(pick("admin_totp", "RINGDESK_ADMIN_TOTP", "optional")),
     )
+
+
+# --- The TOML file --------------------------------------------------------------------------
+CONFIG_ENV = "RINGDESK_CONFIG"
+# Fields whose environment variable is not RINGDESK_ + the field's name in capitals.
+_ENV_NAMES = {
+    "session_idle_seconds": "RINGDESK_SESSION_IDLE",
+    "session_absolute_seconds": "RINGDESK_SESSION_ABSOLUTE",
+    "login_window_seconds": "RINGDESK_LOGIN_WINDOW",
+    "admin_totp_required": "RINGDESK_ADMIN_TOTP",
+}
+# How a boolean field is spelled in its environment variable when it is not on/off.
+_BOOL_WORDS = {"admin_totp_required": ("required", "optional")}
+
+
+class ConfigError(SystemExit):
+    """A config file that cannot be used; the message names the file, the key and its line."""
+
+
+def config_path(args: argparse.Namespace | None, env: Mapping[str, str]) -> Path | None:
+    flag = getattr(args, "config", None) if args is not None else None
+    value = flag or env.get(CONFIG_ENV, "")
+    return Path(value) if value else None
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a Settings field."""
+    return _ENV_NAMES.get(field, "RINGDESK_" + field.upper())
+
+
+def _file_type(hint: Any) -> Any:
+    """The type a field's value has in TOML: a path is a string, a tuple an array."""
+    if hint is Path:
+        return str
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        items = typing.get_args(hint)
+        if len(items) == 2 and items[1] is Ellipsis:
+            # an array of numbers or strings; of anything else, each item as the
+            # environment spells it ("192.0.2.53:53")
+            item = items[0] if items[0] in (str, int, float) else str
+            return types.GenericAlias(list, (item,))
+        return str  # a fixed group, as the environment spells it: rtp_ports = "10000-20000"
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_file_type(a) for a in typing.get_args(hint))]  # noqa: UP007
+    return hint
+
+
+def _file_model() -> type[pydantic.BaseModel]:
+    hints = typing.get_type_hints(Settings)
+    fields: dict[str, Any] = {
+        f.name: (_file_type(hints[f.name]) | None, None) for f in dataclasses.fields(Settings)
+    }
+    return pydantic.create_model(
+        "ConfigFile",
+        __config__=pydantic.ConfigDict(extra="forbid", strict=True),
+        **fields,
+    )
+
+
+def _flatten(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """Top-level keys are field names; a table [http] with `port` stands for `http_port`."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                if isinstance(item, dict):
+                    raise ConfigError(f"{path}: [{key}.{sub}]: tables are one level deep only")
+                flat[f"{key}_{sub}"] = item
+        else:
+            flat[key] = value
+    return flat
+
+
+def _line_of(text: str, key: str) -> str:
+    """' (line N)' where the file sets `key` (as `key =` or as `sub =` in its table)."""
+    table = ""
+    candidates: list[str] = [key]
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([A-Za-z0-9_-]+)\s*\]", stripped)
+        if header:
+            table = header[1]
+            continue
+        match = re.match(r"([A-Za-z0-9_-]+)\s*=", stripped)
+        if match is None:
+            continue
+        name = f"{table}_{match[1]}" if table else match[1]
+        if name in candidates:
+            return f" (line {number})"
+    return ""
+
+
+def _env_text(field: str, value: Any) -> str:
+    if isinstance(value, bool):
+        yes, no = _BOOL_WORDS.get(field, ("on", "off"))
+        return yes if value else no
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """The file's settings by field name, as the text their environment variables would hold.
+    Unknown keys and values of the wrong type raise ConfigError naming the key and its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    flat = _flatten(data, path)
+    try:
+        checked = _file_model().model_validate(flat)
+    except pydantic.ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else "?"
+            where = _line_of(text, key)
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{key}{where}: not a setting")
+            else:
+                given = flat.get(key)
+                problems.append(f"{key}{where}: {error['msg'].lower()}, got {given!r}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+    return {
+        name: _env_text(name, value)
+        for name, value in checked.model_dump(exclude_unset=True).items()
+        if value is not None
+    }
