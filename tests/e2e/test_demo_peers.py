@@ -44,6 +44,14 @@ def test_demo_caller_reaches_the_agent_with_its_audio(rig: Rig) -> None:
     phone = rig.phone("alice")
     alice.ready()
     host, port = rig.switch
+    # From an address that is not the trunk's, the call is refused and the caller says why.
+    refused = subprocess.run(
+        [sys.executable, "-m", "ringdesk.cli", "demo", "caller", INBOUND, "--server",
+         f"{host}:{port}", "--bind", f"127.0.0.1:{free_udp_port()}"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert refused.returncode == 1, refused
+    assert "refused: 403" in refused.stdout and "Other trunk sources" in refused.stdout
     # The demo's own trunk port is 5080; tests run in parallel, so the caller binds a free port
     # on the test carrier's address, a listed trunk source, as the demo trusts 127.0.0.1:5080.
     bind = f"{CARRIER}:{free_udp_port()}"

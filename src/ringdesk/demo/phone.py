@@ -268,7 +268,13 @@ class DemoPhone(asyncio.DatagramProtocol):
         if response.status >= 300:
             self._ack_failure(call, response)
             if not call.ended:
-                self.say(f"refused: {response.status} {response.reason}")
+                hint = (
+                    " (calls are taken from the trunk's address only: the demo's is"
+                    " 127.0.0.1:5080, others go in CTI Settings, Other trunk sources)"
+                    if response.status == 403
+                    else ""
+                )
+                self.say(f"refused: {response.status} {response.reason}{hint}")
                 self._stop_media(call)
             return
         if call.dialog is None:
