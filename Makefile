@@ -15,9 +15,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-serve: $(STAMP)
+# The server alone: `make serve` installs the package without the test tools (pytest,
+# Playwright, ...); `make test` and the other targets install `.[test]` on top of it.
+SERVE_STAMP := $(VENV)/.installed-serve
+
+$(SERVE_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $(SERVE_STAMP)
+
+# Prints the demo logins, then (once started) the URL to open and the SIP registrar address.
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/ringdesk migrate
 	$(VENV)/bin/ringdesk demo
+	$(VENV)/bin/ringdesk check
 	$(VENV)/bin/ringdesk serve
 
 deps:

@@ -195,17 +195,27 @@ def _addresses(settings: Settings) -> Iterator[Problem]:
     if is_loopback(settings.sip_host):
         return
     for field in dataclasses.fields(settings):
-        if "advertis" not in field.name:
-            continue
+        if not (field.name.endswith("_external") or "advertis" in field.name):
+            continue  # the addresses we advertise (sip_external, media_external)
         value = getattr(settings, field.name)
         values = value if isinstance(value, tuple) else (value,)
         for one in values:
-            if isinstance(one, str) and one and is_loopback(one.rsplit("=", 1)[-1]):
+            if isinstance(one, str) and one and _loopback_address(one):
                 yield Problem(
                     f"{field.name} is {one}, a loopback address, while SIP binds "
                     f"{settings.sip_host}: phones elsewhere would send their audio to themselves",
                     f"set {field.name} to the address phones reach this server on",
                 )
+
+
+def _loopback_address(value: str) -> bool:
+    """A host, an IPv4 host:port or a [v6]:port that is loopback."""
+    host = value.strip()
+    if host.startswith("[") and "]" in host:
+        host = host[1 : host.index("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return is_loopback(host)
 
 
 def _ports(settings: Settings) -> Iterator[Problem]:

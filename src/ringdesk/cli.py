@@ -20,6 +20,8 @@ from ringdesk.store.secrets import SecretKeyError
 log = logging.getLogger("ringdesk")
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from ringdesk.runtime import Runtime
 
 
@@ -197,7 +199,42 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     gc.set_threshold(20_000, 20, 20)
     # uvloop: less CPU per UDP datagram and per WebSocket write than the standard loop.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(server.serve(sockets=[sock]))
+        runner.run(_serve_and_announce(server, sock, settings, runtime))
+
+
+async def _serve_and_announce(
+    server: uvicorn.Server, sock: socket.socket, settings: config.Settings, runtime: Runtime
+) -> None:
+    """Serve; once the web server and the switch are up, say where to go, on stdout."""
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        print(_banner(settings, runtime), flush=True)
+    await task
+
+
+def _banner(settings: config.Settings, runtime: Runtime) -> str:
+    """The URL to open and the SIP registrar's address, as someone elsewhere reaches them."""
+
+    def reachable(host: str) -> str:
+        if host in ("0.0.0.0", "::", ""):
+            return socket.gethostname()  # every address of this machine: name one
+        return _url_host(host)
+
+    web = f"{runtime.http_scheme}://{reachable(settings.http_host)}:{runtime.http_port}/"
+    sip_host = settings.sip_external or reachable(settings.sip_host)
+    tls_port = runtime.switch.tls_port
+    tls = f", TLS {sip_host}:{tls_port}" if tls_port is not None else ""
+    from ringdesk.store import cti_config
+
+    with runtime.db() as db:
+        domain = cti_config.get(db).sip_domain
+    return (
+        f"Ringdesk is running. Open {web} in a browser.\n"
+        f"SIP registrar: {sip_host}:{runtime.switch.local_port} (UDP and TCP{tls}), "
+        f"SIP domain {domain}: phones register there with a CTI ID and phone password."
+    )
 
 
 def _tls(settings: config.Settings, runtime: Runtime) -> ssl.SSLContext | None:

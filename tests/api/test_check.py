@@ -146,6 +146,14 @@ def test_a_broken_config_lists_every_problem(tmp_path: Path, data_dir: Path) -> 
     assert f"TCP port {port} on 127.0.0.1 (sip_port) is already in use" in problems[4]
 
 
+def test_a_loopback_advertised_address_on_a_public_bind(data_dir: Path) -> None:
+    env = _env(RINGDESK_SIP_HOST="0.0.0.0", RINGDESK_SIP_EXTERNAL="127.0.0.1")
+    done = _ringdesk("check", "--data-dir", str(data_dir), env=env)
+    assert done.returncode == 1
+    (problem,) = _problems(done.stdout)
+    assert "sip_external is 127.0.0.1, a loopback address, while SIP binds 0.0.0.0" in problem
+
+
 def test_a_mismatched_certificate_and_key(tmp_path: Path, data_dir: Path) -> None:
     cert, _key = _certificate(tmp_path, days=90)
     other = tmp_path / "other"
@@ -221,3 +229,23 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "ringdesk.service" not in done.stderr, done.stderr  # no unknown key, no bad value
+
+
+def test_serve_prints_the_url_and_the_registrar(data_dir: Path) -> None:
+    env = _env(RINGDESK_DATA_DIR=str(data_dir), RINGDESK_SIP_TLS_PORT="off")
+    http, sip = env["RINGDESK_HTTP_PORT"], env["RINGDESK_SIP_PORT"]
+    with subprocess.Popen(
+        [str(RINGDESK), "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as server:
+        try:
+            assert server.stdout is not None
+            first, second = server.stdout.readline(), server.stdout.readline()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert first.strip() == f"Ringdesk is running. Open http://127.0.0.1:{http}/ in a browser."
+    assert second.startswith(f"SIP registrar: 127.0.0.1:{sip} (UDP and TCP), SIP domain ")
