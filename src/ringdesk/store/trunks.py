@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringdesk.store import models as m
+from ringdesk.store.errors import commit_or_conflict
 
 Transport = Literal["udp", "tcp", "tls"]
 IdentityHeader = Literal["none", "pai", "rpid"]
@@ -69,3 +70,31 @@ def apply(row: m.TrunkRow, values: dict[str, Any]) -> None:
         if name == "sources":
             value = ",".join(dict.fromkeys(value))
         setattr(row, name, value)
+
+
+def rows(db: Session) -> list[m.TrunkRow]:
+    return list(db.scalars(select(m.TrunkRow).order_by(m.TrunkRow.priority, m.TrunkRow.id)))
+
+
+def get(db: Session, trunk_id: int) -> m.TrunkRow | None:
+    return db.get(m.TrunkRow, trunk_id)
+
+
+def create(db: Session, values: dict[str, Any]) -> m.TrunkRow:
+    """Conflict when the name is taken."""
+    row = m.TrunkRow()
+    apply(row, values)
+    db.add(row)
+    commit_or_conflict(db)
+    return row
+
+
+def update(db: Session, row: m.TrunkRow, values: dict[str, Any]) -> m.TrunkRow:
+    apply(row, values)
+    commit_or_conflict(db)
+    return row
+
+
+def delete(db: Session, row: m.TrunkRow) -> None:
+    db.delete(row)
+    db.commit()

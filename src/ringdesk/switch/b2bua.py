@@ -38,10 +38,13 @@ from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
+from .addresses import Addresses
 from .bridges import Bridges
 from .direction import Direction
 from .gate import Gate, GateSettings
 from .inbound import InboundCalls
+from .keepalive import DEFAULT_INTERVAL as KEEPALIVE_INTERVAL
+from .keepalive import KeepAlive
 from .legs import Address, AnyLeg, LegState, OutgoingLeg
 from .limits import CallCounts
 from .liveness import DEFAULT_TIMEOUT, Liveness
@@ -62,6 +65,7 @@ from .shared import ALLOW, SDP_TYPE, SwitchState
 from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
 from .teardown import Teardown
+from .trunk_registration import TrunkRegistrations
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,13 @@ class Switch(RequestHandler):
         srtp: SrtpOffer | None = None,
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
+        keepalive: float | None = KEEPALIVE_INTERVAL,
+        addresses: Addresses | None = None,
+        media_addresses: Addresses | None = None,
+        rtp_ports: tuple[int, int] = (20000, 40000),
     ) -> None:
         self.gate = Gate(gate)
+        self.rtp_ports = rtp_ports
         self.liveness = Liveness(media_timeout)
         self.state = state = SwitchState(
             host,
@@ -106,6 +115,8 @@ class Switch(RequestHandler):
             srtp=srtp,
             tls=tls,
             tls_port=tls_port,
+            addresses=addresses,
+            media_addresses=media_addresses,
         )
         self._owns_media = media is None
         self.registration = RegistrationService(
@@ -115,6 +126,10 @@ class Switch(RequestHandler):
             secrets.token_bytes(32),
             state.save_bindings,
             self.gate,
+        )
+        # OPTIONS to UDP phones every `keepalive` s: their NAT mappings stay open (keepalive.py)
+        self.keepalive = KeepAlive(
+            state.stack, state.registrar, directory.sip_domain, state.save_bindings, keepalive
         )
         self.bridges = Bridges(state)
         self.teardown = Teardown(state, self.bridges)
@@ -134,6 +149,11 @@ class Switch(RequestHandler):
         self.direction.session_refreshed = self.session_timers.refreshed
         self.inbound = InboundCalls(state, self.teardown, self.direction, self.session_timers)
         self.outbound = OutboundCalls(state, self.teardown, self.session_timers)
+        # Outbound registration to the trunks that need it (trunk_registration.py).
+        self.trunk_registrations = TrunkRegistrations(
+            state.stack, state.resolver, lambda tp, host: state.contact(tp, peer=host)
+        )
+        self.outbound.trunk_ready = self.trunk_registrations.ready
         self.media_actions = MediaActions(
             state, self.teardown, self.bridges, self.inbound, self.direction
         )
@@ -182,14 +202,16 @@ class Switch(RequestHandler):
         if state.media is None:
             from ringdesk.media.server import MediaServer  # the other half of issue #3
 
-            server = MediaServer(state.host)
+            server = MediaServer(state.media_addresses.bound, port_range=self.rtp_ports)
             await server.start()
             state.media = server
         await state.stack.start()
         now = state.stack.now()
         state.registrar.restore(load_bindings(state.bindings_file, now), now)
         self.registration.start()
+        self.keepalive.start()
         self._trust_trunk()
+        self.trunk_registrations.tick(state.directory.trunks())
         self._end_orphans()
         state.spawn(self._housekeeping())
         state.started = True
@@ -204,6 +226,7 @@ class Switch(RequestHandler):
         await asyncio.sleep(0.05)  # let the BYEs leave
         self.dialogs.flush(wait=True)  # ended here: a restart has nobody left to BYE
         await self.registration.stop()
+        await self.keepalive.stop()
         for task in list(state.tasks):
             task.cancel()
         await state.stack.stop()
@@ -388,6 +411,10 @@ class Switch(RequestHandler):
                 if trunk_host:
                     state.resolver.prefetch(trunk_host)  # keep the answer warm for calls
                 self._trust_trunk()
+                for other in state.directory.trunks()[1:]:
+                    if other.host:
+                        state.resolver.prefetch(other.host)  # the failover trunks too
+                self.trunk_registrations.tick(state.directory.trunks())
                 self.gate.sweep(time.time())
                 for leg in list(state.legs.values()):
                     if (

@@ -5,7 +5,9 @@ requests come out; the switch sends them and hands the responses back."""
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ringdesk.sip.auth import authorization, pick_challenge
@@ -13,6 +15,11 @@ from ringdesk.sip.message import Headers, Request, Response, new_call_id, new_ta
 from ringdesk.sip.uri import NameAddr, SipUri
 
 from .lookup import TrunkSettings
+from .resolver import TrunkResolver
+from .stack import SipStack
+from .transport import Address
+
+log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 30.0  # seconds after the first failure; doubled each time up to BACKOFF_MAX
 BACKOFF_MAX = 600.0
@@ -123,3 +130,77 @@ def _granted(resp: Response, asked: int) -> float:
     if expires and expires.strip().isdigit():
         return float(expires)
     return float(asked)
+
+
+class TrunkRegistrations:
+    """Every trunk with registration on, driven by the switch's one-second housekeeping: due
+    REGISTERs are sent, responses answered; `ready` tells outbound calls which trunks may be
+    used (one that must register and has not is skipped until it registers again)."""
+
+    def __init__(
+        self, stack: SipStack, resolver: TrunkResolver, contact: Callable[[str, str], str]
+    ):
+        self.stack = stack
+        self.resolver = resolver
+        self.contact = contact  # (transport, peer host) -> our Contact
+        self.by_trunk: dict[int, TrunkRegistration] = {}
+
+    def ready(self, trunk: TrunkSettings) -> bool:
+        if not trunk.register:
+            return True
+        reg = self.by_trunk.get(trunk.id)
+        return reg is not None and reg.trunk == trunk and reg.ready(self.stack.now())
+
+    def status(self, trunk_id: int) -> TrunkRegistration | None:
+        return self.by_trunk.get(trunk_id)
+
+    def tick(self, trunks: tuple[TrunkSettings, ...]) -> None:
+        """Follow the configured trunks (a changed trunk starts over), send what is due."""
+        now = self.stack.now()
+        wanted = {t.id: t for t in trunks if t.register and t.host}
+        for trunk_id in list(self.by_trunk):
+            if trunk_id not in wanted or self.by_trunk[trunk_id].trunk != wanted[trunk_id]:
+                del self.by_trunk[trunk_id]
+        for trunk_id, trunk in wanted.items():
+            reg = self.by_trunk.get(trunk_id)
+            if reg is None:
+                tp = trunk.transport
+                reg = TrunkRegistration(trunk, contact=self.contact(tp, trunk.host or ""))
+                self.by_trunk[trunk_id] = reg
+            if reg.due(now):
+                self._send(reg, now)
+
+    def _send(self, reg: TrunkRegistration, now: float) -> None:
+        host = reg.trunk.host or ""
+        addresses = self.resolver.cached(host, now)
+        if addresses is None:
+            self.resolver.prefetch(host)  # asked again on the next tick
+            return
+        if not addresses:
+            reg.fail(now, f"{host} cannot be resolved")
+            log.warning("trunk %s: registration failed (%s)", reg.trunk.name, reg.last_error)
+            return
+        dest = (addresses[0], reg.trunk.port)
+        tp = reg.trunk.transport
+        self._transmit(reg, reg.request(now, self.stack.via(tp, peer=host)), dest, tp)
+
+    def _transmit(self, reg: TrunkRegistration, req: Request, dest: Address, tp: str) -> None:
+        def on_response(resp: Response) -> None:
+            if self.by_trunk.get(reg.trunk.id) is not reg:
+                return  # the trunk was changed or removed meanwhile
+            now = self.stack.now()
+            was = reg.state
+            retry = reg.on_response(resp, req, now, self.stack.via(tp, peer=dest[0]))
+            if retry is not None:
+                self._transmit(reg, retry, dest, tp)
+            elif reg.state is RegState.REGISTERED and was is not RegState.REGISTERED:
+                log.info("trunk %s: registered", reg.trunk.name)
+            elif reg.state is RegState.FAILED:
+                log.warning("trunk %s: registration failed (%s)", reg.trunk.name, reg.last_error)
+
+        def on_timeout() -> None:
+            if self.by_trunk.get(reg.trunk.id) is reg:
+                reg.fail(self.stack.now(), "no response")
+                log.warning("trunk %s: registration failed (no response)", reg.trunk.name)
+
+        self.stack.send_request(req, dest, tp, on_response, on_timeout)

@@ -183,3 +183,32 @@ Report = TypedDict(
         "total": Figures | None,  # admins only
     },
 )
+
+
+class Trunk(TypedDict):
+    """A provider trunk (GET/POST/PUT /api/admin/trunks); the password is never sent back."""
+
+    id: int
+    name: str
+    host: str
+    port: int
+    transport: str  # udp / tcp / tls
+    username: str | None
+    has_password: bool
+    auth_username: str | None
+    realm: str | None
+    register: bool
+    register_expires: int
+    priority: int
+    enabled: bool
+    sources: list[str]
+    identity_header: str  # none / pai / rpid
+    from_domain: str | None
+    privacy_withheld: bool
+    number_format: str  # e164 / e164_plain / national
+    country_code: str | None
+    # The outbound registration: "off" (not configured), "unregistered" (not tried yet),
+    # "registering", "registered", "failed"; with the last error and when it expires.
+    registration: str
+    registration_error: str | None
+    registered_until: float | None

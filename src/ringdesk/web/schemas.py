@@ -317,3 +317,31 @@ class CtiAgentBody(Body):
     generate_phone_password: bool = False
     # Omitted: keep the current setting (off for a new assignment), as for phone_password.
     auto_answer: bool | None = None
+
+
+CountryCode = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}$")]
+
+
+class TrunkBody(BaseModel):
+    """A provider trunk (Admin -> Trunks). `password` is write-only: omitted or null keeps the
+    stored one, "" clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    host: TrunkHost
+    port: Annotated[int, Field(ge=1, le=65535)] = 5060
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    username: Annotated[str, Field(max_length=128)] | None = None
+    password: Annotated[str, Field(max_length=128)] | None = None
+    auth_username: Annotated[str, Field(max_length=128)] | None = None
+    realm: Annotated[str, Field(max_length=200)] | None = None
+    register: bool = False
+    register_expires: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    priority: Annotated[int, Field(ge=1, le=1000)] = 1
+    enabled: bool = True
+    sources: Annotated[list[TrunkSource], Field(max_length=16)] = []
+    identity_header: Literal["none", "pai", "rpid"] = "pai"
+    from_domain: TrunkHost | None = None
+    privacy_withheld: bool = True
+    number_format: Literal["e164", "e164_plain", "national"] = "e164"
+    country_code: CountryCode | None = None

@@ -11,8 +11,19 @@ from ringdesk.web.routers.admin import (
     permissions,
     services,
     sounds,
+    trunks,
     users,
 )
 
 # The order the routes were declared in when they were one module.
-MODULES = (services, permissions, calling_numbers, users, cti_settings, sounds, cti_agents, bans)
+MODULES = (
+    services,
+    permissions,
+    calling_numbers,
+    users,
+    cti_settings,
+    sounds,
+    cti_agents,
+    bans,
+    trunks,
+)
