@@ -427,7 +427,7 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         local_nets=_networks(pick("local_nets", "RINGDESK_LOCAL_NET", ""), "RINGDESK_LOCAL_NET"),
         dns_servers=_dns_servers(pick("dns_servers", "RINGDESK_DNS_SERVERS", "")),
         rtp_ports=_port_range(
-            pick("rtp_ports", "RINGDESK_RTP_PORTS", "%d-%d" % DEFAULT_RTP_PORTS),
+            pick("rtp_ports", "RINGDESK_RTP_PORTS", "{}-{}".format(*DEFAULT_RTP_PORTS)),
             "RINGDESK_RTP_PORTS",
         ),
         tls_cert=Path(tls_cert) if tls_cert else None,

@@ -141,11 +141,20 @@ class Endpoint(asyncio.DatagramProtocol):
         before = self.remote
         self.remote = remote
         self._set_srtp(remote.srtp)
-        if usable_address(remote.host, remote.port):
+        # The SDP address as our socket's family reaches it (None: it cannot, see for_socket).
+        target = (
+            for_socket(remote.host, remote.port, self.family)
+            if usable_address(remote.host, remote.port)
+            else None
+        )
+        if target is not None:
             moved = before is None or (before.host, before.port) != (remote.host, remote.port)
             if moved or not self._heard:  # the same SDP again keeps a latch on real media
-                self.address = (remote.host, remote.port)
+                self.address = target
                 self._heard = False
+            self._latch = False
+        elif usable_address(remote.host, remote.port):
+            self.address = None  # another family than our socket's: the switch answers 488
             self._latch = False
         else:
             self._latch = True  # symmetric RTP: answer where the leg's packets come from
@@ -324,8 +333,12 @@ class Endpoint(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the far end is gone or not there yet. The
-        # signaling layer decides about the call; media just keeps going.
-        log.debug("leg %s: %s", self.leg_id, exc)
+        # signaling layer decides about the call; media just keeps going. Anything else (a
+        # send the socket refused) is logged once for the leg, then counted.
+        if isinstance(exc, ConnectionRefusedError):
+            log.debug("leg %s: %s", self.leg_id, exc)
+        else:
+            self.send_failed(exc)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < 12 or data[0] & 0xC0 != 0x80 or 192 <= data[1] <= 223:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 1.0
 
 
+class PortsExhausted(OSError):
+    """Every even port of the RTP range is in use (or taken by other programs)."""
+
+
 class MediaServer:
     def __init__(self, host: str, *, port_range: tuple[int, int] = (20000, 40000)) -> None:
         low, high = port_range
@@ -39,6 +44,9 @@ class MediaServer:
         if not 0 < low < high <= 65536:
             raise ValueError(f"bad RTP port range {port_range}")
         self.host = host
+        # A dual-stack IPv6 socket on '::' (IPv4 peers as ::ffff:a.b.c.d), else the family
+        # of the bound address.
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._ports = range(low, high - 1, 2)  # even ports; the odd one above is RTCP's
         if not self._ports:
             raise ValueError(f"RTP port range {port_range} holds no even port pair")
@@ -77,14 +85,15 @@ class MediaServer:
                 continue
             self._in_use.add(port)
             endpoint = Endpoint(leg_id, port)
+            endpoint.family = self.family
             try:
                 await loop.create_datagram_endpoint(
                     lambda e=endpoint: e,  # type: ignore[misc]
-                    local_addr=(self.host, port),
+                    sock=self._socket(port),
                 )
                 await loop.create_datagram_endpoint(
                     lambda e=endpoint: RtcpSocket(e),  # type: ignore[misc]
-                    local_addr=(self.host, port + 1),
+                    sock=self._socket(port + 1),
                 )
             except OSError:
                 # Either port is taken by another program: free the pair, try the next one.
@@ -93,7 +102,23 @@ class MediaServer:
                 continue
             self._endpoints[leg_id] = endpoint
             return endpoint
-        raise OSError(f"no free even UDP port for RTP on {self.host} in {self._ports}")
+        raise PortsExhausted(
+            f"no free even UDP port for RTP on {self.host} in "
+            f"{self._ports.start}-{self._ports.stop + 1} ({len(self._in_use)} in use)"
+        )
+
+    def _socket(self, port: int) -> socket.socket:
+        """A UDP socket bound to (host, port); on '::' dual-stack (IPV6_V6ONLY off)."""
+        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        try:
+            if self.family == socket.AF_INET6 and self.host in ("::", "[::]"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.setblocking(False)
+            sock.bind((self.host.strip("[]"), port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def _known(self, *leg_ids: str) -> list[Endpoint] | None:
         endpoints = [self._endpoints.get(leg_id) for leg_id in leg_ids]

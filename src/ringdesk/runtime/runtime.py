@@ -34,6 +34,7 @@ from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.sounds import Sounds
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
+from ringdesk.switch.addresses import Addresses, parse_networks
 from ringdesk.switch.gate import Ban, GateSettings
 from ringdesk.switch.srtp import SrtpOffer
 
@@ -97,10 +98,17 @@ class Runtime:
             gate=gate_settings(self.settings),
             media_timeout=self.settings.media_timeout or None,
             session_expires=self.settings.sip_session_expires or None,
+            keepalive=self.settings.sip_keepalive or None,
             srtp=SrtpOffer(phones=self.settings.srtp_phones, trunk=self.settings.srtp_trunk),
             tls=self.sip_tls,
             tls_port=self.settings.sip_tls_port or 0,
+            addresses=self.sip_addresses,
+            media_addresses=self.media_addresses,
+            rtp_ports=self.settings.rtp_ports,
         )
+        # --dns-servers: the trunk's lookups (RFC 3263 in switch/dns.py, plain names too)
+        self.switch.outbound.dns.use_servers(self.settings.dns_servers)
+        self.switch.state.resolver.use_servers(self.settings.dns_servers)
         self.live = LiveSources(
             engine=self.engine,
             config=lambda: self.config,
@@ -126,12 +134,56 @@ class Runtime:
             self.switch.local_port,
             "off" if tls_port is None else f"port {tls_port}",
         )
+        self._log_addresses()
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="engine-timer"))
         self.feeds.start()
         # What start-up loaded (modules, engine, sounds) lives as long as the process: keep it
         # out of the collector's generations so collections under call load stay short.
         gc.freeze()
         self._write_ports()
+
+    @property
+    def sip_addresses(self) -> Addresses:
+        s = self.settings
+        return Addresses(s.sip_host, s.sip_external, parse_networks(s.local_nets))
+
+    @property
+    def media_addresses(self) -> Addresses:
+        s = self.settings
+        return Addresses(
+            s.rtp_host or s.sip_host,
+            s.media_external or s.sip_external,
+            parse_networks(s.local_nets),
+        )
+
+    def addresses(self) -> dict[str, object]:
+        """What is bound and advertised (the start-up log and /healthz)."""
+        sip, media = self.switch.state.addresses, self.switch.state.media_addresses
+        return {
+            "sip_bound": f"{sip.bound}:{self.switch.local_port}",
+            "sip_advertised": sip.external or ("per peer" if sip.unspecified else sip.bound),
+            "rtp_bound": media.bound,
+            "rtp_advertised": media.external or ("per peer" if media.unspecified else media.bound),
+            "rtp_ports": "{}-{}".format(*self.settings.rtp_ports),
+            "local_nets": [str(n) for n in sip.local_nets],
+        }
+
+    def _log_addresses(self) -> None:
+        info = self.addresses()
+        log.info(
+            "SIP bound on %s, advertised %s; RTP bound on %s ports %s, advertised %s; "
+            "local networks: %s",
+            info["sip_bound"],
+            info["sip_advertised"],
+            info["rtp_bound"],
+            info["rtp_ports"],
+            info["rtp_advertised"],
+            ", ".join(self.switch.state.addresses.describe()["local_nets"]) or "none",  # type: ignore[arg-type]
+        )
+        for addresses in (self.switch.state.addresses, self.switch.state.media_addresses):
+            warning = addresses.loopback_warning()
+            if warning is not None:
+                log.warning("%s", warning)
 
     def _write_ports(self) -> None:
         """Tell whoever started us (tests, scripts) which ports we really got."""
@@ -159,7 +211,7 @@ class Runtime:
         await self.switch.stop()
         self.db_engine.dispose()
 
-    def health(self) -> dict[str, str]:
+    def health(self) -> dict[str, object]:
         try:
             with self.db() as db:
                 ping(db)
@@ -174,6 +226,7 @@ class Runtime:
             "database": database,
             "switch": switch,
             "engine": "ok",
+            "addresses": self.addresses() if self.switch.started else {},
         }
 
     # ---- inputs -------------------------------------------------------------------------------

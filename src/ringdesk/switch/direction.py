@@ -37,7 +37,7 @@ class Direction:
         leg.queued_direction = None
         req = leg.dialog.new_request(
             "INVITE",
-            via=self.stack.via(leg.tp),
+            via=self.stack.via(leg.tp, peer=leg.peer[0]),
             contact=self.state.leg_contact(leg),
             body=self.state.local_sdp(leg),
             content_type=SDP_TYPE,
@@ -57,7 +57,7 @@ class Direction:
         if resp.status < 200:
             return
         if resp.status < 300 and leg.dialog is not None:
-            ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+            ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp, peer=leg.peer[0]))
             self.stack.send_stateless(ack, leg.peer, leg.tp)
             if resp.body:
                 self.state.take_answer(leg, resp)

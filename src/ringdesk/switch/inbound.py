@@ -299,14 +299,14 @@ class InboundCalls:
         self, req: Request, txn: ServerInvite, src: Address, tp: str
     ) -> None:
         now = self.stack.now()
-        for trunk in self.state.directory.trunks():
-            if trunk.host and self.state.resolver.cached(trunk.host, now) is None:
-                await self.state.resolver.resolve(trunk.host)
+        for each in self.state.directory.trunks():
+            if each.host and self.state.resolver.cached(each.host, now) is None:
+                await self.state.resolver.resolve(each.host)
         if txn.state is not State.PROCEEDING:
             return  # cancelled meanwhile (487 sent)
         # Resolved to nothing usable for now: not a trunk (rather than ask again in a loop).
-        trusted, trunk = self._trunk_of(src, tp)
-        self._take(req, txn, src, tp, bool(trusted), trunk)
+        trusted, which = self._trunk_of(src, tp)
+        self._take(req, txn, src, tp, bool(trusted), which)
 
     async def _setup_inbound(
         self, leg: IncomingLeg, neg: Negotiated | None, service_id: int, called: str

@@ -35,6 +35,7 @@ from ringdesk.sip.sdp import (
 from ringdesk.sip.transaction import ClientInvite
 from ringdesk.sip.uri import NameAddr, SipUri
 
+from .dns import SipResolver
 from .legs import Address, Branch, Fork, LegState, OutgoingLeg, failure_reason
 from .lookup import TrunkSettings
 from .session_timer import SessionTimers
@@ -53,6 +54,8 @@ class OutboundCalls:
         self.legs = state.legs
         self.teardown = teardown
         self._trunk_calls: dict[str, _TrunkCall] = {}
+        # A trunk without a port is located by DNS (RFC 3263: NAPTR/SRV/A, switch/dns.py).
+        self.dns = SipResolver(state.resolver.family)
         # Whether a trunk may take calls now (one that must register and has not is skipped);
         # the switch sets it to the trunk registrations' answer.
         self.trunk_ready: Callable[[TrunkSettings], bool] = lambda _trunk: True
@@ -146,7 +149,7 @@ class OutboundCalls:
         params: dict[str, str | None] = (
             {"transport": trunk.transport} if trunk.transport != "udp" else {}
         )
-        ruri = SipUri(host=host, user=callee, port=trunk.port, params=params)
+        ruri = SipUri(host=host, user=callee, port=trunk.port or None, params=params)
         old = leg.invite
         h = old.headers.copy()
         leg.tp = _tp(trunk)
@@ -306,6 +309,9 @@ class OutboundCalls:
     async def _resolve_peer(self, leg: OutgoingLeg, host: str) -> bool:
         """Point the leg at the trunk's first address (the others kept for failover); an
         unresolvable trunk fails the leg as unreachable. False when the leg is not to be sent."""
+        call = self._trunk_calls.get(leg.leg_id)
+        if call is not None and call.trunk is not None and not call.trunk.port:
+            return await self._locate_peer(leg, host, call.trunk)
         addresses = await self.state.resolver.resolve(host)
         if leg.ended:
             return False
@@ -321,9 +327,26 @@ class OutboundCalls:
         leg.alternates = [(address, port) for address in addresses[1:]]
         return True
 
-    def _try_next_address(self, leg: OutgoingLeg) -> bool:
-        """The trunk address in use gave no answer: send the INVITE to its next address, as a
-        new transaction (new branch and CSeq). False when none is left."""
+    async def _locate_peer(self, leg: OutgoingLeg, host: str, trunk: TrunkSettings) -> bool:
+        """A trunk without a port: its RFC 3263 targets by DNS (SRV for its transport, else
+        A/AAAA on the default port), the first one used and the others kept for failover."""
+        targets = await self.dns.targets(host, None, trunk.transport)
+        if leg.ended:
+            return False
+        if not targets:
+            detail = f"trunk host {host} cannot be located ({self.dns.error(host)})"
+            if self._next_trunk(leg, detail):
+                return False
+            self.teardown.fail(leg, FailureReason.UNREACHABLE, detail)
+            return False
+        leg.peer = (targets[0].address, targets[0].port)
+        leg.alternates = [(t.address, t.port) for t in targets[1:]]
+        return True
+
+    def _try_next_address(self, leg: OutgoingLeg, why: str = "no answer") -> bool:
+        """The trunk address in use gave no answer (or a 503, RFC 3263 section 4.3): send the
+        INVITE to its next address, as a new transaction (new branch and CSeq). False when
+        none is left."""
         if not leg.alternates or leg.state is not LegState.CALLING:
             return False
         leg.peer = leg.alternates.pop(0)
@@ -331,8 +354,11 @@ class OutboundCalls:
         h = old.headers.copy()
         h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{old.cseq[0] + 1} INVITE")
+        h.remove("authorization")  # another server: its own challenge, if any
+        h.remove("proxy-authorization")
+        leg.auth_tried = False
         leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
-        log.info("leg %s: no answer from the trunk, trying %s:%s", leg.leg_id, *leg.peer)
+        log.info("leg %s: %s from the trunk, trying %s:%s", leg.leg_id, why, *leg.peer)
         self._send_leg_invite(leg)
         return True
 
@@ -403,6 +429,10 @@ class OutboundCalls:
             return  # the 487 after our CANCEL, or a failure after we gave up
         if code in (401, 407) and not leg.auth_tried and self._retry_with_auth(leg, resp):
             return
+        if code == 503 and leg.alternates and leg.state is not LegState.ANSWERED:
+            leg.state = LegState.CALLING  # the trunk's next address (SRV target) afresh
+            if self._try_next_address(leg, f"{code} {resp.reason}"):
+                return
         if code in FAILOVER_CODES and self._next_trunk(leg, f"{code} {resp.reason}"):
             return
         if code == 488 and leg.crypto and not leg.plain_retried:

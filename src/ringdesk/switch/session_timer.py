@@ -159,7 +159,7 @@ class SessionTimers:
         if wanted is None or offered is None or wanted <= offered.delta or wanted > 86400:
             return None
         h = invite.headers.copy()
-        h.set("via", self.stack.via(leg.tp))
+        h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{invite.cseq[0] + 1} INVITE")
         h.set("session-expires", str(wanted))
         h.set("min-se", str(wanted))
@@ -277,7 +277,10 @@ class SessionTimers:
         contact = self.state.leg_contact(leg)
         if timer.use_update:
             req = dialog.new_request(
-                "UPDATE", via=self.stack.via(leg.tp), contact=contact, extra=headers
+                "UPDATE",
+                via=self.stack.via(leg.tp, peer=leg.peer[0]),
+                contact=contact,
+                extra=headers,
             )
         else:
             if leg.reinvite is not None or (leg.retrans is not None and not leg.retrans.acked):
@@ -285,7 +288,7 @@ class SessionTimers:
                 return
             req = dialog.new_request(
                 "INVITE",
-                via=self.stack.via(leg.tp),
+                via=self.stack.via(leg.tp, peer=leg.peer[0]),
                 contact=contact,
                 body=self.state.local_sdp(leg),
                 content_type=SDP_TYPE,
@@ -387,7 +390,7 @@ class SessionTimers:
 
     def _ack(self, leg: AnyLeg, resp: Response) -> None:
         assert leg.dialog is not None
-        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp))
+        ack = leg.dialog.ack(resp.cseq[0], via=self.stack.via(leg.tp, peer=leg.peer[0]))
         self.stack.send_stateless(ack, leg.peer, leg.tp)
 
     def _done(self, leg: AnyLeg, req: Request) -> None:

@@ -33,6 +33,7 @@ from ringdesk.sip.sdp import (
 from ringdesk.sip.uri import parse_name_addr
 from ringdesk.switch.lookup import EventSink, SwitchDirectory
 
+from .addresses import Addresses, ip, uri_host
 from .gate import Gate
 from .legs import AnyLeg, Branch, IncomingLeg, Leg
 from .limits import CallCounts
@@ -64,8 +65,14 @@ class SwitchState:
         srtp: SrtpOffer | None = None,
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
+        addresses: Addresses | None = None,
+        media_addresses: Addresses | None = None,
     ) -> None:
         self.host = host
+        # What we advertise to each peer in Contact and Via (addresses) and in SDP
+        # (media_addresses): addresses.py.
+        self.addresses = addresses or Addresses(host)
+        self.media_addresses = media_addresses or Addresses(host)
         self.srtp = srtp or SrtpOffer()  # when our own offers are SRTP (srtp.py)
         self.gate = gate
         self.directory = directory
@@ -73,6 +80,7 @@ class SwitchState:
         self.data_dir = Path(data_dir)
         self.media: Media | None = media
         self.stack = SipStack(host, port, handler, gate, tls=tls, tls_port=tls_port)
+        self.stack.advertise = self.addresses.for_peer
         self.registrar = Registrar(on_change=self._registration_changed)
         # The trunk may be a host name: resolved for our socket's address family.
         self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -85,18 +93,76 @@ class SwitchState:
         # seldom has to transcode.
         self.call_codecs: dict[str, int] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self._warned_phones: set[str] = set()  # warned once: outside the local networks
         self._ended: deque[tuple[float, Leg]] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = False
 
     @property
     def media_host(self) -> str:
-        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        """Our SIP address for nobody in particular (Call-ID, Call-Info), as a URI host."""
+        return uri_host(self.addresses.for_peer(None))
+
+    def sip_host_for(self, peer: str | None) -> str:
+        """Our address in Contact and Via toward `peer`, bracketed if IPv6 (RFC 5118)."""
+        return uri_host(self.addresses.for_peer(peer))
+
+    def media_address_for(self, leg: Leg) -> str:
+        """Our SDP address toward `leg`: chosen for where its media goes (its SDP's address),
+        else for its signaling peer."""
+        target = leg.peer[0]
+        remote = getattr(leg.endpoint, "remote", None)
+        if isinstance(remote, RemoteMedia):
+            address = ip(remote.host)
+            if address is not None and not address.is_unspecified:
+                target = remote.host
+        return self.media_addresses.for_peer(target)
+
+    def media_serves(self, host: str) -> bool:
+        """Whether our RTP sockets can reach an SDP address (its family is bound)."""
+        return ip(host) is None or self.media_addresses.serves(host)
+
+    def check_family(self, neg: Negotiated, what: str) -> Negotiated:
+        """`neg`, or SdpError (answered 488 Not Acceptable Here, logged once) when its
+        address family is one our RTP sockets do not have."""
+        if self.media_serves(neg.host):
+            return neg
+        family = "IPv6" if ":" in neg.host else "IPv4"
+        log.warning(
+            "%s: its SDP asks for %s media (%s) and RTP is bound to %s only: 488",
+            what,
+            family,
+            neg.host,
+            self.media_addresses.bound,
+        )
+        raise SdpError(f"{family} media not served here")
 
     # ---- registrations ----------------------------------------------------------------------
 
     def _registration_changed(self, cti_id: str, registered: bool) -> None:
+        if registered:
+            self._check_reachable(cti_id)
         self.emit(PhoneRegistered(cti_id, registered))
+
+    def _check_reachable(self, cti_id: str) -> None:
+        """Warn once per phone registering from outside the local networks while no external
+        address is set: what we advertise is probably not reachable from there."""
+        if self.addresses.external or cti_id in self._warned_phones:
+            return
+        for binding in self.registrar.all_bindings():
+            source = binding.source[0]
+            if binding.cti_id != cti_id or self.addresses.is_local(source):
+                continue
+            self._warned_phones.add(cti_id)
+            log.warning(
+                "phone %s registers from %s, outside the local networks (%s), and no external "
+                "address is set: it may not reach %s (set --sip-external or --local-net)",
+                cti_id,
+                source,
+                ", ".join(str(n) for n in self.addresses.local_nets) or "none",
+                self.addresses.for_peer(source),
+            )
+            return
 
     @property
     def bindings_file(self) -> Path:
@@ -165,20 +231,21 @@ class SwitchState:
 
     # ---- Contact, SDP and sounds ------------------------------------------------------------
 
-    def contact(self, tp: str, *, sips: bool = False) -> str:
+    def contact(self, tp: str, *, sips: bool = False, peer: str | None = None) -> str:
         """Our Contact on `tp`. Over TLS: the TLS port, as `sip:...;transport=tls` (hop-by-hop
         TLS, docs/decisions.md "TLS"), or as a `sips:` URI when the dialog's Request-URI is one
         (RFC 3261 8.1.1.8 and 12.1.1; RFC 5630: no transport=tls with sips)."""
         port = self.stack.port_for(tp)
+        host = self.sip_host_for(peer)
         if sips and tp == "tls":
-            return f"<sips:ringdesk@{self.media_host}:{port}>"
+            return f"<sips:ringdesk@{host}:{port}>"
         suffix = f";transport={tp}" if tp in ("tcp", "tls") else ""
-        return f"<sip:ringdesk@{self.media_host}:{port}{suffix}>"
+        return f"<sip:ringdesk@{host}:{port}{suffix}>"
 
     def leg_contact(self, leg: Leg) -> str:
         """Our Contact in `leg`'s dialog: sips: when its INVITE's Request-URI was (the
         customer's INVITE for an incoming leg, ours for an outgoing one)."""
-        return self.contact(leg.tp, sips=leg.invite.uri.scheme == "sips")
+        return self.contact(leg.tp, sips=leg.invite.uri.scheme == "sips", peer=leg.peer[0])
 
     def local_sdp(self, leg: Leg) -> bytes:
         assert leg.endpoint is not None
@@ -186,7 +253,7 @@ class SwitchState:
         if leg.profile is None:
             self._first_offer(leg)
         return build_sdp(
-            address=self.media_host,
+            address=self.media_address_for(leg),
             port=leg.endpoint.port,
             session_id=leg.session_id,
             version=leg.sdp_version,
@@ -217,6 +284,7 @@ class SwitchState:
     def take_answer(self, leg: Leg, msg: Request | Response) -> None:
         try:
             neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
+            self.check_family(neg, f"leg {leg.leg_id}")
         except SdpError as exc:
             log.warning("leg %s: unusable SDP answer (%s)", leg.leg_id, exc)
             if leg.crypto:

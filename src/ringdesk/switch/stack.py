@@ -85,6 +85,8 @@ class SipStack:
         self._tps: dict[int, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.host = host
+        # Our address in Via toward a peer (SwitchState sets addresses.py's choice).
+        self.advertise: Callable[[str | None], str] = lambda _peer: host or "127.0.0.1"
 
     @property
     def port(self) -> int:
@@ -113,9 +115,14 @@ class SipStack:
         self._timers.clear()
         await self.transport.stop()
 
-    def via(self, transport: str = "udp", branch: str | None = None) -> str:
+    def via(
+        self, transport: str = "udp", branch: str | None = None, *, peer: str | None = None
+    ) -> str:
+        """Our Via toward `peer` (its address; the advertised address is chosen for it)."""
+        host = self.advertise(peer)
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return (
-            f"SIP/2.0/{transport.upper()} {self.host}:{self.port_for(transport)}"
+            f"SIP/2.0/{transport.upper()} {host}:{self.port_for(transport)}"
             f";branch={branch or new_branch()};rport"
         )
 
@@ -264,7 +271,7 @@ def _note_source(req: Request, src: Address) -> None:
     via = parse_via(top)
     params = dict(via.params)
     changed = False
-    if via.host != src[0]:
+    if via.host.strip("[]") != src[0]:
         params["received"] = src[0]
         changed = True
     if "rport" in params and params["rport"] is None:

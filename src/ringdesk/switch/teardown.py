@@ -16,6 +16,8 @@ from .bridges import Bridges
 from .legs import AnyLeg, Branch, IncomingLeg, Leg, LegState, OutgoingLeg, best_failure
 from .shared import SwitchState, ignore_response, ignore_timeout
 
+NO_MEDIA_PORT = "no_media_port"  # a leg's hang-up cause when the RTP port range is full
+
 
 class Teardown:
     def __init__(self, state: SwitchState, bridges: Bridges) -> None:
@@ -38,6 +40,8 @@ class Teardown:
                 case IncomingLeg():
                     # Busy Here for a busy target or a full queue (the engine's refusal).
                     status = 486 if cause in ("busy", QUEUE_FULL) else 480
+                    if cause == NO_MEDIA_PORT:
+                        status = 503  # the RTP port range is exhausted (media/server.py)
                     if cause == QUEUE_FULL:
                         self.state.inbound_counts.count_refusal(QUEUE_FULL)
                     resp = make_response(leg.invite, status, to_tag=leg.local_tag)
@@ -97,7 +101,7 @@ class Teardown:
     def send_bye(self, leg: Leg) -> None:
         if leg.dialog is None:
             return
-        req = leg.dialog.new_request("BYE", via=self.stack.via(leg.tp))
+        req = leg.dialog.new_request("BYE", via=self.stack.via(leg.tp, peer=leg.peer[0]))
         self.stack.send_request(req, leg.peer, leg.tp, ignore_response, ignore_timeout)
 
     def send_cancel(self, leg: OutgoingLeg) -> None:

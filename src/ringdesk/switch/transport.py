@@ -111,6 +111,12 @@ def error_response(exc: SipParseError) -> Response | None:
     )  # a final response gets a To tag (RFC 3261 8.2.6.2)
 
 
+def _dual_stack(sock: socket.socket, host: str) -> None:
+    """On '::' one socket serves IPv4 too (IPv4 peers appear as ::ffff:a.b.c.d)."""
+    if host == "::":
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+
+
 def _udp_socket(host: str, port: int) -> socket.socket:
     """Our UDP socket, made here rather than by asyncio so we keep the real socket object
     (asyncio hands out a wrapper without recvmsg, which reading the error queue needs)."""
@@ -127,6 +133,7 @@ def _udp_socket(host: str, port: int) -> socket.socket:
         if family == socket.AF_INET:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        _dual_stack(sock, host)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -224,6 +231,7 @@ class SipTransport:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            _dual_stack(sock, self.host)
             sock.bind((self.host, self.tls_port))
             sock.listen(512)
             sock.setblocking(False)
@@ -268,7 +276,9 @@ class SipTransport:
                 self._spawn(self._sweeper())
                 return
             try:
-                self._server = await asyncio.start_server(self._serve_tcp, self.host, port)
+                # On '::' TCP listens on both families (asyncio makes IPv6 listeners v6-only).
+                hosts = ["::", "0.0.0.0"] if self.host == "::" else self.host
+                self._server = await asyncio.start_server(self._serve_tcp, hosts, port)
             except OSError:
                 udp.close()
                 if self.port != 0:

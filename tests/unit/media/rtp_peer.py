@@ -22,11 +22,14 @@ class RtpPeer(asyncio.DatagramProtocol):
         self.ts = 50000
         self.ssrc = 0x11223344
 
+    host = "127.0.0.1"  # where the peer's socket is, and where it sends to
+
     @classmethod
-    async def open(cls) -> RtpPeer:
+    async def open(cls, host: str = "127.0.0.1") -> RtpPeer:
         peer = cls()
+        peer.host = host
         await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: peer, local_addr=("127.0.0.1", 0)
+            lambda: peer, local_addr=(host, 0)
         )
         return peer
 
@@ -37,7 +40,7 @@ class RtpPeer(asyncio.DatagramProtocol):
         return port
 
     def remote(self, payload_type: int = 0, te: int | None = 101) -> RemoteMedia:
-        return RemoteMedia("127.0.0.1", self.port, payload_type, te)
+        return RemoteMedia(self.host, self.port, payload_type, te)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not every loop's datagram transport subclasses DatagramTransport (3.11's does not).
@@ -50,7 +53,7 @@ class RtpPeer(asyncio.DatagramProtocol):
 
     def send_raw(self, data: bytes, port: int) -> None:
         assert self.transport is not None
-        self.transport.sendto(data, ("127.0.0.1", port))
+        self.transport.sendto(data, (self.host, port))
 
     def send(
         self, port: int, payload: bytes, *, pt: int = 0, marker: bool = False, step: int = 160

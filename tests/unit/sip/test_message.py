@@ -175,3 +175,40 @@ def test_a_line_without_colon_is_400_that_can_still_be_answered() -> None:
     err = error_of(REGISTER.replace(b"Expires: 3600\r\n", b"this is not a header\r\n"))
     assert (err.status, err.reason) == (400, "Bad header line")
     assert err.request is not None and err.request.call_id == "reg-1@127.0.0.1"
+
+
+def test_rfc5118_ipv6_forms() -> None:
+    """RFC 5118's IPv6 forms: bracketed hosts with and without ports, in the Request-URI,
+    Via (with an IPv6 received), Contact and Record-Route; IPv4-mapped ones too."""
+    from ringdesk.sip.message import parse_message
+    from ringdesk.sip.uri import parse_name_addr, parse_uri, parse_via
+
+    for text, host, port in (
+        ("sip:[2001:db8::10]:5060", "[2001:db8::10]", 5060),
+        ("sip:[2001:db8::10]", "[2001:db8::10]", None),
+        ("sip:user@[2001:db8::10];transport=tcp", "[2001:db8::10]", None),
+        ("sip:[2001:db8:0:0:1:0:0:1]", "[2001:db8:0:0:1:0:0:1]", None),
+        ("sip:[::ffff:192.0.2.1]:5070", "[::ffff:192.0.2.1]", 5070),
+    ):
+        uri = parse_uri(text)
+        assert (uri.host, uri.port) == (host, port)
+        assert str(uri) == text
+    msg = parse_message(
+        b"INVITE sip:user@[2001:db8::10] SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111;received=2001:db8::9:255\r\n"
+        b"Record-Route: <sip:[2001:db8::9:1];lr>\r\n"
+        b"Max-Forwards: 70\r\n"
+        b"To: <sip:user@[2001:db8::10]>\r\n"
+        b"From: <sip:caller@[2001:db8::9:1]>;tag=81x2\r\n"
+        b"Call-ID: SSG9559905523997077@hlau_4100\r\n"
+        b"CSeq: 8612 INVITE\r\n"
+        b"Contact: <sip:caller@[2001:db8::9:1]:6050>\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+    via = parse_via(msg.headers.get("via") or "")
+    assert (via.host, via.port) == ("[2001:db8::9:1]", 6050)
+    assert via.params["received"] == "2001:db8::9:255"
+    contact = parse_name_addr(msg.headers.get("contact") or "")
+    assert (contact.uri.host, contact.uri.port) == ("[2001:db8::9:1]", 6050)
+    route = parse_name_addr(msg.headers.get("record-route") or "")
+    assert route.uri.host == "[2001:db8::9:1]" and "lr" in route.uri.params

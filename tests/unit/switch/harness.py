@@ -157,17 +157,22 @@ class _Proto(asyncio.DatagramProtocol):
 class Peer:
     """A minimal SIP UA over UDP: sends text templates, receives parsed messages."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
         self.transport: asyncio.DatagramTransport | None = None
         self.port = 0
         self.switch: tuple[str, int] = ("127.0.0.1", 0)
         self.tag = secrets.token_hex(4)
+        self.host = host  # our socket's address ('::1' for an IPv6 peer)
+
+    @property
+    def uri_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
 
     async def open(self, switch: tuple[str, int]) -> Peer:
         loop = asyncio.get_running_loop()
         self.transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Proto(self.queue), local_addr=("127.0.0.1", 0)
+            lambda: _Proto(self.queue), local_addr=(self.host, 0)
         )
         self.port = self.transport.get_extra_info("sockname")[1]
         self.switch = switch
@@ -199,13 +204,13 @@ class Peer:
         branch = branch or "z9hG4bK" + secrets.token_hex(6)
         text = (
             f"{method} {ruri} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport\r\n"
+            f"Via: SIP/2.0/UDP {self.uri_host}:{self.port};branch={branch};rport\r\n"
             f"Max-Forwards: 70\r\n"
-            f"From: <sip:5551234@127.0.0.1:{self.port}>;tag={self.tag}\r\n"
+            f"From: <sip:5551234@{self.uri_host}:{self.port}>;tag={self.tag}\r\n"
             f"To: {to or '<' + ruri + '>'}\r\n"
             f"Call-ID: {call_id}\r\n"
             f"CSeq: {cseq} {method}\r\n"
-            f"Contact: <sip:peer@127.0.0.1:{self.port}>\r\n"
+            f"Contact: <sip:peer@{self.uri_host}:{self.port}>\r\n"
             f"{extra}"
             f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
         )
@@ -248,9 +253,10 @@ class Peer:
         return got
 
 
-def sdp(port: int, direction: str = "sendrecv") -> str:
+def sdp(port: int, direction: str = "sendrecv", host: str = "127.0.0.1") -> str:
+    ip = "IP6" if ":" in host else "IP4"
     return (
-        "v=0\r\no=peer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"v=0\r\no=peer 1 1 IN {ip} {host}\r\ns=-\r\nc=IN {ip} {host}\r\nt=0 0\r\n"
         f"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
         f"a=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na={direction}\r\n"
     )

@@ -1,0 +1,193 @@
+"""The Switch over IPv6 loopback and dual stack: bracketed addresses in Via and Contact
+(RFC 5118), SDP in IN IP6 toward an IPv6 peer, a '::' bind serving both families, and a clean
+488 (one log line) for an offer whose family our RTP cannot serve."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ringdesk.core.telephony import (
+    CallArrived,
+    LegAnswered,
+    PhoneRegistered,
+    RingAgent,
+    StartQueueMusic,
+)
+from ringdesk.sip.message import make_response
+from ringdesk.sip.sdp import parse_sdp
+from ringdesk.switch import Switch
+from ringdesk.switch.addresses import Addresses
+
+from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
+
+
+async def _switch(tmp_path: Path, host: str, media: FakeMedia | None) -> Switch:
+    switch = Switch(
+        host,
+        0,
+        directory=FakeDirectory(tmp_path),
+        sink=Events(),
+        data_dir=tmp_path,
+        media=media,
+        addresses=Addresses(host),
+        media_addresses=Addresses(host),
+    )
+    await switch.start()
+    return switch
+
+
+@pytest.fixture
+async def v6(tmp_path: Path) -> AsyncIterator[tuple[Switch, FakeMedia]]:
+    media = FakeMedia()
+    switch = await _switch(tmp_path, "::1", media)
+    try:
+        yield switch, media
+    finally:
+        await switch.stop()
+
+
+def events_of(switch: Switch) -> Events:
+    sink = switch.state.sink
+    assert isinstance(sink, Events)
+    return sink
+
+
+async def test_call_over_ipv6_loopback(v6: tuple[Switch, FakeMedia]) -> None:
+    switch, media = v6
+    addr = ("::1", switch.local_port)
+    events = events_of(switch)
+    # An agent's phone registers over IPv6.
+    phone = await Peer("::1").open(addr)
+    ruri = f"sip:[::1]:{switch.local_port}"
+    to = "<sip:1001@ringdesk.local>"
+    phone.request("REGISTER", ruri, call_id="reg6", to=to, extra="Expires: 600\r\n")
+    challenge = await phone.expect_response(401)
+    auth = answer_auth(challenge, "1001", "phone1001-demo", ruri)
+    phone.request("REGISTER", ruri, call_id="reg6", cseq=2, to=to, extra="Expires: 600\r\n" + auth)
+    await phone.expect_response(200)
+    assert await events.wait_for(PhoneRegistered) == PhoneRegistered("1001", True)
+    # A customer calls in over IPv6 with an IPv6 offer.
+    customer = await Peer("::1").open(addr)
+    customer.request("INVITE", "sip:5550100@[::1]", call_id="in6", body=sdp(30000, host="::1"))
+    await customer.expect_response(100)
+    arrived = await events.wait_for(CallArrived)
+    assert isinstance(arrived, CallArrived)
+    remote = media.endpoints[arrived.leg_id].remote
+    assert remote is not None and (remote.host, remote.port) == ("::1", 30000)
+    switch.execute(StartQueueMusic(arrived.call_id, arrived.leg_id))
+    early = await customer.expect_response(183)
+    assert early.headers.get("contact") == f"<sip:ringdesk@[::1]:{switch.local_port}>"
+    assert b"c=IN IP6 ::1\r\n" in early.body
+    # The switch rings the phone: bracketed Via and Contact, an IPv6 offer.
+    switch.execute(RingAgent(arrived.call_id, "agent6", 2, "1001", auto_answer=True))
+    invite = await phone.expect_request("INVITE")
+    via = invite.headers.get("via") or ""
+    assert via.startswith(f"SIP/2.0/UDP [::1]:{switch.local_port};"), via
+    assert invite.headers.get("contact") == f"<sip:ringdesk@[::1]:{switch.local_port}>"
+    offer = parse_sdp(invite.body)
+    assert b"c=IN IP6 ::1\r\n" in invite.body and offer.audio() is not None
+    ok = make_response(
+        invite,
+        200,
+        to_tag="agent6tag",
+        headers=[
+            ("Contact", f"<sip:agent@[::1]:{phone.port}>"),
+            ("Content-Type", "application/sdp"),
+        ],
+        body=sdp(31000, host="::1").encode(),
+    )
+    phone.send(ok)
+    assert await events.wait_for(LegAnswered) == LegAnswered("agent6")
+    ack = await phone.expect_request("ACK")
+    assert ack.to_addr.tag == "agent6tag"
+    agent_remote = media.endpoints["agent6"].remote
+    assert agent_remote is not None and agent_remote.host == "::1"
+    phone.close()
+    customer.close()
+
+
+async def test_ipv4_offer_to_an_ipv6_only_switch_gets_488(
+    v6: tuple[Switch, FakeMedia], caplog: pytest.LogCaptureFixture
+) -> None:
+    switch, media = v6
+    customer = await Peer("::1").open(("::1", switch.local_port))
+    with caplog.at_level(logging.WARNING, logger="ringdesk.switch"):
+        customer.request(
+            "INVITE", "sip:5550100@[::1]", call_id="v4offer", body=sdp(30000, host="127.0.0.1")
+        )
+        resp = await customer.expect_response(488)
+    assert "IPv4" in resp.reason
+    assert media.endpoints == {}
+    assert len([r for r in caplog.records if "488" in r.getMessage()]) == 1
+    customer.close()
+
+
+async def test_ipv6_offer_to_a_v4_only_server_with_real_media_gets_488(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real MediaServer on 127.0.0.1: no endpoint is opened, one line is logged, nothing
+    per packet (the caller's RTP never reaches a leg)."""
+    switch = await _switch(tmp_path, "127.0.0.1", None)
+    customer = await Peer().open(("127.0.0.1", switch.local_port))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ringdesk"):
+            customer.request(
+                "INVITE",
+                "sip:5550100@127.0.0.1",
+                call_id="v6offer",
+                body=sdp(30000, host="::1"),
+            )
+            resp = await customer.expect_response(488)
+            await asyncio.sleep(0.3)
+        assert "IPv6" in resp.reason
+        assert switch.media is not None and len(switch.media) == 0  # type: ignore[arg-type]
+        assert switch.legs == {}
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "IPv6" in warnings[0].getMessage()
+        assert not any(r.exc_info for r in caplog.records)
+    finally:
+        customer.close()
+        await switch.stop()
+
+
+async def test_dual_stack_bind_answers_both_families_in_their_own_address(
+    tmp_path: Path,
+) -> None:
+    switch = await _switch(tmp_path, "::", FakeMedia())
+    port = switch.local_port
+    v4 = await Peer("127.0.0.1").open(("127.0.0.1", port))
+    v6 = await Peer("::1").open(("::1", port))
+    try:
+        for peer, ruri in ((v4, f"sip:127.0.0.1:{port}"), (v6, f"sip:[::1]:{port}")):
+            peer.request("OPTIONS", ruri, call_id=f"opt-{peer.host}")
+            await peer.expect_response(200)
+        events = events_of(switch)
+        for peer, host, ip in ((v4, "127.0.0.1", "IP4"), (v6, "::1", "IP6")):
+            peer.request(
+                "INVITE",
+                f"sip:5550100@{peer.uri_host}",
+                call_id=f"in-{host}",
+                body=sdp(30000 if ip == "IP4" else 30002, host=host),
+            )
+            await peer.expect_response(100)
+            arrived = await events.wait_for(CallArrived)
+            assert isinstance(arrived, CallArrived)
+            switch.execute(StartQueueMusic(arrived.call_id, arrived.leg_id))
+            early = await peer.expect_response(183)
+            # Each peer is told our address in its own family (the routed one toward it).
+            assert early.headers.get("contact") == f"<sip:ringdesk@{peer.uri_host}:{port}>"
+            assert f"c=IN {ip} {host}\r\n".encode() in early.body
+        # TCP listens on both families too.
+        for host in ("127.0.0.1", "::1"):
+            _reader, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            await writer.wait_closed()
+    finally:
+        v4.close()
+        v6.close()
+        await switch.stop()
