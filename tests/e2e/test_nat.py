@@ -9,21 +9,39 @@ flushing the router's conntrack gives the home a new public port.
 
 from __future__ import annotations
 
+import ctypes
+import json
+import os
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.agents import AgentApi
+from tests.e2e.conftest import AGENTS, FAILED, INBOUND
+from tests.support.baresip import Baresip, baresip_binary
 from tests.support.netns import (
     HOME_PHONE,
     OFFICE_PHONE,
     ROUTER_WAN,
+    SERVER_ADDR,
     SERVER_WAN,
+    Namespace,
     NatNetwork,
     nat_network,
 )
+from tests.support.rtp import match_audio, samples_to_frames
+from tests.support.server import STARTUP_TIMEOUT, RunningServer, ServerError
+from tests.support.sipp import CARRIER, Customer
+
+pytestmark = pytest.mark.e2e
 
 UDP_TIMEOUT = 3
 
@@ -97,3 +115,261 @@ def test_the_home_is_behind_a_nat_that_forgets(net: NatNetwork) -> None:
     finally:
         echo.kill()
         echo.wait(5)
+
+
+# ---- the Ringdesk server, its phones and a customer, each in its namespace -----------------
+
+_CLONE_NEWNET = 0x40000000
+KEEPALIVE = 1  # seconds between keep-alive OPTIONS: well below the router's 3 s UDP timeout
+
+
+def connect_in(ns: Namespace, address: tuple[str, int], timeout: float = 2.0) -> socket.socket:
+    """A TCP connection made from inside `ns` (a socket keeps the namespace it was made in):
+    made in a short-lived thread that joins the namespace, so the test process stays put."""
+    result: list[socket.socket | BaseException] = []
+
+    def inside() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{ns.name}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, _CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns {ns.name}")
+            finally:
+                os.close(fd)
+            result.append(socket.create_connection(address, timeout=timeout))
+        except BaseException as exc:  # handed to the caller
+            result.append(exc)
+
+    thread = threading.Thread(target=inside)
+    thread.start()
+    thread.join()
+    got = result[0]
+    if isinstance(got, BaseException):
+        raise got
+    return got
+
+
+class NsServer(RunningServer):
+    """`ringdesk serve` inside the server namespace: SIP and RTP on its WAN address, HTTP on
+    every address there (the test reaches it at SERVER_ADDR, over the root veth)."""
+
+    ns: Namespace
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.http_scheme}://{SERVER_ADDR}:{self.http_port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """Off loopback the server serves HTTPS with its self-signed certificate, named for
+        the machine rather than the test address: trusted as that certificate, by its bytes."""
+        if self.http_scheme != "https":
+            return True
+        context = ssl.create_default_context(cafile=str(self.tls_cert))
+        context.check_hostname = False
+        return context
+
+    def launch(self) -> None:
+        ports_file = self.data_dir / "server.json"
+        ports_file.unlink(missing_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = self.ns.popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ringdesk.cli",
+                    "serve",
+                    "--http-host",
+                    "0.0.0.0",
+                    "--http-port",
+                    "0",
+                    "--sip-host",
+                    SERVER_WAN,
+                    "--sip-port",
+                    "0",
+                    *self._db_args(),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ports_file.exists():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"server did not start:\n{self.log_tail()}")
+            time.sleep(0.1)
+        info = json.loads(ports_file.read_text())
+        self.http_port = int(info["http_port"])
+        self.sip_host = str(info["sip_host"])
+        self.sip_port = int(info["sip_port"])
+        self.http_scheme = str(info.get("http_scheme", "http"))
+        self._wait_healthy(deadline)
+
+
+class NsBaresip(Baresip):
+    """baresip inside a namespace, listening on that namespace's address; driven over
+    ctrl_tcp on the namespace's own loopback."""
+
+    def __init__(self, ns: Namespace, address: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ns = ns
+        self.address = address
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        config = self.dir / "config"
+        text = config.read_text()
+        text = text.replace(
+            f"sip_listen 127.0.0.1:{self.sip_port}", f"sip_listen {self.address}:{self.sip_port}"
+        )
+        text = text.replace("net_interface 127.0.0.1", f"net_interface {self.address}")
+        config.write_text(text)
+
+    def _start(self, timeout: float) -> Baresip:
+        with self.log_file.open("wb") as log:
+            self.process = self.ns.popen(
+                [baresip_binary(), "-f", str(self.dir)],
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._sock = connect_in(self.ns, ("127.0.0.1", self.ctrl_port))
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"baresip did not open ctrl_tcp on {self.ctrl_port}:\n{self.log()}"
+                    ) from None
+                time.sleep(0.1)
+        self._sock.settimeout(None)
+        threading.Thread(target=self._read, daemon=True, name=f"{self.name}-ctrl").start()
+        return self
+
+
+@pytest.fixture
+def nat_server(
+    net: NatNetwork, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[NsServer]:
+    data = tmp_path / "data"
+    data.mkdir()
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("RINGDESK_"):
+            del env[name]
+    env["PYTHONUNBUFFERED"] = "1"
+    env["RINGDESK_SIP_KEEPALIVE"] = str(KEEPALIVE)
+    server = NsServer(data_dir=data, database_url=None, env=env)
+    server.ns = net.server
+    server._run_cli("migrate")
+    server._run_cli("demo")
+    server.launch()
+    try:
+        server.trust_source(CARRIER)
+        yield server
+    finally:
+        server.stop()
+        if request.node.stash.get(FAILED, False):
+            print(f"\n--- server log ({server.log_path}):\n{server.log_tail(120)}")
+
+
+def _phone(
+    ns: Namespace, address: str, server: NsServer, tmp: Path, agent: str, wav: Path
+) -> NsBaresip:
+    demo = AGENTS[agent]
+    phone = NsBaresip(
+        ns,
+        address,
+        tmp,
+        user=demo.cti_id,
+        password=demo.phone_password,
+        registrar=(server.sip_host, server.sip_port),
+        source_wav=wav,
+        regint=3600,  # only the keep-alives cross the NAT while it idles
+        name=f"phone-{agent}",
+    )
+    phone.start()
+    phone.wait_registered()
+    return phone
+
+
+def _customer(net: NatNetwork, server: NsServer, tmp: Path) -> Customer:
+    """A customer from the test carrier's address, in the server namespace, echoing back
+    whatever audio the switch sends it (SIPp -rtp_echo)."""
+    customer = Customer(tmp, (server.sip_host, server.sip_port), INBOUND, echo=True)
+    customer.sipp.args = net.server.exec_args(*customer.sipp.args)
+    return customer.start()
+
+
+def _talk(agent: AgentApi, customer: Customer, phone: Baresip) -> dict[str, Any]:
+    mark = phone.mark()
+    agent.answer(agent.wait_offer()["call_id"])
+    customer.wait_answered()
+    call = agent.wait_talking()
+    phone.wait_event("CALL_RTPESTAB", since=mark)
+    return call
+
+
+def _heard_matches(phone: Baresip, signal: list[int], after: int = 0) -> int:
+    """Frames of what the phone heard (from sample `after` on) that match its own signal,
+    echoed back by the customer through the switch."""
+    heard = phone.heard()[after:]
+    return match_audio(samples_to_frames(heard), signal).matched_loud
+
+
+def test_office_and_home_phones_take_calls_the_nat_stays_open_and_media_follows_a_rebinding(
+    net: NatNetwork,
+    nat_server: NsServer,
+    tmp_path: Path,
+    signals: dict[str, tuple[Path, list[int]]],
+) -> None:
+    server = nat_server
+    office = _phone(net.office, OFFICE_PHONE, server, tmp_path, "alice", signals["alice"][0])
+    home = _phone(net.home, HOME_PHONE, server, tmp_path, "bob", signals["bob"][0])
+    alice = AgentApi(server, "alice", "alice-demo")
+    bob = AgentApi(server, "bob", "bob-demo")
+    try:
+        # Idle three NAT timeouts: only the switch's keep-alives cross the router, and the
+        # home phone's mapping is still there afterwards.
+        sip_mapping = f"dport={server.sip_port}"
+        assert sip_mapping in net.nat_mappings()
+        time.sleep(3 * UDP_TIMEOUT)
+        assert sip_mapping in net.nat_mappings(), "the keep-alives kept the NAT mapping open"
+
+        # The office desk phone takes a call: its audio goes to the customer and back.
+        alice.ready()
+        first = _customer(net, server, tmp_path)
+        call = _talk(alice, first, office)
+        office.wait_heard(4.0)
+        assert _heard_matches(office, signals["alice"][1]) >= 100
+        alice.call_action(call["id"], "end")
+        assert first.wait_ended() == "by_switch"
+
+        # The home agent, reached only through the NAT, takes the next one.
+        bob.ready()
+        second = _customer(net, server, tmp_path)
+        call = _talk(bob, second, home)
+        home.wait_heard(4.0)
+        assert _heard_matches(home, signals["bob"][1]) >= 100
+        # Mid-call the router forgets its mappings: the phone's RTP now arrives from another
+        # public port, the switch follows it and the audio comes back.
+        before = len(home.heard())
+        net.flush_nat()
+        home.wait_heard(before / 8000 + 4.0)
+        resumed = _heard_matches(home, signals["bob"][1], after=before + 8000)
+        assert resumed >= 100, f"audio after the NAT rebinding: {resumed} frames matched"
+        assert "RTP moved from" in server.log_path.read_text()
+        bob.call_action(call["id"], "end")
+        assert second.wait_ended() == "by_switch"
+    finally:
+        for closer in (alice.close, bob.close, office.stop, home.stop):
+            try:
+                closer()
+            except Exception as exc:
+                print(f"teardown: {closer!r} failed: {exc!r}")
