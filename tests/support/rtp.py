@@ -369,12 +369,13 @@ class RtpEndpoint:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((host, port if port is not None else 0))
         if port is None and self.sock.getsockname()[1] % 2:
             # RTP ports are even by convention (RTCP takes the odd one above); retry for one.
             self.sock.close()
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
             self.sock.bind((host, free_udp_port(even=True)))
         self.sock.settimeout(0.2)
         self.host = host

@@ -78,6 +78,7 @@ class Sipp:
         local_host: str = "127.0.0.1",
         local_port: int | None = None,
         media_port: int | None = None,
+        media_host: str = "127.0.0.1",
         calls: int = 1,
         keys: dict[str, str] | None = None,
         replace: dict[str, str] | None = None,
@@ -109,7 +110,7 @@ class Sipp:
             "-p",
             str(self.port),
             "-mi",
-            "127.0.0.1",
+            media_host,
             "-mp",
             str(self.media_port),
             "-m",
@@ -134,7 +135,8 @@ class Sipp:
             args += ["-key", key, value]
         args += list(extra)
         if remote is not None:
-            args.append(f"{remote[0]}:{remote[1]}")
+            host = f"[{remote[0]}]" if ":" in remote[0] else remote[0]  # IPv6: RFC 5118 form
+            args.append(f"{host}:{remote[1]}")
         self.args = args
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -262,7 +264,7 @@ class Sipp:
     def media_addresses(self) -> list[MediaAddress]:
         out = []
         for line in self.log_lines():
-            found = re.match(r"media \S+ ([0-9.]+) (\d+) (\w+)", line)
+            found = re.match(r"media \S+ ([0-9a-fA-F.:]+) (\d+) (\w+)", line)
             if found:
                 out.append(MediaAddress(found[1], int(found[2]), found[3]))
         return out
@@ -331,6 +333,7 @@ class Customer:
             local_host=source,
             local_port=local_port,
             media_port=media_port,
+            media_host="::1" if ":" in source else "127.0.0.1",
             replace=replace,
             keys={
                 "rtp_port": str(rtp_port if rtp_port is not None else media_port),
