@@ -39,7 +39,7 @@ PAYLOAD_TYPES = (0, 8)  # PCMU, PCMA
 T1 = 0.5
 
 
-def test_signal(seconds: float = 4.0) -> array[int]:
+def voice_signal(seconds: float = 4.0) -> array[int]:
     """A voice-like test signal: syllables of a few harmonics on a gliding pitch, with pauses."""
     out = array("h")
     step = 0.0
@@ -58,7 +58,7 @@ def test_signal(seconds: float = 4.0) -> array[int]:
 
 
 def load_frames(wav: Path | None, payload_type: int) -> tuple[bytes, ...]:
-    samples = read_wav(wav.read_bytes()) if wav is not None else test_signal()
+    samples = read_wav(wav.read_bytes()) if wav is not None else voice_signal()
     return to_frames(samples, payload_type)
 
 
