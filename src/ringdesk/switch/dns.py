@@ -236,6 +236,11 @@ class SipResolver:
         self._stale_logged: set[str] = set()
         self._errors: dict[str, str] = {}  # host -> why its last `targets` found nothing
 
+    def use_servers(self, nameservers: Sequence[tuple[str, int]]) -> None:
+        """Ask these servers from now on (() for /etc/resolv.conf); the cache is kept."""
+        self._nameservers = tuple(nameservers)
+        self._resolver = None
+
     def _dns(self) -> dns.asyncresolver.Resolver:
         if self._resolver is None:
             if self._nameservers:
@@ -284,6 +289,14 @@ class SipResolver:
         if not result:
             self._errors[name] = "no SIP service and no address in DNS"
         return result
+
+    async def addresses(self, host: str) -> tuple[str, ...]:
+        """The A (or AAAA) addresses of `host` alone, cached like the rest; OSError with the
+        reason when there are none (what `TrunkResolver` uses instead of getaddrinfo)."""
+        found = await self.targets(host, port=5060)
+        if not found:
+            raise OSError(self.error(host) or "no address")
+        return tuple(dict.fromkeys(t.address for t in found))
 
     async def _by_service(
         self, name: str, transport: str | None, transports: Sequence[str]

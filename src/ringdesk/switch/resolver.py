@@ -7,6 +7,10 @@ they run out; a failed lookup is remembered for NEGATIVE_TTL so a dead name is n
 on every call. When a refresh fails, the last good answer is still used for up to STALE_TTL
 (a DNS outage should not cut an otherwise working trunk, in the spirit of RFC 8767).
 
+With `use_servers` (the --dns-servers setting) the names are asked of those DNS servers over
+dnspython (switch/dns.py) instead of getaddrinfo, so /etc/hosts and the system resolver are
+left out. RFC 3263 NAPTR/SRV location of a trunk without a port is `switch/dns.py`.
+
 `AddressCache` is the pure part (explicit `now`), `TrunkResolver` the asyncio part.
 """
 
@@ -16,7 +20,12 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .dns import SipResolver
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +111,13 @@ class TrunkResolver:
         self.cache = AddressCache()
         self._pending: dict[str, asyncio.Future[tuple[str, ...]]] = {}
         self._failing: set[str] = set()
+        self._dns: SipResolver | None = None
+
+    def use_servers(self, servers: Sequence[tuple[str, int]]) -> None:
+        """Ask these DNS servers (ip, port) instead of getaddrinfo; () goes back to it."""
+        from .dns import SipResolver  # dns.py imports this module
+
+        self._dns = SipResolver(self.family, servers) if servers else None
 
     def cached(self, host: str, now: float) -> tuple[str, ...] | None:
         """What is known without waiting: the literal itself, the cached answer, or None."""
@@ -169,6 +185,8 @@ class TrunkResolver:
         return addresses
 
     async def _getaddrinfo(self, loop: asyncio.AbstractEventLoop, host: str) -> tuple[str, ...]:
+        if self._dns is not None:
+            return await self._dns.addresses(host)
         infos = await loop.getaddrinfo(
             host, None, family=self.family, type=socket.SOCK_DGRAM, proto=socket.IPPROTO_UDP
         )
