@@ -491,6 +491,7 @@ _ENV_NAMES = {
     "session_absolute_seconds": "RINGDESK_SESSION_ABSOLUTE",
     "login_window_seconds": "RINGDESK_LOGIN_WINDOW",
     "admin_totp_required": "RINGDESK_ADMIN_TOTP",
+    "local_nets": "RINGDESK_LOCAL_NET",
 }
 # How a boolean field is spelled in its environment variable when it is not on/off.
 _BOOL_WORDS = {"admin_totp_required": ("required", "optional")}

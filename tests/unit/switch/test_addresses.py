@@ -162,3 +162,15 @@ async def test_a_phone_outside_the_local_networks_is_warned_about_once(
     with caplog.at_level(logging.WARNING, logger="ringdesk.switch"):
         registrar.restore([binding("1003", "198.51.100.10", 5060)], 0.0)
     assert not [r for r in caplog.records if "outside the local networks" in r.getMessage()]
+
+
+def test_address_settings_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "ringdesk.toml"
+    path.write_text(
+        'local_nets = ["192.168.1.0/24", "fd00::/64"]\n'
+        'rtp_ports = "10000-20000"\n'
+        'sip_external = "203.0.113.5"\n'
+    )
+    s = config.load(None, {"RINGDESK_CONFIG": str(path)})
+    assert s.local_nets == ("192.168.1.0/24", "fd00::/64")
+    assert s.rtp_ports == (10000, 20000) and s.sip_external == "203.0.113.5"

@@ -18,10 +18,12 @@ from ringdesk.core.telephony import (
     RingAgent,
     StartQueueMusic,
 )
+from ringdesk.media.server import MediaServer
 from ringdesk.sip.message import make_response
 from ringdesk.sip.sdp import parse_sdp
 from ringdesk.switch import Switch
 from ringdesk.switch.addresses import Addresses
+from tests.support.rtp import free_udp_port
 
 from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
 
@@ -190,4 +192,41 @@ async def test_dual_stack_bind_answers_both_families_in_their_own_address(
     finally:
         v4.close()
         v6.close()
+        await switch.stop()
+
+
+async def test_exhausted_rtp_range_answers_503_with_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One even pair in the range: the first caller gets it, the second a 503 and one log
+    line, and the first call is untouched."""
+    low = free_udp_port(even=True)
+    media = MediaServer("127.0.0.1", port_range=(low, low + 2))
+    switch = Switch(
+        "127.0.0.1",
+        0,
+        directory=FakeDirectory(tmp_path),
+        sink=Events(),
+        data_dir=tmp_path,
+        media=media,
+    )
+    await switch.start()
+    first, second = await Peer().open(("127.0.0.1", switch.local_port)), None
+    try:
+        events = events_of(switch)
+        first.request("INVITE", "sip:5550100@127.0.0.1", call_id="ports-1", body=sdp(30000))
+        arrived = await events.wait_for(CallArrived)
+        assert isinstance(arrived, CallArrived)
+        assert media.endpoint(arrived.leg_id).port == low
+        second = await Peer().open(("127.0.0.1", switch.local_port))
+        with caplog.at_level(logging.WARNING, logger="ringdesk"):
+            second.request("INVITE", "sip:5550100@127.0.0.1", call_id="ports-2", body=sdp(30002))
+            await second.expect_response(503)
+        lines = [r for r in caplog.records if "no RTP port" in r.getMessage()]
+        assert len(lines) == 1 and not any(r.exc_info for r in caplog.records)
+        assert arrived.leg_id in switch.legs and len(media) == 1
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
         await switch.stop()
