@@ -24,6 +24,11 @@ logged once per name until it resolves again. Lookups run on dnspython's asyncio
 The servers asked are `nameservers` ("host" or "host:port", "[v6]:port"), by default the
 system's /etc/resolv.conf (setting RINGDESK_DNS_SERVERS / --dns-servers).
 
+In the switch: a trunk whose port is 0 ("by DNS") is located with `targets(host, None,
+trunk.transport)` by `OutboundCalls._locate_peer`; the first target is used, the others are
+the leg's `alternates`, tried on a 503 or no answer before the next trunk. With --dns-servers
+`TrunkResolver` (plain names) asks the same servers through `SipResolver.addresses`.
+
 `order_naptr`, `order_srv` and `RecordCache` are pure (explicit `now`); `SipResolver` does I/O.
 """
 

@@ -27,6 +27,7 @@ from ringdesk.switch.dns import (
     order_srv,
     parse_nameservers,
 )
+from ringdesk.switch.resolver import TrunkResolver
 from tests.support.dns_server import DnsServer
 
 # --- pure ordering ------------------------------------------------------------------------
@@ -282,3 +283,22 @@ def test_concurrent_callers_share_one_query(server: DnsServer) -> None:
     answers = asyncio.run(scenario())
     assert all(a == [Target("127.0.0.2", 5060, "udp")] for a in answers)
     assert server.count("shared.test", "A") == 1
+
+
+def test_trunk_resolver_asks_the_configured_servers(server: DnsServer) -> None:
+    """--dns-servers: the plain host lookups (inbound trust, a trunk with a port) go to those
+    servers over dnspython, not getaddrinfo: a name only the test server knows resolves, and
+    `localhost` (in /etc/hosts, unknown to the server) does not."""
+    server.add("trunk.test", "A", "127.0.0.9")
+    resolver = TrunkResolver(socket.AF_INET)
+    resolver.use_servers(parse_nameservers(server.address))
+
+    async def scenario() -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return await resolver.resolve("trunk.test"), await resolver.resolve("localhost")
+
+    known, hosts_only = asyncio.run(scenario())
+    assert known == ("127.0.0.9",)
+    assert hosts_only == ()
+    assert resolver.error("localhost")  # the reason is kept for the agent's message
+    assert server.count("trunk.test", "A") == 1
+    assert server.count("localhost", "A") == 1
