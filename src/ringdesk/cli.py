@@ -50,6 +50,9 @@ def _demo_peers(demo: argparse.ArgumentParser) -> None:
     )
     caller.add_argument("number", help="the number to call, e.g. 5550100 (the demo service)")
     caller.add_argument("--from", dest="caller", default="5551234", help="the customer's number")
+    caller.add_argument(
+        "--keys", default="", help="DTMF keys to press once answered (RFC 4733), e.g. 12#"
+    )
     trunk = peers.add_parser(
         "trunk", help="answer the demo's outbound calls (Dial up) as a loopback trunk"
     )
@@ -104,6 +107,7 @@ def _demo_peer(args: argparse.Namespace) -> int:
         try:
             if args.demo_command == "caller":
                 call = await phone.call(args.number, server, args.caller)
+                phone.send_keys(call, args.keys)
                 waiter = asyncio.ensure_future(call.done.wait())
             else:
                 print(f"demo trunk on {host}:{port}: waiting for calls (Ctrl-C ends)", flush=True)

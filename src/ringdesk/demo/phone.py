@@ -37,6 +37,7 @@ from ringdesk.sip.uri import parse_name_addr, parse_uri
 RATE = 8000
 PAYLOAD_TYPES = (0, 8)  # PCMU, PCMA
 T1 = 0.5
+KEYS = "0123456789*#ABCD"  # RFC 4733 events 0-15
 
 
 def voice_signal(seconds: float = 4.0) -> array[int]:
@@ -79,6 +80,9 @@ class Call:
     rtp: asyncio.DatagramTransport | None = None
     remote_rtp: tuple[str, int] | None = None
     payload_type: int = 0
+    event_pt: int | None = None  # telephone-event (RFC 4733) when the far end takes it
+    keys: list[str] = field(default_factory=list)  # DTMF digits still to send
+    key_seen: int = -1  # the timestamp of the last key event we reported
     early: bool = False  # a 183 with SDP: the queue's music before an answer
     answered: bool = False
     ended: bool = False
@@ -164,6 +168,9 @@ class DemoPhone(asyncio.DatagramProtocol):
         def packet(data: bytes, addr: tuple[str, int]) -> None:
             if len(data) < 12 or data[0] >> 6 != 2:
                 return
+            if call.event_pt is not None and data[1] & 0x7F == call.event_pt and len(data) >= 16:
+                self._key_event(call, data)
+                return
             if call.remote_rtp is None:
                 call.remote_rtp = addr
             if self.echo and call.rtp is not None and call.answered:
@@ -180,16 +187,50 @@ class DemoPhone(asyncio.DatagramProtocol):
         if call.sender is None and not self.echo:
             call.sender = asyncio.get_running_loop().create_task(self._send_audio(call))
 
+    def _key_event(self, call: Call, data: bytes) -> None:
+        """Print a DTMF key the far end sent, once per event (its end packets repeat)."""
+        ts = struct.unpack_from("!I", data, 4)[0]
+        event, flags = data[12], data[13]
+        if flags & 0x80 and ts != call.key_seen and event < len(KEYS):
+            call.key_seen = ts
+            self.say(f"{call.label}: key {KEYS[event]}")
+
+    def send_keys(self, call: Call, keys: str) -> None:
+        """DTMF as RFC 4733 events in the RTP stream (when the far end offered them)."""
+        call.keys.extend(k for k in keys.upper() if k in KEYS)
+
     async def _send_audio(self, call: Call) -> None:
         frames = load_frames(self.wav, call.payload_type)
         ssrc, seq, ts = random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)
         loop = asyncio.get_running_loop()
         start = loop.time()
         n = 0
+        key_tick = 0  # 20 ms ticks into the key being sent
         while not call.ended:
             if call.rtp is not None and call.remote_rtp is not None:
-                header = struct.pack("!BBHII", 0x80, call.payload_type, seq, ts, ssrc)
-                call.rtp.sendto(header + frames[n % len(frames)], call.remote_rtp)
+                if call.keys and call.event_pt is not None and call.answered:
+                    # 100 ms of the key at one timestamp, then its end packet three times.
+                    key_tick += 1
+                    end = key_tick >= 5
+                    event = struct.pack(
+                        "!BBH", KEYS.index(call.keys[0]), (0x80 if end else 0) | 10, 160 * key_tick
+                    )
+                    first = 0x80 if key_tick == 1 else 0
+                    event_ts = (ts - 160 * (key_tick - 1)) & 0xFFFFFFFF
+                    for _ in range(3 if end else 1):
+                        header = struct.pack(
+                            "!BBHII", 0x80, first | call.event_pt, seq, event_ts, ssrc
+                        )
+                        call.rtp.sendto(header + event, call.remote_rtp)
+                        if end:
+                            seq = (seq + 1) & 0xFFFF
+                    if end:
+                        self.say(f"sent key {call.keys.pop(0)}")
+                        key_tick = 0
+                        seq = (seq - 1) & 0xFFFF
+                else:
+                    header = struct.pack("!BBHII", 0x80, call.payload_type, seq, ts, ssrc)
+                    call.rtp.sendto(header + frames[n % len(frames)], call.remote_rtp)
             n += 1
             seq = (seq + 1) & 0xFFFF
             ts = (ts + 160) & 0xFFFFFFFF
@@ -295,6 +336,7 @@ class DemoPhone(asyncio.DatagramProtocol):
         except SdpError:
             return
         call.payload_type = answer.payload_type
+        call.event_pt = answer.telephone_event_pt
         call.remote_rtp = (answer.host, answer.port)
         self._start_sending(call)
 
@@ -410,6 +452,7 @@ class DemoPhone(asyncio.DatagramProtocol):
             self._stop_media(call)
             return
         call.payload_type = offer.payload_type
+        call.event_pt = offer.telephone_event_pt
         call.remote_rtp = (offer.host, offer.port)
         port = await self._open_media(call)
         tag = new_tag()
@@ -420,6 +463,7 @@ class DemoPhone(asyncio.DatagramProtocol):
             session_id=str(random.getrandbits(31)),
             version=1,
             payload_types=(offer.payload_type,),
+            telephone_event=offer.telephone_event_pt,
         )
         ok = make_response(
             req,

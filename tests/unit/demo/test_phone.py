@@ -18,6 +18,7 @@ async def test_caller_and_trunk_talk_and_hang_up() -> None:
     await caller.start()
     try:
         call = await caller.call("5551234", ("127.0.0.1", trunk.port), "5550199")
+        caller.send_keys(call, "1#")
         heard: list[bytes] = []
         assert call.rtp is not None
         protocol = call.rtp.get_protocol()
@@ -33,9 +34,17 @@ async def test_caller_and_trunk_talk_and_hang_up() -> None:
     finally:
         caller.close()
         trunk.close()
-    assert caller_lines[1:] == ["answered by an agent", "hung up"], caller_lines
+    assert caller_lines[1:] == [
+        "answered by an agent",
+        "sent key 1",
+        "sent key #",
+        "hung up",
+    ], caller_lines
+    # The trunk read the keys from the RFC 4733 events, once each.
     assert trunk_lines == [
         "call 5550199 -> 5551234: answered",
+        "call 5550199 -> 5551234: key 1",
+        "call 5550199 -> 5551234: key #",
         "call 5550199 -> 5551234: the far end hung up",
     ]
     # The trunk echoed the caller's signal: what came back is the caller's own frames.
