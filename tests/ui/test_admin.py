@@ -141,7 +141,6 @@ def test_cti_settings_round_trip(admin_desk: Desk) -> None:
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="CTI Settings").click()
     page.get_by_label("SIP domain").fill("desk.example.org")
-    page.get_by_label("Trunk port").fill("5090")
     page.get_by_label("G.711 µ-law (PCMU)").uncheck()
     page.get_by_label("Queue music mode").select_option("answered")
     page.get_by_label("Status after CTI Login").select_option("ready")
@@ -157,7 +156,6 @@ def test_cti_settings_round_trip(admin_desk: Desk) -> None:
 
     page.reload()
     expect(page.get_by_label("SIP domain")).to_have_value("desk.example.org")
-    expect(page.get_by_label("Trunk port")).to_have_value("5090")
     expect(page.get_by_label("G.711 µ-law (PCMU)")).not_to_be_checked()
     expect(page.get_by_label("G.711 A-law (PCMA)")).to_be_checked()
     expect(page.get_by_label("Queue music mode")).to_have_value("answered")
@@ -186,11 +184,6 @@ def test_inbound_trust_and_call_limits_round_trip(admin_desk: Desk) -> None:
     expect(page.get_by_label("Calls in total")).to_have_value("200")
     expect(page.get_by_label("Waiting calls per service")).to_have_value("50")
     form = page.locator("form.settings-form")
-    # A host name is not a source: the server's sentence is shown and nothing is saved.
-    page.get_by_label("Other trunk sources").fill("sbc.example.com")
-    form.get_by_role("button", name="Save").click()
-    expect(form.locator(".save-status")).to_contain_text("trunk_sources")
-    page.get_by_label("Other trunk sources").fill("192.0.2.7\n192.0.2.8:5070")
     page.get_by_label("Calls per source address").fill("3")
     page.get_by_label("Calls in total").fill("40")
     page.get_by_label("Waiting calls per service").fill("0")
@@ -198,13 +191,11 @@ def test_inbound_trust_and_call_limits_round_trip(admin_desk: Desk) -> None:
     expect(form.locator(".save-status")).to_have_text("Saved.")
 
     page.reload()
-    expect(page.get_by_label("Other trunk sources")).to_have_value("192.0.2.7\n192.0.2.8:5070")
     expect(page.get_by_label("Calls per source address")).to_have_value("3")
     expect(page.get_by_label("Calls in total")).to_have_value("40")
     expect(page.get_by_label("Waiting calls per service")).to_have_value("0")
     with api(admin_desk.server, "admin") as http:
         now = http.get("/api/admin/cti/settings").json()
-        assert now["trunk_sources"] == ["192.0.2.7", "192.0.2.8:5070"]
         assert (now["max_calls_per_source"], now["max_calls_total"]) == (3, 40)
         assert now["max_queued_per_service"] == 0
         assert now["allow_any_source"] is False
@@ -364,3 +355,38 @@ def test_cti_agent_auto_answer_checkbox_round_trip(admin_desk: Desk) -> None:
             back = {"cti_id": "1002", "cti_number": "1002", "auto_answer": False}
             url = f"/api/admin/cti/agents/{rows['Bob Chen']['user_id']}"
             assert http.put(url, json=back).is_success
+
+
+def test_trunks_page_adds_edits_and_refuses_a_bad_source(admin_desk: Desk) -> None:
+    page = admin_desk.page
+    admin_desk.goto("/admin/trunks")
+    expect(page.get_by_text("No trunk yet")).to_be_visible()
+    form = page.locator("form.settings-form")
+    form.get_by_label("Name", exact=True).fill("carrier-a")
+    form.get_by_label("Host", exact=True).fill("sip.provider.example")
+    form.get_by_label("Number format out").select_option("national")
+    form.get_by_label("Country code").fill("49")
+    form.get_by_label("Caller ID header").select_option("rpid")
+    # A host name is not a source: the server's sentence is shown and the field marked.
+    form.get_by_label("Other sources").fill("sbc.example.com")
+    form.get_by_role("button", name="Add trunk").click()
+    expect(form.locator(".save-status")).to_contain_text("sources")
+    expect(form.locator("[name=sources]")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Other sources").fill("192.0.2.7")
+    form.get_by_role("button", name="Add trunk").click()
+    expect(form.locator(".save-status")).to_contain_text("carrier-a saved.")
+    row = page.locator("tr", has_text="carrier-a")
+    expect(row).to_contain_text("sip.provider.example:5060 (UDP)")
+    expect(row).to_contain_text("Not used")
+    row.get_by_role("button", name="Edit carrier-a").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Country code")).to_have_value("49")
+    dialog.get_by_label("Priority").fill("7")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator("tr", has_text="carrier-a").locator("td").first).to_have_text("7")
+    with api(admin_desk.server, "admin") as http:
+        trunks = http.get("/api/admin/trunks").json()
+        assert [(t["name"], t["priority"], t["identity_header"], t["sources"]) for t in trunks] == [
+            ("carrier-a", 7, "rpid", ["192.0.2.7"])
+        ]
+        assert http.delete(f"/api/admin/trunks/{trunks[0]['id']}").status_code == 204

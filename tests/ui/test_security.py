@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import ConsoleMessage, expect
 
-from tests.ui.desk import Desk
+from tests.ui.desk import Desk, api
 
 
 def test_every_page_runs_under_the_csp_without_a_violation(desk: Desk) -> None:
@@ -76,25 +76,30 @@ def test_a_throttled_login_says_why_and_when(desk: Desk) -> None:
 def test_the_trunk_password_is_never_shown_back(desk: Desk) -> None:
     desk.goto("/")
     desk.login("admin")
-    desk.goto("/admin/cti-settings")
+    desk.goto("/admin/trunks")
     page = desk.page
-    field = page.get_by_role("textbox", name="Trunk password")
+    form = page.locator("form.settings-form")
+    field = form.get_by_label("Password", exact=True)
     expect(field).to_have_value("")
     expect(field).to_have_attribute("placeholder", "Not set")
+    form.get_by_label("Name", exact=True).fill("secret-trunk")
+    form.get_by_label("Host", exact=True).fill("192.0.2.9")
     field.fill("trunk-secret-42")
-    page.get_by_role("button", name="Save").first.click()
-    expect(page.locator(".save-status.is-ok").first).to_be_visible()
+    form.get_by_role("button", name="Add trunk").click()
+    expect(form.locator(".save-status.is-ok")).to_be_visible()
     page.reload()
-    expect(field).to_have_value("")
-    expect(field).to_have_attribute("placeholder", "Set (type a new one to replace it)")
     assert "trunk-secret-42" not in page.content()
-    # Saving other settings keeps it; the box removes it.
-    page.get_by_role("button", name="Save").first.click()
-    expect(page.locator(".save-status.is-ok").first).to_be_visible()
-    page.reload()
-    expect(field).to_have_attribute("placeholder", "Set (type a new one to replace it)")
-    page.get_by_label("Remove the trunk password").check()
-    page.get_by_role("button", name="Save").first.click()
-    expect(page.locator(".save-status.is-ok").first).to_be_visible()
-    page.reload()
-    expect(field).to_have_attribute("placeholder", "Not set")
+    page.get_by_role("button", name="Edit secret-trunk").click()
+    dialog = page.get_by_role("dialog")
+    kept = dialog.get_by_label("Password", exact=True)
+    expect(kept).to_have_value("")
+    expect(kept).to_have_attribute("placeholder", "Set (type a new one to replace it)")
+    # Saving other fields keeps it.
+    dialog.get_by_label("Priority").fill("2")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    with api(desk.server, "admin") as http:
+        (trunk,) = http.get("/api/admin/trunks").json()
+        assert trunk["has_password"] is True and trunk["priority"] == 2
+        assert "trunk-secret-42" not in http.get("/api/admin/trunks").text
+        http.delete(f"/api/admin/trunks/{trunk['id']}")

@@ -119,6 +119,13 @@ route(
   ),
 );
 route(
+  "/admin/trunks",
+  guarded(
+    lazy(() => import("./pages/admin/trunks.js"), "trunksView"),
+    { admin: true },
+  ),
+);
+route(
   "/admin/cti-agents",
   guarded(
     lazy(() => import("./pages/admin/cti-agents.js"), "ctiAgentsView"),

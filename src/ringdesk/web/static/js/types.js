@@ -20,6 +20,17 @@
 
 /** @typedef {{id: number, username: string, name: string, role: Role}} User */
 /** @typedef {User & {totp_enabled: boolean}} AdminUser */
+
+/**
+ * One of GET /api/admin/trunks (the password is never sent back: has_password).
+ * @typedef {{id: number, name: string, host: string, port: number, transport: string,
+ *   username: string | null, has_password: boolean, auth_username: string | null,
+ *   realm: string | null, register: boolean, register_expires: number, priority: number,
+ *   enabled: boolean, sources: string[], identity_header: string, from_domain: string | null,
+ *   privacy_withheld: boolean, number_format: string, country_code: string | null,
+ *   registration: string, registration_error: string | null,
+ *   registered_until: number | null}} Trunk
+ */
 /** @typedef {{enabled: boolean, pending: boolean, recovery_codes_left: number}} TotpStatus */
 /** @typedef {{secret: string, uri: string}} TotpEnrolment */
 /** @typedef {{recovery_codes: string[]}} RecoveryCodes */

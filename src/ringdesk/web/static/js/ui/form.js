@@ -111,8 +111,10 @@ export function markFieldErrors(form, err) {
   const fields =
     err && typeof err === "object" && "fields" in err ? /** @type {any[]} */ (err.fields) : [];
   for (const f of fields || []) {
+    // "body.sources.0": the list's field, not its index.
     const name = String(f.field || "")
       .split(".")
+      .filter((part) => !/^\d+$/.test(part))
       .pop();
     if (!name) continue;
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);

@@ -1,4 +1,4 @@
-// CTI Settings: the switch's SIP domain and trunk, codecs, queue music, login and pickup rules,
+// CTI Settings: the switch's SIP domain (trunks: trunks.js), codecs, queue music, login and pickup rules,
 // Automatic Outbound Ticket Creation, wrap-up, recording, and the sounds (WAV upload + play).
 
 import { api, getBlob } from "../../api.js";
@@ -58,18 +58,6 @@ function settingsForm(s) {
     ui.input("text", name, { value: value ?? "", maxlength: 200, ...attrs });
   const num = ui.numberInput;
   const sipDomain = text("sip_domain", s.sip_domain);
-  const trunkHost = text("trunk_host", s.trunk_host);
-  const trunkPort = num("trunk_port", s.trunk_port, { min: 1, max: 65535 });
-  const trunkUser = text("trunk_username", s.trunk_username, { autocomplete: "off" });
-  // Write-only: the server says whether one is set, never what it is; empty keeps it.
-  const trunkPass = text("trunk_password", "", {
-    type: "password",
-    autocomplete: "new-password",
-    placeholder: s.has_trunk_password ? "Set (type a new one to replace it)" : "Not set",
-  });
-  const removePass = checkbox("Remove the trunk password", false, {
-    name: "remove_trunk_password",
-  });
   const anySource = checkbox(
     "Accept inbound calls from any address (not only the trunk)",
     Boolean(s.allow_any_source),
@@ -77,11 +65,6 @@ function settingsForm(s) {
       name: "allow_any_source",
     },
   );
-  // Where else the trunk's calls come from: one "ip" or "ip:port" per line.
-  const trunkSources = /** @type {HTMLTextAreaElement} */ (
-    h("textarea", { name: "trunk_sources", rows: 3, maxlength: 1000, spellcheck: "false" })
-  );
-  trunkSources.value = (s.trunk_sources || []).join("\n");
   const perSource = num("max_calls_per_source", s.max_calls_per_source, { min: 1, max: 10000 });
   const totalCalls = num("max_calls_total", s.max_calls_total, { min: 1, max: 100000 });
   const queued = num("max_queued_per_service", s.max_queued_per_service, { min: 0, max: 100000 });
@@ -124,24 +107,10 @@ function settingsForm(s) {
       const current = Object.fromEntries(
         Object.entries(s).filter(([key]) => key !== "has_trunk_password"),
       );
-      /** @type {Record<string, any>} */
-      const password = trunkPass.value
-        ? { trunk_password: trunkPass.value }
-        : removePass.input.checked
-          ? { trunk_password: null }
-          : {}; // omitted: the server keeps the one it has
       const body = {
         ...current,
-        ...password,
         sip_domain: sipDomain.value.trim(),
-        trunk_host: trunkHost.value.trim(),
-        trunk_port: ui.numberOrNull(trunkPort),
-        trunk_username: trunkUser.value.trim() || null,
         allow_any_source: anySource.input.checked,
-        trunk_sources: trunkSources.value
-          .split(/[\s,]+/)
-          .map((t) => t.trim())
-          .filter(Boolean),
         max_calls_per_source: ui.numberOrNull(perSource),
         max_calls_total: ui.numberOrNull(totalCalls),
         max_queued_per_service: ui.numberOrNull(queued),
@@ -157,30 +126,23 @@ function settingsForm(s) {
       };
       await ui.saveForm(form, status.fail, async () => {
         Object.assign(s, await api.put("/api/admin/cti/settings", body));
-        trunkPass.value = "";
-        trunkPass.placeholder = s.has_trunk_password ? "Set (type a new one to replace it)" : "Not set";
-        removePass.input.checked = false;
         status.ok("Saved.");
       });
     },
-    h("h2", { class: "card-title" }, "Switch and trunk"),
+    h("h2", { class: "card-title" }, "Switch"),
     h(
       "div",
       { class: "grid-2" },
       field("SIP domain", sipDomain, "Phones register as <CTI ID>@this domain."),
-      field("Trunk host", trunkHost, "Your SIP provider or gateway."),
-      field("Trunk port", trunkPort),
-      field("Trunk username", trunkUser),
-      field("Trunk password", trunkPass),
     ),
-    s.has_trunk_password ? removePass : null,
+    h(
+      "p",
+      { class: "hint" },
+      "Provider trunks (host, credentials, registration, caller ID) are set on the ",
+      h("a", { href: "/admin/trunks" }, "Trunks"),
+      " page.",
+    ),
     anySource,
-    field(
-      "Other trunk sources",
-      trunkSources,
-      "Addresses your provider sends calls from, one per line: 192.0.2.7 (any port) or " +
-        "192.0.2.7:5060. The trunk host on its port is always accepted.",
-    ),
     h(
       "div",
       { class: "grid-2" },

@@ -5,6 +5,7 @@ import { h } from "../../dom.js";
 export const ADMIN_PAGES = [
   ["/admin/services", "Services"],
   ["/admin/cti-settings", "CTI Settings"],
+  ["/admin/trunks", "Trunks"],
   ["/admin/cti-agents", "CTI Agent Management"],
   ["/admin/users", "Users"],
   ["/admin/reports", "Reports"],
