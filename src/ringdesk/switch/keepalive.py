@@ -1,4 +1,5 @@
-"""Keep-alives for phones registered over UDP: an OPTIONS to each binding's source every
+"""Keep-alives for phones registered over UDP from behind a NAT (their REGISTER came from
+another address or port than their Contact): an OPTIONS to each such binding's source every
 `interval` seconds.
 
 A phone behind a NAT router registered from the router's public address and port; the router
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 25.0  # seconds; below the common 30 s UDP timeout of home routers
 DEFAULT_MISSES = 3  # OPTIONS left unanswered in a row before the binding goes
+
+
+def behind_nat(binding: Binding) -> bool:
+    """The phone registered from another address or port than its Contact names: a NAT (or a
+    proxy) is between us, whose mapping must be kept open. A phone whose Contact is where it
+    registered from needs no keep-alive, and gets none (OPTIONS it did not expect may upset a
+    minimal UA)."""
+    uri = binding.uri
+    return (uri.host.strip("[]"), uri.port or 5060) != (binding.source[0], binding.source[1])
 
 
 class KeepAlive:
@@ -80,7 +90,7 @@ class KeepAlive:
         now = self.stack.now()
         targets: dict[tuple[str, Address], Binding] = {}
         for binding in self.registrar.all_bindings():
-            if binding.transport == "udp" and binding.expires_at > now:
+            if binding.transport == "udp" and binding.expires_at > now and behind_nat(binding):
                 targets.setdefault((binding.cti_id, binding.source), binding)
         for key in [k for k in self._missed if k not in targets]:
             del self._missed[key]
@@ -91,7 +101,7 @@ class KeepAlive:
     def _send(self, key: tuple[str, Address], binding: Binding) -> None:
         domain = self.domain()
         h = Headers()
-        h.add("via", self.stack.via("udp"))
+        h.add("via", self.stack.via("udp", peer=binding.source[0]))
         h.add("max-forwards", "70")
         h.add("from", str(NameAddr(SipUri(host=domain, user="ringdesk")).with_tag(new_tag())))
         h.add("to", str(NameAddr(SipUri(host=domain, user=binding.cti_id))))

@@ -62,12 +62,31 @@ async def test_a_phone_that_answers_keeps_its_binding_one_that_is_gone_loses_it(
             await _until(lambda: keepalive.answered == len(seen))
         assert seen == ["sip:1001@192.168.1.20:5060"] * 4  # the Contact stays the R-URI
         assert registrar.is_registered("1001", stack.now())
+        # A phone whose Contact is where it registered from (not behind a NAT) gets none.
+        direct = Binding(
+            "1002",
+            SipUri(host="127.0.0.1", port=5999, user="1002"),
+            stack.now() + 3600,
+            "reg-2",
+            1,
+            ("127.0.0.1", 5999),
+            "udp",
+        )
+        registrar.restore([direct], stack.now())
+        keepalive.tick()
+        data, src = await asyncio.wait_for(loop.sock_recvfrom(phone, 4096), 5)
+        phone.sendto(make_response(parse_message(data), 200).to_bytes(), src)  # type: ignore[arg-type]
+        await _until(lambda: keepalive.answered == 5)
+        assert keepalive.sent == 5  # only to 1001, behind its NAT
+        registrar.expire(stack.now() + 7200)
+        changes.clear()
+        registrar.restore([_binding(phone.getsockname()[1], stack.now())], stack.now())
         # The phone's NAT mapping is gone: its source port is closed now.
         phone.close()
         for _ in range(3):
             keepalive.tick()
             await _until(lambda: not keepalive._pending)
-        assert keepalive.sent == 7
+        assert keepalive.sent == 8
         assert not registrar.is_registered("1001", stack.now())
         assert changes == [("1001", True), ("1001", False)]
         assert dropped == [1]
