@@ -268,7 +268,7 @@ class Switch(RequestHandler):
             dest = item.dest if tp == "udp" else dialog.next_remote_target_addr()
             bye = dialog.new_request(
                 "BYE",
-                via=stack.via(tp),
+                via=stack.via(tp, peer=dest[0]),
                 extra=[("Reason", 'SIP;cause=500;text="server restarted"')],
             )
 
