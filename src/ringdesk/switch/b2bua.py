@@ -392,12 +392,15 @@ class Switch(RequestHandler):
     def _trust_trunk(self) -> None:
         """Tell the gate the trunk's addresses: an admin may change the trunk at any time, and
         a name's addresses change with DNS, so this follows them once a second."""
-        trunk = self.state.directory.trunk()
-        addresses: tuple[str, ...] = ()
-        if trunk.host:
-            known = self.state.resolver.cached(trunk.host, self.state.stack.now())
-            addresses = tuple(ip_literal(a) or a for a in known or ())
-        self.gate.set_trunk(addresses, trunk.port, trunk.sources)
+        now = self.state.stack.now()
+        entries: list[tuple[tuple[str, ...], int, tuple[str, ...]]] = []
+        for trunk in self.state.directory.trunks():  # every enabled trunk (#10)
+            addresses: tuple[str, ...] = ()
+            if trunk.host:
+                known = self.state.resolver.cached(trunk.host, now)
+                addresses = tuple(ip_literal(a) or a for a in known or ())
+            entries.append((addresses, trunk.port, trunk.sources))
+        self.gate.set_trunks(entries)
 
     async def _housekeeping(self) -> None:
         """Once a second: give up on legs ringing too long, forget long-ended ones. One sweep

@@ -130,6 +130,17 @@ class Gate:
         self._trunk = {(a, port) for a in addresses} | peers
         self._trunk_hosts = hosts
 
+    def set_trunks(self, trunks: Iterable[tuple[Iterable[str], int, Iterable[str]]]) -> None:
+        """Every enabled trunk at once: (resolved addresses, port, listed sources) each."""
+        peers: set[Address] = set()
+        hosts: set[str] = set()
+        for addresses, port, sources in trunks:
+            more_hosts, more_peers = parse_sources(sources)
+            peers |= {(a, port) for a in addresses} | set(more_peers)
+            hosts |= set(more_hosts)
+        self._trunk = peers
+        self._trunk_hosts = hosts
+
     def trusted(self, source: Address) -> bool:
         return (
             source in self._trunk

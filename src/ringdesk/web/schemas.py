@@ -326,7 +326,7 @@ class TrunkBody(BaseModel):
     """A provider trunk (Admin -> Trunks). `password` is write-only: omitted or null keeps the
     stored one, "" clears it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: Annotated[str, Field(min_length=1, max_length=100)]
     host: TrunkHost
     port: Annotated[int, Field(ge=1, le=65535)] = 5060
@@ -335,7 +335,8 @@ class TrunkBody(BaseModel):
     password: Annotated[str, Field(max_length=128)] | None = None
     auth_username: Annotated[str, Field(max_length=128)] | None = None
     realm: Annotated[str, Field(max_length=200)] | None = None
-    register: bool = False
+    # "register" on the wire; another name here (BaseModel has a `register` of its own).
+    register_: bool = Field(default=False, alias="register")
     register_expires: Annotated[int, Field(ge=60, le=86_400)] = 3600
     priority: Annotated[int, Field(ge=1, le=1000)] = 1
     enabled: bool = True

@@ -114,6 +114,19 @@ def test_the_trunk_is_never_banned_by_others_failures() -> None:
     assert gate.admit(TRUNK, b"REGISTER", 120.0)
 
 
+def test_every_enabled_trunk_is_trusted_by_its_address_and_port_or_its_sources() -> None:
+    gate = Gate(GateSettings())
+    gate.set_trunks(
+        [(["192.0.2.10"], 5060, ()), (["198.51.100.20"], 5070, ("203.0.113.5", "192.0.2.99:5080"))]
+    )
+    assert gate.trusted(("192.0.2.10", 5060)) and gate.trusted(("198.51.100.20", 5070))
+    assert gate.trusted(("203.0.113.5", 1)) and gate.trusted(("192.0.2.99", 5080))
+    assert not gate.trusted(("192.0.2.10", 5070))  # trunk a's address, trunk b's port
+    assert not gate.trusted(("192.0.2.99", 5081))
+    gate.set_trunks([])
+    assert not gate.trusted(("192.0.2.10", 5060))
+
+
 def test_trusted_addresses_from_the_settings() -> None:
     gate = Gate(
         GateSettings(

@@ -66,13 +66,14 @@ def _invalid(field: str, message: str) -> ApiError:
 
 def _values(body: TrunkBody) -> dict[str, Any]:
     """The row's values, checked across fields (422 naming the field)."""
-    if body.register and not body.username:
+    if body.register_ and not body.username:
         raise _invalid("username", "registration needs a username")
-    if body.register and not body.password and "password" in body.model_fields_set:
+    if body.register_ and not body.password and "password" in body.model_fields_set:
         raise _invalid("password", "registration needs a password")
     if body.number_format == "national" and not body.country_code:
         raise _invalid("country_code", "the national number format needs the trunk's country")
     values = body.model_dump()
+    values["register"] = values.pop("register_")
     if "password" not in body.model_fields_set:
         values["password"] = None  # omitted: keep the stored one
     return values
