@@ -329,7 +329,7 @@ class TrunkBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: Annotated[str, Field(min_length=1, max_length=100)]
     host: TrunkHost
-    port: Annotated[int, Field(ge=1, le=65535)] = 5060
+    port: Annotated[int, Field(ge=0, le=65535)] = 5060  # 0: located by DNS (RFC 3263)
     transport: Literal["udp", "tcp", "tls"] = "udp"
     username: Annotated[str, Field(max_length=128)] | None = None
     password: Annotated[str, Field(max_length=128)] | None = None

@@ -134,7 +134,7 @@ function trunkForm(trunk, saved) {
     ui.input("text", name, { value: value ?? "", maxlength: 200, autocomplete: "off", ...attrs });
   const name = text("name", trunk?.name, { maxlength: 100 });
   const host = text("host", trunk?.host);
-  const port = ui.numberInput("port", trunk?.port ?? 5060, { min: 1, max: 65535 });
+  const port = ui.numberInput("port", trunk?.port ?? 5060, { min: 0, max: 65535 });
   const transport = select(TRANSPORTS, trunk?.transport ?? "udp", { name: "transport" });
   const priority = ui.numberInput("priority", trunk?.priority ?? 1, { min: 1, max: 1000 });
   const username = text("username", trunk?.username, { maxlength: 128 });
@@ -210,7 +210,7 @@ function trunkForm(trunk, saved) {
       field("Name", name),
       field("Priority", priority, "Calls try the enabled trunks from the lowest number up."),
       field("Host", host, "Your provider's SIP server or gateway."),
-      field("Port", port),
+      field("Port", port, "0: found by DNS (SRV records of the host, RFC 3263)."),
       field("Transport", transport),
       field("Username", username),
       field("Password", password),
