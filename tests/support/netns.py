@@ -18,7 +18,9 @@ the router's masquerade (nftables), like an agent behind a home NAT. The router'
 timeout is short (`udp_timeout` seconds) so a NAT mapping expires in seconds, not minutes.
 
 Creating a namespace needs CAP_SYS_ADMIN (root here): when it fails the fixture raises, it
-never skips. Cleanup runs in a finalizer even when the test failed.
+never skips. Cleanup runs in a finalizer even when the test failed. Names carry a random tag,
+but the addresses are fixed: one network at a time on a machine (the tests that build one live
+in one file, which `--dist loadfile` keeps on one worker).
 """
 
 from __future__ import annotations
