@@ -61,7 +61,12 @@ export async function trunksView(main) {
 /** @param {Trunk[]} trunks @param {() => Promise<void>} reload @param {SaveStatus} status */
 function trunksTable(trunks, reload, status) {
   if (!trunks.length) {
-    return h("p", { class: "empty" }, "No trunk yet: outbound calls cannot go out.");
+    return h(
+      "p",
+      { class: "empty" },
+      "No trunk yet. Until one is added here, a trunk set the old way (before this release, " +
+        "or by the demo) is the only one used; without it, outbound calls cannot go out.",
+    );
   }
   return table(
     { class: "table" },
