@@ -205,3 +205,28 @@ def test_counts_per_source_and_in_total() -> None:
         "queue_full": 0,
     }
     assert CallCounts().refusal("x", False, CallLimits()) is None  # no limits: none
+
+
+async def test_every_enabled_trunk_is_trusted_and_its_caller_becomes_e164(switch_rig: Rig) -> None:
+    switch, directory, events = switch_rig
+    first = await Peer().open(("127.0.0.1", switch.local_port))
+    second = await Peer().open(("127.0.0.1", switch.local_port))
+    stranger = await Peer().open(("127.0.0.1", switch.local_port))
+    directory.trunk_settings = TrunkSettings()  # any source: off
+    directory.trunk_list = (
+        TrunkSettings(host="127.0.0.1", port=first.port, name="a", country_code="49"),
+        TrunkSettings(host="127.0.0.1", port=second.port, name="b", priority=2),
+    )
+    national = "P-Asserted-Identity: <sip:0301234567@127.0.0.1>\r\n"
+    invite(first, switch, "5550100", "from-a", national)
+    arrived = await events.wait_for(CallArrived)
+    assert isinstance(arrived, CallArrived) and arrived.caller == "+49301234567"
+    invite(second, switch, "5550100", "from-b", national)  # no country on b: as sent
+    arrived = await events.wait_for(CallArrived)
+    assert isinstance(arrived, CallArrived) and arrived.caller == "0301234567"
+    invite(stranger, switch, "5550100", "from-stranger", national)
+    refused = parse_message(await final_bytes(stranger))
+    assert isinstance(refused, Response) and refused.status == 403
+    first.close()
+    second.close()
+    stranger.close()
