@@ -38,6 +38,7 @@ class Registrar:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.authorized: list[str] = []
+        self.expires: list[str] = []  # the Expires of each authorized REGISTER
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -71,6 +72,7 @@ class Registrar:
                     cnonce=creds.cnonce or "",
                 )
                 ok = creds.response == expected
+                self.expires.append(req.headers.get("expires") or "")
                 self.authorized.append(creds.username if ok else "wrong")
                 contact = (req.headers.get("contact") or "") + ";expires=300"
                 resp = make_response(
@@ -153,6 +155,10 @@ def test_a_trunk_that_requires_registration_registers_with_digest(
 
         row = wait_for(registered, timeout=15, message="the trunk registered")
         assert registrar.authorized and registrar.authorized[0] == "acct"
+        assert registrar.expires == ["3600"]
         assert row["registration_error"] is None and row["registered_until"] is not None
     finally:
         admin.delete(f"/api/admin/trunks/{trunk_id}")
+    # Removed while registered: unregistered (Expires 0), with digest again.
+    wait_for(lambda: registrar.expires[1:] == ["0"], timeout=10, message="the unregistration")
+    assert registrar.authorized == ["acct", "acct"]

@@ -8,7 +8,7 @@ import enum
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ringdesk.sip.auth import authorization, pick_challenge
 from ringdesk.sip.message import Headers, Request, Response, new_call_id, new_tag
@@ -160,7 +160,7 @@ class TrunkRegistrations:
         wanted = {t.id: t for t in trunks if t.register and t.host}
         for trunk_id in list(self.by_trunk):
             if trunk_id not in wanted or self.by_trunk[trunk_id].trunk != wanted[trunk_id]:
-                del self.by_trunk[trunk_id]
+                self._unregister(self.by_trunk.pop(trunk_id), now)
         for trunk_id, trunk in wanted.items():
             reg = self.by_trunk.get(trunk_id)
             if reg is None:
@@ -169,6 +169,27 @@ class TrunkRegistrations:
                 self.by_trunk[trunk_id] = reg
             if reg.due(now):
                 self._send(reg, now)
+
+    def _unregister(self, reg: TrunkRegistration, now: float) -> None:
+        """A trunk removed, disabled or changed while registered: REGISTER with Expires 0 on
+        the same Call-ID (RFC 3261 10.2.2), so the provider stops sending its calls there."""
+        if not reg.ready(now):
+            return
+        host = reg.trunk.host or ""
+        addresses = self.resolver.cached(host, now)
+        if not addresses:
+            return
+        gone = TrunkRegistration(
+            replace(reg.trunk, register_expires=0),
+            contact=reg.contact,
+            call_id=reg.call_id,
+            tag=reg.tag,
+            cseq=reg.cseq,
+        )
+        tp = reg.trunk.transport
+        request = gone.request(now, self.stack.via(tp, peer=host))
+        self._transmit(gone, request, (addresses[0], reg.trunk.port), tp, owned=False)
+        log.info("trunk %s: unregistering", reg.trunk.name)
 
     def _send(self, reg: TrunkRegistration, now: float) -> None:
         host = reg.trunk.host or ""
@@ -184,22 +205,29 @@ class TrunkRegistrations:
         tp = reg.trunk.transport
         self._transmit(reg, reg.request(now, self.stack.via(tp, peer=host)), dest, tp)
 
-    def _transmit(self, reg: TrunkRegistration, req: Request, dest: Address, tp: str) -> None:
+    def _transmit(
+        self, reg: TrunkRegistration, req: Request, dest: Address, tp: str, *, owned: bool = True
+    ) -> None:
+        """Send `req`; an `owned` registration is the trunk's current one (one that is not is
+        an unregistration, answered only for its digest)."""
+
         def on_response(resp: Response) -> None:
-            if self.by_trunk.get(reg.trunk.id) is not reg:
+            if owned and self.by_trunk.get(reg.trunk.id) is not reg:
                 return  # the trunk was changed or removed meanwhile
             now = self.stack.now()
             was = reg.state
             retry = reg.on_response(resp, req, now, self.stack.via(tp, peer=dest[0]))
             if retry is not None:
-                self._transmit(reg, retry, dest, tp)
+                self._transmit(reg, retry, dest, tp, owned=owned)
+            elif not owned:
+                return
             elif reg.state is RegState.REGISTERED and was is not RegState.REGISTERED:
                 log.info("trunk %s: registered", reg.trunk.name)
             elif reg.state is RegState.FAILED:
                 log.warning("trunk %s: registration failed (%s)", reg.trunk.name, reg.last_error)
 
         def on_timeout() -> None:
-            if self.by_trunk.get(reg.trunk.id) is reg:
+            if owned and self.by_trunk.get(reg.trunk.id) is reg:
                 reg.fail(self.stack.now(), "no response")
                 log.warning("trunk %s: registration failed (no response)", reg.trunk.name)
 
