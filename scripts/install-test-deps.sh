@@ -18,6 +18,8 @@ command -v stunnel4 >/dev/null || need+=(stunnel4)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 command -v conntrack >/dev/null || need+=(conntrack)
+# systemd-analyze verifies the shipped unit file (deploy/ringdesk.service).
+command -v systemd-analyze >/dev/null || need+=(systemd)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
   command -v kamailio >/dev/null || need+=(kamailio)
