@@ -204,7 +204,13 @@ def test_browser_over_https_with_the_feed_over_wss(
                     assert desk.page.evaluate("window.isSecureContext") is True
                     desk.login("alice")
                     expect(desk.page.locator(".topbar")).to_contain_text("Alice Martin")
-                    wait_until(lambda: frames, what="a feed message over the WebSocket")
+                    # Playwright's sync API delivers events only while it is called: wait in
+                    # the page (which pumps them), not in time.sleep, or a frame that comes
+                    # after the login is never seen.
+                    wait_until(
+                        lambda: desk.page.wait_for_timeout(100) or frames,
+                        what="a feed message over the WebSocket",
+                    )
                     assert sockets and all(ws.url.startswith("wss://127.0.0.1:") for ws in sockets)
             finally:
                 browser.close()
