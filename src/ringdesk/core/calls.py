@@ -50,21 +50,7 @@ def call_arrived(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> N
         return  # reported twice
     service = s.services.get(ev.service_id)
     if service is None or not service.inbound_enabled:
-        out.actions.append(HangUp(ev.call_id, ev.leg_id, reason="inbound_disabled"))
-        out.events.append(
-            CallEnded(
-                call_id=ev.call_id,
-                service_id=ev.service_id,
-                direction=Direction.INBOUND,
-                agent_id=None,
-                outcome=CallOutcome.REJECTED,
-                wait_seconds=0.0,
-                talk_seconds=0.0,
-                ended_by="system",
-                at=now,
-                customer_number=ev.caller,
-            )
-        )
+        _turn_away(ev, now, out, reason="inbound_disabled", outcome=CallOutcome.REJECTED)
         return
     if _queue_full(s, service.id):
         _refuse(s, ev, now, out)
@@ -100,19 +86,32 @@ def _queue_full(s: EngineState, service_id: int) -> bool:
 def _refuse(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> None:
     """The switch answers 486 Busy Here; the call is recorded (outcome refused) for the
     statistics, without a ticket: nobody spoke to the caller."""
-    out.actions.append(HangUp(ev.call_id, ev.leg_id, reason=QUEUE_FULL))
+    _turn_away(ev, now, out, reason=QUEUE_FULL, outcome=CallOutcome.REFUSED, cause=QUEUE_FULL)
+
+
+def _turn_away(
+    ev: CallArrived,
+    now: float,
+    out: Outcome,
+    *,
+    reason: str,
+    outcome: CallOutcome,
+    cause: str = "",
+) -> None:
+    """A call hung up before it was queued: the hang-up and its call record."""
+    out.actions.append(HangUp(ev.call_id, ev.leg_id, reason=reason))
     out.events.append(
         CallEnded(
             call_id=ev.call_id,
             service_id=ev.service_id,
             direction=Direction.INBOUND,
             agent_id=None,
-            outcome=CallOutcome.REFUSED,
+            outcome=outcome,
             wait_seconds=0.0,
             talk_seconds=0.0,
             ended_by="system",
             at=now,
-            cause=QUEUE_FULL,
+            cause=cause,
             customer_number=ev.caller,
         )
     )
