@@ -26,7 +26,7 @@ import pytest
 
 from tests.e2e.agents import AgentApi
 from tests.e2e.conftest import AGENTS, FAILED, INBOUND
-from tests.support.baresip import Baresip, baresip_binary
+from tests.support.baresip import Baresip
 from tests.support.netns import (
     HOME_PHONE,
     OFFICE_PHONE,
@@ -228,29 +228,11 @@ class NsBaresip(Baresip):
         text = text.replace("net_interface 127.0.0.1", f"net_interface {self.address}")
         config.write_text(text)
 
-    def _start(self, timeout: float) -> Baresip:
-        with self.log_file.open("wb") as log:
-            self.process = self.ns.popen(
-                [baresip_binary(), "-f", str(self.dir)],
-                cwd=self.dir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._sock = connect_in(self.ns, ("127.0.0.1", self.ctrl_port))
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"baresip did not open ctrl_tcp on {self.ctrl_port}:\n{self.log()}"
-                    ) from None
-                time.sleep(0.1)
-        self._sock.settimeout(None)
-        threading.Thread(target=self._read, daemon=True, name=f"{self.name}-ctrl").start()
-        return self
+    def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        return self.ns.popen(args, **kwargs)
+
+    def _connect_ctrl(self) -> socket.socket:
+        return connect_in(self.ns, ("127.0.0.1", self.ctrl_port))
 
 
 @pytest.fixture

@@ -146,9 +146,16 @@ class Baresip:
                     raise
         raise AssertionError("unreachable")
 
+    def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start the process (a subclass runs it elsewhere, e.g. in a network namespace)."""
+        return subprocess.Popen(args, **kwargs)
+
+    def _connect_ctrl(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=2)
+
     def _start(self, timeout: float) -> Baresip:
         with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(
+            self.process = self._popen(
                 [baresip_binary(), "-f", str(self.dir)],
                 cwd=self.dir,
                 stdin=subprocess.DEVNULL,
@@ -158,7 +165,7 @@ class Baresip:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self._sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=2)
+                self._sock = self._connect_ctrl()
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
