@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import socket
 import struct
@@ -31,15 +32,47 @@ ALAW_SILENCE = 0xD5
 # ---- ports ------------------------------------------------------------------------------------
 
 
+# Ports handed to child processes (SIPp, baresip, stunnel, PostgreSQL) are bound by them after we
+# let go, so "bind 0, close, pass the number on" races: another xdist worker, or any process's
+# outgoing socket, can take an ephemeral port in between. So we hand out ports from a range no one
+# else draws from: above the kernel's ephemeral range (32768-60999 by default) and the server's
+# RTP range (20000-40000), one block per xdist worker, walked round-robin so a port comes back
+# only after the rest of the block has been used. Each port handed out keeps the three above it
+# free too: RTCP takes port + 1, SIPp's video RTP port + 2 (and its RTCP + 3), and baresip listens
+# for SIP over TLS on its SIP port + 1.
+_POOL = (61000, 65500)
+_WORKER_SLOTS = 4
+_STRIDE = 4
+_cursor: dict[tuple[int, int], int] = {}  # next port to try, per block
+
+
+def _block() -> tuple[int, int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    size = (_POOL[1] - _POOL[0]) // _WORKER_SLOTS // _STRIDE * _STRIDE
+    start = _POOL[0] + (index % _WORKER_SLOTS) * size
+    return start, start + size
+
+
+def _is_free(port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(kind: int = socket.SOCK_DGRAM, *, even: bool = False) -> int:
-    """A port the OS reports free on 127.0.0.1 (bind 0). Even ports for RTP by convention."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, kind) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if not even or port % 2 == 0:
+    """A port free on 127.0.0.1 from this worker's block (see above); always even."""
+    del even  # every port handed out is even: the blocks and the stride are
+    low, high = block = _block()
+    for _ in range((high - low) // _STRIDE):
+        port = _cursor.get(block, low)
+        _cursor[block] = low if port + _STRIDE >= high else port + _STRIDE
+        if all(_is_free(port + k, kind) for k in range(_STRIDE)):
             return port
-    raise RuntimeError("no free even port found")
+    raise RuntimeError(f"no free port left in {low}-{high}")
 
 
 def free_udp_port(*, even: bool = False) -> int:
@@ -54,12 +87,8 @@ def free_udp_tcp_port() -> int:
     """A port free for both UDP and TCP (SIP user agents listen on both)."""
     for _ in range(200):
         port = free_udp_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+        if _is_free(port, socket.SOCK_STREAM):
+            return port
     raise RuntimeError("no port free for both UDP and TCP")
 
 

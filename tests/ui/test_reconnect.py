@@ -36,6 +36,12 @@ def test_reconnecting_banner_and_resume_with_since(desk: Desk) -> None:
     desk.cti_login()  # the feed sends agent_state with a sequence number
     desk.expect_status("Business")
     desk.wait_until(lambda: live, what="the first WebSocket")
+    # The status can show from the API's answer before the feed's first numbered message has
+    # arrived; drop the socket only once the page holds a sequence number to resume from.
+    desk.wait_until(
+        lambda: desk.page.evaluate("import('/static/js/feed.js').then(m => m.lastSequence())"),
+        what="a numbered feed message",
+    )
     assert "since=" not in urls[0] and "token" not in urls[0]
 
     mode["pass"] = False

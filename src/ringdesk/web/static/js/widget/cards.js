@@ -54,12 +54,18 @@ export function callCard(call, status) {
     /** @type {string} */ key,
     /** @type {() => any} */ fn,
     cls = "",
-  ) => h("button", { type: "button", class: `btn ${cls}`, dataset: { key }, onclick: fn }, label);
+    /** @type {{disabled?: boolean, title?: string}} */ extra = {},
+  ) =>
+    h("button", { type: "button", class: `btn ${cls}`, dataset: { key }, onclick: fn, ...extra }, label);
   /** @type {any[]} */
   const actions = [];
   if (consulting) {
     actions.push(
-      btn("Connect to Customer", "complete", () => cti.connectToCustomer(call.id), "btn-primary"),
+      // The switch can only join the customer to someone who has picked up.
+      btn("Connect to Customer", "complete", () => cti.connectToCustomer(call.id), "btn-primary", {
+        disabled: !call.consult?.answered,
+        title: call.consult?.answered ? undefined : "Waiting for the other side to answer",
+      }),
       btn("Cancel", "cancel-transfer", () => cti.cancelTransfer(call.id)),
     );
   } else if (!dialing) {
