@@ -14,14 +14,18 @@ import errno
 import os
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from ringdesk import config, tls
 from ringdesk.config import Settings, is_loopback
+
+if TYPE_CHECKING:
+    from ringdesk.store.trunks import TrunkConfig
 
 EXPIRY_WARNING = datetime.timedelta(days=30)
 
@@ -92,6 +96,7 @@ def _database(settings: Settings, environ: dict[str, str]) -> Iterator[Problem]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ringdesk.store import secrets
+    from ringdesk.store import trunks as store_trunks
     from ringdesk.store.db import make_engine, make_sessionmaker
     from ringdesk.store.migrate import alembic_config
     from ringdesk.store.snapshot import check_secret_key
@@ -140,6 +145,8 @@ def _database(settings: Settings, environ: dict[str, str]) -> Iterator[Problem]:
             return
         with make_sessionmaker(engine)() as db:
             check_secret_key(db)
+            trunks = store_trunks.load(db)
+        yield from _trunks_reach(settings, trunks)
     except secrets.SecretKeyError as exc:
         yield Problem(str(exc), f"restore the {key_file} that was backed up with this database")
     except SQLAlchemyError as exc:
@@ -151,6 +158,36 @@ def _database(settings: Settings, environ: dict[str, str]) -> Iterator[Problem]:
         )
     finally:
         engine.dispose()
+
+
+def _trunks_reach(settings: Settings, trunks: Sequence[TrunkConfig]) -> Iterator[Problem]:
+    """A trunk on a public address that would be told a private address of ours (a server
+    behind NAT without sip_external): its calls in would never reach us."""
+    from ringdesk.switch.addresses import Addresses, ip, parse_networks, unreachable
+
+    sip = Addresses(settings.sip_host, settings.sip_external, parse_networks(settings.local_nets))
+    media = Addresses(
+        settings.rtp_host or settings.sip_host,
+        settings.media_external or settings.sip_external,
+        sip.local_nets,
+    )
+    for trunk in trunks:
+        if not trunk.enabled or ip(trunk.host) is None:
+            continue  # names are located when calls go out; we do not resolve them here
+        for what, addresses, setting in (
+            ("signaling", sip, "sip_external"),
+            ("media", media, "media_external (or sip_external)"),
+        ):
+            advertised = addresses.for_peer(trunk.host)
+            if unreachable(trunk.host, advertised) is not None:
+                yield Problem(
+                    f"trunk {trunk.name!r} is at {trunk.host}, a public address, and this "
+                    f"server would give it {advertised} for its {what}: the provider cannot "
+                    "reach that address",
+                    f"set {setting} to the public address that forwards to this server "
+                    "(docs/deploy.md, behind a NAT router)",
+                )
+                break
 
 
 def _safe(url: str) -> str:

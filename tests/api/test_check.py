@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -152,6 +153,26 @@ def test_a_loopback_advertised_address_on_a_public_bind(data_dir: Path) -> None:
     assert done.returncode == 1
     (problem,) = _problems(done.stdout)
     assert "sip_external is 127.0.0.1, a loopback address, while SIP binds 0.0.0.0" in problem
+
+
+def test_a_trunk_on_a_public_address_that_could_not_reach_a_server_behind_nat(
+    data_dir: Path,
+) -> None:
+    with sqlite3.connect(data_dir / "ringdesk.db") as db:
+        db.execute("INSERT INTO trunks (name, host) VALUES ('Carrier', '198.51.100.20')")
+        db.execute("INSERT INTO trunks (name, host) VALUES ('Office PBX', '192.168.1.20')")
+    # Bound to a private address with no external one: the provider would be told 10.0.0.5.
+    env = _env(RINGDESK_SIP_HOST="127.0.0.1", RINGDESK_SIP_EXTERNAL="10.0.0.5")
+    done = _ringdesk("check", "--data-dir", str(data_dir), env=env)
+    assert done.returncode == 1, done.stdout
+    (problem,) = _problems(done.stdout)  # not the PBX on the LAN
+    assert "trunk 'Carrier' is at 198.51.100.20, a public address" in problem
+    assert "would give it 10.0.0.5 for its signaling" in problem
+    assert "Fix: set sip_external" in done.stdout
+    # With the public address that forwards to us, nothing is wrong.
+    env = _env(RINGDESK_SIP_HOST="127.0.0.1", RINGDESK_SIP_EXTERNAL="203.0.113.5")
+    done = _ringdesk("check", "--data-dir", str(data_dir), env=env)
+    assert done.returncode == 0, done.stdout
 
 
 def test_a_mismatched_certificate_and_key(tmp_path: Path, data_dir: Path) -> None:

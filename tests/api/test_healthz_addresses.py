@@ -15,3 +15,4 @@ def test_healthz_reports_bound_and_advertised_addresses(api: RunningServer) -> N
     assert addresses["rtp_bound"] == "127.0.0.1"
     assert addresses["rtp_ports"] == "20000-40000"
     assert addresses["local_nets"] == []
+    assert addresses["warnings"] == []  # nobody has been told an address they cannot reach

@@ -56,6 +56,7 @@ class Runtime:
         self.http_port = settings.http_port  # the bound port, set by the CLI (may differ if 0)
         self.http_scheme = "http"  # "https" when the CLI serves the web over TLS
         self.sip_tls: ssl.SSLContext | None = None  # set by the CLI: SIP over TLS is on
+        self.trunk_tls: ssl.SSLContext | None = None  # set by the CLI: TLS to trunks, verified
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Built by start(), once the configuration is read and the loop runs.
@@ -109,6 +110,7 @@ class Runtime:
         # --dns-servers: the trunk's lookups (RFC 3263 in switch/dns.py, plain names too)
         self.switch.outbound.dns.use_servers(self.settings.dns_servers)
         self.switch.state.resolver.use_servers(self.settings.dns_servers)
+        self.switch.stack.transport.client_tls = self.trunk_tls  # None: the system's CAs
         self.live = LiveSources(
             engine=self.engine,
             config=lambda: self.config,
@@ -154,6 +156,7 @@ class Runtime:
             s.rtp_host or s.sip_host,
             s.media_external or s.sip_external,
             parse_networks(s.local_nets),
+            label="RTP",
         )
 
     def addresses(self) -> dict[str, object]:
@@ -166,6 +169,12 @@ class Runtime:
             "rtp_advertised": media.external or ("per peer" if media.unspecified else media.bound),
             "rtp_ports": "{}-{}".format(*self.settings.rtp_ports),
             "local_nets": [str(n) for n in sip.local_nets],
+            # what peers could not reach (addresses.unreachable), with how many peers
+            "warnings": [
+                f"{sentence} ({count} peer{'s' if count != 1 else ''})"
+                for a in (sip, media)
+                for sentence, count in a.warnings.items()
+            ],
         }
 
     def _log_addresses(self) -> None:

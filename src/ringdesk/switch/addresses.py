@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-ROUTE_CACHE = 1024  # peers whose routed source address we remember
+log = logging.getLogger(__name__)
+
+ROUTE_CACHE = 1024  # peers whose routed source address we remember (and checked, below)
 
 
 def parse_networks(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -77,16 +80,62 @@ def routed_source(peer: str) -> str | None:
     return None
 
 
+# Addresses no one on the internet can send to (and the documentation ranges 192.0.2.0/24,
+# 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32 count as public here, as the docs use them).
+_NOT_PUBLIC: tuple[tuple[IPNetwork, str], ...] = tuple(
+    (ipaddress.ip_network(net), kind)
+    for net, kind in (
+        ("127.0.0.0/8", "a loopback address"),
+        ("::1/128", "a loopback address"),
+        ("10.0.0.0/8", "a private address"),
+        ("172.16.0.0/12", "a private address"),
+        ("192.168.0.0/16", "a private address"),
+        ("fc00::/7", "a private (unique local) address"),
+        ("100.64.0.0/10", "a carrier-grade NAT address"),
+        ("169.254.0.0/16", "a link-local address"),
+        ("fe80::/10", "a link-local address"),
+    )
+)
+
+
+def not_public(address: IPAddress) -> str | None:
+    """What kind of non-public address `address` is ("a private address"...), or None."""
+    for net, kind in _NOT_PUBLIC:
+        if address.version == net.version and address in net:
+            return kind
+    return None
+
+
+def unreachable(peer: str, advertised: str) -> str | None:
+    """Why a peer probably cannot reach the address we advertise to it, or None.
+
+    A peer on a public address told a loopback, private, link-local or carrier-grade NAT
+    address of ours: that is a server behind NAT without its external address set (or with a
+    local network too wide). Between two non-public addresses (a LAN, a VPN) we cannot know,
+    so no warning; names are not judged."""
+    theirs, ours = ip(peer), ip(advertised)
+    if theirs is None or ours is None or theirs.is_unspecified or not_public(theirs):
+        return None
+    kind = not_public(ours)
+    if kind is None:
+        return None
+    return f"peers on public addresses are told {advertised}, {kind} they cannot reach"
+
+
 @dataclass
 class Addresses:
     """bound: the address we listen on; external: the one to advertise outside the local
-    networks ("" for none)."""
+    networks ("" for none); label: what these addresses are for ("SIP", "RTP"), in warnings."""
 
     bound: str
     external: str = ""
     local_nets: tuple[IPNetwork, ...] = ()
     route: Callable[[str], str | None] = routed_source
+    label: str = "SIP"
     _routes: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _checked: set[str] = field(default_factory=set, repr=False)
+    # warning sentence (no peer address in it: /healthz shows these) -> peers it applied to
+    warnings: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def unspecified(self) -> bool:
@@ -140,6 +189,34 @@ class Addresses:
                 return routed
             return "::1" if family_of(peer) == socket.AF_INET6 else "127.0.0.1"
         return "127.0.0.1"
+
+    def advertise(self, peer: str | None) -> str:
+        """`for_peer`, checking once per peer that the peer can reach what we tell it
+        (`unreachable`): the first peer of each kind is logged with its address, and the
+        sentence is kept in `warnings` (counted) for /healthz."""
+        address = self.for_peer(peer)
+        if peer and peer not in self._checked:
+            if len(self._checked) >= ROUTE_CACHE:
+                self._checked.clear()
+            self._checked.add(peer)
+            self.check(peer, address)
+        return address
+
+    def check(self, peer: str, address: str, who: str = "") -> None:
+        problem = unreachable(peer, address)
+        if problem is None:
+            return
+        sentence = f"{self.label}: {problem}"
+        if sentence not in self.warnings:
+            log.warning(
+                "%s (first seen: %s%s); set %s to the public address that reaches this "
+                "server, or list the peer's network in local_nets if it is really local",
+                sentence,
+                f"{who} at " if who else "",
+                peer,
+                "sip_external" if self.label == "SIP" else "media_external (or sip_external)",
+            )
+        self.warnings[sentence] = self.warnings.get(sentence, 0) + 1
 
     def describe(self) -> dict[str, object]:
         return {

@@ -80,7 +80,7 @@ class SwitchState:
         self.data_dir = Path(data_dir)
         self.media: Media | None = media
         self.stack = SipStack(host, port, handler, gate, tls=tls, tls_port=tls_port)
-        self.stack.advertise = self.addresses.for_peer
+        self.stack.advertise = self.addresses.advertise
         self.registrar = Registrar(on_change=self._registration_changed)
         # The trunk may be a host name: resolved for our socket's address family.
         self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -93,7 +93,7 @@ class SwitchState:
         # seldom has to transcode.
         self.call_codecs: dict[str, int] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self._warned_phones: set[str] = set()  # warned once: outside the local networks
+        self._warned_phones: set[str] = set()  # checked once: can it reach what we advertise?
         self._ended: deque[tuple[float, Leg]] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = False
@@ -116,7 +116,7 @@ class SwitchState:
             address = ip(remote.host)
             if address is not None and not address.is_unspecified:
                 target = remote.host
-        return self.media_addresses.for_peer(target)
+        return self.media_addresses.advertise(target)
 
     def media_serves(self, host: str) -> bool:
         """Whether our RTP sockets can reach an SDP address (its family is bound)."""
@@ -145,23 +145,16 @@ class SwitchState:
         self.emit(PhoneRegistered(cti_id, registered))
 
     def _check_reachable(self, cti_id: str) -> None:
-        """Warn once per phone registering from outside the local networks while no external
-        address is set: what we advertise is probably not reachable from there."""
-        if self.addresses.external or cti_id in self._warned_phones:
+        """Warn when a phone registers from a public address and what we advertise to it is
+        not one it can reach (addresses.unreachable), once per phone."""
+        if cti_id in self._warned_phones:
             return
         for binding in self.registrar.all_bindings():
-            source = binding.source[0]
-            if binding.cti_id != cti_id or self.addresses.is_local(source):
+            if binding.cti_id != cti_id:
                 continue
+            source = binding.source[0]
             self._warned_phones.add(cti_id)
-            log.warning(
-                "phone %s registers from %s, outside the local networks (%s), and no external "
-                "address is set: it may not reach %s (set --sip-external or --local-net)",
-                cti_id,
-                source,
-                ", ".join(str(n) for n in self.addresses.local_nets) or "none",
-                self.addresses.for_peer(source),
-            )
+            self.addresses.check(source, self.addresses.for_peer(source), f"phone {cti_id}")
             return
 
     @property

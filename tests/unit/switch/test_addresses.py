@@ -17,6 +17,7 @@ from ringdesk.switch.addresses import (
     family_of,
     parse_networks,
     routed_source,
+    unreachable,
     uri_host,
 )
 
@@ -129,7 +130,7 @@ def test_bad_address_settings_stop_with_a_sentence(var: str, value: str, words: 
         config.load(None, {var: value})
 
 
-async def test_a_phone_outside_the_local_networks_is_warned_about_once(
+async def test_a_phone_on_a_public_address_told_a_private_one_is_warned_about_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     switch = Switch(
@@ -147,21 +148,63 @@ async def test_a_phone_outside_the_local_networks_is_warned_about_once(
         uri = parse_uri(f"sip:{cti_id}@{source}:{port}")
         return Binding(cti_id, uri, 1e9, f"c-{cti_id}-{port}", 1, (source, port))
 
+    def warned() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
+
     with caplog.at_level(logging.WARNING, logger="ringdesk.switch"):
         registrar.restore([binding("1001", "198.51.100.9", 5060)], 0.0)
         registrar.drop_source("1001", ("198.51.100.9", 5060))  # unregistered, then again
         registrar.restore([binding("1001", "198.51.100.9", 5062)], 0.0)
-        registrar.restore([binding("1002", "192.168.10.20", 5060)], 0.0)
-    lines = [
-        r.getMessage() for r in caplog.records if "outside the local networks" in r.getMessage()
-    ]
-    assert len(lines) == 1 and "1001" in lines[0] and "198.51.100.9" in lines[0]
+        registrar.restore([binding("1002", "192.168.10.20", 5060)], 0.0)  # on the LAN
+        registrar.restore([binding("1004", "198.51.100.11", 5060)], 0.0)  # same warning
+    lines = warned()
+    assert len(lines) == 1, lines
+    assert "phone 1001" in lines[0] and "198.51.100.9" in lines[0]
+    assert "192.168.10.1, a private address" in lines[0] and "sip_external" in lines[0]
+    # Counted per peer for /healthz, without the peers' addresses.
+    [(sentence, count)] = switch.state.addresses.warnings.items()
+    assert count == 2 and "198.51" not in sentence
     # With an external address set, nobody is warned about.
     caplog.clear()
     switch.state.addresses.external = "203.0.113.5"
     with caplog.at_level(logging.WARNING, logger="ringdesk.switch"):
         registrar.restore([binding("1003", "198.51.100.10", 5060)], 0.0)
-    assert not [r for r in caplog.records if "outside the local networks" in r.getMessage()]
+    assert not warned()
+
+
+@pytest.mark.parametrize(
+    ("peer", "advertised", "expected"),
+    [
+        ("198.51.100.9", "10.0.0.5", "10.0.0.5, a private address"),
+        ("198.51.100.9", "127.0.0.1", "a loopback address"),
+        ("198.51.100.9", "100.64.1.2", "a carrier-grade NAT address"),
+        ("2001:db8::9", "fd00::5", "a private (unique local) address"),
+        ("2001:db8::9", "fe80::1", "a link-local address"),
+        ("198.51.100.9", "203.0.113.5", None),  # public to public
+        ("192.168.1.9", "10.0.0.5", None),  # a LAN or a VPN: cannot tell
+        ("198.51.100.9", "pbx.example.com", None),  # names are not judged
+    ],
+)
+def test_what_a_peer_cannot_reach(peer: str, advertised: str, expected: str | None) -> None:
+    found = unreachable(peer, advertised)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None and expected in found
+
+
+def test_advertise_checks_each_peer_once_and_counts_the_kinds() -> None:
+    a = Addresses("10.0.0.5", label="RTP")
+    assert a.advertise("198.51.100.1") == "10.0.0.5"
+    assert a.advertise("198.51.100.1") == "10.0.0.5"
+    assert a.advertise("198.51.100.2") == "10.0.0.5"
+    assert a.advertise("10.0.0.9") == "10.0.0.5"
+    assert a.warnings == {
+        "RTP: peers on public addresses are told 10.0.0.5, a private address they cannot reach": 2
+    }
+    # A public address of our own: nothing to say.
+    b = Addresses("0.0.0.0", route=lambda _peer: "203.0.113.7")
+    assert b.advertise("198.51.100.1") == "203.0.113.7" and not b.warnings
 
 
 def test_address_settings_from_the_config_file(tmp_path: Path) -> None:
