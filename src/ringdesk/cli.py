@@ -177,6 +177,7 @@ def _serve(settings: config.Settings, log_level: str) -> None:
     sock = _bind(settings.http_host, settings.http_port)
     runtime = Runtime(settings)
     runtime.preflight()
+    runtime.trunk_tls = _trunk_tls(settings)
     runtime.http_port = sock.getsockname()[1]
     web_tls = _tls(settings, runtime)
     app = create_app(runtime)
@@ -271,6 +272,17 @@ def _tls(settings: config.Settings, runtime: Runtime) -> ssl.SSLContext | None:
         log.info("web on %s", web)
     log.info("TLS: %s", cert.describe())
     return context if settings.serves_https else None
+
+
+def _trunk_tls(settings: config.Settings) -> ssl.SSLContext:
+    """The context that verifies the trunks' TLS certificates: the system's CAs and those of
+    --trunk-ca-file; a file that cannot be used stops the start with the reason."""
+    from ringdesk import tls
+
+    try:
+        return tls.client_context(settings.trunk_ca_file)
+    except tls.TlsError as exc:
+        raise SystemExit(f"cannot start: {exc}") from exc
 
 
 def _url_host(host: str) -> str:

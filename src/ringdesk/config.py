@@ -117,6 +117,8 @@ class Settings:
     rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
     # DNS servers for the trunk's RFC 3263 lookups (switch/dns.py); (): /etc/resolv.conf
     dns_servers: tuple[tuple[str, int], ...] = ()
+    # CAs trusted for TLS to trunks besides the system's (PEM bundle; ringdesk/tls.py)
+    trunk_ca_file: Path | None = None
 
     @property
     def serves_https(self) -> bool:
@@ -196,6 +198,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         parser.add_argument("--tls-key", help="its PEM private key (default: self-signed, made)")
         parser.add_argument(
             "--sip-tls-port", help="SIP over TLS port (the SIP port + 1, 5061; 0 or off: none)"
+        )
+        parser.add_argument(
+            "--trunk-ca-file", help="PEM CA bundle trusted for TLS to trunks (and the system's)"
         )
         https = parser.add_mutually_exclusive_group()
         https.add_argument(
@@ -379,6 +384,7 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
     )
     tls_cert = pick("tls_cert", "RINGDESK_TLS_CERT", "")
     tls_key = pick("tls_key", "RINGDESK_TLS_KEY", "")
+    trunk_ca_file = pick("trunk_ca_file", "RINGDESK_TRUNK_CA_FILE", "")
     return Settings(
         sip_gate=_switch(pick("sip_gate", "RINGDESK_SIP_GATE", "on"), "RINGDESK_SIP_GATE"),
         sip_rate_register=numbers["sip_rate_register"],
@@ -432,6 +438,7 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
         ),
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
+        trunk_ca_file=Path(trunk_ca_file) if trunk_ca_file else None,
         sip_tls_port=_tls_port(pick("sip_tls_port", "RINGDESK_SIP_TLS_PORT", "") or None, sip_port),
         https=_https(pick("https", "RINGDESK_HTTPS", "auto")),
         data_dir=Path(pick("data_dir", "RINGDESK_DATA_DIR", DEFAULT_DATA_DIR)),

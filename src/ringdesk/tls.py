@@ -181,6 +181,24 @@ def certificate(
     return Certificate(cert_path, key_path, True, fingerprint(current))
 
 
+def client_context(cafile: Path | None) -> ssl.SSLContext:
+    """The context for TLS connections the switch opens to trunks: the system's CAs, plus the
+    CAs in `cafile` (RINGDESK_TRUNK_CA_FILE) when given; the chain and the server's name are
+    checked (check_hostname; the caller gives the trunk's host name), TLS 1.2 at least."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if cafile is not None:
+        try:
+            ctx.load_verify_locations(cafile=str(cafile))
+        except FileNotFoundError as exc:
+            raise TlsError(f"trunk CA file not found: {cafile}") from exc
+        except (ssl.SSLError, OSError) as exc:
+            raise TlsError(f"cannot use the trunk CA file {cafile}: {exc}") from exc
+    return ctx
+
+
 def context(cert: Path, key: Path) -> ssl.SSLContext:
     """A server-side context: TLS 1.2 at least, forward-secret AEAD suites, no client cert."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from ringdesk.store import models as m
 from ringdesk.store.errors import commit_or_conflict
 
-Transport = Literal["udp", "tcp", "tls"]
+# "auto": located by RFC 3263 NAPTR -> SRV -> A/AAAA, the transport taken from what DNS says
+# (a host name with port 0); with a port or a numeric host it means UDP (switch/trunk_targets.py).
+Transport = Literal["udp", "tcp", "tls", "auto"]
 IdentityHeader = Literal["none", "pai", "rpid"]
 NumberFormat = Literal["e164", "e164_plain", "national"]
 

@@ -66,6 +66,7 @@ from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
 from .teardown import Teardown
 from .trunk_registration import TrunkRegistrations
+from .trunk_targets import sources as located_sources
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,13 @@ class Switch(RequestHandler):
         self.outbound = OutboundCalls(state, self.teardown, self.session_timers)
         # Outbound registration to the trunks that need it (trunk_registration.py).
         self.trunk_registrations = TrunkRegistrations(
-            state.stack, state.resolver, lambda tp, host: state.contact(tp, peer=host)
+            state.stack,
+            state.resolver,
+            lambda tp, host: state.contact(tp, peer=host),
+            self.outbound.targets,
         )
+        # The addresses DNS located a trunk at are the trunk's (trunk_targets.py).
+        self.inbound.located = self.outbound.targets.known
         self.outbound.trunk_ready = self.trunk_registrations.ready
         self.media_actions = MediaActions(
             state, self.teardown, self.bridges, self.inbound, self.direction
@@ -292,6 +298,20 @@ class Switch(RequestHandler):
         if self._orphans.pop(key, None) is not None:
             self.dialogs.mark()
 
+    def trunk_status(self, trunk_id: int) -> tuple[str | None, list[str]]:
+        """The last transport error toward a trunk (None once it answers again) and where DNS
+        located it ("address:port/transport", [] for a trunk not located by DNS)."""
+        located: list[str] = []
+        for trunk in self.state.directory.trunks():
+            if trunk.id == trunk_id:
+                targets = self.outbound.targets.known(trunk)
+                located = [f"{t.address}:{t.port}/{t.transport}" for t in targets]
+        error = self.outbound.trunk_errors.get(trunk_id)
+        reg = self.trunk_registrations.status(trunk_id)
+        if error is None and reg is not None and reg.last_error:
+            error = reg.last_error
+        return error, located
+
     def is_registered(self, cti_id: str) -> bool:
         state = self.state
         return state.started and state.registrar.is_registered(cti_id, state.stack.now())
@@ -399,7 +419,8 @@ class Switch(RequestHandler):
             if trunk.host:
                 known = self.state.resolver.cached(trunk.host, now)
                 addresses = tuple(ip_literal(a) or a for a in known or ())
-            entries.append((addresses, trunk.port, trunk.sources))
+            located = located_sources(self.outbound.targets.known(trunk))
+            entries.append((addresses, trunk.port, trunk.sources + located))
         self.gate.set_trunks(entries)
 
     async def _housekeeping(self) -> None:
@@ -413,6 +434,7 @@ class Switch(RequestHandler):
                 trunk_host = state.directory.trunk().host
                 if trunk_host:
                     state.resolver.prefetch(trunk_host)  # keep the answer warm for calls
+                self.outbound.targets.refresh(state.directory.trunks())  # RFC 3263 ones
                 self._trust_trunk()
                 for other in state.directory.trunks()[1:]:
                     if other.host:

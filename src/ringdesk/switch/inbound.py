@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable, Sequence
 
 from ringdesk.core.telephony import (
     CallArrived,
@@ -28,6 +29,7 @@ from ringdesk.switch.lookup import TrunkSettings
 from ringdesk.switch.trunk_identity import normalise_in
 
 from .direction import Direction
+from .dns import Target
 from .gate import parse_sources
 from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
 from .limits import RETRY_AFTER, TOTAL_LIMIT, UNTRUSTED
@@ -49,6 +51,8 @@ class InboundCalls:
         self.legs = state.legs
         self.teardown = teardown
         self.direction = direction
+        # Where DNS located a trunk without a port (trunk_targets.py; the switch sets it).
+        self.located: Callable[[TrunkSettings], Sequence[Target]] = lambda _trunk: ()
 
     def on_ack(self, req: Request) -> None:
         leg = self.state.by_dialog.get((req.call_id, req.to_addr.tag or ""))
@@ -290,6 +294,9 @@ class InboundCalls:
             return True
         if not trunk.host:
             return False
+        for target in self.located(trunk):  # where DNS located it: the provider's addresses
+            if address == target.address and (tp != "udp" or src[1] == target.port):
+                return True
         addresses = self.state.resolver.cached(trunk.host, self.stack.now())
         if addresses is None:
             return None

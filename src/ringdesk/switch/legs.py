@@ -93,9 +93,10 @@ class OutgoingLeg(Leg):
     cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
     ring_deadline: float | None = None  # when we stop waiting for an answer
     # To the trunk by name: the host to resolve before sending, then the other addresses it
-    # resolved to, tried in turn when one does not answer (RFC 3263 section 4.3).
+    # resolved to (with the transport of each), tried in turn when one does not answer
+    # (RFC 3263 section 4.3).
     resolve_host: str | None = None
-    alternates: list[Address] = field(default_factory=list)
+    alternates: list[tuple[Address, str]] = field(default_factory=list)
 
 
 @dataclass(eq=False, slots=True, kw_only=True)

@@ -42,6 +42,7 @@ from .session_timer import SessionTimers
 from .shared import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
 from .trunk_identity import caller_id, format_out, uri_user
+from .trunk_targets import TrunkTargets, by_dns, default_port, transport_of
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class OutboundCalls:
         self._trunk_calls: dict[str, _TrunkCall] = {}
         # A trunk without a port is located by DNS (RFC 3263: NAPTR/SRV/A, switch/dns.py).
         self.dns = SipResolver(state.resolver.family)
+        self.targets = TrunkTargets(self.dns)  # what DNS located, per trunk (trunk_targets.py)
+        # The last transport error toward each trunk (a refused connect, a TLS certificate
+        # not accepted), by trunk id, until it answers again: the admin's trunk list shows it.
+        self.trunk_errors: dict[int, str] = {}
         # Whether a trunk may take calls now (one that must register and has not is skipped);
         # the switch sets it to the trunk registrations' answer.
         self.trunk_ready: Callable[[TrunkSettings], bool] = lambda _trunk: True
@@ -127,8 +132,8 @@ class OutboundCalls:
             call_id=action.call_id,
             leg_id=action.leg_id,
             ruri=SipUri(host="invalid"),  # set for the trunk by _aim_at
-            dest=(trunk.host or "", trunk.port),
-            tp=_tp(trunk),
+            dest=(trunk.host or "", trunk.port or default_port(trunk)),
+            tp=transport_of(trunk),
             from_addr=NameAddr(SipUri(host="invalid")),
             to_addr=NameAddr(SipUri(host="invalid")),
             extra=[],
@@ -146,14 +151,15 @@ class OutboundCalls:
         host = trunk.host or ""
         callee = uri_user(format_out(call.number, trunk))
         from_addr, extra = caller_id(call.calling_number, trunk, self.state.directory.sip_domain())
+        # "auto" (located by NAPTR) and udp name no transport: RFC 3263 finds it from the URI.
         params: dict[str, str | None] = (
-            {"transport": trunk.transport} if trunk.transport != "udp" else {}
+            {"transport": trunk.transport} if trunk.transport in ("tcp", "tls") else {}
         )
         ruri = SipUri(host=host, user=callee, port=trunk.port or None, params=params)
         old = leg.invite
         h = old.headers.copy()
-        leg.tp = _tp(trunk)
-        leg.peer = (host, trunk.port)
+        leg.tp = transport_of(trunk)
+        leg.peer = (host, trunk.port or default_port(trunk))
         leg.alternates = []
         leg.auth_tried = False
         h.set("via", self.stack.via(leg.tp, peer=host))
@@ -310,7 +316,7 @@ class OutboundCalls:
         """Point the leg at the trunk's first address (the others kept for failover); an
         unresolvable trunk fails the leg as unreachable. False when the leg is not to be sent."""
         call = self._trunk_calls.get(leg.leg_id)
-        if call is not None and call.trunk is not None and not call.trunk.port:
+        if call is not None and call.trunk is not None and by_dns(call.trunk):
             return await self._locate_peer(leg, host, call.trunk)
         addresses = await self.state.resolver.resolve(host)
         if leg.ended:
@@ -324,13 +330,14 @@ class OutboundCalls:
             return False
         port = leg.peer[1]
         leg.peer = (addresses[0], port)
-        leg.alternates = [(address, port) for address in addresses[1:]]
+        leg.alternates = [((address, port), leg.tp) for address in addresses[1:]]
         return True
 
     async def _locate_peer(self, leg: OutgoingLeg, host: str, trunk: TrunkSettings) -> bool:
-        """A trunk without a port: its RFC 3263 targets by DNS (SRV for its transport, else
-        A/AAAA on the default port), the first one used and the others kept for failover."""
-        targets = await self.dns.targets(host, None, trunk.transport)
+        """A trunk without a port: its RFC 3263 targets by DNS (with "auto": NAPTR, then SRV,
+        then A/AAAA, the transport from what was found; with a transport: SRV for it, else
+        A/AAAA on its default port), the first one used and the others kept for failover."""
+        targets = await self.targets.locate(trunk)
         if leg.ended:
             return False
         if not targets:
@@ -339,9 +346,23 @@ class OutboundCalls:
                 return False
             self.teardown.fail(leg, FailureReason.UNREACHABLE, detail)
             return False
-        leg.peer = (targets[0].address, targets[0].port)
-        leg.alternates = [(t.address, t.port) for t in targets[1:]]
+        first = targets[0]
+        self._retarget(leg, (first.address, first.port), first.transport)
+        leg.alternates = [((t.address, t.port), t.transport) for t in targets[1:]]
         return True
+
+    def _retarget(self, leg: OutgoingLeg, peer: Address, tp: str) -> None:
+        """Point the leg's INVITE (not sent to this target yet) at `peer` over `tp`: its Via
+        and Contact follow the transport (a NAPTR may pick TCP or TLS for a UDP default)."""
+        leg.peer = peer
+        if tp == leg.tp:
+            return
+        leg.tp = tp
+        old = leg.invite
+        h = old.headers.copy()
+        h.set("via", self.stack.via(tp, peer=peer[0]))
+        h.set("contact", self.state.contact(tp, peer=peer[0]))
+        leg.invite = Request(headers=h, body=old.body, method="INVITE", uri=old.uri)
 
     def _try_next_address(self, leg: OutgoingLeg, why: str = "no answer") -> bool:
         """The trunk address in use gave no answer (or a 503, RFC 3263 section 4.3): send the
@@ -349,10 +370,11 @@ class OutboundCalls:
         none is left."""
         if not leg.alternates or leg.state is not LegState.CALLING:
             return False
-        leg.peer = leg.alternates.pop(0)
+        leg.peer, leg.tp = leg.alternates.pop(0)
         old = leg.invite
         h = old.headers.copy()
         h.set("via", self.stack.via(leg.tp, peer=leg.peer[0]))
+        h.set("contact", self.state.contact(leg.tp, peer=leg.peer[0]))
         h.set("cseq", f"{old.cseq[0] + 1} INVITE")
         h.remove("authorization")  # another server: its own challenge, if any
         h.remove("proxy-authorization")
@@ -364,6 +386,11 @@ class OutboundCalls:
 
     def _send_leg_invite(self, leg: OutgoingLeg) -> None:
         invite = leg.invite
+        call = self._trunk_calls.get(leg.leg_id)
+        if call is not None and call.trunk is not None and leg.tp == "tls":
+            # We open the TLS connection to the trunk, verifying its certificate for the
+            # trunk's host name (RFC 5922: the configured name, not an SRV target's).
+            self.stack.transport.dial_as(leg.peer, call.trunk.host or leg.peer[0])
         txn = self.stack.send_request(
             invite,
             leg.peer,
@@ -386,10 +413,12 @@ class OutboundCalls:
     def _on_invite_timeout(self, leg: OutgoingLeg) -> None:
         if leg.ended or leg.state is LegState.ANSWERED:
             return
-        if self._try_next_address(leg):
-            return
         txn = leg.client_txn
         unreachable = txn is not None and txn.transport_error
+        if unreachable:
+            self._note_trunk_error(leg)
+        if self._try_next_address(leg, "not reachable" if unreachable else "no answer"):
+            return
         if self._next_trunk(leg, "not reachable" if unreachable else "no response"):
             return
         self._trunk_calls.pop(leg.leg_id, None)
@@ -403,8 +432,19 @@ class OutboundCalls:
             return
         self.teardown.fail(leg, FailureReason.UNREACHABLE, "no response (timeout)")
 
+    def _note_trunk_error(self, leg: OutgoingLeg) -> None:
+        """A transport error toward a trunk: remembered with its reason for the admin."""
+        call = self._trunk_calls.get(leg.leg_id)
+        if call is None or call.trunk is None:
+            return
+        why = self.stack.transport.dial_error(leg.peer, leg.tp) or "not reachable"
+        self.trunk_errors[call.trunk.id] = f"{leg.peer[0]}:{leg.peer[1]}/{leg.tp}: {why}"
+
     def _on_invite_response(self, leg: OutgoingLeg, invite: Request, resp: Response) -> None:
         code = resp.status
+        call = self._trunk_calls.get(leg.leg_id)
+        if call is not None and call.trunk is not None:
+            self.trunk_errors.pop(call.trunk.id, None)  # it answers
         if code < 200:
             if code > 100:
                 if leg.state is LegState.CALLING:
@@ -592,7 +632,3 @@ class _TrunkCall:
     calling_number: str
     rest: list[TrunkSettings]
     trunk: TrunkSettings | None = None
-
-
-def _tp(trunk: TrunkSettings) -> str:
-    return trunk.transport if trunk.transport in ("udp", "tcp", "tls") else "udp"

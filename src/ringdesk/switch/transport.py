@@ -8,6 +8,18 @@ Requests to a phone registered over TLS go back over the connection it opened; w
 TLS connection to a phone (it has no certificate we could check), so when that connection is
 gone the request fails at once as a transport error.
 
+We do open connections to trunks (`dial`): a TCP or TLS connection to an address the outbound
+code named with `dial_as(address, server_name)` is made on the first message for it, the messages
+sent meanwhile wait for it, and it is then used both ways for everything with that address (the
+INVITE's dialog, the REGISTER refreshes; the provider's responses and in-dialog requests come
+back on it: RFC 5923's reuse, without the alias negotiation). TLS is verified: the trunk client
+context (`client_tls`, ringdesk.tls.client_context: system CAs plus RINGDESK_TRUNK_CA_FILE)
+checks the chain and the name (the trunk's host name, sent as SNI; a numeric host is matched
+against the certificate's IP addresses). A refused connect, a timeout, a failed handshake or
+verification is a transport error for every request waiting for it (RFC 3261 8.1.3.1, through
+`on_unreachable`, so the caller tries its next target at once), logged once per address and
+reason; `dial_error(address)` says the last one until a connection works again.
+
 TCP and TLS connections cost a file descriptor and a buffer each, so they are limited (the
 gate's settings, GateSettings.conn_*): a new one from a banned source, from a source that has
 `conn_per_source` open, or beyond `conn_total` in all is closed at once (trusted sources are
@@ -41,6 +53,7 @@ from typing import Any
 
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response, make_response, new_tag, parse_message
+from ringdesk.tls import client_context
 
 from .gate import Gate, GateSettings, request_method
 
@@ -60,6 +73,8 @@ IP_RECVERR = getattr(socket, "IP_RECVERR", 11)  # Linux: queue ICMP errors for u
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 OnUnreachable = Callable[[bytes, Address], None]
 TLS_HANDSHAKE_TIMEOUT = 10.0  # without a gate; with one, its tls_handshake_timeout
+CONNECT_TIMEOUT = 5.0  # seconds for a connection we open (TCP connect + TLS handshake)
+MAX_DIAL_NAMES = 4096  # addresses the outbound code may have us dial (trunk targets)
 STREAM_TRANSPORTS = frozenset({"tcp", "tls"})
 MAX_CALLS_PER_CONNECTION = 256  # INVITE dialogs tracked per connection (they keep it open)
 _EXPIRES_RE = re.compile(r";\s*expires\s*=\s*(\d+)", re.I)
@@ -183,6 +198,7 @@ class SipTransport:
         clock: Callable[[], float] = time.time,
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
+        client_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.gate = gate
@@ -200,6 +216,13 @@ class SipTransport:
         self._tls_server: asyncio.Server | None = None
         self._tls_listener: socket.socket | None = None
         self._tls_conns: dict[Address, _Conn] = {}
+        # Connections we open (module docstring): the TLS client context (None: made with the
+        # system CAs on first use), the server name per address we may dial, the messages
+        # waiting for a connection being made, and the last failure per address.
+        self.client_tls = client_tls
+        self._dial_names: dict[Address, str] = {}
+        self._dialing: dict[tuple[str, Address], list[tuple[bytes, Request | Response]]] = {}
+        self._dial_errors: dict[tuple[str, Address], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Connection limits and timeouts (the module docstring).
         self.limits = gate.settings if gate is not None else GateSettings()
@@ -583,30 +606,39 @@ class SipTransport:
 
     def send(self, msg: Request | Response, dest: Address, transport: str = "udp") -> None:
         data = msg.to_bytes()
-        if transport == "tls":
-            conn = self._tls_conns.get(dest)
+        if transport in STREAM_TRANSPORTS:
+            conns = self._tls_conns if transport == "tls" else self._conns
+            conn = conns.get(dest)
             if conn is not None and not conn.writer.is_closing():
                 conn.writer.write(data)
                 _track(conn, msg, self._now(), sent=True)
+            elif (transport, dest) in self._dialing:
+                self._dialing[(transport, dest)].append((data, msg))  # a connect under way
+            elif transport == "tcp" or dest in self._dial_names:
+                self._dialing[(transport, dest)] = [(data, msg)]
+                self._spawn(self._dial(transport, dest))
             else:
                 log.info("no TLS connection to %s:%s: %s not sent", dest[0], dest[1], _what(msg))
                 if isinstance(msg, Request) and self.on_unreachable is not None:
                     # A transport error (RFC 3261 8.1.3.1), reported after this send returns.
                     asyncio.get_running_loop().call_soon(self._unreachable, data, dest)
             return
-        if transport == "tcp":
-            conn = self._conns.get(dest)
-            if conn is not None and not conn.writer.is_closing():
-                conn.writer.write(data)
-                _track(conn, msg, self._now(), sent=True)
-            else:
-                self._spawn(self._connect_and_send(dest, data, msg))
-            return
         if self._udp is not None:
             try:
                 self._udp.sendto(data, dest)
             except OSError as exc:
                 log.warning("UDP send to %s:%s failed: %s", dest[0], dest[1], exc)
+
+    def dial_as(self, dest: Address, server_name: str) -> None:
+        """Let TLS toward `dest` be dialled when no connection is open, verifying the server's
+        certificate for `server_name` (a trunk's host name, or its address when numeric)."""
+        if dest not in self._dial_names and len(self._dial_names) >= MAX_DIAL_NAMES:
+            self._dial_names.clear()  # bounded; the outbound code names its targets each call
+        self._dial_names[dest] = server_name
+
+    def dial_error(self, dest: Address, transport: str) -> str | None:
+        """Why the last connection we tried to open to `dest` failed; None once one worked."""
+        return self._dial_errors.get((transport, dest))
 
     def _unreachable(self, data: bytes, dest: Address) -> None:
         if self.on_unreachable is not None:
@@ -620,27 +652,89 @@ class SipTransport:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect_and_send(self, dest: Address, data: bytes, msg: Request | Response) -> None:
+    def _client_context(self) -> ssl.SSLContext:
+        if self.client_tls is None:
+            self.client_tls = client_context(None)
+        return self.client_tls
+
+    async def _connect(
+        self, transport: str, dest: Address
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if transport == "tcp":
+            return await asyncio.open_connection(*dest)
+        name = self._dial_names.get(dest) or dest[0]
+        return await asyncio.open_connection(
+            *dest,
+            ssl=self._client_context(),
+            server_hostname=name.strip("[]"),
+            ssl_handshake_timeout=CONNECT_TIMEOUT,
+        )
+
+    async def _dial(self, transport: str, dest: Address) -> None:
+        """Open a TCP or TLS connection to `dest`, send what waits for it, then read it."""
+        key = (transport, dest)
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*dest), 5)
-        except (OSError, TimeoutError) as exc:
-            log.warning("TCP connect to %s:%s failed: %s", dest[0], dest[1], exc)
+            reader, writer = await asyncio.wait_for(self._connect(transport, dest), CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, EOFError) as exc:  # ssl.SSLError is an OSError
+            self._dial_failed(transport, dest, exc)
             return
+        except BaseException:
+            self._dialing.pop(key, None)
+            raise
+        if self._dial_errors.pop(key, None) is not None:
+            log.info("%s connection to %s:%s works again", transport.upper(), *dest)
         gate = self.gate
         trusted = gate is not None and gate.trusted(dest)
-        conn = self._conns[dest] = _Conn(dest, writer, self._now(), inbound=False, trusted=trusted)
+        conns = self._tls_conns if transport == "tls" else self._conns
+        conn = conns[dest] = _Conn(dest, writer, self._now(), inbound=False, trusted=trusted)
         self._open.add(conn)
-        writer.write(data)
-        _track(conn, msg, self._now(), sent=True)
+        for data, msg in self._dialing.pop(key, []):
+            writer.write(data)
+            _track(conn, msg, self._now(), sent=True)
         try:
-            await self._read_stream(reader, writer, dest, "tcp", conn)
+            await self._read_stream(reader, writer, dest, transport, conn)
         except (OSError, asyncio.IncompleteReadError) as exc:
-            log.info("TCP peer %s:%s dropped: %s", dest[0], dest[1], exc)
+            log.info("%s peer %s:%s dropped: %s", transport.upper(), dest[0], dest[1], exc)
         finally:
             self._open.discard(conn)
-            if self._conns.get(dest) is conn:
-                del self._conns[dest]
+            if conns.get(dest) is conn:
+                del conns[dest]
             writer.close()
+
+    def _dial_failed(self, transport: str, dest: Address, exc: BaseException) -> None:
+        """A transport error for every request that waited for this connection; logged once
+        per address and reason (and again when the reason changes)."""
+        key = (transport, dest)
+        why = _dial_reason(exc)
+        if self._dial_errors.get(key) != why:
+            log.warning(
+                "%s connection to %s:%s failed: %s", transport.upper(), dest[0], dest[1], why
+            )
+        self._dial_errors[key] = why
+        if len(self._dial_errors) > MAX_DIAL_NAMES:
+            self._dial_errors.clear()
+            self._dial_errors[key] = why
+        loop = asyncio.get_running_loop()
+        for data, msg in self._dialing.pop(key, []):
+            if isinstance(msg, Request):
+                loop.call_soon(self._unreachable, data, dest)
+
+
+def _dial_reason(exc: BaseException) -> str:
+    """A failed connect or handshake in a few words (the certificate check's own words)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not accepted: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError):
+        return f"no connection within {CONNECT_TIMEOUT:.0f} s"
+    if isinstance(exc, EOFError | asyncio.IncompleteReadError):
+        return "closed during the TLS handshake"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _track(conn: _Conn, msg: Request | Response, now: float, *, sent: bool) -> None:
@@ -663,7 +757,9 @@ def _track(conn: _Conn, msg: Request | Response, now: float, *, sent: bool) -> N
                 conn.calls[call_id] = True
         elif conn.calls.get(call_id) is False:
             del conn.calls[call_id]
-    elif method == "REGISTER" and sent and msg.status < 300:
+    elif method == "REGISTER" and msg.status < 300 and (sent or not conn.inbound):
+        # A registration we granted over the peer's connection, or ours with a trunk over the
+        # connection we opened: either keeps the connection open until it expires.
         conn.registered_until = now + _granted(msg)
 
 

@@ -18,6 +18,7 @@ from .lookup import TrunkSettings
 from .resolver import TrunkResolver
 from .stack import SipStack
 from .transport import Address
+from .trunk_targets import TrunkTargets, by_dns, default_port, transport_of
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ class TrunkRegistration:
             h.add(*auth)
         else:
             self._auth_tried = False
-        return Request(headers=h, body=b"", method="REGISTER", uri=SipUri(host=host, port=t.port))
+        uri = SipUri(host=host, port=t.port or None)  # port 0: located by DNS, none in the URI
+        return Request(headers=h, body=b"", method="REGISTER", uri=uri)
 
     def on_response(self, resp: Response, sent: Request, now: float, via: str) -> Request | None:
         """The trunk's answer; a REGISTER to send again at once (the digest answer) or None."""
@@ -138,11 +140,16 @@ class TrunkRegistrations:
     used (one that must register and has not is skipped until it registers again)."""
 
     def __init__(
-        self, stack: SipStack, resolver: TrunkResolver, contact: Callable[[str, str], str]
+        self,
+        stack: SipStack,
+        resolver: TrunkResolver,
+        contact: Callable[[str, str], str],
+        targets: TrunkTargets | None = None,
     ):
         self.stack = stack
         self.resolver = resolver
         self.contact = contact  # (transport, peer host) -> our Contact
+        self.targets = targets  # where DNS located the trunks without a port (RFC 3263)
         self.by_trunk: dict[int, TrunkRegistration] = {}
 
     def ready(self, trunk: TrunkSettings) -> bool:
@@ -164,7 +171,7 @@ class TrunkRegistrations:
         for trunk_id, trunk in wanted.items():
             reg = self.by_trunk.get(trunk_id)
             if reg is None:
-                tp = trunk.transport
+                tp = transport_of(trunk)
                 reg = TrunkRegistration(trunk, contact=self.contact(tp, trunk.host or ""))
                 self.by_trunk[trunk_id] = reg
             if reg.due(now):
@@ -176,9 +183,10 @@ class TrunkRegistrations:
         if not reg.ready(now):
             return
         host = reg.trunk.host or ""
-        addresses = self.resolver.cached(host, now)
-        if not addresses:
+        where = self._where(reg.trunk, now)
+        if not isinstance(where, tuple):
             return
+        dest, tp = where
         gone = TrunkRegistration(
             replace(reg.trunk, register_expires=0),
             contact=reg.contact,
@@ -186,23 +194,48 @@ class TrunkRegistrations:
             tag=reg.tag,
             cseq=reg.cseq,
         )
-        tp = reg.trunk.transport
         request = gone.request(now, self.stack.via(tp, peer=host))
-        self._transmit(gone, request, (addresses[0], reg.trunk.port), tp, owned=False)
+        self._transmit(gone, request, dest, tp, owned=False)
         log.info("trunk %s: unregistering", reg.trunk.name)
+
+    def _where(self, trunk: TrunkSettings, now: float) -> tuple[Address, str] | str | None:
+        """Where the trunk's REGISTER goes and over what: its first address (a trunk without a
+        port: its first RFC 3263 target); None while that is being looked up; the reason when
+        it cannot be found. Over TLS the connection is opened to it, verified for the host."""
+        host = trunk.host or ""
+        if by_dns(trunk) and self.targets is not None:
+            found = self.targets.known(trunk)
+            if not found:
+                error = self.targets.error(trunk)
+                if error:
+                    return f"{host} cannot be located ({error})"
+                self.targets.refresh([trunk])  # asked again on the next tick
+                return None
+            dest: Address = (found[0].address, found[0].port)
+            tp = found[0].transport
+        else:
+            addresses = self.resolver.cached(host, now)
+            if addresses is None:
+                self.resolver.prefetch(host)  # asked again on the next tick
+                return None
+            if not addresses:
+                return f"{host} cannot be resolved"
+            dest, tp = (addresses[0], trunk.port or default_port(trunk)), transport_of(trunk)
+        if tp == "tls":
+            self.stack.transport.dial_as(dest, host)
+        return dest, tp
 
     def _send(self, reg: TrunkRegistration, now: float) -> None:
         host = reg.trunk.host or ""
-        addresses = self.resolver.cached(host, now)
-        if addresses is None:
-            self.resolver.prefetch(host)  # asked again on the next tick
+        where = self._where(reg.trunk, now)
+        if where is None:
             return
-        if not addresses:
-            reg.fail(now, f"{host} cannot be resolved")
+        if isinstance(where, str):
+            reg.fail(now, where)
             log.warning("trunk %s: registration failed (%s)", reg.trunk.name, reg.last_error)
             return
-        dest = (addresses[0], reg.trunk.port)
-        tp = reg.trunk.transport
+        dest, tp = where
+        reg.contact = self.contact(tp, host)  # "auto": the transport DNS found
         self._transmit(reg, reg.request(now, self.stack.via(tp, peer=host)), dest, tp)
 
     def _transmit(
@@ -228,7 +261,10 @@ class TrunkRegistrations:
 
         def on_timeout() -> None:
             if owned and self.by_trunk.get(reg.trunk.id) is reg:
-                reg.fail(self.stack.now(), "no response")
-                log.warning("trunk %s: registration failed (no response)", reg.trunk.name)
+                # A transport error says why (a refused connection, a TLS certificate not
+                # accepted for the trunk's name); else the registrar did not answer.
+                why = self.stack.transport.dial_error(dest, tp) or "no response"
+                reg.fail(self.stack.now(), why)
+                log.warning("trunk %s: registration failed (%s)", reg.trunk.name, why)
 
         self.stack.send_request(req, dest, tp, on_response, on_timeout)

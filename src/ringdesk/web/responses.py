@@ -192,7 +192,7 @@ class Trunk(TypedDict):
     name: str
     host: str
     port: int
-    transport: str  # udp / tcp / tls
+    transport: str  # udp / tcp / tls / auto (RFC 3263 NAPTR picks it)
     username: str | None
     has_password: bool
     auth_username: str | None
@@ -212,3 +212,8 @@ class Trunk(TypedDict):
     registration: str
     registration_error: str | None
     registered_until: float | None
+    # The last transport error toward the trunk (connection refused, TLS certificate not
+    # accepted for its name, ...), None once it answers again; where DNS located it
+    # ("address:port/transport", [] when it has a port or has not been located yet).
+    last_error: str | None
+    located: list[str]

@@ -330,7 +330,8 @@ class TrunkBody(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     host: TrunkHost
     port: Annotated[int, Field(ge=0, le=65535)] = 5060  # 0: located by DNS (RFC 3263)
-    transport: Literal["udp", "tcp", "tls"] = "udp"
+    # "auto": NAPTR -> SRV -> A/AAAA pick the transport (a host name, port 0 or omitted).
+    transport: Literal["udp", "tcp", "tls", "auto"] = "udp"
     username: Annotated[str, Field(max_length=128)] | None = None
     password: Annotated[str, Field(max_length=128)] | None = None
     auth_username: Annotated[str, Field(max_length=128)] | None = None

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 
 from ringdesk.store import models as m
 from ringdesk.store import trunks as store
+from ringdesk.switch.resolver import ip_literal
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, found, unique
 from ringdesk.web.responses import Trunk
@@ -29,6 +30,7 @@ def _json(row: m.TrunkRow, runtime: RuntimeDep) -> Trunk:
             now = runtime.switch.stack.now()
             if reg.ready(now) and reg.expires_at is not None:
                 until = time.time() + (reg.expires_at - now)
+    last_error, located = runtime.switch.trunk_status(row.id)
     return {
         "id": row.id,
         "name": row.name,
@@ -52,6 +54,8 @@ def _json(row: m.TrunkRow, runtime: RuntimeDep) -> Trunk:
         "registration": state,
         "registration_error": error,
         "registered_until": until,
+        "last_error": last_error,
+        "located": located,
     }
 
 
@@ -72,6 +76,19 @@ def _values(body: TrunkBody) -> dict[str, Any]:
         raise _invalid("password", "registration needs a password")
     if body.number_format == "national" and not body.country_code:
         raise _invalid("country_code", "the national number format needs the trunk's country")
+    if body.transport == "auto":
+        if ip_literal(body.host) is not None:
+            raise _invalid(
+                "transport",
+                "auto finds the transport of a host name in DNS; for an IP address choose "
+                "udp, tcp or tls",
+            )
+        if "port" not in body.model_fields_set:
+            body.port = 0  # auto: located by DNS
+        elif body.port:
+            raise _invalid(
+                "port", "auto locates the host by DNS: leave the port 0, or choose a transport"
+            )
     values = body.model_dump()
     values["register"] = values.pop("register_")
     if "password" not in body.model_fields_set:

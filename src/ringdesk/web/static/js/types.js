@@ -23,13 +23,14 @@
 
 /**
  * One of GET /api/admin/trunks (the password is never sent back: has_password).
- * @typedef {{id: number, name: string, host: string, port: number, transport: string,
+ * @typedef {{id: number, name: string, host: string, port: number,
+ *   transport: "udp" | "tcp" | "tls" | "auto",
  *   username: string | null, has_password: boolean, auth_username: string | null,
  *   realm: string | null, register: boolean, register_expires: number, priority: number,
  *   enabled: boolean, sources: string[], identity_header: string, from_domain: string | null,
  *   privacy_withheld: boolean, number_format: string, country_code: string | null,
  *   registration: string, registration_error: string | null,
- *   registered_until: number | null}} Trunk
+ *   registered_until: number | null, last_error: string | null, located: string[]}} Trunk
  */
 /** @typedef {{enabled: boolean, pending: boolean, recovery_codes_left: number}} TotpStatus */
 /** @typedef {{secret: string, uri: string}} TotpEnrolment */

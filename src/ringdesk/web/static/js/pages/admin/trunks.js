@@ -15,7 +15,8 @@ import { adminShell } from "./shell.js";
 const TRANSPORTS = [
   ["udp", "UDP"],
   ["tcp", "TCP"],
-  ["tls", "TLS"],
+  ["tls", "TLS (certificate checked)"],
+  ["auto", "Auto (NAPTR/SRV in DNS)"],
 ];
 
 /** @type {Array<[string, string]>} */
@@ -77,7 +78,14 @@ function trunksTable(trunks, reload, status) {
         { dataset: { trunk: String(t.id) } },
         h("td", null, String(t.priority)),
         h("td", null, t.name),
-        h("td", { class: "mono" }, `${t.host}:${t.port} (${t.transport.toUpperCase()})`),
+        h(
+          "td",
+          { class: "mono" },
+          t.port ? `${t.host}:${t.port}` : t.host,
+          ` (${t.transport.toUpperCase()})`,
+          t.located.length ? h("span", { class: "hint" }, ` → ${t.located.join(", ")}`) : null,
+          t.last_error ? h("div", { class: "hint", role: "status" }, t.last_error) : null,
+        ),
         h(
           "td",
           { title: t.registration_error || "" },
@@ -141,6 +149,10 @@ function trunkForm(trunk, saved) {
   const host = text("host", trunk?.host);
   const port = ui.numberInput("port", trunk?.port ?? 5060, { min: 0, max: 65535 });
   const transport = select(TRANSPORTS, trunk?.transport ?? "udp", { name: "transport" });
+  // Auto is located by DNS: the port goes to 0 with it.
+  transport.addEventListener("change", () => {
+    if (transport.value === "auto") port.value = "0";
+  });
   const priority = ui.numberInput("priority", trunk?.priority ?? 1, { min: 1, max: 1000 });
   const username = text("username", trunk?.username, { maxlength: 128 });
   const password = ui.input("password", "password", {
@@ -216,7 +228,12 @@ function trunkForm(trunk, saved) {
       field("Priority", priority, "Calls try the enabled trunks from the lowest number up."),
       field("Host", host, "Your provider's SIP server or gateway."),
       field("Port", port, "0: found by DNS (SRV records of the host, RFC 3263)."),
-      field("Transport", transport),
+      field(
+        "Transport",
+        transport,
+        "TLS: the provider's certificate must be valid for the host. " +
+          "Auto: DNS (NAPTR, then SRV) names the transport; needs a host name and port 0.",
+      ),
       field("Username", username),
       field("Password", password),
       field("Auth username", authUser, "Only when the provider gives one besides the username."),
