@@ -17,10 +17,33 @@ The server namespace has no route to 10.201.3.0/24: the home phone is reachable 
 the router's masquerade (nftables), like an agent behind a home NAT. The router's UDP conntrack
 timeout is short (`udp_timeout` seconds) so a NAT mapping expires in seconds, not minutes.
 
+The provider network (`ProviderNetwork`, `provider_network()`) is the same office and home with
+the server moved behind the office's own router "edge", which forwards the SIP port and the RTP
+range to it (a VM behind a NAT router with port forwards, docs/deploy.md) and owns the public
+address the home router and a SIP provider "on the internet" reach:
+
+    10.201.7.0/24   root namespace <-> "server"   (HTTP for the test: a range of its own, so
+                                                   this network and the one above coexist)
+    10.201.1.0/24   "server" <-> "office" LAN     (as above)
+    10.201.5.0/24   "server" <-> "edge" LAN side  (the server's LAN address 10.201.5.2)
+    10.201.2.0/24   "edge" WAN <-> "router"       (10.201.2.1 is now the edge's public address)
+    10.201.3.0/24   "router" LAN <-> "home"       (as above)
+    10.201.4.0/24   "edge" <-> "provider"         (the provider's SIP trunk, 10.201.4.2)
+
+    root (.7.1) ── (.7.2) server (.1.1) ── (.1.2) office
+                          (.5.2) ── (.5.1) edge (.2.1) ── (.2.2) router (.3.1) ── (.3.2) home
+                                                (.4.1) ── (.4.2) provider
+
+The edge DNATs UDP to 10.201.2.1 on the SIP port and the RTP range to 10.201.5.2 and SNATs the
+server's own packets to 10.201.2.1 (port kept), so the provider and the home see only the public
+address, while the office reaches the server on its LAN address: what is advertised must
+differ per network (sip_external / media_external outside local_nets).
+
 Creating a namespace needs CAP_SYS_ADMIN (root here): when it fails the fixture raises, it
 never skips. Cleanup runs in a finalizer even when the test failed. Names carry a random tag,
-but the addresses are fixed: one network at a time on a machine (the tests that build one live
-in one file, which `--dist loadfile` keeps on one worker).
+but the addresses are fixed: one network of each kind at a time on a machine (the tests that
+build one live in one file, which `--dist loadfile` keeps on one worker). Only the root link's
+range is shared between namespaces, and it differs between the two kinds.
 """
 
 from __future__ import annotations
@@ -41,6 +64,14 @@ SERVER_WAN = "10.201.2.1"  # the server seen from the router (and, masqueraded, 
 ROUTER_WAN = "10.201.2.2"  # every home packet reaches the server from here
 ROUTER_LAN = "10.201.3.1"
 HOME_PHONE = "10.201.3.2"
+# The provider network (ProviderNetwork); the office, router and home addresses are the above.
+PROVIDER_ROOT = "10.201.7.1"
+PROVIDER_SERVER_ADDR = "10.201.7.2"  # the server seen from the root namespace
+SERVER_LAN = "10.201.5.2"  # the server's own address behind the edge
+EDGE_LAN = "10.201.5.1"
+PUBLIC = SERVER_WAN  # the edge's public address: what the home and the provider reach
+EDGE_PROVIDER = "10.201.4.1"
+PROVIDER = "10.201.4.2"  # the provider's SIP trunk
 
 
 class NetnsError(RuntimeError):
@@ -132,6 +163,22 @@ class NatNetwork:
         self._veth(None, ROOT_ADDR, self.server, SERVER_ADDR, "r")
         self._veth(self.server, SERVER_OFFICE, self.office, OFFICE_PHONE, "o")
         self._veth(self.server, SERVER_WAN, self.router, ROUTER_WAN, "w")
+        self._home_router()
+
+    def _nft(self, ns: Namespace, ruleset: str) -> None:
+        done = subprocess.run(
+            ns.exec_args("nft", "-f", "-"),
+            input=ruleset,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise NetnsError(f"nft in {ns.name} failed: {done.stderr}")
+
+    def _home_router(self) -> None:
+        """The home LAN behind the router, masqueraded out of its WAN end ("w", b side)."""
         self._veth(self.router, ROUTER_LAN, self.home, HOME_PHONE, "h")
         # The office and the home reach the server through their gateway; the server knows
         # no route to the home LAN (only the router's public address).
@@ -145,23 +192,14 @@ class NatNetwork:
             "sysctl", "-qw", f"net.netfilter.nf_conntrack_udp_timeout_stream={self.udp_timeout}"
         )
         wan = f"rd{self.tag}wb"
-        ruleset = (
+        self._nft(
+            self.router,
             "table ip rdnat {\n"
             "  chain post { type nat hook postrouting priority 100; policy accept;\n"
             f'    oifname "{wan}" masquerade random\n'
             "  }\n"
-            "}\n"
+            "}\n",
         )
-        done = subprocess.run(
-            self.router.exec_args("nft", "-f", "-"),
-            input=ruleset,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise NetnsError(f"nft masquerade in {self.router.name} failed: {done.stderr}")
 
     # ---- using ---------------------------------------------------------------------------
 
@@ -186,6 +224,65 @@ class NatNetwork:
             run("ip", "link", "del", link, check=False)
         self._made.clear()
         self._links.clear()
+
+
+@dataclass
+class ProviderNetwork(NatNetwork):
+    """The NAT network with the server behind the "edge" port-forwarding router and a
+    "provider" namespace on the internet side (the second picture of the module docstring).
+    `sip_port` and `rtp_ports` (first, last) are the forwards: the server must use them."""
+
+    sip_port: int = 5060
+    rtp_ports: tuple[int, int] = (20000, 20999)
+    edge: Namespace = field(init=False)
+    provider: Namespace = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.edge = Namespace(f"rd{self.tag}-edge")
+        self.provider = Namespace(f"rd{self.tag}-prov")
+
+    def build(self) -> None:
+        require_tools()
+        for ns in (self.server, self.office, self.edge, self.router, self.home, self.provider):
+            self._add_ns(ns)
+        self._veth(None, PROVIDER_ROOT, self.server, PROVIDER_SERVER_ADDR, "r")
+        self._veth(self.server, SERVER_OFFICE, self.office, OFFICE_PHONE, "o")
+        self._veth(self.server, SERVER_LAN, self.edge, EDGE_LAN, "l")
+        self._veth(self.edge, PUBLIC, self.router, ROUTER_WAN, "w")
+        self._veth(self.edge, EDGE_PROVIDER, self.provider, PROVIDER, "p")
+        self._home_router()
+        # The server's way out is the edge; the provider's is the edge too (its "internet").
+        self.server.run("ip", "route", "add", "default", "via", EDGE_LAN)
+        self.provider.run("ip", "route", "add", "default", "via", EDGE_PROVIDER)
+        self.edge.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        first, last = self.rtp_ports
+        lan = f"rd{self.tag}lb"
+        self._nft(
+            self.edge,
+            "table ip rdedge {\n"
+            "  chain pre { type nat hook prerouting priority -100; policy accept;\n"
+            f"    ip daddr {PUBLIC} udp dport {{ {self.sip_port}, {first}-{last} }}"
+            f" dnat to {SERVER_LAN}\n"
+            "  }\n"
+            "  chain post { type nat hook postrouting priority 100; policy accept;\n"
+            f'    ip saddr {SERVER_LAN} oifname != "{lan}" snat to {PUBLIC}\n'
+            "  }\n"
+            "}\n",
+        )
+
+    def edge_mappings(self) -> str:
+        return self.edge.run("conntrack", "-L", "-p", "udp", check=False).stdout
+
+
+def provider_network(udp_timeout: int = 30) -> Iterator[ProviderNetwork]:
+    """Build the provider network (a fixture body: `yield from provider_network()`)."""
+    net = ProviderNetwork(tag=secrets.token_hex(2), udp_timeout=udp_timeout)
+    try:
+        net.build()
+        yield net
+    finally:
+        net.close()
 
 
 def nat_network(udp_timeout: int = 3) -> Iterator[NatNetwork]:

@@ -35,7 +35,14 @@ from .legs import Address, AnyLeg, IncomingLeg, LegState, new_id
 from .limits import RETRY_AFTER, TOTAL_LIMIT, UNTRUSTED
 from .resolver import ip_literal
 from .session_timer import SessionTimers
-from .shared import ALLOW, SDP_TYPE, SwitchState, caller_number, combine_directions
+from .shared import (
+    ALLOW,
+    CONTACT_USER,
+    SDP_TYPE,
+    SwitchState,
+    caller_number,
+    combine_directions,
+)
 from .teardown import NO_MEDIA_PORT, Teardown
 
 log = logging.getLogger(__name__)
@@ -222,7 +229,7 @@ class InboundCalls:
         if limited is not None:
             self.stack.respond(txn, limit_response(req, limited))
             return
-        called = req.uri.user or ""
+        called = called_number(req, from_trunk)
         route = self.state.directory.inbound_route(called)
         tag = new_tag()
         if route is None:
@@ -408,6 +415,16 @@ def _sources(entries: tuple[str, ...]) -> tuple[frozenset[str], frozenset[Addres
     """The listed trunk sources, parsed once per settings value (asked on every INVITE)."""
     hosts, peers = parse_sources(entries)
     return frozenset(hosts), frozenset(peers)
+
+
+def called_number(req: Request, from_trunk: bool) -> str:
+    """The number called: the Request-URI's user. A trunk we registered to sends its calls to
+    the Contact we registered (RFC 3261 10.2.1: the Request-URI is that Contact, whose user is
+    ours, or has none) with the number called in To: from a trunk, that To user."""
+    user = req.uri.user or ""
+    if from_trunk and user in ("", CONTACT_USER):
+        return req.to_addr.uri.user or user
+    return user
 
 
 def untrusted_response(req: Request) -> Response:

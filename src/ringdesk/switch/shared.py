@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
 SDP_TYPE = "application/sdp"
+CONTACT_USER = "ringdesk"  # the user part of our Contact (a trunk may send calls to it)
 RING_LIMIT = 180.0  # seconds an outgoing leg may ring before we give up on it
 FORGET_AFTER = 40.0  # seconds an ended leg's dialog still answers late retransmissions
 
@@ -231,9 +232,9 @@ class SwitchState:
         port = self.stack.port_for(tp)
         host = self.sip_host_for(peer)
         if sips and tp == "tls":
-            return f"<sips:ringdesk@{host}:{port}>"
+            return f"<sips:{CONTACT_USER}@{host}:{port}>"
         suffix = f";transport={tp}" if tp in ("tcp", "tls") else ""
-        return f"<sip:ringdesk@{host}:{port}{suffix}>"
+        return f"<sip:{CONTACT_USER}@{host}:{port}{suffix}>"
 
     def leg_contact(self, leg: Leg) -> str:
         """Our Contact in `leg`'s dialog: sips: when its INVITE's Request-URI was (the
