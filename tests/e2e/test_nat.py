@@ -152,13 +152,16 @@ def connect_in(ns: Namespace, address: tuple[str, int], timeout: float = 2.0) ->
 
 class NsServer(RunningServer):
     """`ringdesk serve` inside the server namespace: SIP and RTP on its WAN address, HTTP on
-    every address there (the test reaches it at SERVER_ADDR, over the root veth)."""
+    every address there (the test reaches it at SERVER_ADDR, over the root veth). Another
+    network sets `sip_bind` (e.g. '::') and `http_address`."""
 
     ns: Namespace
+    sip_bind = SERVER_WAN
+    http_address = SERVER_ADDR
 
     @property
     def base_url(self) -> str:
-        return f"{self.http_scheme}://{SERVER_ADDR}:{self.http_port}"
+        return f"{self.http_scheme}://{self.http_address}:{self.http_port}"
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -185,10 +188,11 @@ class NsServer(RunningServer):
                     "--http-port",
                     "0",
                     "--sip-host",
-                    SERVER_WAN,
+                    self.sip_bind,
                     "--sip-port",
                     "0",
                     *self._db_args(),
+                    *self.serve_args,  # last: a flag here wins over the ones above
                 ],
                 env=self.env,
                 stdout=log,
@@ -210,23 +214,13 @@ class NsServer(RunningServer):
 
 
 class NsBaresip(Baresip):
-    """baresip inside a namespace, listening on that namespace's address; driven over
-    ctrl_tcp on the namespace's own loopback."""
+    """baresip inside a namespace, listening on that namespace's address (IPv4 or IPv6);
+    driven over ctrl_tcp on the namespace's own loopback."""
 
     def __init__(self, ns: Namespace, address: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, listen=address, **kwargs)
         self.ns = ns
         self.address = address
-
-    def _write_config(self) -> None:
-        super()._write_config()
-        config = self.dir / "config"
-        text = config.read_text()
-        text = text.replace(
-            f"sip_listen 127.0.0.1:{self.sip_port}", f"sip_listen {self.address}:{self.sip_port}"
-        )
-        text = text.replace("net_interface 127.0.0.1", f"net_interface {self.address}")
-        config.write_text(text)
 
     def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         return self.ns.popen(args, **kwargs)

@@ -55,10 +55,12 @@ class Baresip:
         transport: str = "udp",
         cafile: Path | None = None,
         mediaenc: str | None = None,
+        listen: str = "127.0.0.1",
     ) -> None:
         """`transport` tls: the account registers and talks over TLS to `registrar` (the
         switch's TLS port), checking the server against `cafile`. `mediaenc` srtp: SDES-SRTP
-        offered and accepted (baresip's srtp module)."""
+        offered and accepted (baresip's srtp module). `listen`: the phone's own address, for
+        its SIP and RTP (an IPv6 one makes an IPv6-only phone: SDP in IN IP6)."""
         self.name = name or f"baresip-{user}"
         self.dir = workdir / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +73,7 @@ class Baresip:
         self.transport = transport
         self.cafile = cafile
         self.mediaenc = mediaenc
+        self.listen = listen
         self.sip_port = 0  # chosen, free, at each start
         self.ctrl_port = 0
         self.events: list[dict[str, Any]] = []
@@ -88,6 +91,8 @@ class Baresip:
         source_wav, answermode, regint = self.source_wav, self.answermode, self.regint
         user, password = self.user, self.password
         host, port = self.registrar
+        host = f"[{host}]" if ":" in host else host  # an IPv6 registrar: RFC 5118 form
+        listen = f"[{self.listen}]" if ":" in self.listen else self.listen
         uri_params = f";transport={self.transport}" if self.transport != "udp" else ""
         tls = [f"sip_cafile {self.cafile}"] if self.cafile is not None else []
         mediaenc = f";mediaenc={self.mediaenc}" if self.mediaenc else ""
@@ -103,8 +108,8 @@ class Baresip:
                 [
                     f"module_path {MODULES}",
                     "poll_method epoll",
-                    f"sip_listen 127.0.0.1:{self.sip_port}",
-                    "net_interface 127.0.0.1",
+                    f"sip_listen {listen}:{self.sip_port}",
+                    f"net_interface {self.listen}",
                     *tls,
                     "call_local_timeout 120",
                     "call_max_calls 4",

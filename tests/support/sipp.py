@@ -314,11 +314,13 @@ class Customer:
         source: str = CARRIER,
         local_port: int | None = None,
         extra_headers: str = "",
+        media_host: str | None = None,
     ) -> None:
         """`transport` tcp: SIPp connects over TCP (then only the switch can end the call: the
         hang-up MESSAGE goes over UDP). `source`: the address it calls from (the test carrier,
         a trunk source of the test servers; anything else is untrusted). `extra_headers`: lines
-        added to the INVITE (e.g. a P-Asserted-Identity)."""
+        added to the INVITE (e.g. a P-Asserted-Identity). `media_host`: the address in its SDP
+        (default: loopback of the source's family)."""
         replace = {"__PCAP__": str(pcap)} if pcap else {}
         replace["__EXTRA_HEADERS__\n"] = extra_headers.replace("\r\n", "\n")
         extra = ["-rtp_echo"] if echo else []
@@ -333,7 +335,7 @@ class Customer:
             local_host=source,
             local_port=local_port,
             media_port=media_port,
-            media_host="::1" if ":" in source else "127.0.0.1",
+            media_host=media_host or ("::1" if ":" in source else "127.0.0.1"),
             replace=replace,
             keys={
                 "rtp_port": str(rtp_port if rtp_port is not None else media_port),

@@ -25,6 +25,20 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 
+
+def unmapped(source: Address) -> Address:
+    """An IPv4 peer of a dual-stack ('::') socket as itself: the kernel names it
+    ::ffff:192.0.2.1, while trunk sources, bans, limits and Via's received= name 192.0.2.1."""
+    host = source[0]
+    if not host.startswith("::ffff:"):
+        return source  # the fast path, per packet
+    try:
+        mapped = ipaddress.IPv6Address(host).ipv4_mapped
+    except ValueError:
+        return source
+    return source if mapped is None else (str(mapped), source[1])
+
+
 # Request classes with their own bucket; every other method (ACK, BYE, CANCEL, INFO...) is
 # "other". A response is never rate-limited (we asked for it), only dropped when banned.
 CLASSES = {b"REGISTER": "register", b"INVITE": "invite", b"OPTIONS": "options"}
@@ -142,6 +156,7 @@ class Gate:
         self._trunk_hosts = hosts
 
     def trusted(self, source: Address) -> bool:
+        source = unmapped(source)
         return (
             source in self._trunk
             or source[0] in self._trunk_hosts
@@ -156,6 +171,7 @@ class Gate:
         first line spells it, None for a response."""
         if not self.settings.enabled:
             return True
+        source = unmapped(source)
         host = source[0]
         ban = self._bans.get(host)
         if ban is not None:
@@ -198,7 +214,7 @@ class Gate:
         """A failed digest (wrong password, unknown user, replay) from `source`."""
         if not self.settings.enabled or self.trusted(source):
             return
-        host = source[0]
+        host = unmapped(source)[0]
         state = self._sources.get(host)
         if state is None:
             state = self._sources[host] = _Source(seen=now)
@@ -214,7 +230,7 @@ class Gate:
         banned."""
         if not self.settings.enabled or self.trusted(source):
             return False
-        host = source[0]
+        host = unmapped(source)[0]
         state = self._sources.get(host)
         if state is None:
             if len(self._sources) >= MAX_SOURCES:

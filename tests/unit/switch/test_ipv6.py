@@ -23,6 +23,8 @@ from ringdesk.sip.message import make_response
 from ringdesk.sip.sdp import parse_sdp
 from ringdesk.switch import Switch
 from ringdesk.switch.addresses import Addresses
+from ringdesk.switch.gate import Gate, GateSettings, unmapped
+from ringdesk.switch.lookup import TrunkSettings
 from tests.support.rtp import free_udp_port
 
 from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
@@ -229,4 +231,52 @@ async def test_exhausted_rtp_range_answers_503_with_one_line(
         first.close()
         if second is not None:
             second.close()
+        await switch.stop()
+
+
+def test_an_ipv4_mapped_source_is_named_as_its_ipv4_address() -> None:
+    assert unmapped(("::ffff:10.201.10.130", 5060)) == ("10.201.10.130", 5060)
+    assert unmapped(("10.201.10.130", 5060)) == ("10.201.10.130", 5060)
+    assert unmapped(("fd00::2", 5060)) == ("fd00::2", 5060)
+    # The gate trusts, limits and bans an IPv4 peer of a '::' socket by its IPv4 address.
+    gate = Gate(GateSettings())
+    gate.set_trunk(["10.201.10.130"], 5060)
+    assert gate.trusted(("::ffff:10.201.10.130", 5060))
+    gate.ban("192.0.2.9", "test", 0.0)
+    assert not gate.admit(("::ffff:192.0.2.9", 5060), b"INVITE", 1.0)
+
+
+async def test_dual_stack_switch_trusts_an_ipv4_trunk_source_by_its_ipv4_address(
+    tmp_path: Path,
+) -> None:
+    """On '::' the kernel names an IPv4 peer ::ffff:a.b.c.d: a trunk source listed as
+    127.0.0.1 is still the trunk (no 403), Via's received names it as itself, and what we send
+    back to it (plain IPv4 above the transport) still reaches it."""
+    directory = FakeDirectory(tmp_path)
+    directory.trunk_settings = TrunkSettings(host="192.0.2.50", sources=("127.0.0.1",))
+    switch = Switch(
+        "::",
+        0,
+        directory=directory,
+        sink=Events(),
+        data_dir=tmp_path,
+        media=FakeMedia(),
+        addresses=Addresses("::"),
+        media_addresses=Addresses("::"),
+    )
+    await switch.start()
+    carrier = await Peer("127.0.0.1").open(("127.0.0.1", switch.local_port))
+    try:
+        carrier.request("INVITE", "sip:5550100@127.0.0.1", call_id="mapped-trunk", body=sdp(30000))
+        trying = await carrier.expect_response(100)
+        assert "ffff" not in (trying.headers.get("via") or "")
+        arrived = await events_of(switch).wait_for(CallArrived)
+        assert isinstance(arrived, CallArrived)
+        leg = switch.legs[arrived.leg_id]
+        assert leg.peer[0] == "127.0.0.1"
+        switch.execute(StartQueueMusic(arrived.call_id, arrived.leg_id))
+        early = await carrier.expect_response(183)
+        assert b"c=IN IP4 127.0.0.1\r\n" in early.body
+    finally:
+        carrier.close()
         await switch.stop()
