@@ -1,10 +1,21 @@
-"""stunnel as the TLS client in front of SIPp: Debian's sipp is built without OpenSSL (`sipp -t
-l1` answers "To use a TLS transport you must compile SIPp with OpenSSL"), so SIPp speaks TCP to
-stunnel on loopback and stunnel holds the TLS connection to the switch, checking the switch's
+"""stunnel in front of SIPp: Debian's sipp is built without OpenSSL (`sipp -t l1` answers "To
+use a TLS transport you must compile SIPp with OpenSSL"), so SIPp speaks TCP to stunnel on
+loopback and stunnel holds the TLS connection.
+
+As the TLS client (a phone over TLS): stunnel connects to the switch, checking the switch's
 certificate against the CA file and its IP address, TLS 1.2 at least.
 
     with TlsTunnel(tmp, ("127.0.0.1", tls_port), cafile) as tunnel:
         sipp ... -t t1 127.0.0.1:<tunnel.port>
+
+As the TLS server (a provider's trunk over TLS): stunnel accepts the switch's TLS connections
+on `port` with the given certificate and key and hands each one to SIPp listening on TCP; one
+TLS connection is one TCP connection to SIPp, so what SIPp sends back (responses, its BYE)
+goes over the TLS connection the switch opened. `connections()` counts the TLS connections
+stunnel accepted (from its log), `handshake_failures()` the ones whose handshake failed.
+
+    with TlsServer(tmp, ("127.0.0.1", sipp_tcp_port), cert, key) as server:
+        trunk host ... port <server.port>, transport tls
 """
 
 from __future__ import annotations
@@ -109,6 +120,51 @@ class TlsTunnel:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TlsServer(TlsTunnel):
+    """One stunnel server: TLS accepted on `port` with `cert`/`key`, plain TCP to `backend`."""
+
+    def __init__(self, workdir: Path, backend: tuple[str, int], cert: Path, key: Path) -> None:
+        super().__init__(workdir, backend, cert)
+        self.cert, self.key = cert, key
+
+    def _write_config(self) -> Path:
+        self.port = free_tcp_port()
+        config = self.dir / "stunnel.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    "foreground = yes",
+                    "pid =",
+                    f"output = {self.log_file}",
+                    "debug = info",
+                    "[sip-trunk]",
+                    f"accept = 127.0.0.1:{self.port}",
+                    f"connect = {self.remote[0]}:{self.remote[1]}",
+                    f"cert = {self.cert}",
+                    f"key = {self.key}",
+                    "sslVersionMin = TLSv1.2",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def full_log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def connections(self) -> int:
+        """TLS connections accepted so far (each one stunnel logs as accepted)."""
+        return self.full_log().count("accepted connection from")
+
+    def handshake_failures(self) -> int:
+        return sum(
+            1 for line in self.full_log().splitlines() if "SSL_accept" in line and "error" in line
+        )
 
 
 def _listening(port: int) -> bool:

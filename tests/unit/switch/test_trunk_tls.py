@@ -286,7 +286,7 @@ async def test_a_call_to_a_tls_trunk_runs_on_the_connection_we_opened(
 async def test_a_trunk_whose_certificate_names_another_host_fails_over_at_once(
     ca: TestCa, tls_switch: tuple[Switch, FakeDirectory, Events]
 ) -> None:
-    sw, directory, events = tls_switch
+    sw, directory, _events = tls_switch
     wrong = await TlsPeer(ca.server_context(["not-the-trunk.test"])).start()
     backup = await Peer().open(("127.0.0.1", sw.local_port))
     try:
@@ -307,3 +307,35 @@ async def test_a_trunk_whose_certificate_names_another_host_fails_over_at_once(
     finally:
         await wrong.stop()
         backup.close()
+
+
+async def test_the_registration_and_its_refresh_share_the_tls_connection_we_opened(
+    ca: TestCa, tls_switch: tuple[Switch, FakeDirectory, Events]
+) -> None:
+    sw, directory, _events = tls_switch
+    peer = await TlsPeer(ca.server_context(["127.0.0.1"])).start()
+    try:
+        directory.trunk_list = (
+            TrunkSettings(
+                host="127.0.0.1",
+                port=peer.port,
+                transport="tls",
+                name="registered",
+                id=3,
+                register=True,
+                username="acct",
+                password="pw",
+            ),
+        )
+        for n in (1, 2):  # the first REGISTER, then its refresh (the registrar grants 2 s)
+            register = await asyncio.wait_for(peer.request("REGISTER"), 5)
+            assert (register.headers.get("via") or "").startswith("SIP/2.0/TLS ")
+            assert "transport=tls" in (register.headers.get("contact") or "")
+            assert register.cseq[0] == n
+            contact = f"{register.headers.get('contact')};expires=2"
+            peer.send(make_response(register, 200, to_tag="r", headers=[("Contact", contact)]))
+        assert peer.connections == 1
+        status = sw.trunk_registrations.status(3)
+        assert status is not None and status.last_error is None
+    finally:
+        await peer.stop()

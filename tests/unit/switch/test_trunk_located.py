@@ -1,0 +1,90 @@
+"""Trunks located by DNS (switch/trunk_targets.py): which trunks are, what "auto" means without
+DNS, the located targets as trunk sources; and at the switch, an INVITE from the address an SRV
+record located the trunk at is the trunk's (taken), while another port of that address is not
+(refused as untrusted), and the gate trusts the located address."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from ringdesk.core.telephony import CallArrived
+from ringdesk.sip.message import Response
+from ringdesk.switch import Switch
+from ringdesk.switch.dns import Target, parse_nameservers
+from ringdesk.switch.lookup import TrunkSettings
+from ringdesk.switch.trunk_targets import by_dns, default_port, sources, transport_of
+from tests.support.dns_server import DnsServer
+
+from .harness import WAIT, Events, FakeDirectory, Peer, sdp
+
+Rig = tuple[Switch, FakeDirectory, Events]
+
+
+def test_which_trunks_are_located_by_dns_and_what_auto_means_without() -> None:
+    assert by_dns(TrunkSettings(host="sip.example.test", port=0, transport="auto"))
+    assert by_dns(TrunkSettings(host="sip.example.test", port=0, transport="tls"))
+    assert not by_dns(TrunkSettings(host="sip.example.test", port=5060, transport="auto"))
+    assert not by_dns(TrunkSettings(host="192.0.2.7", port=0, transport="auto"))
+    assert not by_dns(TrunkSettings(host=None, port=0))
+    # "auto" with a port or a numeric host: UDP (RFC 3263 4.1), on 5060 when the port is 0.
+    numeric = TrunkSettings(host="192.0.2.7", port=0, transport="auto")
+    assert (transport_of(numeric), default_port(numeric)) == ("udp", 5060)
+    tls = TrunkSettings(host="192.0.2.7", port=0, transport="tls")
+    assert (transport_of(tls), default_port(tls)) == ("tls", 5061)
+
+
+def test_located_targets_as_sources() -> None:
+    found = [
+        Target("192.0.2.7", 5070, "udp"),
+        Target("2001:db8::7", 5070, "udp"),
+        Target("192.0.2.8", 5061, "tls"),
+        Target("192.0.2.8", 5060, "tcp"),
+    ]
+    # UDP: address and port; a connection (TCP, TLS) comes from any port: the address alone.
+    assert sources(found) == ("192.0.2.7:5070", "[2001:db8::7]:5070", "192.0.2.8")
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    with DnsServer() as server:
+        yield server
+
+
+async def test_an_invite_from_the_srv_located_address_is_the_trunks(
+    switch_rig: Rig, dns_server: DnsServer
+) -> None:
+    sw, directory, events = switch_rig
+    servers = parse_nameservers(dns_server.address)
+    sw.outbound.dns.use_servers(servers)
+    sw.state.resolver.use_servers(servers)
+    provider = await Peer().open(("127.0.0.1", sw.local_port))
+    stranger = await Peer().open(("127.0.0.1", sw.local_port))
+    # The provider's domain has no address of its own: only its SRV target is the provider.
+    dns_server.add("_sip._udp.prov.test", "SRV", f"10 0 {provider.port} edge.prov.test.")
+    dns_server.add("edge.prov.test", "A", "127.0.0.1")
+    trunk = TrunkSettings(host="prov.test", port=0, transport="udp", name="prov", id=1)
+    directory.trunk_settings = trunk  # not allow_any_source: only the trunk may call in
+    directory.trunk_list = (trunk,)
+
+    async def located() -> None:  # the switch's housekeeping locates it within a second
+        while not sw.gate.trusted(("127.0.0.1", provider.port)):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(located(), WAIT)
+    assert sw.outbound.targets.known(trunk) == (Target("127.0.0.1", provider.port, "udp"),)
+    assert not sw.gate.trusted(("127.0.0.1", stranger.port))
+    assert sw.trunk_status(1) == (None, [f"127.0.0.1:{provider.port}/udp"])
+
+    ruri = f"sip:5550100@127.0.0.1:{sw.local_port}"
+    stranger.request("INVITE", ruri, call_id="from-stranger", body=sdp(30000))
+    refused = await stranger.expect_response(403)
+    assert isinstance(refused, Response)
+    provider.request("INVITE", ruri, call_id="from-provider", body=sdp(30002))
+    arrived = await events.wait_for(CallArrived)
+    assert isinstance(arrived, CallArrived)
+    assert sw.inbound_counts.refused["untrusted"] == 1
+    provider.close()
+    stranger.close()
