@@ -71,3 +71,37 @@ def test_ipv6_customer_reaches_an_ipv4_phone_with_audio_both_ways(dual_rig: Rig)
     log = rig.server.log_path.read_text(errors="replace")
     assert "Traceback" not in log
     assert "RTP bound on ::" in log
+
+
+def test_an_ipv6_offer_to_an_ipv4_only_server_gets_488_and_the_next_call_is_taken(
+    rig: Rig,
+) -> None:
+    """A real server on 127.0.0.1 (SIP and RTP IPv4 only): the carrier's INVITE offers media
+    in IN IP6 only. It is refused with 488 and one log line, nothing is opened for it, and the
+    next call (IPv4) is taken and hears the queue, from the same server."""
+    with rig.server.client() as http:
+        assert http.get("/healthz").json()["addresses"]["rtp_bound"] == "127.0.0.1"
+    refused = Customer(rig.tmp, rig.switch, INBOUND, media_host="::1")
+    try:
+        refused.start()
+        assert refused.wait_ended() == "rejected_488"
+    finally:
+        refused.stop()
+    messages = refused.sipp.messages()
+    assert "c=IN IP6 ::1" in messages  # what it offered
+    assert "SIP/2.0 488 IPv6 media not served here" in messages
+    with rig.server.client(rig.server.login("admin", "admin-demo")) as http:
+        assert http.get("/api/admin/sip/refusals").json()["live_inbound_calls"] == 0
+
+    customer, rtp = rig.customer()
+    media = customer.media()  # early media: the call waits in the queue
+    assert media.host == "127.0.0.1" and media.kind == "early"
+    rtp.remote = (media.host, media.port)
+    assert len(rtp.wait_packets(25)) >= 25  # the queue's music reaches it
+    customer.hang_up()
+    assert customer.wait_ended() == "cancelled"
+
+    log = rig.server.log_path.read_text(errors="replace")
+    assert "Traceback" not in log and "bad SIP message" not in log  # its ACK was fine too
+    lines = [line for line in log.splitlines() if "IPv6" in line and "488" in line]
+    assert len(lines) == 1, lines  # one line for the refused leg, none per packet
