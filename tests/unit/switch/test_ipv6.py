@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from ringdesk.core.telephony import (
     CallArrived,
@@ -19,12 +21,13 @@ from ringdesk.core.telephony import (
     StartQueueMusic,
 )
 from ringdesk.media.server import MediaServer
-from ringdesk.sip.message import make_response
+from ringdesk.sip.message import Request, make_response, parse_message
 from ringdesk.sip.sdp import parse_sdp
 from ringdesk.switch import Switch
 from ringdesk.switch.addresses import Addresses
 from ringdesk.switch.gate import Gate, GateSettings, unmapped
 from ringdesk.switch.lookup import TrunkSettings
+from ringdesk.switch.stack import RequestHandler, SipStack
 from tests.support.rtp import free_udp_port
 
 from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
@@ -280,3 +283,33 @@ async def test_dual_stack_switch_trusts_an_ipv4_trunk_source_by_its_ipv4_address
     finally:
         carrier.close()
         await switch.stop()
+
+
+def test_a_dual_stack_stack_sends_to_a_plain_ipv4_address_under_uvloop() -> None:
+    """The server runs on uvloop, whose sendto on an IPv6 socket refuses ('127.0.0.1', port)
+    (ValueError: socket family mismatch, not an OSError): the stack hands the transport the
+    IPv4-mapped form, so a trunk or phone named by its IPv4 address is reached from '::'."""
+
+    async def run() -> bytes:
+        stack = SipStack("::", 0, RequestHandler())
+        await stack.start()
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind(("127.0.0.1", 0))
+        peer.setblocking(False)
+        try:
+            port = peer.getsockname()[1]
+            options = parse_message(
+                f"OPTIONS sip:{port}@127.0.0.1 SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP [::]:{stack.port};branch=z9hG4bKplain4\r\n"
+                "From: <sip:ringdesk@ringdesk.local>;tag=a\r\nTo: <sip:x@127.0.0.1>\r\n"
+                "Call-ID: plain4\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".encode()
+            )
+            assert isinstance(options, Request)
+            stack.send_stateless(options, ("127.0.0.1", port), "udp")
+            loop = asyncio.get_running_loop()
+            return await asyncio.wait_for(loop.sock_recv(peer, 65535), 5)
+        finally:
+            peer.close()
+            await stack.stop()
+
+    assert uvloop.run(run()).startswith(b"OPTIONS sip:")
