@@ -158,6 +158,7 @@ def _call(
     # And the customer's audio reached the phone, frame by frame.
     heard = match_audio(samples_to_frames(phone.heard()), signals["customer"][1])
     assert heard.matched_loud >= 50, f"{name}'s phone heard the customer: {heard}"
+    print(f"{source} -> {name}: customer got {match}; the phone heard {heard}")
 
 
 def test_ipv4_carrier_to_an_ipv6_phone_and_ipv6_carrier_to_an_ipv4_phone_with_audio(
