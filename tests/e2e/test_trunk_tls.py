@@ -143,7 +143,8 @@ def _run(rig: Rig, ca: TestCa) -> None:
     # 32 s a lost INVITE takes to time out.
     assert failover < 15, failover
     assert good.connections() == 1, good.full_log()[-2000:]
-    assert wrong.connections() >= 1
+    assert wrong.connections() >= 1 and wrong.handshake_failures() >= 1  # never completed
+    assert good.handshake_failures() == 0
     log = rig.server.log_tail(400)
     assert "trunk wrong-name failed (not reachable): trying trunk provider" in log, log
     refused = [line for line in log.splitlines() if "certificate not accepted" in line]
