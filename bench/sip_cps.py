@@ -337,12 +337,11 @@ def minimum_wrap_up(server: RunningServer) -> None:
     token = server.login("admin", "admin-demo")
     with server.client(token) as http:
         body = {k: v for k, v in http.get("/api/admin/cti/settings").json().items() if k != "id"}
-        body.pop("has_trunk_password", None)
         body["wrap_up_seconds"] = 1
-        body["trunk_sources"] = [UAC_SOURCE]
         body["max_calls_total"] = 100_000
         body["max_queued_per_service"] = 100_000
         http.put("/api/admin/cti/settings", json=body).raise_for_status()
+    server.trust_source(UAC_SOURCE)
 
 
 async def make_ready(server: RunningServer, agents: list[tuple[str, str, str, str]]) -> None:

@@ -137,10 +137,6 @@ def test_cti_settings_round_trip(http: Clients) -> None:
     before = admin.get("/api/admin/cti/settings").json()
     wanted = dict(
         before,
-        trunk_host="10.0.0.5",
-        trunk_port=5070,
-        trunk_username="acct",
-        trunk_password="s3cret",
         codecs=["PCMA"],
         queue_music_mode="answered",
         default_login_status="ready",
@@ -155,13 +151,12 @@ def test_cti_settings_round_trip(http: Clients) -> None:
     assert saved.status_code == 200, saved.text
     assert admin.get("/api/admin/cti/settings").json() == saved.json()
     assert saved.json()["codecs"] == ["PCMA"] and saved.json()["pickup_seconds"] == 15
-    # Write-only: the answer says a password is set, never what it is.
-    assert saved.json()["has_trunk_password"] is True and "trunk_password" not in saved.json()
-    assert "s3cret" not in admin.get("/api/admin/cti/settings").text
-    # A PUT without it keeps it; null removes it.
-    kept = admin.put("/api/admin/cti/settings", json=dict(before, codecs=["PCMU"]))
-    assert kept.json()["has_trunk_password"] is True
-    restored = admin.put("/api/admin/cti/settings", json=dict(before, trunk_password=None))
+    assert saved.json()["record_calls"] is True and saved.json()["wrap_up_seconds"] == 30
+    # The trunk is not a CTI setting any more (/api/admin/trunks): asked for, it is refused.
+    assert not any(key.startswith("trunk") for key in saved.json())
+    stale = admin.put("/api/admin/cti/settings", json=dict(before, trunk_host="10.0.0.5"))
+    assert stale.status_code == 422, stale.text
+    restored = admin.put("/api/admin/cti/settings", json=before)
     assert restored.json() == before
 
 

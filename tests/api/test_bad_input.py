@@ -37,7 +37,7 @@ def test_wrong_types_are_refused(http: Clients) -> None:
         ("pickup_seconds", "fast"),
         ("pickup_seconds", "20"),
         ("allow_any_source", "yes"),
-        ("trunk_port", 70000),
+        ("max_calls_total", 0),
         ("codecs", "PCMU"),
         ("codecs", ["G729"]),
         ("default_login_status", "on_call"),

@@ -15,25 +15,26 @@ import pytest
 
 from ringdesk.store.cti_settings import DEFAULTS
 from tests.api.conftest import Clients, assert_error, wait_for
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, ServerError
 
 CARRIER = "127.0.0.11"  # listed as a trunk source by the test that calls from it
 STRANGER = "127.0.0.12"  # nobody: not the trunk, not listed
 
 
 @pytest.fixture
-def settings(http: Clients) -> Iterator[dict[str, Any]]:
-    """The CTI settings as GET gives them, put back after the test (the server is shared)."""
+def settings(http: Clients, api: RunningServer) -> Iterator[dict[str, Any]]:
+    """The CTI settings as GET gives them, put back after the test with the demo trunk's
+    sources (the server is shared)."""
     admin = http("admin")
     before = admin.get("/api/admin/cti/settings").json()
+    sources = api.trunk()["sources"]
     yield before
-    body = {k: v for k, v in before.items() if k != "has_trunk_password"}
-    assert admin.put("/api/admin/cti/settings", json=body).status_code == 200
+    assert admin.put("/api/admin/cti/settings", json=before).status_code == 200
+    api.update_trunk(sources=sources)
 
 
 def _put(http: Clients, settings: dict[str, Any], **changes: Any) -> Any:
-    body = {k: v for k, v in settings.items() if k != "has_trunk_password"}
-    return http("admin").put("/api/admin/cti/settings", json={**body, **changes})
+    return http("admin").put("/api/admin/cti/settings", json={**settings, **changes})
 
 
 def _invite(switch: tuple[str, int], source: str, number: str) -> str:
@@ -66,39 +67,39 @@ def _invite(switch: tuple[str, int], source: str, number: str) -> str:
 
 
 def test_the_settings_have_safe_defaults_and_are_validated(
-    http: Clients, settings: dict[str, Any]
+    http: Clients, api: RunningServer, settings: dict[str, Any]
 ) -> None:
     # The demo tenant: trunk-only, with the defaults of store/cti_settings.py.
     assert settings["allow_any_source"] is False
-    assert settings["trunk_sources"] == []
+    assert api.trunk()["name"] == "Demo trunk"
     assert settings["max_calls_per_source"] == DEFAULTS.max_calls_per_source == 10
     assert settings["max_calls_total"] == DEFAULTS.max_calls_total == 200
     assert settings["max_queued_per_service"] == DEFAULTS.max_queued_per_service == 50
     saved = _put(
-        http,
-        settings,
-        trunk_sources=[" 192.0.2.7 ", "192.0.2.8:5070", "2001:DB8::7", "[2001:db8::8]:5060"],
-        max_calls_per_source=3,
-        max_calls_total=40,
-        max_queued_per_service=0,
+        http, settings, max_calls_per_source=3, max_calls_total=40, max_queued_per_service=0
     )
     assert saved.status_code == 200, saved.text
     got = http("admin").get("/api/admin/cti/settings").json()
-    # Kept in one spelling, as the switch compares them.
-    assert got["trunk_sources"] == [
+    assert (got["max_calls_per_source"], got["max_calls_total"]) == (3, 40)
+    assert got["max_queued_per_service"] == 0
+    # A trunk's other sources are kept in one spelling, as the switch compares them.
+    listed = [" 192.0.2.7 ", "192.0.2.8:5070", "2001:DB8::7", "[2001:db8::8]:5060"]
+    assert api.update_trunk(sources=listed)["sources"] == [
         "192.0.2.7",
         "192.0.2.8:5070",
         "2001:db8::7",
         "[2001:db8::8]:5060",
     ]
-    assert (got["max_calls_per_source"], got["max_calls_total"]) == (3, 40)
-    assert got["max_queued_per_service"] == 0
+    for sources in (
+        ["trunk.example.com"],
+        ["192.0.2.7:0"],
+        ["192.0.2.7:99999"],
+        ["300.1.2.3"],
+        [f"192.0.2.{n}" for n in range(17)],
+    ):
+        with pytest.raises(ServerError, match=r"422 .*invalid_input.*sources"):
+            api.update_trunk(sources=sources)
     for bad in (
-        {"trunk_sources": ["trunk.example.com"]},
-        {"trunk_sources": ["192.0.2.7:0"]},
-        {"trunk_sources": ["192.0.2.7:99999"]},
-        {"trunk_sources": ["300.1.2.3"]},
-        {"trunk_sources": [f"192.0.2.{n}" for n in range(17)]},
         {"max_calls_per_source": 0},
         {"max_calls_total": 0},
         {"max_queued_per_service": -1},
@@ -128,9 +129,8 @@ def test_a_call_refused_because_the_queue_is_full_is_in_the_stats(
 ) -> None:
     admin = http("admin")
     # Nobody is Ready; with max_queued_per_service 0 a call may not wait at all.
-    assert (
-        _put(http, settings, trunk_sources=[CARRIER], max_queued_per_service=0).status_code == 200
-    )
+    api.update_trunk(sources=[CARRIER])
+    assert _put(http, settings, max_queued_per_service=0).status_code == 200
     today = dt.datetime.now(dt.UTC).date().isoformat()
 
     def refused() -> int:

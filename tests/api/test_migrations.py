@@ -244,7 +244,7 @@ def test_the_sealing_migration_needs_the_key_and_its_downgrade_gives_the_clear_t
     assert "phone1001" not in phone and "trunk-secret" not in trunk
     with Session(engine) as db:
         assert db.get_one(m.CtiAgent, 2).phone_password == "phone1001-demo"
-        assert db.get_one(m.CtiSettingsRow, 1).trunk_password == "trunk-secret"
+    assert BOX.open(trunk) == "trunk-secret"
     other_key = make_engine(database_url, SecretBox.generate())
     with Session(other_key) as db, pytest.raises(SecretKeyError, match="not the one this"):
         db.get_one(m.CtiAgent, 2)
@@ -294,26 +294,7 @@ def test_the_single_trunk_moves_into_the_trunks_table_with_its_password_still_se
 ) -> None:
     cfg = alembic_config(database_url, BOX)
     command.upgrade(cfg, "0007")
-    with Session(engine) as db:
-        db.query(m.CtiSettingsRow).delete()
-        db.flush()
-        db.execute(
-            sa.text(
-                "INSERT INTO cti_settings (id, sip_domain, trunk_host, trunk_port, "
-                "trunk_username, allow_any_source, codecs, queue_music_mode, "
-                "default_login_status, pickup_seconds, pickup_timeout_status, "
-                "max_missed_offers, outbound_ticket_on_dial, record_calls, trunk_sources, "
-                "max_calls_per_source, max_calls_total, max_queued_per_service) VALUES "
-                "(1, 'x', 'sip.provider.test', 5070, 'acct', false, 'PCMU', 'early_media', "
-                "'business', 20, 'rest', 3, false, false, '192.0.2.7', 10, 200, 50)"
-            )
-        )
-        row = db.get_one(m.CtiSettingsRow, 1)
-        row.trunk_password = "trunk-secret"  # sealed on write, as 0007 left it
-        db.commit()
-    with engine.connect() as conn:
-        sealed = conn.execute(sa.text("SELECT trunk_password FROM cti_settings")).scalar_one()
-    assert sealed.startswith(PREFIX)
+    sealed = _legacy_trunk(engine, "sip.provider.test", 5070, "trunk-secret")
 
     command.upgrade(cfg, "0008")
     raw = "SELECT name, host, port, username, password, priority, enabled, sources FROM trunks"
@@ -337,10 +318,64 @@ def test_the_single_trunk_moves_into_the_trunks_table_with_its_password_still_se
         assert db.scalars(sa.select(m.TrunkRow)).one().password == "trunk-secret"
 
     command.downgrade(cfg, "0007")
-    with Session(engine) as db:
-        back = db.get_one(m.CtiSettingsRow, 1)
-        assert (back.trunk_host, back.trunk_port, back.trunk_password) == (
-            "sip.provider.test",
-            5070,
-            "trunk-secret",
+    with engine.connect() as conn:
+        back = conn.execute(
+            sa.text("SELECT trunk_host, trunk_port, trunk_password FROM cti_settings")
+        ).one()
+    assert (back.trunk_host, back.trunk_port, BOX.open(back.trunk_password)) == (
+        "sip.provider.test",
+        5070,
+        "trunk-secret",
+    )
+
+
+def _legacy_trunk(engine: sa.Engine, host: str, port: int, password: str) -> str:
+    """The CTI settings row of 0007/0008 with a trunk in its trunk_* columns; its password
+    sealed as the app wrote it. Returns the sealed password as stored."""
+    sealed = BOX.seal(password)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM cti_settings"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO cti_settings (id, sip_domain, trunk_host, trunk_port, "
+                "trunk_username, trunk_password, allow_any_source, codecs, queue_music_mode, "
+                "default_login_status, pickup_seconds, pickup_timeout_status, "
+                "max_missed_offers, outbound_ticket_on_dial, record_calls, trunk_sources, "
+                "max_calls_per_source, max_calls_total, max_queued_per_service) VALUES "
+                "(1, 'x', :host, :port, 'acct', :password, false, 'PCMU', 'early_media', "
+                "'business', 20, 'rest', 3, false, false, '192.0.2.7', 10, 200, 50)"
+            ),
+            {"host": host, "port": port, "password": sealed},
         )
+    assert sealed.startswith(PREFIX)
+    return sealed
+
+
+def test_a_trunk_set_in_the_old_settings_after_0008_moves_too_and_the_columns_go(
+    database_url: str, engine: sa.Engine
+) -> None:
+    """Between 0008 and 0009 the settings API still wrote the old columns (the demo did): 0009
+    moves such a trunk like 0008 did, keeps a row that is already there, drops the columns."""
+    cfg = alembic_config(database_url, BOX)
+    command.upgrade(cfg, "0008")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO trunks (name, host, port) VALUES ('trunk', 'a.test', 5060)")
+        )
+    sealed = _legacy_trunk(engine, "127.0.0.1", 5080, "demo-secret")
+    command.upgrade(cfg, "0009")
+    raw = "SELECT name, host, port, username, password, priority, sources FROM trunks ORDER BY id"
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.text(raw))]
+    assert rows == [
+        ("trunk", "a.test", 5060, None, None, 1, ""),
+        ("trunk-2", "127.0.0.1", 5080, "acct", sealed, 1, "192.0.2.7"),  # copied as stored
+    ]
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("cti_settings")}
+    assert not {c for c in columns if c.startswith("trunk")}, columns
+    # Upgraded again from 0008 with the same trunk already a row: not copied twice.
+    command.downgrade(cfg, "0008")
+    _legacy_trunk(engine, "127.0.0.1", 5080, "demo-secret")
+    command.upgrade(cfg, "0009")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM trunks")).scalar_one() == 2

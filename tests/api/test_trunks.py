@@ -133,9 +133,12 @@ def test_trunks_crud_with_a_write_only_password_and_field_errors(http: Clients) 
     assert_error(admin.post("/api/admin/trunks", json=TRUNK), 409, "already_exists")
     assert_error(admin.put("/api/admin/trunks/99999", json=TRUNK), 404, "not_found")
     assert_error(http("alice").get("/api/admin/trunks"), 403)
-    for t in admin.get("/api/admin/trunks").json():
-        assert admin.delete(f"/api/admin/trunks/{t['id']}").status_code == 204
-    assert admin.get("/api/admin/trunks").json() == []
+    before = {t["id"] for t in admin.get("/api/admin/trunks").json()}
+    for made in (trunk, second.json()):
+        assert admin.delete(f"/api/admin/trunks/{made['id']}").status_code == 204
+    after = {t["id"] for t in admin.get("/api/admin/trunks").json()}
+    assert after == before - {trunk["id"], second.json()["id"]}
+    assert "carrier-a" not in admin.get("/api/admin/trunks").text
 
 
 def test_a_trunk_that_requires_registration_registers_with_digest(

@@ -144,6 +144,10 @@ class AdminApi(AgentApi):
         result: dict[str, Any] = self.call("PUT", "/api/admin/cti/settings", json=body)
         return result
 
+    def update_trunk(self, **changes: Any) -> dict[str, Any]:
+        """Change some fields of the first trunk (the demo's): tests/support/server.py."""
+        return self.server.update_trunk(**changes)
+
     def sound(self, name: str) -> bytes:
         data = self.call("GET", f"/api/admin/cti/sounds/{name}")
         assert isinstance(data, bytes) and data[:4] == b"RIFF", f"{name} is not a WAV"

@@ -170,13 +170,13 @@ class Rig:
         rtp.remote = (media.host, media.port)
 
     def trunk(self, behaviour: str = "answer", **kwargs: Any) -> tuple[Trunk, RtpEndpoint]:
-        """A SIPp trunk on a free port, and the CTI settings pointed at it."""
+        """A SIPp trunk on a free port, and the demo's trunk pointed at it."""
         rtp = RtpEndpoint()
         self._closers.append(rtp.close)
         trunk = Trunk(self.tmp, behaviour, rtp_port=rtp.port, **kwargs)
         self._closers.append(trunk.stop)
         trunk.start()
-        self.admin().update_settings(trunk_host="127.0.0.1", trunk_port=trunk.port)
+        self.admin().update_trunk(host="127.0.0.1", port=trunk.port)
         return trunk, rtp
 
     def connect_inbound(self, agent: str) -> tuple[Customer, RtpEndpoint, dict[str, Any]]:

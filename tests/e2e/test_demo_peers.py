@@ -81,7 +81,7 @@ def test_demo_caller_reaches_the_agent_with_its_audio(rig: Rig) -> None:
 
 def test_demo_trunk_answers_dial_up_and_the_agent_hears_it(rig: Rig) -> None:
     port = free_udp_port()
-    rig.admin().update_settings(trunk_host="127.0.0.1", trunk_port=port)
+    rig.admin().update_trunk(host="127.0.0.1", port=port)
     alice = rig.agent("alice")
     phone = rig.phone("alice")
     alice.cti_login()

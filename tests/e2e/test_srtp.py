@@ -69,7 +69,7 @@ def test_an_srtp_customer_and_an_srtp_phone_hear_each_other(
         rig._closers.append(customer.stop)
         customer.start()
         # The customer's calls come from the trunk: its address and port.
-        rig.admin().update_settings(trunk_host="127.0.0.1", trunk_port=customer.sip_port)
+        rig.admin().update_trunk(host="127.0.0.1", port=customer.sip_port)
         phone_mark, customer_mark = phone.mark(), customer.mark()
         host, port = rig.switch
         customer.dial(f"sip:{INBOUND}@{host}:{port}")

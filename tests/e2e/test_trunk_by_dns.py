@@ -40,7 +40,7 @@ def test_srv_priority_then_failover_past_a_503(
 def _run(rig: Rig, dns_server: DnsServer) -> None:
     unavailable = Trunk(rig.tmp, "unavailable").start()
     rig._closers.append(unavailable.stop)
-    good, _rtp = rig.trunk("answer")  # also points the legacy trunk settings at it: unused
+    good, _rtp = rig.trunk("answer")  # also points the demo trunk at it: removed below
     dns_server.add(f"_sip._udp.{DOMAIN}", "SRV", f"10 0 {unavailable.port} a.{DOMAIN}.", ttl=60)
     dns_server.add(f"_sip._udp.{DOMAIN}", "SRV", f"20 0 {good.port} b.{DOMAIN}.", ttl=60)
     dns_server.add(f"a.{DOMAIN}", "A", "127.0.0.1")
@@ -48,12 +48,13 @@ def _run(rig: Rig, dns_server: DnsServer) -> None:
     # The provider trunk by name and without a port (0: locate it by DNS); the trunks table
     # is the admin's (store/trunks.py), written here directly, then an admin save reloads it.
     with sqlite3.connect(rig.server.data_dir / "ringdesk.db") as db:
+        db.execute("DELETE FROM trunks")  # the demo's: this provider is the only trunk
         db.execute(
             "INSERT INTO trunks (name, host, port, transport) VALUES (?, ?, 0, 'udp')",
             ("provider", DOMAIN),
         )
     admin = rig.admin()
-    admin.update_settings(trunk_port=good.port)  # any save reloads the configuration
+    admin.update_settings()  # any save reloads the configuration
 
     alice = rig.agent("alice")
     rig.phone("alice")

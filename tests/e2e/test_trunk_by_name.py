@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from tests.e2e.conftest import INBOUND, SERVICE_ID, Rig
 from tests.support.rtp import free_udp_port
+from tests.support.server import ServerError
 from tests.support.sipp import sip_exchange
 
 pytestmark = pytest.mark.e2e
@@ -38,22 +39,24 @@ def _next_event(ws: Any, kind: str, timeout: float = 60.0) -> dict[str, Any]:
     raise AssertionError(f"no {kind} event in {timeout} s")
 
 
-def test_settings_take_a_host_name_and_refuse_garbage(rig: Rig) -> None:
+def test_a_trunk_takes_a_host_name_and_refuses_garbage(rig: Rig) -> None:
     admin = rig.admin()
-    saved = admin.update_settings(trunk_host="sip.provider.example")
-    assert saved["trunk_host"] == "sip.provider.example"
-    body = {k: v for k, v in admin.settings().items() if k != "id"}
+    saved = admin.update_trunk(host="sip.provider.example")
+    assert saved["host"] == "sip.provider.example"
     for garbage in ("-bad-.example", "two..dots", "300.1.2.3", "sip:x@y"):
-        error = admin.call(
-            "PUT", "/api/admin/cti/settings", json={**body, "trunk_host": garbage}, expect=422
-        )
-        assert error["code"] == "invalid_input", error
-    assert admin.settings()["trunk_host"] == "sip.provider.example"
+        with pytest.raises(ServerError, match="422") as refused:
+            admin.update_trunk(host=garbage)
+        assert '"code":"invalid_input"' in str(refused.value).replace(" ", ""), refused.value
+    assert rig.server.trunk()["host"] == "sip.provider.example"
+    # The CTI settings no longer hold a trunk: an old client's field is refused, not ignored.
+    body = {**admin.settings(), "trunk_host": "10.0.0.5"}
+    error = admin.call("PUT", "/api/admin/cti/settings", json=body, expect=422)
+    assert error["code"] == "invalid_input" and "trunk_host" in str(error), error
 
 
 def test_outbound_call_through_a_trunk_by_name(rig: Rig) -> None:
     trunk, rtp = rig.trunk("answer")
-    rig.admin().update_settings(trunk_host="localhost", trunk_port=trunk.port)
+    rig.admin().update_trunk(host="localhost", port=trunk.port)
     alice = rig.agent("alice")
     phone = rig.phone("alice")
     alice.cti_login()
@@ -77,9 +80,8 @@ def test_inbound_from_a_trunk_by_name_when_other_sources_are_refused(rig: Rig) -
     # The trunk is `localhost` on SIPp's port, and no other source is listed: SIPp on
     # 127.0.0.1 at that port is the trunk, so its call is taken.
     port = free_udp_port()
-    admin.update_settings(
-        trunk_host="localhost", trunk_port=port, trunk_sources=[], allow_any_source=False
-    )
+    admin.update_trunk(host="localhost", port=port, sources=[])
+    admin.update_settings(allow_any_source=False)
     alice = rig.agent("alice")
     rig.phone("alice")
     alice.ready()
@@ -92,7 +94,7 @@ def test_inbound_from_a_trunk_by_name_when_other_sources_are_refused(rig: Rig) -
     assert customer.wait_ended() == "by_customer"
 
     # A trunk name that does not resolve: nobody is the trunk, the call is refused (403).
-    admin.update_settings(trunk_host="no-such-trunk.invalid")
+    admin.update_trunk(host="no-such-trunk.invalid")
     assert _invite_status(rig) == "403 Forbidden"
 
 
@@ -123,7 +125,7 @@ def _invite_status(rig: Rig) -> str:
 
 
 def test_unresolvable_trunk_fails_the_dial_as_unreachable(rig: Rig) -> None:
-    rig.admin().update_settings(trunk_host="no-such-trunk.invalid", trunk_port=5080)
+    rig.admin().update_trunk(host="no-such-trunk.invalid", port=5080)
     alice = rig.agent("alice")
     rig.phone("alice")
     alice.cti_login()

@@ -22,8 +22,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from ringdesk.web.schemas import TrunkBody
 
 STARTUP_TIMEOUT = 90.0  # a loaded 2-core machine can take a while to import and migrate
 
@@ -83,17 +86,33 @@ class RunningServer:
         return token
 
     def trust_source(self, address: str) -> None:
-        """List `address` among the trunk's sources in the CTI settings (once): the demo takes
-        inbound calls from its trunk only, and test customers call from their own address."""
+        """List `address` among the first trunk's sources (once): the demo takes inbound calls
+        from its trunk only, and test customers call from their own address."""
+        sources = self.trunk()["sources"]
+        if address not in sources:
+            self.update_trunk(sources=[*sources, address])
+
+    def trunk(self) -> dict[str, Any]:
+        """The first trunk by priority (the demo's, unless a test made others)."""
         with self.client(self.login("admin", "admin-demo")) as http:
-            settings = http.get("/api/admin/cti/settings").json()
-            if address in settings["trunk_sources"]:
-                return
-            body = {k: v for k, v in settings.items() if k != "has_trunk_password"}
-            body["trunk_sources"] = [*settings["trunk_sources"], address]
-            response = http.put("/api/admin/cti/settings", json=body)
-            if response.status_code != 200:
-                raise ServerError(f"trusting {address}: {response.status_code} {response.text}")
+            trunks = http.get("/api/admin/trunks").json()
+        if not trunks:
+            raise ServerError("no trunk configured")
+        first: dict[str, Any] = trunks[0]
+        return first
+
+    def update_trunk(self, **changes: Any) -> dict[str, Any]:
+        """Change some fields of the first trunk (PUT replaces the whole trunk; the password
+        is left out, so it is kept)."""
+        current = self.trunk()
+        body = {k: current[k] for k in TrunkBody.model_fields if k in current}
+        body.update(changes)
+        with self.client(self.login("admin", "admin-demo")) as http:
+            response = http.put(f"/api/admin/trunks/{current['id']}", json=body)
+        if response.status_code != 200:
+            raise ServerError(f"updating the trunk: {response.status_code} {response.text}")
+        saved: dict[str, Any] = response.json()
+        return saved
 
     def log_tail(self, lines: int = 60) -> str:
         try:

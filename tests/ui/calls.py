@@ -12,7 +12,6 @@ from tests.support import rtp
 from tests.support.baresip import Baresip
 from tests.support.server import RunningServer
 from tests.support.sipp import CARRIER, Customer, Trunk
-from tests.ui.desk import api
 
 INBOUND_NUMBER = "5550100"
 PHONE_AUDIO_SECONDS = 600
@@ -65,15 +64,12 @@ def call_in(server: RunningServer, workdir: Path, caller: str = "5551234") -> Cu
 
 @contextlib.contextmanager
 def trunk(server: RunningServer, workdir: Path, behaviour: str = "answer") -> Iterator[Trunk]:
-    """SIPp as the carrier on a free port, set as the CTI settings' trunk for the test."""
+    """SIPp as the carrier on a free port, set as the demo trunk's address for the test."""
     carrier = Trunk(workdir, behaviour).start()
-    with api(server, "admin") as http:
-        settings = http.get("/api/admin/cti/settings").json()
-        changed = {**settings, "trunk_host": "127.0.0.1", "trunk_port": carrier.port}
-        assert http.put("/api/admin/cti/settings", json=changed).status_code == 200
+    before = server.trunk()
+    server.update_trunk(host="127.0.0.1", port=carrier.port)
     try:
         yield carrier
     finally:
         carrier.stop()
-        with api(server, "admin") as http:
-            http.put("/api/admin/cti/settings", json=settings)
+        server.update_trunk(host=before["host"], port=before["port"])

@@ -46,24 +46,9 @@ def _trunk(t: TrunkConfig, allow_any_source: bool) -> TrunkSettings:
 
 
 def _trunks(snapshot: Snapshot) -> tuple[TrunkSettings, ...]:
-    """The enabled trunks by priority; with no trunk rows, the legacy single trunk of the CTI
-    settings (a database set up through the old settings fields before 0008 was applied to it,
-    or a test that still configures the trunk there)."""
-    s = snapshot.settings
-    if snapshot.trunks:
-        return tuple(_trunk(t, s.allow_any_source) for t in snapshot.trunks if t.enabled)
-    if not s.trunk_host:
-        return ()
-    return (
-        TrunkSettings(
-            host=s.trunk_host,
-            port=s.trunk_port,
-            username=s.trunk_username,
-            password=s.trunk_password,
-            allow_any_source=s.allow_any_source,
-            sources=s.trunk_sources,
-        ),
-    )
+    """The enabled trunks by priority."""
+    allow_any_source = snapshot.settings.allow_any_source
+    return tuple(_trunk(t, allow_any_source) for t in snapshot.trunks if t.enabled)
 
 
 def _switch_view(snapshot: Snapshot) -> _SwitchView:

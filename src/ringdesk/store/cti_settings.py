@@ -20,15 +20,9 @@ class GlobalSettings:
     """Global Management -> CTI Management -> CTI Settings, with the defaults of a new install."""
 
     sip_domain: str = "ringdesk.local"
-    trunk_host: str | None = None  # None: no outbound calls possible
-    trunk_port: int = 5060
-    trunk_username: str | None = None
-    trunk_password: str | None = None
-    allow_any_source: bool = False  # accept inbound INVITEs from any address, not the trunk's
-    # Inbound trust and call limits (docs/security.md, "Inbound calls: trust and limits").
-    # Where the trunk's INVITEs may come from: "ip" (any port) or "ip:port" / "[ipv6]:port",
-    # besides the trunk host on its own port (always accepted).
-    trunk_sources: tuple[str, ...] = ()
+    # The trunks (where calls go out, and whose INVITEs are trusted) are rows of their own:
+    # store/trunks.py. Inbound trust and call limits: docs/security.md, "Inbound calls".
+    allow_any_source: bool = False  # accept inbound INVITEs from any address, not the trunks'
     max_calls_per_source: int = 10  # live inbound calls from one address that is not the trunk
     max_calls_total: int = 200  # live inbound calls in all, the trunk's included (then 503)
     max_queued_per_service: int = 50  # calls waiting in one service's queue (then 486)
@@ -46,7 +40,6 @@ class GlobalSettings:
         """The columns of the settings row (codecs are stored comma-separated)."""
         values = asdict(self)
         values["codecs"] = ",".join(dict.fromkeys(self.codecs))
-        values["trunk_sources"] = ",".join(dict.fromkeys(self.trunk_sources))
         return values
 
     def engine_settings(self) -> CtiSettings:

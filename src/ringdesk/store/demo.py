@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ CUSTOMERS = (("Dana Scully", "5551234"), ("Fox Mulder", "5555678"))
 # only, as in production (allow_any_source stays off): a local SIPp calls in from that port,
 # `sipp -sn uac -p 5080 -s 5550100 127.0.0.1:5060`.
 DEMO_TRUNK_PORT = 5080
-DEMO_SETTINGS = replace(DEFAULTS, trunk_host="127.0.0.1", trunk_port=DEMO_TRUNK_PORT)
+DEMO_TRUNK = "Demo trunk"
 
 
 def _user(db: Session, username: str, password: str, name: str, role: str) -> m.User:
@@ -93,7 +93,14 @@ def seed(db: Session) -> list[str]:
                 )
             )
     if db.get(m.CtiSettingsRow, 1) is None:
-        db.add(m.CtiSettingsRow(id=1, **DEMO_SETTINGS.row_values()))
+        # The first seed: the settings, and the trunk (an admin who removes it later keeps it
+        # removed).
+        db.add(m.CtiSettingsRow(id=1, **DEFAULTS.row_values()))
+        if db.scalar(select(m.TrunkRow).where(m.TrunkRow.name == DEMO_TRUNK)) is None:
+            # Priority 100: a trunk the admin adds (priority 1 by default) is tried first.
+            db.add(
+                m.TrunkRow(name=DEMO_TRUNK, host="127.0.0.1", port=DEMO_TRUNK_PORT, priority=100)
+            )
     for name, phone in CUSTOMERS:
         if db.scalar(select(m.Customer).where(m.Customer.phone == phone)) is None:
             db.add(m.Customer(name=name, phone=phone))

@@ -170,15 +170,9 @@ class CtiSettingsRow(Base):
     __tablename__ = "cti_settings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sip_domain: Mapped[str] = mapped_column(String(200), default=_D["sip_domain"])
-    trunk_host: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    trunk_port: Mapped[int] = mapped_column(Integer, default=_D["trunk_port"])
-    trunk_username: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    trunk_password: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH), nullable=True)
+    # The trunks are rows of their own (TrunkRow; the trunk_* columns went in migration 0009).
     allow_any_source: Mapped[bool] = mapped_column(Boolean, default=_D["allow_any_source"])
-    # Inbound trust and call limits; added by migration 0006 (comma-separated like codecs).
-    trunk_sources: Mapped[str] = mapped_column(
-        String(1000), default=_D["trunk_sources"], server_default="", nullable=False
-    )
+    # Call limits; added by migration 0006.
     max_calls_per_source: Mapped[int] = mapped_column(
         Integer, default=_D["max_calls_per_source"], server_default="10", nullable=False
     )

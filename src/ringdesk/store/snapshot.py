@@ -40,7 +40,6 @@ def check_secret_key(db: Session) -> None:
     """Open every stored secret once: raises store.secrets.SecretKeyError when the configured
     key is not the one they were sealed with, so the start stops with one clear line."""
     db.scalars(select(m.CtiAgent.phone_password)).all()
-    db.scalars(select(m.CtiSettingsRow.trunk_password)).all()
     db.scalars(select(m.TrunkRow.password)).all()
     db.scalars(select(m.UserTotp.secret)).all()
 
@@ -48,12 +47,7 @@ def check_secret_key(db: Session) -> None:
 def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
     return GlobalSettings(
         sip_domain=row.sip_domain,
-        trunk_host=row.trunk_host or None,
-        trunk_port=row.trunk_port,
-        trunk_username=row.trunk_username or None,
-        trunk_password=row.trunk_password or None,
         allow_any_source=row.allow_any_source,
-        trunk_sources=tuple(t for t in row.trunk_sources.split(",") if t),
         max_calls_per_source=row.max_calls_per_source,
         max_calls_total=row.max_calls_total,
         max_queued_per_service=row.max_queued_per_service,

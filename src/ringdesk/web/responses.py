@@ -130,12 +130,7 @@ class AgentPermission(TypedDict):
 
 class CtiSettings(TypedDict):
     sip_domain: str
-    trunk_host: str | None
-    trunk_port: int
-    trunk_username: str | None
-    has_trunk_password: bool  # the password itself is never sent back
     allow_any_source: bool
-    trunk_sources: list[str]  # other sources of the trunk's INVITEs: "ip" or "ip:port"
     max_calls_per_source: int
     max_calls_total: int
     max_queued_per_service: int

@@ -278,16 +278,8 @@ TrunkSource = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(
 
 class CtiSettingsBody(Body):
     sip_domain: Host
-    trunk_host: TrunkHost | None = DEFAULTS.trunk_host
-    trunk_port: Annotated[int, Field(ge=1, le=65535)] = DEFAULTS.trunk_port
-    trunk_username: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_username
-    # Write-only: omitted keeps the stored one, null or "" removes it (see put_settings).
-    trunk_password: Annotated[str, Field(max_length=128)] | None = DEFAULTS.trunk_password
-    # What the GET says; accepted so a GET can be sent back as a PUT, and ignored.
-    has_trunk_password: bool | None = None
+    # The trunks are configured at /api/admin/trunks (each with the sources of its INVITEs).
     allow_any_source: bool = DEFAULTS.allow_any_source
-    # Where else the trunk's INVITEs come from (the trunk host on its port always counts).
-    trunk_sources: Annotated[list[TrunkSource], Field(max_length=16)] = list(DEFAULTS.trunk_sources)
     max_calls_per_source: Annotated[int, Field(ge=1, le=10_000)] = DEFAULTS.max_calls_per_source
     max_calls_total: Annotated[int, Field(ge=1, le=100_000)] = DEFAULTS.max_calls_total
     # 0: a call is taken only when an agent is Ready for it.

@@ -61,7 +61,7 @@ def test_a_renamed_or_removed_agent_makes_timelines_forget_names() -> None:
 
 
 def test_global_settings_reach_the_engine_only_when_its_part_changed() -> None:
-    trunk_only = changes(OLD, replace(OLD, settings=replace(DEFAULTS, trunk_host="10.0.0.1")))
-    assert trunk_only.apply(_engine(), 0.0) == []  # the switch reads the trunk, not the engine
+    switch_only = changes(OLD, replace(OLD, settings=replace(DEFAULTS, max_calls_total=7)))
+    assert switch_only.apply(_engine(), 0.0) == []  # the switch reads the limits, not the engine
     pickup = changes(OLD, replace(OLD, settings=replace(DEFAULTS, pickup_seconds=30.0)))
     assert len(pickup.apply(_engine(), 0.0)) == 1

@@ -24,7 +24,7 @@ from ringdesk.switch.resolver import (
     TrunkResolver,
     ip_literal,
 )
-from ringdesk.web.schemas import CtiSettingsBody
+from ringdesk.web.schemas import TrunkBody
 
 from .harness import Events, FakeDirectory, Peer, sdp
 
@@ -125,8 +125,8 @@ async def test_resolver_failure_is_logged_once(caplog: pytest.LogCaptureFixture)
     ["sip.provider.example", "localhost", "trunk-1.carrier.example.", "10.0.0.5", "::1", "[::1]"],
 )
 def test_trunk_host_accepts_names_and_addresses(host: str) -> None:
-    body = CtiSettingsBody(sip_domain="ringdesk.local", trunk_host=host)
-    assert body.trunk_host == host
+    body = TrunkBody(name="provider", host=host)
+    assert body.host == host
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_trunk_host_accepts_names_and_addresses(host: str) -> None:
 )
 def test_trunk_host_refuses_garbage(host: str) -> None:
     with pytest.raises(ValidationError):
-        CtiSettingsBody(sip_domain="ringdesk.local", trunk_host=host)
+        TrunkBody(name="provider", host=host)
 
 
 # ---- the switch with a trunk by name ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""CTI settings: the switch, the trunk and the rules of the engine, one row for all."""
+"""CTI settings: the SIP domain, inbound trust and limits, and the rules of the engine, one row
+for all (the trunks have their own rows: trunks.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,7 @@ router = APIRouter(prefix=PREFIX, tags=["admin"])
 def _settings_json(row: m.CtiSettingsRow) -> CtiSettings:
     return {
         "sip_domain": row.sip_domain,
-        "trunk_host": row.trunk_host,
-        "trunk_port": row.trunk_port,
-        "trunk_username": row.trunk_username,
-        "has_trunk_password": bool(row.trunk_password),
         "allow_any_source": row.allow_any_source,
-        "trunk_sources": [t for t in row.trunk_sources.split(",") if t],
         "max_calls_per_source": row.max_calls_per_source,
         "max_calls_total": row.max_calls_total,
         "max_queued_per_service": row.max_queued_per_service,
@@ -46,11 +42,7 @@ def get_settings(_: Admin, runtime: RuntimeDep) -> CtiSettings:
 
 @router.put("/cti/settings")
 async def put_settings(body: CtiSettingsBody, _: Admin, runtime: RuntimeDep) -> CtiSettings:
-    values = body.model_dump(exclude={"has_trunk_password"})
-    if "trunk_password" not in body.model_fields_set:
-        del values["trunk_password"]  # the page never has it, so omitting it keeps it
-    elif not values["trunk_password"]:
-        values["trunk_password"] = None
+    values = body.model_dump()
     with runtime.db() as db:
         result = _settings_json(cti_config.update(db, values=values))
     runtime.reload_config()

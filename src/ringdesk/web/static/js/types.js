@@ -61,9 +61,8 @@
 
 /**
  * GET /api/admin/cti/settings.
- * @typedef {{sip_domain: string, trunk_host: string | null, trunk_port: number,
- *   trunk_username: string | null, has_trunk_password: boolean, allow_any_source: boolean,
- *   trunk_sources: string[], max_calls_per_source: number, max_calls_total: number,
+ * @typedef {{sip_domain: string, allow_any_source: boolean,
+ *   max_calls_per_source: number, max_calls_total: number,
  *   max_queued_per_service: number,
  *   codecs: string[], queue_music_mode: "early_media" | "answered",
  *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,

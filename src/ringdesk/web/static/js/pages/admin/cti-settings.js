@@ -103,12 +103,8 @@ function settingsForm(s) {
         status.fail("Choose at least one codec.");
         return;
       }
-      // has_trunk_password is an answer, not a setting: the PUT refuses unknown fields.
-      const current = Object.fromEntries(
-        Object.entries(s).filter(([key]) => key !== "has_trunk_password"),
-      );
       const body = {
-        ...current,
+        ...s,
         sip_domain: sipDomain.value.trim(),
         allow_any_source: anySource.input.checked,
         max_calls_per_source: ui.numberOrNull(perSource),
