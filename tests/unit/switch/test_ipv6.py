@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import uvloop
 
+from ringdesk import tls
 from ringdesk.core.telephony import (
     CallArrived,
     LegAnswered,
@@ -23,11 +25,13 @@ from ringdesk.core.telephony import (
 from ringdesk.media.server import MediaServer
 from ringdesk.sip.message import Request, make_response, parse_message
 from ringdesk.sip.sdp import parse_sdp
+from ringdesk.sip.transaction import ServerTransaction
 from ringdesk.switch import Switch
 from ringdesk.switch.addresses import Addresses
 from ringdesk.switch.gate import Gate, GateSettings, unmapped
 from ringdesk.switch.lookup import TrunkSettings
 from ringdesk.switch.stack import RequestHandler, SipStack
+from ringdesk.switch.transport import Address
 from tests.support.rtp import free_udp_port
 
 from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
@@ -313,3 +317,53 @@ def test_a_dual_stack_stack_sends_to_a_plain_ipv4_address_under_uvloop() -> None
             await stack.stop()
 
     assert uvloop.run(run()).startswith(b"OPTIONS sip:")
+
+
+@pytest.mark.parametrize("tp", ["tcp", "tls"])
+async def test_a_dual_stack_stack_answers_an_ipv4_peer_on_its_own_connection(
+    tmp_path: Path, tp: str
+) -> None:
+    """An IPv4 phone's accepted TCP or TLS connection to '::' (TLS listens on one dual-stack
+    socket, so the transport keys that connection by the mapped address), while the stack
+    names the phone by its IPv4 address: a request to that address goes over the phone's own
+    connection (reuse, as for a phone behind NAT), not a new dial that would fail."""
+    seen: list[tuple[str, int]] = []
+
+    class Handler(RequestHandler):
+        def on_request(
+            self, req: Request, txn: ServerTransaction | None, src: Address, tp: str
+        ) -> None:
+            seen.append(src)
+
+    cert = tls.certificate(tmp_path, None, None, ["localhost", "127.0.0.1"])
+    stack = SipStack("::", 0, Handler(), tls=tls.context(cert.cert, cert.key))
+    await stack.start()
+    port = stack.port_for(tp)
+    client = ssl.create_default_context(cafile=str(cert.cert)) if tp == "tls" else None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+    try:
+        mine = writer.get_extra_info("sockname")[1]
+        writer.write(
+            f"OPTIONS sip:ringdesk@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/{tp.upper()} 127.0.0.1:{mine};branch=z9hG4bKconn4\r\n"
+            "From: <sip:1001@ringdesk.local>;tag=p\r\nTo: <sip:ringdesk@ringdesk.local>\r\n"
+            "Call-ID: conn4\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen == [("127.0.0.1", mine)]  # named as itself, not ::ffff:127.0.0.1
+        ping = parse_message(
+            f"OPTIONS sip:1001@127.0.0.1:{mine};transport={tp} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{tp.upper()} [::]:{port};branch=z9hG4bKback4\r\n"
+            "From: <sip:ringdesk@ringdesk.local>;tag=s\r\nTo: <sip:1001@ringdesk.local>\r\n"
+            "Call-ID: back4\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        assert isinstance(ping, Request)
+        stack.send_stateless(ping, seen[0], tp)
+        data = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert data.startswith(b"OPTIONS sip:1001@127.0.0.1")
+    finally:
+        writer.close()
+        await stack.stop()
