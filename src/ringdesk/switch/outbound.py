@@ -329,7 +329,7 @@ class OutboundCalls:
             self.teardown.fail(leg, FailureReason.UNREACHABLE, detail)
             return False
         port = leg.peer[1]
-        leg.peer = (addresses[0], port)
+        self._retarget(leg, (addresses[0], port), leg.tp)
         leg.alternates = [((address, port), leg.tp) for address in addresses[1:]]
         return True
 
@@ -353,10 +353,9 @@ class OutboundCalls:
 
     def _retarget(self, leg: OutgoingLeg, peer: Address, tp: str) -> None:
         """Point the leg's INVITE (not sent to this target yet) at `peer` over `tp`: its Via
-        and Contact follow the transport (a NAPTR may pick TCP or TLS for a UDP default)."""
+        and Contact follow the transport (a NAPTR may pick TCP or TLS for a UDP default) and
+        the address: ours as chosen for `peer` (the trunk's name was in no local network)."""
         leg.peer = peer
-        if tp == leg.tp:
-            return
         leg.tp = tp
         old = leg.invite
         h = old.headers.copy()

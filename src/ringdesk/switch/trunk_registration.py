@@ -182,7 +182,6 @@ class TrunkRegistrations:
         the same Call-ID (RFC 3261 10.2.2), so the provider stops sending its calls there."""
         if not reg.ready(now):
             return
-        host = reg.trunk.host or ""
         where = self._where(reg.trunk, now)
         if not isinstance(where, tuple):
             return
@@ -194,7 +193,7 @@ class TrunkRegistrations:
             tag=reg.tag,
             cseq=reg.cseq,
         )
-        request = gone.request(now, self.stack.via(tp, peer=host))
+        request = gone.request(now, self.stack.via(tp, peer=dest[0]))
         self._transmit(gone, request, dest, tp, owned=False)
         log.info("trunk %s: unregistering", reg.trunk.name)
 
@@ -226,7 +225,6 @@ class TrunkRegistrations:
         return dest, tp
 
     def _send(self, reg: TrunkRegistration, now: float) -> None:
-        host = reg.trunk.host or ""
         where = self._where(reg.trunk, now)
         if where is None:
             return
@@ -235,8 +233,11 @@ class TrunkRegistrations:
             log.warning("trunk %s: registration failed (%s)", reg.trunk.name, reg.last_error)
             return
         dest, tp = where
-        reg.contact = self.contact(tp, host)  # "auto": the transport DNS found
-        self._transmit(reg, reg.request(now, self.stack.via(tp, peer=host)), dest, tp)
+        # Our address as chosen for the trunk's resolved address, not its name (a name is
+        # in no local network and has no route: bound to 0.0.0.0 it would get loopback);
+        # the transport: "auto" is the one DNS found.
+        reg.contact = self.contact(tp, dest[0])
+        self._transmit(reg, reg.request(now, self.stack.via(tp, peer=dest[0])), dest, tp)
 
     def _transmit(
         self, reg: TrunkRegistration, req: Request, dest: Address, tp: str, *, owned: bool = True
