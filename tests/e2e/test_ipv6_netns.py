@@ -104,6 +104,7 @@ def _phone(
         registrar=(registrar, server.sip_port),
         source_wav=wav,
         name=f"phone-{agent}",
+        sip_trace=True,
     )
 
 
@@ -115,6 +116,7 @@ def _call(
     *,
     source: str,
     ours_toward_carrier: str,
+    ours_toward_phone: str,
     agent: AgentApi,
     phone: NsBaresip,
     name: str,
@@ -144,6 +146,12 @@ def _call(
         host = f"[{ours_toward_carrier}]" if ":" in ours_toward_carrier else ours_toward_carrier
         assert f"<sip:ringdesk@{host}:{server.sip_port}>" in customer.sipp.messages()
         rtp.remote = (media.host, media.port)
+        # Toward the phone: our address on its link, in its family (RFC 5118 brackets).
+        invite = phone.received("INVITE")[-1]
+        phone_host = f"[{ours_toward_phone}]" if ":" in ours_toward_phone else ours_toward_phone
+        assert f"Contact: <sip:ringdesk@{phone_host}:{server.sip_port}>" in invite, invite
+        family = "IP6" if ":" in ours_toward_phone else "IP4"
+        assert f"c=IN {family} {ours_toward_phone}\n" in invite, invite
         call = agent.wait_talking()
         # The phone's audio, relayed across families, reaches the customer frame by frame.
         match, _ = rtp.wait_matching(signals[name][1])
@@ -200,6 +208,7 @@ def test_ipv4_carrier_to_an_ipv6_phone_and_ipv6_carrier_to_an_ipv4_phone_with_au
             signals,
             source=DS_CARRIER4,
             ours_toward_carrier=DS_SERVER_CARRIER4,
+            ours_toward_phone=DS_SERVER_PHONE6,
             agent=alice,
             phone=alice_phone,
             name="alice",
@@ -215,6 +224,7 @@ def test_ipv4_carrier_to_an_ipv6_phone_and_ipv6_carrier_to_an_ipv4_phone_with_au
             signals,
             source=DS_CARRIER6,
             ours_toward_carrier=DS_SERVER_CARRIER6,
+            ours_toward_phone=DS_SERVER_PHONE4,
             agent=bob,
             phone=bob_phone,
             name="bob",

@@ -56,11 +56,13 @@ class Baresip:
         cafile: Path | None = None,
         mediaenc: str | None = None,
         listen: str = "127.0.0.1",
+        sip_trace: bool = False,
     ) -> None:
         """`transport` tls: the account registers and talks over TLS to `registrar` (the
         switch's TLS port), checking the server against `cafile`. `mediaenc` srtp: SDES-SRTP
         offered and accepted (baresip's srtp module). `listen`: the phone's own address, for
-        its SIP and RTP (an IPv6 one makes an IPv6-only phone: SDP in IN IP6)."""
+        its SIP and RTP (an IPv6 one makes an IPv6-only phone: SDP in IN IP6). `sip_trace`:
+        baresip's `-s`, every SIP message in its log (see `received`)."""
         self.name = name or f"baresip-{user}"
         self.dir = workdir / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ class Baresip:
         self.cafile = cafile
         self.mediaenc = mediaenc
         self.listen = listen
+        self.sip_trace = sip_trace
         self.sip_port = 0  # chosen, free, at each start
         self.ctrl_port = 0
         self.events: list[dict[str, Any]] = []
@@ -161,7 +164,7 @@ class Baresip:
     def _start(self, timeout: float) -> Baresip:
         with self.log_file.open("wb") as log:
             self.process = self._popen(
-                [baresip_binary(), "-f", str(self.dir)],
+                [baresip_binary(), *(["-s"] if self.sip_trace else []), "-f", str(self.dir)],
                 cwd=self.dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -306,6 +309,21 @@ class Baresip:
 
     def hangup(self) -> None:
         self.command("hangup")
+
+    # -- what the phone got (with sip_trace)
+
+    def received(self, method: str) -> list[str]:
+        """The `method` requests sent to this phone, as baresip's trace (`-s`) logged them:
+        each message follows a line '#' and a line 'UDP <from> -> <to>'."""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self.log_file.read_text(errors="replace"))
+        ours = f"[{self.listen}]" if ":" in self.listen else self.listen
+        out = []
+        for block in re.split(r"(?m)^#\r?$", text):
+            head, _, message = block.strip().replace("\r\n", "\n").partition("\n")
+            route = re.match(r"\w+ \S+ -> (\S+):\d+$", head.strip())
+            if route and route[1] == ours and message.startswith(f"{method} "):
+                out.append(message)
+        return out
 
     # -- what the phone heard
 
