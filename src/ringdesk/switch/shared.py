@@ -83,8 +83,11 @@ class SwitchState:
         self.stack = SipStack(host, port, handler, gate, tls=tls, tls_port=tls_port)
         self.stack.advertise = self.addresses.advertise
         self.registrar = Registrar(on_change=self._registration_changed)
-        # The trunk may be a host name: resolved for our socket's address family.
-        self.resolver = TrunkResolver(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # The trunk may be a host name: resolved for our socket's address families ('::'
+        # serves both: a provider with only IPv4 addresses is reached from a dual-stack bind).
+        self.resolver = TrunkResolver(
+            socket.AF_UNSPEC if host == "::" else socket.AF_INET6 if ":" in host else socket.AF_INET
+        )
         self.legs: dict[str, AnyLeg] = {}
         self.by_dialog: dict[tuple[str, str], AnyLeg] = {}  # (SIP Call-ID, our tag)
         self.by_invite: dict[tuple[str, str], IncomingLeg] = {}  # (SIP Call-ID, their From tag)

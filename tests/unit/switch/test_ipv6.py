@@ -18,6 +18,7 @@ from ringdesk import tls
 from ringdesk.core.telephony import (
     CallArrived,
     LegAnswered,
+    Originate,
     PhoneRegistered,
     RingAgent,
     StartQueueMusic,
@@ -367,3 +368,34 @@ async def test_a_dual_stack_stack_answers_an_ipv4_peer_on_its_own_connection(
     finally:
         writer.close()
         await stack.stop()
+
+
+async def test_a_dual_stack_switch_reaches_a_trunk_whose_name_has_ipv4_addresses(
+    tmp_path: Path,
+) -> None:
+    """Bound to '::', a trunk host name is looked up for both families: `localhost` (only
+    127.0.0.1 in this machine's /etc/hosts) was 'Name or service not known' for IPv6 alone,
+    so every call to an IPv4-only provider named by DNS failed on a dual-stack server."""
+    directory = FakeDirectory(tmp_path)
+    switch = Switch(
+        "::",
+        0,
+        directory=directory,
+        sink=Events(),
+        data_dir=tmp_path,
+        media=FakeMedia(),
+        addresses=Addresses("::"),
+        media_addresses=Addresses("::"),
+    )
+    await switch.start()
+    trunk = await Peer("127.0.0.1").open(("127.0.0.1", switch.local_port))
+    try:
+        assert "127.0.0.1" in await switch.state.resolver.resolve("localhost")
+        directory.trunk_settings = TrunkSettings(host="localhost", port=trunk.port)
+        switch.execute(Originate("c1", "out-1", "5551234", "5550199"))
+        invite = await trunk.expect_request("INVITE")
+        assert invite.uri.host == "localhost"
+        assert "ffff" not in (invite.headers.get("via") or "")
+    finally:
+        trunk.close()
+        await switch.stop()
