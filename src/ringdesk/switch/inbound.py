@@ -26,7 +26,7 @@ from ringdesk.sip.sdp import (
 )
 from ringdesk.sip.transaction import ServerInvite, ServerTransaction, State
 from ringdesk.switch.lookup import TrunkSettings
-from ringdesk.switch.trunk_identity import normalise_in
+from ringdesk.switch.trunk_identity import called_forms, normalise_in
 
 from .direction import Direction
 from .dns import Target
@@ -229,8 +229,14 @@ class InboundCalls:
         if limited is not None:
             self.stack.respond(txn, limit_response(req, limited))
             return
-        called = called_number(req, from_trunk)
-        route = self.state.directory.inbound_route(called)
+        called = called_number(req, from_trunk, from_which)
+        route = None
+        # The number as sent, else another spelling of it with the trunk's country code.
+        for form in called_forms(called, from_which.country_code if from_which else None):
+            route = self.state.directory.inbound_route(form)
+            if route is not None:
+                called = form
+                break
         tag = new_tag()
         if route is None:
             self.stack.respond(txn, make_response(req, 404, "No such number", to_tag=tag))
@@ -417,12 +423,14 @@ def _sources(entries: tuple[str, ...]) -> tuple[frozenset[str], frozenset[Addres
     return frozenset(hosts), frozenset(peers)
 
 
-def called_number(req: Request, from_trunk: bool) -> str:
+def called_number(req: Request, from_trunk: bool, trunk: TrunkSettings | None = None) -> str:
     """The number called: the Request-URI's user. A trunk we registered to sends its calls to
     the Contact we registered (RFC 3261 10.2.1: the Request-URI is that Contact, whose user is
-    ours, or has none) with the number called in To: from a trunk, that To user."""
+    ours, or has none; some providers put the account's user name there instead) with the
+    number called in To: from a trunk, that To user."""
     user = req.uri.user or ""
-    if from_trunk and user in ("", CONTACT_USER):
+    ours = ("", CONTACT_USER, *((trunk.username,) if trunk and trunk.username else ()))
+    if from_trunk and user in ours:
         return req.to_addr.uri.user or user
     return user
 

@@ -57,6 +57,20 @@ def normalise_in(number: str, country_code: str | None) -> str:
     return "+" + bare
 
 
+def called_forms(called: str, country_code: str | None) -> tuple[str, ...]:
+    """The spellings a called number from a trunk may have among the services' inbound numbers,
+    the number as sent first: with the trunk's country, "+49305550100", "49305550100" and
+    "0305550100" are one number however the provider writes it and the admin typed it."""
+    forms = [called]
+    e164 = normalise_in(called, country_code)
+    if country_code and e164.startswith("+") and e164[1:].isdigit():
+        digits = e164[1:]
+        forms += [e164, digits]
+        if digits.startswith(country_code):
+            forms.append("0" + digits[len(country_code) :])
+    return tuple(dict.fromkeys(forms))
+
+
 def withheld(calling_number: str) -> bool:
     return not calling_number or calling_number.lower() == "anonymous"
 
