@@ -382,11 +382,18 @@ def test_trunks_page_adds_edits_and_refuses_a_bad_source(admin_desk: Desk) -> No
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("Country code")).to_have_value("49")
     dialog.get_by_label("Priority").fill("7")
+    # Auto (NAPTR/SRV) is located by DNS: choosing it sets the port to 0. Disabled, so the
+    # test server asks no DNS for the made-up name.
+    dialog.get_by_label("Transport").select_option("auto")
+    expect(dialog.get_by_label("Port", exact=True)).to_have_value("0")
+    dialog.get_by_label("Enabled").uncheck()
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator("tr", has_text="carrier-a").locator("td").first).to_have_text("7")
+    expect(page.locator("tr", has_text="carrier-a")).to_contain_text("sip.provider.example (AUTO)")
     with api(admin_desk.server, "admin") as http:
         trunks = http.get("/api/admin/trunks").json()
         assert [(t["name"], t["priority"], t["identity_header"], t["sources"]) for t in trunks] == [
             ("carrier-a", 7, "rpid", ["192.0.2.7"])
         ]
+        assert (trunks[0]["transport"], trunks[0]["port"]) == ("auto", 0)
         assert http.delete(f"/api/admin/trunks/{trunks[0]['id']}").status_code == 204
