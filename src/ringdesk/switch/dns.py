@@ -25,8 +25,9 @@ The servers asked are `nameservers` ("host" or "host:port", "[v6]:port"), by def
 system's /etc/resolv.conf (setting RINGDESK_DNS_SERVERS / --dns-servers).
 
 In the switch: a trunk whose port is 0 ("by DNS") is located with `targets(host, None,
-trunk.transport)` by `OutboundCalls._locate_peer`; the first target is used, the others are
-the leg's `alternates`, tried on a 503 or no answer before the next trunk. With --dns-servers
+trunk.transport)` by `TrunkTargets.locate` (trunk_targets.py), with no transport (NAPTR) for
+the transport "auto"; the first target is used, the others are the leg's `alternates`, tried
+on a 503 or no answer before the next trunk. With --dns-servers
 `TrunkResolver` (plain names) asks the same servers through `SipResolver.addresses`.
 
 `order_naptr`, `order_srv` and `RecordCache` are pure (explicit `now`); `SipResolver` does I/O.
