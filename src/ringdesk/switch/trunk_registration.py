@@ -197,10 +197,13 @@ class TrunkRegistrations:
         self._transmit(gone, request, dest, tp, owned=False)
         log.info("trunk %s: unregistering", reg.trunk.name)
 
-    def _where(self, trunk: TrunkSettings, now: float) -> tuple[Address, str] | str | None:
+    def _where(
+        self, trunk: TrunkSettings, now: float, failures: int = 0
+    ) -> tuple[Address, str] | str | None:
         """Where the trunk's REGISTER goes and over what: its first address (a trunk without a
-        port: its first RFC 3263 target); None while that is being looked up; the reason when
-        it cannot be found. Over TLS the connection is opened to it, verified for the host."""
+        port: its RFC 3263 targets in turn, the next one after each failure); None while that
+        is being looked up; the reason when it cannot be found. Over TLS the connection is
+        opened to it, verified for the host."""
         host = trunk.host or ""
         if by_dns(trunk) and self.targets is not None:
             found = self.targets.known(trunk)
@@ -210,8 +213,9 @@ class TrunkRegistrations:
                     return f"{host} cannot be located ({error})"
                 self.targets.refresh([trunk])  # asked again on the next tick
                 return None
-            dest: Address = (found[0].address, found[0].port)
-            tp = found[0].transport
+            target = found[failures % len(found)]
+            dest: Address = (target.address, target.port)
+            tp = target.transport
         else:
             addresses = self.resolver.cached(host, now)
             if addresses is None:
@@ -225,7 +229,7 @@ class TrunkRegistrations:
         return dest, tp
 
     def _send(self, reg: TrunkRegistration, now: float) -> None:
-        where = self._where(reg.trunk, now)
+        where = self._where(reg.trunk, now, reg.failures)
         if where is None:
             return
         if isinstance(where, str):

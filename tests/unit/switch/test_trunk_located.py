@@ -88,3 +88,33 @@ async def test_an_invite_from_the_srv_located_address_is_the_trunks(
     assert sw.inbound_counts.refused["untrusted"] == 1
     provider.close()
     stranger.close()
+
+
+async def test_a_registration_moves_to_the_next_srv_target_after_a_failure(
+    switch_rig: Rig, dns_server: DnsServer
+) -> None:
+    sw, directory, _events = switch_rig
+    sw.outbound.dns.use_servers(parse_nameservers(dns_server.address))
+    alive = await Peer().open(("127.0.0.1", sw.local_port))
+    gone = await Peer().open(("127.0.0.1", sw.local_port))
+    dead_port = gone.port
+    gone.close()  # nothing listens there: the REGISTER bounces (ICMP port unreachable)
+    dns_server.add("_sip._udp.reg.test", "SRV", f"10 0 {dead_port} a.reg.test.")
+    dns_server.add("_sip._udp.reg.test", "SRV", f"20 0 {alive.port} a.reg.test.")
+    dns_server.add("a.reg.test", "A", "127.0.0.1")
+    trunk = TrunkSettings(
+        host="reg.test", port=0, name="reg", id=4, register=True, username="u", password="p"
+    )
+    directory.trunk_list = (trunk,)
+
+    async def failed() -> None:
+        while (reg := sw.trunk_registrations.status(4)) is None or reg.failures == 0:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(failed(), WAIT)
+    reg = sw.trunk_registrations.status(4)
+    assert reg is not None and reg.last_error is not None
+    reg.next_at = 0.0  # the back-off is over
+    register = await alive.expect_request("REGISTER")
+    assert str(register.uri) == "sip:reg.test"  # the name, no port 0
+    alive.close()
