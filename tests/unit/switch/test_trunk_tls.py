@@ -22,6 +22,7 @@ from ringdesk.core.telephony import LegAnswered, LegHungUp, Originate
 from ringdesk.sip.message import Request, Response, make_response, parse_message
 from ringdesk.switch import Switch
 from ringdesk.switch.lookup import TrunkSettings
+from ringdesk.switch.srtp import SrtpOffer
 from ringdesk.switch.transport import SipTransport
 from tests.support.certs import TestCa
 
@@ -229,8 +230,16 @@ async def tls_switch(
 ) -> AsyncIterator[tuple[Switch, FakeDirectory, Events]]:
     directory = FakeDirectory(tmp_path)
     events = Events()
+    # Plain RTP offers to the trunk: the test peer answers RTP/AVP (over TLS the default
+    # would offer SRTP, and a plain answer to that hangs up).
     switch = Switch(
-        "127.0.0.1", 0, directory=directory, sink=events, data_dir=tmp_path, media=FakeMedia()
+        "127.0.0.1",
+        0,
+        directory=directory,
+        sink=events,
+        data_dir=tmp_path,
+        media=FakeMedia(),
+        srtp=SrtpOffer(trunk="off"),
     )
     switch.stack.transport.client_tls = tls.client_context(ca.cert_path)
     await switch.start()
