@@ -90,6 +90,7 @@ class OutgoingLeg(Leg):
     cancel_pending: bool = False  # CANCEL once a provisional response comes (RFC 3261 9.1)
     auth_tried: bool = False
     plain_retried: bool = False  # our SRTP offer was refused (488): offered plain once
+    answer_problem: str | None = None  # why a 18x's SDP answer cannot be used (then the 2xx's)
     cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
     ring_deadline: float | None = None  # when we stop waiting for an answer
     # To the trunk by name: the host to resolve before sending, then the other addresses it

@@ -453,9 +453,10 @@ class OutboundCalls:
                     self.teardown.send_cancel(leg)
                     return
                 if resp.body and not leg.ended:
+                    leg.answer_problem = self.state.answer_problem(leg, resp)
                     if isinstance(leg, Branch):
                         leg.early_answer = resp  # the shared media follows the winner only
-                    else:
+                    elif leg.answer_problem is None:
                         self.state.take_answer(leg, resp)
                 if not leg.ended and self._first_ringing(leg):
                     self.state.emit(LegRinging(leg.leg_id))
@@ -503,6 +504,20 @@ class OutboundCalls:
             # Answered after we hung up (CANCEL crossed the 200), or another of the agent's
             # phones answered first: end it properly.
             self.teardown.send_bye(leg)
+            return
+        if resp.body:
+            leg.answer_problem = self.state.answer_problem(leg, resp)
+        if leg.answer_problem is not None:
+            # Answered with media we cannot use: a call without audio is worse than none
+            # (RFC 3264 section 6: the offerer ends it). Hung up, and the leg fails at once.
+            log.warning(
+                "leg %s: %s:%s answered with unusable SDP (%s): hung up",
+                leg.leg_id,
+                *leg.peer,
+                leg.answer_problem,
+            )
+            self.teardown.send_bye(leg)
+            self.teardown.fail(leg, FailureReason.REJECTED, f"unusable SDP: {leg.answer_problem}")
             return
         if isinstance(leg, Branch):
             self._won(leg)

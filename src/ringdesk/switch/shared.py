@@ -278,6 +278,18 @@ class SwitchState:
                 )
             )
 
+    def answer_problem(self, leg: Leg, msg: Request | Response) -> str | None:
+        """Why the SDP answer in `msg` to our offer cannot carry this leg's audio (no codec or
+        SRTP line of ours taken, an address family our RTP is not bound to), or None."""
+        try:
+            neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
+        except SdpError as exc:
+            return str(exc)
+        if not self.media_serves(neg.host):
+            family = "IPv6" if ":" in neg.host else "IPv4"
+            return f"{family} media ({neg.host}) and RTP is bound to {self.media_addresses.bound}"
+        return None
+
     def take_answer(self, leg: Leg, msg: Request | Response) -> None:
         try:
             neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
