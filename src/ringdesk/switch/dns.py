@@ -219,7 +219,9 @@ class SipResolver:
     """RFC 3263 targets for a trunk, over `dns.asyncresolver`, cached (see the module doc).
 
     `family` limits addresses to what our SIP socket can reach (A for AF_INET, AAAA for
-    AF_INET6). `clock` and `rng` are injectable for tests.
+    AF_INET6, both for AF_UNSPEC: a dual-stack socket, IPv4 first since most providers are
+    IPv4 and a UDP target that cannot be reached costs a timeout before the next). `clock` and
+    `rng` are injectable for tests.
     """
 
     def __init__(
@@ -335,9 +337,22 @@ class SipResolver:
         literal = ip_literal(name)
         if literal is not None:
             return [Target(literal, port, transport)]
-        rdtype = "AAAA" if self.family == socket.AF_INET6 else "A"
-        addresses = await self._query(name, rdtype)
-        return [Target(str(a), port, transport) for a in addresses]
+        if self.family == socket.AF_UNSPEC:  # a dual-stack socket ('::'): A, then AAAA
+            kinds: tuple[str, ...] = ("A", "AAAA")
+        else:
+            kinds = ("AAAA",) if self.family == socket.AF_INET6 else ("A",)
+        result: list[Target] = []
+        failure: _Failure | None = None
+        for rdtype in kinds:
+            try:
+                addresses = await self._query(name, rdtype)
+            except _Failure as exc:  # one family failing leaves the other's answer usable
+                failure = exc
+                continue
+            result += [Target(str(a), port, transport) for a in addresses]
+        if not result and failure is not None:
+            raise failure
+        return result
 
     async def _query(self, name: str, rdtype: str) -> Records:
         key = (name.lower().rstrip("."), rdtype)

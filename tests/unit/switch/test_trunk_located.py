@@ -6,6 +6,7 @@ record located the trunk at is the trunk's (taken), while another port of that a
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from ringdesk.core.telephony import CallArrived
 from ringdesk.sip.message import Response
 from ringdesk.switch import Switch
-from ringdesk.switch.dns import Target, parse_nameservers
+from ringdesk.switch.dns import SipResolver, Target, parse_nameservers
 from ringdesk.switch.lookup import TrunkSettings
 from ringdesk.switch.trunk_targets import by_dns, default_port, sources, transport_of
 from tests.support.dns_server import DnsServer
@@ -118,3 +119,26 @@ async def test_a_registration_moves_to_the_next_srv_target_after_a_failure(
     register = await alive.expect_request("REGISTER")
     assert str(register.uri) == "sip:reg.test"  # the name, no port 0
     alive.close()
+
+
+def test_a_dual_stack_switch_locates_ipv4_then_ipv6_addresses(dns_server: DnsServer) -> None:
+    dns_server.add("_sip._udp.both.test", "SRV", "10 0 5070 edge.both.test.")
+    dns_server.add("edge.both.test", "A", "127.0.0.1")
+    dns_server.add("edge.both.test", "AAAA", "::1")
+    dns_server.add("_sip._udp.v6.test", "SRV", "10 0 5070 edge.v6.test.")
+    dns_server.add("edge.v6.test", "AAAA", "::1")
+    servers = parse_nameservers(dns_server.address)
+
+    async def locate() -> tuple[list[Target], list[Target], list[Target]]:
+        unspec = SipResolver(socket.AF_UNSPEC, servers, timeout=0.5)
+        only_v4 = SipResolver(socket.AF_INET, servers, timeout=0.5)
+        return (
+            await unspec.targets("both.test", None, "udp"),
+            await unspec.targets("v6.test", None, "udp"),
+            await only_v4.targets("both.test", None, "udp"),
+        )
+
+    both, v6, v4 = asyncio.run(locate())
+    assert both == [Target("127.0.0.1", 5070, "udp"), Target("::1", 5070, "udp")]
+    assert v6 == [Target("::1", 5070, "udp")]  # an IPv6-only provider from a '::' bind
+    assert v4 == [Target("127.0.0.1", 5070, "udp")]
