@@ -1,7 +1,8 @@
 """Trunks located by DNS (switch/trunk_targets.py): which trunks are, what "auto" means without
 DNS, the located targets as trunk sources; and at the switch, an INVITE from the address an SRV
 record located the trunk at is the trunk's (taken), while another port of that address is not
-(refused as untrusted), and the gate trusts the located address."""
+(refused as untrusted), and the gate trusts the located address; a registration moves to the
+next target after a failure; a dual-stack switch locates IPv4 then IPv6 addresses."""
 
 from __future__ import annotations
 
