@@ -152,6 +152,7 @@ def resume(s: EngineState, cmd: Resume, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
     call = _own_call(s, a, cmd.call_id, "Resume", (CallState.ON_HOLD,))
     call.state = CallState.TALKING
+    call.consult_ended = None
     if call.customer_leg is not None and call.agent_leg is not None:
         out.actions.append(StopHoldMusic(call.id, call.customer_leg))
         # Explicit: after a cancelled consultation the agent leg was bridged elsewhere.
@@ -205,6 +206,7 @@ def start_consultation(s: EngineState, cmd: StartConsultation, now: float, out: 
     if call.state is CallState.TALKING and call.customer_leg is not None:
         out.actions.append(StartHoldMusic(call.id, call.customer_leg))
     call.state = CallState.CONSULTING
+    call.consult_ended = None
     number = outside
     if target is not None:
         number = cmd.number if cmd.number is not None else target.config.cti_number

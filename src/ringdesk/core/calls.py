@@ -189,7 +189,9 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
                 consult.answered = True
                 if call.agent_leg is not None:
                     out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
-                out.events.append(ConsultationAnswered(call.id, call.agent_id or 0, now))
+                out.events.append(
+                    ConsultationAnswered(call.id, call.agent_id or 0, now, consult.agent_id)
+                )
         case _:
             assert_never(role)
 

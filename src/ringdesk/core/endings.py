@@ -22,9 +22,12 @@ def end_consultation(
     if hang_up:
         out.actions.append(HangUp(call.id, consult.leg_id))
     call.consult = None
+    # The customer keeps the hold music and the agent stays On Hold: they choose what next
+    # (Resume, or another transfer); the view says why the consultation ended.
+    call.consult_ended = (consult, reason)
     call.state = CallState.ON_HOLD
     agent_id = call.agent_id if call.agent_id is not None else 0
-    out.events.append(ConsultationEnded(call.id, agent_id, reason, now))
+    out.events.append(ConsultationEnded(call.id, agent_id, reason, now, consult.agent_id))
     if call.agent_id is not None:
         offers.refresh(s, s.agents[call.agent_id], now, out)
     if consult.agent_id is not None:

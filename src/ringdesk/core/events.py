@@ -100,6 +100,7 @@ class ConsultationAnswered:
     call_id: str
     agent_id: int
     at: float
+    target_agent_id: int | None = None  # the consulted agent (their widget shows it too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class ConsultationEnded:
     agent_id: int
     reason: str
     at: float
+    target_agent_id: int | None = None  # the consulted agent (their widget shows it too)
 
 
 @dataclass(frozen=True, slots=True)

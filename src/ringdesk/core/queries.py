@@ -12,6 +12,7 @@ from .state import EngineState
 
 def call_view(call: CallRecord) -> CallView:
     consult = call.consult
+    ended = call.consult_ended
     return CallView(
         call_id=call.id,
         service_id=call.service_id,
@@ -25,6 +26,9 @@ def call_view(call: CallRecord) -> CallView:
         consult_number=consult.number if consult else None,
         consult_agent_id=consult.agent_id if consult else None,
         consult_answered=consult.answered if consult else False,
+        consult_ended_reason=ended[1] if ended else None,
+        consult_ended_number=ended[0].number if ended else None,
+        consult_ended_agent_id=ended[0].agent_id if ended else None,
     )
 
 

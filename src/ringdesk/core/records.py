@@ -66,6 +66,9 @@ class CallRecord:
     offered_to: dict[int, None] = field(default_factory=dict)  # ordered set of agent ids
     ticket: bool = False
     consult: ConsultRecord | None = None
+    # The last consultation that ended without a transfer and why (busy, no_answer, rejected,
+    # unreachable, target_hung_up, cancelled), until the agent resumes or consults again.
+    consult_ended: tuple[ConsultRecord, str] | None = None
     wait_timer: int = 0
     connect_timer: int = 0
     overflow_due: bool = False  # max wait passed while the call was ringing an agent

@@ -36,6 +36,10 @@ class CallView:
     consult_number: str | None
     consult_agent_id: int | None
     consult_answered: bool
+    # Why the last consultation ended without a transfer, and whom it called (records.py).
+    consult_ended_reason: str | None = None
+    consult_ended_number: str | None = None
+    consult_ended_agent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,8 +78,22 @@ class Consult(TypedDict):
     answered: bool
 
 
+class ConsultEnded(TypedDict):
+    """The last consultation of the call that ended without a transfer, and why."""
+
+    reason: str  # busy | no_answer | rejected | unreachable | target_hung_up | cancelled
+    number: str | None
+    agent_id: int | None
+    agent_name: str | None
+
+
 class Call(TypedDict):
     id: str
+    # Which side of the call the agent whose state this is is on: "agent" (they handle it) or
+    # "consulted" (a colleague's consultation call rings or talks to them).
+    side: str
+    agent_id: int | None  # the agent handling the call
+    agent_name: str | None
     service_id: int
     service_name: str
     direction: str  # inbound | outbound
@@ -90,6 +104,7 @@ class Call(TypedDict):
     connected_at: str | None
     ticket_id: int | None
     consult: Consult | None
+    consult_ended: ConsultEnded | None
 
 
 class AgentState(TypedDict):
@@ -110,7 +125,7 @@ def _customer_name(db: Session, number: str) -> str | None:
     return customer.name if customer else None
 
 
-def _call_json(src: LiveSources, db: Session, call: CallView) -> Call:
+def _call_json(src: LiveSources, db: Session, call: CallView, viewer: int) -> Call:
     ticket = tickets.for_call(db, call.call_id)
     customer = customers.get(db, ticket.customer_id) if ticket is not None else None
     consult: Consult | None = None
@@ -124,8 +139,21 @@ def _call_json(src: LiveSources, db: Session, call: CallView) -> Call:
             "agent_name": agent_name,
             "answered": call.consult_answered,
         }
+    ended: ConsultEnded | None = None
+    if call.consult_ended_reason is not None:
+        ended_agent = call.consult_ended_agent_id
+        ended = {
+            "reason": call.consult_ended_reason,
+            "number": call.consult_ended_number,
+            "agent_id": ended_agent,
+            "agent_name": users.name(db, ended_agent) if ended_agent is not None else None,
+        }
+    consulted = call.consult_agent_id == viewer and call.agent_id != viewer
     return {
         "id": call.call_id,
+        "side": "consulted" if consulted else "agent",
+        "agent_id": call.agent_id,
+        "agent_name": users.name(db, call.agent_id) if call.agent_id is not None else None,
         "service_id": call.service_id,
         "service_name": src.config().service_name(call.service_id),
         "direction": call.direction,
@@ -136,6 +164,7 @@ def _call_json(src: LiveSources, db: Session, call: CallView) -> Call:
         "connected_at": iso(call.connected_at),
         "ticket_id": ticket.id if ticket else None,
         "consult": consult,
+        "consult_ended": ended,
     }
 
 
@@ -157,7 +186,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
                     "pickup_seconds": config.pickup_seconds,
                 }
             if view.call is not None:
-                call = _call_json(src, db, view.call)
+                call = _call_json(src, db, view.call, view.agent_id)
     return {
         "agent_id": view.agent_id,
         "logged_in": view.status != AgentStatus.LOGGED_OUT,

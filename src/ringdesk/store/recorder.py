@@ -286,8 +286,16 @@ class Recorder:
     def _on_consultation_started(
         self, conn: Connection, e: ev.ConsultationStarted, out: Recorded
     ) -> None:
-        target = e.target_number or self._agent_name(conn, e.target_agent_id)
+        target = self._target(conn, e.target_number, e.target_agent_id)
         self._timeline(conn, e.call_id, e.at, "consultation", f"Consultation call to {target}", out)
+
+    def _target(self, conn: Connection, number: str | None, agent_id: int | None) -> str:
+        """A transfer's target as people read it: the agent's name (with the number typed),
+        or the outside number."""
+        if agent_id is None:
+            return number or "?"
+        name = self._agent_name(conn, agent_id)
+        return f"{name} ({number})" if number else name
 
     def _on_consultation_ended(
         self, conn: Connection, e: ev.ConsultationEnded, out: Recorded
@@ -296,7 +304,7 @@ class Recorder:
         self._timeline(conn, e.call_id, e.at, "consultation_ended", detail, out)
 
     def _on_transferred(self, conn: Connection, e: ev.CallTransferred, out: Recorded) -> None:
-        target = e.to_number or self._agent_name(conn, e.to_agent_id)
+        target = self._target(conn, e.to_number, e.to_agent_id)
         self._timeline(conn, e.call_id, e.at, "transferred", f"Transferred to {target}", out)
         call = self._call(conn, e.call_id)
         if e.to_agent_id is not None and call is not None:
@@ -376,7 +384,8 @@ def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
         case ev.CallTransferred():
             to = () if event.to_agent_id is None else (event.to_agent_id,)
             return (event.from_agent_id, *to)
-        case ev.ConsultationStarted():
+        case ev.ConsultationStarted() | ev.ConsultationAnswered() | ev.ConsultationEnded():
+            # The consulted agent's widget shows the consultation too.
             target = () if event.target_agent_id is None else (event.target_agent_id,)
             return (event.agent_id, *target)
         case _:

@@ -250,6 +250,42 @@ def test_failed_consultation_leaves_the_agent_on_hold_with_the_reason() -> None:
     assert desk.engine.call(call).state == "on_hold"
 
 
+def test_failed_consultation_keeps_the_customer_on_hold_music_and_the_view_says_why() -> None:
+    desk = Desk()
+    call, cust, leg = _talking(desk)
+    desk.do(StartConsultation(ALICE, call, number="5557777"))
+    desk.tel(desk.phone.failed(desk.phone.last(Originate).leg_id, FailureReason.NO_ANSWER))
+    view = desk.engine.call(call)
+    assert (view.consult_ended_reason, view.consult_ended_number) == ("no_answer", "5557777")
+    assert view.consult_ended_agent_id is None
+    # The customer still hears the music: nothing stopped it, nothing bridged them elsewhere.
+    assert desk.phone.of_type(StopHoldMusic) == []
+    assert desk.phone.last(StartHoldMusic).leg_id == cust
+    # A new consultation forgets the old reason; so does Resume.
+    desk.do(StartConsultation(ALICE, call, number="5558888"))
+    assert desk.engine.call(call).consult_ended_reason is None
+    desk.do(CancelConsultation(ALICE, call))
+    assert desk.engine.call(call).consult_ended_reason == "cancelled"
+    desk.do(Resume(ALICE, call))
+    assert desk.engine.call(call).consult_ended_reason is None
+    assert desk.phone.last(Bridge) == Bridge(call, cust, leg)
+
+
+def test_consultation_events_name_the_consulted_agent() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    desk.tel(desk.phone.answered(desk.phone.last(RingAgent).leg_id))
+    answered = desk.of(ConsultationAnswered)[-1]
+    assert (answered.agent_id, answered.target_agent_id) == (ALICE, BOB)
+    desk.do(EndCall(BOB, call))
+    ended = desk.of(ConsultationEnded)[-1]
+    assert (ended.agent_id, ended.target_agent_id, ended.reason) == (ALICE, BOB, "target_hung_up")
+    view = desk.engine.call(call)
+    assert (view.consult_ended_reason, view.consult_ended_agent_id) == ("target_hung_up", BOB)
+
+
 def test_consultation_with_an_agent_who_cannot_take_a_call_is_refused() -> None:
     desk = Desk()
     call, _, _ = _talking(desk)

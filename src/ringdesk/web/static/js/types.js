@@ -18,6 +18,40 @@
  *   cti: null | {cti_id: string, cti_number: string}, totp_setup_required: boolean}} Me
  */
 
+/**
+ * The call offered to the agent (AgentState.offer).
+ * @typedef {{call_id: string, service_id: number, service_name: string, caller: string,
+ *   customer_name: string | null, expires_at: string | null, pickup_seconds: number}} Offer
+ */
+
+/** @typedef {{number: string | null, agent_id: number | null, agent_name: string | null,
+ *   answered: boolean}} Consult */
+
+/**
+ * The last consultation of a call that ended without a transfer, and why.
+ * @typedef {{reason: "busy" | "no_answer" | "rejected" | "unreachable" | "target_hung_up" |
+ *   "cancelled" | string, number: string | null, agent_id: number | null,
+ *   agent_name: string | null}} ConsultEnded
+ */
+
+/**
+ * The agent's call (AgentState.call). `side`: "agent" when they handle it, "consulted" when a
+ * colleague's consultation call rings or talks to them (`agent_name` is that colleague).
+ * @typedef {{id: string, side: "agent" | "consulted", agent_id: number | null,
+ *   agent_name: string | null, service_id: number, service_name: string,
+ *   direction: "inbound" | "outbound", state: string, customer_number: string,
+ *   customer_name: string | null, calling_number: string | null, connected_at: string | null,
+ *   ticket_id: number | null, consult: Consult | null,
+ *   consult_ended: ConsultEnded | null}} Call
+ */
+
+/**
+ * GET /api/cti/state and the feed's `agent_state`.
+ * @typedef {{agent_id: number, logged_in: boolean, status: string, status_label: string,
+ *   chosen: string, since: string | null, reason: string, phone_registered: boolean,
+ *   offer: Offer | null, call: Call | null}} AgentState
+ */
+
 /** @typedef {{id: number, username: string, name: string, role: Role}} User */
 /** @typedef {User & {totp_enabled: boolean}} AdminUser */
 

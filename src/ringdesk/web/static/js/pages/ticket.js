@@ -285,7 +285,8 @@ export async function ticketView(main, params) {
         h(
           "dl",
           { class: "facts" },
-          h("dt", null, "Caller"),
+          // An outbound call's customer did not call: they were called.
+          h("dt", null, ticket.direction === "outbound" ? "Called" : "Caller"),
           h("dd", { class: "mono", dataset: { testid: "ticket-caller" } }, ticket.customer_number),
           h("dt", null, "Direction"),
           h("dd", null, directionLabel(ticket.direction)),

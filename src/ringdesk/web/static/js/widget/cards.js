@@ -7,6 +7,7 @@ import { h } from "../dom.js";
 import { directionLabel } from "../format.js";
 import { confirmDialog } from "../ui/dialog.js";
 import { phoneIcon } from "./icons.js";
+import { shortcutFor } from "./shortcuts.js";
 import { openTransfer } from "./transfer.js";
 
 /** @param {any} offer */
@@ -32,6 +33,7 @@ export function offerCard(offer) {
         type: "button",
         class: "btn btn-answer btn-block",
         dataset: { key: "answer" },
+        "aria-keyshortcuts": "Alt+A",
         onclick: () => cti.answer(offer.call_id),
       },
       phoneIcon("btn-icon"),
@@ -42,6 +44,7 @@ export function offerCard(offer) {
 
 /** @param {any} call @param {string} status */
 export function callCard(call, status) {
+  if (call.side === "consulted") return consultedCard(call);
   const who = call.customer_name || call.customer_number;
   const dialing = call.state === "dialing" || call.state === "connecting";
   const consulting = call.state === "consulting" || status === "on_call_transfer";
@@ -56,7 +59,18 @@ export function callCard(call, status) {
     cls = "",
     /** @type {{disabled?: boolean, title?: string}} */ extra = {},
   ) =>
-    h("button", { type: "button", class: `btn ${cls}`, dataset: { key }, onclick: fn, ...extra }, label);
+    h(
+      "button",
+      {
+        type: "button",
+        class: `btn ${cls}`,
+        dataset: { key },
+        "aria-keyshortcuts": shortcutFor(key) || null,
+        onclick: fn,
+        ...extra,
+      },
+      label,
+    );
   /** @type {any[]} */
   const actions = [];
   if (consulting) {
@@ -119,6 +133,7 @@ export function callCard(call, status) {
       ),
     ),
     call.consult ? consultBlock(call.consult) : null,
+    !call.consult && call.consult_ended ? consultEndedBlock(call.consult_ended) : null,
     h("div", { class: "call-actions" }, actions),
     call.ticket_id
       ? h(
@@ -139,5 +154,85 @@ function consultBlock(consult) {
     h("strong", null, "Consultation: "),
     h("span", null, target),
     h("span", { class: "muted" }, consult.answered ? " — talking" : " — ringing…"),
+  );
+}
+
+/** Why a consultation ended without a transfer, in plain words. */
+const CONSULT_ENDED = {
+  busy: "is busy",
+  no_answer: "did not answer",
+  rejected: "rejected the call",
+  unreachable: "could not be reached",
+  target_hung_up: "ended the consultation",
+};
+
+/** @param {{reason: string, number: string | null, agent_name: string | null}} ended */
+function consultEndedBlock(ended) {
+  if (ended.reason === "cancelled") return null; // the agent's own Cancel: nothing to explain
+  const who = ended.agent_name || ended.number || "The other side";
+  const what =
+    CONSULT_ENDED[/** @type {keyof typeof CONSULT_ENDED} */ (ended.reason)] ||
+    `could not be consulted (${ended.reason.replace(/_/g, " ")})`;
+  return h(
+    "div",
+    { class: "callout callout-warn consult-ended", role: "alert" },
+    h("strong", null, `${who} ${what}.`),
+    h(
+      "span",
+      null,
+      " The customer is still on hold and hears the hold music: Resume to talk to them again, or Transfer to someone else.",
+    ),
+  );
+}
+
+/**
+ * The card of an agent a colleague consults: whose consultation it is, ringing or talking on
+ * their own side, and the one button they can use (End the consultation). The customer's
+ * Connect to Customer and Cancel belong to the colleague.
+ * @param {any} call
+ */
+function consultedCard(call) {
+  const from = call.agent_name || "a colleague";
+  const talking = Boolean(call.consult?.answered);
+  const customer = call.customer_name
+    ? `${call.customer_name} (${call.customer_number})`
+    : call.customer_number;
+  return h(
+    "section",
+    { class: "card call-card consulted-card", "aria-labelledby": "call-title" },
+    h("h3", { id: "call-title" }, `Consultation from ${from}`),
+    h(
+      "p",
+      { class: "consult", role: "status" },
+      talking ? "Talking" : "Ringing… pick up your phone",
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", null, "About the call of"),
+      h("dd", null, customer),
+      h("dt", null, "Service"),
+      h("dd", null, call.service_name || ""),
+    ),
+    h(
+      "p",
+      { class: "muted small" },
+      `${from} is holding the customer. If they connect you, the call and its ticket come to you.`,
+    ),
+    h(
+      "div",
+      { class: "call-actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-danger",
+          dataset: { key: "end-consultation" },
+          "aria-keyshortcuts": "Alt+E",
+          onclick: () => cti.end(call.id),
+        },
+        "End consultation",
+      ),
+    ),
   );
 }

@@ -7,9 +7,11 @@ import { clearNotice, cti } from "../cti.js";
 import { statusLabel } from "../format.js";
 import * as state from "../state.js";
 import { tickNow } from "../ui/ticker.js";
+import { NOTIFY_WHY, askNotifications, ringtoneSettings, startAlerts, stopAlerts } from "./alerts.js";
 import { callCard, offerCard } from "./cards.js";
 import { openDialUp } from "./dialup.js";
 import { phoneIcon } from "./icons.js";
+import { openShortcutHelp, startShortcuts, stopShortcuts } from "./shortcuts.js";
 import { statusMenu } from "./status-menu.js";
 
 const OPEN_KEY = "ringdesk.widget.open";
@@ -84,11 +86,23 @@ export function mountWidget(root) {
   ];
   update();
   if (localStorage.getItem(OPEN_KEY) === "1") setOpen(true);
+  startAlerts({
+    answer: (callId) => void cti.answer(callId),
+    // Opened without moving focus: the agent may be typing in a ticket.
+    open: () => setOpen(true),
+    focusAnswer: () => {
+      const answer = panel.querySelector('button[data-key="answer"]');
+      if (answer instanceof HTMLElement) answer.focus();
+    },
+  });
+  startShortcuts(panel, () => setOpen(true));
 }
 
 export function unmountWidget() {
   for (const off of unsubscribers) off();
   unsubscribers = [];
+  stopAlerts();
+  stopShortcuts();
   open = false;
   lastAnnouncedOffer = "";
   lastStatusSpoken = "";
@@ -128,7 +142,7 @@ function update() {
     el.dataset.status = status;
   }
   const toggleStatus = toggle.querySelector(".widget-toggle-status");
-  if (toggleStatus) toggleStatus.textContent = ringing ? "Incoming call" : label;
+  if (toggleStatus) toggleStatus.textContent = ringing ? "Incoming call" : tabLabel(status, label);
   toggle.setAttribute(
     "aria-label",
     ringing ? "Call Widget: incoming call" : `Call Widget: ${label}`,
@@ -143,6 +157,10 @@ function update() {
       .filter(Boolean)
       .join(", ");
     assertiveLive.textContent = `Incoming call from ${who}`;
+  } else if (!s?.offer && lastAnnouncedOffer) {
+    // The offer is gone: a screen reader must not find "Incoming call" there later.
+    lastAnnouncedOffer = "";
+    assertiveLive.textContent = "";
   }
   render(content, body(s, me));
   tickNow();
@@ -159,9 +177,20 @@ function body(s, me) {
     s.offer ? offerCard(s.offer) : null,
     s.call ? callCard(s.call, s.status) : null,
     !s.call && !s.offer ? idleActions(me) : null,
+    ringtoneSettings(),
     h(
       "div",
       { class: "widget-foot" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-ghost",
+          dataset: { key: "shortcut-help" },
+          onclick: () => openShortcutHelp(),
+        },
+        "Keyboard shortcuts",
+      ),
       h(
         "button",
         {
@@ -206,10 +235,17 @@ function loggedOut(me) {
         type: "button",
         class: "btn btn-primary btn-block",
         dataset: { key: "cti-login" },
-        onclick: () => cti.login(),
+        onclick: () => {
+          // Asked on this click (browsers show the prompt only after one), with the reason.
+          void askNotifications();
+          void cti.login();
+        },
       },
       "CTI Login",
     ),
+    "Notification" in window && Notification.permission === "default"
+      ? h("p", { class: "muted small notify-why" }, NOTIFY_WHY)
+      : null,
   ];
 }
 
@@ -232,7 +268,9 @@ function statusBlock(s) {
         dataset: { since: s.since || "" },
       }),
     ),
-    s.reason ? h("p", { class: "status-reason" }, reasonText(s.reason)) : null,
+    s.reason && reasonText(s.reason)
+      ? h("p", { class: "status-reason" }, reasonText(s.reason))
+      : null,
     chosenDiffers
       ? h("p", { class: "muted small" }, `After this call: ${statusLabel(s.chosen)}`)
       : null,
@@ -248,15 +286,29 @@ function statusBlock(s) {
   );
 }
 
+/**
+ * The status name on the narrow tab at the screen edge: the long ones shortened so they fit
+ * (the full name is in the panel and in the tab's accessible name).
+ * @param {string} status @param {string} label
+ */
+function tabLabel(status, label) {
+  const short = { ticket_processing: "Ticket work", on_call_transfer: "Transfer" };
+  return short[/** @type {keyof typeof short} */ (status)] || label;
+}
+
 /** @param {string} reason */
 function reasonText(reason) {
+  /** @type {Record<string, string | null>} */
   const words = {
+    login: null, // the agent's own CTI Login: nothing to explain
+    logout: null,
     pickup_timeout: "A call was not answered in time, so your status was changed.",
     missed_offers: "Several calls in a row were not answered, so you were paused.",
     wrap_up_limit: "The wrap-up time ran out.",
     restart: "The server restarted.",
   };
-  return words[/** @type {keyof typeof words} */ (reason)] || reason;
+  const text = words[reason];
+  return text === undefined ? reason.replace(/_/g, " ") : text;
 }
 
 /** @param {any} me */
