@@ -24,6 +24,30 @@ class SrtpKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class WebRtcRemote:
+    """A WebRTC peer's ICE and DTLS parameters, from its SDP (media/webrtc.py): its a=ice-ufrag
+    and a=ice-pwd, its a=fingerprint lines as (hash, value) and its a=setup."""
+
+    ice_ufrag: str
+    ice_pwd: str = field(repr=False)
+    fingerprints: tuple[tuple[str, str], ...]
+    setup: str  # "actpass" (its offer), "active" or "passive"
+
+
+@dataclass(frozen=True, slots=True)
+class WebRtcLocal:
+    """Our side of a WebRTC leg for our SDP: ICE-lite credentials, our certificate's
+    fingerprint, our a=setup and the port of our one host candidate (RTP, RTCP, STUN and DTLS
+    all on it: rtcp-mux)."""
+
+    ice_ufrag: str
+    ice_pwd: str = field(repr=False)
+    fingerprint: tuple[str, str]  # (hash function, value)
+    setup: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteMedia:
     host: str
     port: int
@@ -33,6 +57,9 @@ class RemoteMedia:
     rtcp_port: int | None = None
     rtcp_host: str | None = None
     srtp: SrtpKeys | None = None  # None: plain RTP and RTCP
+    # A WebRTC leg (ICE-lite, DTLS-SRTP, rtcp-mux): the keys come from DTLS, not `srtp`, and
+    # the address from the peer's STUN checks, not `host`/`port`.
+    webrtc: WebRtcRemote | None = None
 
 
 class MediaEndpoint(Protocol):

@@ -23,10 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ringdesk.media.api import Media
+from ringdesk.media.dtls import Certificate
 from ringdesk.media.endpoint import Endpoint, RtcpSocket
 from ringdesk.media.pacer import Pacer, Player
 from ringdesk.media.recording import Recorder
 from ringdesk.media.sounds import SoundCache
+from ringdesk.media.webrtc import WebRtcEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class MediaServer:
         self._sounds = SoundCache()
         self._recorders: dict[Recorder, tuple[Endpoint, Endpoint]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._certificate: Certificate | None = None  # our DTLS identity, made on first use
 
     async def start(self) -> None:
         """Nothing to do ahead of time; kept so the switch can treat media like its transport."""
@@ -75,6 +78,24 @@ class MediaServer:
         return len(self._endpoints)
 
     async def open_endpoint(self, leg_id: str) -> Endpoint:
+        return await self._open(leg_id, None)
+
+    async def open_webrtc_endpoint(
+        self, leg_id: str, *, on_state: Callable[[str], None] | None = None
+    ) -> WebRtcEndpoint:
+        """An endpoint for a browser leg (media/webrtc.py): ICE-lite, DTLS-SRTP, rtcp-mux on
+        its one even port (the odd one stays reserved, unbound). `on_state` hears "connected"
+        or "failed"."""
+        if self._certificate is None:
+            self._certificate = Certificate.generate()
+        certificate = self._certificate
+        endpoint = await self._open(
+            leg_id, lambda port: WebRtcEndpoint(leg_id, port, certificate, on_state=on_state)
+        )
+        assert isinstance(endpoint, WebRtcEndpoint)
+        return endpoint
+
+    async def _open(self, leg_id: str, webrtc: Callable[[int], WebRtcEndpoint] | None) -> Endpoint:
         if leg_id in self._endpoints:
             raise ValueError(f"leg {leg_id!r} already has a media endpoint")
         loop = asyncio.get_running_loop()
@@ -84,17 +105,18 @@ class MediaServer:
             if port in self._in_use:
                 continue
             self._in_use.add(port)
-            endpoint = Endpoint(leg_id, port)
+            endpoint = Endpoint(leg_id, port) if webrtc is None else webrtc(port)
             endpoint.family = self.family
             try:
                 await loop.create_datagram_endpoint(
                     lambda e=endpoint: e,  # type: ignore[misc]
                     sock=self._socket(port),
                 )
-                await loop.create_datagram_endpoint(
-                    lambda e=endpoint: RtcpSocket(e),  # type: ignore[misc]
-                    sock=self._socket(port + 1),
-                )
+                if webrtc is None:  # a WebRTC leg multiplexes RTCP on the RTP port
+                    await loop.create_datagram_endpoint(
+                        lambda e=endpoint: RtcpSocket(e),  # type: ignore[misc]
+                        sock=self._socket(port + 1),
+                    )
             except OSError:
                 # Either port is taken by another program: free the pair, try the next one.
                 self._close_sockets(endpoint)
@@ -244,7 +266,7 @@ class MediaServer:
 
     @staticmethod
     def _close_sockets(endpoint: Endpoint) -> None:
-        for transport in (endpoint.transport, endpoint.rtcp_transport):
+        for transport in {endpoint.transport, endpoint.rtcp_transport}:
             if transport is not None:
                 transport.close()
 

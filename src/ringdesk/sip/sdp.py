@@ -3,7 +3,8 @@
 We only ever carry one audio stream of G.711 (PCMU 0 / PCMA 8, 20 ms) plus RFC 4733
 telephone-event, so the model is that and nothing more; other m= lines are answered with port 0.
 The stream may be SRTP (RTP/SAVP, RTP/SAVPF) keyed by SDES (RFC 4568 a=crypto): see the
-"SDES" section below.
+"SDES" section below; or, for a browser, WebRTC's UDP/TLS/RTP/SAVPF (ICE, DTLS-SRTP keys,
+rtcp-mux): see the "WebRTC" section, used only where the caller asks for it (webrtc=True).
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ class MediaDescription:
     rtcp_port: int | None = None  # a=rtcp (RFC 3605): RTCP not on the RTP port + 1
     rtcp_address: str | None = None
     crypto: list[str] = field(default_factory=list)  # a=crypto values as written (RFC 4568)
+    # WebRTC (RFC 8839 ICE, RFC 8122/5763 DTLS, RFC 5761 rtcp-mux, RFC 9143 mid); session-level
+    # ICE and DTLS attributes are copied here when the m= line has none of its own.
+    ice_ufrag: str | None = None
+    ice_pwd: str | None = field(default=None, repr=False)
+    fingerprints: list[tuple[str, str]] = field(default_factory=list)  # (hash, value)
+    setup: str | None = None
+    rtcp_mux: bool = False
+    mid: str | None = None
+    candidates: list[str] = field(default_factory=list)  # a=candidate values as written
 
 
 @dataclass(slots=True)
@@ -54,6 +64,8 @@ class SessionDescription:
     connection: str | None
     media: list[MediaDescription]
     direction: str = "sendrecv"  # session-level attribute, overridden per m=
+    ice_lite: bool = False  # a=ice-lite (session level)
+    bundle: list[str] = field(default_factory=list)  # mids of a=group:BUNDLE
 
     def audio(self) -> MediaDescription | None:
         for m in self.media:
@@ -71,6 +83,9 @@ def parse_sdp(body: bytes) -> SessionDescription:
     connection: str | None = None
     session_direction = "sendrecv"
     media: list[MediaDescription] = []
+    session = MediaDescription("session", 0, "", [])  # session-level ICE/DTLS attributes
+    ice_lite = False
+    bundle: list[str] = []
     seen_v = False
     for raw in text.replace("\r\n", "\n").split("\n"):
         line = raw.strip()
@@ -106,14 +121,29 @@ def parse_sdp(body: bytes) -> SessionDescription:
             media.append(MediaDescription(parts[0], port, parts[2], parts[3:]))
         elif kind == "a":
             _attribute(value, current, media)
-            if current is None and value in DIRECTIONS:
-                session_direction = value
+            if current is None:
+                if value in DIRECTIONS:
+                    session_direction = value
+                elif value == "ice-lite":
+                    ice_lite = True
+                elif value.startswith("group:BUNDLE"):
+                    bundle = value[len("group:BUNDLE") :].split()
+                else:
+                    _webrtc_attribute(value, session)
     if not seen_v:
         raise SdpError("missing v= line")
-    sdp = SessionDescription(origin_session, origin_version, connection, media, session_direction)
+    sdp = SessionDescription(
+        origin_session, origin_version, connection, media, session_direction, ice_lite, bundle
+    )
     for m in media:
         if m.connection is None:
             m.connection = connection
+        if m.ice_ufrag is None and m.ice_pwd is None:
+            m.ice_ufrag, m.ice_pwd = session.ice_ufrag, session.ice_pwd
+        if not m.fingerprints:
+            m.fingerprints = list(session.fingerprints)
+        if m.setup is None:
+            m.setup = session.setup
         if m.direction == "sendrecv" and session_direction != "sendrecv":
             m.direction = session_direction
     return sdp
@@ -141,6 +171,31 @@ def _attribute(value: str, current: MediaDescription | None, media: list[MediaDe
         _rtcp_attribute(arg, current)
     elif name == "crypto":
         current.crypto.append(arg)
+    else:
+        _webrtc_attribute(value, current)
+
+
+def _webrtc_attribute(value: str, current: MediaDescription) -> None:
+    """ICE, DTLS and mux attributes; malformed ones are left out (webrtc_peer then says what is
+    missing)."""
+    name, _, arg = value.partition(":")
+    arg = arg.strip()
+    if name == "ice-ufrag" and arg:
+        current.ice_ufrag = arg
+    elif name == "ice-pwd" and arg:
+        current.ice_pwd = arg
+    elif name == "fingerprint":
+        parts = arg.split()
+        if len(parts) == 2:
+            current.fingerprints.append((parts[0].lower(), parts[1].upper()))
+    elif name == "setup" and arg:
+        current.setup = arg.lower()
+    elif name == "rtcp-mux" and not arg:
+        current.rtcp_mux = True
+    elif name == "mid" and arg:
+        current.mid = arg
+    elif name == "candidate" and arg:
+        current.candidates.append(arg)
 
 
 def _rtcp_attribute(arg: str, current: MediaDescription) -> None:
@@ -184,15 +239,23 @@ class Negotiated:
     rtcp_host: str | None = None
     profile: str = "RTP/AVP"  # the m= line's transport: RTP/AVP(F), or RTP/SAVP(F) for SRTP
     crypto: Crypto | None = None  # SRTP: the peer's a=crypto we use (its sending key)
+    webrtc: WebRtcPeer | None = None  # UDP/TLS/RTP/SAVPF: the peer's ICE and DTLS parameters
 
 
-def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
+def negotiate(
+    offer: SessionDescription, codecs: Sequence[str], *, webrtc: bool = False
+) -> Negotiated:
     """Pick the first codec of the offer (the offerer's preference) that our settings allow;
-    an SRTP offer also gets the first of its a=crypto lines we can do (else 488)."""
+    an SRTP offer also gets the first of its a=crypto lines we can do (else 488). With
+    `webrtc` (a browser leg) the offer must be UDP/TLS/RTP/SAVPF with ICE and DTLS parameters
+    and nothing else will do; without it such an offer is refused."""
     m = offer.audio()
-    if m is None or m.proto.upper() not in PLAIN_PROFILES + SECURE_PROFILES:
-        raise SdpError("no usable audio stream")
-    crypto = offered_crypto(m)
+    if m is None or m.proto.upper() not in _profiles(webrtc):
+        raise SdpError(
+            "a WebRTC leg needs UDP/TLS/RTP/SAVPF audio" if webrtc else "no usable audio stream"
+        )
+    crypto = None if webrtc else offered_crypto(m)
+    peer = webrtc_peer(m, offer=True) if webrtc else None
     if not m.connection:
         raise SdpError("no connection address")
     allowed = {c.upper() for c in codecs}
@@ -217,18 +280,37 @@ def negotiate(offer: SessionDescription, codecs: Sequence[str]) -> Negotiated:
         rtcp_host=m.rtcp_address,
         profile=m.proto.upper(),
         crypto=crypto,
+        webrtc=peer,
     )
 
 
+def _profiles(webrtc: bool) -> tuple[str, ...]:
+    return WEBRTC_PROFILES if webrtc else PLAIN_PROFILES + SECURE_PROFILES
+
+
 def answer_remote(
-    answer: SessionDescription, offered: Sequence[int], crypto: Sequence[Crypto] = ()
+    answer: SessionDescription,
+    offered: Sequence[int],
+    crypto: Sequence[Crypto] = (),
+    *,
+    webrtc: bool = False,
 ) -> Negotiated:
     """Read the answer to our offer: the codec it chose must be one we offered; when we
-    offered SRTP (`crypto`, our a=crypto lines), it must have taken one of them."""
+    offered SRTP (`crypto`, our a=crypto lines), it must have taken one of them; when we
+    offered WebRTC (`webrtc`), it must be UDP/TLS/RTP/SAVPF with ICE and DTLS parameters."""
     m = answer.audio()
     if m is None or not m.connection:
         raise SdpError("answer has no audio stream")
-    theirs = answered_crypto(m, crypto)
+    peer = None
+    if webrtc:
+        if m.proto.upper() not in WEBRTC_PROFILES:
+            raise SdpError("answer to our WebRTC offer is not UDP/TLS/RTP/SAVPF")
+        peer = webrtc_peer(m, offer=False)
+        theirs = None
+    elif m.proto.upper() in WEBRTC_PROFILES:
+        raise SdpError("WebRTC answer to an offer that was not")
+    else:
+        theirs = answered_crypto(m, crypto)
     for fmt in m.formats:
         if fmt.isdigit() and int(fmt) in offered and codec_name(m, int(fmt)) in CODEC_PT:
             return Negotiated(
@@ -242,6 +324,7 @@ def answer_remote(
                 rtcp_host=m.rtcp_address,
                 profile=m.proto.upper(),
                 crypto=theirs,
+                webrtc=peer,
             )
     raise SdpError("answer chose no codec we offered")
 
@@ -257,10 +340,14 @@ def build_sdp(
     direction: str = "sendrecv",
     profile: str = "RTP/AVP",
     crypto: Sequence[Crypto] = (),
+    webrtc: WebRtcAttributes | None = None,
 ) -> bytes:
     """One audio stream, G.711 at 20 ms, with telephone-event when given; with `crypto`, our
-    a=crypto lines (an SRTP `profile`)."""
+    a=crypto lines (an SRTP `profile`); with `webrtc`, UDP/TLS/RTP/SAVPF and our ICE-lite and
+    DTLS attributes (whatever `profile` says)."""
     ip = "IP6" if ":" in address else "IP4"
+    if webrtc is not None:
+        profile = WEBRTC_PROFILES[0]
     fmts = [str(pt) for pt in payload_types]
     if telephone_event is not None:
         fmts.append(str(telephone_event))
@@ -270,8 +357,14 @@ def build_sdp(
         "s=ringdesk",
         f"c=IN {ip} {address}",
         "t=0 0",
-        f"m=audio {port} {profile} {' '.join(fmts)}",
     ]
+    if webrtc is not None:
+        lines.append("a=ice-lite")
+        if webrtc.mid is not None:
+            lines.append(f"a=group:BUNDLE {webrtc.mid}")
+    lines.append(f"m=audio {port} {profile} {' '.join(fmts)}")
+    if webrtc is not None:
+        lines.extend(webrtc_lines(webrtc))
     for pt in payload_types:
         lines.append(f"a=rtpmap:{pt} {STATIC_CODECS[pt]}/8000")
     if telephone_event is not None:
@@ -420,3 +513,95 @@ def answered_crypto(m: MediaDescription, offered: Sequence[Crypto]) -> Crypto | 
         if crypto is not None and ours.get(crypto.tag) == crypto.suite:
             return crypto
     raise SdpError("SRTP answer without a crypto line we offered")
+
+
+# ---- WebRTC: ICE-lite, DTLS-SRTP, rtcp-mux (RFC 8839, RFC 5763, RFC 8842, RFC 5761) --------
+#
+# A browser's audio is m=audio <port> UDP/TLS/RTP/SAVPF with a=ice-ufrag/a=ice-pwd (its ICE
+# credentials), a=fingerprint (its DTLS certificate's hash), a=setup (who starts the handshake),
+# a=rtcp-mux (RTP and RTCP on one port: browsers require it) and a=mid in a BUNDLE group. Its
+# c= and m= port say little (0.0.0.0 and 9 before candidates are known): the media address is
+# what its STUN checks come from. We are ICE-lite: our SDP has a=ice-lite and one host
+# candidate, our RTP address.
+
+WEBRTC_PROFILES = ("UDP/TLS/RTP/SAVPF",)
+SETUP_VALUES = ("actpass", "active", "passive")
+
+
+@dataclass(frozen=True, slots=True)
+class WebRtcPeer:
+    """The peer's WebRTC parameters from its audio m= line (ringdesk.media.api.WebRtcRemote
+    takes the first four as they are)."""
+
+    ice_ufrag: str
+    ice_pwd: str = field(repr=False)
+    fingerprints: tuple[tuple[str, str], ...]
+    setup: str
+    mid: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebRtcAttributes:
+    """Our WebRTC attributes for build_sdp (from ringdesk.media.api.WebRtcLocal, plus the
+    candidates' addresses and the mid, which in an answer must be the offer's)."""
+
+    ice_ufrag: str
+    ice_pwd: str = field(repr=False)
+    fingerprint: tuple[str, str]  # (hash function, value)
+    setup: str
+    candidates: tuple[tuple[str, int], ...] = ()  # our host candidates (address, port)
+    mid: str | None = "0"
+
+
+def webrtc_peer(m: MediaDescription, *, offer: bool) -> WebRtcPeer:
+    """The peer's ICE and DTLS parameters, or SdpError (488) naming what is missing or wrong."""
+    if not m.ice_ufrag or not m.ice_pwd:
+        raise SdpError("WebRTC SDP without a=ice-ufrag and a=ice-pwd")
+    if not m.fingerprints:
+        raise SdpError("WebRTC SDP without a=fingerprint")
+    if not any(alg in FINGERPRINT_HASHES for alg, _ in m.fingerprints):
+        raise SdpError("WebRTC SDP with no a=fingerprint hash we know")
+    setup = m.setup or ("actpass" if offer else "active")  # RFC 4145 defaults
+    if setup not in SETUP_VALUES or (not offer and setup == "actpass"):
+        raise SdpError(f"a=setup:{setup} is not usable here")
+    if not m.rtcp_mux:
+        raise SdpError("WebRTC SDP without a=rtcp-mux (RTCP must share the RTP port)")
+    return WebRtcPeer(
+        ice_ufrag=m.ice_ufrag,
+        ice_pwd=m.ice_pwd,
+        fingerprints=tuple(m.fingerprints),
+        setup=setup,
+        mid=m.mid,
+        candidates=tuple(m.candidates),
+    )
+
+
+FINGERPRINT_HASHES = ("sha-1", "sha-256", "sha-384", "sha-512")
+
+
+def candidate_line(host: str, port: int, foundation: int = 1) -> str:
+    """One host candidate for RTP (component 1, UDP, the host type preference 126, RFC 8445
+    5.1.2): a=candidate value."""
+    priority = (126 << 24) | (65535 << 8) | 255
+    return f"{foundation} 1 udp {priority} {host} {port} typ host"
+
+
+def webrtc_lines(attributes: WebRtcAttributes) -> list[str]:
+    """Our media-level WebRTC attribute lines (the session-level a=ice-lite and BUNDLE group are
+    build_sdp's)."""
+    lines = []
+    if attributes.mid is not None:
+        lines.append(f"a=mid:{attributes.mid}")
+    lines += [
+        f"a=ice-ufrag:{attributes.ice_ufrag}",
+        f"a=ice-pwd:{attributes.ice_pwd}",
+        f"a=fingerprint:{attributes.fingerprint[0]} {attributes.fingerprint[1]}",
+        f"a=setup:{attributes.setup}",
+        "a=rtcp-mux",
+    ]
+    for foundation, (host, port) in enumerate(attributes.candidates, start=1):
+        lines.append(f"a=candidate:{candidate_line(host, port, foundation)}")
+    if attributes.candidates:
+        lines.append("a=end-of-candidates")
+    return lines
