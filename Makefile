@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 JS_TOOLS := tools/js
 JS_STAMP := $(JS_TOOLS)/node_modules/.installed
 
-.PHONY: serve test lint typecheck layers js unit e2e bench deps clean screenshots
+.PHONY: serve test lint typecheck layers js vendor-jssip unit e2e bench deps clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ $(JS_STAMP): $(JS_TOOLS)/package.json $(JS_TOOLS)/package-lock.json
 js: $(JS_STAMP)
 	$(JS_TOOLS)/node_modules/.bin/tsc -p $(JS_TOOLS)
 	$(JS_TOOLS)/node_modules/.bin/eslint --config $(JS_TOOLS)/eslint.config.js --max-warnings 0 src/ringdesk/web/static/js
+
+# The browser phone's JsSIP (pinned in tools/js/package.json), bundled once into
+# src/ringdesk/web/static/vendor/ with its licence; committed, nothing is built at run time.
+vendor-jssip: $(JS_STAMP)
+	$(JS_TOOLS)/vendor-jssip.sh
 
 # Three workers, each taking whole test files (module fixtures such as a shared server stay in
 # one process): most of a test's time is spent waiting on servers, peers and audio, not on the

@@ -39,6 +39,7 @@ def assign(
     cti_number: str,
     phone_password: str | None,
     auto_answer: bool | None,
+    browser_phone_allowed: bool | None = None,
 ) -> None:
     """Create or change the user's assignment; a None password or auto_answer keeps the current
     value. Conflict when the CTI ID or number was taken meanwhile."""
@@ -52,7 +53,17 @@ def assign(
         cti.phone_password = phone_password
     if auto_answer is not None:
         cti.auto_answer = auto_answer
+    if browser_phone_allowed is not None:
+        cti.browser_phone_allowed = browser_phone_allowed
     commit_or_conflict(db)
+
+
+def set_phone(db: Session, *, user_id: int, phone: str) -> None:
+    """The agent's own choice of phone ("sip" or "browser")."""
+    cti = db.get(m.CtiAgent, user_id)
+    if cti is not None:
+        cti.phone_kind = phone
+        db.commit()
 
 
 def unassign(db: Session, *, user_id: int) -> None:

@@ -151,6 +151,14 @@ class CtiAgent(Base):
     auto_answer: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_false(), nullable=False
     )
+    # The browser phone (SIP over WebSocket): the admin allows it per agent, the agent chooses
+    # "sip" (a SIP phone) or "browser"; added by migration 0011.
+    browser_phone_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false(), nullable=False
+    )
+    phone_kind: Mapped[str] = mapped_column(
+        String(8), default="sip", server_default="sip", nullable=False
+    )
 
 
 class CallingNumber(Base):

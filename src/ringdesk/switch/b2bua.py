@@ -65,8 +65,10 @@ from .shared import ALLOW, SDP_TYPE, SwitchState
 from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
 from .teardown import Teardown
+from .transport import WS_TRANSPORTS
 from .trunk_registration import TrunkRegistrations
 from .trunk_targets import sources as located_sources
+from .websocket import SipWebSockets
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,10 @@ class Switch(RequestHandler):
             secrets.token_bytes(32),
             state.save_bindings,
             self.gate,
+        )
+        # The browser phones' SIP WebSockets, accepted by the web server (websocket.py).
+        self.websockets = SipWebSockets(
+            state.stack.transport, state.registrar, state.stack.now, state.save_bindings
         )
         # OPTIONS to UDP phones every `keepalive` s: their NAT mappings stay open (keepalive.py)
         self.keepalive = KeepAlive(
@@ -337,6 +343,9 @@ class Switch(RequestHandler):
                 self.inbound.on_cancel(req, txn)
             elif req.to_addr.tag is not None:
                 self.inbound.in_dialog(req, txn)
+            elif method == "INVITE" and tp in WS_TRANSPORTS:
+                # The browser phone answers calls; it places none (Dial up is the engine's).
+                stack.respond(txn, make_response(req, 403, "Forbidden", to_tag=new_tag()))
             elif method == "INVITE":
                 assert isinstance(txn, ServerInvite)
                 self.inbound.on_invite(req, txn, src, tp)

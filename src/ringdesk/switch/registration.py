@@ -21,7 +21,7 @@ from ringdesk.switch.lookup import SwitchDirectory
 
 from .gate import Gate
 from .stack import SipStack
-from .transport import Address
+from .transport import WS_TRANSPORTS, Address
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ class RegistrationService:
         if not aor:
             self.stack.respond(txn, make_response(req, 404, "No user in To", to_tag=tag))
             return
+        if tp in WS_TRANSPORTS:
+            self._over_websocket(req, txn, src, tp, aor, tag)
+            return
         digest = self._digest()
         wall = time.time()  # nonces carry wall-clock time so they survive a restart's clock
         header = req.headers.get("authorization")
@@ -110,6 +113,25 @@ class RegistrationService:
         headers = result.headers
         self.stack.respond(
             txn, make_response(req, result.status, result.reason, to_tag=tag, headers=headers)
+        )
+        if result.status == 200:
+            self.on_saved_change()
+
+    def _over_websocket(
+        self, req: Request, txn: ServerTransaction, src: Address, tp: str, aor: str, tag: str
+    ) -> None:
+        """The browser phone: its socket was opened for one agent with a ticket from that
+        agent's web session (web/routers/sip_ws.py), so the socket is the credential and no
+        digest is asked (the page never learns the phone password). Any other CTI ID is 403."""
+        peer = self.stack.transport.ws_peers.get(src)
+        owner = getattr(peer, "cti_id", None)
+        if owner is None or aor != owner:
+            self._refuse(req, txn, src, aor, f"not the socket's agent ({owner})", time.time())
+            return
+        result = self.registrar.register(aor, req, src, tp, self.stack.now())
+        self.stack.respond(
+            txn,
+            make_response(req, result.status, result.reason, to_tag=tag, headers=result.headers),
         )
         if result.status == 200:
             self.on_saved_change()

@@ -237,6 +237,8 @@ class SwitchState:
         if sips and tp == "tls":
             return f"<sips:{CONTACT_USER}@{host}:{port}>"
         suffix = f";transport={tp}" if tp in ("tcp", "tls") else ""
+        if tp in ("ws", "wss"):
+            suffix = ";transport=ws"  # RFC 7118 5.2: "ws" names both
         return f"<sip:{CONTACT_USER}@{host}:{port}{suffix}>"
 
     def leg_contact(self, leg: Leg) -> str:

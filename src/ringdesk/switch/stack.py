@@ -86,6 +86,7 @@ class SipStack:
         self._tps: dict[int, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.host = host
+        self.ws_port = 0  # the web server's port, once the runtime knows it
         self._dual = host == "::"  # one IPv6 socket serves IPv4 peers too (transport.py)
         # Our address in Via toward a peer (SwitchState sets addresses.py's choice).
         self.advertise: Callable[[str | None], str] = lambda _peer: host or "127.0.0.1"
@@ -102,6 +103,8 @@ class SipStack:
     def port_for(self, transport: str) -> int:
         """The port we advertise (Via, Contact) on `transport`: TLS has its own."""
         tls = self.tls_port
+        if transport in ("ws", "wss") and self.ws_port:
+            return self.ws_port  # the web server's port (SIP over WebSocket, websocket.py)
         return tls if transport == "tls" and tls is not None else self.port
 
     def now(self) -> float:
@@ -168,7 +171,7 @@ class SipStack:
             txn = ServerInvite(req, src, self.now(), reliable)
         else:
             txn = ServerNonInvite(req, src, self.now(), reliable)
-        if tp == "tls":
+        if tp not in ("udp", "tcp"):  # TLS, WS, WSS: not implied by `reliable`
             self._tps[id(txn)] = tp
         self.table.add_server(txn)
         self.handler.on_request(req, txn, src, tp)
@@ -217,7 +220,7 @@ class SipStack:
             txn = ClientInvite(req, dest, self.now(), reliable)
         else:
             txn = ClientNonInvite(req, dest, self.now(), reliable)
-        if tp == "tls":
+        if tp not in ("udp", "tcp"):  # TLS, WS, WSS: not implied by `reliable`
             self._tps[id(txn)] = tp
         self.table.add_client(txn)
         self._owners[id(txn)] = _ClientOwner(on_response, on_timeout)

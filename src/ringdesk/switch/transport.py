@@ -76,6 +76,8 @@ TLS_HANDSHAKE_TIMEOUT = 10.0  # without a gate; with one, its tls_handshake_time
 CONNECT_TIMEOUT = 5.0  # seconds for a connection we open (TCP connect + TLS handshake)
 MAX_DIAL_NAMES = 4096  # addresses the outbound code may have us dial (trunk targets)
 STREAM_TRANSPORTS = frozenset({"tcp", "tls"})
+# SIP over WebSocket (RFC 7118): the web server's sockets, one frame per message (websocket.py).
+WS_TRANSPORTS = frozenset({"ws", "wss"})
 MAX_CALLS_PER_CONNECTION = 256  # INVITE dialogs tracked per connection (they keep it open)
 _EXPIRES_RE = re.compile(r";\s*expires\s*=\s*(\d+)", re.I)
 # What `counts` counts: connections refused at once, and closed by a timeout.
@@ -216,6 +218,8 @@ class SipTransport:
         self._tls_server: asyncio.Server | None = None
         self._tls_listener: socket.socket | None = None
         self._tls_conns: dict[Address, _Conn] = {}
+        # The browser phones' SIP WebSockets, by peer address (websocket.SipWebSockets).
+        self.ws_peers: dict[Address, Any] = {}
         # Connections we open (module docstring): the TLS client context (None: made with the
         # system CAs on first use), the server name per address we may dial, the messages
         # waiting for a connection being made, and the last failure per address.
@@ -606,6 +610,14 @@ class SipTransport:
 
     def send(self, msg: Request | Response, dest: Address, transport: str = "udp") -> None:
         data = msg.to_bytes()
+        if transport in WS_TRANSPORTS:
+            peer = self.ws_peers.get(dest)
+            if peer is None or not peer.write(data):
+                # Never dialled: without the browser's socket the request fails at once.
+                log.info("no SIP WebSocket to %s:%s: %s not sent", dest[0], dest[1], _what(msg))
+                if isinstance(msg, Request) and self.on_unreachable is not None:
+                    asyncio.get_running_loop().call_soon(self._unreachable, data, dest)
+            return
         if transport in STREAM_TRANSPORTS:
             conns = self._tls_conns if transport == "tls" else self._conns
             conn = conns.get(dest)

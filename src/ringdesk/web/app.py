@@ -30,11 +30,13 @@ from ringdesk.web.routers import (
     calls,
     cti,
     favorites,
+    phone,
     profile,
     tickets,
     ws,
 )
 from ringdesk.web.second_factor import PendingLogins
+from ringdesk.web.sip_tickets import SipTickets
 from ringdesk.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         per_address=settings.login_address_failures,
     )
     app.state.pending_logins = PendingLogins()  # password right, TOTP code still due
+    app.state.sip_tickets = SipTickets()  # the browser phone's single-use socket tickets
     docs_page = get_swagger_ui_html(openapi_url="/openapi.json", title="Ringdesk - Swagger UI")
     # Added last = runs first: the headers wrap every answer, the size and auth checks included.
     app.add_middleware(AuthBeforeBody)
@@ -98,7 +101,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         health = runtime.health()
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
-    for module in (auth, profile, cti, calls, favorites, tickets, *admin.MODULES, board, ws):
+    for module in (auth, profile, cti, phone, calls, favorites, tickets, *admin.MODULES, board, ws):
         app.include_router(module.router)
 
     if STATIC.is_dir():

@@ -153,6 +153,30 @@ class CtiAgent(TypedDict):
     has_phone_password: bool
     registered: bool
     auto_answer: bool
+    # The browser phone: allowed by the admin, chosen by the agent ("sip" or "browser").
+    browser_phone_allowed: bool
+    phone_kind: str
+    # Where the agent's phone is registered: "<transport> <address>:<port>", one per contact.
+    phone_contacts: list[str]
+
+
+class PhoneChoice(TypedDict):
+    """GET/PUT /api/cti/phone: the phone in use ("browser" only when allowed)."""
+
+    phone: str
+    browser_allowed: bool
+    cti_id: str | None
+    sip_domain: str
+
+
+class SipTicket(TypedDict):
+    """POST /api/cti/sip-ticket: opens GET `path` (SIP over WebSocket) once, within expires_in."""
+
+    ticket: str
+    path: str
+    expires_in: int
+    cti_id: str
+    sip_domain: str
 
 
 # ---- statistics ---------------------------------------------------------------------------------

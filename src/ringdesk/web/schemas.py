@@ -79,6 +79,12 @@ class StatusBody(Body):
     status: ChosenStatus
 
 
+class PhoneChoiceBody(Body):
+    """The agent's phone: a SIP phone, or the browser (when the admin allows it)."""
+
+    phone: Literal["sip", "browser"]
+
+
 # A number as an agent types it ("(030) 123-45 67", "+49 ..."): the core normalises it and
 # answers destination_invalid or destination_not_allowed (core/dialplan.py); only bounded here.
 DialNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["555 1234"])]
@@ -309,6 +315,8 @@ class CtiAgentBody(Body):
     generate_phone_password: bool = False
     # Omitted: keep the current setting (off for a new assignment), as for phone_password.
     auto_answer: bool | None = None
+    # Omitted: keep the current setting (off for a new assignment).
+    browser_phone_allowed: bool | None = None
 
 
 CountryCode = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}$")]

@@ -41,7 +41,17 @@ def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> CtiAgen
         "has_phone_password": bool(cti and cti.phone_password),
         "registered": bool(cti) and runtime.phone_registered(user.id),
         "auto_answer": bool(cti and cti.auto_answer),
+        "browser_phone_allowed": bool(cti and cti.browser_phone_allowed),
+        "phone_kind": cti.phone_kind if cti else "sip",
+        "phone_contacts": _contacts(runtime, cti.cti_id) if cti else [],
     }
+
+
+def _contacts(runtime: Runtime, cti_id: str) -> list[str]:
+    """The agent's registered contacts as the switch has them (transport and source)."""
+    switch = runtime.switch
+    bindings = switch.registrar.lookup(cti_id, switch.stack.now()) if switch.started else []
+    return [f"{b.transport} {b.source[0]}:{b.source[1]}" for b in bindings]
 
 
 @router.get("/cti/agents")
@@ -78,6 +88,7 @@ async def assign_cti(
                 cti_number=body.cti_number,
                 phone_password=password,
                 auto_answer=body.auto_answer,
+                browser_phone_allowed=body.browser_phone_allowed,
             )
     runtime.reload_config()
     with runtime.db() as db:

@@ -52,6 +52,17 @@
  *   offer: Offer | null, call: Call | null}} AgentState
  */
 
+/**
+ * GET/PUT /api/cti/phone: the agent's phone ("browser" only when the admin allows it).
+ * @typedef {{phone: "sip" | "browser", browser_allowed: boolean, cti_id: string | null,
+ *   sip_domain: string}} PhoneChoice
+ */
+/**
+ * POST /api/cti/sip-ticket: opens `path` (SIP over WebSocket) once, within expires_in seconds.
+ * @typedef {{ticket: string, path: string, expires_in: number, cti_id: string,
+ *   sip_domain: string}} SipTicket
+ */
+
 /** @typedef {{id: number, username: string, name: string, role: Role}} User */
 /** @typedef {User & {totp_enabled: boolean}} AdminUser */
 
@@ -108,7 +119,8 @@
 /**
  * One of GET /api/admin/cti/agents.
  * @typedef {{user_id: number, name: string, cti_id: string | null, cti_number: string | null,
- *   has_phone_password: boolean, registered: boolean, auto_answer: boolean}} CtiAgent
+ *   has_phone_password: boolean, registered: boolean, auto_answer: boolean,
+ *   browser_phone_allowed: boolean, phone_kind: "sip" | "browser", phone_contacts: string[]}} CtiAgent
  */
 
 /**

@@ -11,6 +11,7 @@ import { NOTIFY_WHY, askNotifications, ringtoneSettings, startAlerts, stopAlerts
 import { callCard, offerCard } from "./cards.js";
 import { openDialUp } from "./dialup.js";
 import { phoneIcon } from "./icons.js";
+import { mountPhone, unmountPhone } from "../phone/sip.js";
 import { openShortcutHelp, startShortcuts, stopShortcuts } from "./shortcuts.js";
 import { statusMenu } from "./status-menu.js";
 
@@ -70,6 +71,7 @@ export function mountWidget(root) {
         "✕",
       ),
     ),
+    mountPhone(), // the browser phone's line (phone/sip.js)
     content,
   );
   panel.addEventListener("keydown", (e) => {
@@ -101,6 +103,7 @@ export function mountWidget(root) {
 export function unmountWidget() {
   for (const off of unsubscribers) off();
   unsubscribers = [];
+  unmountPhone();
   stopAlerts();
   stopShortcuts();
   open = false;

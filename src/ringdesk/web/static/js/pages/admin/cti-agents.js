@@ -75,6 +75,10 @@ function agentRow(a, reload) {
   // Auto Answer: for agents on a headset, offered calls connect with no click on Answer.
   const autoAnswer = checkbox("Auto Answer", Boolean(a.auto_answer), { name: "auto_answer" });
   autoAnswer.input.setAttribute("aria-describedby", `auto-answer-hint-${a.user_id}`);
+  // The browser phone (SIP over WebSocket from the page): the agent may then choose it.
+  const browserPhone = checkbox("Allow the browser phone", Boolean(a.browser_phone_allowed), {
+    name: "browser_phone_allowed",
+  });
   const status = ui.saveStatus();
   // A generated password is shown here once, to copy into the phone; it is never shown again.
   const shown = h("div", { class: "generated-password", hidden: true, role: "status" });
@@ -99,8 +103,13 @@ function agentRow(a, reload) {
       password.setAttribute("aria-invalid", "true");
       return;
     }
-    /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, phone_password?: string, generate_phone_password?: boolean}} */
-    const body = { cti_id: id, cti_number: number, auto_answer: autoAnswer.input.checked };
+    /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, browser_phone_allowed: boolean, phone_password?: string, generate_phone_password?: boolean}} */
+    const body = {
+      cti_id: id,
+      cti_number: number,
+      auto_answer: autoAnswer.input.checked,
+      browser_phone_allowed: browserPhone.input.checked,
+    };
     if (generate) body.generate_phone_password = true;
     else if (password.value) body.phone_password = password.value;
     await ui.saveForm(form, status.fail, async () => {
@@ -144,6 +153,7 @@ function agentRow(a, reload) {
         "Calls offered to this agent are answered at once, with no click on Answer.",
       ),
     ),
+    h("div", { class: "field" }, browserPhone),
     shown,
     ui.formActions(
       ui.submitButton("Save", { "aria-label": `Save CTI for ${a.name}` }),
