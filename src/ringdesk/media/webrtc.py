@@ -105,6 +105,7 @@ class WebRtcEndpoint(Endpoint):
         self.dtls: DtlsSession | None = None
         self.checked: list[tuple[str, int]] = []  # sources that passed a STUN check
         self.selected: tuple[str, int] | None = None  # where DTLS and our media go
+        self._selected_host, self._selected_port = "", -1  # `selected` once connected
         self.stun_answered = 0
         self.stun_dropped = 0
         self._early: list[bytes] = []
@@ -274,6 +275,7 @@ class WebRtcEndpoint(Endpoint):
         self.srtp = SrtpLeg(self.leg_id, keys)
         self.state = CONNECTED
         self.address = self.selected
+        self._note_selected()
         self._heard = True
         self._latch = False
         self._mux_rtcp()
@@ -328,11 +330,25 @@ class WebRtcEndpoint(Endpoint):
             self.selected = source
             if self.state == CONNECTED:
                 self.address = source  # the browser moved its media (nominated another pair)
+                self._note_selected()
                 self._mux_rtcp()
         if self.state == NEW and self.dtls is not None:
             self._start_dtls()
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        # The hot path first: SRTP from the address our media goes to, once connected.
+        if (
+            self.srtp is not None
+            and data
+            and 127 < data[0] < 192
+            and addr[1] == self._selected_port
+            and addr[0] == self._selected_host
+        ):
+            if is_rtcp(data):
+                self.on_rtcp(data, addr)
+            else:
+                Endpoint.datagram_received(self, data, addr)
+            return
         if self.state == FAILED:
             return
         kind = classify(data)
@@ -348,6 +364,10 @@ class WebRtcEndpoint(Endpoint):
                 self.on_rtcp(data, addr)
             else:
                 super().datagram_received(data, addr)
+
+    def _note_selected(self) -> None:
+        if self.selected is not None:
+            self._selected_host, self._selected_port = self.selected
 
     def _follow(self, addr: tuple[str, int]) -> None:
         super()._follow(addr)
