@@ -359,3 +359,39 @@ async def test_endpoint_dtls_retransmits_then_times_out(monkeypatch: pytest.Monk
     hellos = [d for d, _ in wire.sent if classify(d) == ice_lite.DTLS]
     assert len(hellos) == 2  # the ClientHello and its retransmission after 1 s
     assert ours.state == "failed" and ours.failure is not None and "DTLS" in ours.failure
+
+
+async def test_media_server_opens_a_webrtc_endpoint_on_one_port() -> None:
+    from ringdesk.media.server import MediaServer
+    from tests.support.rtp import free_udp_port
+
+    low = free_udp_port(even=True)
+    media = MediaServer("127.0.0.1", port_range=(low, low + 4))
+    first = await media.open_webrtc_endpoint("a")
+    second = await media.open_webrtc_endpoint("b")
+    try:
+        assert isinstance(first, WebRtcEndpoint) and first.transport is not None
+        assert first.rtcp_transport is first.transport  # rtcp-mux: no socket on port + 1
+        assert first.certificate is second.certificate  # one identity per media server
+        assert first.ice.ufrag != second.ice.ufrag and first.ice.pwd != second.ice.pwd
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[bytes] = loop.create_future()
+
+        class Browser(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                if not answered.done():
+                    answered.set_result(data)
+
+        transport, _ = await loop.create_datagram_endpoint(
+            Browser, remote_addr=("127.0.0.1", first.port)
+        )
+        try:
+            ice = IceLite(first.ice.ufrag, first.ice.pwd)
+            transport.sendto(bytes(binding(ice)))
+            response = stun.parse_message(await asyncio.wait_for(answered, 5))
+            assert response.check_message_integrity(first.ice.pwd.encode())
+            assert first.stun_answered == 1 and first.selected is not None
+        finally:
+            transport.close()
+    finally:
+        await media.close()
