@@ -230,14 +230,14 @@ function draw() {
   if (!bar) return;
   bar.dataset.state = status.state;
   bar.dataset.lastInvite = status.lastInvite;
-  if (!choice || !choice.cti_id) {
-    render(bar);
+  if (!choice || !choice.cti_id || (!choice.browser_allowed && choice.phone === "sip")) {
+    render(bar); // a SIP phone only: nothing to choose, the widget says the rest
     return;
   }
   const loggedIn = Boolean(state.get("cti")?.logged_in);
   /** @type {Record<PhoneStatus["state"], string>} */
   const words = {
-    off: loggedIn ? "SIP phone" : "Browser phone: starts with CTI Login",
+    off: loggedIn ? "Browser phone: starting…" : "Browser phone: starts with CTI Login",
     connecting: "Browser phone: connecting…",
     registered: "Browser phone: registered",
     failed: `Browser phone: not registered (${status.reason})`,
