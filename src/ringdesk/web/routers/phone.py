@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
@@ -39,11 +40,9 @@ SESSION_CHECK = 5.0  # seconds between looks at the web session behind an open s
 SEND_QUEUE = 256  # frames waiting for a slow browser before its socket is closed
 
 
-def tickets(app_state: object) -> SipTickets:
-    found = getattr(app_state, "sip_tickets", None)
-    if found is None:
-        found = SipTickets()
-        app_state.sip_tickets = found  # type: ignore[attr-defined]
+def tickets(app_state: Any) -> SipTickets:
+    """The app's ticket store (app.py makes it)."""
+    found: SipTickets = app_state.sip_tickets
     return found
 
 
