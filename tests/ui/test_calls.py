@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.support.server import RunningServer
 from tests.support.sipp import Customer
@@ -114,6 +114,19 @@ def test_customer_hanging_up_ends_the_call_in_the_widget(alice: Desk, tmp_path: 
     assert customer.wait_ended() == "by_customer"
     alice.expect_status("Business (Ticket Processing)")
     expect(alice.widget.locator(".call-card")).to_have_count(0)
+    # The long status fits the narrow tab at the screen edge (it ran past it).
+    alice.widget.get_by_role("button", name="Close Call Widget").click()
+    status = alice.toggle.locator(".widget-toggle-status")
+    expect(status).to_have_text("Ticket work")
+    expect(alice.toggle).to_have_attribute(
+        "aria-label", "Call Widget: Business (Ticket Processing)"
+    )
+    fits = (
+        "el => { const t = el.parentElement.getBoundingClientRect();"
+        " const r = el.getBoundingClientRect();"
+        " return r.left >= t.left && r.right <= t.right && el.scrollWidth <= el.clientWidth; }"
+    )
+    assert status.evaluate(fits)
 
 
 def test_transfer_by_direct_input_then_connect_to_customer(
@@ -250,6 +263,9 @@ def test_dial_up_with_a_registered_calling_number(alice: Desk, tmp_path: Path) -
         expect(desk.page).to_have_url(TICKET_URL)
         desk.expect_status("On Call")
         expect(desk.page.locator("[data-testid=ticket-caller]")).to_have_text("5555678")
+        # An outbound call's customer was called, not the caller.
+        facts = desk.page.locator(".ticket-side dl.facts").first
+        expect(facts.locator("dt").first).to_have_text("Called")
         expect(desk.page.locator(".customer-card")).to_contain_text("Fox Mulder")
         desk.button("End").click()
         desk.expect_status("Business (Ticket Processing)")
@@ -349,3 +365,211 @@ def test_incoming_call_blinks_unless_the_user_prefers_reduced_motion(
     customer.hang_up()
     customer.wait_ended()
     expect(desk.toggle).not_to_have_class(re.compile(r"\bis-ringing\b"))
+    # The screen reader's live region does not keep announcing a call that is gone.
+    expect(desk.page.locator("[aria-live=assertive]")).to_have_text("")
+
+
+# A page the agent is not looking at: the test says when it is hidden (another window in front),
+# and every desktop notification the page makes is kept for the test to read and click.
+AWAY_SCRIPT = """
+(() => {
+  window.__away = false;
+  Object.defineProperty(document, "visibilityState", {
+    get: () => (window.__away ? "hidden" : "visible"),
+  });
+  Object.defineProperty(document, "hidden", { get: () => window.__away });
+  document.hasFocus = () => !window.__away;
+  window.__notes = [];
+  window.__closed = [];
+  const show = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
+    window.__notes.push({
+      title,
+      body: options.body,
+      tag: options.tag,
+      callId: options.data.callId,
+      actions: (options.actions || []).map((a) => a.title),
+    });
+    return show.call(this, title, options);
+  };
+  const close = Notification.prototype.close;
+  Notification.prototype.close = function () {
+    window.__closed.push(this.tag);
+    return close.call(this);
+  };
+})();
+"""
+
+FAVICON = "document.querySelector('link[rel=icon]').getAttribute('href')"
+RINGTONE = (
+    "(() => { const a = document.querySelector('audio.ringtone');"
+    " return a ? {paused: a.paused, time: a.currentTime, volume: a.volume, muted: a.muted}"
+    " : null; })()"
+)
+
+
+def _away(desk: Desk, away: bool) -> None:
+    desk.page.evaluate(
+        "away => { window.__away = away; document.dispatchEvent(new Event('visibilitychange')); }",
+        away,
+    )
+
+
+def test_an_offer_reaches_an_agent_who_is_not_looking_and_stops_when_gone(
+    alice: Desk, tmp_path: Path
+) -> None:
+    desk = alice
+    page = desk.page
+    desk.context.grant_permissions(["notifications"], origin=desk.server.base_url)
+    desk.context.add_init_script(AWAY_SCRIPT)
+    desk.widget.get_by_role("button", name="Close Call Widget").click()
+    page.reload()
+    expect(desk.widget).to_be_hidden()
+    page.mouse.click(5, 5)  # the agent has used the tab once (browsers' autoplay rule)
+    assert page.evaluate(FAVICON) == "/static/img/favicon.svg"
+    _away(desk, True)
+
+    customer = call_in(desk.server, tmp_path / "first")
+    # The widget opened by itself, the tab's title and icon say it, the ringtone plays.
+    expect(desk.widget).to_be_visible()
+    expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
+    expect(page).to_have_title(re.compile(r"Incoming call · 5551234"))
+    assert page.evaluate(FAVICON) == "/static/img/favicon-ringing.svg"
+    ring = desk.wait_until(
+        lambda: (r := page.evaluate(RINGTONE)) and not r["paused"] and r["time"] > 0 and r,
+        what="the ringtone playing",
+    )
+    assert ring["volume"] == pytest.approx(0.8) and ring["muted"] is False
+    notes = desk.wait_until(lambda: page.evaluate("window.__notes"), what="a notification")
+    assert len(notes) == 1 and notes[0]["title"] == "Incoming call"
+    assert notes[0]["body"] == "5551234 · Dana Scully · Customer Support"
+    assert notes[0]["actions"] == ["Answer"]
+    shown = desk.wait_until(
+        lambda: page.evaluate(
+            "tag => navigator.serviceWorker.getRegistration('/static/js/widget/')"
+            ".then(r => r.getNotifications({tag})).then(ns => ns.length)",
+            notes[0]["tag"],
+        ),
+        what="the notification shown by the browser",
+    )
+    assert shown == 1
+    # Its Answer button (pressed in the service worker, as the browser would): answered.
+    worker = next(w for w in desk.context.service_workers if "notify-sw.js" in w.url)
+    before = page.url
+    worker.evaluate("id => self.notificationClicked('answer', {callId: id})", notes[0]["callId"])
+    desk.expect_status("On Call")
+    page.wait_for_url(lambda url: bool(TICKET_URL.search(url)) and url != before)
+    customer.wait_answered()
+    assert page.evaluate(RINGTONE)["paused"] is True
+    desk.wait_until(
+        lambda: notes[0]["tag"] in page.evaluate("window.__closed"), what="notification closed"
+    )
+    assert page.evaluate(FAVICON) == "/static/img/favicon.svg"
+    expect(page).not_to_have_title(re.compile("Incoming call"))
+    expect(page.locator("[aria-live=assertive]")).to_have_text("")
+    _away(desk, False)
+
+    # The keyboard: Alt+H holds and resumes, Alt+E ends, also while typing in the ticket.
+    page.get_by_label("Notes").click()
+    page.keyboard.press("Alt+KeyH")
+    desk.expect_status("On Hold")
+    page.keyboard.press("Alt+KeyH")
+    desk.expect_status("On Call")
+    expect(page.get_by_label("Notes")).to_have_value("")  # nothing typed by the shortcuts
+    page.keyboard.press("Alt+KeyE")
+    desk.expect_status("Business (Ticket Processing)")
+    customer.wait_ended()
+    desk.set_status("Ready")
+
+    # An offer that goes away unanswered (the caller hangs up) stops every alert too.
+    title = page.title()
+    _away(desk, True)
+    second = call_in(desk.server, tmp_path / "second")
+    expect(page).to_have_title(re.compile(r"Incoming call · 5551234"))
+    desk.wait_until(lambda: page.evaluate("window.__notes.length") == 2, what="a notification")
+    tag = page.evaluate("window.__notes[1].tag")
+    second.hang_up()
+    second.wait_ended()
+    expect(desk.widget.locator(".offer-card")).to_have_count(0)
+    expect(page).to_have_title(title)  # what the tab said before the offer
+    desk.wait_until(lambda: page.evaluate(RINGTONE)["paused"], what="the ringtone stopped")
+    desk.wait_until(lambda: tag in page.evaluate("window.__closed"), what="notification closed")
+    assert page.evaluate(FAVICON) == "/static/img/favicon.svg"
+    expect(page).not_to_have_title(re.compile("Incoming call"))
+    expect(page.locator("[aria-live=assertive]")).to_have_text("")
+    # Alt+A with nothing offered does nothing (the key is left to the browser).
+    page.keyboard.press("Alt+KeyA")
+    desk.expect_status("Ready")
+
+
+def test_the_consulted_agent_sees_a_consultation_then_the_customer_after_connect(
+    alice: Desk, phones: Phones, browser: Browser, tmp_path: Path
+) -> None:
+    desk = alice
+    with Desk.open(browser, desk.server) as bob:
+        bob.goto("/")
+        bob.login("bob")
+        bob.cti_login()
+        bob.set_status("Ready")
+        customer, ticket_id = answer_incoming(desk, tmp_path)
+
+        def consult_bob() -> None:
+            desk.button("Transfer").click()
+            agents = desk.dialog().locator("section", has_text="Available Agents")
+            agents.get_by_role("button", name="Connect Bob Chen").click()
+            desk.expect_status("On Call (Transfer in Progress)")
+
+        # Bob's side: a consultation from Alice, talking once his phone answered, and only the
+        # button he can use; never the customer's Connect to Customer or Cancel.
+        consult_bob()
+        card = bob.widget.locator(".call-card")
+        expect(card.get_by_role("heading")).to_have_text("Consultation from Alice Martin")
+        expect(card.locator(".consult")).to_have_text("Talking")
+        expect(card).to_contain_text("Dana Scully")
+        expect(card.get_by_role("button")).to_have_text(["End consultation"])
+        expect(desk.widget.locator(".consult")).to_contain_text("talking")
+        # Bob ends it: Alice is told so, her customer still on hold.
+        bob.button("End consultation").click()
+        bob.expect_status("Ready")
+        desk.expect_status("On Hold")
+        expect(desk.widget.get_by_role("alert")).to_contain_text("Bob Chen ended the consultation.")
+        expect(desk.widget.get_by_role("alert")).to_contain_text("still on hold")
+
+        # Again, and this time Alice connects: Bob has the customer's call and its ticket.
+        consult_bob()
+        expect(desk.widget.locator(".consult-ended")).to_have_count(0)
+        expect(bob.widget.locator(".consult")).to_have_text("Talking")
+        desk.button("Connect to Customer").click()
+        desk.expect_status("Business (Ticket Processing)")
+        expect(bob.widget.get_by_role("heading", name="On call with Dana Scully")).to_be_visible()
+        for name in ("Hold", "Transfer", "End"):
+            expect(bob.button(name)).to_be_visible()
+        expect(bob.page).to_have_url(re.compile(rf"/tickets/{ticket_id}$"))
+        # The timeline names the agent, not the CTI number.
+        timeline = bob.page.locator(".timeline")
+        expect(timeline).to_contain_text("Transferred to Bob Chen")
+        expect(timeline).to_contain_text("Consultation call to Bob Chen")
+        bob.button("End").click()
+        bob.expect_status("Business (Ticket Processing)")
+        customer.wait_ended()
+
+
+def test_a_failed_consultation_says_why_and_the_customer_waits_on_hold(
+    alice: Desk, tmp_path: Path
+) -> None:
+    desk = alice
+    customer, _ = answer_incoming(desk, tmp_path)
+    with trunk(desk.server, tmp_path, "busy"):
+        desk.button("Transfer").click()
+        desk.dialog().get_by_label("Transfer number").fill("5555678")
+        desk.dialog().get_by_role("button", name="Consultation Call").click()
+        alert = desk.widget.locator(".consult-ended")
+        expect(alert).to_contain_text("5555678 is busy.", timeout=60_000)
+        expect(alert).to_have_attribute("role", "alert")
+        desk.expect_status("On Hold")
+    assert customer.sipp.running()  # the customer is still there, on hold
+    desk.button("Resume").click()
+    desk.expect_status("On Call")
+    expect(desk.widget.locator(".consult-ended")).to_have_count(0)
+    desk.button("End").click()
+    assert customer.wait_ended() == "by_switch"

@@ -18,6 +18,9 @@ def test_cti_login_sets_the_default_status_and_logout_ends_it(desk: Desk) -> Non
     desk.cti_login()
     desk.expect_status("Business")  # the demo tenant's default login status
     expect(desk.toggle).to_have_attribute("data-status", "business")
+    # The reason of the change is the agent's own login: no raw code "login" under the status.
+    expect(widget.locator(".status-reason")).to_have_count(0)
+    expect(widget).not_to_contain_text("login")
     widget.get_by_role("button", name="CTI Logout").click()
     desk.expect_status("Logged out")
     expect(widget.get_by_role("button", name="CTI Login")).to_be_visible()
@@ -143,3 +146,40 @@ def test_cti_login_without_phone_permission_says_why(desk: Desk) -> None:
     finally:
         with api(desk.server, "admin") as http:
             http.put(path, json={"phone_permission": True})
+
+
+def test_ringtone_volume_and_mute_are_remembered_and_shortcuts_are_explained(desk: Desk) -> None:
+    desk.goto("/")
+    desk.login("alice")
+    widget = desk.open_widget()
+    # Before CTI Login the widget says why the browser will ask for notifications.
+    expect(widget.locator(".notify-why")).to_contain_text("reaches you while you work in another")
+    desk.cti_login()
+    volume = widget.get_by_label("Ringtone volume")
+    expect(volume).to_have_value("80")
+    volume.fill("35")
+    widget.get_by_label("Mute").check()
+    desk.page.reload()
+    widget = desk.open_widget()
+    expect(widget.get_by_label("Ringtone volume")).to_have_value("35")
+    expect(widget.get_by_label("Mute")).to_be_checked()
+    ringtone = desk.page.evaluate(
+        "(() => { const a = document.querySelector('audio.ringtone');"
+        " return [a.getAttribute('src'), a.loop]; })()"
+    )
+    assert ringtone == ["/static/sounds/ringtone.wav", True]
+    assert desk.page.request.get("/static/sounds/ringtone.wav").body()[:4] == b"RIFF"
+    widget.get_by_label("Mute").uncheck()
+    widget.get_by_role("button", name="Keyboard shortcuts").click()
+    help_ = desk.dialog()
+    expect(help_.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    for keys, what in (
+        ("Alt+A", "Answer"),
+        ("Alt+H", "Hold"),
+        ("Alt+T", "Transfer"),
+        ("Alt+E", "End"),
+    ):
+        expect(help_.locator("dt", has_text=keys)).to_have_count(1)
+        expect(help_).to_contain_text(what)
+    desk.page.keyboard.press("Escape")
+    expect(desk.dialog()).to_have_count(0)

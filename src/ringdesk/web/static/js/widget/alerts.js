@@ -13,6 +13,7 @@ const RINGTONE_URL = "/static/sounds/ringtone.wav";
 const FAVICON = "/static/img/favicon.svg";
 const FAVICON_RINGING = "/static/img/favicon-ringing.svg";
 const TITLE_PREFIX = "📞 Incoming call · ";
+const WORKER_URL = "/static/js/widget/notify-sw.js";
 
 /** @typedef {{call_id: string, caller?: string, customer_name?: string | null,
  *   service_name?: string}} OfferLike */
@@ -24,6 +25,8 @@ let audio = null;
 let ringingFor = "";
 /** @type {Notification | null} */
 let shown = null;
+/** @type {Promise<ServiceWorkerRegistration | null> | null} */
+let worker = null;
 let savedTitle = "";
 let alertedTitle = "";
 /** @type {(() => void) | null} */
@@ -64,6 +67,7 @@ export function startAlerts(widgetHooks) {
     audio.hidden = true;
     document.body.append(audio);
   }
+  if (!worker) worker = registerWorker();
   unsubscribe?.();
   unsubscribe = state.subscribe("cti", (s) => follow(s?.offer || null));
   follow(state.get("cti")?.offer || null);
@@ -104,23 +108,89 @@ function ring(offer) {
   setFavicon(FAVICON_RINGING);
   const away = document.visibilityState === "hidden" || !document.hasFocus();
   if (away && "Notification" in window && Notification.permission === "granted") {
-    const callId = offer.call_id;
-    const note = new Notification("Incoming call", {
-      body: `${who}\nClick to answer in Ringdesk.`,
-      tag: `ringdesk-offer-${callId}`,
-      icon: FAVICON_RINGING,
-      requireInteraction: true,
-    });
-    note.onclick = () => {
-      window.focus();
-      note.close();
-      hooks.open();
-      hooks.focusAnswer();
-      // The notification says "Click to answer": clicking it is the Answer.
-      if (ringingFor === callId) hooks.answer(callId);
-    };
-    shown = note;
+    void notify(offer.call_id, who);
   }
+}
+
+/**
+ * The desktop notification: with an Answer button through the service worker where there is
+ * one, else a plain notification whose click brings the tab and its widget to the front.
+ * @param {string} callId @param {string} who
+ */
+async function notify(callId, who) {
+  const options = {
+    body: who,
+    tag: `ringdesk-offer-${callId}`,
+    icon: FAVICON_RINGING,
+    requireInteraction: true,
+    data: { callId },
+  };
+  const registration = worker ? await worker : null;
+  if (ringingFor !== callId) return; // gone while the worker started
+  if (registration) {
+    try {
+      await registration.showNotification("Incoming call", {
+        ...options,
+        // @ts-ignore: `actions` is in the Notifications standard, not yet in TypeScript's DOM
+        actions: [{ action: "answer", title: "Answer" }],
+      });
+      return;
+    } catch {
+      // fall back to a page notification below
+    }
+  }
+  const note = new Notification("Incoming call", options);
+  note.onclick = () => {
+    note.close();
+    clicked("", callId);
+  };
+  shown = note;
+}
+
+/**
+ * A click on the notification (action "") or its Answer button ("answer").
+ * @param {string} action @param {string} callId
+ */
+function clicked(action, callId) {
+  window.focus();
+  hooks.open();
+  hooks.focusAnswer();
+  if (action === "answer" && callId && ringingFor === callId) hooks.answer(callId);
+}
+
+/** @returns {Promise<ServiceWorkerRegistration | null>} */
+async function registerWorker() {
+  if (!("serviceWorker" in navigator) || !("Notification" in window)) return null;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const msg = event.data;
+    if (msg && msg.type === "ringdesk-notification") clicked(String(msg.action), String(msg.callId));
+  });
+  try {
+    const scope = WORKER_URL.slice(0, WORKER_URL.lastIndexOf("/") + 1);
+    await navigator.serviceWorker.register(WORKER_URL, { scope });
+    // Ready once active; never waits for it to control a page (it controls none).
+    return await navigator.serviceWorker.getRegistration(scope).then(async (reg) => {
+      if (!reg) return null;
+      if (!reg.active) await waitActive(reg);
+      return reg;
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** @param {ServiceWorkerRegistration} reg */
+function waitActive(reg) {
+  return new Promise((resolve) => {
+    const installing = reg.installing || reg.waiting;
+    if (!installing) {
+      resolve(undefined);
+      return;
+    }
+    installing.addEventListener("statechange", () => {
+      if (installing.state === "activated" || installing.state === "redundant") resolve(undefined);
+    });
+  });
 }
 
 function quiet() {
@@ -130,6 +200,10 @@ function quiet() {
   }
   shown?.close();
   shown = null;
+  const tag = `ringdesk-offer-${ringingFor}`;
+  void worker?.then((reg) =>
+    reg?.getNotifications({ tag }).then((notes) => notes.forEach((n) => n.close())),
+  );
   // A page that set its own title meanwhile (the ticket that opened) keeps it.
   if (document.title === alertedTitle) document.title = savedTitle;
   alertedTitle = "";

@@ -69,6 +69,5 @@ export function openShortcutHelp() {
       { class: "shortcut-list" },
       SHORTCUTS.map(([, keys, , what]) => [h("dt", null, h("kbd", null, keys)), h("dd", null, what)]),
     ),
-    h("button", { type: "button", class: "btn", onclick: () => d.close() }, "Close"),
   );
 }
