@@ -291,6 +291,20 @@ async def test_endpoint_stun_dtls_then_srtp_both_ways() -> None:
     ((data, addr),) = wire.sent
     assert addr == BROWSER
     assert receive.unprotect(data)[12:] == bytes([0xFF]) * 160
+    # A re-INVITE with the same SDP (hold and back, say) keeps the leg as it is; one with
+    # another fingerprint (no ICE restart on a WebRTC leg) is logged and ignored.
+    remote = RemoteMedia("192.0.2.7", 4000, 8, webrtc=ours.peer)
+    ours.set_remote(remote)
+    assert ours.state == "connected" and ours.address == BROWSER and ours.payload_type == 8
+    other = WebRtcRemote("browser", "browser-password-22chars", (("sha-256", "00:11"),), "actpass")
+    ours.set_remote(RemoteMedia("0.0.0.0", 9, 0, webrtc=other))
+    assert ours.peer is not None and ours.peer.fingerprints[0][1] == browser_cert.fingerprint
+    ours.datagram_received(send.protect(rtp(3)), BROWSER)
+    assert ours.received == 2 and ours.address == BROWSER
+    # RTCP on the same port (rtcp-mux) is SRTCP, unprotected and counted.
+    report = struct.pack("!BBHI", 0x80, 201, 1, 0xABCD)
+    ours.datagram_received(send.protect_rtcp(report), BROWSER)
+    assert ours.rtcp_in == 1
 
 
 async def test_endpoint_sends_nothing_before_dtls_and_fails_once(
