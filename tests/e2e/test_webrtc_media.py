@@ -283,6 +283,7 @@ def assert_audio_both_ways(rig: Rig) -> None:
     browser = rig.harness.browser
     assert browser.state == "connected" and browser.failure is None
     assert browser.srtp is not None and browser.srtp.rejected == 0
+    assert browser.srtp.keys.suite in ("AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80")
     assert rig.harness.states == ["connected"]
 
 
@@ -310,6 +311,7 @@ def test_we_offer_browser_answers(rig: Rig) -> None:
     assert_audio_both_ways(rig)
     dtls = rig.harness.browser.dtls
     assert dtls is not None and not dtls.client  # chromium is active: it started
+    assert dtls.profile == "SRTP_AEAD_AES_128_GCM"  # as DTLS server we pick, GCM first
 
 
 def test_wrong_fingerprint_is_refused(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:

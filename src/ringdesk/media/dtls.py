@@ -77,7 +77,8 @@ def fingerprint_matches(der: bytes, fingerprints: Sequence[tuple[str, str]]) -> 
 @dataclass(frozen=True)
 class Certificate:
     """Our DTLS identity: a self-signed ECDSA P-256 certificate (a random subject, valid from a
-    day ago for 30 days) and its SHA-256 fingerprint for our SDP."""
+    day ago for 30 days; the media server makes a new one a day before that ends) and its
+    SHA-256 fingerprint for our SDP."""
 
     key: ec.EllipticCurvePrivateKey = field(repr=False)
     cert: x509.Certificate = field(repr=False)
@@ -99,6 +100,11 @@ class Certificate:
             .sign(key, hashes.SHA256())
         )
         return cls(key, cert, fingerprint(cert.public_bytes(Encoding.DER)))
+
+    def expiring(self, margin: datetime.timedelta = datetime.timedelta(days=1)) -> bool:
+        """Less than `margin` of validity left: time for a new one (browsers may check)."""
+        left = self.cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+        return left < margin
 
     @property
     def algorithm(self) -> str:

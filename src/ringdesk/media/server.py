@@ -86,8 +86,8 @@ class MediaServer:
         """An endpoint for a browser leg (media/webrtc.py): ICE-lite, DTLS-SRTP, rtcp-mux on
         its one even port (the odd one stays reserved, unbound). `on_state` hears "connected"
         or "failed"."""
-        if self._certificate is None:
-            self._certificate = Certificate.generate()
+        if self._certificate is None or self._certificate.expiring():
+            self._certificate = Certificate.generate()  # legs already up keep theirs
         certificate = self._certificate
         endpoint = await self._open(
             leg_id, lambda port: WebRtcEndpoint(leg_id, port, certificate, on_state=on_state)

@@ -5,6 +5,7 @@ between two sessions in process, and a WebRtcEndpoint driven by a peer made of t
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import struct
 from typing import Any
@@ -125,6 +126,7 @@ def test_fingerprint_compare() -> None:
     assert len(cert.fingerprint.split(":")) == 32
     other = Certificate.generate()
     assert not fingerprint_matches(der, [("sha-256", other.fingerprint)])
+    assert not cert.expiring() and cert.expiring(datetime.timedelta(days=31))
     assert not fingerprint_matches(der, [("md5", cert.fingerprint)])  # unknown hash: no match
     assert fingerprint_matches(der, [("sha-256", other.fingerprint), ("sha-256", cert.fingerprint)])
 
