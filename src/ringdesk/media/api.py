@@ -71,8 +71,23 @@ class MediaEndpoint(Protocol):
     def set_remote(self, remote: RemoteMedia) -> None: ...
 
 
+class WebRtcMediaEndpoint(MediaEndpoint, Protocol):
+    """A browser leg's endpoint (media/webrtc.py): ICE-lite, DTLS-SRTP, rtcp-mux on `port`."""
+
+    state: str  # "new", "checking" (STUN seen, DTLS under way), "connected", "failed"
+    failure: str | None  # why the leg's media was refused
+
+    def local_webrtc(self, peer_setup: str | None = None) -> WebRtcLocal:
+        """Our attributes for an offer (None) or the answer to an offer with this a=setup."""
+
+
 class Media(Protocol):
     async def open_endpoint(self, leg_id: str) -> MediaEndpoint: ...
+
+    async def open_webrtc_endpoint(
+        self, leg_id: str, *, on_state: Callable[[str], None] | None = None
+    ) -> WebRtcMediaEndpoint:
+        """An endpoint for a browser leg; `on_state` hears "connected" or "failed" once."""
 
     def bridge(self, leg_a: str, leg_b: str) -> None:
         """Relay RTP both ways between two legs (stops any playback on either)."""

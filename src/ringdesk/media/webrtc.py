@@ -22,7 +22,7 @@ datagram (no traceback, no line per packet); `on_state` (optional) hears "connec
 
 How the switch uses it (SDP attributes: ringdesk.sip.sdp.WebRtcAttributes / webrtc_peer):
 
-    endpoint = await media.open_webrtc_endpoint(leg_id)   # MediaServer; one socket, rtcp-mux
+    endpoint = await media.open_webrtc_endpoint(leg_id)   # api.Media; one socket, rtcp-mux
     # We offer:  local = endpoint.local_webrtc()                       (a=setup:actpass)
     # We answer: local = endpoint.local_webrtc(peer.setup)             (actpass -> active)
     sdp.build_sdp(..., webrtc=sdp.WebRtcAttributes(local.ice_ufrag, local.ice_pwd,
