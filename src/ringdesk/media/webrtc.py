@@ -135,7 +135,11 @@ class WebRtcEndpoint(Endpoint):
             raise ValueError("a WebRTC endpoint needs the peer's ICE and DTLS parameters")
         # The SDP's address means nothing here (STUN checks choose it) and the keys come from
         # DTLS: the Endpoint sees no address (latch) and our own SRTP state.
-        super().set_remote(dataclasses.replace(remote, host="0.0.0.0", port=9, srtp=None))
+        super().set_remote(
+            dataclasses.replace(
+                remote, host="0.0.0.0", port=9, srtp=None, rtcp_port=None, rtcp_host=None
+            )
+        )
         self._mux_rtcp()
         if self.peer is not None:
             if (peer.ice_ufrag, peer.ice_pwd, peer.fingerprints) != (
