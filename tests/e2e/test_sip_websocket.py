@@ -2,7 +2,9 @@
 `websockets` client against a real `ringdesk serve --https`: a ticket from the REST API opens
 /api/sip once; a REGISTER over it for the agent's own CTI ID binds a `wss` contact and the
 engine's phone_registered follows it; another agent's CTI ID is 403; closing the socket
-removes the binding at once; a socket without a ticket, or with a used one, is refused."""
+removes the binding at once; a socket without a ticket, or with a used one, is refused; an
+INVITE from it is 403, a frame over 64 KiB closes it (1009), a silent one closes after the
+idle time, and one whose web session ends closes (1008) and takes its binding along."""
 
 from __future__ import annotations
 
@@ -16,14 +18,23 @@ import httpx
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, start_server
 from tests.ui.desk import api, wait_until
 
+IDLE = 3
+SIP = [Subprotocol("sip")]
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("wss"), serve_args=["--https"])
+    # A short idle time, so a silent socket's closing is seen within the test.
+    running = start_server(
+        tmp_path_factory.mktemp("wss"),
+        serve_args=["--https"],
+        env={"RINGDESK_SIP_CONN_IDLE": str(IDLE)},
+    )
     try:
         yield running
     finally:
@@ -104,7 +115,7 @@ def test_register_over_wss_for_the_own_cti_id_only(server: RunningServer) -> Non
 
         async def session() -> None:
             async with websockets.connect(
-                _url(server, ticket["ticket"]), subprotocols=["sip"], ssl=_tls(server)
+                _url(server, ticket["ticket"]), subprotocols=SIP, ssl=_tls(server)
             ) as ws:
                 assert ws.subprotocol == "sip"
                 # Another agent's CTI ID over this socket: 403, nothing bound.
@@ -135,16 +146,12 @@ def test_a_socket_without_a_valid_ticket_is_refused(server: RunningServer) -> No
             refused: list[int] = []
             for url in (_url(server, None), _url(server, "forged-" + "x" * 20)):
                 with pytest.raises(InvalidStatus) as info:
-                    await websockets.connect(url, subprotocols=["sip"], ssl=_tls(server))
+                    await websockets.connect(url, subprotocols=SIP, ssl=_tls(server))
                 refused.append(info.value.response.status_code)
-            async with websockets.connect(
-                _url(server, ticket), subprotocols=["sip"], ssl=_tls(server)
-            ):
+            async with websockets.connect(_url(server, ticket), subprotocols=SIP, ssl=_tls(server)):
                 pass  # the ticket's one use
             with pytest.raises(InvalidStatus) as again:
-                await websockets.connect(
-                    _url(server, ticket), subprotocols=["sip"], ssl=_tls(server)
-                )
+                await websockets.connect(_url(server, ticket), subprotocols=SIP, ssl=_tls(server))
             refused.append(again.value.response.status_code)
             # A valid ticket without the sip subprotocol is refused too (and spent).
             other = _ticket(http)["ticket"]
@@ -164,3 +171,91 @@ def test_the_ticket_needs_the_browser_phone(server: RunningServer) -> None:
         ticket = http.post("/api/cti/sip-ticket")
         assert ticket.status_code == 409
         assert ticket.json()["code"] == "not_browser_phone"
+
+
+def _invite(domain: str) -> str:
+    branch = "z9hG4bK" + uuid.uuid4().hex[:12]
+    body = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    return (
+        f"INVITE sip:5550100@{domain} SIP/2.0\r\n"
+        f"Via: SIP/2.0/WSS {uuid.uuid4().hex[:10]}.invalid;branch={branch}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"To: <sip:5550100@{domain}>\r\n"
+        f"From: <sip:1001@{domain}>;tag={uuid.uuid4().hex[:8]}\r\n"
+        f"Call-ID: {uuid.uuid4().hex}\r\n"
+        "CSeq: 1 INVITE\r\n"
+        f"Contact: <sip:x@{uuid.uuid4().hex[:10]}.invalid;transport=ws>\r\n"
+        "Content-Type: application/sdp\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    )
+
+
+def test_the_socket_places_no_calls_takes_no_huge_frame_and_closes_when_idle(
+    server: RunningServer,
+) -> None:
+    _allow_browser(server, "alice")
+    with api(server, "alice") as http:
+
+        async def session() -> tuple[int, int | None, float]:
+            ticket = _ticket(http)
+            async with websockets.connect(
+                _url(server, ticket["ticket"]), subprotocols=SIP, ssl=_tls(server)
+            ) as ws:
+                # An INVITE from the browser (toward the trunk, say): 403, no call.
+                await ws.send(_invite(ticket["sip_domain"]))
+                answers = []
+                while True:
+                    status = _status(await asyncio.wait_for(ws.recv(), 10))
+                    if status >= 200:
+                        break
+                    answers.append(status)
+                invite = status
+                # A frame over 64 KiB: the socket is closed with 1009.
+                await ws.send("OPTIONS " + "x" * 70_000)
+                with pytest.raises(websockets.ConnectionClosed) as big:
+                    await asyncio.wait_for(ws.recv(), 10)
+                too_big = big.value.rcvd.code if big.value.rcvd else None
+            # A silent socket without a binding: closed by the server after the idle time.
+            ticket = _ticket(http)
+            async with websockets.connect(
+                _url(server, ticket["ticket"]), subprotocols=SIP, ssl=_tls(server)
+            ) as ws:
+                opened = asyncio.get_running_loop().time()
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), IDLE + 10)
+                idle = asyncio.get_running_loop().time() - opened
+            return invite, too_big, idle
+
+        invite, too_big, idle = asyncio.run(session())
+        assert invite == 403
+        assert too_big == 1009
+        assert IDLE - 0.5 <= idle < IDLE + 6, idle
+
+
+def test_the_socket_closes_when_its_session_ends(server: RunningServer) -> None:
+    _allow_browser(server, "alice")
+    token = server.login("alice", "alice-demo")
+    with server.client(token) as http:
+        ticket = _ticket(http)
+
+        async def session() -> float:
+            async with websockets.connect(
+                _url(server, ticket["ticket"]), subprotocols=SIP, ssl=_tls(server)
+            ) as ws:
+                await ws.send(_register("1001", ticket["sip_domain"]))
+                assert _status(await asyncio.wait_for(ws.recv(), 10)) == 200
+                await asyncio.to_thread(http.post, "/api/auth/logout")
+                ended = asyncio.get_running_loop().time()
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:  # nothing else comes; the close does
+                        await asyncio.wait_for(ws.recv(), 15)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+                return asyncio.get_running_loop().time() - ended
+
+        assert asyncio.run(session()) < 7
+    with api(server, "alice") as other:
+        wait_until(
+            lambda: not other.get("/api/cti/state").json()["phone_registered"],
+            timeout=3,
+            what="unregistered with the session",
+        )
