@@ -164,6 +164,7 @@ async function start() {
 /** @param {string} reason */
 function retry(reason) {
   teardown();
+  if (retryTimer !== undefined) window.clearTimeout(retryTimer);
   setStatus("failed", reason);
   const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)];
   failures += 1;
