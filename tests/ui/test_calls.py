@@ -42,8 +42,10 @@ def cti_login(server: RunningServer, username: str, status: str = "business") ->
         assert http.put("/api/cti/status", json={"status": status}).status_code == 200
 
 
-def answer_incoming(desk: Desk, workdir: Path, *, shot: str = "") -> tuple[Customer, int]:
-    """A customer calls; the widget blinks; Answer lands on the call's ticket."""
+def answer_incoming(
+    desk: Desk, workdir: Path, *, shot: str = "", by_key: bool = False
+) -> tuple[Customer, int]:
+    """A customer calls; the widget blinks; Answer (or Alt+A) lands on the call's ticket."""
     customer = call_in(desk.server, workdir)
     expect(desk.toggle).to_have_class(re.compile(r"\bis-ringing\b"))
     widget = desk.open_widget()
@@ -55,7 +57,10 @@ def answer_incoming(desk: Desk, workdir: Path, *, shot: str = "") -> tuple[Custo
     if shot:
         desk.screenshot(shot)
     before = desk.page.url
-    desk.button("Answer").click()
+    if by_key:
+        desk.page.locator("body").press("Alt+KeyA")
+    else:
+        desk.button("Answer").click()
     desk.page.wait_for_url(lambda url: bool(TICKET_URL.search(url)) and url != before)
     found = TICKET_URL.search(desk.page.url)
     assert found
@@ -558,9 +563,10 @@ def test_a_failed_consultation_says_why_and_the_customer_waits_on_hold(
     alice: Desk, tmp_path: Path
 ) -> None:
     desk = alice
-    customer, _ = answer_incoming(desk, tmp_path)
+    customer, _ = answer_incoming(desk, tmp_path, by_key=True)
     with trunk(desk.server, tmp_path, "busy"):
-        desk.button("Transfer").click()
+        desk.page.locator("body").press("Alt+KeyT")  # opens the Transfer dialog
+        expect(desk.dialog().get_by_role("heading", name="Transfer")).to_be_visible()
         desk.dialog().get_by_label("Transfer number").fill("5555678")
         desk.dialog().get_by_role("button", name="Consultation Call").click()
         alert = desk.widget.locator(".consult-ended")

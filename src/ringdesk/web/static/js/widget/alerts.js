@@ -244,6 +244,7 @@ export function ringtoneSettings() {
       step: "5",
       value: String(Math.round(volume() * 100)),
       "aria-label": "Ringtone volume",
+      dataset: { key: "ringtone-volume" }, // keeps the focus when the widget re-renders
       oninput: (/** @type {Event} */ e) =>
         setVolume(Number(/** @type {HTMLInputElement} */ (e.target).value) / 100),
     })
@@ -252,6 +253,7 @@ export function ringtoneSettings() {
     h("input", {
       type: "checkbox",
       checked: muted(),
+      dataset: { key: "ringtone-mute" },
       onchange: (/** @type {Event} */ e) =>
         setMuted(/** @type {HTMLInputElement} */ (e.target).checked),
     })
