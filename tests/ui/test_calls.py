@@ -274,6 +274,10 @@ def test_dial_up_with_a_registered_calling_number(alice: Desk, tmp_path: Path) -
         expect(desk.page.locator(".customer-card")).to_contain_text("Fox Mulder")
         desk.button("End").click()
         desk.expect_status("Business (Ticket Processing)")
+        # The ticket list names the column for both directions.
+        desk.page.get_by_role("link", name="Tickets", exact=True).click()
+        expect(desk.page.locator("th", has_text="Caller")).to_have_count(0)
+        expect(desk.page.locator("th", has_text="Number")).to_have_count(1)
 
 
 def test_dial_up_refuses_a_bad_number_and_reports_busy(alice: Desk, tmp_path: Path) -> None:

@@ -141,7 +141,8 @@ function table(items) {
         h(
           "tr",
           null,
-          ["#", "Created", "Direction", "Caller", "Customer", "Subject", "Agent", "Status"].map(
+          // "Number": the caller of an inbound call, the called customer of an outbound one.
+          ["#", "Created", "Direction", "Number", "Customer", "Subject", "Agent", "Status"].map(
             (t) => h("th", { scope: "col" }, t),
           ),
         ),
