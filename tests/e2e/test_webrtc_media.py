@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import re
-import struct
 import threading
-import wave
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,6 +36,7 @@ from ringdesk.media.server import MediaServer
 from ringdesk.media.webrtc import WebRtcEndpoint
 from ringdesk.sip import sdp
 from tests.support.rtp import PCMU, RtpEndpoint, decode, free_udp_port, samples_to_frames
+from tests.support.webrtc import dominant_frequency, tone, write_wav48
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
@@ -86,36 +84,6 @@ window.inbound = async () => {
   return out;
 };
 </script>"""
-
-
-def tone(freq: float, seconds: float, rate: int, amplitude: int = 8000) -> list[int]:
-    return [
-        int(amplitude * math.sin(2 * math.pi * freq * n / rate)) for n in range(int(seconds * rate))
-    ]
-
-
-def write_wav48(path: Path, samples: list[int]) -> Path:
-    with wave.open(str(path), "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(48000)
-        writer.writeframes(struct.pack(f"<{len(samples)}h", *samples))
-    return path
-
-
-def dominant_frequency(samples: list[int], rate: int = 8000) -> float:
-    """Strongest frequency, 100-3900 Hz in 10 Hz steps, by Goertzel power."""
-    best, best_power = 0.0, -1.0
-    for step in range(10, 390):
-        freq = step * 10.0
-        coeff = 2 * math.cos(2 * math.pi * freq / rate)
-        s1 = s2 = 0.0
-        for x in samples:
-            s1, s2 = x + coeff * s1 - s2, s1
-        power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-        if power > best_power:
-            best, best_power = freq, power
-    return best
 
 
 class Harness:

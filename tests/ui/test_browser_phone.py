@@ -1,9 +1,14 @@
-"""The browser phone's signalling in Debian's chromium against `ringdesk serve --https`: the
-agent chooses Browser in the widget, CTI Login registers JsSIP over wss (the server's own view
-of the contact says `wss`), a reload and a dropped socket register again, CTI Logout
-unregisters, an INVITE the engine sends when she
-answers an offer reaches JsSIP over the socket, and closing the page unregisters at once.
-Audio is not tested here (the media part joins later)."""
+"""The browser phone in Debian's chromium against `ringdesk serve --https`.
+
+Signalling: the agent chooses Browser in the widget, CTI Login registers JsSIP over wss (the
+server's own view of the contact says `wss`), a reload and a dropped socket register again,
+CTI Logout unregisters, an INVITE the engine sends when she answers an offer reaches JsSIP over
+the socket, and closing the page unregisters at once.
+
+A call with audio: a customer (SIPp, its RTP ours) calls in, the agent clicks Answer, the page
+answers the switch's WebRTC offer (ICE-lite, DTLS-SRTP: media/webrtc.py) with chromium's fake
+microphone playing a 1 kHz tone; the customer hears that tone and the browser receives the
+customer's audio (getStats inbound-rtp), then End hangs the customer up."""
 
 from __future__ import annotations
 
@@ -23,10 +28,26 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from tests.support.rtp import PCMU, RtpEndpoint, decode, make_signal
 from tests.support.server import RunningServer, start_server
-from tests.ui.calls import call_in
+from tests.support.sipp import CARRIER, Customer
+from tests.support.webrtc import dominant_frequency, tone, write_wav48
+from tests.ui.calls import INBOUND_NUMBER, call_in
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk, api, wait_until
+
+BROWSER_TONE = 1000.0  # Hz, chromium's fake microphone
+
+INBOUND_STATS = """import('/static/js/phone/media.js').then(async (m) => {
+  const call = m.currentCall();
+  if (!call || !call.connection) return null;
+  let out = null;
+  (await call.connection.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio")
+      out = {packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0};
+  });
+  return out;
+})"""
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +70,17 @@ def _spki_hash(cert: Path) -> str:
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
     """Chromium trusting exactly the server's self-signed key (so wss is really checked)."""
+    microphone = write_wav48(server.data_dir.parent / "tone.wav", tone(BROWSER_TONE, 60, 48000))
     launched = playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
         args=[
             *CHROMIUM_ARGS,
             f"--ignore-certificate-errors-spki-list={_spki_hash(server.tls_cert)}",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone}",
+            "--autoplay-policy=no-user-gesture-required",
         ],
     )
     try:
@@ -159,3 +185,49 @@ def test_browser_phone_registers_over_wss_rings_and_goes_with_the_page(
     wait_until(lambda: not _registered(server), timeout=5, what="unregistered on close")
     assert time.monotonic() - closed < 3
     assert not _contacts(server)
+
+
+def test_a_browser_agent_talks_with_a_customer_both_ways(desk: Desk, tmp_path: Path) -> None:
+    server = desk.server
+    _allow_browser(server)
+    desk.goto("/")
+    desk.login("alice")
+    phone = desk.open_widget().locator("[data-sip-phone]")
+    phone.get_by_label("Phone").select_option("browser")
+    desk.cti_login()
+    expect(phone).to_have_attribute("data-state", "registered")
+    desk.set_status("Ready")
+
+    server.trust_source(CARRIER)
+    rtp = RtpEndpoint()
+    customer = Customer(
+        tmp_path, (server.sip_host, server.sip_port), INBOUND_NUMBER, rtp_port=rtp.port
+    ).start()
+    try:
+        expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
+        desk.button("Answer").click()
+        desk.expect_status("On Call")
+        media = customer.media()
+        rtp.remote = (media.host, media.port)
+        rtp.send_samples(make_signal(30.0, seed=11))
+        # The customer hears the browser's microphone: its tone, relayed from DTLS-SRTP.
+        packets = rtp.wait_packets(150, timeout=30)
+        heard = [x for p in packets[-100:] if p.payload_type == PCMU for x in decode(p.payload)]
+        assert abs(dominant_frequency(heard) - BROWSER_TONE) <= 20, dominant_frequency(heard)
+        # The browser receives the customer's audio.
+        stats = desk.wait_until(
+            lambda: (
+                (got := desk.page.evaluate(INBOUND_STATS))
+                and got["packets"] >= 100
+                and got["energy"] > 0
+                and got
+            ),
+            what="the browser receiving the customer's audio",
+        )
+        assert stats["packets"] >= 100
+        desk.button("End").click()
+        assert customer.wait_ended() == "by_switch"
+        desk.expect_status("Business (Ticket Processing)")
+    finally:
+        rtp.close()
+        customer.stop()

@@ -57,6 +57,9 @@ class Leg:
     # until the leg's first offer, ours or the peer's, decides it (shared.py, SRTP).
     profile: str | None = None
     crypto: list[Crypto] = field(default_factory=list)
+    # A browser leg (a contact registered over SIP WebSocket): ICE-lite, DTLS-SRTP, rtcp-mux on
+    # a WebRTC endpoint (media/webrtc.py) instead of plain RTP or SDES.
+    webrtc: bool = False
     held: bool = False
     # Our 2xx to the leg's INVITE or a re-INVITE, retransmitted until the ACK.
     retrans: Retransmit2xx | None = None

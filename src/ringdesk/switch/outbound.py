@@ -17,6 +17,7 @@ from ringdesk.core.telephony import (
     Originate,
     RingAgent,
 )
+from ringdesk.media.api import MediaEndpoint
 from ringdesk.sip.auth import authorization, pick_challenge
 from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.errors import SipParseError
@@ -41,6 +42,7 @@ from .lookup import TrunkSettings
 from .session_timer import SessionTimers
 from .shared import ALLOW, RING_LIMIT, SDP_TYPE, SwitchState
 from .teardown import Teardown
+from .transport import WS_TRANSPORTS
 from .trunk_identity import caller_id, format_out, uri_user
 from .trunk_targets import TrunkTargets, by_dns, default_port, transport_of
 
@@ -86,6 +88,12 @@ class OutboundCalls:
         contacts: dict[tuple[Address, str], Binding] = {}
         for binding in sorted(bindings, key=lambda b: b.expires_at, reverse=True):
             contacts.setdefault((binding.source, binding.transport), binding)
+        # A browser phone registered means the agent chose it (the page registers only then):
+        # it alone rings, the newest one, with a WebRTC endpoint of its own (a fork's branches
+        # share one plain endpoint).
+        browsers = [b for b in contacts.values() if b.transport in WS_TRANSPORTS]
+        if browsers:
+            contacts = {(browsers[0].source, browsers[0].transport): browsers[0]}
         domain = self.state.directory.sip_domain()
         caller = self.state.callers.get(action.call_id, "ringdesk")
         extra: list[tuple[str, str]] = []
@@ -111,7 +119,9 @@ class OutboundCalls:
             )
 
         if len(contacts) == 1:
-            self._start(leg_to(next(iter(contacts.values())), None))
+            leg = leg_to(next(iter(contacts.values())), None)
+            leg.webrtc = leg.tp in WS_TRANSPORTS
+            self._start(leg)
             return
         fork = Fork()
         for binding in contacts.values():
@@ -300,7 +310,10 @@ class OutboundCalls:
         if leg.resolve_host is not None and not await self._resolve_peer(leg, leg.resolve_host):
             return
         try:
-            endpoint = await media.open_endpoint(leg.leg_id)
+            if leg.webrtc:
+                endpoint: MediaEndpoint = await media.open_webrtc_endpoint(leg.leg_id)
+            else:
+                endpoint = await media.open_endpoint(leg.leg_id)
         except OSError as exc:  # the RTP port range is exhausted: the leg fails, one line
             log.warning("leg %s: no RTP port (%s)", leg.leg_id, exc)
             self.teardown.fail(leg, FailureReason.UNREACHABLE, "no RTP port")

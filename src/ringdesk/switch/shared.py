@@ -13,17 +13,19 @@ import ssl
 from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ringdesk.core.telephony import PhoneRegistered, TelephonyEvent
-from ringdesk.media.api import Media, RemoteMedia, SrtpKeys
+from ringdesk.media.api import Media, RemoteMedia, SrtpKeys, WebRtcMediaEndpoint, WebRtcRemote
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import Request, Response
 from ringdesk.sip.registrar import Registrar
 from ringdesk.sip.sdp import (
     CRYPTO_SUITES,
+    WEBRTC_PROFILES,
     Negotiated,
     SdpError,
+    WebRtcAttributes,
     answer_crypto,
     answer_remote,
     build_sdp,
@@ -249,6 +251,8 @@ class SwitchState:
     def local_sdp(self, leg: Leg) -> bytes:
         assert leg.endpoint is not None
         leg.sdp_version += 1
+        if leg.webrtc:
+            return self._webrtc_sdp(leg)
         if leg.profile is None:
             self._first_offer(leg)
         return build_sdp(
@@ -266,7 +270,8 @@ class SwitchState:
     def set_remote(self, leg: Leg, neg: Negotiated, *, answer: bool = False) -> None:
         """Point the leg's media at what the peer's SDP says: its offer (we answer in kind,
         see _srtp_keys) or, with `answer`, its answer to our offer."""
-        keys = self._srtp_keys(leg, neg, answer=answer)
+        peer = neg.webrtc
+        keys = None if peer is not None else self._srtp_keys(leg, neg, answer=answer)
         if leg.endpoint is not None:
             leg.endpoint.set_remote(
                 RemoteMedia(
@@ -277,14 +282,43 @@ class SwitchState:
                     rtcp_port=neg.rtcp_port,
                     rtcp_host=neg.rtcp_host,
                     srtp=keys,
+                    webrtc=None
+                    if peer is None
+                    else WebRtcRemote(peer.ice_ufrag, peer.ice_pwd, peer.fingerprints, peer.setup),
                 )
             )
+
+    def _webrtc_sdp(self, leg: Leg) -> bytes:
+        """Our offer to a browser leg (we only ever offer to one: the browser phone is rung,
+        it never calls in): ICE-lite credentials, our DTLS fingerprint, a=setup:actpass and our
+        one host candidate, the port carrying RTP, RTCP, STUN and DTLS."""
+        local = cast(WebRtcMediaEndpoint, leg.endpoint).local_webrtc()  # _send_invite opened one
+        address = self.media_address_for(leg)
+        leg.profile, leg.crypto = WEBRTC_PROFILES[0], []
+        return build_sdp(
+            address=address,
+            port=local.port,
+            session_id=leg.session_id,
+            version=leg.sdp_version,
+            payload_types=leg.payload_types,
+            telephone_event=leg.te_pt,
+            direction=leg.direction,
+            webrtc=WebRtcAttributes(
+                local.ice_ufrag,
+                local.ice_pwd,
+                local.fingerprint,
+                local.setup,
+                candidates=((address, local.port),),
+            ),
+        )
 
     def answer_problem(self, leg: Leg, msg: Request | Response) -> str | None:
         """Why the SDP answer in `msg` to our offer cannot carry this leg's audio (no codec or
         SRTP line of ours taken, an address family our RTP is not bound to), or None."""
         try:
-            neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
+            neg = answer_remote(
+                parse_sdp(msg.body), leg.payload_types, leg.crypto, webrtc=leg.webrtc
+            )
         except SdpError as exc:
             return str(exc)
         if not self.media_serves(neg.host):
@@ -294,7 +328,9 @@ class SwitchState:
 
     def take_answer(self, leg: Leg, msg: Request | Response) -> None:
         try:
-            neg = answer_remote(parse_sdp(msg.body), leg.payload_types, leg.crypto)
+            neg = answer_remote(
+                parse_sdp(msg.body), leg.payload_types, leg.crypto, webrtc=leg.webrtc
+            )
             self.check_family(neg, f"leg {leg.leg_id}")
         except SdpError as exc:
             log.warning("leg %s: unusable SDP answer (%s)", leg.leg_id, exc)

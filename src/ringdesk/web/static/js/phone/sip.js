@@ -1,7 +1,7 @@
 // The browser phone's signalling: a JsSIP user agent registered over SIP over WebSocket
 // (RFC 7118, GET /api/sip) as one more phone of the agent, so the switch forks, holds and
 // transfers to it as to a desk phone. Media is not here: an incoming call is handed on as a
-// "ringdesk:browser-call" event on document (detail: the JsSIP session) for the media part.
+// "ringdesk:browser-call" event on document (detail: the JsSIP session) to media.js.
 //
 // Lifecycle: started once the agent is logged in to CTI with "Browser" as their phone, stopped
 // on CTI Logout and on logout (unmountPhone); a dropped socket, a refused REGISTER or a reload
@@ -10,6 +10,7 @@
 import { api } from "../api.js";
 import { h, render } from "../dom.js";
 import * as state from "../state.js";
+import { installMedia } from "./media.js";
 
 /** @typedef {import("../types.js").PhoneChoice} PhoneChoice */
 /** @typedef {import("../types.js").SipTicket} SipTicket */
@@ -53,6 +54,7 @@ let loading = null;
 
 /** The phone's line in the widget; call once per session (the widget mounts it). */
 export function mountPhone() {
+  installMedia();
   bar = h("div", { class: "phone-bar", "data-sip-phone": "", "data-state": "off" });
   unsubscribers = [state.subscribe("cti", () => void sync())];
   void loadChoice();

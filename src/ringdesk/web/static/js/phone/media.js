@@ -1,0 +1,94 @@
+// The browser phone's audio: the switch rings the browser's contact only once the agent has
+// clicked Answer (or for auto-answer), so a call that reaches the page is answered at once with
+// the microphone, and the far end's audio plays from a hidden <audio> element. The switch's
+// side of the media is ICE-lite with DTLS-SRTP (media/webrtc.py): no STUN or TURN server is
+// needed, the browser's host candidates reach it.
+
+/**
+ * What this module uses of a JsSIP RTCSession.
+ * @typedef {{answer(options: Record<string, any>): void, terminate(options?: Record<string, any>): void,
+ *   on(event: string, fn: (e: any) => void): void, connection: RTCPeerConnection | null,
+ *   isEnded(): boolean}} BrowserCall
+ */
+
+/** @type {HTMLAudioElement | null} */
+let speaker = null;
+/** @type {BrowserCall | null} */
+let current = null;
+let installed = false;
+let failure = "";
+
+/** Answer the calls the SIP module hands on ("ringdesk:browser-call"); once per page. */
+export function installMedia() {
+  if (installed) return;
+  installed = true;
+  document.addEventListener("ringdesk:browser-call", (event) => {
+    const call = /** @type {CustomEvent<BrowserCall>} */ (event).detail;
+    void answer(call);
+  });
+}
+
+/** The call in progress in this page, if any (tests and the widget's mute read it). */
+export function currentCall() {
+  return current;
+}
+
+/** Why the last call could not be answered ("" when it could). */
+export function lastFailure() {
+  return failure;
+}
+
+/** @param {BrowserCall} call */
+async function answer(call) {
+  failure = "";
+  if (current && !current.isEnded()) {
+    call.terminate({ status_code: 486, reason_phrase: "Busy Here" });
+    return;
+  }
+  current = call;
+  call.on("peerconnection", (e) => attach(/** @type {RTCPeerConnection} */ (e.peerconnection)));
+  call.on("ended", () => finish(call));
+  call.on("failed", () => finish(call));
+  try {
+    call.answer({
+      mediaConstraints: { audio: true, video: false },
+      pcConfig: { iceServers: [] },
+      rtcOfferConstraints: { offerToReceiveAudio: true },
+    });
+  } catch (error) {
+    // No microphone, or permission refused: the switch hears a refusal at once.
+    failure = error instanceof Error ? error.message : String(error);
+    call.terminate({ status_code: 480, reason_phrase: "No microphone" });
+    finish(call);
+  }
+  if (call.connection) attach(call.connection);
+}
+
+/** @param {RTCPeerConnection} pc */
+function attach(pc) {
+  pc.addEventListener("track", (e) => {
+    const audio = output();
+    audio.srcObject = e.streams[0] || new MediaStream([e.track]);
+    void audio.play().catch(() => {
+      // autoplay refused before any click: the widget's Answer was a click, so this is rare
+    });
+  });
+}
+
+/** @param {BrowserCall} call */
+function finish(call) {
+  if (current !== call) return;
+  current = null;
+  if (speaker) speaker.srcObject = null;
+}
+
+function output() {
+  if (!speaker) {
+    speaker = document.createElement("audio");
+    speaker.autoplay = true;
+    speaker.dataset.browserPhone = "speaker";
+    speaker.hidden = true;
+    document.body.append(speaker);
+  }
+  return speaker;
+}
