@@ -152,7 +152,7 @@ class CtiAgent(Base):
         Boolean, default=False, server_default=sql_false(), nullable=False
     )
     # The browser phone (SIP over WebSocket): the admin allows it per agent, the agent chooses
-    # "sip" (a SIP phone) or "browser"; added by migration 0011.
+    # "sip" (a SIP phone) or "browser"; added by migration 0010.
     browser_phone_allowed: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_false(), nullable=False
     )

@@ -1,6 +1,6 @@
 """The browser phone per CTI agent: allowed by the admin, chosen by the agent.
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 15:30:00.000000
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"  # 0010 (the widget helper's) did not exist yet: repoint when it lands
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
