@@ -292,7 +292,7 @@ def _url_host(host: str) -> str:
 # Bearer tokens as they can appear in a log line: a WebSocket auth frame (logged at debug), an
 # Authorization header, a token in a query string sent by an old client.
 _SECRET = re.compile(
-    r"""("token"\s*:\s*")[^"]+|(authorization:\s*bearer\s+)[^\s'"]+|([?&]token=)[^&\s'"]+""",
+    r"""("token"\s*:\s*")[^"]+|(authorization:\s*bearer\s+)[^\s'"]+|([?&](?:token|ticket)=)[^&\s'"]+""",
     re.IGNORECASE,
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import socket
 import statistics
 import time
@@ -20,8 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from tests.api.conftest import PASSWORDS
 from tests.support.server import RunningServer, start_server
@@ -337,10 +339,19 @@ def test_the_token_never_appears_in_the_server_log(edge: RunningServer) -> None:
     # An old client that still puts it in the URL is refused, and the URL is logged redacted.
     with connect(f"ws://127.0.0.1:{edge.http_port}/api/ws?token={token}") as old:
         assert _closed_with(old)[0] == 1008
+    # The browser phone's socket carries a single-use ticket in its URL: redacted too (here
+    # one the server never issued, refused before the handshake completes).
+    ticket = secrets.token_urlsafe(32)
+    with pytest.raises(InvalidStatus):
+        connect(
+            f"ws://127.0.0.1:{edge.http_port}/api/sip?ticket={ticket}",
+            subprotocols=[Subprotocol("sip")],
+        )
     with edge.client(token) as http:
         http.post("/api/auth/logout")
     time.sleep(0.5)
     log = edge.log_path.read_text(errors="replace")
+    assert "/api/sip?ticket=[redacted]" in log and ticket not in log
     assert '"GET /api/me HTTP/1.1" 200' in log, "access logging should be on in this test"
     assert "/api/ws" in log and '"type": "auth"' in log  # the frames are logged at debug
     assert token not in log
