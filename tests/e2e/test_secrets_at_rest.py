@@ -50,19 +50,18 @@ def test_secrets_are_sealed_files_private_and_a_wrong_key_stops_the_start(
     try:
         admin = server.login("admin", "admin-demo")
         with server.client(admin) as http:
-            settings = http.get("/api/admin/cti/settings").json()
-            saved = http.put(
-                "/api/admin/cti/settings",
-                json={**settings, "trunk_password": "provider-secret-42"},
+            saved = http.post(
+                "/api/admin/trunks",
+                json={"name": "provider", "host": "127.0.0.1", "password": "provider-secret-42"},
             )
-            assert saved.status_code == 200, saved.text
+            assert saved.status_code == 201, saved.text
             assert "provider-secret-42" not in saved.text
         # The database, the key, the sounds: nobody but the service user can read them.
         assert (data_dir / KEY_FILE).exists()
         assert _open_to_others(data_dir) == []
 
         phones = _raw(db, "SELECT cti_id, phone_password FROM cti_agents")
-        (trunk,) = _raw(db, "SELECT trunk_password FROM cti_settings")
+        (trunk,) = _raw(db, "SELECT password FROM trunks WHERE name = 'provider'")
         assert phones and trunk[0]
         for _cti_id, stored in [*phones, ("trunk", trunk[0])]:
             assert isinstance(stored, str) and stored.startswith(PREFIX)

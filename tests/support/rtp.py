@@ -67,6 +67,10 @@ def free_port(kind: int = socket.SOCK_DGRAM, *, even: bool = False) -> int:
     """A port free on 127.0.0.1 from this worker's block (see above); always even."""
     del even  # every port handed out is even: the blocks and the stride are
     low, high = block = _block()
+    if block not in _cursor:
+        # Two test sessions on one machine (a developer's run beside CI's) share the blocks:
+        # each starts at its own place in them, so they do not pick the same ports together.
+        _cursor[block] = low + random.randrange((high - low) // _STRIDE) * _STRIDE
     for _ in range((high - low) // _STRIDE):
         port = _cursor.get(block, low)
         _cursor[block] = low if port + _STRIDE >= high else port + _STRIDE
