@@ -4,7 +4,6 @@ timers with loop.call_at, and hands new requests and responses to the switch (th
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import ssl
@@ -87,7 +86,6 @@ class SipStack:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.host = host
         self.ws_port = 0  # the web server's port, once the runtime knows it
-        self._dual = host == "::"  # one IPv6 socket serves IPv4 peers too (transport.py)
         # Our address in Via toward a peer (SwitchState sets addresses.py's choice).
         self.advertise: Callable[[str | None], str] = lambda _peer: host or "127.0.0.1"
 
@@ -228,31 +226,14 @@ class SipStack:
         return txn
 
     def send_stateless(self, msg: Request | Response, dest: Address, tp: str) -> None:
-        self.transport.send(msg, self._wire(dest, tp), tp)
-
-    def _wire(self, dest: Address, tp: str) -> Address:
-        """`dest` as the transport knows it. On a dual-stack socket an IPv4 address is sent to
-        as its IPv4-mapped form (::ffff:192.0.2.1), which is also how an accepted TCP or TLS
-        connection from it is keyed; a connection we dial is keyed as we name it."""
-        if not self._dual or ":" in dest[0]:
-            return dest
-        try:
-            ipaddress.IPv4Address(dest[0])
-        except ValueError:
-            return dest
-        wired = (f"::ffff:{dest[0]}", dest[1])
-        if tp == "udp":
-            return wired
-        transport = self.transport
-        conns = transport._tls_conns if tp == "tls" else transport._conns
-        return wired if wired in conns else dest
+        self.transport.send(msg, dest, tp)
 
     # ---- timers -------------------------------------------------------------------------
 
     def _service(self, txn: ServerTransaction | ClientTransaction) -> None:
         tp = self._tps.get(id(txn)) or ("tcp" if txn.reliable else "udp")
         for msg in txn.take():
-            self.transport.send(msg, self._wire(txn.dest, tp), tp)
+            self.transport.send(msg, txn.dest, tp)
         if txn.terminated:
             self._timers.cancel(txn)
             self.table.remove(txn)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import re
 import socket
@@ -608,8 +609,28 @@ class SipTransport:
 
     # ---- sending ------------------------------------------------------------------------
 
+    def _wired(self, dest: Address, transport: str) -> Address:
+        """`dest` (an IPv4 peer named as itself above the transport) as this transport knows
+        it. On a dual-stack socket an IPv4 address is sent to as its IPv4-mapped form
+        (::ffff:192.0.2.1; uvloop's sendto refuses a plain IPv4 address there), which is also
+        how an accepted TCP or TLS connection from it is keyed; a connection we dial is keyed as
+        we name it."""
+        if self.host != "::" or ":" in dest[0]:
+            return dest
+        try:
+            ipaddress.IPv4Address(dest[0])
+        except ValueError:
+            return dest
+        wired = (f"::ffff:{dest[0]}", dest[1])
+        if transport == "udp":
+            return wired
+        conns = self._tls_conns if transport == "tls" else self._conns
+        return wired if wired in conns else dest
+
     def send(self, msg: Request | Response, dest: Address, transport: str = "udp") -> None:
         data = msg.to_bytes()
+        if transport not in WS_TRANSPORTS:
+            dest = self._wired(dest, transport)
         if transport in WS_TRANSPORTS:
             peer = self.ws_peers.get(dest)
             if peer is None or not peer.write(data):
