@@ -4,6 +4,7 @@ server, with a baresip phone as the agent's."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -77,6 +78,9 @@ def test_demo_caller_reaches_the_agent_with_its_audio(rig: Rig) -> None:
         caller.kill()
         caller.wait()
     assert printed.index("calling 5550100") < printed.index("answered by an agent"), printed
+    # It says how much it heard of the agent's phone (its signal, never silent).
+    found = re.search(r"heard ([\d.]+) s of audio from the far end, ([\d.]+) s of it not", printed)
+    assert found and float(found[2]) >= 2.0 and float(found[2]) <= float(found[1]), printed
 
 
 def test_demo_trunk_answers_dial_up_and_the_agent_hears_it(rig: Rig) -> None:

@@ -164,6 +164,11 @@ def test_a_socket_without_a_valid_ticket_is_refused(server: RunningServer) -> No
 
 
 def test_the_ticket_needs_the_browser_phone(server: RunningServer) -> None:
+    # The demo allows every agent the browser phone: the admin takes it away from carol.
+    with api(server, "admin") as http:
+        row = next(r for r in http.get("/api/admin/cti/agents").json() if r["cti_id"] == "1003")
+        body = {"cti_id": "1003", "cti_number": row["cti_number"], "browser_phone_allowed": False}
+        assert http.put(f"/api/admin/cti/agents/{row['user_id']}", json=body).status_code == 200
     with api(server, "carol") as http:
         refused = http.put("/api/cti/phone", json={"phone": "browser"})
         assert refused.status_code == 403

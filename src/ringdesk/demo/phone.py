@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ringdesk.media import g711
 from ringdesk.media.sounds import read_wav, to_frames
 from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.errors import SipParseError
@@ -63,6 +64,12 @@ def load_frames(wav: Path | None, payload_type: int) -> tuple[bytes, ...]:
     return to_frames(samples, payload_type)
 
 
+def _loud(payload: bytes, payload_type: int) -> bool:
+    """Whether a G.711 frame is more than silence (RMS above about -40 dBFS)."""
+    pcm = array("h", g711.decode(payload, payload_type))
+    return bool(pcm) and math.sqrt(sum(x * x for x in pcm) / len(pcm)) > 300
+
+
 def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
     return host, int(port) if port else default_port
@@ -87,6 +94,8 @@ class Call:
     answered: bool = False
     ended: bool = False
     pending_2xx: Response | None = None
+    heard: int = 0  # 20 ms audio frames received once answered
+    heard_loud: int = 0  # of those, frames that are not silence
     sender: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -173,6 +182,10 @@ class DemoPhone(asyncio.DatagramProtocol):
                 return
             if call.remote_rtp is None:
                 call.remote_rtp = addr
+            if call.answered and data[1] & 0x7F in (0, 8):
+                call.heard += 1
+                if _loud(data[12:], data[1] & 0x7F):
+                    call.heard_loud += 1
             if self.echo and call.rtp is not None and call.answered:
                 call.rtp.sendto(data, call.remote_rtp)
 
@@ -237,6 +250,12 @@ class DemoPhone(asyncio.DatagramProtocol):
             await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
 
     def _stop_media(self, call: Call) -> None:
+        if call.answered and not call.ended:
+            # What a newcomer without speakers on this command wants to know: did audio come?
+            self.say(
+                f"{call.label}: heard {call.heard * 0.02:.1f} s of audio from the far end, "
+                f"{call.heard_loud * 0.02:.1f} s of it not silence"
+            )
         call.ended = True
         if call.sender is not None:
             call.sender.cancel()

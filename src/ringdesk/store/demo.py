@@ -90,6 +90,8 @@ def seed(db: Session) -> list[str]:
                     cti_id=agent.cti_id,
                     cti_number=agent.cti_id,
                     phone_password=agent.phone_password,
+                    # The demo is tried with nothing installed: the browser may be the phone.
+                    browser_phone_allowed=True,
                 )
             )
     if db.get(m.CtiSettingsRow, 1) is None:
