@@ -8,7 +8,7 @@
  * What this module uses of a JsSIP RTCSession.
  * @typedef {{answer(options: Record<string, any>): void, terminate(options?: Record<string, any>): void,
  *   on(event: string, fn: (e: any) => void): void, connection: RTCPeerConnection | null,
- *   isEnded(): boolean}} BrowserCall
+ *   isEnded(): boolean, sendDTMF(tones: string, options?: Record<string, any>): void}} BrowserCall
  */
 
 /** @type {HTMLAudioElement | null} */
@@ -33,6 +33,16 @@ export function currentCall() {
   return current;
 }
 
+/** The hidden <audio> the far end plays from (controls.js points it at the chosen speaker). */
+export function speakerElement() {
+  return speaker;
+}
+
+/** Tell the widget's controls (controls.js) that the call or its media changed. */
+function changed() {
+  document.dispatchEvent(new CustomEvent("ringdesk:browser-media"));
+}
+
 /** Why the last call could not be answered ("" when it could). */
 export function lastFailure() {
   return failure;
@@ -48,10 +58,19 @@ async function answer(call) {
   current = call;
   call.on("peerconnection", (e) => attach(/** @type {RTCPeerConnection} */ (e.peerconnection)));
   call.on("ended", () => finish(call));
-  call.on("failed", () => finish(call));
+  call.on("failed", (e) => {
+    // JsSIP's getUserMedia failed: no microphone, or permission refused.
+    if (e?.cause === "User Denied Media Access") failure = "no microphone could be opened";
+    finish(call);
+  });
+  call.on("confirmed", changed);
+  const microphone = localStorage.getItem("ringdesk.phone.microphone") || "";
   try {
     call.answer({
-      mediaConstraints: { audio: true, video: false },
+      mediaConstraints: {
+        audio: microphone ? { deviceId: { ideal: microphone } } : true,
+        video: false,
+      },
       pcConfig: { iceServers: [] },
       rtcOfferConstraints: { offerToReceiveAudio: true },
     });
@@ -67,7 +86,11 @@ async function answer(call) {
 /** @param {RTCPeerConnection} pc */
 function attach(pc) {
   pc.addEventListener("track", (e) => {
+    changed();
     const audio = output();
+    const sink = localStorage.getItem("ringdesk.phone.speaker") || "";
+    const el = /** @type {any} */ (audio);
+    if (sink && typeof el.setSinkId === "function") void el.setSinkId(sink).catch(() => {});
     audio.srcObject = e.streams[0] || new MediaStream([e.track]);
     void audio.play().catch(() => {
       // autoplay refused before any click: the widget's Answer was a click, so this is rare
@@ -80,6 +103,7 @@ function finish(call) {
   if (current !== call) return;
   current = null;
   if (speaker) speaker.srcObject = null;
+  changed();
 }
 
 function output() {

@@ -24,6 +24,8 @@ import { installMedia } from "./media.js";
  *   debug: {disable(): void}}} JsSipModule
  */
 
+const MIC_WHY =
+  "With the browser phone you talk through this browser: at CTI Login it asks once to use your microphone.";
 const VENDOR = "/static/vendor/jssip.min.js";
 const REGISTER_EXPIRES = 600; // the UA re-registers before half of it has passed
 const BACKOFF_MS = [1000, 2000, 5000, 10000, 30000];
@@ -68,6 +70,11 @@ export function unmountPhone() {
   stop();
   choice = null;
   bar = null;
+}
+
+/** The phone the agent chose ("browser" or "sip"), null before it is known. */
+export function chosenPhone() {
+  return choice?.phone || null;
 }
 
 /** The phone's status now (what the widget line shows). */
@@ -204,6 +211,7 @@ function stop() {
 function setStatus(value, reason) {
   status = { ...status, state: value, reason };
   draw();
+  document.dispatchEvent(new CustomEvent("ringdesk:phone-status")); // controls.js listens
 }
 
 /** @returns {Promise<JsSipModule>} */
@@ -265,9 +273,15 @@ function draw() {
         ),
       )
     : null;
+  // Why the browser will ask for the microphone at CTI Login (controls.js asks).
+  const why =
+    choice.phone === "browser" && !loggedIn
+      ? h("p", { class: "muted small mic-why" }, MIC_WHY)
+      : null;
   render(
     bar,
     picker,
     h("span", { class: `phone-state phone-${status.state}`, role: "status" }, text),
+    why,
   );
 }

@@ -3,7 +3,7 @@
 // what the server says.
 
 import { h, render } from "../dom.js";
-import { clearNotice, cti } from "../cti.js";
+import { clearNotice, cti, notify } from "../cti.js";
 import { statusLabel } from "../format.js";
 import * as state from "../state.js";
 import { tickNow } from "../ui/ticker.js";
@@ -12,6 +12,12 @@ import { callCard, offerCard } from "./cards.js";
 import { openDialUp } from "./dialup.js";
 import { phoneIcon } from "./icons.js";
 import { mountPhone, unmountPhone } from "../phone/sip.js";
+import {
+  checkMicrophone,
+  mountControls,
+  readyBlocker,
+  unmountControls,
+} from "../phone/controls.js";
 import { openShortcutHelp, startShortcuts, stopShortcuts } from "./shortcuts.js";
 import { statusMenu } from "./status-menu.js";
 
@@ -72,6 +78,7 @@ export function mountWidget(root) {
       ),
     ),
     mountPhone(), // the browser phone's line (phone/sip.js)
+    mountControls(), // its Mute, devices, level meter and keypad (phone/controls.js)
     content,
   );
   panel.addEventListener("keydown", (e) => {
@@ -104,6 +111,7 @@ export function unmountWidget() {
   for (const off of unsubscribers) off();
   unsubscribers = [];
   unmountPhone();
+  unmountControls();
   stopAlerts();
   stopShortcuts();
   open = false;
@@ -241,6 +249,7 @@ function loggedOut(me) {
         onclick: () => {
           // Asked on this click (browsers show the prompt only after one), with the reason.
           void askNotifications();
+          void checkMicrophone(); // the browser phone's microphone, asked on the same click
           void cti.login();
         },
       },
@@ -284,7 +293,12 @@ function statusBlock(s) {
     statusMenu({
       chosen: s.chosen || s.status,
       disabled: false,
-      onPick: (status) => cti.setStatus(status),
+      onPick: (status) => {
+        // The engine cannot tell a browser without a microphone: the widget refuses Ready.
+        const why = status === "ready" ? readyBlocker() : "";
+        if (why) notify(why);
+        else void cti.setStatus(status);
+      },
     }),
   );
 }
