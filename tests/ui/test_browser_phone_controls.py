@@ -120,6 +120,24 @@ def test_browser_controls_and_hold_resume_force_disconnect(desk: Desk, tmp_path:
         again = _audio(_window(rtp, 1.0, desk))
         assert abs(dominant_frequency(again) - BROWSER_TONE) <= 20
 
+        # Another microphone: the sender's track is replaced (no renegotiation), the tone goes on.
+        track_id = (
+            "import('/static/js/phone/media.js').then(m => m.currentCall().connection"
+            ".getSenders().find(s => s.track).track.id)"
+        )
+        old_track = desk.page.evaluate(track_id)
+        picker = controls.get_by_label("Microphone", exact=True)
+        options = picker.locator("option")
+        expect(options).not_to_have_count(0)
+        assert options.count() >= 2, options.all_inner_texts()
+        picker.select_option(index=1)
+        desk.wait_until(
+            lambda: desk.page.evaluate(track_id) != old_track, what="the microphone replaced"
+        )
+        desk.page.wait_for_timeout(500)
+        replaced = _audio(_window(rtp, 1.0, desk))
+        assert abs(dominant_frequency(replaced) - BROWSER_TONE) <= 20
+
         # The keypad: RFC 4733 events (payload type 101) for 5 and #.
         mark = rtp.mark()
         controls.locator("summary", has_text="Keypad").click()
