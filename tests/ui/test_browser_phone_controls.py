@@ -138,6 +138,15 @@ def test_browser_controls_and_hold_resume_force_disconnect(desk: Desk, tmp_path:
         replaced = _audio(_window(rtp, 1.0, desk))
         assert abs(dominant_frequency(replaced) - BROWSER_TONE) <= 20
 
+        # The speaker: setSinkId on the page's <audio> (chromium has it).
+        speaker = controls.get_by_label("Speaker", exact=True)
+        outputs = speaker.locator("option")
+        expect(outputs).not_to_have_count(0)
+        wanted = str(outputs.last.get_attribute("value"))
+        speaker.select_option(wanted)
+        sink = "document.querySelector('audio[data-browser-phone=speaker]').sinkId"
+        desk.wait_until(lambda: desk.page.evaluate(sink) == wanted, what="the speaker chosen")
+
         # The keypad: RFC 4733 events (payload type 101) for 5 and #.
         mark = rtp.mark()
         controls.locator("summary", has_text="Keypad").click()
