@@ -187,10 +187,21 @@ def test_browser_controls_and_hold_resume_force_disconnect(desk: Desk, tmp_path:
         )
 
         # Force Disconnect: the customer hears the message, then the switch hangs up.
+        keep_track = (
+            "import('/static/js/phone/media.js').then(m => { window.micTrack = m.currentCall()"
+            ".connection.getSenders().find(s => s.track).track; })"
+        )
+        desk.page.evaluate(keep_track)
         desk.button("Force Disconnect").click()
         desk.dialog().get_by_role("button", name="Force Disconnect").click()
         assert customer.wait_ended(timeout=60) == "by_switch"
         expect(controls).to_be_hidden()
+        # The microphone is released, the replaced one too (the browser's indicator goes).
+        desk.wait_until(
+            lambda: desk.page.evaluate("window.micTrack.readyState") == "ended",
+            timeout=10,
+            what="the microphone track stopped",
+        )
     finally:
         rtp.close()
         customer.stop()

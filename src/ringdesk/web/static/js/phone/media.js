@@ -103,6 +103,9 @@ function finish(call) {
   if (current !== call) return;
   current = null;
   if (speaker) speaker.srcObject = null;
+  // JsSIP stops the stream it opened; a microphone the agent switched to (controls.js
+  // replaceTrack) is not in it, so every sender's track is stopped here.
+  for (const sender of call.connection?.getSenders() || []) sender.track?.stop();
   changed();
 }
 
