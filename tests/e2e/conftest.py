@@ -102,7 +102,13 @@ class Rig:
         return self.signals[name][1]
 
     def phone(
-        self, name: str, *, answermode: str = "auto", register: bool = True, tls: bool = False
+        self,
+        name: str,
+        *,
+        answermode: str = "auto",
+        register: bool = True,
+        tls: bool = False,
+        sip_trace: bool = False,
     ) -> Baresip:
         """The agent's desk phone (baresip), sending the agent's signal, registered; with
         `tls`, over TLS to the switch's TLS port, trusting the server's own certificate."""
@@ -122,6 +128,7 @@ class Rig:
             cafile=self.server.tls_cert if tls else None,
             # Over TLS the switch offers SRTP to phones (SDES keys are private there).
             mediaenc="srtp" if tls else None,
+            sip_trace=sip_trace,
         )
         self._closers.append(phone.stop)
         phone.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 import wave
 from collections.abc import Iterator
@@ -354,6 +355,31 @@ def test_cti_agent_auto_answer_checkbox_round_trip(admin_desk: Desk) -> None:
         finally:
             back = {"cti_id": "1002", "cti_number": "1002", "auto_answer": False}
             url = f"/api/admin/cti/agents/{rows['Bob Chen']['user_id']}"
+            assert http.put(url, json=back).is_success
+
+
+def test_cti_agent_ring_on_offer_checkbox_round_trip(admin_desk: Desk) -> None:
+    page = admin_desk.page
+    admin_desk.goto("/admin/cti-agents")
+    carol = page.locator("form[data-user]", has_text="Carol Diaz")
+    box = carol.get_by_label("Phone rings with the offer")
+    expect(box).not_to_be_checked()
+    expect(box).to_have_accessible_description(re.compile("does not answer by itself"))
+    box.check()
+    carol.get_by_role("button", name="Save CTI for Carol Diaz").click()
+    expect(carol.locator(".save-status")).to_have_text("Saved.")
+    with api(admin_desk.server, "admin") as http:
+        rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
+        try:
+            assert rows["Carol Diaz"]["ring_on_offer"] is True
+            assert rows["Carol Diaz"]["auto_answer"] is False
+            assert rows["Alice Martin"]["ring_on_offer"] is False  # only Carol's row was saved
+            page.reload()
+            carol = page.locator("form[data-user]", has_text="Carol Diaz")
+            expect(carol.get_by_label("Phone rings with the offer")).to_be_checked()
+        finally:
+            back = {"cti_id": "1003", "cti_number": "1003", "ring_on_offer": False}
+            url = f"/api/admin/cti/agents/{rows['Carol Diaz']['user_id']}"
             assert http.put(url, json=back).is_success
 
 

@@ -19,7 +19,7 @@ from .events import (
     TicketOpened,
 )
 from .model import CallOutcome, CallState, Direction, FailureReason
-from .records import CallRecord, LegRole
+from .records import AgentRecord, CallRecord, LegRole
 from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
@@ -183,6 +183,18 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
             ):
                 out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
                 _connected(s, call, now, out)
+        case LegRole.OFFER:
+            a = _offer_agent(s, call, ev.leg_id)
+            if a is not None and a.call_id is None and call.customer_leg is not None:
+                # Picked up while it rang with the offer: answered as the widget's Answer.
+                offers.accept(s, a, call, now, out, answered_leg=ev.leg_id)
+                out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
+                _connected(s, call, now, out)
+            else:  # not this agent's offer any more: the phone hangs up again
+                s.legs.pop(ev.leg_id, None)
+                if a is not None:
+                    a.offer_leg = None
+                out.actions.append(HangUp(call.id, ev.leg_id))
         case LegRole.CONSULT:
             consult = call.consult
             if consult is not None and consult.leg_id == ev.leg_id and not consult.answered:
@@ -256,8 +268,29 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
                 )
         case LegRole.CONSULT:
             endings.end_consultation(s, call, "target_hung_up", now, out, hang_up=False)
+        case LegRole.OFFER:
+            _offer_leg_gone(s, call, ev.leg_id)
         case _:
             assert_never(role)
+
+
+def _offer_agent(s: EngineState, call: CallRecord, leg_id: str) -> AgentRecord | None:
+    """The agent whose phone rings with the offer on this leg."""
+    for agent_id in call.offered_to:
+        a = s.agents[agent_id]
+        if a.offer == call.id and a.offer_leg == leg_id:
+            return a
+    return None
+
+
+def _offer_leg_gone(s: EngineState, call: CallRecord, leg_id: str) -> None:
+    """The phone ringing with the offer declined it or could not be rung: the offer stays in
+    the widget until it is answered there (which rings the phone again) or runs out."""
+    a = _offer_agent(s, call, leg_id)
+    if a is not None:
+        offers.drop_offer_leg(s, a, call.id, None)
+    else:
+        s.legs.pop(leg_id, None)
 
 
 def leg_failed(s: EngineState, ev: LegFailed, now: float, out: Outcome) -> None:
@@ -265,7 +298,9 @@ def leg_failed(s: EngineState, ev: LegFailed, now: float, out: Outcome) -> None:
     if found is None:
         return
     call, role = found
-    if role is LegRole.CONSULT:
+    if role is LegRole.OFFER:
+        _offer_leg_gone(s, call, ev.leg_id)
+    elif role is LegRole.CONSULT:
         endings.end_consultation(s, call, ev.reason.value, now, out, hang_up=False)
     elif role is LegRole.AGENT and call.state is CallState.CONNECTING:
         _connect_failed(s, call, f"phone_{ev.reason.value}", now, out, leg_gone=True)

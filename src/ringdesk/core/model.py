@@ -135,3 +135,6 @@ class AgentConfig:
     services: frozenset[int] = field(default_factory=frozenset)  # phone permission per service
     # Auto Answer (headset agents): an offer is answered in the same step, with no Answer click.
     auto_answer: bool = False
+    # A SIP phone that does not answer by itself: it rings with the offer (no auto-answer
+    # headers) and picking it up answers the call, as Answer in the widget does.
+    ring_on_offer: bool = False

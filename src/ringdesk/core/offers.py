@@ -16,7 +16,7 @@ from .records import AgentRecord, CallRecord, LegRole
 from .routing import CallQueue
 from .snapshots import Outcome
 from .state import EngineState
-from .telephony import RingAgent
+from .telephony import HangUp, RingAgent
 
 
 def refresh(s: EngineState, a: AgentRecord, now: float, out: Outcome, reason: str = "") -> None:
@@ -62,18 +62,55 @@ def offer(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Out
         # Answered in this same step: the answer's refresh reports On Call, with no
         # zero-second Ringing status (and its database write and feed message) on the way.
         accept(s, a, call, now, out)
-    else:
-        refresh(s, a, now, out)
+        return
+    if a.config.ring_on_offer:
+        # The phone rings now, like any phone call (no auto-answer headers): picking it up
+        # answers the offer (calls.leg_answered); the offer ending otherwise hangs it up.
+        leg = s.new_id()
+        a.offer_leg = leg
+        state.add_leg(s, leg, call.id, LegRole.OFFER)
+        out.actions.append(
+            RingAgent(call.id, leg, a.config.id, a.config.cti_id or "", auto_answer=False)
+        )
+    refresh(s, a, now, out)
 
 
-def accept(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Outcome) -> None:
-    """The agent takes the call offered to them (the Answer click, or Auto Answer).
+def drop_offer_leg(s: EngineState, a: AgentRecord, call_id: str, out: Outcome | None) -> None:
+    """Forget the phone's ringing offer leg; with `out`, hang it up (CANCEL) too."""
+    leg = a.offer_leg
+    if leg is None:
+        return
+    a.offer_leg = None
+    s.legs.pop(leg, None)
+    if out is not None:
+        out.actions.append(HangUp(call_id, leg))
+
+
+def accept(
+    s: EngineState,
+    a: AgentRecord,
+    call: CallRecord,
+    now: float,
+    out: Outcome,
+    *,
+    answered_leg: str | None = None,
+) -> None:
+    """The agent takes the call offered to them (the Answer click, Auto Answer, or the phone
+    picked up while it rang with the offer: `answered_leg`, then the caller bridges it).
 
     The caller has checked that `call` is the agent's live offer and the agent is in no call.
     """
     s.timers.cancel(a.offer_timer)
     a.offer = None
     a.offer_timer = 0
+    if answered_leg is None:
+        # Answer in the widget while the phone rings with the offer: the phone is rung
+        # again, asked to pick up by itself (a phone that honours answer-after goes
+        # off-hook; one that does not rings on until picked up within the pickup time).
+        drop_offer_leg(s, a, call.id, out)
+    else:
+        assert a.offer_leg == answered_leg
+        a.offer_leg = None
     call.offered_to.pop(a.config.id, None)
     others = [s.agents[i] for i in call.offered_to]
     for other in others:
@@ -84,6 +121,13 @@ def accept(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Ou
     a.call_id = call.id
     call.agent_id = a.config.id
     call.state = CallState.CONNECTING
+    if answered_leg is not None:
+        call.agent_leg = answered_leg
+        s.legs[answered_leg] = (call.id, LegRole.AGENT)
+        refresh(s, a, now, out)
+        for other in others:
+            refresh(s, other, now, out)
+        return
     leg = s.new_id()
     call.agent_leg = leg
     state.add_leg(s, leg, call.id, LegRole.AGENT)
@@ -108,6 +152,7 @@ def withdraw(
     a.offer = None
     s.timers.cancel(a.offer_timer)
     a.offer_timer = 0
+    drop_offer_leg(s, a, call_id, out)
     out.events.append(OfferWithdrawn(call_id, a.config.id, reason, now))
     call = s.calls.get(call_id)
     if call is not None:

@@ -23,6 +23,8 @@ class AgentRecord:
     offer: str | None = None  # call id offered to this agent (the widget blinks)
     offer_expires: float = 0.0
     offer_timer: int = 0
+    # The phone's leg rung with the offer (AgentConfig.ring_on_offer), until the offer ends.
+    offer_leg: str | None = None
     call_id: str | None = None  # the call this agent is in (as its agent or consultation target)
     wrap_up: bool = False  # Business (Ticket Processing)
     wrap_timer: int = 0
@@ -38,6 +40,7 @@ class LegRole(enum.Enum):
     CUSTOMER = "customer"
     AGENT = "agent"
     CONSULT = "consult"
+    OFFER = "offer"  # an agent's phone rung with the offer; picking it up answers the call
 
 
 @dataclass(slots=True)

@@ -40,6 +40,7 @@ def assign(
     phone_password: str | None,
     auto_answer: bool | None,
     browser_phone_allowed: bool | None = None,
+    ring_on_offer: bool | None = None,
 ) -> None:
     """Create or change the user's assignment; a None password or auto_answer keeps the current
     value. Conflict when the CTI ID or number was taken meanwhile."""
@@ -55,6 +56,8 @@ def assign(
         cti.auto_answer = auto_answer
     if browser_phone_allowed is not None:
         cti.browser_phone_allowed = browser_phone_allowed
+    if ring_on_offer is not None:
+        cti.ring_on_offer = ring_on_offer
     commit_or_conflict(db)
 
 

@@ -151,6 +151,11 @@ class CtiAgent(Base):
     auto_answer: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_false(), nullable=False
     )
+    # A desk phone that does not answer by itself rings with the offer, and picking it up
+    # answers (core AgentConfig.ring_on_offer; SIP phone only); added by migration 0011.
+    ring_on_offer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false(), nullable=False
+    )
     # The browser phone (SIP over WebSocket): the admin allows it per agent, the agent chooses
     # "sip" (a SIP phone) or "browser"; added by migration 0010.
     browser_phone_allowed: Mapped[bool] = mapped_column(

@@ -147,6 +147,8 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
                 cti_number=cti.cti_number if cti else None,
                 services=frozenset(permitted[user.id]),
                 auto_answer=bool(cti and cti.auto_answer),
+                # The browser page answers by itself: only a SIP phone rings with the offer.
+                ring_on_offer=bool(cti and cti.ring_on_offer and cti.phone_kind == "sip"),
             )
         )
     return Snapshot(

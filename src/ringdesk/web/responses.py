@@ -153,6 +153,8 @@ class CtiAgent(TypedDict):
     has_phone_password: bool
     registered: bool
     auto_answer: bool
+    # The SIP phone rings with the offer and picking it up answers (no auto-answer phone).
+    ring_on_offer: bool
     # The browser phone: allowed by the admin, chosen by the agent ("sip" or "browser").
     browser_phone_allowed: bool
     phone_kind: str

@@ -317,6 +317,8 @@ class CtiAgentBody(Body):
     auto_answer: bool | None = None
     # Omitted: keep the current setting (off for a new assignment).
     browser_phone_allowed: bool | None = None
+    # The SIP phone rings with the offer (it does not answer by itself); omitted: kept.
+    ring_on_offer: bool | None = None
 
 
 CountryCode = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}$")]

@@ -41,6 +41,7 @@ def _cti_json(runtime: Runtime, user: m.User, cti: m.CtiAgent | None) -> CtiAgen
         "has_phone_password": bool(cti and cti.phone_password),
         "registered": bool(cti) and runtime.phone_registered(user.id),
         "auto_answer": bool(cti and cti.auto_answer),
+        "ring_on_offer": bool(cti and cti.ring_on_offer),
         "browser_phone_allowed": bool(cti and cti.browser_phone_allowed),
         "phone_kind": cti.phone_kind if cti else "sip",
         "phone_contacts": _contacts(runtime, cti.cti_id) if cti else [],
@@ -89,6 +90,7 @@ async def assign_cti(
                 phone_password=password,
                 auto_answer=body.auto_answer,
                 browser_phone_allowed=body.browser_phone_allowed,
+                ring_on_offer=body.ring_on_offer,
             )
     runtime.reload_config()
     with runtime.db() as db:

@@ -119,7 +119,7 @@
 /**
  * One of GET /api/admin/cti/agents.
  * @typedef {{user_id: number, name: string, cti_id: string | null, cti_number: string | null,
- *   has_phone_password: boolean, registered: boolean, auto_answer: boolean,
+ *   has_phone_password: boolean, registered: boolean, auto_answer: boolean, ring_on_offer: boolean,
  *   browser_phone_allowed: boolean, phone_kind: "sip" | "browser", phone_contacts: string[]}} CtiAgent
  */
 

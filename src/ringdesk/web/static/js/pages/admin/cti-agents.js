@@ -75,6 +75,11 @@ function agentRow(a, reload) {
   // Auto Answer: for agents on a headset, offered calls connect with no click on Answer.
   const autoAnswer = checkbox("Auto Answer", Boolean(a.auto_answer), { name: "auto_answer" });
   autoAnswer.input.setAttribute("aria-describedby", `auto-answer-hint-${a.user_id}`);
+  // A desk phone that does not answer by itself: it rings with the offer, picking it up answers.
+  const ringOnOffer = checkbox("Phone rings with the offer", Boolean(a.ring_on_offer), {
+    name: "ring_on_offer",
+  });
+  ringOnOffer.input.setAttribute("aria-describedby", `ring-on-offer-hint-${a.user_id}`);
   // The browser phone (SIP over WebSocket from the page): the agent may then choose it.
   const browserPhone = checkbox("Allow the browser phone", Boolean(a.browser_phone_allowed), {
     name: "browser_phone_allowed",
@@ -103,11 +108,12 @@ function agentRow(a, reload) {
       password.setAttribute("aria-invalid", "true");
       return;
     }
-    /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, browser_phone_allowed: boolean, phone_password?: string, generate_phone_password?: boolean}} */
+    /** @type {{cti_id: string, cti_number: string, auto_answer: boolean, ring_on_offer: boolean, browser_phone_allowed: boolean, phone_password?: string, generate_phone_password?: boolean}} */
     const body = {
       cti_id: id,
       cti_number: number,
       auto_answer: autoAnswer.input.checked,
+      ring_on_offer: ringOnOffer.input.checked,
       browser_phone_allowed: browserPhone.input.checked,
     };
     if (generate) body.generate_phone_password = true;
@@ -151,6 +157,17 @@ function agentRow(a, reload) {
         "p",
         { class: "hint", id: `auto-answer-hint-${a.user_id}` },
         "Calls offered to this agent are answered at once, with no click on Answer.",
+      ),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      ringOnOffer,
+      h(
+        "p",
+        { class: "hint", id: `ring-on-offer-hint-${a.user_id}` },
+        "For a SIP phone that does not answer by itself: it rings as soon as a call is offered, " +
+          "and picking it up answers the call.",
       ),
     ),
     h("div", { class: "field" }, browserPhone),
