@@ -11,7 +11,7 @@ import { NOTIFY_WHY, askNotifications, ringtoneSettings, startAlerts, stopAlerts
 import { callCard, offerCard } from "./cards.js";
 import { openDialUp } from "./dialup.js";
 import { phoneIcon } from "./icons.js";
-import { mountPhone, unmountPhone } from "../phone/sip.js";
+import { chosenPhone, mountPhone, unmountPhone } from "../phone/sip.js";
 import {
   checkMicrophone,
   mountControls,
@@ -338,7 +338,9 @@ function phoneWarning(me) {
     h(
       "span",
       null,
-      id
+      chosenPhone() === "browser"
+        ? " Calls cannot reach you until the browser phone registers (its line above says why)."
+        : id
         ? ` Calls cannot reach you until your SIP phone registers as ${id} with its phone password.`
         : " Calls cannot reach you until your SIP phone registers.",
     ),
