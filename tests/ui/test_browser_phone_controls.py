@@ -4,7 +4,8 @@ One inbound flow: a SIPp customer (its RTP ours) calls, the agent answers in the
 Mute (the customer hears silence), the keypad (RFC 4733 events reach the customer as payload
 type 101), the level meter, Hold (the customer gets hold music, not the browser's tone; the
 browser's inbound packet count stops growing), Resume (audio both ways again), Force Disconnect.
-A microphone that cannot be opened: the widget says why and refuses Ready.
+A microphone that cannot be opened, or a browser phone that cannot register: the widget says
+why and refuses Ready.
 Dial up through a SIPp trunk with the browser phone: the trunk hears the browser's tone.
 """
 
@@ -251,3 +252,25 @@ def test_dial_up_with_the_browser_phone_reaches_the_trunk(desk: Desk, tmp_path: 
         rtp.close()
         carrier.stop()
         srv.update_trunk(host=before["host"], port=before["port"])
+
+
+def test_ready_waits_for_a_registered_browser_phone(desk: Desk) -> None:
+    # The SIP WebSocket is closed as soon as it opens (a proxy that refuses WebSockets).
+    desk.page.route_web_socket("**/api/sip**", lambda ws: ws.close(code=1011))
+    _allow_browser(desk.server)
+    desk.goto("/")
+    desk.login("alice")
+    phone = desk.open_widget().locator("[data-sip-phone]")
+    phone.get_by_label("Phone").select_option("browser")
+    desk.cti_login()
+    expect(phone).to_have_attribute("data-state", "failed")
+    expect(desk.widget.locator(".callout-warn")).to_contain_text(
+        "until the browser phone registers"
+    )
+    desk.widget.get_by_role("button", name="Status").click()
+    desk.widget.get_by_role("menuitemradio", name="Ready").click()
+    expect(desk.widget.locator(".callout-error[role=alert]").last).to_contain_text(
+        "your browser phone is not registered yet"
+    )
+    desk.page.wait_for_timeout(500)
+    desk.expect_status("Business")
