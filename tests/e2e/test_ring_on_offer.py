@@ -39,7 +39,7 @@ def test_the_phone_rings_with_the_offer_and_picking_it_up_answers(rig: Rig) -> N
     phone.wait_event("CALL_INCOMING", since=mark)
     state = alice.state()
     assert state["status"] == "ringing" and state["offer"]["call_id"] == offer["call_id"]
-    assert state["call"] is None
+    assert state["call"] is None and state["offer"]["phone_ringing"] is True
     invite = phone.received("INVITE")[-1]
     assert "answer-after" not in invite.lower() and "auto-answer" not in invite.lower()
 

@@ -36,7 +36,13 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
     offer = None
     if a.offer is not None:
         call = s.calls[a.offer]
-        offer = OfferView(call.id, call.service_id, call.customer_number, a.offer_expires)
+        offer = OfferView(
+            call.id,
+            call.service_id,
+            call.customer_number,
+            a.offer_expires,
+            phone_ringing=a.offer_leg is not None,
+        )
     return AgentView(
         agent_id=a.config.id,
         name=a.config.name,

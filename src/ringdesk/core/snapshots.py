@@ -20,6 +20,7 @@ class OfferView:
     service_id: int
     caller: str
     expires_at: float
+    phone_ringing: bool = False  # the agent's phone rings with the offer (ring_on_offer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,8 @@ class Offer(TypedDict):
     customer_name: str | None
     expires_at: str | None
     pickup_seconds: float
+    # The agent's desk phone rings with the offer: picking it up answers (ring_on_offer).
+    phone_ringing: bool
 
 
 class Consult(TypedDict):
@@ -184,6 +186,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
                     "customer_name": _customer_name(db, o.caller),
                     "expires_at": iso(o.expires_at),
                     "pickup_seconds": config.pickup_seconds,
+                    "phone_ringing": o.phone_ringing,
                 }
             if view.call is not None:
                 call = _call_json(src, db, view.call, view.agent_id)

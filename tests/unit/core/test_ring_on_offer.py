@@ -39,6 +39,8 @@ def test_the_phone_rings_with_the_offer_without_auto_answer_headers() -> None:
     ring = _offer_ring(desk, ALICE, call)
     assert (ring.cti_id, ring.auto_answer) == ("1001", False)
     assert desk.engine.call(call).state == "offered"
+    offer = desk.engine.agent(ALICE).offer
+    assert offer is not None and offer.phone_ringing  # the widget says so
 
 
 def test_picking_the_phone_up_answers_the_offer() -> None:
@@ -135,6 +137,8 @@ def test_a_declined_ring_leaves_the_offer_in_the_widget() -> None:
     leg = _offer_ring(desk, ALICE, call).leg_id
     desk.tel(desk.phone.failed(leg, FailureReason.BUSY))
     assert desk.offered(ALICE) == call
+    offer = desk.engine.agent(ALICE).offer
+    assert offer is not None and not offer.phone_ringing
     desk.do(Answer(ALICE, call))
     assert HangUp(call, leg) not in desk.phone.of_type(HangUp)  # gone already
     assert desk.phone.last(RingAgent).auto_answer
@@ -146,6 +150,8 @@ def test_agents_without_the_setting_are_rung_only_on_answer() -> None:
     call, _ = desk.arrive()
     assert desk.offered(ALICE) == call
     assert desk.phone.of_type(RingAgent) == []
+    offer = desk.engine.agent(ALICE).offer
+    assert offer is not None and not offer.phone_ringing
     desk.do(Answer(ALICE, call))
     assert desk.phone.last(RingAgent).auto_answer
 

@@ -21,7 +21,8 @@
 /**
  * The call offered to the agent (AgentState.offer).
  * @typedef {{call_id: string, service_id: number, service_name: string, caller: string,
- *   customer_name: string | null, expires_at: string | null, pickup_seconds: number}} Offer
+ *   customer_name: string | null, expires_at: string | null, pickup_seconds: number,
+ *   phone_ringing: boolean}} Offer
  */
 
 /** @typedef {{number: string | null, agent_id: number | null, agent_name: string | null,

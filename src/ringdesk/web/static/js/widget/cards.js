@@ -20,6 +20,9 @@ export function offerCard(offer) {
     h("p", { class: "caller-number" }, offer.caller || "Unknown number"),
     h("p", { class: "caller-name" }, offer.customer_name || "Unknown customer"),
     h("p", { class: "muted" }, offer.service_name || ""),
+    offer.phone_ringing
+      ? h("p", { class: "phone-ringing" }, "Your phone is ringing: pick it up or click Answer.")
+      : null,
     h(
       "div",
       { class: "countdown", dataset: { countdown: String(total) } },
