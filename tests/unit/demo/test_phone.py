@@ -4,6 +4,7 @@ happened, the caller's audio arrives and the BYE ends both sides."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from ringdesk.demo.phone import DemoPhone, load_frames, voice_signal
 from ringdesk.media import g711
@@ -34,19 +35,27 @@ async def test_caller_and_trunk_talk_and_hang_up() -> None:
     finally:
         caller.close()
         trunk.close()
-    assert caller_lines[1:] == [
+    assert caller_lines[1:5] == [
         "answered by an agent",
         "sent key 1",
         "sent key #",
         "hung up",
     ], caller_lines
+    # Last, what it heard of the far end (the trunk's echo of its own signal, about 1 s).
+    assert len(caller_lines) == 6, caller_lines
+    found = re.fullmatch(
+        r"5551234: heard ([\d.]+) s of audio from the far end, ([\d.]+) s of it not silence",
+        caller_lines[5],
+    )
+    assert found and 0.4 <= float(found[1]) <= 1.2 and 0 < float(found[2]) <= float(found[1])
     # The trunk read the keys from the RFC 4733 events, once each.
-    assert trunk_lines == [
+    assert trunk_lines[:4] == [
         "call 5550199 -> 5551234: answered",
         "call 5550199 -> 5551234: key 1",
         "call 5550199 -> 5551234: key #",
         "call 5550199 -> 5551234: the far end hung up",
     ]
+    assert len(trunk_lines) == 5 and "heard" in trunk_lines[4], trunk_lines  # the caller's signal
     # The trunk echoed the caller's signal: what came back is the caller's own frames.
     sent = set(load_frames(None, 0))
     assert len(heard) >= 20 and sum(frame in sent for frame in heard) >= 20
