@@ -659,7 +659,9 @@ async def test_register_contacts_succeed_as_the_rfc_says(
         ok = await peer.expect_response(200)
     finally:
         peer.close()
-    assert ok.headers.get_all("contact") == [contact]
+    # The 200 gives each binding's time left, whole seconds: a second may tick in between.
+    got = ok.headers.get_all("contact")
+    assert [c.replace("expires=3599", "expires=3600") for c in got] == [contact], got
     assert sw.is_registered(aor)
 
 
