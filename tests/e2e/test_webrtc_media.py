@@ -36,7 +36,7 @@ from ringdesk.media.server import MediaServer
 from ringdesk.media.webrtc import WebRtcEndpoint
 from ringdesk.sip import sdp
 from tests.support.rtp import PCMU, RtpEndpoint, decode, free_udp_port, samples_to_frames
-from tests.support.webrtc import dominant_frequency, tone, write_wav48
+from tests.support.webrtc import dominant_frequency, fake_media_args, tone, write_wav48
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
@@ -188,11 +188,8 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     )
     args = [
         *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
+        *fake_media_args(wav),
         "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
     ]
     with sync_playwright() as p:
         yield from _launch(p, args)

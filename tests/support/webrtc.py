@@ -38,3 +38,14 @@ def dominant_frequency(samples: list[int], rate: int = 8000) -> float:
         if power > best_power:
             best, best_power = freq, power
     return best
+
+
+def fake_media_args(microphone: Path) -> list[str]:
+    """Chromium's flags for a test browser phone: fake devices granted without asking, the
+    microphone playing `microphone` (write_wav48), and audio that may play without a click."""
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Playwright, expect
 from tests.support.rtp import free_udp_port
 from tests.support.server import RunningServer, start_server
 from tests.support.sipp import CARRIER
-from tests.support.webrtc import tone, write_wav48
+from tests.support.webrtc import fake_media_args, tone, write_wav48
 from tests.ui.calls import INBOUND_NUMBER
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk
@@ -40,13 +40,7 @@ def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-audio-capture={microphone}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
+        args=[*CHROMIUM_ARGS, *fake_media_args(microphone)],
     )
     try:
         yield launched

@@ -31,7 +31,7 @@ from websockets.typing import Subprotocol
 from tests.support.rtp import PCMU, RtpEndpoint, decode, make_signal
 from tests.support.server import RunningServer, start_server
 from tests.support.sipp import CARRIER, Customer
-from tests.support.webrtc import dominant_frequency, tone, write_wav48
+from tests.support.webrtc import dominant_frequency, fake_media_args, tone, write_wav48
 from tests.ui.calls import INBOUND_NUMBER, call_in
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk, api, wait_until
@@ -77,10 +77,7 @@ def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
         args=[
             *CHROMIUM_ARGS,
             f"--ignore-certificate-errors-spki-list={_spki_hash(server.tls_cert)}",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-audio-capture={microphone}",
-            "--autoplay-policy=no-user-gesture-required",
+            *fake_media_args(microphone),
         ],
     )
     try:
