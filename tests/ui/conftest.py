@@ -76,4 +76,5 @@ def desk(
             # What the page looked like when the test failed, beside the test's other files.
             opened.page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+            print("the page's failed requests and console errors:", *opened.trouble, sep="\n  ")
     reset_agents(server)

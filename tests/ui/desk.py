@@ -68,6 +68,9 @@ class Desk:
     context: BrowserContext
     server: RunningServer
     errors: list[str] = field(default_factory=list)
+    # Requests that failed and console errors, printed when a test fails (a blank page with no
+    # JavaScript error was once seen on a loaded machine: this says which file did not arrive).
+    trouble: list[str] = field(default_factory=list)
 
     @classmethod
     @contextlib.contextmanager
@@ -81,6 +84,18 @@ class Desk:
         page = context.new_page()
         desk = cls(page=page, context=context, server=server)
         page.on("pageerror", lambda error: desk.errors.append(str(error)))
+        page.on(
+            "requestfailed",
+            lambda r: desk.trouble.append(f"request failed: {r.method} {r.url} {r.failure}"),
+        )
+        page.on(
+            "console",
+            lambda m: (
+                desk.trouble.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
+        )
         try:
             yield desk
         finally:

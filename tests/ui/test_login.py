@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.ui.desk import Desk
 
@@ -65,3 +65,32 @@ def test_a_stale_token_sends_the_user_back_to_login(desk: Desk) -> None:
     desk.page.evaluate("localStorage.setItem('ringdesk.token', 'no-such-token')")
     desk.goto("/tickets")
     expect(desk.page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_a_file_of_the_app_that_does_not_arrive_is_retried_then_explained(desk: Desk) -> None:
+    # A module of the app's static graph dropped on the way (a poor network): the page reloads
+    # once by itself and the login form appears.
+    page = desk.page
+    dropped: list[str] = []
+
+    def drop_once(route: Route) -> None:
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+
+    page.route("**/static/js/dom.js", drop_once)
+    desk.goto("/")
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert len(dropped) == 1, dropped
+    page.unroute("**/static/js/dom.js")
+
+    # Dropped every time: after its one reload the page says so and offers a Reload button.
+    page.route("**/static/js/dom.js", lambda route: route.abort("connectionreset"))
+    page.reload()
+    expect(page.get_by_role("heading", name="Ringdesk did not finish loading")).to_be_visible()
+    expect(page.get_by_label("Username")).to_have_count(0)
+    page.unroute("**/static/js/dom.js")
+    page.get_by_role("button", name="Reload").click()
+    expect(page.get_by_label("Username")).to_be_visible()

@@ -12,6 +12,9 @@ import { startTicker } from "./ui/ticker.js";
 import { toast } from "./ui/toast.js";
 import { mountWidget, setOpen, unmountWidget } from "./widget/widget.js";
 
+// Every module of the app arrived and ran (js/boot-check.js looks for this at the page's load).
+document.documentElement.dataset.booted = "1";
+
 const topbar = /** @type {HTMLElement} */ (document.getElementById("topbar"));
 const banner = /** @type {HTMLElement} */ (document.getElementById("banner"));
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
