@@ -12,7 +12,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["route", "store", "api", "ws_fanout", "media", "srtp", "webrtc_srtp", "sip_cps"]
+ORDER = [
+    "route",
+    "store",
+    "api",
+    "ws_fanout",
+    "media",
+    "srtp",
+    "webrtc_srtp",
+    "webrtc_calls",
+    "sip_cps",
+]
 
 
 def main(argv: list[str]) -> int:

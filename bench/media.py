@@ -30,10 +30,14 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+if TYPE_CHECKING:  # the generator process does not import ringdesk
+    from ringdesk.media.endpoint import Endpoint
 
 STEPS = (50, 100, 200, 300, 400, 500, 600, 700, 800, 1000)
 PTIME = 0.020
@@ -71,10 +75,28 @@ def generate() -> int:
     """Send every leg's packets on schedule, receive the relayed ones; print the tallies."""
     sock = _socket()
     print(sock.getsockname()[1], flush=True)
-    config = json.loads(sys.stdin.readline())
-    ports: list[int] = config["ports"]  # the server endpoint each leg sends to
-    seconds: float = config["seconds"]
+    config = json.loads(sys.stdin.readline())  # ports: the server endpoint each leg sends to
+    print(json.dumps(play(sock, config["ports"], config["seconds"])), flush=True)
+    return 0
+
+
+Wrap = Callable[[bytes], bytes | None]  # protect or unprotect one packet; None: drop it
+
+
+def play(
+    sock: socket.socket,
+    ports: Sequence[int],
+    seconds: float,
+    *,
+    protect: Sequence[Wrap | None] | None = None,
+    unprotect: Mapping[int, Wrap] | None = None,
+) -> dict[str, float]:
+    """The measured window: leg i sends to ports[i] on its phase, and what comes back is
+    tallied against the ideal send times. `protect[i]` (when given) turns leg i's plain RTP
+    into what it sends (SRTP); `unprotect[port]` turns what arrives from that server port back
+    into plain RTP (None: not ours, ignored). Returns the generator's tallies."""
     legs = len(ports)
+    cpu_start = time.process_time()
     interval_ns = int(PTIME * 1e9) // legs  # legs are spread evenly over the 20 ms
     payload_pad = bytes(160 - _STAMP.size)
     start_ns = time.time_ns() + 200_000_000
@@ -92,7 +114,7 @@ def generate() -> int:
         nonlocal received, late, late_server, worst
         while True:
             try:
-                data, ancdata, _, _ = sock.recvmsg(512, ancillary)
+                data, ancdata, _, source = sock.recvmsg(512, ancillary)
             except BlockingIOError:
                 return
             arrival = time.time_ns()
@@ -100,6 +122,11 @@ def generate() -> int:
                 if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
                     sec, nsec = struct.unpack("qq", value[:16])
                     arrival = sec * 1_000_000_000 + nsec
+            if unprotect is not None and source[1] in unprotect:
+                plain = unprotect[source[1]](data)
+                if plain is None:
+                    continue
+                data = plain
             if len(data) < 12 + _STAMP.size:
                 continue
             _, ideal, actual = _STAMP.unpack_from(data, 12)
@@ -127,9 +154,12 @@ def generate() -> int:
             header = _RTP.pack(0x80, 0, seq, (j // legs * 160) & 0xFFFFFFFF, leg)
             actual = time.time_ns()
             send_lag = max(send_lag, actual - ideal)
-            stamp = _STAMP.pack(leg, ideal, actual)
-            with contextlib.suppress(BlockingIOError):  # a full send buffer: counts as lost
-                sock.sendto(header + stamp + payload_pad, ("127.0.0.1", ports[leg]))
+            packet = header + _STAMP.pack(leg, ideal, actual) + payload_pad
+            wrap = protect[leg] if protect is not None else None
+            wire = packet if wrap is None else wrap(packet)
+            if wire is not None:
+                with contextlib.suppress(BlockingIOError):  # a full send buffer: counts as lost
+                    sock.sendto(wire, ("127.0.0.1", ports[leg]))
             if ideal >= measure_from:
                 sent_measured += 1
             j += 1
@@ -140,24 +170,58 @@ def generate() -> int:
         wait_ns = max(start_ns + j * interval_ns - time.time_ns(), TICK_NS)
         time.sleep(min(wait_ns, 5_000_000) / 1e9)
     drain()
-    print(
-        json.dumps(
-            {
-                "sent": sent_measured,
-                "received": received,
-                "late": late,
-                "late_server": late_server,
-                "worst_ms": worst / 1e6,
-                "send_lag_ms": send_lag / 1e6,
-                "cpu_s": time.process_time(),
-            }
-        ),
-        flush=True,
-    )
-    return 0
+    return {
+        "sent": sent_measured,
+        "received": received,
+        "late": late,
+        "late_server": late_server,
+        "worst_ms": worst / 1e6,
+        "send_lag_ms": send_lag / 1e6,
+        "cpu_s": time.process_time() - cpu_start,
+    }
 
 
 # --- the server side ------------------------------------------------------------------------
+
+
+async def spawn_generator(script: str, *args: str) -> asyncio.subprocess.Process:
+    """A generator process (`script --generate ...`) talking JSON lines on stdin/stdout."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        script,
+        "--generate",
+        *args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+
+
+async def measure(
+    process: asyncio.subprocess.Process, endpoints: Sequence[Endpoint]
+) -> dict[str, float]:
+    """From now until the generator's tallies arrive: the server's CPU, the frames its
+    `endpoints` relayed (their `sent`), and both joined into one step's result."""
+    assert process.stdout is not None
+    relayed_before = sum(e.sent for e in endpoints)
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    line = await process.stdout.readline()
+    wall = time.monotonic() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    await process.wait()
+    if not line:
+        raise SystemExit(f"the generator exited with {process.returncode} and no figures")
+    relayed = sum(e.sent for e in endpoints) - relayed_before
+    result: dict[str, float] = json.loads(line)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    result["server_cpu_pct"] = 100 * cpu / wall
+    result["us_per_frame"] = 1e6 * cpu / max(1, relayed)
+    result["generator_cpu_pct"] = 100 * result["cpu_s"] / wall
+    lost = max(0, int(result["sent"] - result["received"]))
+    result["lost"] = lost
+    result["late_pct"] = 100 * (result["late"] + lost) / max(1, result["sent"])
+    result["server_pct"] = 100 * (result["late_server"] + lost) / max(1, result["sent"])
+    return result
 
 
 async def run_step(calls: int, seconds: float) -> dict[str, float]:
@@ -171,13 +235,7 @@ async def run_step(calls: int, seconds: float) -> dict[str, float]:
         b = await media.open_endpoint(f"{call}b")
         media.bridge(a.leg_id, b.leg_id)
         endpoints += [a, b]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--generate",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
+    process = await spawn_generator(__file__)
     assert process.stdin is not None and process.stdout is not None
     port = int(await process.stdout.readline())
     for endpoint in endpoints:
@@ -186,48 +244,40 @@ async def run_step(calls: int, seconds: float) -> dict[str, float]:
         json.dumps({"ports": [e.port for e in endpoints], "seconds": seconds}).encode() + b"\n"
     )
     await process.stdin.drain()
-    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.monotonic()
-    line = await process.stdout.readline()
-    wall = time.monotonic() - started
-    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    await process.wait()
-    relayed = sum(e.sent for e in endpoints)
+    result = await measure(process, endpoints)
     await media.close()
-    result: dict[str, float] = json.loads(line)
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    result["server_cpu_pct"] = 100 * cpu / wall
-    result["us_per_frame"] = 1e6 * cpu / max(1, relayed)
-    result["generator_cpu_pct"] = 100 * result["cpu_s"] / wall
     return result
+
+
+HEADER = (
+    f"{'frames':>8} {'lost':>6} {'late>10ms':>10} {'server-only':>11} {'worst ms':>9} "
+    f"{'server CPU':>10} {'gen CPU':>9} {'gen lag':>8} {'us/frame':>9}"
+)
+
+
+def row(r: dict[str, float]) -> str:
+    """One step's figures under HEADER."""
+    return (
+        f"{int(r['received']):>8} {int(r['lost']):>6} {r['late_pct']:>9.3f}% "
+        f"{r['server_pct']:>10.3f}% {r['worst_ms']:>9.1f} {r['server_cpu_pct']:>9.0f}% "
+        f"{r['generator_cpu_pct']:>8.0f}% {r['send_lag_ms']:>8.1f} {r['us_per_frame']:>9.1f}"
+    )
 
 
 async def bench(steps: Sequence[int], seconds: float) -> None:
     best = failed = 0
     costs: list[float] = []
-    print(
-        f"{'calls':>6} {'frames':>8} {'lost':>6} {'late>10ms':>10} {'server-only':>11} "
-        f"{'worst ms':>9} {'server CPU':>10} {'gen CPU':>9} {'gen lag':>8} {'us/frame':>9}",
-        flush=True,
-    )
+    print(f"{'calls':>6} {HEADER}", flush=True)
     for calls in steps:
         r = await run_step(calls, seconds)
-        lost = max(0, int(r["sent"] - r["received"]))
-        late_pct = 100 * (r["late"] + lost) / max(1, r["sent"])
-        server_pct = 100 * (r["late_server"] + lost) / max(1, r["sent"])
-        print(
-            f"{calls:>6} {int(r['received']):>8} {lost:>6} {late_pct:>9.3f}% {server_pct:>10.3f}% "
-            f"{r['worst_ms']:>9.1f} {r['server_cpu_pct']:>9.0f}% {r['generator_cpu_pct']:>8.0f}%"
-            f" {r['send_lag_ms']:>8.1f} {r['us_per_frame']:>9.1f}",
-            flush=True,
-        )
+        print(f"{calls:>6} {row(r)}", flush=True)
         costs.append(r["us_per_frame"])
-        if late_pct < TARGET_PCT:
+        if r["late_pct"] < TARGET_PCT:
             best = calls
             failed = 0
         else:
             failed += 1
-            if failed == 2 or late_pct > 20:
+            if failed == 2 or r["late_pct"] > 20:
                 break  # past the limit: the larger steps would only take time
     print(f"highest N with < {TARGET_PCT} % of frames late by > 10 ms: {best} concurrent calls")
     if costs:
@@ -236,6 +286,31 @@ async def bench(steps: Sequence[int], seconds: float) -> None:
             f"server CPU per relayed frame: {cost:.1f} us, so one core relays at most "
             f"~{1e6 / cost / 100:.0f} calls (100 frames/s each)"
         )
+
+
+def loop_factory(no_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop (as `ringdesk serve` runs on) unless told not to or not installed."""
+    if not no_uvloop:
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop
+        except ImportError:
+            pass
+    return None
+
+
+def raise_nofile(wanted: int) -> None:
+    """Enough file descriptors for every endpoint's sockets."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if limit[0] < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, limit[1]), limit[1]))
+
+
+def realtime() -> None:
+    """SCHED_RR (root), inherited by the generator process; the kernel still leaves 5 % to
+    other tasks."""
+    os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
 
 
 def main(argv: list[str]) -> int:
@@ -252,30 +327,19 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     if args.realtime:
-        # Inherited by the generator process. The kernel still leaves 5 % to other tasks.
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+        realtime()
     if args.generate:
         return generate()
     steps = [int(n) for n in args.steps.split(",")]
-    loop_factory = None
-    if not args.no_uvloop:
-        try:
-            import uvloop
-
-            loop_factory = uvloop.new_event_loop
-        except ImportError:
-            pass
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 4 * max(steps) + 256
-    if limit[0] < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, limit[1]), limit[1]))
-    loop_name = "uvloop" if loop_factory else "asyncio"
+    factory = loop_factory(args.no_uvloop)
+    raise_nofile(4 * max(steps) + 256)
+    loop_name = "uvloop" if factory else "asyncio"
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(
         f"media relay, {loop_name}, {os.cpu_count()} CPUs, {args.seconds:g} s per step, "
         f"load average before the run {load}{', SCHED_RR' if args.realtime else ''}"
     )
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
+    with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(bench(steps, args.seconds))
     return 0
 
