@@ -35,6 +35,8 @@ How the switch uses it (SDP attributes: ringdesk.sip.sdp.WebRtcAttributes / webr
 answering our offer starts at once): early DTLS datagrams wait in a short queue until the
 fingerprint is known. A later set_remote with other credentials or fingerprints (an ICE
 restart, a new certificate) is not supported: it is logged and the leg keeps its first ones.
+`reset()` starts the endpoint over for a new browser session on the same call (the switch's
+switch/reattach.py, after a reload): new credentials, a new handshake, the bridge kept.
 """
 
 from __future__ import annotations
@@ -111,6 +113,26 @@ class WebRtcEndpoint(Endpoint):
         self._early: list[bytes] = []
         self._dtls_timer: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        self._dropped_logged = False
+
+    def reset(self) -> None:
+        """Start over with a new browser (the agent's page reloaded, or its socket was lost and
+        a new page session answers a new INVITE): new ICE credentials, no peer, no DTLS, no
+        SRTP keys; the port, our certificate and the relay's bridge to the partner stay, so
+        the call's other side is joined again as soon as the new handshake is done."""
+        self._cancel_timers()
+        self.ice = IceLite()
+        self.state = NEW
+        self.failure = None
+        self.peer = None
+        self.setup = None
+        self.dtls = None
+        self.srtp = None
+        self.address = None
+        self.checked = []
+        self.selected = None
+        self._selected_host, self._selected_port = "", -1
+        self._early = []
         self._dropped_logged = False
 
     # --- our SDP ------------------------------------------------------------------------------

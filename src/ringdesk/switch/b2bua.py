@@ -32,6 +32,7 @@ from ringdesk.core.telephony import (
     TelephonyAction,
 )
 from ringdesk.media.api import Media
+from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import KNOWN_METHODS, Request, Response, make_response, new_tag
 from ringdesk.sip.registrar import Registrar
@@ -49,15 +50,21 @@ from .legs import Address, AnyLeg, LegState, OutgoingLeg
 from .limits import CallCounts
 from .liveness import DEFAULT_TIMEOUT, Liveness
 from .media_actions import MediaActions
+from .orphans import WaitingOrphans
 from .outbound import OutboundCalls
 from .persist import (
+    BANS_FILE,
     DIALOGS_FILE,
+    FLUSH_DELAY,
     DialogJournal,
     LiveDialog,
     SavedDialog,
+    load_bans,
     load_bindings,
     load_dialogs,
+    save_bans,
 )
+from .reattach import BrowserReattach
 from .registration import RegistrationService
 from .resolver import TrunkResolver, ip_literal
 from .session_timer import DEFAULT_INTERVAL, SessionTimers
@@ -104,6 +111,10 @@ class Switch(RequestHandler):
         rtp_ports: tuple[int, int] = (20000, 40000),
     ) -> None:
         self.gate = Gate(gate)
+        # The bans, in the data dir: a restart does not lift them (persist.py).
+        self._bans_file = Path(data_dir) / BANS_FILE
+        self._bans_pending: asyncio.TimerHandle | None = None
+        self.gate.changed = self._bans_changed
         self.rtp_ports = rtp_ports
         self.liveness = Liveness(media_timeout)
         self.state = state = SwitchState(
@@ -144,6 +155,8 @@ class Switch(RequestHandler):
         # The live dialogs, in the data dir: BYE to each after a crash (persist.py).
         self.dialogs = DialogJournal(Path(data_dir) / DIALOGS_FILE, self._live_dialogs)
         self._orphans: dict[tuple[str, str], SavedDialog] = {}  # BYE sent after the restart
+        self._waiting = WaitingOrphans()  # ... or due when their phone registers (orphans.py)
+        self.registration.on_registered = self._phone_registered
         self.teardown.dialog_ended = self.dialogs.mark
         self.session_timers = SessionTimers(
             state,
@@ -169,6 +182,21 @@ class Switch(RequestHandler):
         self.media_actions = MediaActions(
             state, self.teardown, self.bridges, self.inbound, self.direction
         )
+        # A browser phone that lost its socket in a call is rung again when it registers anew.
+        self.reattach = BrowserReattach(
+            state,
+            self.teardown,
+            self.outbound.new_outgoing_leg,
+            on_answered=self._reattached,
+        )
+        self.websockets.on_closed = lambda peer: self.reattach.socket_closed(peer.addr, peer.cti_id)
+        self.registration.on_browser_registered = self.reattach.registered
+
+    def _reattached(self, leg: AnyLeg, resp: Response) -> None:
+        """A browser leg took a new dialog (reattach.py): its session timer and the dialogs
+        file follow the new one."""
+        self.session_timers.answered_as_uac(leg, resp)
+        self.dialogs.mark()
 
     # ---- what the runtime and the tests see -------------------------------------------------
 
@@ -217,6 +245,7 @@ class Switch(RequestHandler):
             server = MediaServer(state.media_addresses.bound, port_range=self.rtp_ports)
             await server.start()
             state.media = server
+        self.gate.restore(load_bans(self._bans_file, time.time()), time.time())
         await state.stack.start()
         now = state.stack.now()
         state.registrar.restore(load_bindings(state.bindings_file, now), now)
@@ -237,6 +266,8 @@ class Switch(RequestHandler):
                 log.exception("hang-up at shutdown failed")
         await asyncio.sleep(0.05)  # let the BYEs leave
         self.dialogs.flush(wait=True)  # ended here: a restart has nobody left to BYE
+        if self._bans_pending is not None:
+            self._save_bans()
         await self.registration.stop()
         await self.keepalive.stop()
         for task in list(state.tasks):
@@ -258,18 +289,21 @@ class Switch(RequestHandler):
         restart whose BYE is not answered yet (a second crash still ends them)."""
         for leg in self.state.legs.values():
             if leg.state is LegState.ANSWERED and leg.dialog is not None:
-                yield leg.dialog, leg.tp, leg.peer
+                yield leg.dialog, leg.tp, leg.peer, getattr(leg, "cti_id", None)
         for saved in self._orphans.values():
-            yield saved.dialog, saved.transport, saved.dest
+            yield saved.dialog, saved.transport, saved.dest, saved.cti_id
 
     def _end_orphans(self) -> None:
         """BYE to every dialog that was live when the switch last stopped without hanging up
         (a crash, a kill -9): its peers still think the call is on. Over UDP to where its
-        requests went; over TCP or TLS the connection is gone, so a new one is opened to the
-        remote target (the transaction gives up after timer F, 32 s). Each is forgotten when
-        its BYE is answered or times out."""
+        requests went; an agent's phone over TCP, TLS or a WebSocket is reached only over a
+        connection it opens, so its dialogs wait for it to register again (`_phone_registered`,
+        orphans.py); any other over TCP or TLS (a trunk) gets a new connection to the remote
+        target (the transaction gives up after timer F, 32 s). Each is forgotten when its BYE
+        is answered or times out."""
         saved = load_dialogs(self.dialogs.path)
         stack = self.state.stack
+        waiting = 0
         for item in saved:
             dialog = item.dialog
             key = (dialog.call_id, dialog.local_tag)
@@ -277,30 +311,104 @@ class Switch(RequestHandler):
                 continue
             self._orphans[key] = item
             tp = item.transport
-            dest = item.dest if tp == "udp" else dialog.next_remote_target_addr()
-            bye = dialog.new_request(
-                "BYE",
-                via=stack.via(tp, peer=dest[0]),
-                extra=[("Reason", 'SIP;cause=500;text="server restarted"')],
-            )
-
-            def answered(resp: Response, key: tuple[str, str] = key) -> None:
-                if resp.status >= 200:
-                    self._orphan_done(key)
-
-            def timed_out(key: tuple[str, str] = key) -> None:
-                self._orphan_done(key)
-
-            try:
-                stack.send_request(bye, dest, tp, answered, timed_out)
-            except Exception:
-                log.exception("BYE to %s after the restart failed", dialog.call_id)
-                self._orphans.pop(key, None)
+            if tp != "udp" and item.cti_id:
+                self._waiting.add(key, item.cti_id, stack.now())
+                waiting += 1
+                continue
+            self._orphan_bye(key, dialog, item.dest if tp == "udp" else None, tp)
         if saved:
-            log.info("restart: BYE sent to %d dialogs that were live before it", len(saved))
+            log.info(
+                "restart: %d dialogs were live before it: BYE sent to %d, %d wait for their "
+                "phones to register again",
+                len(saved),
+                len(saved) - waiting,
+                waiting,
+            )
             self.dialogs.mark()
 
+    def _orphan_bye(
+        self, key: tuple[str, str], dialog: Dialog, dest: Address | None, tp: str
+    ) -> None:
+        """The BYE of a dialog left from before the restart, to `dest` (None: to its remote
+        target over a new connection)."""
+        stack = self.state.stack
+        if dest is None:
+            dest = dialog.next_remote_target_addr()
+        bye = dialog.new_request(
+            "BYE",
+            via=stack.via(tp, peer=dest[0]),
+            extra=[("Reason", 'SIP;cause=500;text="server restarted"')],
+        )
+
+        def answered(resp: Response) -> None:
+            if resp.status >= 200:
+                self._orphan_done(key)
+
+        def timed_out() -> None:
+            self._orphan_done(key)
+
+        try:
+            stack.send_request(bye, dest, tp, answered, timed_out)
+        except Exception:
+            log.exception("BYE to %s after the restart failed", dialog.call_id)
+            self._orphan_done(key)
+
+    def _phone_registered(self, cti_id: str, src: Address, tp: str) -> None:
+        """An agent's phone registered: the dialogs of hers waiting since the restart get their
+        BYE over the connection it just used."""
+        keys = self._waiting.registered(cti_id, self.state.stack.now())
+        for key in keys:
+            item = self._orphans.get(key)
+            if item is not None:
+                self._orphan_bye(key, item.dialog, src, tp)
+        if keys:
+            log.info(
+                "restart: BYE sent to %d dialogs of %s's phone, registered again over %s",
+                len(keys),
+                cti_id,
+                tp.upper(),
+            )
+
+    def _expire_orphans(self, now: float) -> None:
+        """Dialogs whose phone did not register again within orphans.WAIT: dropped."""
+        keys = self._waiting.expire(now)
+        for key in keys:
+            self._orphan_done(key)
+        if keys:
+            log.info(
+                "restart: %d dialogs dropped without a BYE: their phones did not register "
+                "again within %.0f s",
+                len(keys),
+                self._waiting.wait,
+            )
+
+    # ---- bans across a restart (persist.py) --------------------------------------------------
+
+    def _bans_changed(self) -> None:
+        """A ban made or lifted: the file is rewritten FLUSH_DELAY later (one write for a burst).
+        An admin's lift comes from a web worker thread: it is handed to the loop."""
+        loop = self.state.loop
+        if loop is None or loop.is_closed():
+            self._save_bans()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            loop.call_soon_threadsafe(self._bans_changed)
+            return
+        if self._bans_pending is None:
+            self._bans_pending = loop.call_later(FLUSH_DELAY, self._save_bans)
+
+    def _save_bans(self) -> None:
+        if self._bans_pending is not None:
+            self._bans_pending.cancel()
+            self._bans_pending = None
+        save_bans(self._bans_file, self.gate.bans(time.time()))
+
     def _orphan_done(self, key: tuple[str, str]) -> None:
+        self._waiting.discard(key)
         if self._orphans.pop(key, None) is not None:
             self.dialogs.mark()
 
@@ -464,6 +572,8 @@ class Switch(RequestHandler):
                     )
                     self.teardown.hang_up(leg, MEDIA_TIMEOUT, report=True)
                 self.session_timers.tick(now)
+                self.reattach.tick(now)
+                self._expire_orphans(now)
                 if self.dialogs.stale():
                     self.dialogs.mark()  # a CSeq moved (re-INVITE, refresh): keep it current
                 state.forget_ended(now)

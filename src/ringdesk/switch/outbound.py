@@ -105,7 +105,7 @@ class OutboundCalls:
             ]
 
         def leg_to(binding: Binding, fork: Fork | None) -> OutgoingLeg:
-            return self._new_outgoing_leg(
+            return self.new_outgoing_leg(
                 call_id=action.call_id,
                 leg_id=action.leg_id,
                 ruri=binding.target,
@@ -138,7 +138,7 @@ class OutboundCalls:
             self.state.emit(LegFailed(action.leg_id, FailureReason.UNREACHABLE, detail))
             return
         trunk, rest = trunks[0], trunks[1:]
-        leg = self._new_outgoing_leg(
+        leg = self.new_outgoing_leg(
             call_id=action.call_id,
             leg_id=action.leg_id,
             ruri=SipUri(host="invalid"),  # set for the trunk by _aim_at
@@ -221,7 +221,7 @@ class OutboundCalls:
         self.legs[leg.leg_id] = leg
         self.state.spawn(self._send_invite(leg), lambda: self.teardown.on_error(leg))
 
-    def _new_outgoing_leg(
+    def new_outgoing_leg(
         self,
         *,
         call_id: str,

@@ -44,6 +44,11 @@ class RegistrationService:
         # One server for the process: it remembers each used nonce's nc (replays).
         self._digest_server = DigestServer(secret, directory.sip_domain())
         self._sweeper: asyncio.Task[None] | None = None
+        # Any phone registered (the switch ends a call it had before a restart, b2bua.py).
+        self.on_registered: Callable[[str, Address, str], None] = lambda _cti, _src, _tp: None
+        # A browser phone registered (or refreshed, or removed) its binding over its socket
+        # (switch/reattach.py gives it back a call it lost with its previous socket).
+        self.on_browser_registered: Callable[[str], None] = lambda _cti_id: None
 
     def _digest(self) -> DigestServer:
         # The realm follows the SIP domain setting, which the admin may change at any time
@@ -116,6 +121,7 @@ class RegistrationService:
         )
         if result.status == 200:
             self.on_saved_change()
+            self.on_registered(aor, src, tp)
 
     def _over_websocket(
         self, req: Request, txn: ServerTransaction, src: Address, tp: str, aor: str, tag: str
@@ -135,6 +141,8 @@ class RegistrationService:
         )
         if result.status == 200:
             self.on_saved_change()
+            self.on_browser_registered(aor)
+            self.on_registered(aor, src, tp)
 
     def _report_failure(self, src: Address, now: float) -> None:
         if self.gate is not None:

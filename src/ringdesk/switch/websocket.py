@@ -63,6 +63,9 @@ class SipWebSockets:
         self.registrar = registrar
         self.now = now
         self.on_bindings_changed = on_bindings_changed
+        # Told of every socket that closes (switch/reattach.py: a call of its agent waits for
+        # the browser to come back).
+        self.on_closed: Callable[[WsPeer], None] = lambda _peer: None
 
     @property
     def peers(self) -> dict[Address, WsPeer]:
@@ -118,6 +121,7 @@ class SipWebSockets:
         )
         if dropped:
             self.on_bindings_changed()
+        self.on_closed(peer)
 
     def idle_deadline(self, peer: WsPeer) -> float:
         """The loop time after which a silent socket is closed."""
