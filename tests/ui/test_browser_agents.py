@@ -41,6 +41,12 @@ from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused
 BOB_TONE = 600.0  # Hz, the second chromium's fake microphone (Alice's is BROWSER_TONE)
 TICKET_URL = re.compile(r"/tickets/(\d+)$")
 NAMES = {"alice": "Alice Martin", "bob": "Bob Chen"}
+SEEN_CONSULT = """window.__consult = [];
+new MutationObserver(() => {
+  const line = document.querySelector('.consulted-card .consult');
+  const text = line ? line.textContent : null;
+  if (text && window.__consult[window.__consult.length - 1] !== text) window.__consult.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});"""
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +161,8 @@ def test_consult_a_browser_agent_then_connect_the_customer_to_her(
     alice = desk
     srv = alice.server
     _browser_agent(alice, "alice")
+    # Every text Bob's consultation line shows, however briefly.
+    bob.page.add_init_script(SEEN_CONSULT)
     _browser_agent(bob, "bob")
     alice.set_status("Ready")  # Bob stays in Business: the call is Alice's
 
@@ -184,6 +192,10 @@ def test_consult_a_browser_agent_then_connect_the_customer_to_her(
         expect(card.locator(".consult")).to_have_text("Talking")
         expect(card).to_contain_text("Dana Scully")
         expect(card.get_by_role("button")).to_have_text(["End consultation"])
+        # His browser phone answers by itself: never told to pick up a phone he does not have.
+        seen = bob.page.evaluate("window.__consult")
+        print("Bob's consultation line showed:", seen)
+        assert set(seen) <= {"Connecting… your browser phone answers by itself", "Talking"}, seen
         expect(alice.widget.locator(".consult")).to_contain_text("Bob Chen")
         expect(alice.widget.locator(".consult")).to_contain_text("talking")
         # Alice and Bob talk: Bob's browser receives audio (Alice's) on the consultation, and

@@ -5,6 +5,7 @@
 import { cti } from "../cti.js";
 import { h } from "../dom.js";
 import { directionLabel } from "../format.js";
+import { chosenPhone } from "../phone/sip.js";
 import { confirmDialog } from "../ui/dialog.js";
 import { phoneIcon } from "./icons.js";
 import { shortcutFor } from "./shortcuts.js";
@@ -207,7 +208,13 @@ function consultedCard(call) {
     h(
       "p",
       { class: "consult", role: "status" },
-      talking ? "Talking" : "Ringing… pick up your phone",
+      talking
+        ? "Talking"
+        : // The browser phone answers a consultation by itself, as an auto-answer desk phone
+          // does: there is nothing to pick up, only the media to connect.
+          chosenPhone() === "browser"
+          ? "Connecting… your browser phone answers by itself"
+          : "Ringing… pick up your phone",
     ),
     h(
       "dl",
