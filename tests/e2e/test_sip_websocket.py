@@ -130,11 +130,19 @@ def test_register_over_wss_for_the_own_cti_id_only(server: RunningServer) -> Non
                 await asyncio.to_thread(
                     wait_until, lambda: _registered(http), timeout=10, what="registered"
                 )
+                # The admin sees the socket among the SIP connections.
+                assert _browser_sockets(server) == 1
             # Closed: the binding goes at once, and with it the engine's phone_registered.
 
         asyncio.run(session())
         wait_until(lambda: not _registered(http), timeout=3, what="unregistered on close")
         assert not [c for c in _contacts(server, "alice") if c.startswith("wss ")]
+        wait_until(lambda: _browser_sockets(server) == 0, timeout=3, what="socket count 0")
+
+
+def _browser_sockets(server: RunningServer) -> int:
+    with api(server, "admin") as http:
+        return int(http.get("/api/admin/sip/connections").json()["browser_phones"])
 
 
 def test_a_socket_without_a_valid_ticket_is_refused(server: RunningServer) -> None:

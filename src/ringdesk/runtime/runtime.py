@@ -298,6 +298,10 @@ class Runtime:
             dict(transport.counts),
         )
 
+    def browser_phone_sockets(self) -> int:
+        """The browser phones' SIP WebSockets open now."""
+        return len(self.switch.stack.transport.ws_peers)
+
     def phone_registered(self, agent_id: int) -> bool:
         """As the engine knows it from the switch's PhoneRegistered reports."""
         return self.engine.agent(agent_id).phone_reachable

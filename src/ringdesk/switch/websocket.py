@@ -9,8 +9,9 @@ the socket gone a request to it fails at once as a transport error.
 
 What the transport does for a TCP connection, done here in spirit:
 - size: a frame longer than MAX_FRAME is refused (the socket is closed with 1009);
-- one socket per web session (the router closes the older one) and at most `conn_per_source`
-  sockets per source address and `conn_total` in all (gate settings), like TCP;
+- one socket per web session (the router closes the older one) and at most `conn_total` in
+  all (gate settings), like TCP; no per-source limit (an office of browser agents shares one
+  NAT address, and every socket needs a logged-in session's ticket);
 - idle: a socket with no binding is closed `conn_idle` seconds after its last message; with
   a binding, `conn_idle` after the binding's expiry (the browser re-registers well before, so
   a socket carrying a call stays open);
@@ -82,11 +83,10 @@ class SipWebSockets:
             return "banned"
         if not gate.settings.enabled:
             return None
-        limits = self.transport.limits
-        same = sum(1 for a in self.peers if a[0] == addr[0])
-        if same >= limits.conn_per_source:
-            return "too many connections from this address"
-        if len(self.peers) >= limits.conn_total:
+        # No per-source limit here, unlike TCP: a browser socket needs a single-use ticket
+        # from a logged-in web session (logins are throttled) and a session has one socket,
+        # while a whole office of browser agents reaches us from one NAT address.
+        if len(self.peers) >= self.transport.limits.conn_total:
             return "too many connections"
         return None
 

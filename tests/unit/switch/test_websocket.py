@@ -8,6 +8,7 @@ import asyncio
 
 from ringdesk.sip.message import Request, parse_message
 from ringdesk.sip.registrar import Registrar
+from ringdesk.switch.gate import Gate, GateSettings
 from ringdesk.switch.transport import SipTransport
 from ringdesk.switch.websocket import SipWebSockets, WsPeer
 
@@ -55,3 +56,17 @@ def test_frames_in_answers_back_and_a_gone_peer_fails_at_once() -> None:
         assert bounced == [PEER] and len(written) == 1
 
     asyncio.run(run())
+
+
+def test_an_office_behind_one_address_is_not_limited_per_source_but_the_total_holds() -> None:
+    # 30 browser agents behind one NAT address: every socket needs a logged-in session's
+    # ticket, so the TCP per-source limit (20) does not apply; the total limit does.
+    gate = Gate(GateSettings(conn_per_source=20, conn_total=30))
+    transport = SipTransport("127.0.0.1", 0, lambda *_: None, gate=gate)
+    hub = SipWebSockets(transport, Registrar(), lambda: 100.0, lambda: None)
+    for port in range(40000, 40030):
+        addr = ("198.51.100.7", port)
+        assert hub.admit(addr) is None, port
+        hub.attach(WsPeer(addr, "1001", "wss", lambda _d: True, lambda _c, _r: None))
+    assert hub.admit(("198.51.100.7", 40030)) == "too many connections"
+    assert hub.admit(("203.0.113.9", 40000)) == "too many connections"

@@ -80,6 +80,7 @@ class SipConnections(TypedDict):
     timeouts are strikes with the gate, which bans a source after conn_strikes in a minute."""
 
     open: int  # connections the peers opened, TLS ones in their handshake included
+    browser_phones: int  # SIP WebSockets of browser phones open (not limited per source)
     per_source_limit: int
     total_limit: int  # as configured, at most half the process's file-descriptor limit
     closed: SipConnectionCounts
@@ -90,6 +91,7 @@ def sip_connections(_: Admin, runtime: RuntimeDep) -> SipConnections:
     open_now, per_source, total, counts = runtime.sip_connections()
     return {
         "open": open_now,
+        "browser_phones": runtime.browser_phone_sockets(),
         "per_source_limit": per_source,
         "total_limit": total,
         "closed": {
