@@ -281,6 +281,8 @@ def test_an_unanswered_offer_goes_to_the_next_browser_agent(
         first.expect_status("Rest")
         expect(first.widget.locator(".offer-card")).to_have_count(0)
         expect(first.widget.locator(".status-reason")).to_contain_text("not answered in time")
+        expect(first.toggle).not_to_have_class(re.compile(r"\bis-ringing\b"))
+        expect(second.toggle).to_have_class(re.compile(r"\bis-ringing\b"))
         offer = second.widget.locator(".offer-card")
         expect(offer).to_contain_text("5551234")
         # The first's browser phone was never rung (it rings only on Answer).
