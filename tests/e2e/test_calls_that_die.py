@@ -3,7 +3,9 @@
 A SIPp caller asks for a 6 s RFC 4028 session timer, refreshed by itself, and never refreshes:
 the switch ends the call with a BYE to both peers and the ticket says why. And a call between a
 SIPp caller and the agent's baresip survives nothing of a kill -9, but after the restart the
-switch sends both a BYE (it kept the dialogs in the data dir) and the agent is not on a call."""
+switch sends both a BYE (it kept the dialogs in the data dir) and the agent is not on a call.
+An agent's baresip over TLS cannot be reached on a connection of ours: after the crash it opens
+a new one and registers again, and its BYE comes over that."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 
 from tests.e2e.agents import AgentApi
 from tests.e2e.conftest import Rig, running_rig
+from tests.support.rtp import free_tcp_port
 
 pytestmark = pytest.mark.e2e
 INTERVAL = 6  # seconds, instead of the default 1800 (the flag lets tests go below 90)
@@ -109,3 +112,51 @@ def test_after_a_crash_both_peers_get_a_bye_and_the_agent_is_off_the_call(rig: R
         assert details and "server restarted" in details[-1], ticket["timeline"]
     finally:
         again.close()
+
+
+def test_after_a_crash_a_tls_phone_gets_its_bye_once_it_registers_again(
+    request: pytest.FixtureRequest, tmp_path: Path, signals: dict[str, tuple[Path, list[int]]]
+) -> None:
+    # The same TLS port after the restart: the phone knows its registrar by address and port.
+    tls_args = ("--sip-tls-port", str(free_tcp_port()))
+    with running_rig(request, tmp_path, signals, tls_args) as rig:
+        alice = rig.agent("alice")
+        # baresip 1.0 does not register again when its connection drops, only at its next
+        # refresh: under a minute here (it asks for 60 s, the registrar's minimum).
+        phone = rig.phone("alice", tls=True)
+        alice.ready()
+        mark = phone.mark()
+        customer, _rtp, call = rig.connect_inbound("alice")
+        phone.wait_event("CALL_ESTABLISHED", since=mark)
+        deadline = time.monotonic() + 5
+        while len(_live_dialogs(rig.server.data_dir)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        rows = _live_dialogs(rig.server.data_dir)
+        assert sorted((str(r["transport"]), r.get("cti_id")) for r in rows) == [
+            ("tls", "1001"),
+            ("udp", None),
+        ], rows
+
+        rig.server.kill()
+        killed = time.monotonic()
+        rig.server.launch()
+        assert customer.wait_ended(timeout=30) == "by_switch"  # UDP: its BYE at once
+        closed = phone.wait_event("CALL_CLOSED", since=mark, timeout=90)
+        took = time.monotonic() - killed
+        assert closed, "the TLS phone is still in the dead call"
+        log = rig.server.log_tail(200)
+        assert "BYE sent to 1, 1 wait for their phones to register again" in log, log
+        assert "BYE sent to 1 dialogs of 1001's phone, registered again over TLS" in log, log
+        print(f"TLS phone's BYE {took:.1f} s after the kill")
+        deadline = time.monotonic() + 10
+        while _live_dialogs(rig.server.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _live_dialogs(rig.server.data_dir) == []  # answered over the new connection
+        assert phone.registered()
+        again = AgentApi(rig.server, "alice", "alice-demo")
+        try:
+            assert again.state()["call"] is None
+            ticket = again.ticket(call["ticket_id"])
+            assert ticket["outcome"] == "interrupted", ticket
+        finally:
+            again.close()

@@ -12,13 +12,16 @@ A banned source is dropped silently (no response: an answer would tell a scanner
 SIP server and would spend our bandwidth on it). Trusted peers (the configured trunk by address
 and port, and the addresses an admin lists) are never limited nor banned, and a ban of their
 address does not drop them: a scanner on the trunk provider's network must not cut our calls.
+
+Bans outlive a restart: `changed` is called when one is made or lifted (the switch saves them
+to the data dir, persist.py) and `restore` takes the saved ones back at start.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -134,6 +137,7 @@ class Gate:
         self._trunk: set[Address] = set()
         self._trunk_hosts: set[str] = set()  # trunk sources the admin listed without a port
         self.dropped = 0  # packets dropped: banned or over the rate
+        self.changed: Callable[[], None] | None = None  # a ban made or lifted (to save them)
 
     # ---- who is trusted ---------------------------------------------------------------
 
@@ -253,6 +257,7 @@ class Gate:
         self._sources.pop(host, None)  # its counts start over when the ban ends
         # One line per ban: the packets it drops are not logged.
         log.warning("SIP source %s banned for %.0f s: %s", host, until - now, reason)
+        self._changed()
         return ban
 
     def lift(self, host: str) -> bool:
@@ -260,7 +265,24 @@ class Gate:
             return False
         self._sources.pop(host, None)
         log.info("SIP ban of %s lifted", host)
+        self._changed()
         return True
+
+    def restore(self, bans: Iterable[Ban], now: float) -> int:
+        """Take back bans saved before a restart (those not ended by `now`); how many."""
+        count = 0
+        for ban in bans:
+            known = self._bans.get(ban.address)
+            if now < ban.until and (known is None or known.until < ban.until):
+                self._bans[ban.address] = ban
+                count += 1
+        if count:
+            log.info("SIP bans restored after the restart: %d", count)
+        return count
+
+    def _changed(self) -> None:
+        if self.changed is not None:
+            self.changed()
 
     def bans(self, now: float) -> list[Ban]:
         return sorted(

@@ -9,9 +9,16 @@ billing it. What an in-dialog BYE needs (Call-ID, tags, URIs, remote target, rou
 CSeq, transport and destination) is written for every answered leg, coalesced: a change marks
 the file and one write FLUSH_DELAY later covers every change since, so a burst of call setups
 costs one write, not one each (each row's JSON is kept and reused until its dialog changes).
-At start the switch sends each a BYE and forgets it once answered or timed out.
+At start the switch sends each a BYE and forgets it once answered or timed out. A phone of an
+agent's over TCP, TLS or a WebSocket can only be reached over a connection it opens, and that
+died with the switch: its dialogs wait (orphans.py) for the phone to register again and get
+their BYE over the new connection.
 
-Both files are written whole to a temporary file (mode 0600: they say who talks to whom) and
+SIP bans (gate.py): a restart must not lift an attacker's ban. Each ban's address, reason and
+wall-clock since/until are written when one is made or lifted; at start those not ended yet
+are taken back (an ended one is dropped as it is read).
+
+All three files are written whole to a temporary file (mode 0600: they say who talks to whom) and
 renamed over the old one, so a crash mid-write leaves the previous version; a row that cannot
 be read is skipped, never the whole file.
 """
@@ -20,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -33,12 +42,15 @@ from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
 
+from .gate import Ban
+
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 FLUSH_DELAY = 0.2  # seconds from the first change to the write that covers it
 DIALOGS_FILE = "sip-dialogs.json"
-TRANSPORTS = ("udp", "tcp", "tls")
+BANS_FILE = "sip-bans.json"
+TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss")
 
 
 def write_private(path: Path, text: str) -> None:
@@ -110,6 +122,41 @@ def load_bindings(path: Path, now: float) -> list[Binding]:
     return out
 
 
+# ---- SIP bans -------------------------------------------------------------------------------
+
+
+def save_bans(path: Path, bans: Iterable[Ban]) -> None:
+    rows = [
+        {"address": b.address, "reason": b.reason, "since": b.since, "until": b.until} for b in bans
+    ]
+    try:
+        write_private(path, json.dumps(rows))
+    except OSError as exc:
+        log.warning("could not save the SIP bans to %s: %s", path, exc)
+
+
+def load_bans(path: Path, now: float) -> list[Ban]:
+    """The saved bans not ended by `now` (wall clock); a row that cannot be read is skipped."""
+    out: list[Ban] = []
+    for row in _read_rows(path, "SIP bans"):
+        try:
+            if not isinstance(row, dict):
+                raise TypeError("not an object")
+            address = str(ipaddress.ip_address(str(row["address"])))
+            reason = str(row["reason"])
+            if not reason:
+                raise ValueError("no reason")
+            since, until = float(row["since"]), float(row["until"])
+            if not (math.isfinite(since) and math.isfinite(until)):
+                raise ValueError("since/until not finite")
+        except Exception as exc:  # one bad row must not lose the others
+            log.warning("skipping an unreadable row of %s: %r", path, exc)
+            continue
+        if until > now:
+            out.append(Ban(address, reason, since, until))
+    return out
+
+
 # ---- live dialogs ---------------------------------------------------------------------------
 
 
@@ -118,15 +165,18 @@ class SavedDialog:
     """A dialog that was live when the switch stopped: enough to send it a BYE."""
 
     dialog: Dialog
-    transport: str  # "udp", "tcp" or "tls"
+    transport: str  # "udp", "tcp", "tls", "ws" or "wss"
     dest: Address  # where its requests went (for UDP; a stream reconnects to the target)
+    cti_id: str | None = None  # the agent whose phone this leg rang (its next REGISTER ends it)
 
 
-def dialog_row(dialog: Dialog, transport: str, dest: Address) -> str:
+def dialog_row(dialog: Dialog, transport: str, dest: Address, cti_id: str | None = None) -> str:
     """One row of the dialogs file, as JSON text."""
     row = dialog.to_row()
     row["transport"] = transport
     row["dest"] = [dest[0], dest[1]]
+    if cti_id:
+        row["cti_id"] = cti_id
     row["saved_wall"] = round(time.time(), 3)
     return json.dumps(row)
 
@@ -144,13 +194,18 @@ def load_dialogs(path: Path) -> list[SavedDialog]:
             port = int(dest[1])
             if not 0 < port < 65536:
                 raise ValueError(f"bad port {port}")
-            out.append(SavedDialog(Dialog.from_row(row), transport, (str(dest[0]), port)))
+            cti_id = row.get("cti_id")
+            if cti_id is not None and (not isinstance(cti_id, str) or not cti_id):
+                raise ValueError(f"bad cti_id {cti_id!r}")
+            dialog = Dialog.from_row(row)
+            out.append(SavedDialog(dialog, transport, (str(dest[0]), port), cti_id))
         except Exception as exc:  # one bad row must not lose the others
             log.warning("skipping an unreadable row of %s: %r", path, exc)
     return out
 
 
-LiveDialog = tuple[Dialog, str, Address]  # a dialog, its transport, where its requests go
+# A dialog, its transport, where its requests go, the agent whose phone it is on (or None).
+LiveDialog = tuple[Dialog, str, Address, str | None]
 
 
 class DialogJournal:
@@ -185,7 +240,7 @@ class DialogJournal:
 
     def stale(self) -> bool:
         count = 0
-        for dialog, _tp, _dest in self._live():
+        for dialog, _tp, _dest, _cti_id in self._live():
             count += 1
             known = self._texts.get((dialog.call_id, dialog.local_tag))
             if known is None or known[0] != dialog.local_seq:
@@ -234,11 +289,11 @@ class DialogJournal:
 
     def _render(self) -> str:
         texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
-        for dialog, tp, dest in self._live():
+        for dialog, tp, dest, cti_id in self._live():
             key = (dialog.call_id, dialog.local_tag)
             known = self._texts.get(key)
             if known is None or known[0] != dialog.local_seq or known[2] != dest or known[3] != tp:
-                known = (dialog.local_seq, dialog_row(dialog, tp, dest), dest, tp)
+                known = (dialog.local_seq, dialog_row(dialog, tp, dest, cti_id), dest, tp)
             texts[key] = known
         self._texts = texts
         return "[" + ",\n".join(t[1] for t in texts.values()) + "]"

@@ -266,7 +266,7 @@ async def test_a_slow_disk_never_holds_the_loop_and_the_newest_list_is_written_l
         remote_target=parse_uri("sip:peer@127.0.0.1:5999"),
         local_seq=1,
     )
-    live.append((dialog, "udp", ("127.0.0.1", 5999)))
+    live.append((dialog, "udp", ("127.0.0.1", 5999), None))
     journal.flush()  # while the first write is still under way: queued
     assert time.monotonic() - started < 0.1  # the loop did not wait for the disk
     await _until(lambda: journal.writes == 2, timeout=5)
