@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+import zxingcpp
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -164,6 +165,39 @@ def test_enrol_confirm_and_then_the_login_needs_a_code(api: RunningServer, http:
     # The pending token was spent by the login it completed.
     assert_error(_second(api, pending, code=steps.next()), 401, "second_factor_expired")
     me.close()
+
+
+def _decode_qr(rows: list[str], scale: int = 4, quiet: int = 4) -> list[str]:
+    """What a QR reader (zxing-cpp) reads from the modules drawn as a grey-scale picture: dark
+    modules black, a light margin of `quiet` modules around them, `scale` pixels a module."""
+    size = (len(rows) + 2 * quiet) * scale
+    picture = bytearray(b"\xff" * size * size)
+    for y, row in enumerate(rows):
+        for x, module in enumerate(row):
+            if module == "1":
+                for dy in range(scale):
+                    start = ((y + quiet) * scale + dy) * size + (x + quiet) * scale
+                    picture[start : start + scale] = b"\x00" * scale
+    found = zxingcpp.read_barcodes(memoryview(picture).cast("B", (size, size)))
+    return [b.text for b in found if b.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_the_enrolment_has_a_qr_code_of_its_otpauth_address(
+    api: RunningServer, http: Clients
+) -> None:
+    _, username = _new_user(http)
+    with api.client(api.login(username, PASSWORD)) as me:
+        started = me.post("/api/me/totp", json={"password": PASSWORD}).json()
+    rows = started["qr"]
+    # A square of modules (a QR version's 4 * v + 17 a side), nothing but dark and light.
+    assert len(rows) in range(21, 178, 4) and all(len(row) == len(rows) for row in rows)
+    assert set("".join(rows)) == {"0", "1"}
+    assert rows[0].startswith("1111111") and rows[6].startswith("1111111")  # a finder pattern
+    assert _decode_qr(rows) == [started["uri"]]  # scanned, it is the address to type in
+    assert pyotp.parse_uri(started["uri"]).secret == started["secret"]
+    # Modules that are not the address's code do not read as it (the check can fail).
+    damaged = [row[:8] + "0" * (len(row) - 16) + row[-8:] for row in rows]
+    assert _decode_qr(damaged) != [started["uri"]]
 
 
 def test_a_wrong_code_and_a_replayed_code_are_refused(api: RunningServer, http: Clients) -> None:

@@ -19,6 +19,7 @@ import secrets
 import time
 
 import pyotp
+import segno
 from pyotp.utils import strings_equal
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, update
@@ -43,6 +44,14 @@ def new_secret() -> str:
 def provisioning_uri(secret: str, username: str) -> str:
     """The otpauth:// URI an authenticator app takes (typed in, or as a QR code)."""
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+
+
+def qr_modules(uri: str) -> list[str]:
+    """The QR code of `uri` (segno, error correction M) as rows of "1" (dark) and "0" (light)
+    modules, without the quiet zone: the page draws them as an SVG path (a data: image or an
+    inline one would need the CSP loosened)."""
+    code = segno.make_qr(uri, error="m")
+    return ["".join("1" if module else "0" for module in row) for row in code.matrix]
 
 
 def _secret(row: m.UserTotp) -> str:

@@ -62,6 +62,7 @@ class TotpStatus(TypedDict):
 class TotpEnrolment(TypedDict):
     secret: str  # base32, for typing into the authenticator app
     uri: str  # otpauth://totp/...
+    qr: list[str]  # the URI's QR code: rows of "1" (dark) and "0" modules, no quiet zone
 
 
 class RecoveryCodes(TypedDict):

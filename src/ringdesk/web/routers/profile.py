@@ -56,7 +56,8 @@ def start_totp(
                 "Two-step sign-in is already on. Turn it off first to move it to another device.",
             )
         totp.start(db, user_id=user.id, secret=secret)
-    return {"secret": secret, "uri": totp.provisioning_uri(secret, user.username)}
+    uri = totp.provisioning_uri(secret, user.username)
+    return {"secret": secret, "uri": uri, "qr": totp.qr_modules(uri)}
 
 
 @router.post("/confirm", responses=_REFUSALS)

@@ -79,7 +79,7 @@
  *   registered_until: number | null, last_error: string | null, located: string[]}} Trunk
  */
 /** @typedef {{enabled: boolean, pending: boolean, recovery_codes_left: number}} TotpStatus */
-/** @typedef {{secret: string, uri: string}} TotpEnrolment */
+/** @typedef {{secret: string, uri: string, qr: string[]}} TotpEnrolment */
 /** @typedef {{recovery_codes: string[]}} RecoveryCodes */
 
 /** @typedef {"longest_idle" | "round_robin" | "fewest_calls" | "ring_all"} Strategy */

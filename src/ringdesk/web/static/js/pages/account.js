@@ -1,6 +1,7 @@
 // The signed-in user's own account: who they are, and two-step sign-in (TOTP) with its
-// recovery codes. The secret is shown to type (or paste) into an authenticator app, with its
-// otpauth:// address for apps that take one; there is no QR code (no library for it is shipped).
+// recovery codes. The authenticator app scans a QR code of the otpauth:// address (the server
+// makes its modules, this page draws them as one SVG path); the secret and the address are
+// shown too, to type or paste where a camera is no option.
 
 import { api } from "../api.js";
 import { field, h, render } from "../dom.js";
@@ -100,8 +101,46 @@ function totpOff(section) {
   ];
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+const QUIET = 4; // modules of light margin around the code, as the QR standard asks
+
 /**
- * The secret to put into the app, then a code from the app to turn it on.
+ * The QR code as an inline SVG: a light square and one dark path of the modules, each row's
+ * runs of dark modules one rectangle. Built with DOM calls (nothing parsed), so the CSP's
+ * strict img-src and script-src are untouched.
+ * @param {string[]} rows "1" dark, "0" light, without the quiet zone
+ */
+function qrCode(rows) {
+  const size = rows.length + 2 * QUIET;
+  /** @type {string[]} */
+  const runs = [];
+  rows.forEach((row, y) => {
+    for (const match of row.matchAll(/1+/g)) {
+      const x = /** @type {number} */ (match.index);
+      const n = match[0].length;
+      runs.push(`M${x + QUIET} ${y + QUIET}h${n}v1h-${n}z`);
+    }
+  });
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 ${size} ${size}`);
+  svg.setAttribute("class", "totp-qr");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "QR code for your authenticator app");
+  svg.setAttribute("shape-rendering", "crispEdges");
+  svg.dataset.totp = "qr";
+  const light = document.createElementNS(SVG, "rect");
+  light.setAttribute("width", String(size));
+  light.setAttribute("height", String(size));
+  light.setAttribute("fill", "#fff");
+  const dark = document.createElementNS(SVG, "path");
+  dark.setAttribute("d", runs.join(""));
+  dark.setAttribute("fill", "#000");
+  svg.append(light, dark);
+  return svg;
+}
+
+/**
+ * The QR code (or the secret) to put into the app, then a code from the app to turn it on.
  * @param {HTMLElement} section @param {TotpEnrolment} started
  */
 function enrolment(section, started) {
@@ -139,7 +178,9 @@ function enrolment(section, started) {
       h(
         "li",
         null,
-        "In your authenticator app, add an account and enter this key (or paste the address):",
+        "In your authenticator app, add an account and scan this QR code:",
+        qrCode(started.qr),
+        h("p", null, "No camera? Enter this key instead (or paste the address):"),
         h("div", { class: "secret-row" }, secret, ui.copyButton(started.secret, secret, "key")),
         h("div", { class: "secret-row" }, uri, ui.copyButton(started.uri, uri, "address")),
       ),
