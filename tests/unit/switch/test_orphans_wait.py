@@ -1,5 +1,5 @@
-"""After a crash, a call on a phone reached over a connection it opened (TCP here, TLS and
-WebSockets alike) waits for that phone to register again and gets its BYE over the new
+"""After a crash, a call on a phone reached over a connection it opened (TCP, a browser's
+WebSocket; TLS alike) waits for that phone to register again and gets its BYE over the new
 connection; a phone that does not come back within the wait is dropped with one log line.
 Real sockets on loopback (the TLS case with a real baresip is tests/e2e/test_tls.py)."""
 
@@ -8,14 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from ringdesk.sip.message import Request, make_response
+from ringdesk.sip.dialog import Dialog
+from ringdesk.sip.message import Request, Response, make_response, parse_message
+from ringdesk.sip.uri import parse_name_addr, parse_uri
 from ringdesk.switch import Switch
 from ringdesk.switch.orphans import WaitingOrphans
-from ringdesk.switch.persist import DIALOGS_FILE
+from ringdesk.switch.persist import DIALOGS_FILE, dialog_row
+from ringdesk.switch.websocket import WsPeer
 
 from .harness import Events
 from .test_connections import _call_on, _registered_phone, _switch
@@ -126,3 +130,55 @@ async def test_a_phone_that_does_not_come_back_is_dropped_after_the_wait(
     finally:
         await second.stop()
         await first.stop()
+
+
+async def test_a_browser_phone_gets_its_bye_over_its_new_websocket(tmp_path: Path) -> None:
+    """A browser leg's dialog from before the crash (transport wss): the page's new socket
+    registers for the same agent and the BYE follows the 200 over that socket."""
+    dialog = Dialog(
+        call_id="ws-call-1",
+        local_tag="ours",
+        remote_tag="page",
+        local=parse_name_addr("<sip:5550100@ringdesk.local>"),
+        remote=parse_name_addr("<sip:1001@ringdesk.local>"),
+        remote_target=parse_uri("sip:old@abc.invalid;transport=ws"),
+        local_seq=3,
+    )
+    rows = [
+        dialog_row(dialog, "wss", ("198.51.100.7", 40001), "1001"),
+        dialog_row(replace(dialog, call_id="ws-call-2"), "wss", ("198.51.100.7", 40002), "1002"),
+    ]
+    (tmp_path / DIALOGS_FILE).write_text("[" + ",".join(rows) + "]")
+    switch = _switch(tmp_path, Events())
+    await switch.start()
+    try:
+        written: list[bytes] = []
+        peer = WsPeer(
+            ("198.51.100.7", 40100),
+            "1001",
+            "wss",
+            lambda d: written.append(d) or True,
+            lambda _c, _r: None,
+        )
+        switch.websockets.attach(peer)
+        switch.websockets.frame(
+            peer,
+            (
+                b"REGISTER sip:ringdesk.local SIP/2.0\r\n"
+                b"Via: SIP/2.0/WSS new.invalid;branch=z9hG4bKwsreg1\r\n"
+                b"To: <sip:1001@ringdesk.local>\r\nFrom: <sip:1001@ringdesk.local>;tag=a\r\n"
+                b"Call-ID: ws-reg-1\r\nCSeq: 1 REGISTER\r\n"
+                b"Contact: <sip:new@new.invalid;transport=ws>;expires=600\r\n"
+                b"Content-Length: 0\r\n\r\n"
+            ),
+        )
+        await _until(lambda: len(written) >= 2)
+        ok, bye = (parse_message(w, stream=True) for w in written[:2])
+        assert isinstance(ok, Response) and ok.status == 200
+        assert isinstance(bye, Request) and bye.method == "BYE"
+        assert (bye.call_id, bye.to_addr.tag) == ("ws-call-1", "page")  # 1002's still waits
+        assert [r["call_id"] for r in _rows(tmp_path)] == ["ws-call-1", "ws-call-2"]
+        switch.websockets.frame(peer, make_response(bye, 481).to_bytes())
+        await _until(lambda: [r["call_id"] for r in _rows(tmp_path)] == ["ws-call-2"])
+    finally:
+        await switch.stop()
