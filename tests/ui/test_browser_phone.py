@@ -156,7 +156,8 @@ def test_browser_phone_registers_over_wss_rings_and_goes_with_the_page(
     expect(phone).to_have_attribute("data-state", "registered")
     wait_until(lambda: _registered(server), timeout=10, what="registered after the drop")
 
-    # The engine rings her: Answer on the offer sends the INVITE to the browser's contact.
+    # The engine rings her: the offer sends the INVITE to the browser's contact (its media
+    # set up before Answer); Answer connects it.
     desk.set_status("Ready")
     customer = call_in(server, tmp_path)
     offer = desk.widget.locator(".offer-card")

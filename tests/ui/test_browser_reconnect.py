@@ -10,6 +10,7 @@ ends the call from the widget and the customer gets the BYE: the new dialog is t
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from pathlib import Path
@@ -105,10 +106,8 @@ def test_a_reload_or_a_lost_socket_in_a_call_gives_the_call_back(
         mark = rtp.mark()
         with connect(url, subprotocols=[Subprotocol("sip")], ssl=tls) as intruder:
             expect(phone).not_to_have_attribute("data-state", "registered")
-            try:
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
                 intruder.recv(timeout=20)  # the page's new socket replaces this one in turn
-            except (ConnectionClosed, TimeoutError):
-                pass
         expect(phone).to_have_attribute("data-state", "registered")
         _hears_the_browser(desk, rtp, mark, "the browser's tone after the socket came back")
         _browser_receives(desk, "the browser receiving the customer after the socket drop")

@@ -30,6 +30,7 @@ from .records import AgentRecord, CallRecord, ConsultRecord, LegRole, Relay
 from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
+    AnswerLeg,
     Bridge,
     HangUp,
     Originate,
@@ -61,6 +62,13 @@ def answer(s: EngineState, cmd: Answer, now: float, out: Outcome) -> None:
         raise state.illegal(s, a, "Answer")
     if a.offer != cmd.call_id:
         raise CoreError("This call is no longer offered to you.", code="offer_expired")
+    if a.config.prewarm and a.offer_leg is not None:
+        # The browser phone took the offer's leg already (its media is up): the switch reports
+        # it answered and calls.leg_answered accepts the offer, as for a phone picked up.
+        if not a.answer_asked:
+            a.answer_asked = True
+            out.actions.append(AnswerLeg(cmd.call_id, a.offer_leg))
+        return
     offers.accept(s, a, s.calls[cmd.call_id], now, out)
 
 

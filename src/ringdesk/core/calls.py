@@ -269,7 +269,7 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
         case LegRole.CONSULT:
             endings.end_consultation(s, call, "target_hung_up", now, out, hang_up=False)
         case LegRole.OFFER:
-            _offer_leg_gone(s, call, ev.leg_id)
+            _offer_leg_gone(s, call, ev.leg_id, now, out)
         case _:
             assert_never(role)
 
@@ -283,12 +283,19 @@ def _offer_agent(s: EngineState, call: CallRecord, leg_id: str) -> AgentRecord |
     return None
 
 
-def _offer_leg_gone(s: EngineState, call: CallRecord, leg_id: str) -> None:
+def _offer_leg_gone(
+    s: EngineState, call: CallRecord, leg_id: str, now: float, out: Outcome
+) -> None:
     """The phone ringing with the offer declined it or could not be rung: the offer stays in
-    the widget until it is answered there (which rings the phone again) or runs out."""
+    the widget until it is answered there (which rings the phone again) or runs out. A
+    prewarmed browser leg lost after the agent clicked Answer: the click stands, the browser
+    is rung again as for any Answer."""
     a = _offer_agent(s, call, leg_id)
     if a is not None:
+        asked = a.answer_asked
         offers.drop_offer_leg(s, a, call.id, None)
+        if asked and a.call_id is None:
+            offers.accept(s, a, call, now, out)
     else:
         s.legs.pop(leg_id, None)
 
@@ -299,7 +306,7 @@ def leg_failed(s: EngineState, ev: LegFailed, now: float, out: Outcome) -> None:
         return
     call, role = found
     if role is LegRole.OFFER:
-        _offer_leg_gone(s, call, ev.leg_id)
+        _offer_leg_gone(s, call, ev.leg_id, now, out)
     elif role is LegRole.CONSULT:
         endings.end_consultation(s, call, ev.reason.value, now, out, hang_up=False)
     elif role is LegRole.AGENT and call.state is CallState.CONNECTING:

@@ -138,3 +138,6 @@ class AgentConfig:
     # A SIP phone that does not answer by itself: it rings with the offer (no auto-answer
     # headers) and picking it up answers the call, as Answer in the widget does.
     ring_on_offer: bool = False
+    # The browser phone: rung with the offer to set up its media before Answer (RingAgent
+    # prewarm), so Answer is heard at once; Answer asks the switch for the leg (AnswerLeg).
+    prewarm: bool = False

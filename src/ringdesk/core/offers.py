@@ -63,14 +63,23 @@ def offer(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Out
         # zero-second Ringing status (and its database write and feed message) on the way.
         accept(s, a, call, now, out)
         return
-    if a.config.ring_on_offer:
+    if a.config.ring_on_offer or a.config.prewarm:
         # The phone rings now, like any phone call (no auto-answer headers): picking it up
-        # answers the offer (calls.leg_answered); the offer ending otherwise hangs it up.
+        # answers the offer (calls.leg_answered); the offer ending otherwise hangs it up. The
+        # browser phone answers at once, its media comes up, and Answer reports it (AnswerLeg).
         leg = s.new_id()
         a.offer_leg = leg
+        a.answer_asked = False
         state.add_leg(s, leg, call.id, LegRole.OFFER)
         out.actions.append(
-            RingAgent(call.id, leg, a.config.id, a.config.cti_id or "", auto_answer=False)
+            RingAgent(
+                call.id,
+                leg,
+                a.config.id,
+                a.config.cti_id or "",
+                auto_answer=False,
+                prewarm=a.config.prewarm,
+            )
         )
     refresh(s, a, now, out)
 
@@ -81,6 +90,7 @@ def drop_offer_leg(s: EngineState, a: AgentRecord, call_id: str, out: Outcome | 
     if leg is None:
         return
     a.offer_leg = None
+    a.answer_asked = False
     s.legs.pop(leg, None)
     if out is not None:
         out.actions.append(HangUp(call_id, leg))
@@ -111,6 +121,7 @@ def accept(
     else:
         assert a.offer_leg == answered_leg
         a.offer_leg = None
+        a.answer_asked = False
     call.offered_to.pop(a.config.id, None)
     others = [s.agents[i] for i in call.offered_to]
     for other in others:

@@ -41,7 +41,7 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
             call.service_id,
             call.customer_number,
             a.offer_expires,
-            phone_ringing=a.offer_leg is not None,
+            phone_ringing=a.offer_leg is not None and not a.config.prewarm,
         )
     return AgentView(
         agent_id=a.config.id,

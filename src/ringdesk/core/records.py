@@ -25,6 +25,7 @@ class AgentRecord:
     offer_timer: int = 0
     # The phone's leg rung with the offer (AgentConfig.ring_on_offer), until the offer ends.
     offer_leg: str | None = None
+    answer_asked: bool = False  # Answer clicked on a prewarmed offer leg (AnswerLeg sent)
     call_id: str | None = None  # the call this agent is in (as its agent or consultation target)
     wrap_up: bool = False  # Business (Ticket Processing)
     wrap_timer: int = 0

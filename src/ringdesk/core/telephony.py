@@ -30,6 +30,19 @@ class RingAgent:
     agent_id: int
     cti_id: str
     auto_answer: bool = True
+    # The browser phone rung with the offer: it answers by itself at once, so its media (ICE,
+    # DTLS) is up before the agent clicks Answer; the switch reports the leg answered only on
+    # AnswerLeg (until then the leg is bridged to nothing: nobody hears anybody).
+    prewarm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerLeg:
+    """The agent clicked Answer: report the prewarmed offer leg answered (LegAnswered) as soon
+    as its phone is up (at once when it already is)."""
+
+    call_id: str
+    leg_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,7 @@ class HangUp:
 TelephonyAction = (
     StartQueueMusic
     | RingAgent
+    | AnswerLeg
     | Originate
     | Bridge
     | StartHoldMusic

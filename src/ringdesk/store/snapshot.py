@@ -149,6 +149,8 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
                 auto_answer=bool(cti and cti.auto_answer),
                 # The browser page answers by itself: only a SIP phone rings with the offer.
                 ring_on_offer=bool(cti and cti.ring_on_offer and cti.phone_kind == "sip"),
+                # The browser phone's media is set up with the offer (RingAgent prewarm).
+                prewarm=bool(cti and cti.phone_kind == "browser" and cti.browser_phone_allowed),
             )
         )
     return Snapshot(

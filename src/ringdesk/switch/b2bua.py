@@ -21,6 +21,7 @@ from typing import assert_never
 
 from ringdesk.core.telephony import (
     MEDIA_TIMEOUT,
+    AnswerLeg,
     Bridge,
     HangUp,
     Originate,
@@ -494,6 +495,8 @@ class Switch(RequestHandler):
         match action:
             case RingAgent():
                 self.outbound.ring_agent(action)
+            case AnswerLeg():
+                self.outbound.answer_leg(action)
             case Originate():
                 self.outbound.originate(action)
             case Bridge():

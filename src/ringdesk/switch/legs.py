@@ -95,6 +95,10 @@ class OutgoingLeg(Leg):
     plain_retried: bool = False  # our SRTP offer was refused (488): offered plain once
     answer_problem: str | None = None  # why a 18x's SDP answer cannot be used (then the 2xx's)
     cti_id: str | None = None  # the agent whose phone this leg rings (RingAgent)
+    # A browser phone rung with the offer (RingAgent prewarm): it answers at once so its media
+    # is up; the engine hears LegAnswered only once Answer was clicked (AnswerLeg).
+    prewarm: bool = False
+    answer_asked: bool = False
     ring_deadline: float | None = None  # when we stop waiting for an answer
     # To the trunk by name: the host to resolve before sending, then the other addresses it
     # resolved to (with the transport of each), tried in turn when one does not answer

@@ -11,6 +11,7 @@ from functools import partial
 
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import (
+    AnswerLeg,
     LegAnswered,
     LegFailed,
     LegRinging,
@@ -121,6 +122,7 @@ class OutboundCalls:
         if len(contacts) == 1:
             leg = leg_to(next(iter(contacts.values())), None)
             leg.webrtc = leg.tp in WS_TRANSPORTS
+            leg.prewarm = action.prewarm and leg.webrtc
             self._start(leg)
             return
         fork = Fork()
@@ -541,7 +543,22 @@ class OutboundCalls:
         leg.dialog.refresh_target(resp)
         leg.state = LegState.ANSWERED
         self.timers.answered_as_uac(leg, resp)
+        if leg.prewarm and not leg.answer_asked:
+            # The browser took the offer: its ICE and DTLS come up now, bridged to nothing,
+            # and Answer (answer_leg) reports it at once.
+            log.info("leg %s: the browser phone is up with the offer", leg.leg_id)
+            return
         self.state.emit(LegAnswered(leg.leg_id))
+
+    def answer_leg(self, action: AnswerLeg) -> None:
+        """Answer clicked on a prewarmed offer: the leg is reported answered now if the browser
+        has taken it, else as soon as it does (_on_invite_2xx)."""
+        leg = self.legs.get(action.leg_id)
+        if not isinstance(leg, OutgoingLeg) or leg.ended or not leg.prewarm or leg.answer_asked:
+            return
+        leg.answer_asked = True
+        if leg.state is LegState.ANSWERED:
+            self.state.emit(LegAnswered(leg.leg_id))
 
     def _unusable_2xx(
         self, leg: OutgoingLeg, invite: Request, resp: Response, exc: SipParseError

@@ -75,7 +75,8 @@ async def set_phone(body: PhoneChoiceBody, user: User, runtime: RuntimeDep) -> P
                 403, "browser_phone_not_allowed", "The browser phone is not allowed for you."
             )
         ctis.set_phone(db, user_id=user.id, phone=body.phone)
-    # The engine rings a desk phone with the offer only while the agent uses it (ring_on_offer).
+    # The engine rings a desk phone with the offer only while the agent uses it (ring_on_offer),
+    # and the browser phone with the offer to set its media up early (prewarm).
     runtime.reload_config()
     return _choice(runtime, user.id)
 

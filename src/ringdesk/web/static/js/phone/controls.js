@@ -7,6 +7,7 @@
 // which the widget redraws on every state change): the meter and the menus keep running.
 
 import { h, render } from "../dom.js";
+import * as state from "../state.js";
 import { currentCall, speakerElement } from "./media.js";
 import { chosenPhone, phoneStatus } from "./sip.js";
 
@@ -45,9 +46,19 @@ export function mountControls() {
   };
   document.addEventListener("ringdesk:browser-media", onChange);
   document.addEventListener("ringdesk:phone-status", onStatus);
+  // The browser takes an offer before Answer (its media set up early): the controls show
+  // once the agent is in the call, not while it is only offered.
+  let inCall = false;
+  const onState = (/** @type {any} */ s) => {
+    if (Boolean(s?.call) !== inCall) {
+      inCall = Boolean(s?.call);
+      draw();
+    }
+  };
   offs = [
     () => document.removeEventListener("ringdesk:browser-media", onChange),
     () => document.removeEventListener("ringdesk:phone-status", onStatus),
+    state.subscribe("cti", onState),
   ];
   draw();
   return box;
@@ -240,7 +251,7 @@ function draw() {
   if (!box) return;
   const browser = chosenPhone() === "browser" && phoneStatus().state !== "off";
   const call = currentCall();
-  const live = Boolean(call && !call.isEnded() && call.connection);
+  const live = Boolean(call && !call.isEnded() && call.connection && state.get("cti")?.call);
   if (!live) {
     stopMeter();
     muted = false;

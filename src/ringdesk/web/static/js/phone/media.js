@@ -1,6 +1,8 @@
-// The browser phone's audio: the switch rings the browser's contact only once the agent has
-// clicked Answer (or for auto-answer), so a call that reaches the page is answered at once with
-// the microphone, and the far end's audio plays from a hidden <audio> element. The switch's
+// The browser phone's audio: every call that reaches the page is answered at once with the
+// microphone, and the far end's audio plays from a hidden <audio> element. An offer reaches it
+// before Answer (the switch's prewarm): its ICE and DTLS come up while the widget rings, and
+// the switch joins it to the customer only when Answer is clicked, so nothing is heard before
+// and the audio starts at the click. A consultation or Dial up comes with auto-answer headers. The switch's
 // side of the media is ICE-lite with DTLS-SRTP (media/webrtc.py): no STUN or TURN server is
 // needed, the browser's host candidates reach it.
 
