@@ -22,6 +22,8 @@ from .events import (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConsultationHeld,
+    ConsultationResumed,
     ConsultationStarted,
     TicketOpened,
 )
@@ -146,8 +148,45 @@ def dial(s: EngineState, cmd: Dial, now: float, out: Outcome) -> None:
     offers.refresh(s, a, now, out)
 
 
+def _consulted_call(s: EngineState, a: AgentRecord, call_id: str) -> CallRecord | None:
+    """The call whose consultation rings or talks to the agent (she is its target, not its
+    agent), or None."""
+    if not a.logged_in or a.call_id != call_id:
+        return None
+    call = s.calls[call_id]
+    consult = call.consult
+    if consult is None or consult.agent_id != a.config.id or call.agent_id == a.config.id:
+        return None
+    return call
+
+
+def _hold_consultation(
+    s: EngineState, a: AgentRecord, call: CallRecord, held: bool, now: float, out: Outcome
+) -> None:
+    """The consulted agent holds her end (or takes it off hold): the handling agent's leg is
+    split from hers and hears the hold music; the switch joins them again on StopHoldMusic."""
+    consult = call.consult
+    assert consult is not None
+    action = "Hold" if held else "Resume"
+    if not consult.answered or consult.held == held or call.agent_leg is None:
+        raise state.illegal(s, a, action)
+    consult.held = held
+    handler = call.agent_id if call.agent_id is not None else 0
+    if held:
+        out.actions.append(StartHoldMusic(call.id, call.agent_leg))
+        out.events.append(ConsultationHeld(call.id, handler, a.config.id, now))
+    else:
+        out.actions.append(StopHoldMusic(call.id, call.agent_leg))
+        out.events.append(ConsultationResumed(call.id, handler, a.config.id, now))
+    offers.refresh(s, a, now, out)
+
+
 def hold(s: EngineState, cmd: Hold, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    consulted = _consulted_call(s, a, cmd.call_id)
+    if consulted is not None:
+        _hold_consultation(s, a, consulted, True, now, out)
+        return
     call = _own_call(s, a, cmd.call_id, "Hold", (CallState.TALKING,))
     call.state = CallState.ON_HOLD
     if call.customer_leg is not None:
@@ -158,6 +197,10 @@ def hold(s: EngineState, cmd: Hold, now: float, out: Outcome) -> None:
 
 def resume(s: EngineState, cmd: Resume, now: float, out: Outcome) -> None:
     a = state.agent_rec(s, cmd.agent_id)
+    consulted = _consulted_call(s, a, cmd.call_id)
+    if consulted is not None:
+        _hold_consultation(s, a, consulted, False, now, out)
+        return
     call = _own_call(s, a, cmd.call_id, "Resume", (CallState.ON_HOLD,))
     call.state = CallState.TALKING
     call.consult_ended = None

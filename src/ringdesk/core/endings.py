@@ -8,7 +8,7 @@ from .model import CallOutcome, CallState
 from .records import AgentRecord, CallRecord
 from .snapshots import Outcome
 from .state import EngineState
-from .telephony import HangUp, PlayThenHangUp
+from .telephony import HangUp, PlayThenHangUp, StopHoldMusic
 
 
 def end_consultation(
@@ -21,6 +21,10 @@ def end_consultation(
     s.legs.pop(consult.leg_id, None)
     if hang_up:
         out.actions.append(HangUp(call.id, consult.leg_id))
+    if consult.held and call.agent_leg is not None:
+        # The consulted agent held her end: the handling agent's leg stops hearing the music
+        # (after the hang-up, so it is not joined with the consultation leg again).
+        out.actions.append(StopHoldMusic(call.id, call.agent_leg))
     call.consult = None
     # The customer keeps the hold music and the agent stays On Hold: they choose what next
     # (Resume, or another transfer); the view says why the consultation ended.

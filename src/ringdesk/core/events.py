@@ -104,6 +104,26 @@ class ConsultationAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultationHeld:
+    """The consulted agent put the consultation on hold: the handling agent hears the music."""
+
+    call_id: str
+    agent_id: int  # the handling agent, who is held
+    target_agent_id: int  # the consulted agent, who holds
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationResumed:
+    """The consulted agent took the consultation off hold: the two agents talk again."""
+
+    call_id: str
+    agent_id: int
+    target_agent_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultationEnded:
     """The consultation leg ended without a transfer (Cancel, target hung up, or failed)."""
 
@@ -195,6 +215,8 @@ DomainEvent = (
     | CallResumed
     | ConsultationStarted
     | ConsultationAnswered
+    | ConsultationHeld
+    | ConsultationResumed
     | ConsultationEnded
     | CallTransferred
     | CallEnded

@@ -29,6 +29,7 @@ def call_view(call: CallRecord) -> CallView:
         consult_ended_reason=ended[1] if ended else None,
         consult_ended_number=ended[0].number if ended else None,
         consult_ended_agent_id=ended[0].agent_id if ended else None,
+        consult_held=consult.held if consult else False,
     )
 
 

@@ -50,6 +50,8 @@ class ConsultRecord:
     number: str | None
     agent_id: int | None
     answered: bool = False
+    # The consulted agent put her end on hold: the handling agent's leg hears the hold music.
+    held: bool = False
 
 
 @dataclass(slots=True)

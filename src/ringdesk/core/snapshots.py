@@ -41,6 +41,8 @@ class CallView:
     consult_ended_reason: str | None = None
     consult_ended_number: str | None = None
     consult_ended_agent_id: int | None = None
+    # The consulted agent holds her end of the consultation (the handling agent hears music).
+    consult_held: bool = False
 
 
 @dataclass(frozen=True, slots=True)

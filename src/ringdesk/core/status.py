@@ -31,7 +31,11 @@ def shown(s: EngineState, a: AgentRecord) -> AgentStatus:
         call = s.calls[a.call_id]
         if call.agent_id == a.config.id:
             return _CALL_STATUS.get(call.state, AgentStatus.ON_CALL)
-        return AgentStatus.ON_CALL  # the target of a colleague's consultation call
+        # The target of a colleague's consultation call: On Hold while she holds her end.
+        consult = call.consult
+        if consult is not None and consult.agent_id == a.config.id and consult.held:
+            return AgentStatus.ON_HOLD
+        return AgentStatus.ON_CALL
     if a.offer is not None:
         return AgentStatus.RINGING
     if a.wrap_up:

@@ -78,6 +78,8 @@ class Consult(TypedDict):
     agent_id: int | None
     agent_name: str | None
     answered: bool
+    # The consulted agent holds her end: the handling agent hears the hold music.
+    held: bool
 
 
 class ConsultEnded(TypedDict):
@@ -140,6 +142,7 @@ def _call_json(src: LiveSources, db: Session, call: CallView, viewer: int) -> Ca
             "agent_id": call.consult_agent_id,
             "agent_name": agent_name,
             "answered": call.consult_answered,
+            "held": call.consult_held,
         }
     ended: ConsultEnded | None = None
     if call.consult_ended_reason is not None:

@@ -110,6 +110,8 @@ class Recorder:
             case ev.ConsultationAnswered():
                 detail = "Consultation answered"
                 self._timeline(conn, event.call_id, event.at, "consultation_answered", detail, out)
+            case ev.ConsultationHeld() | ev.ConsultationResumed():
+                self._on_consultation_held(conn, event, out)
             case ev.ConsultationEnded():
                 self._on_consultation_ended(conn, event, out)
             case ev.CallTransferred():
@@ -297,6 +299,16 @@ class Recorder:
         name = self._agent_name(conn, agent_id)
         return f"{name} ({number})" if number else name
 
+    def _on_consultation_held(
+        self, conn: Connection, e: ev.ConsultationHeld | ev.ConsultationResumed, out: Recorded
+    ) -> None:
+        name = self._agent_name(conn, e.target_agent_id)
+        if isinstance(e, ev.ConsultationHeld):
+            kind, detail = "consultation_held", f"{name} put the consultation on hold"
+        else:
+            kind, detail = "consultation_resumed", f"{name} resumed the consultation"
+        self._timeline(conn, e.call_id, e.at, kind, detail, out)
+
     def _on_consultation_ended(
         self, conn: Connection, e: ev.ConsultationEnded, out: Recorded
     ) -> None:
@@ -388,6 +400,8 @@ def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
             # The consulted agent's widget shows the consultation too.
             target = () if event.target_agent_id is None else (event.target_agent_id,)
             return (event.agent_id, *target)
+        case ev.ConsultationHeld() | ev.ConsultationResumed():
+            return (event.agent_id, event.target_agent_id)
         case _:
             return (event.agent_id,)
 

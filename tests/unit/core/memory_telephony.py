@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import (
+    Bridge,
     CallArrived,
     HangUp,
     LegAnswered,
@@ -21,6 +22,8 @@ from ringdesk.core.telephony import (
     PlaybackFinished,
     PlayThenHangUp,
     RingAgent,
+    StartHoldMusic,
+    StopHoldMusic,
     TelephonyAction,
     TelephonyEvent,
 )
@@ -36,6 +39,8 @@ class MemoryTelephony:
         self.emitted: list[TelephonyEvent] = []
         self.registered: set[str] = set()
         self.live_legs: dict[str, str] = {}  # leg id -> call id, legs that are up or ringing
+        # Legs hearing the hold music, as the switch keeps it: a bridge ends a leg's hold.
+        self.music: set[str] = set()
 
     # ---- TelephonyPort ----------------------------------------------------------------------
     def execute(self, action: TelephonyAction) -> None:
@@ -44,6 +49,13 @@ class MemoryTelephony:
             self.live_legs[action.leg_id] = action.call_id
         elif isinstance(action, HangUp | PlayThenHangUp):
             self.live_legs.pop(action.leg_id, None)
+            self.music.discard(action.leg_id)
+        elif isinstance(action, StartHoldMusic):
+            self.music.add(action.leg_id)
+        elif isinstance(action, StopHoldMusic):
+            self.music.discard(action.leg_id)
+        elif isinstance(action, Bridge):
+            self.music.difference_update((action.leg_a, action.leg_b))
 
     def execute_all(self, actions: list[TelephonyAction]) -> None:
         for action in actions:
@@ -86,10 +98,12 @@ class MemoryTelephony:
 
     def hung_up(self, leg_id: str, cause: str = "normal") -> TelephonyEvent:
         self.live_legs.pop(leg_id, None)
+        self.music.discard(leg_id)
         return self._emit(LegHungUp(leg_id, cause))
 
     def failed(self, leg_id: str, reason: FailureReason) -> TelephonyEvent:
         self.live_legs.pop(leg_id, None)
+        self.music.discard(leg_id)
         return self._emit(LegFailed(leg_id, reason))
 
     def playback_finished(self, leg_id: str) -> TelephonyEvent:

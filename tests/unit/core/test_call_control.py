@@ -23,6 +23,8 @@ from ringdesk.core.events import (
     CallTransferred,
     ConsultationAnswered,
     ConsultationEnded,
+    ConsultationHeld,
+    ConsultationResumed,
     ConsultationStarted,
     TicketOpened,
 )
@@ -390,3 +392,149 @@ def test_illegal_commands_change_nothing() -> None:
         with pytest.raises(CoreError):
             desk.do(command)
     assert (desk.engine.agents(), desk.engine.calls(), desk.engine.queues()) == before
+
+
+# ---- the consulted agent's Hold / Resume ---------------------------------------------------
+def _consulting_bob(desk: Desk) -> tuple[str, str, str, str]:
+    """Alice consults Bob, who has answered; returns (call, customer leg, Alice's, Bob's leg)."""
+    call, cust, leg = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    bob_leg = desk.phone.last(RingAgent).leg_id
+    desk.tel(desk.phone.answered(bob_leg))
+    return call, cust, leg, bob_leg
+
+
+def test_consulted_agent_holds_her_end_and_the_handling_agent_hears_the_music() -> None:
+    desk = Desk()
+    call, cust, leg, _ = _consulting_bob(desk)
+    desk.phone.clear()
+    desk.do(Hold(BOB, call))
+    # Alice's leg (not the customer's, who is on hold already) gets the music.
+    assert desk.phone.actions == [StartHoldMusic(call, leg)]
+    held = desk.of(ConsultationHeld)[-1]
+    assert (held.call_id, held.agent_id, held.target_agent_id) == (call, ALICE, BOB)
+    assert desk.status(BOB) == "on_hold"
+    assert desk.status(ALICE) == "on_call_transfer"
+    assert desk.engine.call(call).consult_held
+    assert desk.engine.agent(ALICE).call.consult_held  # type: ignore[union-attr]
+    desk.phone.clear()
+    desk.do(Resume(BOB, call))
+    assert desk.phone.actions == [StopHoldMusic(call, leg)]
+    resumed = desk.of(ConsultationResumed)[-1]
+    assert (resumed.agent_id, resumed.target_agent_id) == (ALICE, BOB)
+    assert desk.status(BOB) == "on_call"
+    assert not desk.engine.call(call).consult_held
+    assert cust not in {a.leg_id for a in desk.phone.of_type(StopHoldMusic)}
+
+
+def test_consulted_agent_hold_twice_or_resume_unheld_is_refused_as_for_the_handling_agent() -> None:
+    desk = Desk()
+    call, _, _, _ = _consulting_bob(desk)
+    with pytest.raises(IllegalAction) as not_held:
+        desk.do(Resume(BOB, call))
+    assert not_held.value.message == "Resume is not possible while On Call."
+    desk.do(Hold(BOB, call))
+    before = (desk.engine.agents(), desk.engine.calls(), len(desk.phone.actions))
+    with pytest.raises(IllegalAction) as twice:
+        desk.do(Hold(BOB, call))
+    assert twice.value.message == "Hold is not possible while On Hold."
+    assert (desk.engine.agents(), desk.engine.calls(), len(desk.phone.actions)) == before
+    # The handling agent's own wrong-state Hold and Resume give the same code.
+    other = Desk()
+    ocall, _, _ = _talking(other)
+    for command in (Resume(ALICE, ocall), Hold(ALICE, ocall)):
+        with pytest.raises(IllegalAction) as own:
+            other.do(command)
+            other.do(command)
+        assert own.value.code == twice.value.code == not_held.value.code == "illegal_in_status"
+
+
+def test_consulted_agent_cannot_hold_before_she_answers_nor_hold_for_the_handling_agent() -> None:
+    desk = Desk()
+    call, _, _ = _talking(desk)
+    _bob_free(desk)
+    desk.do(StartConsultation(ALICE, call, target_agent_id=BOB))
+    with pytest.raises(IllegalAction):
+        desk.do(Hold(BOB, call))  # still ringing
+    assert not desk.engine.call(call).consult_held
+    desk.tel(desk.phone.answered(desk.phone.last(RingAgent).leg_id))
+    with pytest.raises(IllegalAction):
+        desk.do(Hold(ALICE, call))  # Alice consults: her Hold stays refused
+    assert not desk.engine.call(call).consult_held
+
+
+def test_connect_to_customer_while_the_consulted_agent_holds_leaves_no_music() -> None:
+    desk = Desk()
+    call, cust, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.phone.clear()
+    desk.do(ConnectToCustomer(ALICE, call))
+    assert StopHoldMusic(call, cust) in desk.phone.actions
+    assert Bridge(call, cust, bob_leg) in desk.phone.actions
+    assert HangUp(call, leg) in desk.phone.actions  # Alice's held leg goes, music and all
+    assert desk.phone.of_type(StartHoldMusic) == []
+    assert desk.status(BOB) == "on_call"
+    view = desk.engine.call(call)
+    assert (view.agent_id, view.state, view.consult_held) == (BOB, "talking", False)
+    # Bob now handles the call: his Hold is the customer's hold.
+    desk.do(Hold(BOB, call))
+    assert desk.phone.last(StartHoldMusic) == StartHoldMusic(call, cust)
+
+
+def test_cancel_while_the_consulted_agent_holds_stops_the_handling_agents_music() -> None:
+    desk = Desk()
+    call, cust, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.phone.clear()
+    desk.do(CancelConsultation(ALICE, call))
+    # Bob's leg goes first, so the switch does not join Alice's leg with it again.
+    assert desk.phone.actions[:2] == [HangUp(call, bob_leg), StopHoldMusic(call, leg)]
+    assert desk.status(ALICE) == "on_hold"  # as after any cancel
+    assert desk.status(BOB) == "ready"
+    assert desk.engine.call(call).consult_ended_reason == "cancelled"
+    desk.do(Resume(ALICE, call))
+    assert desk.phone.last(Bridge) == Bridge(call, cust, leg)
+
+
+def test_consulted_agent_ending_while_holding_stops_the_music() -> None:
+    desk = Desk()
+    call, _, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.phone.clear()
+    desk.do(EndCall(BOB, call))
+    assert desk.phone.actions[:2] == [HangUp(call, bob_leg), StopHoldMusic(call, leg)]
+    assert desk.of(ConsultationEnded)[-1].reason == "target_hung_up"
+    assert (desk.status(ALICE), desk.status(BOB)) == ("on_hold", "ready")
+
+
+def test_consulted_agents_phone_hanging_up_while_holding_stops_the_music() -> None:
+    desk = Desk()
+    call, _, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.phone.clear()
+    desk.tel(desk.phone.hung_up(bob_leg))
+    assert desk.phone.actions[0] == StopHoldMusic(call, leg)
+    assert (desk.status(ALICE), desk.status(BOB)) == ("on_hold", "ready")
+
+
+def test_customer_hanging_up_while_the_consulted_agent_holds_releases_everyone() -> None:
+    desk = Desk()
+    call, cust, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.tel(desk.phone.hung_up(cust))
+    assert {a.leg_id for a in desk.phone.of_type(HangUp)} >= {leg, bob_leg}
+    assert (desk.status(ALICE), desk.status(BOB)) == ("ticket_processing", "ready")
+    assert desk.engine.calls() == []
+    with pytest.raises(IllegalAction):
+        desk.do(Resume(BOB, call))
+
+
+def test_handling_agent_ending_the_call_while_the_consulted_agent_holds() -> None:
+    desk = Desk()
+    call, _, leg, bob_leg = _consulting_bob(desk)
+    desk.do(Hold(BOB, call))
+    desk.do(EndCall(ALICE, call))
+    assert {a.leg_id for a in desk.phone.of_type(HangUp)} >= {leg, bob_leg}
+    assert desk.status(BOB) == "ready"
+    assert desk.engine.calls() == []

@@ -336,6 +336,23 @@ class CallCenter(RuleBasedStateMachine):
                 assert view.chosen in {"business", "ready", "rest"}
 
     @invariant()
+    def the_handling_agent_hears_music_only_while_the_consulted_agent_holds(self) -> None:
+        """A consultation put on hold by its target plays the music to the handling agent's
+        leg, and nothing else leaves an agent's leg with music (Connect, Cancel, End, a hang-up
+        stop it); a held consultation is an answered one, and its target shows On Hold."""
+        music = self.desk.phone.music
+        for call in self.desk.engine._state.calls.values():  # peeked: legs are not in views
+            consult = call.consult
+            held = consult is not None and consult.held
+            if call.agent_leg is not None:
+                assert (call.agent_leg in music) == held, (call, music)
+            if consult is not None and consult.agent_id is not None:
+                assert consult.leg_id not in music, (call, music)
+                if held:
+                    assert consult.answered
+                    assert self.desk.engine.agent(consult.agent_id).status == "on_hold"
+
+    @invariant()
     def no_leg_is_left_up_after_its_call(self) -> None:
         """Every leg still up belongs to a live call, or to two legs left bridged on purpose."""
         live = {c.call_id for c in self.desk.engine.calls()}
@@ -406,6 +423,7 @@ def test_long_random_walks_keep_the_invariants() -> None:
         CallCenter.shown_status_matches_offer_and_call,
         CallCenter.pending_offers_have_a_deadline,
         CallCenter.no_leg_is_left_up_after_its_call,
+        CallCenter.the_handling_agent_hears_music_only_while_the_consulted_agent_holds,
     ]
     seen: Counter[str] = Counter()
     for seed in range(60):
@@ -425,5 +443,6 @@ def test_long_random_walks_keep_the_invariants() -> None:
                 check(machine)
         seen.update(type(e).__name__ for e in machine.desk.events)
     # the walks must really reach the deep states, or they prove nothing
-    for kind in ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred"):
+    kinds = ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred")
+    for kind in (*kinds, "ConsultationHeld", "ConsultationResumed"):
         assert seen[kind] > 0, (kind, seen)

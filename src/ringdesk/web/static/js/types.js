@@ -25,8 +25,10 @@
  *   phone_ringing: boolean}} Offer
  */
 
-/** @typedef {{number: string | null, agent_id: number | null, agent_name: string | null,
- *   answered: boolean}} Consult */
+/** A consultation call; `held`: the consulted agent holds her end (the handling agent hears
+ * the hold music).
+ * @typedef {{number: string | null, agent_id: number | null, agent_name: string | null,
+ *   answered: boolean, held: boolean}} Consult */
 
 /**
  * The last consultation of a call that ended without a transfer, and why.

@@ -1,6 +1,6 @@
 // The widget's two call cards: the incoming offer (with Answer and the pickup countdown) and the
 // call in progress (timer, Hold/Resume, Transfer, Force Disconnect, End, and the consultation's
-// Connect to Customer and Cancel).
+// Connect to Customer and Cancel), and the consulted agent's card (Hold/Resume, End consultation).
 
 import { cti } from "../cti.js";
 import { h } from "../dom.js";
@@ -157,7 +157,14 @@ function consultBlock(consult) {
     { class: "consult", role: "status" },
     h("strong", null, "Consultation: "),
     h("span", null, target),
-    h("span", { class: "muted" }, consult.answered ? " — talking" : " — ringing…"),
+    consult.held
+      ? // The consulted agent held her end: this agent hears the hold music until she resumes.
+        h(
+          "span",
+          { class: "consult-held" },
+          ` — ${consult.agent_name || "they"} put you on hold`,
+        )
+      : h("span", { class: "muted" }, consult.answered ? " — talking" : " — ringing…"),
   );
 }
 
@@ -190,25 +197,49 @@ function consultEndedBlock(ended) {
 }
 
 /**
- * The card of an agent a colleague consults: whose consultation it is, ringing or talking on
- * their own side, and the one button they can use (End the consultation). The customer's
+ * The card of an agent a colleague consults: whose consultation it is, ringing, talking or on
+ * hold on their own side, and the buttons they can use: Hold (Resume while held: the colleague
+ * hears the hold music meanwhile) once talking, and End the consultation. The customer's
  * Connect to Customer and Cancel belong to the colleague.
  * @param {any} call
  */
 function consultedCard(call) {
   const from = call.agent_name || "a colleague";
   const talking = Boolean(call.consult?.answered);
+  const held = talking && Boolean(call.consult?.held);
   const customer = call.customer_name
     ? `${call.customer_name} (${call.customer_number})`
     : call.customer_number;
+  /** @type {any[]} */
+  const actions = [];
+  if (talking) {
+    actions.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: held ? "btn btn-primary" : "btn",
+          dataset: { key: "hold-resume" },
+          "aria-keyshortcuts": shortcutFor("hold-resume") || null,
+          onclick: () => (held ? cti.resume(call.id) : cti.hold(call.id)),
+        },
+        held ? "Resume" : "Hold",
+      ),
+    );
+  }
   return h(
     "section",
-    { class: "card call-card consulted-card", "aria-labelledby": "call-title" },
+    {
+      class: `card call-card consulted-card${held ? " is-held" : ""}`,
+      "aria-labelledby": "call-title",
+    },
     h("h3", { id: "call-title" }, `Consultation from ${from}`),
     h(
       "p",
       { class: "consult", role: "status" },
-      talking
+      held
+        ? `On hold: ${from} hears the hold music. Resume to talk again.`
+        : talking
         ? "Talking"
         : // The browser phone answers a consultation by itself, as an auto-answer desk phone
           // does: there is nothing to pick up, only the media to connect.
@@ -232,6 +263,7 @@ function consultedCard(call) {
     h(
       "div",
       { class: "call-actions" },
+      actions,
       h(
         "button",
         {

@@ -11,7 +11,7 @@ import { openDialog } from "../ui/dialog.js";
 /** [key code, what it shows, the widget button's data-key(s), what it does] */
 export const SHORTCUTS = [
   ["KeyA", "Alt+A", ["answer"], "Answer the incoming call"],
-  ["KeyH", "Alt+H", ["hold-resume"], "Hold, or Resume the held call"],
+  ["KeyH", "Alt+H", ["hold-resume"], "Hold, or Resume the held call (also your end of a consultation)"],
   ["KeyT", "Alt+T", ["transfer"], "Transfer (opens the Transfer dialog)"],
   ["KeyE", "Alt+E", ["end", "end-consultation"], "End the call (or your consultation)"],
 ];
