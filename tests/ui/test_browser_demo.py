@@ -19,6 +19,7 @@ from tests.support.rtp import free_udp_port
 from tests.support.server import RunningServer, start_server
 from tests.support.sipp import CARRIER
 from tests.support.webrtc import fake_media_args, tone, write_wav48
+from tests.ui.browser_phone import sign_in_with_browser_phone
 from tests.ui.calls import INBOUND_NUMBER
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk
@@ -51,12 +52,7 @@ def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
 def test_the_demo_with_nothing_but_a_browser(desk: Desk, tmp_path: Path) -> None:
     server = desk.server
     assert server.http_scheme == "http"  # as `make serve` runs it: loopback, no TLS
-    desk.goto("/")
-    desk.login("alice")
-    phone = desk.open_widget().locator("[data-sip-phone]")
-    phone.get_by_label("Phone").select_option("browser")
-    desk.cti_login()
-    expect(phone).to_have_attribute("data-state", "registered")
+    sign_in_with_browser_phone(desk)
     desk.set_status("Ready")
 
     # The demo trusts its trunk's address, 127.0.0.1:5080; files run in parallel here, so the

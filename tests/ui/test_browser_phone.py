@@ -28,11 +28,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-from tests.support.rtp import PCMU, RtpEndpoint, decode, make_signal
+from tests.support.rtp import PCMU, decode, make_signal
 from tests.support.server import RunningServer, start_server
-from tests.support.sipp import CARRIER, Customer
 from tests.support.webrtc import dominant_frequency, fake_media_args, tone, write_wav48
-from tests.ui.calls import INBOUND_NUMBER, call_in
+from tests.ui.browser_phone import customer_calls, sign_in_with_browser_phone
+from tests.ui.calls import call_in
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk, api, wait_until
 
@@ -188,19 +188,9 @@ def test_browser_phone_registers_over_wss_rings_and_goes_with_the_page(
 def test_a_browser_agent_talks_with_a_customer_both_ways(desk: Desk, tmp_path: Path) -> None:
     server = desk.server
     _allow_browser(server)
-    desk.goto("/")
-    desk.login("alice")
-    phone = desk.open_widget().locator("[data-sip-phone]")
-    phone.get_by_label("Phone").select_option("browser")
-    desk.cti_login()
-    expect(phone).to_have_attribute("data-state", "registered")
+    sign_in_with_browser_phone(desk)
     desk.set_status("Ready")
-
-    server.trust_source(CARRIER)
-    rtp = RtpEndpoint()
-    customer = Customer(
-        tmp_path, (server.sip_host, server.sip_port), INBOUND_NUMBER, rtp_port=rtp.port
-    ).start()
+    rtp, customer = customer_calls(server, tmp_path)
     try:
         expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
         desk.button("Answer").click()

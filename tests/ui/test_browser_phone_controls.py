@@ -18,9 +18,9 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
-from tests.support.sipp import CARRIER, Customer, Trunk
+from tests.support.sipp import Trunk
 from tests.support.webrtc import dominant_frequency
-from tests.ui.calls import INBOUND_NUMBER
+from tests.ui.browser_phone import customer_calls
 from tests.ui.desk import Desk
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
@@ -66,11 +66,7 @@ def test_browser_controls_and_hold_resume_force_disconnect(desk: Desk, tmp_path:
     controls = desk.widget.locator("[data-phone-controls]")
     expect(controls).to_be_hidden()  # nothing to control before a call
 
-    srv.trust_source(CARRIER)
-    rtp = RtpEndpoint()
-    customer = Customer(
-        tmp_path, (srv.sip_host, srv.sip_port), INBOUND_NUMBER, rtp_port=rtp.port
-    ).start()
+    rtp, customer = customer_calls(srv, tmp_path)
     try:
         expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
         before = rtp.mark()

@@ -21,9 +21,8 @@ from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
-from tests.support.sipp import CARRIER, Customer
 from tests.support.webrtc import dominant_frequency
-from tests.ui.calls import INBOUND_NUMBER
+from tests.ui.browser_phone import customer_calls, sign_in_with_browser_phone
 from tests.ui.desk import Desk
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
@@ -63,19 +62,9 @@ def test_a_reload_or_a_lost_socket_in_a_call_gives_the_call_back(
 ) -> None:
     srv = desk.server
     _allow_browser(srv)
-    desk.goto("/")
-    desk.login("alice")
-    phone = desk.open_widget().locator("[data-sip-phone]")
-    phone.get_by_label("Phone").select_option("browser")
-    desk.cti_login()
-    expect(phone).to_have_attribute("data-state", "registered")
+    phone = sign_in_with_browser_phone(desk)
     desk.set_status("Ready")
-
-    srv.trust_source(CARRIER)
-    rtp = RtpEndpoint()
-    customer = Customer(
-        tmp_path, (srv.sip_host, srv.sip_port), INBOUND_NUMBER, rtp_port=rtp.port
-    ).start()
+    rtp, customer = customer_calls(srv, tmp_path)
     try:
         expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
         desk.button("Answer").click()
