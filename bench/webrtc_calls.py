@@ -284,6 +284,7 @@ async def browser_step(
         raise SystemExit(f"{len(down)} browser legs not connected: {down[0].failure}")
     result = await media_bench.measure(process, endpoints)
     await media.close()
+    await asyncio.sleep(0.2)  # the loop closes the sockets: the next step may reuse ports
     result["setup_ms_per_leg"] = 1e3 * ready["setup_s"] / calls
     result["setup_server_cpu_ms"] = 1e3 * setup_cpu / calls
     result["setup_generator_cpu_ms"] = 1e3 * ready["setup_cpu_s"] / calls
