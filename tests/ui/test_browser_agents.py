@@ -3,9 +3,11 @@
 
 Transfer with consultation: a SIPp customer (its RTP ours) calls, Alice answers in the
 browser, consults Bob, whose browser phone takes the consultation; his widget shows it as a
-consultation from Alice with only the button he can use; Alice clicks Connect to Customer; the
-customer then hears Bob's tone and Bob's browser receives the customer's audio, Alice is in
-wrap-up and Bob's widget shows the customer's call and ticket.
+consultation from Alice with only the buttons he can use (Hold, End consultation); he holds his
+end: Alice's browser then receives the hold music instead of his tone (a WebAudio analyser on
+her page) and her widget says Bob put her on hold; Alt+H resumes and his tone comes back to her;
+Alice clicks Connect to Customer; the customer then hears Bob's tone and Bob's browser receives
+the customer's audio, Alice is in wrap-up and Bob's widget shows the customer's call and ticket.
 
 Pickup timeout: both Ready, the offer goes to one, who does not answer within the (shortened)
 pickup time; the engine re-offers to the other, who answers in the browser and talks both ways;
@@ -47,6 +49,49 @@ new MutationObserver(() => {
   const text = line ? line.textContent : null;
   if (text && window.__consult[window.__consult.length - 1] !== text) window.__consult.push(text);
 }).observe(document, {subtree: true, childList: true, characterData: true});"""
+
+# The loudest frequency the page's browser call receives (its remote track through a WebAudio
+# analyser, spectra of ~0.6 s averaged), with its level in dB; null while there is no call.
+HEARD_TONE = """import('/static/js/phone/media.js').then(async (m) => {
+  const call = m.currentCall();
+  const receiver = call && call.connection
+    ? call.connection.getReceivers().find((r) => r.track && r.track.kind === "audio") : null;
+  if (!receiver) return null;
+  const ctx = window.__heardCtx || (window.__heardCtx = new AudioContext());
+  if (ctx.state !== "running") await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192;
+  analyser.smoothingTimeConstant = 0;
+  const source = ctx.createMediaStreamSource(new MediaStream([receiver.track]));
+  source.connect(analyser);
+  const sum = new Float64Array(analyser.frequencyBinCount);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  for (let round = 0; round < 6; round++) {
+    await new Promise((done) => setTimeout(done, 100));
+    analyser.getFloatFrequencyData(bins);
+    for (let i = 0; i < bins.length; i++) sum[i] += Math.max(bins[i], -160) / 6;
+  }
+  source.disconnect();
+  let best = 2;
+  for (let i = 3; i < sum.length / 2; i++) if (sum[i] > sum[best]) best = i;
+  return {freq: (best * ctx.sampleRate) / analyser.fftSize, db: sum[best]};
+})"""
+
+
+def _heard(desk: Desk) -> dict[str, float]:
+    got = desk.page.evaluate(HEARD_TONE)
+    assert got is not None, "no browser call on the page"
+    return dict(got)
+
+
+def _hears_in_browser(desk: Desk, freq: float, what: str) -> dict[str, float]:
+    """Wait until the page's browser call receives mostly `freq`."""
+    return dict(
+        desk.wait_until(
+            lambda: (got := _heard(desk)) and abs(got["freq"] - freq) <= 20 and got,
+            what=what,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +236,7 @@ def test_consult_a_browser_agent_then_connect_the_customer_to_her(
         expect(card.get_by_role("heading")).to_have_text("Consultation from Alice Martin")
         expect(card.locator(".consult")).to_have_text("Talking")
         expect(card).to_contain_text("Dana Scully")
-        expect(card.get_by_role("button")).to_have_text(["End consultation"])
+        expect(card.get_by_role("button")).to_have_text(["Hold", "End consultation"])
         # His browser phone answers by itself: never told to pick up a phone he does not have.
         seen = bob.page.evaluate("window.__consult")
         print("Bob's consultation line showed:", seen)
@@ -205,6 +250,33 @@ def test_consult_a_browser_agent_then_connect_the_customer_to_her(
         assert len(held) >= 50, len(held)
         for freq in (BROWSER_TONE, BOB_TONE):
             assert abs(dominant_frequency(_audio(held)) - freq) > 50, freq
+
+        # Bob holds his end ("let me check something"): Alice's browser gets the hold music,
+        # not his tone, and both widgets say so.
+        talking = _hears_in_browser(alice, BOB_TONE, "Alice's browser hearing Bob's tone")
+        print("Alice's browser hears while consulting:", talking)
+        card.get_by_role("button", name="Hold", exact=True).click()
+        bob.expect_status("On Hold")
+        expect(card.locator(".consult")).to_have_text(
+            "On hold: Alice Martin hears the hold music. Resume to talk again."
+        )
+        expect(card.get_by_role("button")).to_have_text(["Resume", "End consultation"])
+        expect(alice.widget.locator(".consult")).to_contain_text("Bob Chen put you on hold")
+        alice.expect_status("On Call (Transfer in Progress)")
+
+        def music_at_alice() -> dict[str, float] | None:
+            got = _heard(alice)
+            return got if abs(got["freq"] - BOB_TONE) > 50 and got["db"] > -70 else None
+
+        music = alice.wait_until(music_at_alice, what="Alice's browser hearing the hold music")
+        print("Alice's browser hears while Bob holds:", music)
+        # Alt+H is the same button for him: Resume, and Alice hears his tone again.
+        bob.page.keyboard.press("Alt+KeyH")
+        bob.expect_status("On Call")
+        expect(card.locator(".consult")).to_have_text("Talking")
+        expect(alice.widget.locator(".consult")).to_contain_text("talking")
+        _hears_in_browser(alice, BOB_TONE, "Alice's browser hearing Bob again after his Resume")
+        _receives_more(bob, _inbound(bob), "Bob's browser hearing Alice again after his Resume")
 
         alice.button("Connect to Customer").click()
         alice.expect_status("Business (Ticket Processing)")

@@ -529,14 +529,19 @@ def test_the_consulted_agent_sees_a_consultation_then_the_customer_after_connect
             desk.expect_status("On Call (Transfer in Progress)")
 
         # Bob's side: a consultation from Alice, talking once his phone answered, and only the
-        # button he can use; never the customer's Connect to Customer or Cancel.
+        # buttons he can use; never the customer's Connect to Customer or Cancel.
         consult_bob()
         card = bob.widget.locator(".call-card")
         expect(card.get_by_role("heading")).to_have_text("Consultation from Alice Martin")
         expect(card.locator(".consult")).to_have_text("Talking")
         expect(card).to_contain_text("Dana Scully")
-        expect(card.get_by_role("button")).to_have_text(["End consultation"])
+        expect(card.get_by_role("button")).to_have_text(["Hold", "End consultation"])
         expect(desk.widget.locator(".consult")).to_contain_text("talking")
+        # He holds his end (Alice's phone gets the hold music) and ends it while holding.
+        bob.button("Hold").click()
+        bob.expect_status("On Hold")
+        expect(card.get_by_role("button")).to_have_text(["Resume", "End consultation"])
+        expect(desk.widget.locator(".consult")).to_contain_text("Bob Chen put you on hold")
         # Bob ends it: Alice is told so, her customer still on hold.
         bob.button("End consultation").click()
         bob.expect_status("Ready")
@@ -558,6 +563,7 @@ def test_the_consulted_agent_sees_a_consultation_then_the_customer_after_connect
         timeline = bob.page.locator(".timeline")
         expect(timeline).to_contain_text("Transferred to Bob Chen")
         expect(timeline).to_contain_text("Consultation call to Bob Chen")
+        expect(timeline).to_contain_text("Bob Chen put the consultation on hold")
         bob.button("End").click()
         bob.expect_status("Business (Ticket Processing)")
         customer.wait_ended()
