@@ -149,7 +149,9 @@ def bring_up(browsers: list[Browser], sock: socket.socket) -> list[float]:
     while waiting or by_port:
         now = time.monotonic()
         if now > deadline:
-            raise SystemExit(f"{len(by_port) + len(waiting)} browser legs not up after 60 s")
+            raise SystemExit(
+                f"{len(by_port) + len(waiting)} browser legs not up after {SETUP_TIMEOUT:g} s"
+            )
         while waiting and len(by_port) < HANDSHAKES_IN_FLIGHT:
             browser = waiting.popleft()
             browser.started = now
