@@ -25,10 +25,12 @@ bench's own sources: its SIPp UAC places every call from one address and its 600
 register from one address too, far above what one real source may send. `--gate off` measures
 the switch without it. `--flood N` sends N REGISTERs a second from another loopback address
 (127.0.0.2) during the call steps: the gate cuts and bans that source, and the step shows what
-the flood still costs the calls (CPU per call and setup time).
+the flood still costs the calls (CPU per call and setup time). `--server-cpu N` pins the server
+to CPU N and this process, SIPp and the flood to the others, so that on a small machine the
+generators do not compete with the server for its core.
 
     python bench/sip_cps.py [--rates 50,100,...] [--seconds 10] [--agents 600]
-                            [--gate on|off] [--flood 10000]
+                            [--gate on|off] [--flood 10000] [--server-cpu 0]
 """
 
 from __future__ import annotations
@@ -428,6 +430,15 @@ def start_flood(target: tuple[str, int], rate: float, seconds: float) -> subproc
     return subprocess.Popen([*args, f"{rate:g}", f"{seconds:g}"])
 
 
+def pin_server(pid: int, cpu: int) -> None:
+    """The server's threads on `cpu` alone, this process and what it starts later (SIPp, the
+    flood) on the others: on a 2-core machine the load generators then do not take the
+    server's core, and its figures are its own."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
+    print(f"ringdesk: server pinned to CPU {cpu}, the load generators to the others")
+
+
 def sip_bans(server: RunningServer) -> list[dict[str, object]]:
     token = server.login("admin", "admin-demo")
     with server.client(token) as http:
@@ -438,6 +449,8 @@ def sip_bans(server: RunningServer) -> list[dict[str, object]]:
 async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
     env = dict(BENCH_GATE_ENV, RINGDESK_SIP_GATE=args.gate)
     server = start_server(workdir / "ringdesk", env=env)
+    if args.server_cpu is not None:
+        pin_server(server.process.pid, args.server_cpu)
     uas: subprocess.Popen[bytes] | None = None
     flooder: subprocess.Popen[bytes] | None = None
     try:
@@ -560,7 +573,18 @@ def main() -> int:
     parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
     parser.add_argument("--gate", choices=("on", "off"), default="on", help="the SIP gate")
     parser.add_argument("--flood", type=float, default=0.0, help="REGISTERs/s from 127.0.0.2")
+    parser.add_argument(
+        "--server-cpu",
+        type=int,
+        default=None,
+        help="pin the Ringdesk server to this CPU and the load generators to the others",
+    )
     args = parser.parse_args()
+    if args.server_cpu is not None:
+        others = set(range(os.cpu_count() or 1)) - {args.server_cpu}
+        if not others:
+            parser.error("--server-cpu needs a machine with another CPU for the generators")
+        os.sched_setaffinity(0, others)  # inherited by SIPp and the flood worker
     print(f"# sip_cps: steps of {args.seconds:g} s, calls held {HOLD_MS} ms, {os.cpu_count()} cpus")
     with tempfile.TemporaryDirectory(prefix="sip_cps-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
