@@ -28,15 +28,16 @@ from playwright.sync_api import Browser, Playwright, expect
 from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
 from tests.support.server import RunningServer
 from tests.support.sipp import CARRIER, Customer
-from tests.support.webrtc import dominant_frequency, fake_media_args, tone, write_wav48
+from tests.support.webrtc import dominant_frequency
+from tests.ui.browser_phone import sign_in_with_browser_phone
 from tests.ui.calls import INBOUND_NUMBER
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk, api
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
     INBOUND_STATS,
-    _spki_hash,
+    _allow_browser,
     browser,
+    launch_with_tone,
     server,
 )
 
@@ -100,16 +101,7 @@ def bob_browser(
     server: RunningServer,  # noqa: F811  (the module fixture)
 ) -> Iterator[Browser]:
     """A second chromium whose fake microphone plays BOB_TONE (the flag is per browser)."""
-    microphone = write_wav48(server.data_dir.parent / "bob-tone.wav", tone(BOB_TONE, 60, 48000))
-    launched = playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=[
-            *CHROMIUM_ARGS,
-            f"--ignore-certificate-errors-spki-list={_spki_hash(server.tls_cert)}",
-            *fake_media_args(microphone),
-        ],
-    )
+    launched = launch_with_tone(playwright, server, BOB_TONE)
     try:
         yield launched
     finally:
@@ -125,27 +117,10 @@ def bob(
         yield opened
 
 
-def _allow_browser(srv: RunningServer, username: str) -> None:
-    with api(srv, "admin") as http:
-        rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
-        row = rows[NAMES[username]]
-        body = {
-            "cti_id": row["cti_id"],
-            "cti_number": row["cti_number"],
-            "browser_phone_allowed": True,
-        }
-        assert http.put(f"/api/admin/cti/agents/{row['user_id']}", json=body).status_code == 200
-
-
 def _browser_agent(desk: Desk, username: str) -> None:
     """Logged in to the desktop and to CTI with the browser as her phone, registered."""
-    _allow_browser(desk.server, username)
-    desk.goto("/")
-    desk.login(username)
-    phone = desk.open_widget().locator("[data-sip-phone]")
-    phone.get_by_label("Phone").select_option("browser")
-    desk.cti_login()
-    expect(phone).to_have_attribute("data-state", "registered")
+    _allow_browser(desk.server, NAMES[username])
+    sign_in_with_browser_phone(desk, username)
 
 
 def _audio(packets: list[RtpPacket]) -> list[int]:

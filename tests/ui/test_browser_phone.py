@@ -67,11 +67,12 @@ def _spki_hash(cert: Path) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
-    """Chromium trusting exactly the server's self-signed key (so wss is really checked)."""
-    microphone = write_wav48(server.data_dir.parent / "tone.wav", tone(BROWSER_TONE, 60, 48000))
-    launched = playwright.chromium.launch(
+def launch_with_tone(playwright: Playwright, server: RunningServer, frequency: float) -> Browser:
+    """Chromium trusting exactly the server's self-signed key (so wss is really checked), its
+    fake microphone playing `frequency` Hz (the flag is per browser)."""
+    wav = server.data_dir.parent / f"tone-{frequency:g}.wav"
+    microphone = write_wav48(wav, tone(frequency, 60, 48000))
+    return playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
         args=[
@@ -80,6 +81,11 @@ def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
             *fake_media_args(microphone),
         ],
     )
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, server: RunningServer) -> Iterator[Browser]:
+    launched = launch_with_tone(playwright, server, BROWSER_TONE)
     try:
         yield launched
     finally:
@@ -97,10 +103,11 @@ def _contacts(server: RunningServer) -> list[str]:
         return list(rows["Alice Martin"]["phone_contacts"])
 
 
-def _allow_browser(server: RunningServer) -> None:
+def _allow_browser(server: RunningServer, name: str = "Alice Martin") -> None:
+    """The admin allows the agent `name` the browser phone."""
     with api(server, "admin") as http:
         rows = {r["name"]: r for r in http.get("/api/admin/cti/agents").json()}
-        row = rows["Alice Martin"]
+        row = rows[name]
         body = {
             "cti_id": row["cti_id"],
             "cti_number": row["cti_number"],

@@ -77,6 +77,9 @@ class BrowserReattach:
                 and leg.tp in WS_TRANSPORTS
                 and leg.peer == addr
                 and leg.leg_id not in self._waiting
+                # A browser's early leg for an offer is no call yet: the engine withdraws the
+                # offer when the phone goes, which hangs the leg up.
+                and not (isinstance(leg, OutgoingLeg) and leg.prewarm and not leg.answer_asked)
             ):
                 self._waiting[leg.leg_id] = _Waiting(cti_id, self.stack.now() + WINDOW)
                 log.info(

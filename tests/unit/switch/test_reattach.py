@@ -9,7 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from ringdesk.core.telephony import MEDIA_TIMEOUT
-from ringdesk.switch.legs import LegState
+from ringdesk.sip.message import Headers, Request
+from ringdesk.sip.uri import SipUri
+from ringdesk.switch.legs import LegState, OutgoingLeg
 from ringdesk.switch.reattach import WINDOW, BrowserReattach
 
 SOCKET = ("127.0.0.1", 40001)
@@ -41,7 +43,19 @@ def test_a_browser_call_waits_for_its_phone_then_is_hung_up_as_without_media() -
     browser = _leg("browser")
     plain = _leg("desk-phone", webrtc=False, tp="udp")
     ringing = _leg("ringing", state=LegState.EARLY)
-    reattach, hung, clock = _rig(browser, plain, ringing)
+    offered = OutgoingLeg(
+        leg_id="offered",
+        call_id="c",
+        peer=SOCKET,
+        tp="wss",
+        sip_call_id="x",
+        local_tag="t",
+        invite=Request(method="INVITE", uri=SipUri(host="invalid"), headers=Headers(), body=b""),
+        state=LegState.ANSWERED,
+        webrtc=True,
+        prewarm=True,  # the browser took the offer early; Answer not clicked
+    )
+    reattach, hung, clock = _rig(browser, plain, ringing, offered)
     reattach.socket_closed(SOCKET, "1001")
     assert reattach.waiting() == ["browser"]  # only an answered browser leg over that socket
     reattach.registered("1001")  # an un-REGISTER: no binding, nothing is rung
