@@ -172,8 +172,9 @@ def test_browser_phone_registers_over_wss_rings_and_goes_with_the_page(
     desk.button("Answer").click()
     expect(phone).to_have_attribute("data-last-invite", re.compile(r".+"))
     assert "INVITE" not in desk.errors  # the page took it without a script error
+    customer.wait_answered()  # hanging up before the 200 arrives would CANCEL across it
     customer.hang_up()
-    customer.wait_ended()
+    assert customer.wait_ended() == "by_customer"
 
     # CTI Logout stops the phone (un-REGISTER, socket closed); CTI Login starts it again.
     desk.open_widget()
