@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from . import endings, offers, state, status, waiting
+from . import endings, ivr, offers, state, status, waiting
 from .events import (
     CallConnected,
-    CallEnded,
     CallFailed,
-    CallQueued,
     ConsultationAnswered,
     OfferWithdrawn,
     TicketOpened,
@@ -24,16 +22,15 @@ from .snapshots import Outcome
 from .state import EngineState
 from .telephony import (
     LOST_CAUSES,
-    QUEUE_FULL,
     Bridge,
-    CallArrived,
+    DigitPressed,
     HangUp,
     LegAnswered,
     LegFailed,
     LegHungUp,
     Originate,
+    PlaybackFinished,
     PlayThenHangUp,
-    StartQueueMusic,
 )
 
 _FAILURE_OUTCOME = {
@@ -45,76 +42,24 @@ _FAILURE_OUTCOME = {
 }
 
 
-def call_arrived(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> None:
-    if ev.call_id in s.calls:
-        return  # reported twice
-    service = s.services.get(ev.service_id)
-    if service is None or not service.inbound_enabled:
-        _turn_away(ev, now, out, reason="inbound_disabled", outcome=CallOutcome.REJECTED)
+def digit_pressed(s: EngineState, ev: DigitPressed, now: float, out: Outcome) -> None:
+    """A key the caller pressed: a menu choice; ignored anywhere else (an agent's phone keys go
+    to the far end as they are, not to us)."""
+    entry = s.legs.get(ev.leg_id)
+    if entry is None or entry[1] is not LegRole.CUSTOMER:
         return
-    if _queue_full(s, service.id):
-        _refuse(s, ev, now, out)
+    call = s.calls[entry[0]]
+    if call.state is CallState.IN_MENU:
+        ivr.digit(s, call, ev.digit, now, out)
+
+
+def playback_finished(s: EngineState, ev: PlaybackFinished, now: float) -> None:
+    entry = s.legs.get(ev.leg_id)
+    if entry is None or entry[1] is not LegRole.CUSTOMER:
         return
-    call = CallRecord(
-        id=ev.call_id,
-        service_id=service.id,
-        direction=Direction.INBOUND,
-        customer_number=ev.caller,
-        called=ev.called,
-        calling_number=None,
-        state=CallState.QUEUED,
-        arrived_at=now,
-        seq=state.next_seq(s),
-        customer_leg=ev.leg_id,
-    )
-    s.calls[call.id] = call
-    state.add_leg(s, ev.leg_id, call.id, LegRole.CUSTOMER)
-    out.actions.append(StartQueueMusic(call.id, ev.leg_id))
-    position = len(state.queue(s, service.id)) + 1
-    out.events.append(CallQueued(call.id, service.id, ev.caller, ev.called, position, now))
-    waiting.schedule_max_wait(s, call)
-    offers.route_call(s, call, now, out)
-
-
-def _queue_full(s: EngineState, service_id: int) -> bool:
-    """Whether a new call would have to wait behind the most the settings allow. A call a Ready
-    agent takes at once never waits, so it is not refused however long the queue is."""
-    waiting = len(state.queue(s, service_id))
-    return waiting >= s.settings.max_queued_per_service and not state.pool(s, service_id)
-
-
-def _refuse(s: EngineState, ev: CallArrived, now: float, out: Outcome) -> None:
-    """The switch answers 486 Busy Here; the call is recorded (outcome refused) for the
-    statistics, without a ticket: nobody spoke to the caller."""
-    _turn_away(ev, now, out, reason=QUEUE_FULL, outcome=CallOutcome.REFUSED, cause=QUEUE_FULL)
-
-
-def _turn_away(
-    ev: CallArrived,
-    now: float,
-    out: Outcome,
-    *,
-    reason: str,
-    outcome: CallOutcome,
-    cause: str = "",
-) -> None:
-    """A call hung up before it was queued: the hang-up and its call record."""
-    out.actions.append(HangUp(ev.call_id, ev.leg_id, reason=reason))
-    out.events.append(
-        CallEnded(
-            call_id=ev.call_id,
-            service_id=ev.service_id,
-            direction=Direction.INBOUND,
-            agent_id=None,
-            outcome=outcome,
-            wait_seconds=0.0,
-            talk_seconds=0.0,
-            ended_by="system",
-            at=now,
-            cause=cause,
-            customer_number=ev.caller,
-        )
-    )
+    call = s.calls[entry[0]]
+    if call.state is CallState.IN_MENU:
+        ivr.prompt_finished(s, call, now)
 
 
 def _connected(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
@@ -142,7 +87,13 @@ def _connected(s: EngineState, call: CallRecord, now: float, out: Outcome) -> No
         call.ticket = True
         out.events.append(
             TicketOpened(
-                call.id, a.config.id, call.service_id, call.direction, call.customer_number, now
+                call.id,
+                a.config.id,
+                call.service_id,
+                call.direction,
+                call.customer_number,
+                now,
+                tuple(call.path),
             )
         )
     offers.refresh(s, a, now, out)

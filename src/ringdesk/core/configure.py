@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from . import offers, state, status, waiting
 from .deadlines import TimerKind
-from .model import CHOSEN_STATUSES, AgentConfig, AgentStatus, CtiSettings, ServiceConfig, Strategy
+from .model import (
+    CHOSEN_STATUSES,
+    AgentConfig,
+    AgentStatus,
+    CtiSettings,
+    MenuConfig,
+    ServiceConfig,
+    Strategy,
+)
 from .records import AgentRecord
 from .snapshots import Outcome
 from .state import EngineState
@@ -23,6 +31,11 @@ def update_settings(s: EngineState, settings: CtiSettings) -> None:
             if settings.wrap_up_seconds is not None:
                 deadline = a.since + settings.wrap_up_seconds
                 a.wrap_timer = s.timers.schedule(deadline, TimerKind.WRAP_UP, a.config.id)
+
+
+def set_menus(s: EngineState, menus: list[MenuConfig]) -> None:
+    """The menus replaced whole (they are small, and a choice may name any other menu)."""
+    s.menus = {menu.id: menu for menu in menus}
 
 
 def upsert_service(s: EngineState, service: ServiceConfig, now: float, out: Outcome) -> None:

@@ -15,6 +15,8 @@ class TimerKind(enum.Enum):
     CONNECT = "connect"  # the agent's phone did not pick up after Answer (key: call id)
     WRAP_UP = "wrap_up"  # ticket processing time limit (key: agent id)
     MAX_WAIT = "max_wait"  # a caller waited the service's maximum (key: call id)
+    MENU = "menu"  # a caller in an IVR menu keyed nothing in time (key: call id)
+    ANNOUNCE = "announce"  # a queued caller's next announcement (key: call id)
 
 
 class Timers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import offers, state, status
+from . import announce, offers, state, status
 from .events import CallEnded, ConsultationEnded
 from .model import CallOutcome, CallState
 from .records import AgentRecord, CallRecord
@@ -64,6 +64,7 @@ def end_call(
     offers.stop_ringing_all(s, call)
     s.timers.cancel(call.wait_timer)
     s.timers.cancel(call.connect_timer)
+    s.timers.cancel(call.flow_timer)
     keep = keep or set()
     consult = call.consult
     legs = [call.customer_leg, call.agent_leg, consult.leg_id if consult else None]
@@ -92,6 +93,8 @@ def end_call(
             a.picked_in_call = False  # no ticket work: the chosen status applies at once
         touched.append((a, ""))
     connected = call.connected_at
+    if connected is not None and outcome is CallOutcome.ANSWERED:
+        announce.answered(s, call.service_id, now - connected)
     out.events.append(
         CallEnded(
             call_id=call.id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_never
 
-from . import agents, callcontrol, calls, configure, queries
+from . import agents, announce, arrival, callcontrol, calls, configure, ivr, queries
 from .commands import (
     Answer,
     CancelConsultation,
@@ -39,12 +39,13 @@ from .commands import (
     StartConsultation,
 )
 from .deadlines import TimerKind
-from .model import AgentConfig, CtiSettings, ServiceConfig
+from .model import AgentConfig, CtiSettings, MenuConfig, ServiceConfig
 from .records import AgentRecord, CallRecord
 from .snapshots import AgentView, CallView, OfferView, Outcome, QueueView
 from .state import EngineState, agent_rec, new_state
 from .telephony import (
     CallArrived,
+    DigitPressed,
     LegAnswered,
     LegFailed,
     LegHungUp,
@@ -68,8 +69,10 @@ class Engine:
         services: list[ServiceConfig] | None = None,
         agents: list[AgentConfig] | None = None,
         new_id: Callable[[], str] | None = None,
+        menus: list[MenuConfig] | None = None,
     ) -> None:
         self._state = new_state(settings, services, agents, new_id)
+        configure.set_menus(self._state, menus or [])
 
     # ---- inputs -----------------------------------------------------------------------------
     def handle(self, command: Command, now: float) -> Outcome:
@@ -110,7 +113,7 @@ class Engine:
         out = Outcome()
         match event:
             case CallArrived():
-                calls.call_arrived(s, event, now, out)
+                arrival.call_arrived(s, event, now, out)
             case LegAnswered():
                 calls.leg_answered(s, event, now, out)
             case LegHungUp():
@@ -119,7 +122,11 @@ class Engine:
                 calls.leg_failed(s, event, now, out)
             case PhoneRegistered():
                 agents.phone_registered(s, event, now, out)
-            case LegRinging() | PlaybackFinished():
+            case DigitPressed():
+                calls.digit_pressed(s, event, now, out)
+            case PlaybackFinished():
+                calls.playback_finished(s, event, now)
+            case LegRinging():
                 pass  # informational: nothing to decide
             case _:
                 assert_never(event)
@@ -143,6 +150,11 @@ class Engine:
         configure.upsert_service(self._state, service, now, out)
         _fire_due(self._state, now, out)
         return out
+
+    def set_menus(self, menus: list[MenuConfig]) -> None:
+        """The IVR menus as they are now. A caller in a menu that is gone leaves it at its next
+        key or timeout (its fallback is gone with it: goodbye)."""
+        configure.set_menus(self._state, menus)
 
     def upsert_agent(self, agent: AgentConfig, now: float) -> Outcome:
         out = Outcome()
@@ -208,6 +220,12 @@ def _fire_due(s: EngineState, now: float, out: Outcome) -> None:
             case TimerKind.MAX_WAIT:
                 if (call := _timer_call(s, key)) is not None:
                     calls.max_wait_expired(s, call, now, out)
+            case TimerKind.MENU:
+                if (call := _timer_call(s, key)) is not None:
+                    ivr.timed_out(s, call, now, out)
+            case TimerKind.ANNOUNCE:
+                if (call := _timer_call(s, key)) is not None:
+                    announce.due(s, call, now, out)
             case _:
                 assert_never(kind)
 

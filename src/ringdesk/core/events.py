@@ -30,6 +30,19 @@ class CallQueued:
 
 
 @dataclass(frozen=True, slots=True)
+class CallRouted:
+    """A step of an inbound caller's way before the queue (a menu heard, a key chosen), kept
+    with the call record and written into the ticket's timeline."""
+
+    call_id: str
+    service_id: int
+    caller: str
+    called: str
+    detail: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallOffered:
     call_id: str
     agent_id: int
@@ -169,6 +182,7 @@ class TicketOpened:
     direction: Direction
     customer_number: str
     at: float
+    path: tuple[tuple[float, str], ...] = ()  # the caller's way here (CallRouted details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +221,7 @@ class PhoneReachabilityChanged:
 DomainEvent = (
     AgentStatusChanged
     | CallQueued
+    | CallRouted
     | CallOffered
     | OfferWithdrawn
     | CallDialed

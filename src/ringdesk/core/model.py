@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .dialplan import DEFAULT_PLAN, DialPlan
+from .hours import OpeningHours
 
 
 class AgentStatus(enum.StrEnum):
@@ -48,6 +49,7 @@ class Direction(enum.StrEnum):
 
 
 class CallState(enum.StrEnum):
+    IN_MENU = "in_menu"  # inbound, hearing an IVR menu and choosing
     QUEUED = "queued"  # inbound, waiting for a Ready agent
     OFFERED = "offered"  # inbound, offered to one agent (or several with ring-all)
     CONNECTING = "connecting"  # agent accepted; the switch is calling the agent's phone
@@ -85,6 +87,9 @@ class CallOutcome(enum.StrEnum):
     CANCELLED = "cancelled"  # the agent hung up an outbound call before the customer answered
     INTERRUPTED = "interrupted"  # the server restarted during the call
     REFUSED = "refused"  # inbound, not queued: the service's queue was full (486 Busy Here)
+    CLOSED = "closed"  # inbound outside opening hours or on a holiday: the closed message
+    FORWARDED = "forwarded"  # inbound, sent on to another number (a menu choice, closed hours)
+    MENU_ENDED = "menu_ended"  # an IVR menu ended the call (its hang-up choice, or no choice)
 
 
 class FailureReason(enum.StrEnum):
@@ -93,6 +98,48 @@ class FailureReason(enum.StrEnum):
     REJECTED = "rejected"
     UNREACHABLE = "unreachable"
     NOT_REGISTERED = "not_registered"
+
+
+class ClosedAction(enum.StrEnum):
+    """What a call gets when the service is closed."""
+
+    MESSAGE = "message"  # the closed message, then hang up
+    FORWARD = "forward"  # sent on to `closed_number`
+
+
+class MenuAction(enum.StrEnum):
+    QUEUE = "queue"  # into a service's queue (`target`: the service id)
+    MENU = "menu"  # to another menu (`target`: the menu id)
+    FORWARD = "forward"  # to an outside number (`number`)
+    REPEAT = "repeat"  # the menu's prompt again
+    HANG_UP = "hang_up"  # goodbye, then hang up
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    action: MenuAction
+    target: int | None = None
+    number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MenuConfig:
+    """An IVR menu: its prompt (named "menu.<id>"), a choice per digit, and what happens when
+    the caller keys nothing or a digit with no choice: the prompt again (after "menu_invalid"
+    for a wrong digit) until `max_tries` are spent, then `fallback`."""
+
+    id: int
+    name: str
+    choices: tuple[tuple[str, MenuChoice], ...] = ()
+    timeout_seconds: float = 6.0  # after the prompt ends
+    max_tries: int = 3
+    fallback: MenuChoice = MenuChoice(MenuAction.HANG_UP)
+
+    def choice(self, digit: str) -> MenuChoice | None:
+        for key, choice in self.choices:
+            if key == digit:
+                return choice
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +157,15 @@ class ServiceConfig:
     overflow_number: str | None = None
     service_level_seconds: float = 20.0
     dial_plan: DialPlan = DEFAULT_PLAN  # what its agents may dial (core/dialplan.py)
+    hours: OpeningHours | None = None  # None: always open (core/hours.py)
+    closed_action: ClosedAction = ClosedAction.MESSAGE
+    closed_number: str | None = None  # for ClosedAction.FORWARD
+    menu_id: int | None = None  # a call to the service's number hears this menu first
+    # Queue announcements: the caller's position and expected wait at join and then every
+    # `announce_every_seconds` (0: at join only), and the "queue_message" prompt at each interval.
+    announce_position: bool = False
+    announce_message: bool = False
+    announce_every_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import state, waiting
 from .errors import NotFound
-from .model import Direction
+from .model import CallState, Direction
 from .records import AgentRecord, CallRecord
 from .snapshots import AgentView, CallView, OfferView, QueueView
 from .state import EngineState
@@ -81,9 +81,13 @@ def calls(s: EngineState) -> list[CallView]:
 def queues(s: EngineState) -> list[QueueView]:
     """Per service, the inbound callers not yet talking to an agent, oldest first."""
     by_service: dict[int, list[CallRecord]] = {sid: [] for sid in s.services}
+    in_menu: dict[int, int] = {}
     for c in s.calls.values():
         if c.direction is Direction.INBOUND and c.state in waiting.WAITING:
             by_service.setdefault(c.service_id, []).append(c)
+        elif c.state is CallState.IN_MENU:
+            in_menu[c.service_id] = in_menu.get(c.service_id, 0) + 1
+            by_service.setdefault(c.service_id, [])
     views = []
     for sid in sorted(by_service):
         ordered = sorted(by_service[sid], key=lambda c: c.seq)
@@ -92,6 +96,7 @@ def queues(s: EngineState) -> list[QueueView]:
                 service_id=sid,
                 waiting=tuple(call_view(c) for c in ordered),
                 longest_wait_since=ordered[0].arrived_at if ordered else None,
+                in_menu=in_menu.get(sid, 0),
             )
         )
     return views

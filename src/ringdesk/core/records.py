@@ -78,6 +78,12 @@ class CallRecord:
     wait_timer: int = 0
     connect_timer: int = 0
     overflow_due: bool = False  # max wait passed while the call was ringing an agent
+    # Before the queue: the IVR menu the caller is in, the tries spent on it, and the caller's
+    # way so far (the ticket's timeline gets it); one timer for the menu or the announcements.
+    menu_id: int | None = None
+    menu_tries: int = 0
+    path: list[tuple[float, str]] = field(default_factory=list)
+    flow_timer: int = 0
 
 
 @dataclass(slots=True)

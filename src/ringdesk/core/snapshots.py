@@ -65,3 +65,4 @@ class QueueView:
     service_id: int
     waiting: tuple[CallView, ...]  # in order
     longest_wait_since: float | None
+    in_menu: int = 0  # callers of the service's number still choosing in its menu

@@ -8,6 +8,7 @@ Nothing here decides anything. The rules are plain functions in the modules that
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from .model import (
     AgentConfig,
     CallState,
     CtiSettings,
+    MenuConfig,
     ServiceConfig,
     Strategy,
 )
@@ -44,6 +46,9 @@ class EngineState:
     queues: dict[int, CallQueue] = field(default_factory=dict)
     # Ring-all calls ringing now, per service: an agent who becomes free joins the ringing.
     ringing_all: dict[int, dict[str, None]] = field(default_factory=dict)
+    menus: dict[int, MenuConfig] = field(default_factory=dict)
+    # Talk times of each service's last answered calls, newest last (the expected wait).
+    handle_times: dict[int, deque[float]] = field(default_factory=dict)
     timers: Timers = field(default_factory=Timers)
     seq: int = 0  # arrival order of calls and order of offers (round robin)
 

@@ -7,10 +7,12 @@ customer leg, the engine for legs it asks the switch to place.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Protocol
 
 from .model import FailureReason
+from .prompts import Prompt
 
 # ---- actions (engine -> switch), imperative names ---------------------------------------------
 
@@ -87,6 +89,25 @@ class PlayThenHangUp:
     sound: str
 
 
+class AfterPrompt(enum.StrEnum):
+    MUSIC = "music"  # the queue music again (an announcement over the queue)
+    SILENCE = "silence"  # nothing: the caller keys a choice (a menu)
+    HANG_UP = "hang_up"
+
+
+@dataclass(frozen=True, slots=True)
+class PlayPrompt:
+    """Play the prompt's parts in order to the leg, then `after`. `answer`: answer the caller's
+    call first (a menu: phones send their keys once answered); else early media will do. The
+    switch reports PlaybackFinished when the prompt has been played (not when replaced)."""
+
+    call_id: str
+    leg_id: str
+    prompt: Prompt
+    after: AfterPrompt = AfterPrompt.MUSIC
+    answer: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class HangUp:
     call_id: str
@@ -103,6 +124,7 @@ TelephonyAction = (
     | StartHoldMusic
     | StopHoldMusic
     | PlayThenHangUp
+    | PlayPrompt
     | HangUp
 )
 
@@ -161,6 +183,14 @@ class PlaybackFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class DigitPressed:
+    """The caller on this leg keyed a digit (0-9, *, #, A-D): RFC 4733, SIP INFO or in-band."""
+
+    leg_id: str
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneRegistered:
     """An agent's phone (by its CTI id) registered, or its registration expired or was removed
     (registered=False). A repeated report changes nothing."""
@@ -176,6 +206,7 @@ TelephonyEvent = (
     | LegHungUp
     | LegFailed
     | PlaybackFinished
+    | DigitPressed
     | PhoneRegistered
 )
 

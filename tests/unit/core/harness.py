@@ -13,9 +13,10 @@ from ringdesk.core.model import (
     AgentConfig,
     AgentStatus,
     CtiSettings,
+    MenuConfig,
     ServiceConfig,
 )
-from ringdesk.core.telephony import RingAgent, TelephonyEvent
+from ringdesk.core.telephony import DigitPressed, RingAgent, TelephonyEvent
 from tests.unit.core.memory_telephony import MemoryTelephony
 
 E = TypeVar("E")
@@ -40,6 +41,7 @@ class Desk:
         settings: CtiSettings | None = None,
         services: list[ServiceConfig] | None = None,
         agents: list[AgentConfig] | None = None,
+        menus: list[MenuConfig] | None = None,
     ) -> None:
         counter = itertools.count(1)
         self.cti = settings or CtiSettings()
@@ -48,6 +50,7 @@ class Desk:
             services if services is not None else [SUPPORT],
             agents if agents is not None else list(AGENTS),
             new_id=lambda: f"id{next(counter)}",
+            menus=menus,
         )
         self.phone = MemoryTelephony()
         self.now = 1000.0
@@ -93,6 +96,11 @@ class Desk:
         call_id, leg = f"call{n}", f"cust{n}"
         self.tel(self.phone.call_arrives(call_id, leg, service_id, caller, "5550100"))
         return call_id, leg
+
+    def key(self, leg_id: str, digits: str) -> None:
+        """The caller on `leg_id` presses keys."""
+        for digit in digits:
+            self.tel(DigitPressed(leg_id, digit))
 
     # ---- looking ----------------------------------------------------------------------------
     def status(self, agent_id: int) -> str:

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from ringdesk.core.model import FailureReason
 from ringdesk.core.telephony import (
+    AfterPrompt,
     Bridge,
     CallArrived,
     HangUp,
@@ -20,6 +21,7 @@ from ringdesk.core.telephony import (
     LegRinging,
     Originate,
     PlaybackFinished,
+    PlayPrompt,
     PlayThenHangUp,
     RingAgent,
     StartHoldMusic,
@@ -50,6 +52,8 @@ class MemoryTelephony:
         elif isinstance(action, HangUp | PlayThenHangUp):
             self.live_legs.pop(action.leg_id, None)
             self.music.discard(action.leg_id)
+        elif isinstance(action, PlayPrompt) and action.after is AfterPrompt.HANG_UP:
+            self.live_legs.pop(action.leg_id, None)
         elif isinstance(action, StartHoldMusic):
             self.music.add(action.leg_id)
         elif isinstance(action, StopHoldMusic):

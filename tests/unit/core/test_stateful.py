@@ -39,9 +39,13 @@ from ringdesk.core.model import (
     AgentStatus,
     CtiSettings,
     FailureReason,
+    MenuAction,
+    MenuChoice,
+    MenuConfig,
     OverflowAction,
     Strategy,
 )
+from ringdesk.core.records import CallRecord
 from ringdesk.core.telephony import Originate, PhoneRegistered, RingAgent
 
 from .harness import SALES, SUPPORT, Desk
@@ -53,6 +57,23 @@ AGENTS = [
     AgentConfig(3, "Carol Diaz", "1003", "1003", frozenset({2})),
 ]
 CHOSEN = (AgentStatus.BUSINESS, AgentStatus.READY, AgentStatus.REST)
+MENUS = (
+    MenuConfig(
+        1,
+        "Main",
+        (
+            ("1", MenuChoice(MenuAction.QUEUE, 1)),
+            ("2", MenuChoice(MenuAction.QUEUE, 2)),
+            ("3", MenuChoice(MenuAction.MENU, 2)),
+            ("9", MenuChoice(MenuAction.REPEAT)),
+            ("0", MenuChoice(MenuAction.HANG_UP)),
+        ),
+        timeout_seconds=5.0,
+        max_tries=2,
+        fallback=MenuChoice(MenuAction.QUEUE, 1),
+    ),
+    MenuConfig(2, "Billing", (("1", MenuChoice(MenuAction.QUEUE, 2)),), max_tries=1),
+)
 TALKING_STATES = {"talking", "on_hold", "consulting"}
 
 
@@ -66,6 +87,7 @@ class CallCenter(RuleBasedStateMachine):
         ticket_on_dial=st.booleans(),
         overflow=st.sampled_from(list(OverflowAction)),
         ready=st.lists(st.sampled_from(AGENT_IDS), unique=True),
+        menus=st.booleans(),
     )
     def start(
         self,
@@ -75,6 +97,7 @@ class CallCenter(RuleBasedStateMachine):
         ticket_on_dial: bool,
         overflow: OverflowAction,
         ready: list[int],
+        menus: bool = True,
     ) -> None:
         cti = CtiSettings(
             pickup_seconds=20,
@@ -91,7 +114,12 @@ class CallCenter(RuleBasedStateMachine):
             overflow_number="5559000",
         )
         self.support = support
-        self.desk = Desk(cti, [support, SALES], list(AGENTS))
+        # Sales' number leads to a menu (to either queue, a submenu, or goodbye); Support's
+        # callers hear their position every 30 s.
+        sales = replace(SALES, menu_id=1) if menus else SALES
+        if menus:
+            support = replace(support, announce_position=True, announce_every_seconds=30.0)
+        self.desk = Desk(cti, [support, sales], list(AGENTS), menus=list(MENUS))
         self.reachable = {a: False for a in AGENT_IDS}
         self.strategy = strategy
         for agent in ready:
@@ -221,6 +249,25 @@ class CallCenter(RuleBasedStateMachine):
     @rule(service=st.sampled_from([1, 2]))
     def call_arrives(self, service: int) -> None:
         self.desk.arrive(service_id=service)
+
+    def _customer_leg(self, pick: int) -> str | None:
+        legs = sorted(c.customer_leg for c in self._calls() if c.customer_leg is not None)
+        return legs[pick % len(legs)] if legs else None
+
+    def _calls(self) -> list[CallRecord]:
+        return list(self.desk.engine._state.calls.values())  # peeked: legs are not in views
+
+    @rule(pick=st.integers(0, 20), digit=st.sampled_from("0123456789*#"))
+    def caller_presses(self, pick: int, digit: str) -> None:
+        leg = self._customer_leg(pick)
+        if leg is not None:
+            self.desk.key(leg, digit)
+
+    @rule(pick=st.integers(0, 20))
+    def prompt_finishes(self, pick: int) -> None:
+        leg = self._customer_leg(pick)
+        if leg is not None:
+            self.desk.tel(self.desk.phone.playback_finished(leg))
 
     @rule(
         pick=st.integers(0, 20),
@@ -361,6 +408,25 @@ class CallCenter(RuleBasedStateMachine):
             assert call_id in live or leg in relays, (leg, call_id)
 
     @invariant()
+    def callers_are_never_lost(self) -> None:
+        """Every caller not yet with an agent is choosing in a menu that will time out, or
+        waits in its service's queue (once, in arrival order), or rings or reaches an agent."""
+        queued = {c.call_id: q.service_id for q in self.desk.engine.queues() for c in q.waiting}
+        for call in self._calls():
+            if call.direction != "inbound" or call.connected_at is not None:
+                continue
+            if call.state.value == "in_menu":
+                assert call.menu_id in self.desk.engine._state.menus and call.flow_timer, call
+                assert call.id not in queued
+            else:
+                assert queued.get(call.id) == call.service_id, (call, queued)
+        for queue in self.desk.engine.queues():
+            seqs = [c.seq for c in self._calls() if c.id in {w.call_id for w in queue.waiting}]
+            order = [w.call_id for w in queue.waiting]
+            by_seq = sorted(order, key=lambda cid: self.desk.engine._state.calls[cid].seq)
+            assert order == by_seq and len(seqs) == len(set(seqs)), queue
+
+    @invariant()
     def pending_offers_have_a_deadline(self) -> None:
         offers = [v.offer.expires_at for v in self.desk.engine.agents() if v.offer]
         if offers:
@@ -392,6 +458,8 @@ def _random_step(machine: CallCenter, rng: random.Random) -> None:
             agent, rng.choice([None, 1, 2, 3]), rng.choice(["5557777", "1001", "1002"])
         ),
         lambda: machine.call_arrives(rng.choice([1, 2])),
+        lambda: machine.caller_presses(rng.randrange(20), rng.choice("0123456789*#")),
+        lambda: machine.prompt_finishes(rng.randrange(20)),
         lambda: machine.switch_reports(
             rng.randrange(20),
             rng.choice(["answered", "hung_up", "failed", "ringing"]),
@@ -423,6 +491,7 @@ def test_long_random_walks_keep_the_invariants() -> None:
         CallCenter.shown_status_matches_offer_and_call,
         CallCenter.pending_offers_have_a_deadline,
         CallCenter.no_leg_is_left_up_after_its_call,
+        CallCenter.callers_are_never_lost,
         CallCenter.the_handling_agent_hears_music_only_while_the_consulted_agent_holds,
     ]
     seen: Counter[str] = Counter()
@@ -436,6 +505,7 @@ def test_long_random_walks_keep_the_invariants() -> None:
             ticket_on_dial=rng.random() < 0.5,
             overflow=rng.choice(list(OverflowAction)),
             ready=[a for a in AGENT_IDS if rng.random() < 0.7],
+            menus=rng.random() < 0.7,
         )
         for _ in range(300):
             _random_step(machine, rng)
@@ -443,6 +513,6 @@ def test_long_random_walks_keep_the_invariants() -> None:
                 check(machine)
         seen.update(type(e).__name__ for e in machine.desk.events)
     # the walks must really reach the deep states, or they prove nothing
-    kinds = ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred")
+    kinds = ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred", "CallRouted")
     for kind in (*kinds, "ConsultationHeld", "ConsultationResumed"):
         assert seen[kind] > 0, (kind, seen)

@@ -1,0 +1,93 @@
+"""What a caller hears, as the engine asks for it: named prompts and spoken sentences.
+
+A named prompt (`Sound`) is what an admin configured under that name, an uploaded WAV or typed
+text, else the default; the switch resolves it. `Say` is text the engine composed (the
+queue position, a number to confirm), which the switch speaks with its text-to-speech engine.
+The names and default texts are here so that the store, the admin API and the engine agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    text: str
+
+
+PromptPart = Sound | Say
+Prompt = tuple[PromptPart, ...]
+
+# The global prompts an admin can set (upload or text), with the default text each is spoken
+# from. Per-object prompts are named "<name>.<id>" (a menu's "menu.3", a service's "closed.2")
+# and fall back to the global one of the same name.
+DEFAULT_TEXTS: dict[str, str] = {
+    "closed": "Thank you for calling. We are closed now. Please call again during our opening "
+    "hours. Goodbye.",
+    "menu": "Please choose from the following options.",
+    "menu_invalid": "Sorry, that is not a valid choice.",
+    "goodbye": "Thank you for calling. Goodbye.",
+    "queue_message": "Thank you for waiting. Your call is important to us. An agent will be "
+    "with you as soon as possible.",
+    "force_disconnect": "This call is being ended by the agent. Goodbye.",
+    "overflow": "Sorry, all our agents are still busy. Please call again later. Goodbye.",
+}
+# Spoken with the caller's figures in it: {position} and {wait}.
+POSITION_TEMPLATE = "You are number {position} in the queue. The expected wait is {wait}."
+POSITION_FIRST = "You are next in the queue."  # position 1, said without a wait
+# Prompts that are music or a tone, never speech (the sounds of the first releases).
+MUSIC = frozenset({"queue_music", "hold_music"})
+PROMPT_NAMES = (*DEFAULT_TEXTS, "queue_position")
+
+
+def per(name: str, key: int) -> str:
+    """The name of an object's own prompt: per("closed", 2) == "closed.2"."""
+    return f"{name}.{key}"
+
+
+def base_name(name: str) -> str:
+    """The global prompt an object's prompt falls back to: "closed.2" -> "closed"."""
+    return name.split(".", 1)[0]
+
+
+def wait_words(seconds: float) -> str:
+    """An estimated wait as a person says it, rounded to what a caller can use."""
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 15:
+        return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+    minutes = 5 * round(minutes / 5)
+    if minutes < 60:
+        return f"about {minutes} minutes"
+    hours = minutes / 60
+    if hours < 1.25:
+        return "about an hour"
+    return f"more than {int(hours)} hours" if hours >= 2 else "more than an hour"
+
+
+def position_text(position: int, wait_seconds: float | None, template: str = "") -> str:
+    """The position announcement: "You are number 3 in the queue. The expected wait is about 2
+    minutes." (a template of the admin's may use {position} and {wait})."""
+    if position <= 1 and not template:
+        return POSITION_FIRST
+    if wait_seconds is None:  # no handle times yet: the position alone
+        return POSITION_TEMPLATE.split(".", 1)[0].format(position=position) + "."
+    wait = wait_words(wait_seconds)
+    text = template or POSITION_TEMPLATE
+    try:
+        return text.format(position=position, wait=wait)
+    except (KeyError, IndexError, ValueError):
+        return POSITION_TEMPLATE.format(position=position, wait=wait)
+
+
+def spoken_digits(number: str) -> str:
+    """A phone number read digit by digit ("+4930" -> "plus, 4, 9, 3, 0")."""
+    words = ["plus" if c == "+" else c for c in number if c.isdigit() or c == "+"]
+    return ", ".join(words)
