@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages, when missing:
-# SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox, and the attacker tools of
-# sipvicious (svmap, svwar, svcrack), stunnel (TLS for SIPp), iproute2, nftables and
-# conntrack (the simulated networks). Fails loudly if it cannot.
+# SIPp (sip-tester), baresip, linphonec, chromium, PostgreSQL, sox, espeak-ng (the spoken
+# prompts), and the attacker tools of sipvicious (svmap, svwar, svcrack), stunnel (TLS for
+# SIPp), iproute2, nftables and conntrack (the simulated networks). Fails loudly if it cannot.
 set -euo pipefail
 
 need=()
@@ -11,6 +11,8 @@ command -v baresip >/dev/null || need+=(baresip)
 command -v linphonec >/dev/null || need+=(linphone-cli)
 command -v chromium >/dev/null || need+=(chromium)
 command -v sox >/dev/null || need+=(sox)
+# Text-to-speech of the caller-facing prompts (ringdesk.media.speech).
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v svcrack >/dev/null || need+=(sipvicious)
 # Debian's sipp has no TLS (built without OpenSSL): the TLS tests put stunnel in front of it.
 command -v stunnel4 >/dev/null || need+=(stunnel4)
