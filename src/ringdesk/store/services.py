@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringdesk.core.dialplan import DEFAULT_PREMIUM_PREFIXES, DialPlan
+from ringdesk.core.hours import OpeningHours
 from ringdesk.store import models as m
 from ringdesk.store.errors import commit_or_conflict
 from ringdesk.store.snapshot import dial_plan
+from ringdesk.store.snapshot import opening_hours as snapshot_hours
 
 
 def plan_of(service: m.Service) -> DialPlan:
@@ -64,4 +67,64 @@ def update(db: Session, *, service: m.Service, changes: Mapping[str, Any]) -> m.
 def delete(db: Session, *, service: m.Service) -> None:
     """Tickets keep their history (their service_id becomes NULL)."""
     db.delete(service)
+    db.commit()
+
+
+def hours(db: Session, *, service_id: int) -> list[m.ServiceHours]:
+    """The service's weekly opening ranges, by weekday and start."""
+    return list(
+        db.scalars(
+            select(m.ServiceHours)
+            .where(m.ServiceHours.service_id == service_id)
+            .order_by(m.ServiceHours.weekday, m.ServiceHours.start_minute)
+        )
+    )
+
+
+def holidays(db: Session, *, service_id: int) -> list[m.Holiday]:
+    """The service's holidays, by first day."""
+    return list(
+        db.scalars(
+            select(m.Holiday)
+            .where(m.Holiday.service_id == service_id)
+            .order_by(m.Holiday.first_day, m.Holiday.id)
+        )
+    )
+
+
+def opening_hours(db: Session, *, service: m.Service) -> OpeningHours | None:
+    """The service's calendar as the engine gets it (None: always open)."""
+    return snapshot_hours(
+        service,
+        hours(db, service_id=service.id),
+        holidays(db, service_id=service.id),
+    )
+
+
+def replace_calendar(
+    db: Session,
+    *,
+    service: m.Service,
+    timezone: str,
+    weekly: Sequence[tuple[int, int, int]],
+    holiday_values: Sequence[tuple[str, str, str, bool]],
+) -> None:
+    """Replace the whole calendar in one transaction: the time zone, the weekly ranges
+    (weekday, start minute, end minute) and the holidays (name, first ISO day, last ISO day,
+    yearly)."""
+    service.timezone = timezone
+    db.execute(sql_delete(m.ServiceHours).where(m.ServiceHours.service_id == service.id))
+    db.execute(sql_delete(m.Holiday).where(m.Holiday.service_id == service.id))
+    for weekday, start, end in weekly:
+        db.add(
+            m.ServiceHours(
+                service_id=service.id, weekday=weekday, start_minute=start, end_minute=end
+            )
+        )
+    for name, first, last, yearly in holiday_values:
+        db.add(
+            m.Holiday(
+                service_id=service.id, name=name, first_day=first, last_day=last, yearly=yearly
+            )
+        )
     db.commit()

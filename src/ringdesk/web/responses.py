@@ -121,6 +121,79 @@ class Service(TypedDict):
     overflow_number: str | None
     service_level_seconds: float
     dial_plan: DialPlan
+    # What the caller meets (core/hours.py, core/arrival.py): the calendar's time zone, what a
+    # closed service does, the menu a call hears first, the queue announcements.
+    timezone: str  # IANA name ("Europe/Berlin")
+    closed_action: str  # message | forward | voicemail
+    closed_number: str | None  # for forward
+    menu_id: int | None
+    announce_position: bool
+    announce_message: bool
+    announce_every_seconds: int  # 0: at join only
+    voicemail_max_seconds: int
+    open_now: bool  # by its calendar, at the time of the request
+    next_change: float | None  # when open_now changes next (Unix time); null: never
+
+
+class WeeklyHours(TypedDict):
+    weekday: int  # 0 Monday .. 6 Sunday
+    start: str  # "HH:MM"
+    end: str  # "HH:MM", "24:00" allowed; not after start: past midnight
+
+
+class HolidayDays(TypedDict):
+    name: str
+    first: str  # "YYYY-MM-DD"
+    last: str  # inclusive
+    yearly: bool  # the same days every year (may run over New Year)
+
+
+class ServiceHours(TypedDict):
+    """A service's calendar: no weekly ranges and no holidays is always open."""
+
+    timezone: str
+    weekly: list[WeeklyHours]
+    holidays: list[HolidayDays]
+    open_now: bool
+    next_change: float | None
+
+
+class MenuStep(TypedDict):
+    """What a digit (or a menu's fallback) does: `target` is a service id (queue,
+    voicemail) or a menu id (menu); `number` the outside number of forward."""
+
+    action: str  # queue | menu | forward | voicemail | repeat | hang_up
+    target: int | None
+    number: str | None
+
+
+class MenuKey(MenuStep):
+    digit: str  # 0-9, * or #
+
+
+class MenuPrompt(TypedDict):
+    kind: str  # default | text | upload
+    text: str  # the admin's text, or the default text it falls back to
+
+
+class Menu(TypedDict):
+    id: int
+    name: str
+    timeout_seconds: float
+    max_tries: int
+    fallback: MenuStep
+    choices: list[MenuKey]
+    prompt: MenuPrompt
+
+
+class Prompt(TypedDict):
+    """A prompt a caller hears, global ("closed") or an object's own ("closed.2")."""
+
+    name: str
+    label: str  # what it is, as a sentence ("Closed message: Customer Support")
+    kind: str  # default | text | upload
+    text: str  # the admin's text, or the default text it falls back to
+    default_text: str
 
 
 class AgentPermission(TypedDict):

@@ -136,6 +136,11 @@ class CustomerPatch(Body):
 StrategyName = Literal["longest_idle", "round_robin", "fewest_calls", "ring_all"]
 OverflowName = Literal["none", "hang_up_with_message", "forward"]
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
+# An IANA time zone name; whether it exists is the router's check (422 invalid_timezone).
+TimezoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"])]
+ClosedActionName = Literal["message", "forward", "voicemail"]
+AnnounceSeconds = Annotated[int, Field(ge=0, le=3600)]  # 0: at join only
+VoicemailSeconds = Annotated[int, Field(ge=10, le=600)]
 
 
 def _dial_pattern(value: str) -> str:
@@ -180,6 +185,14 @@ class ServiceBody(Body):
     overflow_number: Phone | None = None
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20.0
     dial_plan: DialPlanBody | None = None  # None: the defaults
+    timezone: TimezoneName = "UTC"
+    closed_action: ClosedActionName = "message"
+    closed_number: Phone | None = None
+    menu_id: DbId | None = None
+    announce_position: bool = False
+    announce_message: bool = False
+    announce_every_seconds: AnnounceSeconds = 60
+    voicemail_max_seconds: VoicemailSeconds = 120
 
 
 class ServicePatch(Body):
@@ -193,6 +206,77 @@ class ServicePatch(Body):
     overflow_number: Phone | None = None
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
     dial_plan: DialPlanBody | None = None
+    timezone: TimezoneName | None = None
+    closed_action: ClosedActionName | None = None
+    closed_number: Phone | None = None
+    menu_id: DbId | None = None
+    announce_position: bool | None = None
+    announce_message: bool | None = None
+    announce_every_seconds: AnnounceSeconds | None = None
+    voicemail_max_seconds: VoicemailSeconds | None = None
+
+
+# ---- what the caller meets: opening hours, holidays, menus, prompts ---------------------------
+# Times and dates are checked by the router (core/hours.py), which answers with its own codes
+# (invalid_time, invalid_date); the patterns here only bound the strings.
+ClockTime = Annotated[str, Field(min_length=1, max_length=5, examples=["09:00"])]
+IsoDay = Annotated[str, Field(min_length=1, max_length=10, examples=["2026-12-24"])]
+MAX_WEEKLY_RANGES = 50
+MAX_HOLIDAYS = 200
+
+
+class WeeklyHoursBody(Body):
+    weekday: Annotated[int, Field(ge=0, le=6)]  # 0 Monday .. 6 Sunday
+    start: ClockTime
+    end: ClockTime  # "24:00" allowed; not after start: past midnight
+
+
+class HolidayBody(Body):
+    name: Name
+    first: IsoDay
+    last: IsoDay
+    yearly: bool = False
+
+
+class ServiceHoursBody(Body):
+    """The whole calendar of a service; a PUT replaces it (empty lists: always open)."""
+
+    timezone: TimezoneName = "UTC"
+    weekly: Annotated[list[WeeklyHoursBody], Field(max_length=MAX_WEEKLY_RANGES)] = []
+    holidays: Annotated[list[HolidayBody], Field(max_length=MAX_HOLIDAYS)] = []
+
+
+MenuActionName = Literal["queue", "menu", "forward", "voicemail", "repeat", "hang_up"]
+Digit = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
+PromptText = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class MenuStepBody(Body):
+    """What a digit or the fallback does: queue/voicemail take a service id as `target`,
+    menu a menu id, forward a `number`; repeat and hang_up take neither."""
+
+    action: MenuActionName
+    target: DbId | None = None
+    number: Phone | None = None
+
+
+class MenuKeyBody(MenuStepBody):
+    digit: Digit
+
+
+class MenuBody(Body):
+    """A whole menu; a PUT replaces it, its choices included."""
+
+    name: Name
+    timeout_seconds: Annotated[float, Field(ge=1, le=60)] = 6.0
+    max_tries: Annotated[int, Field(ge=1, le=10)] = 3
+    fallback: MenuStepBody = MenuStepBody(action="hang_up")
+    choices: Annotated[list[MenuKeyBody], Field(max_length=12)] = []
+    prompt_text: PromptText | None = None  # sets the prompt "menu.<id>" as text
+
+
+class PromptTextBody(Body):
+    text: PromptText
 
 
 class PermissionBody(Body):

@@ -1,13 +1,14 @@
 """Admin settings of the manual, one router module per resource: services (contract), phone
-permission, calling numbers, users, CTI settings, sounds and CTI agent management. Every change
-reaches the engine and the switch at once: after each save the runtime reloads the configuration
-snapshot as a whole."""
+permission, calling numbers, users, CTI settings, sounds and prompts, CTI agent management and
+IVR menus. Every change reaches the engine and the switch at once: after each save the runtime
+reloads the configuration snapshot as a whole."""
 
 from ringdesk.web.routers.admin import (
     bans,
     calling_numbers,
     cti_agents,
     cti_settings,
+    menus,
     permissions,
     services,
     sounds,
@@ -26,4 +27,5 @@ MODULES = (
     cti_agents,
     bans,
     trunks,
+    menus,
 )

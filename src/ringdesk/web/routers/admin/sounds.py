@@ -1,20 +1,155 @@
-"""Sounds: the WAV files played on hold, in the queue, on overflow and on force-disconnect."""
+"""Sounds and prompts: what a caller hears, each an uploaded WAV, typed text spoken by the
+switch's text-to-speech, or the default.
+
+The music (hold and queue) is played as it is: an upload or the built-in file, never text. Every
+other prompt (core/prompts.py DEFAULT_TEXTS) may also be text; an object's own prompt
+("closed.2", "queue_message.2", "menu.3") falls back to the global one of the same name, then
+to the default text, exactly as the switch resolves it (switch/playback.py), so what an admin
+listens to here is what a caller hears.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, UploadFile
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
-from ringdesk.store.sounds import SOUND_NAMES
+from ringdesk.core.prompts import DEFAULT_TEXTS, MUSIC, base_name, per
+from ringdesk.media.speech import INSTALL_HINT, SpeechUnavailable
+from ringdesk.runtime import Runtime
+from ringdesk.store import menus, services
+from ringdesk.store.sounds import SOUND_NAMES, Sounds
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError
+from ringdesk.web.responses import MenuPrompt, Prompt
 from ringdesk.web.routers.admin.common import PREFIX
+from ringdesk.web.schemas import PromptTextBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
-SoundName = Annotated[str, Path(pattern="^(" + "|".join(SOUND_NAMES) + ")$")]
+_BASES = tuple(dict.fromkeys((*SOUND_NAMES, *DEFAULT_TEXTS)))
+# A sound or a global prompt, or an object's own prompt: the global name, a dot and its id.
+NAME_PATTERN = "^(" + "|".join(_BASES) + r")(\.[0-9]{1,10})?$"
+SoundName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=32)]
 MAX_WAV = 16 * 1024 * 1024
+
+# What each global prompt is, as the admin page names it.
+LABELS: dict[str, str] = {
+    "hold_music": "Hold music",
+    "queue_music": "Queue music",
+    "closed": "Closed message",
+    "menu": "Menu prompt",
+    "menu_invalid": "Invalid menu choice",
+    "goodbye": "Goodbye",
+    "queue_message": "Queue message",
+    "force_disconnect": "Force-disconnect message",
+    "overflow": "Overflow message",
+    "voicemail": "Voicemail greeting",
+    "voicemail_saved": "Voicemail saved",
+}
+# The prompts a service has of its own, and a menu's.
+SERVICE_PROMPTS = ("closed", "queue_message", "voicemail")
+MENU_PROMPT = "menu"
+
+
+def _default_text(name: str, texts: dict[str, str]) -> str:
+    """What the prompt says when it has nothing of its own: an object's prompt the global
+    one's text (if the admin typed one), else the built-in text; "" for music."""
+    base = base_name(name)
+    if name != base and texts.get(base):
+        return texts[base]
+    return DEFAULT_TEXTS.get(base, "")
+
+
+def prompt_state(name: str, texts: dict[str, str], uploads: frozenset[str]) -> MenuPrompt:
+    """The prompt's kind (upload, text or default) and the text it is spoken from."""
+    if name in uploads:
+        return {"kind": "upload", "text": texts.get(name) or _default_text(name, texts)}
+    if texts.get(name):
+        return {"kind": "text", "text": texts[name]}
+    return {"kind": "default", "text": _default_text(name, texts)}
+
+
+def prompt_of(db: Session, sounds: Sounds, name: str) -> MenuPrompt:
+    return prompt_state(name, sounds.texts(db), sounds.uploads(db))
+
+
+def _prompt_json(name: str, label: str, texts: dict[str, str], uploads: frozenset[str]) -> Prompt:
+    state = prompt_state(name, texts, uploads)
+    return {
+        "name": name,
+        "label": label,
+        "kind": state["kind"],
+        "text": state["text"],
+        "default_text": _default_text(name, texts),
+    }
+
+
+@router.get("/cti/prompts")
+def list_prompts(_: Admin, runtime: RuntimeDep) -> list[Prompt]:
+    """Every global sound and prompt, then each service's and each menu's own."""
+    with runtime.db() as db:
+        texts = Sounds.texts(db)
+        uploads = runtime.sounds.uploads(db)
+        result = [_prompt_json(name, LABELS.get(name, name), texts, uploads) for name in _BASES]
+        for service in services.list_(db):
+            for base in SERVICE_PROMPTS:
+                label = f"{LABELS[base]}: {service.name}"
+                result.append(_prompt_json(per(base, service.id), label, texts, uploads))
+        for menu in menus.list_(db):
+            label = f"{LABELS[MENU_PROMPT]}: {menu.name}"
+            result.append(_prompt_json(per(MENU_PROMPT, menu.id), label, texts, uploads))
+    return result
+
+
+@router.put("/cti/prompts/{name}")
+async def put_prompt_text(
+    name: SoundName, body: PromptTextBody, _: Admin, runtime: RuntimeDep
+) -> Prompt:
+    """The prompt is spoken from this text from now on (an upload of it is removed)."""
+    if base_name(name) in MUSIC:
+        raise ApiError(
+            422, "music_upload_only", f"{LABELS[base_name(name)]} is music: upload a WAV file."
+        )
+    text = " ".join(body.text.split())
+    if not text:
+        raise ApiError(422, "empty_text", "Type what the caller should hear.")
+    with runtime.db() as db:
+        runtime.sounds.save_text(db, name, text)
+        texts, uploads = Sounds.texts(db), runtime.sounds.uploads(db)
+    runtime.reload_config()
+    return _prompt_json(name, _label(runtime, name), texts, uploads)
+
+
+def _label(runtime: Runtime, name: str) -> str:
+    base = base_name(name)
+    label = LABELS.get(base, base)
+    if name == base:
+        return label
+    key = int(name.split(".", 1)[1])
+    if base == MENU_PROMPT:
+        owner = next((m.name for m in runtime.config.menus if m.id == key), "")
+    else:
+        owner = runtime.config.service_name(key)
+    return f"{label}: {owner}" if owner else f"{label}: {key}"
+
+
+def _source(runtime: Runtime, name: str) -> FsPath | str | None:
+    """What the switch plays for the name (the same order as switch/playback.py): a WAV file,
+    a text to speak, or None."""
+    media = runtime.config
+    for key in dict.fromkeys((name, base_name(name))):
+        if key in media.uploads:
+            path = media.sounds.get(key)
+            if path is not None and path.is_file():
+                return path
+        text = media.prompt_texts.get(key)
+        if text:
+            return text
+    base = base_name(name)
+    return DEFAULT_TEXTS.get(base) or media.sounds.get(base)
 
 
 @router.get(
@@ -22,12 +157,24 @@ MAX_WAV = 16 * 1024 * 1024
     response_class=FileResponse,
     responses={200: {"content": {"audio/wav": {}}, "description": "The sound's WAV file"}},
 )
-def get_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> FileResponse:
-    with runtime.db() as db:
-        path = runtime.sounds.paths(db).get(name)
-    if path is None or not path.is_file():
+async def get_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> FileResponse:
+    """The WAV a caller hears: the upload, the text spoken, or the default file."""
+    found = _source(runtime, name)
+    if isinstance(found, str):
+        try:
+            found = await runtime.speech.render(found)
+        except SpeechUnavailable as exc:
+            raise ApiError(
+                503,
+                "speech_unavailable",
+                f"Text prompts cannot be spoken on this server: espeak-ng is missing; "
+                f"{INSTALL_HINT}.",
+            ) from exc
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ApiError(503, "speech_failed", f"The text could not be spoken: {exc}.") from exc
+    if found is None or not found.is_file():
         raise ApiError(404, "not_found", f"No sound {name}.")
-    return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "no-cache"})
+    return FileResponse(found, media_type="audio/wav", headers={"Cache-Control": "no-cache"})
 
 
 @router.put("/cti/sounds/{name}", status_code=204)
@@ -45,6 +192,8 @@ async def put_sound(name: SoundName, file: UploadFile, _: Admin, runtime: Runtim
 
 @router.delete("/cti/sounds/{name}", status_code=204)
 async def reset_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> Response:
+    """Back to the default: the upload or text is removed (an object's prompt then falls back
+    to the global one)."""
     with runtime.db() as db:
         runtime.sounds.restore_default(db, name)
     runtime.reload_config()

@@ -115,6 +115,20 @@ route(
   ),
 );
 route(
+  "/admin/menus",
+  guarded(
+    lazy(() => import("./pages/admin/menus.js"), "menusView"),
+    { admin: true },
+  ),
+);
+route(
+  "/admin/menus/:id",
+  guarded(
+    lazy(() => import("./pages/admin/menus.js"), "menuView"),
+    { admin: true },
+  ),
+);
+route(
   "/admin/cti-settings",
   guarded(
     lazy(() => import("./pages/admin/cti-settings.js"), "ctiSettingsView"),

@@ -92,7 +92,36 @@
  * @typedef {{id: number, name: string, inbound_number: string | null, inbound_enabled: boolean,
  *   outbound_enabled: boolean, strategy: Strategy, max_wait_seconds: number | null,
  *   overflow_action: OverflowAction, overflow_number: string | null,
- *   service_level_seconds: number, dial_plan: DialPlan}} Service
+ *   service_level_seconds: number, dial_plan: DialPlan, timezone: string,
+ *   closed_action: ClosedAction, closed_number: string | null, menu_id: number | null,
+ *   announce_position: boolean, announce_message: boolean, announce_every_seconds: number,
+ *   voicemail_max_seconds: number, open_now: boolean, next_change: number | null}} Service
+ */
+
+/** @typedef {"message" | "forward" | "voicemail"} ClosedAction */
+
+/**
+ * GET /api/admin/services/{id}/hours: weekly ranges ("HH:MM", weekday 0 Monday) and holidays.
+ * @typedef {{weekday: number, start: string, end: string}} WeeklyHours
+ * @typedef {{name: string, first: string, last: string, yearly: boolean}} HolidayDays
+ * @typedef {{timezone: string, weekly: WeeklyHours[], holidays: HolidayDays[],
+ *   open_now: boolean, next_change: number | null}} ServiceHours
+ */
+
+/**
+ * An IVR menu (GET /api/admin/menus/{id}); a step is what a digit or the fallback does.
+ * @typedef {"queue" | "menu" | "forward" | "voicemail" | "repeat" | "hang_up"} MenuAction
+ * @typedef {{action: MenuAction, target: number | null, number: string | null}} MenuStep
+ * @typedef {MenuStep & {digit: string}} MenuKey
+ * @typedef {{kind: "default" | "text" | "upload", text: string}} MenuPrompt
+ * @typedef {{id: number, name: string, timeout_seconds: number, max_tries: number,
+ *   fallback: MenuStep, choices: MenuKey[], prompt: MenuPrompt}} Menu
+ */
+
+/**
+ * One of GET /api/admin/cti/prompts.
+ * @typedef {{name: string, label: string, kind: "default" | "text" | "upload", text: string,
+ *   default_text: string}} Prompt
  */
 
 /**

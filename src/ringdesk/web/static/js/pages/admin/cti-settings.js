@@ -1,21 +1,32 @@
 // CTI Settings: the switch's SIP domain (trunks: trunks.js), codecs, queue music, login and pickup rules,
-// Automatic Outbound Ticket Creation, wrap-up, recording, and the sounds (WAV upload + play).
+// Automatic Outbound Ticket Creation, wrap-up, recording, and the sounds and prompts (text spoken
+// by the server or a WAV upload, listened to here).
 
 import { api, getBlob } from "../../api.js";
-import { checkbox, field, h, select } from "../../dom.js";
+import { checkbox, field, h, render, select } from "../../dom.js";
 import * as ui from "../../ui/form.js";
 import { errorText } from "../../ui/toast.js";
 import { adminShell } from "./shell.js";
 
 /** @typedef {import("../../types.js").CtiSettings} CtiSettings */
+/** @typedef {import("../../types.js").Prompt} Prompt */
 
-/** @type {Array<[string, string, string]>} */
-const SOUNDS = [
-  ["hold_music", "Hold music", "Played to the customer while on hold."],
-  ["queue_music", "Queue music", "Played while the caller waits for an agent."],
-  ["force_disconnect", "Force-disconnect message", "Played before a forced disconnect."],
-  ["overflow", "Overflow message", "Played when the maximum queue wait is reached."],
-];
+/** What each global sound or prompt is for. @type {Record<string, string>} */
+const HELP = {
+  hold_music: "Played to the customer while on hold.",
+  queue_music: "Played while the caller waits for an agent.",
+  force_disconnect: "Played before a forced disconnect.",
+  overflow: "Played when the maximum queue wait is reached.",
+  closed: "Played outside the opening hours and on holidays.",
+  menu: "A menu's prompt until the menu has its own.",
+  menu_invalid: "Played when a caller keys a digit a menu has no choice for.",
+  goodbye: "Played before a menu hangs up.",
+  queue_message: "Played in the queue at each announcement interval.",
+  voicemail: "Played before the caller leaves a message.",
+  voicemail_saved: "Played after the message is saved.",
+};
+/** Music is played as it is: an upload or the built-in sound, never text. */
+const MUSIC = new Set(["hold_music", "queue_music"]);
 
 /** @param {HTMLElement} main */
 export async function ctiSettingsView(main) {
@@ -191,31 +202,66 @@ function settingsForm(s) {
 }
 
 function soundsCard() {
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "sounds-title" },
-    h("h2", { id: "sounds-title", class: "card-title" }, "Sounds"),
+  const list = h("ul", { class: "sounds" });
+  const own = h("ul", { class: "sounds" });
+  const ownGroup = h(
+    "details",
+    { class: "prompt-group" },
+    h("summary", null, "Each service's and each menu's own prompts"),
     h(
       "p",
       { class: "muted small" },
-      "WAV files (any rate; converted to G.711 for calls). Restore default puts back the built-in sound.",
+      "Until set, these say what the global prompt above says.",
     ),
+    own,
+  );
+  void ui.renderLoaded(
+    list,
+    () => api.get("/api/admin/cti/prompts"),
+    (/** @type {Prompt[]} */ prompts) => {
+      const global = prompts.filter((p) => !p.name.includes("."));
+      render(
+        own,
+        prompts.filter((p) => p.name.includes(".")).map((p) => soundRow(p)),
+      );
+      return global.map((p) => soundRow(p));
+    },
+  );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "sounds-title" },
+    h("h2", { id: "sounds-title", class: "card-title" }, "Sounds and prompts"),
     h(
-      "ul",
-      { class: "sounds" },
-      SOUNDS.map(([name, label, help]) => soundRow(name, label, help)),
+      "p",
+      { class: "muted small" },
+      "What callers hear. A prompt is spoken from its text by the server (edit and Save text), " +
+        "or an uploaded WAV file (any rate; converted to G.711 for calls). Music is upload-only. " +
+        "Restore default puts back the built-in sound or text.",
     ),
+    list,
+    ownGroup,
   );
 }
 
-/** @param {string} name @param {string} label @param {string} help */
-function soundRow(name, label, help) {
+/** @param {Prompt} prompt */
+function kindText(prompt) {
+  if (prompt.kind === "upload") return "Uploaded WAV";
+  if (prompt.kind === "text") return "Spoken from your text";
+  return MUSIC.has(prompt.name) ? "Built-in sound" : "Default text";
+}
+
+/** @param {Prompt} prompt */
+function soundRow(prompt) {
+  const { name, label } = prompt;
+  const music = MUSIC.has(name.split(".")[0]);
+  const help = HELP[name] || "";
   const path = `/api/admin/cti/sounds/${name}`;
   const audio = /** @type {HTMLAudioElement} */ (
     h("audio", { controls: true, preload: "none", "aria-label": `${label} player` })
   );
   audio.hidden = true;
   const status = ui.saveStatus();
+  const kind = h("span", { class: "badge prompt-kind" }, kindText(prompt));
   let objectUrl = "";
   async function load() {
     const blob = await getBlob(path);
@@ -224,10 +270,20 @@ function soundRow(name, label, help) {
     audio.src = objectUrl;
     audio.hidden = false;
   }
-  /** After a change on the server: say so, and play the new sound from now on. @param {string} text */
-  const changed = async (text) => {
-    status.ok(text);
+  /** @param {Prompt} now */
+  const show = (now) => {
+    Object.assign(prompt, now);
+    kind.textContent = kindText(now);
+    if (text) text.value = now.text;
+  };
+  /** After a change on the server: say so, and play the new sound from now on. @param {string} said */
+  const changed = async (said) => {
+    status.ok(said);
     objectUrl = "";
+    /** @type {Prompt[]} */
+    const prompts = await api.get("/api/admin/cti/prompts");
+    const now = prompts.find((p) => p.name === name);
+    if (now) show(now);
     await load();
   };
   const play = ui.button("▶ Play", {
@@ -244,9 +300,37 @@ function soundRow(name, label, help) {
       }
     },
   });
+  const text = music
+    ? null
+    : /** @type {HTMLTextAreaElement} */ (
+        h("textarea", {
+          name: `text-${name}`,
+          rows: 2,
+          maxlength: 1000,
+          "aria-label": `Text of ${label}`,
+        })
+      );
+  if (text) text.value = prompt.text;
+  const saveText = text
+    ? ui.button("Save text", {
+        class: "btn btn-small btn-primary",
+        "aria-label": `Save text of ${label}`,
+        onclick: async () => {
+          const value = text.value.trim();
+          if (!value) {
+            status.fail("Type what the caller should hear.");
+            return;
+          }
+          await ui.attempt(status.fail, async () => {
+            await api.put(`/api/admin/cti/prompts/${name}`, { text: value });
+            await changed("Text saved.");
+          });
+        },
+      })
+    : null;
   const file = ui.input("file", name, { accept: ".wav,audio/wav,audio/x-wav" });
   const upload = ui.button("Upload", {
-    class: "btn btn-small btn-primary",
+    class: "btn btn-small",
     "aria-label": `Upload ${label}`,
     onclick: async () => {
       const chosen = file.files && file.files[0];
@@ -269,7 +353,7 @@ function soundRow(name, label, help) {
     onclick: ui.confirmed(
       {
         title: "Restore default",
-        message: `Replace the ${label.toLowerCase()} with the built-in sound?`,
+        message: `Replace the ${label.toLowerCase()} with the default?`,
         confirmLabel: "Restore default",
       },
       status.fail,
@@ -286,8 +370,10 @@ function soundRow(name, label, help) {
       "div",
       { class: "sound-head" },
       h("strong", null, label),
+      kind,
       h("span", { class: "muted small" }, help),
     ),
+    text ? h("div", { class: "sound-actions" }, text, saveText) : null,
     h("div", { class: "sound-actions" }, play, audio),
     h(
       "div",

@@ -1,12 +1,13 @@
 // Services: the contract options (Use Phone CTI – IB / OB), inbound number, routing, queue limits,
-// agents' phone permission and the registered calling numbers.
+// agents' phone permission, the registered calling numbers, and what the caller meets: opening
+// hours and holidays, what a closed service does, the menu heard first, queue announcements.
 
 import { api } from "../../api.js";
-import { checkbox, field, h, select } from "../../dom.js";
+import { checkbox, field, h, render, select } from "../../dom.js";
 import { isPhoneNumber } from "../../format.js";
 import { navigate } from "../../router.js";
 import * as ui from "../../ui/form.js";
-import { table, tableCard } from "../../ui/table.js";
+import { table, tableCard, tableHead } from "../../ui/table.js";
 import { errorText, toast } from "../../ui/toast.js";
 import { adminShell } from "./shell.js";
 
@@ -14,6 +15,10 @@ import { adminShell } from "./shell.js";
 /** @typedef {import("../../types.js").ServiceAgent} ServiceAgent */
 /** @typedef {import("../../types.js").CallingNumber} CallingNumber */
 /** @typedef {import("../../types.js").DialPlan} DialPlan */
+/** @typedef {import("../../types.js").ServiceHours} ServiceHours */
+/** @typedef {import("../../types.js").WeeklyHours} WeeklyHours */
+/** @typedef {import("../../types.js").HolidayDays} HolidayDays */
+/** @typedef {import("../../types.js").Menu} Menu */
 
 /**
  * Countries whose numbering the dial plan knows by their calling code, trunk prefix and
@@ -128,6 +133,8 @@ export async function serviceView(main, params) {
     h("p", null, h("a", { href: "/admin/services", class: "back-link" }, "← All services")),
     contractForm(service),
     h("div", { class: "two-col" }, permissions(service), callingNumbers(service)),
+    callerForm(service),
+    hoursCard(service),
     dialPlanForm(service),
     dangerZone(service),
   );
@@ -490,4 +497,374 @@ function dangerZone(service) {
       ),
     }),
   );
+}
+
+// ---- what the caller meets ---------------------------------------------------------------------
+
+/** Common IANA time zones; the server accepts any IANA name (typed under "Other…"). */
+const ZONES = [
+  "UTC",
+  "Europe/London",
+  "Europe/Dublin",
+  "Europe/Lisbon",
+  "Europe/Berlin",
+  "Europe/Vienna",
+  "Europe/Zurich",
+  "Europe/Paris",
+  "Europe/Amsterdam",
+  "Europe/Madrid",
+  "Europe/Rome",
+  "Europe/Stockholm",
+  "Europe/Warsaw",
+  "Europe/Helsinki",
+  "Europe/Athens",
+  "Europe/Istanbul",
+  "America/New_York",
+  "America/Chicago",
+  "America/Denver",
+  "America/Los_Angeles",
+  "America/Toronto",
+  "America/Sao_Paulo",
+  "Asia/Dubai",
+  "Asia/Kolkata",
+  "Asia/Singapore",
+  "Asia/Tokyo",
+  "Australia/Sydney",
+];
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/** @type {Array<[string, string]>} */
+const CLOSED_ACTIONS = [
+  ["message", "Play the closed message and hang up"],
+  ["voicemail", "Voicemail"],
+  ["forward", "Forward to a number"],
+];
+
+const changeTime = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+/**
+ * "Open now (closes Tue, 1 Dec, 17:00)" or "Closed now (opens …)".
+ * @param {{open_now: boolean, next_change: number | null}} state
+ */
+export function openNowText(state) {
+  const word = state.open_now ? "Open now" : "Closed now";
+  if (state.next_change === null) return word;
+  const when = changeTime.format(new Date(state.next_change * 1000));
+  return `${word} (${state.open_now ? "closes" : "opens"} ${when})`;
+}
+
+/** @param {{open_now: boolean, next_change: number | null}} state */
+function openBadge(state) {
+  return h(
+    "span",
+    {
+      class: `badge ${state.open_now ? "badge-on" : "badge-off"}`,
+      dataset: { open: String(state.open_now) },
+    },
+    openNowText(state),
+  );
+}
+
+/**
+ * A time zone chooser: a select of common zones and "Other…" with a text input.
+ * @param {string} value
+ */
+function zoneChooser(value) {
+  const known = ZONES.includes(value);
+  /** @type {Array<[string, string]>} */
+  const options = ZONES.map((z) => [z, z.replace(/_/g, " ")]);
+  options.push(["other", "Other…"]);
+  const zone = select(options, known ? value : "other", { name: "timezone_choice" });
+  const other = ui.input("text", "timezone", {
+    value: known ? "" : value,
+    maxlength: 64,
+    placeholder: "e.g. America/Mexico_City",
+    "aria-label": "Time zone name",
+  });
+  other.hidden = known;
+  zone.addEventListener("change", () => {
+    other.hidden = zone.value !== "other";
+  });
+  return {
+    element: h(
+      "div",
+      { class: "zone-chooser" },
+      field("Time zone", zone, "The opening hours and holidays are in this time zone."),
+      other,
+    ),
+    select: zone,
+    value: () => (zone.value === "other" ? other.value.trim() : zone.value),
+  };
+}
+
+/**
+ * When closed, the menu heard first, and the queue announcements.
+ * @param {Service} service
+ */
+function callerForm(service) {
+  const closed = select(CLOSED_ACTIONS, service.closed_action || "message", {
+    name: "closed_action",
+  });
+  const closedNumber = ui.phoneInput("closed_number", { value: service.closed_number || "" });
+  const closedNumberField = field("Forward to", closedNumber);
+  const syncClosed = () => {
+    closedNumberField.hidden = closed.value !== "forward";
+  };
+  closed.addEventListener("change", syncClosed);
+  syncClosed();
+  const menu = select([["", "None: straight to the queue"]], "", { name: "menu_id" });
+  void api.get("/api/admin/menus").then(
+    (/** @type {Menu[]} */ menus) => {
+      for (const m of menus) {
+        const chosen = m.id === service.menu_id;
+        menu.append(h("option", { value: String(m.id), selected: chosen }, m.name));
+      }
+    },
+    (err) => status.fail(errorText(err)),
+  );
+  const position = checkbox(
+    "Announce the caller's position and expected wait",
+    service.announce_position,
+    { name: "announce_position" },
+  );
+  const message = checkbox("Play the queue message", service.announce_message, {
+    name: "announce_message",
+  });
+  const every = ui.numberInput("announce_every_seconds", service.announce_every_seconds, {
+    min: 0,
+    max: 3600,
+  });
+  const status = ui.saveStatus();
+  const form = ui.formWith(
+    { class: "card settings-form", "aria-labelledby": "caller-title" },
+    async () => {
+      status.clear();
+      const body = {
+        closed_action: closed.value,
+        closed_number: closed.value === "forward" ? closedNumber.value.trim() || null : null,
+        menu_id: menu.value ? Number(menu.value) : null,
+        announce_position: position.input.checked,
+        announce_message: message.input.checked,
+        announce_every_seconds: ui.numberOrNull(every) ?? 0,
+      };
+      await ui.saveForm(form, status.fail, async () => {
+        Object.assign(service, await api.patch(`/api/admin/services/${service.id}`, body));
+        status.ok("Saved.");
+      });
+    },
+    h("h2", { id: "caller-title", class: "card-title" }, "What the caller meets"),
+    field("When closed", closed, "Outside the opening hours and on holidays."),
+    closedNumberField,
+    field("Menu first", menu, "Calls to the inbound number hear this menu before the queue."),
+    h(
+      "fieldset",
+      { class: "fieldset" },
+      h("legend", null, "Announcements in the queue"),
+      position,
+      message,
+    ),
+    field("Every (seconds)", every, "0: only when the caller joins the queue."),
+    ui.formActions(ui.submitButton("Save"), status),
+  );
+  return form;
+}
+
+/** A row's Remove button. @param {() => void} onclick */
+function removeButton(onclick) {
+  return ui.button("Remove", { class: "btn btn-small btn-ghost", onclick });
+}
+
+/**
+ * One row of the week table: a day, from, to and Remove.
+ * @param {WeeklyHours} range
+ * @param {() => void} onRemove
+ */
+function rangeRow(range, onRemove) {
+  const day = select(
+    WEEKDAYS.map((d, i) => [String(i), d]),
+    String(range.weekday),
+    { name: "weekday", "aria-label": "Day" },
+  );
+  const start = ui.input("time", "start", { value: range.start, "aria-label": "From" });
+  const end = ui.input("time", "end", {
+    value: range.end === "24:00" ? "00:00" : range.end,
+    "aria-label": "To",
+  });
+  const row = h(
+    "tr",
+    { class: "hours-row" },
+    h("td", null, day),
+    h("td", null, start),
+    h("td", null, end),
+    h("td", null, removeButton(() => {
+      row.remove();
+      onRemove();
+    })),
+  );
+  /** @returns {WeeklyHours} */
+  // An end of 00:00 is midnight at the end of the day ("24:00" to the server).
+  const read = () => ({
+    weekday: Number(day.value),
+    start: start.value,
+    end: end.value === "00:00" ? "24:00" : end.value,
+  });
+  return Object.assign(row, { read });
+}
+
+/**
+ * One holiday: name, from, to, yearly, Remove.
+ * @param {HolidayDays} holiday
+ */
+function holidayRow(holiday) {
+  const name = ui.input("text", "holiday_name", {
+    value: holiday.name,
+    maxlength: 200,
+    "aria-label": "Holiday",
+  });
+  const first = ui.input("date", "first", { value: holiday.first, "aria-label": "From" });
+  const last = ui.input("date", "last", { value: holiday.last, "aria-label": "To" });
+  const yearly = checkbox("Every year", holiday.yearly, { name: "yearly" });
+  const row = h(
+    "tr",
+    { class: "holiday-row" },
+    h("td", null, name),
+    h("td", null, first),
+    h("td", null, last),
+    h("td", null, yearly),
+    h("td", null, removeButton(() => row.remove())),
+  );
+  /** @returns {HolidayDays} */
+  const read = () => ({
+    name: name.value.trim(),
+    first: first.value,
+    last: last.value || first.value,
+    yearly: yearly.input.checked,
+  });
+  return Object.assign(row, { read });
+}
+
+/**
+ * Opening hours (a week table of ranges), holidays and the time zone, saved together with one
+ * PUT that replaces the calendar; the badge says whether the service is open now.
+ * @param {Service} service
+ */
+function hoursCard(service) {
+  const card = h("section", { class: "card settings-form", "aria-labelledby": "hours-title" });
+  const badge = h("p", { class: "open-now" }, openBadge(service));
+  const path = `/api/admin/services/${service.id}/hours`;
+  const status = ui.saveStatus();
+  const weekBody = h("tbody");
+  const holidayBody = h("tbody");
+  const emptyWeek = h(
+    "p",
+    { class: "muted small" },
+    "No opening hours: open at all hours (except on holidays).",
+  );
+  /** @type {Array<HTMLElement & {read: () => WeeklyHours}>} */
+  let ranges = [];
+  /** @type {Array<HTMLElement & {read: () => HolidayDays}>} */
+  let holidays = [];
+  const syncEmpty = () => {
+    ranges = ranges.filter((r) => r.isConnected);
+    emptyWeek.hidden = ranges.length > 0;
+  };
+  /** @param {WeeklyHours} range */
+  const addRange = (range) => {
+    const row = rangeRow(range, syncEmpty);
+    ranges.push(row);
+    weekBody.append(row);
+    syncEmpty();
+  };
+  /** @param {HolidayDays} holiday */
+  const addHoliday = (holiday) => {
+    const row = holidayRow(holiday);
+    holidays.push(row);
+    holidayBody.append(row);
+  };
+  const zone = zoneChooser(service.timezone || "UTC");
+  const form = ui.formWith(
+    {},
+    async () => {
+      status.clear();
+      holidays = holidays.filter((r) => r.isConnected);
+      syncEmpty();
+      const body = {
+        timezone: zone.value(),
+        weekly: ranges.map((r) => r.read()),
+        holidays: holidays.map((r) => r.read()),
+      };
+      await ui.saveForm(form, status.fail, async () => {
+        /** @type {ServiceHours} */
+        const saved = await api.put(path, body);
+        service.timezone = saved.timezone;
+        service.open_now = saved.open_now;
+        service.next_change = saved.next_change;
+        render(badge, openBadge(saved));
+        status.ok("Opening hours saved.");
+      });
+    },
+    zone.element,
+    h("h3", { class: "card-subtitle" }, "Opening hours"),
+    h(
+      "table",
+      { class: "table hours-table", "aria-label": "Opening hours" },
+      tableHead(["Day", "From", "To", ""]),
+      weekBody,
+    ),
+    emptyWeek,
+    h(
+      "div",
+      { class: "form-actions" },
+      ui.button("Add hours", {
+        class: "btn btn-small",
+        onclick: () => addRange({ weekday: 0, start: "09:00", end: "17:00" }),
+      }),
+      ui.button("Add Monday–Friday 9–17", {
+        class: "btn btn-small btn-ghost",
+        onclick: () => {
+          for (let d = 0; d < 5; d += 1) addRange({ weekday: d, start: "09:00", end: "17:00" });
+        },
+      }),
+    ),
+    h("p", { class: "muted small" }, "A range that ends before it starts runs past midnight."),
+    h("h3", { class: "card-subtitle" }, "Holidays"),
+    h(
+      "table",
+      { class: "table hours-table", "aria-label": "Holidays" },
+      tableHead(["Name", "From", "To", "Yearly", ""]),
+      holidayBody,
+    ),
+    h(
+      "div",
+      { class: "form-actions" },
+      ui.button("Add holiday", {
+        class: "btn btn-small",
+        onclick: () => {
+          const today = new Date().toISOString().slice(0, 10);
+          addHoliday({ name: "Holiday", first: today, last: today, yearly: false });
+        },
+      }),
+    ),
+    ui.formActions(ui.submitButton("Save opening hours"), status),
+  );
+  card.append(
+    h("h2", { id: "hours-title", class: "card-title" }, "Opening hours and holidays"),
+    badge,
+    form,
+  );
+  void api.get(path).then(
+    (/** @type {ServiceHours} */ hours) => {
+      for (const r of hours.weekly) addRange(r);
+      for (const d of hours.holidays) addHoliday(d);
+      render(badge, openBadge(hours));
+    },
+    (err) => status.fail(errorText(err)),
+  );
+  return card;
 }

@@ -4,6 +4,7 @@ import { h } from "../../dom.js";
 
 export const ADMIN_PAGES = [
   ["/admin/services", "Services"],
+  ["/admin/menus", "Menus"],
   ["/admin/cti-settings", "CTI Settings"],
   ["/admin/trunks", "Trunks"],
   ["/admin/cti-agents", "CTI Agent Management"],
