@@ -470,3 +470,22 @@ def test_agents_cannot_reach_the_admin_caller_flow(http: Clients, service: dict[
     assert_error(alice.get("/api/admin/menus"), 403)
     assert_error(alice.get(f"/api/admin/services/{service['id']}/hours"), 403)
     assert_error(alice.get("/api/admin/cti/prompts"), 403)
+
+
+def test_a_service_a_menu_leads_to_cannot_be_deleted(
+    admin: httpx.Client, service: dict[str, Any]
+) -> None:
+    sid = service["id"]
+    menu = _menu(
+        admin, name="Leads there", choices=[{"digit": "1", "action": "queue", "target": sid}]
+    )
+    conflict = assert_error(admin.delete(f"/api/admin/services/{sid}"), 409, "service_in_use")
+    assert "Leads there" in conflict["message"]
+    assert admin.get(f"/api/admin/services/{sid}").status_code == 200
+    admin.put(
+        f"/api/admin/menus/{menu['id']}",
+        json={"name": "Leads there", "fallback": {"action": "voicemail", "target": sid}},
+    ).raise_for_status()
+    assert_error(admin.delete(f"/api/admin/services/{sid}"), 409, "service_in_use")
+    assert admin.delete(f"/api/admin/menus/{menu['id']}").status_code == 204
+    assert admin.delete(f"/api/admin/services/{sid}").status_code == 204

@@ -19,6 +19,7 @@ from ringdesk.store import models as m
 from ringdesk.store.errors import Conflict, commit_or_conflict
 
 MENU_ACTION = "menu"  # the action whose target is a menu id (core.model.MenuAction.MENU)
+SERVICE_ACTIONS = ("queue", "voicemail")  # the actions whose target is a service id
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,26 @@ def users_of(db: Session, *, menu_id: int) -> list[str]:
     )
     found.extend(f"menu {name}" for name in menus)
     return found
+
+
+def leading_to_service(db: Session, *, service_id: int) -> list[str]:
+    """The names of the menus whose choice or fallback leads to the service, sorted."""
+    by_choice = select(m.MenuChoiceRow.menu_id).where(
+        m.MenuChoiceRow.action.in_(SERVICE_ACTIONS), m.MenuChoiceRow.target == service_id
+    )
+    return list(
+        db.scalars(
+            select(m.Menu.name)
+            .where(
+                or_(
+                    m.Menu.id.in_(by_choice),
+                    m.Menu.fallback_action.in_(SERVICE_ACTIONS)
+                    & (m.Menu.fallback_target == service_id),
+                )
+            )
+            .order_by(m.Menu.name)
+        )
+    )
 
 
 def delete(db: Session, *, menu: m.Menu) -> None:

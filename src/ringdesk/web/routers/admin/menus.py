@@ -22,7 +22,7 @@ from ringdesk.web.routers.admin.sounds import MENU_PROMPT, prompt_of
 from ringdesk.web.schemas import MenuBody, MenuStepBody
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
-_SERVICE_ACTIONS = ("queue", "voicemail")  # `target` is a service id
+_SERVICE_ACTIONS = menus.SERVICE_ACTIONS  # `target` is a service id
 
 
 def _menu_or_404(db: Db, menu_id: int) -> m.Menu:

@@ -102,6 +102,7 @@ def _check_service(
     closed_number: str | None,
     menu_id: int | None,
 ) -> None:
+    """422 for a field that does not fit the others or the store (and nothing is written)."""
     if overflow_action == "forward" and not overflow_number:
         raise ApiError(422, "invalid_input", "Forwarding on overflow needs an overflow_number.")
     _check_timezone(timezone)
@@ -183,8 +184,18 @@ async def edit_service(
 
 @router.delete("/services/{service_id}", status_code=204)
 async def delete_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Response:
+    """Tickets keep their history; 409 service_in_use while a menu leads to the service."""
     with runtime.db() as db:
-        services.delete(db, service=service_or_404(db, service_id))
+        row = service_or_404(db, service_id)
+        leading = menus.leading_to_service(db, service_id=service_id)
+        if leading:  # a menu choice must never lead nowhere
+            raise ApiError(
+                409,
+                "service_in_use",
+                f"The service {row.name} is still a choice of the menu {', '.join(leading)}: "
+                "change that menu first.",
+            )
+        services.delete(db, service=row)
     runtime.reload_config()  # the engine closes both contracts of the deleted service
     return Response(status_code=204)
 
