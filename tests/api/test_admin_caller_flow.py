@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Clients, assert_error
+from tests.api.conftest import PASSWORDS, Clients, assert_error
+from tests.support.server import start_server
 
 
 def _wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
@@ -489,3 +490,28 @@ def test_a_service_a_menu_leads_to_cannot_be_deleted(
     assert_error(admin.delete(f"/api/admin/services/{sid}"), 409, "service_in_use")
     assert admin.delete(f"/api/admin/menus/{menu['id']}").status_code == 204
     assert admin.delete(f"/api/admin/services/{sid}").status_code == 204
+
+
+def test_listening_to_a_text_prompt_without_espeak_is_a_503_with_the_hint(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A server on a machine without espeak-ng (not on its PATH): the music still plays, a
+    text prompt is a 503 that says how to install the engine."""
+    empty = tmp_path_factory.mktemp("no-espeak-bin")
+    server = start_server(tmp_path_factory.mktemp("no-espeak"), env={"PATH": str(empty)})
+    try:
+        with server.client(server.login("admin", PASSWORDS["admin"])) as admin:
+            refused = assert_error(
+                admin.get("/api/admin/cti/sounds/closed"), 503, "speech_unavailable"
+            )
+            assert "espeak-ng" in refused["message"] and "apt install" in refused["message"]
+            music = admin.get("/api/admin/cti/sounds/hold_music")
+            assert music.status_code == 200 and music.content[:4] == b"RIFF"
+            # an uploaded prompt needs no speech
+            put = admin.put(
+                "/api/admin/cti/sounds/closed", files={"file": ("c.wav", _wav(), "audio/wav")}
+            )
+            assert put.status_code == 204, put.text
+            assert admin.get("/api/admin/cti/sounds/closed").content == _wav()
+    finally:
+        server.stop()
