@@ -27,6 +27,7 @@ $(SERVE_STAMP): pyproject.toml
 
 # Prints the demo logins, then (once started) the URL to open and the SIP registrar address.
 serve: $(SERVE_STAMP)
+	@bash scripts/install-serve-deps.sh
 	$(VENV)/bin/ringdesk migrate
 	$(VENV)/bin/ringdesk demo
 	$(VENV)/bin/ringdesk check

@@ -315,9 +315,12 @@ class Customer:
         local_port: int | None = None,
         extra_headers: str = "",
         media_host: str | None = None,
+        info_digit: str | None = None,
+        info_delay_ms: int = 1000,
     ) -> None:
-        """`transport` tcp: SIPp connects over TCP (then only the switch can end the call: the
-        hang-up MESSAGE goes over UDP). `source`: the address it calls from (the test carrier,
+        """`info_digit`: a key sent in a SIP INFO `info_delay_ms` after the call is answered
+        (a menu answers it). `transport` tcp: SIPp connects over TCP (then only the switch can
+        end the call: the hang-up MESSAGE goes over UDP). `source`: the address it calls from (the test carrier,
         a trunk source of the test servers; anything else is untrusted). `extra_headers`: lines
         added to the INVITE (e.g. a P-Asserted-Identity). `media_host`: the address in its SDP
         (default: loopback of the source's family)."""
@@ -342,14 +345,18 @@ class Customer:
                 "codec": str(codec),
                 "codec_name": "PCMU" if codec == 0 else "PCMA",
                 "caller": caller,
+                "info_digit": info_digit or "",
+                "info_delay": str(info_delay_ms),
             },
             extra=extra,
             name=f"customer-{uuid.uuid4().hex[:6]}",
         )
+        text = self.sipp.scenario.read_text()
         if pcap is None:
-            text = self.sipp.scenario.read_text()
             text = re.sub(r"<!-- pcap:.*?:pcap -->", "", text, flags=re.S)
-            self.sipp.scenario.write_text(text)
+        if info_digit is None:
+            text = re.sub(r"<!-- info:.*?:info -->", "", text, flags=re.S)
+        self.sipp.scenario.write_text(text)
 
     @property
     def call_id(self) -> str:

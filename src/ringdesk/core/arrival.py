@@ -10,7 +10,7 @@ queue (or being refused when it is full).
 
 from __future__ import annotations
 
-from . import announce, endings, ivr, offers, state, waiting
+from . import announce, endings, ivr, offers, state, voicemail, waiting
 from .events import CallEnded, CallQueued, CallRouted
 from .hours import is_open
 from .model import CallOutcome, CallState, ClosedAction, Direction, ServiceConfig
@@ -117,6 +117,9 @@ def _closed(
     out.events.append(CallRouted(call.id, service.id, call.customer_number, call.called, note, now))
     if service.closed_action is ClosedAction.FORWARD and service.closed_number:
         forward(s, call, service.closed_number, now, out, cause="closed")
+        return
+    if service.closed_action is ClosedAction.VOICEMAIL:
+        voicemail.start(s, call, service, now, out)
         return
     endings.end_call(
         s,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from . import endings, ivr, offers, state, status, waiting
+from . import endings, ivr, offers, state, status, voicemail, waiting
 from .events import (
     CallConnected,
     CallFailed,
@@ -31,6 +31,7 @@ from .telephony import (
     Originate,
     PlaybackFinished,
     PlayThenHangUp,
+    VoicemailRecorded,
 )
 
 _FAILURE_OUTCOME = {
@@ -51,6 +52,12 @@ def digit_pressed(s: EngineState, ev: DigitPressed, now: float, out: Outcome) ->
     call = s.calls[entry[0]]
     if call.state is CallState.IN_MENU:
         ivr.digit(s, call, ev.digit, now, out)
+
+
+def voicemail_recorded(s: EngineState, ev: VoicemailRecorded, now: float, out: Outcome) -> None:
+    entry = s.legs.get(ev.leg_id)
+    if entry is not None and entry[1] is LegRole.CUSTOMER:
+        voicemail.recorded(s, s.calls[entry[0]], ev, now, out)
 
 
 def playback_finished(s: EngineState, ev: PlaybackFinished, now: float) -> None:
@@ -198,7 +205,9 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
     cause = ev.cause if lost else ""
     match role:
         case LegRole.CUSTOMER:
-            if call.connected_at is not None:
+            if call.state is CallState.VOICEMAIL:
+                voicemail.ended(s, call, "system" if lost else "customer", now, out, ev.leg_id)
+            elif call.connected_at is not None:
                 by = "system" if lost else "customer"
                 endings.end_call(
                     s, call, CallOutcome.ANSWERED, by, now, out, keep=gone, cause=cause

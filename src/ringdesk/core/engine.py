@@ -53,6 +53,7 @@ from .telephony import (
     PhoneRegistered,
     PlaybackFinished,
     TelephonyEvent,
+    VoicemailRecorded,
 )
 
 __all__ = ["AgentView", "CallView", "Engine", "OfferView", "Outcome", "QueueView"]
@@ -126,6 +127,8 @@ class Engine:
                 calls.digit_pressed(s, event, now, out)
             case PlaybackFinished():
                 calls.playback_finished(s, event, now)
+            case VoicemailRecorded():
+                calls.voicemail_recorded(s, event, now, out)
             case LegRinging():
                 pass  # informational: nothing to decide
             case _:

@@ -186,6 +186,19 @@ class TicketOpened:
 
 
 @dataclass(frozen=True, slots=True)
+class VoicemailLeft:
+    """A caller left a message: a ticket for the service's agents, the recording with it."""
+
+    call_id: str
+    service_id: int
+    customer_number: str
+    path: str  # the WAV, relative to the data directory
+    seconds: float
+    at: float
+    path_steps: tuple[tuple[float, str], ...] = ()  # the caller's way (CallRouted details)
+
+
+@dataclass(frozen=True, slots=True)
 class CallFailed:
     """A call could not be set up (busy, no answer, rejected, unreachable, phone not registered).
 
@@ -236,6 +249,7 @@ DomainEvent = (
     | CallTransferred
     | CallEnded
     | TicketOpened
+    | VoicemailLeft
     | AgentPaused
     | CallFailed
     | PhoneReachabilityChanged

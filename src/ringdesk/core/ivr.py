@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from . import arrival, endings
+from . import arrival, endings, voicemail
 from .deadlines import TimerKind
 from .events import CallRouted
 from .model import CallOutcome, CallState, MenuAction, MenuChoice, MenuConfig
@@ -94,6 +94,13 @@ def apply(
                 return
             _leave(s, call)
             arrival.forward(s, call, choice.number, now, out, cause="menu")
+        case MenuAction.VOICEMAIL:
+            service = s.services.get(choice.target or 0)
+            if service is None:
+                _end(s, call, now, out)
+                return
+            _leave(s, call)
+            voicemail.start(s, call, service, now, out)
         case MenuAction.REPEAT:
             _prompt(s, call, menu, (Sound(per("menu", menu.id)),), now, out)
         case MenuAction.HANG_UP:
@@ -113,6 +120,9 @@ def describe(s: EngineState, choice: MenuChoice) -> str:
             return f"menu {menu.name}" if menu else "a menu that is gone"
         case MenuAction.FORWARD:
             return f"forward to {choice.number}"
+        case MenuAction.VOICEMAIL:
+            service = s.services.get(choice.target or 0)
+            return f"voicemail of {service.name}" if service else "a voicemail that is gone"
         case MenuAction.REPEAT | MenuAction.HANG_UP:
             return _ACTION_WORDS[choice.action]
     assert_never(choice.action)

@@ -57,6 +57,7 @@ class CallState(enum.StrEnum):
     TALKING = "talking"
     ON_HOLD = "on_hold"
     CONSULTING = "consulting"  # customer on hold, agent talks to a transfer target
+    VOICEMAIL = "voicemail"  # inbound, the caller leaves a message
     ENDED = "ended"
 
 
@@ -90,6 +91,7 @@ class CallOutcome(enum.StrEnum):
     CLOSED = "closed"  # inbound outside opening hours or on a holiday: the closed message
     FORWARDED = "forwarded"  # inbound, sent on to another number (a menu choice, closed hours)
     MENU_ENDED = "menu_ended"  # an IVR menu ended the call (its hang-up choice, or no choice)
+    VOICEMAIL = "voicemail"  # the caller left a message (a ticket for the service's agents)
 
 
 class FailureReason(enum.StrEnum):
@@ -105,12 +107,14 @@ class ClosedAction(enum.StrEnum):
 
     MESSAGE = "message"  # the closed message, then hang up
     FORWARD = "forward"  # sent on to `closed_number`
+    VOICEMAIL = "voicemail"  # the service's voicemail
 
 
 class MenuAction(enum.StrEnum):
     QUEUE = "queue"  # into a service's queue (`target`: the service id)
     MENU = "menu"  # to another menu (`target`: the menu id)
     FORWARD = "forward"  # to an outside number (`number`)
+    VOICEMAIL = "voicemail"  # a service's voicemail (`target`: the service id)
     REPEAT = "repeat"  # the menu's prompt again
     HANG_UP = "hang_up"  # goodbye, then hang up
 
@@ -166,6 +170,7 @@ class ServiceConfig:
     announce_position: bool = False
     announce_message: bool = False
     announce_every_seconds: float = 60.0
+    voicemail_max_seconds: float = 120.0  # the longest message a caller can leave
 
 
 @dataclass(frozen=True, slots=True)

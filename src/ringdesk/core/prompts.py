@@ -37,6 +37,9 @@ DEFAULT_TEXTS: dict[str, str] = {
     "with you as soon as possible.",
     "force_disconnect": "This call is being ended by the agent. Goodbye.",
     "overflow": "Sorry, all our agents are still busy. Please call again later. Goodbye.",
+    "voicemail": "Please leave your message and your number after the tone. We will call you "
+    "back. Press the hash key or hang up when you are done.",
+    "voicemail_saved": "Thank you, your message has been saved. Goodbye.",
 }
 # Spoken with the caller's figures in it: {position} and {wait}.
 POSITION_TEMPLATE = "You are number {position} in the queue. The expected wait is {wait}."

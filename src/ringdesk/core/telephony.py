@@ -82,7 +82,8 @@ class StopHoldMusic:
 
 @dataclass(frozen=True, slots=True)
 class PlayThenHangUp:
-    """Play a sound ("force_disconnect" or "overflow") to the leg, then hang it up."""
+    """Play a named prompt (core/prompts.py: "force_disconnect", "overflow", "closed.2",
+    "goodbye"...) to the leg, then hang it up."""
 
     call_id: str
     leg_id: str
@@ -109,6 +110,18 @@ class PlayPrompt:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordVoicemail:
+    """Answer the caller, play the greeting and a beep, then record what the caller says until
+    they hang up, press #, or `max_seconds` pass (then "goodbye" and the hang-up). The switch
+    reports VoicemailRecorded, then the leg's end."""
+
+    call_id: str
+    leg_id: str
+    greeting: Prompt
+    max_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class HangUp:
     call_id: str
     leg_id: str
@@ -125,6 +138,7 @@ TelephonyAction = (
     | StopHoldMusic
     | PlayThenHangUp
     | PlayPrompt
+    | RecordVoicemail
     | HangUp
 )
 
@@ -191,6 +205,16 @@ class DigitPressed:
 
 
 @dataclass(frozen=True, slots=True)
+class VoicemailRecorded:
+    """The caller's message on this leg is in `path` (a WAV the switch wrote under its data
+    directory, relative to it), `seconds` long."""
+
+    leg_id: str
+    path: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneRegistered:
     """An agent's phone (by its CTI id) registered, or its registration expired or was removed
     (registered=False). A repeated report changes nothing."""
@@ -207,6 +231,7 @@ TelephonyEvent = (
     | LegFailed
     | PlaybackFinished
     | DigitPressed
+    | VoicemailRecorded
     | PhoneRegistered
 )
 

@@ -12,11 +12,14 @@ They come from typing_extensions because Pydantic reads TypedDicts only from the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, NotRequired, cast
 
 from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
+from ringdesk.core.hours import OpeningHours, is_open, next_change
 from ringdesk.core.model import STATUS_LABELS, AgentStatus
 from ringdesk.core.snapshots import AgentView, CallView
 from ringdesk.live.sources import LiveSources
@@ -111,6 +114,41 @@ class Call(TypedDict):
     consult_ended: ConsultEnded | None
 
 
+class ServiceOpen(TypedDict):
+    """Whether a service is open now (its opening hours and holidays) and when that changes."""
+
+    service_id: int
+    name: str
+    open: bool
+    next_change: str | None
+
+
+@lru_cache(maxsize=512)
+def _next_change(hours: OpeningHours | None, minute: int) -> float | None:
+    """core.hours.next_change, once a minute per calendar (every state and board message
+    carries it; the calendar's edges are whole minutes, so the answer holds for the minute)."""
+    return next_change(hours, minute * 60.0)
+
+
+def services_open(src: LiveSources, service_ids: Iterable[int], now: float) -> list[ServiceOpen]:
+    config = src.config()
+    known = set(config.service_ids())
+    out: list[ServiceOpen] = []
+    for sid in sorted(service_ids):
+        if sid not in known:
+            continue
+        hours = config.service_hours(sid)
+        out.append(
+            {
+                "service_id": sid,
+                "name": config.service_name(sid),
+                "open": is_open(hours, now),
+                "next_change": iso(_next_change(hours, int(now // 60))),
+            }
+        )
+    return out
+
+
 class AgentState(TypedDict):
     agent_id: int
     logged_in: bool
@@ -122,6 +160,7 @@ class AgentState(TypedDict):
     phone_registered: bool
     offer: Offer | None
     call: Call | None
+    services: list[ServiceOpen]  # the agent's services, open or closed now
 
 
 def _customer_name(db: Session, number: str) -> str | None:
@@ -204,6 +243,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         "phone_registered": view.phone_reachable,
         "offer": offer,
         "call": call,
+        "services": services_open(src, view.services, src.clock()),
     }
 
 
@@ -216,6 +256,16 @@ class TimelineEntry(TypedDict):
     at: str | None
     kind: str
     detail: str
+
+
+class RecordingInfo(TypedDict):
+    """A sound kept with the ticket (a voicemail): fetched from `url` as audio/wav."""
+
+    id: int
+    kind: str  # voicemail
+    seconds: float
+    created_at: str | None
+    url: str
 
 
 class Ticket(TypedDict):
@@ -237,6 +287,7 @@ class Ticket(TypedDict):
     duration_seconds: float | None
     outcome: str | None
     timeline: NotRequired[list[TimelineEntry]]  # a single ticket's, not in lists
+    recordings: NotRequired[list[RecordingInfo]]  # with the timeline
 
 
 def ticket_json(read: tickets.TicketRead) -> Ticket:
@@ -263,6 +314,17 @@ def ticket_json(read: tickets.TicketRead) -> Ticket:
     if read.timeline is not None:
         body["timeline"] = [
             {"at": iso(e.at), "kind": e.kind, "detail": e.detail} for e in read.timeline
+        ]
+    if read.recordings is not None:
+        body["recordings"] = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "seconds": round(r.seconds, 1),
+                "created_at": iso(r.created_at),
+                "url": f"/api/tickets/{t.id}/recordings/{r.id}",
+            }
+            for r in read.recordings
         ]
     return body
 
@@ -318,6 +380,9 @@ class QueuedCall(TypedDict):
 class BoardQueue(TypedDict):
     service_id: int
     service_name: str
+    open: bool  # within its opening hours, not on a holiday
+    next_change: str | None  # when it opens or closes next
+    in_menu: int  # callers of its number still choosing in its menu
     waiting: int
     longest_wait_seconds: float
     calls: list[QueuedCall]
@@ -350,10 +415,16 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
         for a in src.engine.agents()
         if a.services or a.status != AgentStatus.LOGGED_OUT
     ]
+    opening = {o["service_id"]: o for o in services_open(src, config.service_ids(), now)}
     queues: list[BoardQueue] = [
         {
             "service_id": q.service_id,
             "service_name": config.service_name(q.service_id),
+            "open": opening[q.service_id]["open"] if q.service_id in opening else True,
+            "next_change": opening[q.service_id]["next_change"]
+            if q.service_id in opening
+            else None,
+            "in_menu": q.in_menu,
             "waiting": len(q.waiting),
             "longest_wait_seconds": (
                 0.0

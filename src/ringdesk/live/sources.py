@@ -9,6 +9,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from ringdesk.core.hours import OpeningHours
 from ringdesk.core.snapshots import AgentView, QueueView
 
 
@@ -31,6 +32,11 @@ class ConfigView(Protocol):
     def service_name(self, service_id: int) -> str: ...
 
     def cti_number(self, agent_id: int) -> str | None: ...
+
+    def service_hours(self, service_id: int) -> OpeningHours | None:
+        """The service's calendar (None: always open, or no such service)."""
+
+    def service_ids(self) -> list[int]: ...
 
 
 @dataclass(frozen=True, slots=True)

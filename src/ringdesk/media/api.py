@@ -107,8 +107,18 @@ class Media(Protocol):
 
     def stop_play(self, leg_id: str) -> None: ...
 
+    def listen_digits(self, leg_id: str, on_digit: Callable[[str], None] | None) -> None:
+        """Report each key pressed in the leg's media (RFC 4733 telephone-events, else in-band
+        tones in G.711) to `on_digit`; None stops it."""
+
     def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
         """Record both directions of a bridged pair into one WAV (stopped by close/unbridge)."""
+
+    def record_leg(self, leg_id: str, path: Path) -> None:
+        """Record what the leg sends into a mono WAV (a voicemail) until stop_recording."""
+
+    def stop_recording(self, leg_id: str) -> float:
+        """Finish the leg's recording (its file complete at its path); returns its seconds."""
 
     def close_endpoint(self, leg_id: str) -> None: ...
 

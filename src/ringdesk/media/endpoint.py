@@ -21,10 +21,12 @@ import random
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ringdesk.media import g711, rtcp
 from ringdesk.media.api import RemoteMedia, SrtpKeys
+from ringdesk.media.dtmf import DigitDetector
 from ringdesk.media.rtp import payload_bounds
 from ringdesk.media.srtp import SrtpLeg
 
@@ -134,6 +136,9 @@ class Endpoint(asyncio.DatagramProtocol):
         self.rtcp_out = 0  # RTCP packets relayed to this leg
         self.family = socket.AF_INET  # of our sockets (MediaServer sets it)
         self.errors = 0  # packets to this leg that failed to send; the first one is logged
+        # While set, the keys pressed in this leg's media are reported (MediaServer.listen_digits).
+        self.digits: DigitDetector | None = None
+        self.on_digit: Callable[[str], None] | None = None
 
     # --- MediaEndpoint --------------------------------------------------------------------
 
@@ -360,6 +365,11 @@ class Endpoint(asyncio.DatagramProtocol):
         elif self._moved_to is not None:
             self._moved_to = None  # the current source spoke again: no move
         self.received += 1
+        digits = self.digits
+        if digits is not None:
+            digit = digits.feed(data)
+            if digit is not None and self.on_digit is not None:
+                self.on_digit(digit)
         target = self.partner
         recorder = self.recorder
         if target is None and recorder is None:

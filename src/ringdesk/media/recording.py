@@ -1,4 +1,5 @@
-"""Call recording: both directions of a bridged pair into one 2-channel 8 kHz WAV.
+"""Call recording: both directions of a bridged pair into one 2-channel 8 kHz WAV, or one leg
+alone into a mono one (a voicemail).
 
 Channel 0 is what the first leg (the customer) sends, channel 1 what the second (the agent)
 sends. Each packet is placed by its RTP timestamp, anchored to the wall clock at the first packet
@@ -25,12 +26,13 @@ _TS_SSRC = struct.Struct("!II")
 
 
 class Recorder:
-    def __init__(self, path: Path, now: float) -> None:
+    def __init__(self, path: Path, now: float, channels: int = 2) -> None:
         self.path = path
+        self.channels = channels
         self._partial = path.with_name(path.name + ".part")
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = wave.open(str(self._partial), "wb")  # noqa: SIM115 (closed in close())
-        self._writer.setnchannels(2)
+        self._writer.setnchannels(channels)
         self._writer.setsampwidth(2)
         self._writer.setframerate(RATE)
         self._continue(path)
@@ -45,7 +47,7 @@ class Recorder:
         try:
             with wave.open(str(path), "rb") as earlier:
                 if (earlier.getnchannels(), earlier.getsampwidth(), earlier.getframerate()) == (
-                    2,
+                    self.channels,
                     2,
                     RATE,
                 ):
@@ -95,6 +97,12 @@ class Recorder:
         if count <= 0:
             return
         left, right = (bytes(c[: 2 * count]).ljust(2 * count, b"\0") for c in self._channels)
+        if self.channels == 1:
+            self._writer.writeframesraw(left)
+            for channel in self._channels:
+                del channel[: 2 * count]
+            self._written += count
+            return
         frames = bytearray(4 * count)
         frames[0::4] = left[0::2]
         frames[1::4] = left[1::2]
@@ -104,6 +112,11 @@ class Recorder:
         for channel in self._channels:
             del channel[: 2 * count]
         self._written += count
+
+    @property
+    def seconds(self) -> float:
+        """How much audio is in the file (after close: all of it)."""
+        return self._written / RATE
 
     def close(self, now: float) -> None:
         if self.closed:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ringdesk.media.api import Media
 from ringdesk.media.dtls import Certificate
+from ringdesk.media.dtmf import DigitDetector
 from ringdesk.media.endpoint import Endpoint, RtcpSocket
 from ringdesk.media.pacer import Pacer, Player
 from ringdesk.media.recording import Recorder
@@ -57,7 +58,7 @@ class MediaServer:
         self._endpoints: dict[str, Endpoint] = {}
         self._pacer = Pacer()
         self._sounds = SoundCache()
-        self._recorders: dict[Recorder, tuple[Endpoint, Endpoint]] = {}
+        self._recorders: dict[Recorder, tuple[Endpoint, ...]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self._certificate: Certificate | None = None  # our DTLS identity, made on first use
 
@@ -211,6 +212,18 @@ class MediaServer:
         if player.endpoint.player is player:  # not stopped or replaced while loading
             self._pacer.add(player)
 
+    def listen_digits(self, leg_id: str, on_digit: Callable[[str], None] | None) -> None:
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is None:
+            return
+        if on_digit is None:
+            endpoint.digits = endpoint.on_digit = None
+            return
+        remote = endpoint.remote
+        events = remote.telephone_event_pt if remote is not None else None
+        endpoint.digits = DigitDetector(endpoint.payload_type, events)
+        endpoint.on_digit = on_digit
+
     def stop_play(self, leg_id: str) -> None:
         endpoint = self._endpoints.get(leg_id)
         if endpoint is not None:
@@ -233,6 +246,32 @@ class MediaServer:
         self._recorders[recorder] = (a, b)
         if self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    def record_leg(self, leg_id: str, path: Path) -> None:
+        """Record what this leg sends into a mono WAV at `path` (a voicemail), until
+        stop_recording or the endpoint closes."""
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is None:
+            return
+        self._stop_recording(endpoint)
+        try:
+            recorder = Recorder(path, time.monotonic(), channels=1)
+        except OSError as exc:
+            log.error("cannot record to %s: %s", path, exc)
+            return
+        endpoint.recorder = (recorder, 0)
+        self._recorders[recorder] = (endpoint,)
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    def stop_recording(self, leg_id: str) -> float:
+        """Finish the leg's recording (the file is in place after this); its length in s."""
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is None or endpoint.recorder is None:
+            return 0.0
+        recorder = endpoint.recorder[0]
+        self._close_recorder(recorder)
+        return recorder.seconds
 
     def close_endpoint(self, leg_id: str) -> None:
         endpoint = self._endpoints.pop(leg_id, None)

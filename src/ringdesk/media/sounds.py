@@ -236,7 +236,7 @@ class SoundCache:
 
 # --- the project's own default sounds -------------------------------------------------------
 
-DEFAULT_NAMES = ("hold_music", "queue_music", "force_disconnect", "overflow")
+DEFAULT_NAMES = ("hold_music", "queue_music", "force_disconnect", "overflow", "beep")
 
 
 def _note(midi: int) -> float:
@@ -309,6 +309,8 @@ def _default_sound(name: str) -> list[float]:
         return _beeps([(880.0, 0.25), (660.0, 0.25), (440.0, 0.4)], 0.1, 2, 0.5)
     if name == "overflow":  # the rising three-tone "cannot complete" signal, twice
         return _beeps([(950.0, 0.33), (1400.0, 0.33), (1800.0, 0.33)], 0.03, 2, 0.8)
+    if name == "beep":  # the tone after a voicemail greeting: speak now
+        return _beeps([(1000.0, 0.4)], 0.0, 1, 0.1)
     raise ValueError(f"no default sound named {name!r}")
 
 

@@ -40,8 +40,12 @@ def changes(old: Snapshot, new: Snapshot) -> Changes:
     settings = new.settings.engine_settings()
     settings_changed = settings != old.settings.engine_settings()
 
+    menus_changed = old.menus != new.menus
+
     def apply(engine: Engine, now: float) -> list[Outcome]:
         outcomes = []
+        if menus_changed:  # first: a service may now lead to a new menu
+            engine.set_menus(list(new.menus))
         if settings_changed:
             outcomes.append(engine.update_settings(settings, now))
         outcomes += [engine.upsert_service(s, now) for s in services]

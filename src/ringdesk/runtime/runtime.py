@@ -23,6 +23,7 @@ from ringdesk.core.engine import Engine
 from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.live.feeds import Feeds
 from ringdesk.live.sources import LiveSources
+from ringdesk.media.speech import Speech
 from ringdesk.runtime.directory import SnapshotDirectory
 from ringdesk.runtime.pipeline import Pipeline
 from ringdesk.runtime.reconfigure import changes
@@ -88,6 +89,7 @@ class Runtime:
                 self.config.settings.engine_settings(),
                 list(self.config.services),
                 list(self.config.agents),
+                menus=list(self.config.menus),
             )
             recovery.recover(db, self.engine, self.recorder, self.clock())
         self.switch = Switch(
@@ -274,6 +276,11 @@ class Runtime:
         self.pipeline.reconfigure(diff.apply, diff.agents)
 
     # ---- the SIP gate's bans, for the admin API ---------------------------------------------
+    @property
+    def speech(self) -> Speech:
+        """The text-to-speech of the prompts (the switch's: one cache, one process limit)."""
+        return self.switch.playback.speech
+
     def sip_bans(self) -> list[Ban]:
         return self.switch.gate.bans(time.time())
 

@@ -42,6 +42,10 @@ _SQL = {
         "wait_seconds = :wait WHERE id = :rid"
     ),
     "call_ticket": "UPDATE call_records SET ticket_id = :tid WHERE id = :rid",
+    "call_route": (
+        "UPDATE call_records SET route = CASE WHEN route IS NULL THEN :step "
+        "ELSE route || ' > ' || :step END WHERE id = :rid"
+    ),
     "call_agent": "UPDATE call_records SET agent_id = :agent_id WHERE id = :rid",
     "call_ended": (
         "UPDATE call_records SET ended_at = :at, outcome = :outcome, ended_by = :ended_by, "
@@ -57,6 +61,10 @@ _SQL = {
         "agent_id, subject, notes, status, created_at, connected_at) VALUES (:call_id, "
         ":service_id, :direction, :customer_number, :customer_id, :agent_id, '', '', 'open', "
         ":at, :connected_at) RETURNING id"
+    ),
+    "insert_recording": (
+        "INSERT INTO recordings (ticket_id, kind, path, seconds, created_at) "
+        "VALUES (:tid, 'voicemail', :path, :seconds, :at)"
     ),
     "ticket_connected": (
         "UPDATE tickets SET connected_at = :at, agent_id = :agent_id WHERE id = :tid"

@@ -117,6 +117,77 @@ class Service(Base):
     dial_premium_prefixes: Mapped[str | None] = mapped_column(Text, nullable=True)
     dial_allowed_patterns: Mapped[str] = mapped_column(Text, default="", server_default="")
     dial_blocked_patterns: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What the caller meets (migration 0012): opening hours in `timezone` (the rows of
+    # service_hours and holidays; none of either: always open), what a call gets when closed,
+    # the menu a call hears first, and the queue announcements.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    closed_action: Mapped[str] = mapped_column(
+        String(16), default="message", server_default="message"
+    )
+    closed_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The menu's id (no foreign key, see migration 0012: deleting a menu in use is refused).
+    menu_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    announce_position: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false()
+    )
+    announce_message: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false()
+    )
+    announce_every_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    voicemail_max_seconds: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+
+
+class ServiceHours(Base):
+    """One weekly opening range of a service (core/hours.py WeeklyRange)."""
+
+    __tablename__ = "service_hours"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday .. 6 Sunday
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)  # <= start: past midnight
+
+
+class Holiday(Base):
+    """A service closed on a date or a range of dates (ISO dates, inclusive), maybe yearly."""
+
+    __tablename__ = "holidays"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    first_day: Mapped[str] = mapped_column(String(10))
+    last_day: Mapped[str] = mapped_column(String(10))
+    yearly: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Menu(Base):
+    """An IVR menu (core/model.py MenuConfig); its prompt is the sound named "menu.<id>"."""
+
+    __tablename__ = "menus"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=6.0)
+    max_tries: Mapped[int] = mapped_column(Integer, default=3)
+    fallback_action: Mapped[str] = mapped_column(String(16), default="hang_up")
+    fallback_target: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fallback_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class MenuChoiceRow(Base):
+    """A digit of a menu and what it does; `target` is a service or menu id by the action."""
+
+    __tablename__ = "menu_choices"
+    menu_id: Mapped[int] = mapped_column(
+        ForeignKey("menus.id", ondelete="CASCADE"), primary_key=True
+    )
+    digit: Mapped[str] = mapped_column(String(1), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    target: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    number: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class ServiceAgent(Base):
@@ -240,12 +311,14 @@ class TrunkRow(Base):
 
 
 class Sound(Base):
-    """An uploaded replacement for a default sound; no row means the generated default."""
+    """A sound or prompt an admin set: an uploaded WAV (`filename`) or text to be spoken
+    (`text`, migration 0012); no row means the default."""
 
     __tablename__ = "sounds"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    filename: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(200), nullable=True)
     uploaded_at: Mapped[float] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Customer(Base):
@@ -279,6 +352,19 @@ class Ticket(Base):
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Recording(Base):
+    """A sound kept with a ticket: the caller's voicemail (later also the call's recording).
+    `path` is relative to the data directory."""
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # voicemail
+    path: Mapped[str] = mapped_column(String(300))
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class TicketEvent(Base):
@@ -321,6 +407,8 @@ class CallRecord(Base):
     wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The caller's way before the queue (menus heard, keys chosen), " > " between steps.
+    route: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AgentStateRow(Base):

@@ -93,6 +93,8 @@ class Recorder:
                 return  # statuses are not call records: today's figures stay
             case ev.CallQueued():
                 self._on_queued(conn, event)
+            case ev.CallRouted():
+                self._on_routed(conn, event, out)
             case ev.CallOffered():
                 self._on_offered(conn, event)
             case ev.CallDialed():
@@ -101,6 +103,8 @@ class Recorder:
                 self._on_connected(conn, event, out)
             case ev.TicketOpened():
                 self._on_ticket_opened(conn, event, out)
+            case ev.VoicemailLeft():
+                self._on_voicemail(conn, event, out)
             case ev.CallHeld():
                 self._timeline(conn, event.call_id, event.at, "hold", "Customer put on hold", out)
             case ev.CallResumed():
@@ -211,6 +215,26 @@ class Recorder:
                 arrived_at=e.at,
             )
 
+    def _on_routed(self, conn: Connection, e: ev.CallRouted, out: Recorded) -> None:
+        """A step of the caller's way (menus, keys, closed): on the record, and in the ticket's
+        timeline once there is one (TicketOpened brings the steps before it)."""
+        call = self._call(conn, e.call_id)
+        if call is None or call.record_id is None:
+            call = self._new_record(
+                conn,
+                e.call_id,
+                service_id=e.service_id,
+                direction="inbound",
+                customer_number=e.caller[:32],
+                called_number=e.called[:32],
+                arrived_at=e.at,
+                ticket_id=call.ticket_id if call else None,
+            )
+        self._sql.run(conn, "call_route", {"rid": call.record_id, "step": e.detail[:200]})
+        if call.ticket_id is not None:
+            self._event(conn, call.ticket_id, e.at, "route", e.detail)
+            out.tickets_updated.add(call.ticket_id)
+
     def _on_offered(self, conn: Connection, e: ev.CallOffered) -> None:
         call = self._call(conn, e.call_id)
         if call is not None and call.record_id is not None and not call.offered:
@@ -279,11 +303,45 @@ class Recorder:
         if call.record_id is not None:
             self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
         verb = "Inbound call from" if e.direction == "inbound" else "Outbound call to"
+        for at, step in e.path:  # the caller's way here: menus heard, keys chosen
+            self._event(conn, ticket_id, at, "route", step)
         self._event(conn, ticket_id, e.at, "opened", f"{verb} {e.customer_number}")
         if connected_at is not None:
             name = self._agent_name(conn, e.agent_id)
             self._event(conn, ticket_id, connected_at, "connected", f"Connected with {name}")
         out.tickets_opened.append((ticket_id, e.agent_id))
+
+    def _on_voicemail(self, conn: Connection, e: ev.VoicemailLeft, out: Recorded) -> None:
+        """A ticket for the service's agents (nobody's yet), with the caller's way, the message
+        and its recording."""
+        call = self._call(conn, e.call_id)
+        if call is not None and call.ticket_id is not None:
+            return
+        phones = dict(zip(("p1", "p2", "p3"), phone_forms(e.customer_number), strict=True))
+        customers = self._sql.rows(conn, "customers_by_phone", phones)
+        params = {
+            "call_id": e.call_id,
+            "service_id": e.service_id,
+            "direction": "inbound",
+            "customer_number": e.customer_number[:32],
+            "customer_id": customers[0][0] if len(customers) == 1 else None,
+            "agent_id": None,
+            "at": e.at,
+            "connected_at": None,
+        }
+        ticket_id = int(self._sql.rows(conn, "insert_ticket", params)[0][0])
+        if call is None:
+            call = self._remember(e.call_id, _Call(record_id=None))
+        call.ticket_id = ticket_id
+        if call.record_id is not None:
+            self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
+        for at, step in e.path_steps:
+            self._event(conn, ticket_id, at, "route", step)
+        detail = f"Voicemail from {e.customer_number} ({round(e.seconds)} s)"
+        self._event(conn, ticket_id, e.at, "voicemail", detail)
+        params = {"tid": ticket_id, "path": e.path[:300], "seconds": e.seconds, "at": e.at}
+        self._sql.run(conn, "insert_recording", params)
+        out.tickets_updated.add(ticket_id)  # the service's agents see it in their lists
 
     def _on_consultation_started(
         self, conn: Connection, e: ev.ConsultationStarted, out: Recorded
@@ -389,7 +447,7 @@ _LOST_DETAILS = {
 def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
     """The agents whose widget shows this event's consequences (their state is republished)."""
     match event:
-        case ev.CallQueued():
+        case ev.CallQueued() | ev.CallRouted() | ev.VoicemailLeft():
             return ()
         case ev.CallEnded():
             return () if event.agent_id is None else (event.agent_id,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -12,7 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringdesk.core.dialplan import DEFAULT_PREMIUM_PREFIXES, DialPlan
-from ringdesk.core.model import AgentConfig, OverflowAction, ServiceConfig, Strategy
+from ringdesk.core.hours import Holiday, OpeningHours, WeeklyRange
+from ringdesk.core.model import (
+    AgentConfig,
+    ClosedAction,
+    MenuAction,
+    MenuChoice,
+    MenuConfig,
+    OverflowAction,
+    ServiceConfig,
+    Strategy,
+)
 from ringdesk.store import models as m
 from ringdesk.store import trunks as trunk_store
 from ringdesk.store.cti_settings import (
@@ -74,6 +85,9 @@ class Snapshot:
     phone_passwords: dict[str, str | None] = field(default_factory=dict)  # CTI ID -> password
     sounds: dict[str, Path] = field(default_factory=dict)  # sound name -> WAV file to play
     trunks: tuple[TrunkConfig, ...] = ()  # every provider trunk, by priority (store/trunks.py)
+    menus: tuple[MenuConfig, ...] = ()
+    prompt_texts: dict[str, str] = field(default_factory=dict)  # name -> an admin's text
+    uploads: frozenset[str] = frozenset()  # names whose `sounds` entry is an admin's WAV
     _names: dict[int, str] = field(default_factory=dict)
     _cti_numbers: dict[int, str] = field(default_factory=dict)
 
@@ -84,11 +98,59 @@ class Snapshot:
     def service_name(self, service_id: int) -> str:
         return self._names.get(service_id, "")
 
+    def service_ids(self) -> list[int]:
+        return [s.id for s in self.services]
+
+    def service_hours(self, service_id: int) -> OpeningHours | None:
+        for service in self.services:
+            if service.id == service_id:
+                return service.hours
+        return None
+
     def cti_number(self, agent_id: int) -> str | None:
         return self._cti_numbers.get(agent_id)
 
 
-def service_config(service: m.Service, numbers: frozenset[str]) -> ServiceConfig:
+def opening_hours(
+    service: m.Service, weekly: list[m.ServiceHours], holidays: list[m.Holiday]
+) -> OpeningHours | None:
+    """The service's calendar; None (always open) when it has neither hours nor holidays."""
+    if not weekly and not holidays:
+        return None
+    return OpeningHours(
+        timezone=service.timezone,
+        weekly=tuple(
+            WeeklyRange(r.weekday, r.start_minute, r.end_minute)
+            for r in sorted(weekly, key=lambda r: (r.weekday, r.start_minute))
+        ),
+        holidays=tuple(
+            Holiday(
+                h.name, date.fromisoformat(h.first_day), date.fromisoformat(h.last_day), h.yearly
+            )
+            for h in sorted(holidays, key=lambda h: h.first_day)
+        ),
+    )
+
+
+def menu_config(menu: m.Menu, choices: list[m.MenuChoiceRow]) -> MenuConfig:
+    return MenuConfig(
+        id=menu.id,
+        name=menu.name,
+        choices=tuple(
+            (c.digit, MenuChoice(MenuAction(c.action), c.target, c.number))
+            for c in sorted(choices, key=lambda c: c.digit)
+        ),
+        timeout_seconds=menu.timeout_seconds,
+        max_tries=menu.max_tries,
+        fallback=MenuChoice(
+            MenuAction(menu.fallback_action), menu.fallback_target, menu.fallback_number
+        ),
+    )
+
+
+def service_config(
+    service: m.Service, numbers: frozenset[str], hours: OpeningHours | None = None
+) -> ServiceConfig:
     return ServiceConfig(
         id=service.id,
         name=service.name,
@@ -101,6 +163,14 @@ def service_config(service: m.Service, numbers: frozenset[str]) -> ServiceConfig
         overflow_number=service.overflow_number,
         service_level_seconds=service.service_level_seconds,
         dial_plan=dial_plan(service),
+        hours=hours,
+        closed_action=ClosedAction(service.closed_action),
+        closed_number=service.closed_number,
+        menu_id=service.menu_id,
+        announce_position=service.announce_position,
+        announce_message=service.announce_message,
+        announce_every_seconds=float(service.announce_every_seconds),
+        voicemail_max_seconds=float(service.voicemail_max_seconds),
     )
 
 
@@ -130,6 +200,20 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
     for sid, number in db.execute(select(m.CallingNumber.service_id, m.CallingNumber.number)):
         numbers[sid].add(number)
     services = db.scalars(select(m.Service).order_by(m.Service.id)).all()
+    weekly: dict[int, list[m.ServiceHours]] = defaultdict(list)
+    for r in db.scalars(select(m.ServiceHours)):
+        weekly[r.service_id].append(r)
+    holidays: dict[int, list[m.Holiday]] = defaultdict(list)
+    for h in db.scalars(select(m.Holiday)):
+        holidays[h.service_id].append(h)
+    choices: dict[int, list[m.MenuChoiceRow]] = defaultdict(list)
+    for c in db.scalars(select(m.MenuChoiceRow)):
+        choices[c.menu_id].append(c)
+    menus = tuple(
+        menu_config(menu, choices[menu.id])
+        for menu in db.scalars(select(m.Menu).order_by(m.Menu.id))
+    )
+    prompt_rows = db.execute(select(m.Sound.name, m.Sound.filename, m.Sound.text)).all()
     users = db.scalars(select(m.User).order_by(m.User.id)).all()
     ctis = {c.user_id: c for c in db.scalars(select(m.CtiAgent))}
     permitted: dict[int, set[int]] = defaultdict(set)
@@ -155,12 +239,20 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         )
     return Snapshot(
         settings=settings,
-        services=tuple(service_config(s, frozenset(numbers[s.id])) for s in services),
+        services=tuple(
+            service_config(
+                s, frozenset(numbers[s.id]), opening_hours(s, weekly[s.id], holidays[s.id])
+            )
+            for s in services
+        ),
         agents=tuple(agents),
         inbound_numbers={s.inbound_number: s.id for s in services if s.inbound_number},
         phone_passwords={c.cti_id: c.phone_password for c in ctis.values()},
         sounds=dict(sounds),
         trunks=trunk_store.load(db),
+        menus=menus,
+        prompt_texts={name: text for name, _, text in prompt_rows if text},
+        uploads=frozenset(name for name, filename, _ in prompt_rows if filename),
         _names={s.id: s.name for s in services},
         _cti_numbers={c.user_id: c.cti_number for c in ctis.values()},
     )

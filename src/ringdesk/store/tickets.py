@@ -22,6 +22,7 @@ class TicketRead:
     agent_name: str | None
     customer: m.Customer | None
     timeline: list[m.TicketEvent] | None  # None: not asked for
+    recordings: list[m.Recording] | None = None  # with the timeline
 
 
 def read(db: Session, ticket: m.Ticket, *, timeline: bool = False) -> TicketRead:
@@ -36,13 +37,28 @@ def read(db: Session, ticket: m.Ticket, *, timeline: bool = False) -> TicketRead
                 .order_by(m.TicketEvent.at, m.TicketEvent.id)
             )
         )
+    recordings = None
+    if timeline:
+        recordings = list(
+            db.scalars(
+                select(m.Recording)
+                .where(m.Recording.ticket_id == ticket.id)
+                .order_by(m.Recording.created_at, m.Recording.id)
+            )
+        )
     return TicketRead(
         ticket=ticket,
         service_name=service.name if service else None,
         agent_name=agent.name if agent else None,
         customer=customers.get(db, ticket.customer_id),
         timeline=entries,
+        recordings=recordings,
     )
+
+
+def recording(db: Session, *, ticket_id: int, recording_id: int) -> m.Recording | None:
+    found = db.get(m.Recording, recording_id)
+    return found if found is not None and found.ticket_id == ticket_id else None
 
 
 def get(db: Session, ticket_id: int, *, timeline: bool = False) -> TicketRead | None:

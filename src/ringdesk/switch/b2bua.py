@@ -25,7 +25,9 @@ from ringdesk.core.telephony import (
     Bridge,
     HangUp,
     Originate,
+    PlayPrompt,
     PlayThenHangUp,
+    RecordVoicemail,
     RingAgent,
     StartHoldMusic,
     StartQueueMusic,
@@ -33,6 +35,7 @@ from ringdesk.core.telephony import (
     TelephonyAction,
 )
 from ringdesk.media.api import Media
+from ringdesk.media.speech import INSTALL_HINT, Speech
 from ringdesk.sip.dialog import Dialog
 from ringdesk.sip.errors import SipParseError
 from ringdesk.sip.message import KNOWN_METHODS, Request, Response, make_response, new_tag
@@ -65,6 +68,7 @@ from .persist import (
     load_dialogs,
     save_bans,
 )
+from .playback import Playback
 from .reattach import BrowserReattach
 from .registration import RegistrationService
 from .resolver import TrunkResolver, ip_literal
@@ -180,9 +184,12 @@ class Switch(RequestHandler):
         # The addresses DNS located a trunk at are the trunk's (trunk_targets.py).
         self.inbound.located = self.outbound.targets.known
         self.outbound.trunk_ready = self.trunk_registrations.ready
+        # Prompts: an admin's WAVs, or text spoken with espeak-ng into the data dir's cache.
+        self.playback = Playback(state, Speech(state.data_dir / "speech"))
         self.media_actions = MediaActions(
-            state, self.teardown, self.bridges, self.inbound, self.direction
+            state, self.teardown, self.bridges, self.inbound, self.direction, self.playback
         )
+        self.inbound.on_digit = self.media_actions.sip_info_digit
         # A browser phone that lost its socket in a call is rung again when it registers anew.
         self.reattach = BrowserReattach(
             state,
@@ -240,6 +247,12 @@ class Switch(RequestHandler):
     async def start(self) -> None:
         state = self.state
         state.loop = asyncio.get_running_loop()
+        if not self.playback.speech.available:
+            log.warning(
+                "no text-to-speech (espeak-ng): prompts typed as text play as tones or not at "
+                "all; %s",
+                INSTALL_HINT,
+            )
         if state.media is None:
             from ringdesk.media.server import MediaServer  # the other half of issue #3
 
@@ -505,13 +518,26 @@ class Switch(RequestHandler):
                 leg = self.state.legs.get(action.leg_id)
                 if leg is not None and not leg.ended:
                     self.teardown.hang_up(leg, action.reason, report=True)
-            case StartQueueMusic() | StartHoldMusic() | StopHoldMusic() | PlayThenHangUp():
+            case (
+                StartQueueMusic()
+                | StartHoldMusic()
+                | StopHoldMusic()
+                | PlayThenHangUp()
+                | PlayPrompt()
+                | RecordVoicemail()
+            ):
                 self._execute_media(action)
             case _:
                 assert_never(action)
 
     def _execute_media(
-        self, action: StartQueueMusic | StartHoldMusic | StopHoldMusic | PlayThenHangUp
+        self,
+        action: StartQueueMusic
+        | StartHoldMusic
+        | StopHoldMusic
+        | PlayThenHangUp
+        | PlayPrompt
+        | RecordVoicemail,
     ) -> None:
         leg = self.state.legs.get(action.leg_id)
         if leg is None or leg.ended:
@@ -526,6 +552,10 @@ class Switch(RequestHandler):
                 self.media_actions.resume(leg)
             case PlayThenHangUp():
                 self.media_actions.play_then_hang_up(leg, action.sound)
+            case PlayPrompt():
+                self.media_actions.play_prompt(leg, action)
+            case RecordVoicemail():
+                self.media_actions.record_voicemail(leg, action)
             case _:
                 assert_never(action)
 

@@ -11,6 +11,7 @@ from ringdesk.core.telephony import (
     CallArrived,
 )
 from ringdesk.sip.dialog import Dialog, Retransmit2xx
+from ringdesk.sip.info_digits import digit_from_info
 from ringdesk.sip.message import (
     Request,
     Response,
@@ -60,6 +61,8 @@ class InboundCalls:
         self.direction = direction
         # Where DNS located a trunk without a port (trunk_targets.py; the switch sets it).
         self.located: Callable[[TrunkSettings], Sequence[Target]] = lambda _trunk: ()
+        # A key sent in a SIP INFO (media_actions.py; the switch sets it).
+        self.on_digit: Callable[[AnyLeg, str], None] = lambda _leg, _digit: None
 
     def on_ack(self, req: Request) -> None:
         leg = self.state.by_dialog.get((req.call_id, req.to_addr.tag or ""))
@@ -114,7 +117,12 @@ class InboundCalls:
             self._on_update(leg, req, txn)
         elif req.method == "UPDATE":
             self._on_refresh(leg, req, txn)
-        elif req.method in ("INFO", "NOTIFY"):
+        elif req.method == "INFO":
+            self.stack.respond(txn, make_response(req, 200))
+            digit = digit_from_info(req.headers.get("content-type") or "", req.body)
+            if digit is not None:
+                self.on_digit(leg, digit)
+        elif req.method == "NOTIFY":
             self.stack.respond(txn, make_response(req, 200))
         else:
             self.stack.respond(txn, make_response(req, 405, headers=[("Allow", ALLOW)]))

@@ -69,6 +69,10 @@ class Leg:
     queued_direction: str | None = None  # to offer once the current offer is done
     # Set when PlayThenHangUp is running so a remote BYE still reports the playback.
     playing_then_hangup: bool = False
+    playing: int = 0  # counts what was played to the leg: a stale prompt stops (playback.py)
+    listening: bool = False  # the caller's keys in its media are reported (DigitPressed)
+    # The caller's voicemail being recorded: its WAV, relative to the data dir (media_actions).
+    voicemail: str | None = None
 
     @property
     def ended(self) -> bool:

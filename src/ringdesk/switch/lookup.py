@@ -55,6 +55,10 @@ class MediaSettings:
     record_calls: bool = False
     # sound name (hold_music, queue_music, force_disconnect, overflow) -> WAV file
     sounds: dict[str, Path] = field(default_factory=dict)
+    # Prompts (core/prompts.py): the names whose `sounds` file is an admin's upload, and the
+    # text an admin typed for others (spoken by switch/playback.py).
+    uploads: frozenset[str] = frozenset()
+    prompt_texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

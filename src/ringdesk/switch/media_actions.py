@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from ringdesk.core.telephony import PlaybackFinished
+from ringdesk.core.prompts import Sound
+from ringdesk.core.telephony import AfterPrompt, DigitPressed, PlayPrompt, RecordVoicemail
 
 from .bridges import Bridges
 from .direction import Direction
 from .inbound import InboundCalls
 from .legs import AnyLeg, IncomingLeg, LegState
+from .playback import Playback
 from .shared import SwitchState
 from .teardown import Teardown
 
@@ -25,8 +27,10 @@ class MediaActions:
         bridges: Bridges,
         inbound: InboundCalls,
         direction: Direction,
+        playback: Playback,
     ) -> None:
         self.state = state
+        self.playback = playback
         self.legs = state.legs
         self.teardown = teardown
         self.bridges = bridges
@@ -39,10 +43,95 @@ class MediaActions:
                 self.inbound.answer(leg)
             else:
                 self.inbound.early_media(leg)
+        self.playback.claim(leg)
+        self._loop_music(leg)
+
+    def _loop_music(self, leg: AnyLeg) -> None:
         sound = self.state.sound("queue_music")
         media = self.state.media
         if sound is not None and media is not None:
             media.play(leg.leg_id, sound, loop=True)
+
+    def play_prompt(self, leg: AnyLeg, action: PlayPrompt) -> None:
+        """A menu or an announcement: the caller hears it (answered first for a menu), and
+        the keys the caller presses meanwhile are reported (DigitPressed)."""
+        if isinstance(leg, IncomingLeg):
+            if action.answer:
+                self.inbound.answer(leg)
+            elif leg.state is LegState.INCOMING:
+                self.inbound.early_media(leg)
+        self.listen(leg)
+
+        def after(what: AfterPrompt) -> None:
+            match what:
+                case AfterPrompt.MUSIC:
+                    self._loop_music(leg)
+                case AfterPrompt.SILENCE:
+                    pass  # the pacer's silence: the caller keys a choice
+                case AfterPrompt.HANG_UP:
+                    self.teardown.hang_up(leg, "prompt", report=True)
+
+        self.playback.play(leg, action.prompt, action.after, after)
+
+    def sip_info_digit(self, leg: AnyLeg, digit: str) -> None:
+        """A key the caller sent in a SIP INFO (application/dtmf-relay, application/dtmf):
+        reported like one heard in its media, while its keys are listened to."""
+        if leg.listening:
+            self.key(leg, digit)
+
+    def key(self, leg: AnyLeg, digit: str) -> None:
+        """A key the caller pressed: # ends a voicemail; the engine hears of every key."""
+        if digit == "#" and leg.voicemail is not None:
+            self.finish_voicemail(leg)
+        self.state.emit(DigitPressed(leg.leg_id, digit))
+
+    def record_voicemail(self, leg: AnyLeg, action: RecordVoicemail) -> None:
+        """The greeting and the beep, then the caller's message into a WAV under the data dir,
+        until the caller hangs up (teardown.py reports it), presses # or the time is up."""
+        if isinstance(leg, IncomingLeg):
+            self.inbound.answer(leg)
+        self.listen(leg)
+        relative = f"voicemail/{leg.call_id}.wav"
+
+        def record(_after: AfterPrompt) -> None:
+            media = self.state.media
+            if leg.ended or media is None:
+                return
+            (self.state.data_dir / "voicemail").mkdir(parents=True, exist_ok=True)
+            media.record_leg(leg.leg_id, self.state.data_dir / relative)
+            leg.voicemail = relative
+            token = leg.playing
+
+            def time_up() -> None:
+                if leg.playing == token:
+                    self.finish_voicemail(leg)
+
+            assert self.state.loop is not None
+            self.state.loop.call_later(action.max_seconds, time_up)
+
+        self.playback.play(leg, (*action.greeting, Sound("beep")), AfterPrompt.SILENCE, record)
+
+    def finish_voicemail(self, leg: AnyLeg) -> None:
+        """The message is complete: reported, then "saved, goodbye" and the hang-up."""
+        if leg.ended or leg.voicemail is None:
+            return
+        self.teardown.voicemail_done(leg)
+
+        def bye(_after: AfterPrompt) -> None:
+            if not leg.ended:
+                self.teardown.hang_up(leg, "voicemail", report=True)
+
+        self.playback.play(leg, (Sound("voicemail_saved"),), AfterPrompt.HANG_UP, bye)
+
+    def listen(self, leg: AnyLeg) -> None:
+        """Report the caller's keys from this leg's media (RFC 4733 or in-band); SIP INFO ones
+        come through inbound.py."""
+        media = self.state.media
+        if media is None or leg.listening:
+            return
+        leg.listening = True
+        leg_id = leg.leg_id
+        media.listen_digits(leg_id, lambda digit: self.key(leg, digit))
 
     def bridge(self, leg_a_id: str, leg_b_id: str) -> None:
         a, b = self.legs.get(leg_a_id), self.legs.get(leg_b_id)
@@ -54,6 +143,10 @@ class MediaActions:
         for leg in (a, b):
             if isinstance(leg, IncomingLeg):
                 self.inbound.answer(leg)
+            self.playback.claim(leg)
+            if leg.listening:  # talking to an agent: the keys go to the far end as they are
+                leg.listening = False
+                media.listen_digits(leg.leg_id, None)
             if leg.held:
                 leg.held = False
                 self.bridges.forget_held(leg.leg_id)
@@ -73,6 +166,7 @@ class MediaActions:
         if leg.held:
             return
         leg.held = True
+        self.playback.claim(leg)
         self.bridges.hold(leg.leg_id)
         sound = self.state.sound("hold_music")
         if sound is not None:
@@ -96,16 +190,11 @@ class MediaActions:
         if isinstance(leg, IncomingLeg) and leg.state is LegState.INCOMING:
             self.inbound.early_media(leg)  # so the caller can hear the message before we reject
         leg.playing_then_hangup = True
-        sound = self.state.sound(sound_name)
 
-        def done() -> None:
+        def done(_after: AfterPrompt) -> None:
             if leg.ended:
                 return
-            leg.playing_then_hangup = False
-            self.state.emit(PlaybackFinished(leg.leg_id))
+            leg.playing_then_hangup = False  # PlaybackFinished went already (playback.py)
             self.teardown.hang_up(leg, sound_name, report=True)
 
-        if sound is None:
-            self.state.later(done)
-        else:
-            media.play(leg.leg_id, sound, on_done=done)
+        self.playback.play(leg, (Sound(sound_name),), AfterPrompt.HANG_UP, done)

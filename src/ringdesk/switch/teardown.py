@@ -8,7 +8,13 @@ from collections.abc import Callable
 from typing import assert_never
 
 from ringdesk.core.model import FailureReason
-from ringdesk.core.telephony import QUEUE_FULL, LegFailed, LegHungUp, PlaybackFinished
+from ringdesk.core.telephony import (
+    QUEUE_FULL,
+    LegFailed,
+    LegHungUp,
+    PlaybackFinished,
+    VoicemailRecorded,
+)
 from ringdesk.sip.message import make_response
 from ringdesk.sip.transaction import build_cancel
 
@@ -112,8 +118,19 @@ class Teardown:
             build_cancel(txn.request), leg.peer, leg.tp, ignore_response, ignore_timeout
         )
 
+    def voicemail_done(self, leg: Leg) -> None:
+        """The caller's message is complete: its file in place, reported (VoicemailRecorded)."""
+        relative, leg.voicemail = leg.voicemail, None
+        media = self.state.media
+        if relative is None or media is None:
+            return
+        seconds = media.stop_recording(leg.leg_id)
+        self.state.emit(VoicemailRecorded(leg.leg_id, relative, seconds))
+
     def end_leg(self, leg: Leg, cause: str, *, report: bool) -> None:
         was_playing = leg.playing_then_hangup
+        if leg.voicemail is not None:  # the caller hung up after speaking: the message stands
+            self.voicemail_done(leg)
         self.release(leg)
         if report:
             if was_playing:

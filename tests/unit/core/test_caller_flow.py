@@ -8,7 +8,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ringdesk.core.commands import SetStatus
-from ringdesk.core.events import CallEnded, CallQueued, CallRouted, TicketOpened
+from ringdesk.core.events import (
+    CallEnded,
+    CallQueued,
+    CallRouted,
+    TicketOpened,
+    VoicemailLeft,
+)
 from ringdesk.core.hours import Holiday, OpeningHours, WeeklyRange, is_open, next_change
 from ringdesk.core.model import (
     AgentStatus,
@@ -24,8 +30,10 @@ from ringdesk.core.telephony import (
     Originate,
     PlayPrompt,
     PlayThenHangUp,
+    RecordVoicemail,
     RingAgent,
     StartQueueMusic,
+    VoicemailRecorded,
 )
 
 from .harness import AGENTS, ALICE, BOB, SALES, SUPPORT, Desk
@@ -311,3 +319,52 @@ def test_wait_words() -> None:
     assert wait_words(65 * 60) == "about an hour"
     assert wait_words(3 * 3600) == "more than 3 hours"
     assert position_text(4, None) == "You are number 4 in the queue."
+
+
+# ---- voicemail ------------------------------------------------------------------------------
+
+
+def test_closed_with_voicemail_records_a_message_that_becomes_a_ticket() -> None:
+    desk = _closed_desk(closed_action=ClosedAction.VOICEMAIL, voicemail_max_seconds=60.0)
+    call, cust = desk.arrive()
+    record = desk.phone.last(RecordVoicemail)
+    assert record == RecordVoicemail(call, cust, (Sound("voicemail.1"),), 60.0)
+    desk.now += 20
+    desk.tel(VoicemailRecorded(cust, f"voicemail/{call}.wav", 14.5))
+    left = desk.of(VoicemailLeft)[-1]
+    assert (left.call_id, left.service_id, left.customer_number) == (call, 1, "5551234")
+    assert (left.path, left.seconds) == (f"voicemail/{call}.wav", 14.5)
+    assert [step for _, step in left.path_steps] == [
+        "Customer Support closed",
+        "Voicemail of Customer Support",
+    ]
+    desk.tel(desk.phone.hung_up(cust))
+    ended = desk.of(CallEnded)[-1]
+    assert (ended.outcome, ended.ended_by) == (CallOutcome.VOICEMAIL, "customer")
+    assert desk.engine.calls() == []
+
+
+def test_a_hang_up_at_the_beep_leaves_no_voicemail_ticket() -> None:
+    desk = _closed_desk(closed_action=ClosedAction.VOICEMAIL)
+    call, cust = desk.arrive()
+    desk.tel(VoicemailRecorded(cust, f"voicemail/{call}.wav", 0.4))
+    desk.tel(desk.phone.hung_up(cust))
+    assert desk.of(VoicemailLeft) == []
+    assert desk.of(CallEnded)[-1].outcome is CallOutcome.ABANDONED
+
+
+def test_a_menu_choice_leads_to_a_service_voicemail() -> None:
+    menu = replace(MAIN, choices=(*MAIN.choices, ("8", MenuChoice(MenuAction.VOICEMAIL, 2))))
+    entry = replace(SUPPORT, menu_id=1)
+    desk = Desk(services=[entry, SALES], menus=[menu, BILLING])
+    call, cust = desk.arrive()
+    desk.key(cust, "8")
+    assert desk.phone.last(RecordVoicemail).greeting == (Sound("voicemail.2"),)
+    desk.key(cust, "1")  # keys while recording change nothing (# ends it in the switch)
+    assert desk.engine.call(call).state == "voicemail"
+    desk.tel(VoicemailRecorded(cust, "voicemail/x.wav", 5.0))
+    assert desk.of(VoicemailLeft)[-1].service_id == 2
+    assert [r.detail for r in desk.of(CallRouted)][-2:] == [
+        "Pressed 8: voicemail of Sales",
+        "Voicemail of Sales",
+    ]

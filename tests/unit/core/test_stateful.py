@@ -46,7 +46,7 @@ from ringdesk.core.model import (
     Strategy,
 )
 from ringdesk.core.records import CallRecord
-from ringdesk.core.telephony import Originate, PhoneRegistered, RingAgent
+from ringdesk.core.telephony import Originate, PhoneRegistered, RingAgent, VoicemailRecorded
 
 from .harness import SALES, SUPPORT, Desk
 
@@ -65,6 +65,7 @@ MENUS = (
             ("1", MenuChoice(MenuAction.QUEUE, 1)),
             ("2", MenuChoice(MenuAction.QUEUE, 2)),
             ("3", MenuChoice(MenuAction.MENU, 2)),
+            ("8", MenuChoice(MenuAction.VOICEMAIL, 1)),
             ("9", MenuChoice(MenuAction.REPEAT)),
             ("0", MenuChoice(MenuAction.HANG_UP)),
         ),
@@ -263,6 +264,12 @@ class CallCenter(RuleBasedStateMachine):
         if leg is not None:
             self.desk.key(leg, digit)
 
+    @rule(pick=st.integers(0, 20), seconds=st.sampled_from([0.5, 12.0]))
+    def message_recorded(self, pick: int, seconds: float) -> None:
+        leg = self._customer_leg(pick)
+        if leg is not None:
+            self.desk.tel(VoicemailRecorded(leg, "voicemail/x.wav", seconds))
+
     @rule(pick=st.integers(0, 20))
     def prompt_finishes(self, pick: int) -> None:
         leg = self._customer_leg(pick)
@@ -415,7 +422,9 @@ class CallCenter(RuleBasedStateMachine):
         for call in self._calls():
             if call.direction != "inbound" or call.connected_at is not None:
                 continue
-            if call.state.value == "in_menu":
+            if call.state.value == "voicemail":
+                assert call.id not in queued
+            elif call.state.value == "in_menu":
                 assert call.menu_id in self.desk.engine._state.menus and call.flow_timer, call
                 assert call.id not in queued
             else:
@@ -460,6 +469,7 @@ def _random_step(machine: CallCenter, rng: random.Random) -> None:
         lambda: machine.call_arrives(rng.choice([1, 2])),
         lambda: machine.caller_presses(rng.randrange(20), rng.choice("0123456789*#")),
         lambda: machine.prompt_finishes(rng.randrange(20)),
+        lambda: machine.message_recorded(rng.randrange(20), rng.choice([0.5, 12.0])),
         lambda: machine.switch_reports(
             rng.randrange(20),
             rng.choice(["answered", "hung_up", "failed", "ringing"]),
@@ -514,5 +524,6 @@ def test_long_random_walks_keep_the_invariants() -> None:
         seen.update(type(e).__name__ for e in machine.desk.events)
     # the walks must really reach the deep states, or they prove nothing
     kinds = ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred", "CallRouted")
+    kinds = (*kinds, "VoicemailLeft")
     for kind in (*kinds, "ConsultationHeld", "ConsultationResumed"):
         assert seen[kind] > 0, (kind, seen)

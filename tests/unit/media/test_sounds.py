@@ -122,14 +122,15 @@ def test_validate_wav_accepts_good_files() -> None:
 
 def test_default_sounds_are_generated_valid_and_idempotent(tmp_path: Path) -> None:
     paths = sounds.generate_defaults(tmp_path)
-    assert set(paths) == {"hold_music", "queue_music", "force_disconnect", "overflow"}
+    assert set(paths) == {"hold_music", "queue_music", "force_disconnect", "overflow", "beep"}
     stamps = {}
     for name, path in paths.items():
         data = path.read_bytes()
         sounds.validate_wav(data)
         info = sounds.wav_info(data)
         assert (info.rate, info.channels, info.sample_width) == (8000, 1, 2)
-        assert 2.0 <= info.seconds <= 15.0, name
+        # The beep before a voicemail is short; music and messages last a while.
+        assert (0.3 <= info.seconds <= 1.0) if name == "beep" else (2.0 <= info.seconds <= 15.0)
         samples = sounds.read_wav(data)
         peak = max(abs(s) for s in samples)
         assert 3000 < peak < 32767, name  # audible, never clipped

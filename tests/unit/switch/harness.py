@@ -37,6 +37,7 @@ class FakeMedia:
     endpoints: dict[str, FakeEndpoint] = field(default_factory=dict)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     on_done: dict[str, Callable[[], None]] = field(default_factory=dict)
+    digit_listeners: dict[str, Callable[[str], None] | None] = field(default_factory=dict)
     next_port: int = 40000
 
     async def open_endpoint(self, leg_id: str) -> FakeEndpoint:
@@ -44,6 +45,14 @@ class FakeMedia:
         ep = FakeEndpoint(leg_id, self.next_port)
         self.endpoints[leg_id] = ep
         return ep
+
+    async def wait_call(self, call: tuple[str, ...], timeout: float = 2.0) -> None:
+        """Wait until the switch has asked for `call` (prompts are resolved in a task)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while call not in self.calls:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the switch never asked for {call}: {self.calls}")
+            await asyncio.sleep(0.005)
 
     def bridge(self, leg_a: str, leg_b: str) -> None:
         self.calls.append(("bridge", leg_a, leg_b))
@@ -66,8 +75,19 @@ class FakeMedia:
     def stop_play(self, leg_id: str) -> None:
         self.calls.append(("stop_play", leg_id))
 
+    def listen_digits(self, leg_id: str, on_digit: Callable[[str], None] | None) -> None:
+        self.calls.append(("listen", leg_id, str(on_digit is not None)))
+        self.digit_listeners[leg_id] = on_digit
+
     def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
         self.calls.append(("record", leg_a, leg_b))
+
+    def record_leg(self, leg_id: str, path: Path) -> None:
+        self.calls.append(("record_leg", leg_id, path.name))
+
+    def stop_recording(self, leg_id: str) -> float:
+        self.calls.append(("stop_recording", leg_id))
+        return 3.0
 
     def close_endpoint(self, leg_id: str) -> None:
         self.calls.append(("close", leg_id))
@@ -92,7 +112,8 @@ class FakeDirectory:
             path = sounds_dir / f"{name}.wav"
             path.write_bytes(b"RIFF")
             sounds[name] = path
-        self.media_settings = MediaSettings(sounds=sounds)
+        # As if an admin had uploaded them: played as they are, never spoken (playback.py).
+        self.media_settings = MediaSettings(sounds=sounds, uploads=frozenset(sounds))
 
     def sip_domain(self) -> str:
         return "ringdesk.local"

@@ -387,7 +387,7 @@ async def test_play_then_hang_up(rig: Rig) -> None:
         "ACK", f"sip:5550100@{rig.addr[0]}", call_id="force-1", to=ok.headers.get("to")
     )
     rig.switch.execute(PlayThenHangUp(arrived.call_id, arrived.leg_id, "force_disconnect"))
-    assert ("play", arrived.leg_id, "force_disconnect.wav", "False") in rig.media.calls
+    await rig.media.wait_call(("play", arrived.leg_id, "force_disconnect.wav", "False"))
     early = await customer.quiet(0.3)
     assert not any(d.startswith(b"BYE") for d in early)  # no BYE before the message played
     rig.media.on_done[arrived.leg_id]()
@@ -699,7 +699,7 @@ async def test_overflow_message_to_a_queued_caller_then_480(rig: Rig) -> None:
     rig.switch.execute(PlayThenHangUp(arrived.call_id, arrived.leg_id, "overflow"))
     early = await customer.expect_response(183)  # so the message can be heard unanswered
     assert early.body
-    assert ("play", arrived.leg_id, "overflow.wav", "False") in rig.media.calls
+    await rig.media.wait_call(("play", arrived.leg_id, "overflow.wav", "False"))
     rig.media.on_done[arrived.leg_id]()
     final = await customer.expect_response(480)
     assert final.to_addr.tag == early.to_addr.tag

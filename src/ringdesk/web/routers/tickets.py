@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import FileResponse
 
 from ringdesk.live.shapes import Customer, Ticket, customer_json, ticket_json
 from ringdesk.store import customers, tickets
 from ringdesk.store import models as m
 from ringdesk.store.unit import Db
 from ringdesk.web.auth import Principal, RuntimeDep, User
-from ringdesk.web.errors import found
+from ringdesk.web.errors import ApiError, found
 from ringdesk.web.responses import TicketPage
 from ringdesk.web.schemas import CustomerBody, CustomerPatch, TicketPatch
 
@@ -58,6 +59,25 @@ def list_tickets(
 def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
     with runtime.db() as db:
         return ticket_json(tickets.read(db, _ticket(db, user, ticket_id), timeline=True))
+
+
+@router.get(
+    "/tickets/{ticket_id}/recordings/{recording_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}, "description": "The recording's WAV"}},
+)
+def get_recording(ticket_id: Id, recording_id: Id, user: User, runtime: RuntimeDep) -> FileResponse:
+    """A voicemail kept with the ticket, for whoever may see the ticket."""
+    with runtime.db() as db:
+        _ticket(db, user, ticket_id)
+        found_ = tickets.recording(db, ticket_id=ticket_id, recording_id=recording_id)
+        row = found(found_, f"No recording {recording_id} on ticket {ticket_id}.")
+        relative = row.path
+    data_dir = runtime.settings.data_dir.resolve()
+    path = (data_dir / relative).resolve()
+    if not path.is_relative_to(data_dir) or not path.is_file():
+        raise ApiError(404, "not_found", f"The recording {recording_id} is missing on disk.")
+    return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "private"})
 
 
 @router.patch("/tickets/{ticket_id}")

@@ -94,6 +94,22 @@ export function timeOfDay(iso) {
   return t ? timeOnly.format(new Date(t)) : "–";
 }
 
+const weekdayTime = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+/**
+ * "Open" or "Closed", with when that changes ("closes Tue 17:00", "opens Thu 09:00").
+ * @param {{open: boolean, next_change: string|null}} svc
+ */
+export function openText(svc) {
+  const t = ms(svc.next_change);
+  const change = t ? ` (${svc.open ? "closes" : "opens"} ${weekdayTime.format(new Date(t))})` : "";
+  return `${svc.open ? "Open" : "Closed"}${change}`;
+}
+
 export const TICKET_STATUSES = [
   ["open", "Open"],
   ["pending", "Pending"],

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, render } from "../dom.js";
-import { percent, shortDuration, statusLabel } from "../format.js";
+import { openText, percent, shortDuration, statusLabel } from "../format.js";
 import * as state from "../state.js";
 import { tickNow } from "../ui/ticker.js";
 import { errorText } from "../ui/toast.js";
@@ -179,10 +179,16 @@ function queues(rows) {
               h("h3", null, q.service_name),
               h(
                 "p",
+                { class: `queue-hours ${q.open === false ? "is-closed" : "is-open"}` },
+                openText({ open: q.open !== false, next_change: q.next_change || null }),
+              ),
+              h(
+                "p",
                 { class: "queue-numbers" },
                 h("span", { class: "queue-waiting" }, String(q.waiting || 0)),
                 h("span", null, " waiting · longest "),
                 h("span", null, shortDuration(q.longest_wait_seconds || 0)),
+                q.in_menu ? h("span", null, ` · ${q.in_menu} in the menu`) : null,
               ),
               (q.calls || []).length
                 ? h(

@@ -2,7 +2,7 @@
 // status, customer). Saving is explicit; every keystroke is also kept as a draft in localStorage
 // so typed notes survive a reload, a crash or a new call taking over the screen.
 
-import { ApiError, api } from "../api.js";
+import { ApiError, api, getBlob } from "../api.js";
 import { field, h, render, select } from "../dom.js";
 import {
   TICKET_STATUSES,
@@ -271,6 +271,41 @@ export async function ticketView(main, params) {
     }
   }
 
+  /** @type {Map<number, HTMLElement>} one player per recording, kept across re-renders */
+  const players = new Map();
+
+  /** @param {{id: number, kind: string, seconds: number, url: string}[]} recordings */
+  function recordingsCard(recordings) {
+    if (!recordings.length) return null;
+    return h(
+      "section",
+      { class: "card", "aria-labelledby": "recordings-title" },
+      h("h2", { id: "recordings-title" }, "Recordings"),
+      recordings.map((r) => {
+        let player = players.get(r.id);
+        if (!player) {
+          const audio = /** @type {HTMLAudioElement} */ (
+            h("audio", { controls: true, preload: "none", dataset: { recording: String(r.id) } })
+          );
+          // The API wants the bearer token, which an <audio src> cannot send: fetched once.
+          getBlob(r.url)
+            .then((blob) => {
+              audio.src = URL.createObjectURL(blob);
+            })
+            .catch((err) => toast(errorText(err), "error"));
+          player = h(
+            "div",
+            { class: "recording" },
+            h("p", null, `${kindLabel(r.kind)} · ${shortDuration(r.seconds)}`),
+            audio,
+          );
+          players.set(r.id, player);
+        }
+        return player;
+      }),
+    );
+  }
+
   const statusBadge = h("span", { class: "badge" });
   function renderSide() {
     // The saved status, in the heading.
@@ -310,6 +345,7 @@ export async function ticketView(main, params) {
           h("dd", null, ticket.outcome ? kindLabel(ticket.outcome) : "–"),
         ),
       ),
+      recordingsCard(ticket.recordings || []),
       h(
         "section",
         { class: "card", "aria-labelledby": "timeline-title" },

@@ -3,8 +3,8 @@
 // what the server says.
 
 import { h, render } from "../dom.js";
-import { clearNotice, cti, notify } from "../cti.js";
-import { statusLabel } from "../format.js";
+import { clearNotice, cti, notify, refreshState } from "../cti.js";
+import { ms, openText, statusLabel } from "../format.js";
 import * as state from "../state.js";
 import { tickNow } from "../ui/ticker.js";
 import { NOTIFY_WHY, askNotifications, ringtoneSettings, startAlerts, stopAlerts } from "./alerts.js";
@@ -261,6 +261,36 @@ function loggedOut(me) {
   ];
 }
 
+let hoursTimer = 0;
+
+/**
+ * The agent's services, open or closed now (opening hours, holidays); the state is fetched
+ * again when the next one opens or closes, so the line never goes stale.
+ * @param {{service_id: number, name: string, open: boolean, next_change: string|null}[]} services
+ */
+function serviceHours(services) {
+  window.clearTimeout(hoursTimer);
+  const changes = services.map((x) => ms(x.next_change)).filter((t) => t > 0);
+  if (changes.length) {
+    const wait = Math.min(...changes) - Date.now() + 1000;
+    if (wait < 2 ** 31 - 1) hoursTimer = window.setTimeout(() => void refreshState(), Math.max(wait, 1000));
+  }
+  if (!services.some((x) => x.next_change || !x.open)) return null; // always open: nothing to say
+  return h(
+    "ul",
+    { class: "service-hours", "aria-label": "Your services" },
+    services.map((x) =>
+      h(
+        "li",
+        { class: x.open ? "is-open" : "is-closed", dataset: { service: String(x.service_id) } },
+        h("span", null, x.name),
+        " ",
+        h("span", { class: "muted" }, openText(x)),
+      ),
+    ),
+  );
+}
+
 /** @param {any} s */
 function statusBlock(s) {
   const label = statusLabel(s.status, s.status_label);
@@ -290,6 +320,7 @@ function statusBlock(s) {
       ? h("p", { class: "muted small" }, "Finish the ticket, then choose Ready for the next call.")
       : null,
     s.phone_registered ? h("p", { class: "phone-ok" }, "Phone registered") : null,
+    serviceHours(s.services || []),
     statusMenu({
       chosen: s.chosen || s.status,
       disabled: false,
