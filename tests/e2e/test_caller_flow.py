@@ -17,7 +17,7 @@ from ringdesk.media.speech import Speech
 from tests.e2e.agents import AdminApi
 from tests.e2e.conftest import SERVICE_ID, Rig
 from tests.support.dtmf import dtmf_pcap
-from tests.support.rtp import match_audio, read_wav
+from tests.support.rtp import match_audio, read_wav, samples_to_frames
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,10 @@ def test_menu_keys_by_telephone_event_sip_info_and_inband_tones_reach_the_chosen
     # Three SIPp callers choose Sales, each keying 2 its own way.
     by_event = rig.sipp_customer(pcap=dtmf_pcap(tmp_path / "rfc4733.pcap", "2", mode="rfc4733"))
     by_info = rig.sipp_customer(info_digit="2", info_delay_ms=1500)
-    in_band = rig.sipp_customer(pcap=dtmf_pcap(tmp_path / "inband.pcap", "2", mode="inband"))
+    # This one offers no telephone-event (a trunk that sends neither): its keys are tones.
+    in_band = rig.sipp_customer(
+        pcap=dtmf_pcap(tmp_path / "inband.pcap", "2", mode="inband"), telephone_events=False
+    )
     for each in (by_event, by_info, in_band):
         each.wait_answered()
     admin.wait_queue(sales, 3, timeout=30)
@@ -128,7 +131,6 @@ def test_closed_hours_and_a_holiday_play_the_closed_message_then_open_hours_queu
     admin.call(
         "PUT",
         f"/api/admin/cti/prompts/closed.{SERVICE_ID}",
-        expect=204,
         json={"text": "Support is closed today. Goodbye."},
     )
     message = read_wav(admin.sound(f"closed.{SERVICE_ID}"))
@@ -170,3 +172,39 @@ def test_the_position_is_announced_at_join_over_the_queue_music(rig: Rig, tmp_pa
     for each in (first, second):
         each.hang_up()
         assert each.wait_ended() == "cancelled"
+
+
+def test_a_voicemail_left_when_closed_becomes_a_ticket_with_the_recording(rig: Rig) -> None:
+    admin = rig.admin()
+    admin.call(
+        "PATCH",
+        f"/api/admin/services/{SERVICE_ID}",
+        json={"closed_action": "voicemail", "voicemail_max_seconds": 30},
+    )
+    today = dt.datetime.now(ZoneInfo("UTC")).date().isoformat()
+    _hours(admin, weekly=[], holidays=[{"name": "Today", "first": today, "last": today}])
+    greeting = read_wav(admin.sound(f"voicemail.{SERVICE_ID}"))
+    customer, rtp = rig.customer(send=False)
+    customer.wait_answered()  # voicemail answers
+    rtp.wait_matching(greeting, frames=40, min_loud=20)
+    rtp.wait_quiet(quiet_for=0.5)  # the greeting and the beep are over: recording
+    rtp.send_samples(rig.signal("customer"))  # the caller speaks for 3 s, then hangs up
+    time.sleep(3.0)
+    customer.hang_up()
+    assert customer.wait_ended() == "by_customer"
+
+    alice = rig.agent("alice")  # an agent of the service: the ticket is in her list
+    deadline = time.monotonic() + 10
+    while not (found := [t for t in alice.tickets() if t["outcome"] == "voicemail"]):
+        assert time.monotonic() < deadline, alice.tickets()
+        time.sleep(0.2)
+    ticket = alice.ticket(found[0]["id"])
+    assert ticket["agent_id"] is None and ticket["direction"] == "inbound"
+    kinds = [t["kind"] for t in ticket["timeline"]]
+    assert kinds[:3] == ["route", "route", "voicemail"], ticket["timeline"]
+    (recording,) = ticket["recordings"]
+    assert recording["kind"] == "voicemail" and 2.0 <= recording["seconds"] <= 6.0, recording
+    wav = alice.call("GET", recording["url"])
+    assert isinstance(wav, bytes) and wav[:4] == b"RIFF"
+    heard = match_audio(samples_to_frames(read_wav(wav)), rig.signal("customer"))
+    assert heard.matched_loud >= 50, f"the recording holds what the caller said: {heard}"

@@ -317,15 +317,17 @@ class Customer:
         media_host: str | None = None,
         info_digit: str | None = None,
         info_delay_ms: int = 1000,
+        telephone_events: bool = True,
     ) -> None:
         """`info_digit`: a key sent in a SIP INFO `info_delay_ms` after the call is answered
-        (a menu answers it). `transport` tcp: SIPp connects over TCP (then only the switch can
-        end the call: the hang-up MESSAGE goes over UDP). `source`: the address it calls from (the test carrier,
-        a trunk source of the test servers; anything else is untrusted). `extra_headers`: lines
-        added to the INVITE (e.g. a P-Asserted-Identity). `media_host`: the address in its SDP
-        (default: loopback of the source's family)."""
+        (a menu answers it). `telephone_events` False: no RFC 4733 in its SDP. `transport` tcp: SIPp connects over TCP (then only the switch can
+        end the call: the hang-up MESSAGE goes over UDP). `source`: the address it calls from
+        (the test carrier, a trunk source of the test servers; anything else is untrusted).
+        `extra_headers`: lines added to the INVITE (e.g. a P-Asserted-Identity). `media_host`:
+        the address in its SDP (default: loopback of the source's family)."""
         replace = {"__PCAP__": str(pcap)} if pcap else {}
         replace["__EXTRA_HEADERS__\n"] = extra_headers.replace("\r\n", "\n")
+        replace["__INFO_DELAY__"] = str(info_delay_ms)
         extra = ["-rtp_echo"] if echo else []
         if transport == "tcp":
             extra += ["-t", "t1"]
@@ -346,7 +348,6 @@ class Customer:
                 "codec_name": "PCMU" if codec == 0 else "PCMA",
                 "caller": caller,
                 "info_digit": info_digit or "",
-                "info_delay": str(info_delay_ms),
             },
             extra=extra,
             name=f"customer-{uuid.uuid4().hex[:6]}",
@@ -356,6 +357,9 @@ class Customer:
             text = re.sub(r"<!-- pcap:.*?:pcap -->", "", text, flags=re.S)
         if info_digit is None:
             text = re.sub(r"<!-- info:.*?:info -->", "", text, flags=re.S)
+        if not telephone_events:  # a caller (a trunk) that offers no RFC 4733: keys in-band
+            text = text.replace(" [codec] 101\n", " [codec]\n")
+            text = re.sub(r"\n *a=(rtpmap|fmtp):101 [^\n]*", "", text)
         self.sipp.scenario.write_text(text)
 
     @property
