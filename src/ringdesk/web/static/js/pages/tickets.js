@@ -163,7 +163,14 @@ function table(items) {
             ),
             h("td", { class: "mono" }, t.customer_number),
             h("td", null, t.customer ? t.customer.name : h("span", { class: "muted" }, "—")),
-            h("td", null, h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)")),
+            h(
+              "td",
+              null,
+              // A message a caller left: nobody has taken it yet, the list says so.
+              t.outcome === "voicemail" ? h("span", { class: "badge badge-voicemail" }, "Voicemail") : null,
+              t.outcome === "voicemail" ? " " : null,
+              h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)"),
+            ),
             h("td", null, t.agent_name || "—"),
             h("td", null, h("span", { class: `badge ticket-${t.status}` }, t.status)),
           ),
