@@ -320,11 +320,12 @@ class Customer:
         telephone_events: bool = True,
     ) -> None:
         """`info_digit`: a key sent in a SIP INFO `info_delay_ms` after the call is answered
-        (a menu answers it). `telephone_events` False: no RFC 4733 in its SDP. `transport` tcp: SIPp connects over TCP (then only the switch can
-        end the call: the hang-up MESSAGE goes over UDP). `source`: the address it calls from
-        (the test carrier, a trunk source of the test servers; anything else is untrusted).
-        `extra_headers`: lines added to the INVITE (e.g. a P-Asserted-Identity). `media_host`:
-        the address in its SDP (default: loopback of the source's family)."""
+        (a menu answers it). `telephone_events` False: no RFC 4733 in its SDP. `transport` tcp:
+        SIPp connects over TCP (then only the switch can end the call: the hang-up MESSAGE goes
+        over UDP). `source`: the address it calls from (the test carrier, a trunk source of the
+        test servers; anything else is untrusted). `extra_headers`: lines added to the INVITE
+        (e.g. a P-Asserted-Identity). `media_host`: the address in its SDP (default: loopback
+        of the source's family)."""
         replace = {"__PCAP__": str(pcap)} if pcap else {}
         replace["__EXTRA_HEADERS__\n"] = extra_headers.replace("\r\n", "\n")
         replace["__INFO_DELAY__"] = str(info_delay_ms)
