@@ -1,6 +1,6 @@
-"""A voicemail left out of hours reaches the service's agent as a ticket, and she plays it in
-the ticket page: the browser fetches the WAV with her session and the audio element plays it
-to the end."""
+"""A voicemail left out of hours reaches the service's agent as a ticket (announced in her
+open page, listed without a reload), and she plays it in the ticket page: the browser fetches
+the WAV with her session and the audio element plays it to the end."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def test_a_voicemail_ticket_plays_in_the_ticket_page(desk: Desk, tmp_path: Path)
         )
         assert hours.status_code == 200 and hours.json()["open_now"] is False, hours.text
 
+    # Alice (Support) has her ticket list open: the message reaches her without a reload.
+    desk.goto("/")
+    desk.login("alice")
+    desk.goto("/tickets")
+
     rtp, customer = customer_calls(server, tmp_path)
     customer.wait_answered()
     rtp.wait_packets(100)  # the greeting and the beep (2 s of it at least)
@@ -44,9 +49,7 @@ def test_a_voicemail_ticket_plays_in_the_ticket_page(desk: Desk, tmp_path: Path)
     customer.hang_up()
     assert customer.wait_ended() == "by_customer"
 
-    desk.goto("/")
-    desk.login("alice")
-    desk.goto("/tickets")
+    expect(desk.page.get_by_text("New voicemail from 5551234")).to_be_visible(timeout=10_000)
     row = desk.page.locator("tr", has=desk.page.locator(".badge-voicemail")).first
     expect(row).to_be_visible(timeout=10_000)
     row.get_by_role("link").first.click()

@@ -151,6 +151,9 @@ class Feeds:
         if body is None:
             return
         targets = {body["agent_id"]} if body["agent_id"] is not None else set()
+        if body["agent_id"] is None and body["service_id"] is not None:
+            # Nobody's yet (a voicemail): every agent of the service hears of it.
+            targets.update(self._sources.config().service_agents(body["service_id"]))
         if also is not None:
             targets.add(also)
         for user_id in targets:

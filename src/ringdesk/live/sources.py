@@ -38,6 +38,9 @@ class ConfigView(Protocol):
 
     def service_ids(self) -> list[int]: ...
 
+    def service_agents(self, service_id: int) -> list[int]:
+        """The agents with phone permission on the service."""
+
 
 @dataclass(frozen=True, slots=True)
 class LiveSources:

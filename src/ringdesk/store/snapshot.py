@@ -101,6 +101,9 @@ class Snapshot:
     def service_ids(self) -> list[int]:
         return [s.id for s in self.services]
 
+    def service_agents(self, service_id: int) -> list[int]:
+        return [a.id for a in self.agents if service_id in a.services]
+
     def service_hours(self, service_id: int) -> OpeningHours | None:
         for service in self.services:
             if service.id == service_id:

@@ -317,6 +317,9 @@ feed.onMessage((msg) => {
       }
       break;
     case "ticket_updated":
+      if (isNewVoicemail(msg.data)) {
+        toast(`New voicemail from ${msg.data.customer_number} for ${msg.data.service_name || "your service"}`);
+      }
       window.dispatchEvent(new CustomEvent("ringdesk:ticket", { detail: msg.data }));
       break;
     case "call_failed":
@@ -369,3 +372,14 @@ async function boot() {
 }
 
 void boot();
+
+/** Voicemail tickets already announced (each is updated again when the call ends). */
+const announcedVoicemails = new Set();
+
+/** @param {any} ticket */
+function isNewVoicemail(ticket) {
+  if (!ticket || ticket.agent_id != null || ticket.outcome !== "voicemail") return false;
+  if (announcedVoicemails.has(ticket.id)) return false;
+  announcedVoicemails.add(ticket.id);
+  return true;
+}
