@@ -68,7 +68,7 @@ vendor-jssip: $(JS_STAMP)
 TEST_WORKERS ?= 3
 
 test: $(STAMP) deps lint typecheck layers js
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=40
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

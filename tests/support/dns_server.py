@@ -26,6 +26,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from tests.support.rtp import free_udp_tcp_port
+
 
 class DnsServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -131,12 +133,28 @@ class DnsServer:
         self._loop = loop
         self._stop = asyncio.Event()
         server = self
-        # UDP first on a random port, then TCP on the same port (for truncated answers).
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(server), local_addr=(self.host, 0)
-        )
-        self.port = transport.get_extra_info("sockname")[1]
-        tcp = await asyncio.start_server(self._tcp_client, self.host, self.port)
+        # UDP and TCP on one port (TCP for truncated answers), from this worker's block of test
+        # ports: an ephemeral UDP port may be some connection's TCP port already, so a port is
+        # tried again when either bind fails.
+        for attempt in range(20):
+            port = free_udp_tcp_port()
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _Udp(server), local_addr=(self.host, port)
+                )
+            except OSError:
+                continue
+            try:
+                tcp = await asyncio.start_server(self._tcp_client, self.host, port)
+            except OSError:
+                transport.close()
+                if attempt == 19:
+                    raise
+                continue
+            break
+        else:
+            raise RuntimeError("the test DNS server found no free port")
+        self.port = port
         self._ready.set()
         try:
             await self._stop.wait()
