@@ -22,6 +22,8 @@ ORDER = [
     "webrtc_srtp",
     "webrtc_calls",
     "sip_cps",
+    "dtmf",
+    "menu_keys",
 ]
 
 

@@ -183,6 +183,11 @@ def test_a_voicemail_left_when_closed_becomes_a_ticket_with_the_recording(rig: R
     )
     today = dt.datetime.now(ZoneInfo("UTC")).date().isoformat()
     _hours(admin, weekly=[], holidays=[{"name": "Today", "first": today, "last": today}])
+    admin.call(  # a short greeting: the test's time goes to the message
+        "PUT",
+        f"/api/admin/cti/prompts/voicemail.{SERVICE_ID}",
+        json={"text": "Leave a message after the tone."},
+    )
     greeting = read_wav(admin.sound(f"voicemail.{SERVICE_ID}"))
     customer, rtp = rig.customer(send=False)
     customer.wait_answered()  # voicemail answers
