@@ -283,33 +283,62 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
             return
-        phones = dict(zip(("p1", "p2", "p3"), phone_forms(e.customer_number), strict=True))
-        customers = self._sql.rows(conn, "customers_by_phone", phones)
         connected_at = call.connected_at if call else None
-        params = {
-            "call_id": e.call_id,
-            "service_id": e.service_id,
-            "direction": str(e.direction),
-            "customer_number": e.customer_number[:32],
-            "customer_id": customers[0][0] if len(customers) == 1 else None,
-            "agent_id": e.agent_id,
-            "at": e.at,
-            "connected_at": connected_at,
-        }
-        ticket_id = int(self._sql.rows(conn, "insert_ticket", params)[0][0])
-        if call is None:
-            call = self._remember(e.call_id, _Call(record_id=None))
-        call.ticket_id = ticket_id
-        if call.record_id is not None:
-            self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
+        ticket_id = self._insert_ticket(
+            conn,
+            call,
+            e.call_id,
+            e.service_id,
+            str(e.direction),
+            e.customer_number,
+            e.agent_id,
+            e.at,
+            connected_at,
+            e.path,
+        )
         verb = "Inbound call from" if e.direction == "inbound" else "Outbound call to"
-        for at, step in e.path:  # the caller's way here: menus heard, keys chosen
-            self._event(conn, ticket_id, at, "route", step)
         self._event(conn, ticket_id, e.at, "opened", f"{verb} {e.customer_number}")
         if connected_at is not None:
             name = self._agent_name(conn, e.agent_id)
             self._event(conn, ticket_id, connected_at, "connected", f"Connected with {name}")
         out.tickets_opened.append((ticket_id, e.agent_id))
+
+    def _insert_ticket(
+        self,
+        conn: Connection,
+        call: _Call | None,
+        call_id: str,
+        service_id: int,
+        direction: str,
+        number: str,
+        agent_id: int | None,
+        at: float,
+        connected_at: float | None,
+        path: tuple[tuple[float, str], ...],
+    ) -> int:
+        """The ticket's row (its customer matched by number), linked to the call record, with
+        the caller's way here (menus heard, keys chosen) at the head of its timeline."""
+        phones = dict(zip(("p1", "p2", "p3"), phone_forms(number), strict=True))
+        customers = self._sql.rows(conn, "customers_by_phone", phones)
+        params = {
+            "call_id": call_id,
+            "service_id": service_id,
+            "direction": direction,
+            "customer_number": number[:32],
+            "customer_id": customers[0][0] if len(customers) == 1 else None,
+            "agent_id": agent_id,
+            "at": at,
+            "connected_at": connected_at,
+        }
+        ticket_id = int(self._sql.rows(conn, "insert_ticket", params)[0][0])
+        if call is None:
+            call = self._remember(call_id, _Call(record_id=None))
+        call.ticket_id = ticket_id
+        if call.record_id is not None:
+            self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
+        for step_at, step in path:
+            self._event(conn, ticket_id, step_at, "route", step)
+        return ticket_id
 
     def _on_voicemail(self, conn: Connection, e: ev.VoicemailLeft, out: Recorded) -> None:
         """A ticket for the service's agents (nobody's yet), with the caller's way, the message
@@ -317,26 +346,18 @@ class Recorder:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
             return
-        phones = dict(zip(("p1", "p2", "p3"), phone_forms(e.customer_number), strict=True))
-        customers = self._sql.rows(conn, "customers_by_phone", phones)
-        params = {
-            "call_id": e.call_id,
-            "service_id": e.service_id,
-            "direction": "inbound",
-            "customer_number": e.customer_number[:32],
-            "customer_id": customers[0][0] if len(customers) == 1 else None,
-            "agent_id": None,
-            "at": e.at,
-            "connected_at": None,
-        }
-        ticket_id = int(self._sql.rows(conn, "insert_ticket", params)[0][0])
-        if call is None:
-            call = self._remember(e.call_id, _Call(record_id=None))
-        call.ticket_id = ticket_id
-        if call.record_id is not None:
-            self._sql.run(conn, "call_ticket", {"rid": call.record_id, "tid": ticket_id})
-        for at, step in e.path_steps:
-            self._event(conn, ticket_id, at, "route", step)
+        ticket_id = self._insert_ticket(
+            conn,
+            call,
+            e.call_id,
+            e.service_id,
+            "inbound",
+            e.customer_number,
+            None,
+            e.at,
+            None,
+            e.path_steps,
+        )
         detail = f"Voicemail from {e.customer_number} ({round(e.seconds)} s)"
         self._event(conn, ticket_id, e.at, "voicemail", detail)
         params = {"tid": ticket_id, "path": e.path[:300], "seconds": e.seconds, "at": e.at}
