@@ -91,6 +91,8 @@ class Settings:
     media_timeout: float = 60.0  # seconds without RTP/RTCP from an answered leg; 0: never
     # OPTIONS to phones registered over UDP every N s, to keep NAT mappings open; 0: off
     sip_keepalive: float = 25.0
+    # The shortest registration (Expires) the registrar accepts; shorter ones get 423
+    sip_min_expires: int = 60
     # RFC 4028 Session-Expires we offer and accept at most (switch/session_timer.py); 0: off
     sip_session_expires: float = 1800.0
     session_idle_seconds: float = DEFAULT_SESSION_IDLE
@@ -172,6 +174,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, network: bool) -> None:
         )
         parser.add_argument(
             "--media-timeout", type=float, help="seconds of no audio that end a call (60; 0: off)"
+        )
+        parser.add_argument(
+            "--sip-min-expires",
+            type=int,
+            help="shortest phone registration accepted, seconds (60; shorter: 423)",
         )
         parser.add_argument(
             "--sip-session-expires",
@@ -411,6 +418,13 @@ def load(args: argparse.Namespace | None = None, env: Mapping[str, str] | None =
             pick("sip_keepalive", "RINGDESK_SIP_KEEPALIVE", "25"),
             "RINGDESK_SIP_KEEPALIVE",
             zero_is_off=True,
+        ),
+        sip_min_expires=int(
+            _number(
+                pick("sip_min_expires", "RINGDESK_SIP_MIN_EXPIRES", "60"),
+                "RINGDESK_SIP_MIN_EXPIRES",
+                int,
+            )
         ),
         sip_session_expires=_number(
             pick("sip_session_expires", "RINGDESK_SIP_SESSION_EXPIRES", "1800"),

@@ -109,6 +109,7 @@ class Rig:
         register: bool = True,
         tls: bool = False,
         sip_trace: bool = False,
+        regint: int = 60,
     ) -> Baresip:
         """The agent's desk phone (baresip), sending the agent's signal, registered; with
         `tls`, over TLS to the switch's TLS port, trusting the server's own certificate."""
@@ -129,6 +130,7 @@ class Rig:
             # Over TLS the switch offers SRTP to phones (SDES keys are private there).
             mediaenc="srtp" if tls else None,
             sip_trace=sip_trace,
+            regint=regint,
         )
         self._closers.append(phone.stop)
         phone.start()

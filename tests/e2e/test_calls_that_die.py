@@ -22,6 +22,7 @@ from tests.support.rtp import free_tcp_port
 
 pytestmark = pytest.mark.e2e
 INTERVAL = 6  # seconds, instead of the default 1800 (the flag lets tests go below 90)
+REFRESH = 10  # seconds: the TLS phone's registrations (--sip-min-expires lowered to match)
 
 
 @pytest.fixture
@@ -118,12 +119,14 @@ def test_after_a_crash_a_tls_phone_gets_its_bye_once_it_registers_again(
     request: pytest.FixtureRequest, tmp_path: Path, signals: dict[str, tuple[Path, list[int]]]
 ) -> None:
     # The same TLS port after the restart: the phone knows its registrar by address and port.
-    tls_args = ("--sip-tls-port", str(free_tcp_port()))
+    # Registrations of 10 s (the server's minimum lowered for it): the phone's next refresh
+    # comes within seconds of the restart.
+    tls_args = ("--sip-tls-port", str(free_tcp_port()), "--sip-min-expires", str(REFRESH))
     with running_rig(request, tmp_path, signals, tls_args) as rig:
         alice = rig.agent("alice")
         # baresip 1.0 does not register again when its connection drops, only at its next
-        # refresh: under a minute here (it asks for 60 s, the registrar's minimum).
-        phone = rig.phone("alice", tls=True)
+        # refresh.
+        phone = rig.phone("alice", tls=True, regint=REFRESH)
         alice.ready()
         mark = phone.mark()
         customer, _rtp, call = rig.connect_inbound("alice")
@@ -141,7 +144,7 @@ def test_after_a_crash_a_tls_phone_gets_its_bye_once_it_registers_again(
         killed = time.monotonic()
         rig.server.launch()
         assert customer.wait_ended(timeout=30) == "by_switch"  # UDP: its BYE at once
-        closed = phone.wait_event("CALL_CLOSED", since=mark, timeout=90)
+        closed = phone.wait_event("CALL_CLOSED", since=mark, timeout=REFRESH * 3)
         took = time.monotonic() - killed
         assert closed, "the TLS phone is still in the dead call"
         log = rig.server.log_tail(200)

@@ -102,6 +102,7 @@ class Runtime:
             media_timeout=self.settings.media_timeout or None,
             session_expires=self.settings.sip_session_expires or None,
             keepalive=self.settings.sip_keepalive or None,
+            min_expires=self.settings.sip_min_expires,
             srtp=SrtpOffer(phones=self.settings.srtp_phones, trunk=self.settings.srtp_trunk),
             tls=self.sip_tls,
             tls_port=self.settings.sip_tls_port or 0,

@@ -111,6 +111,7 @@ class Switch(RequestHandler):
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
         keepalive: float | None = KEEPALIVE_INTERVAL,
+        min_expires: int = 60,
         addresses: Addresses | None = None,
         media_addresses: Addresses | None = None,
         rtp_ports: tuple[int, int] = (20000, 40000),
@@ -136,6 +137,7 @@ class Switch(RequestHandler):
             tls_port=tls_port,
             addresses=addresses,
             media_addresses=media_addresses,
+            min_expires=min_expires,
         )
         self._owns_media = media is None
         self.registration = RegistrationService(

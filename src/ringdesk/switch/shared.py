@@ -70,6 +70,7 @@ class SwitchState:
         tls_port: int = 0,
         addresses: Addresses | None = None,
         media_addresses: Addresses | None = None,
+        min_expires: int = 60,
     ) -> None:
         self.host = host
         # What we advertise to each peer in Contact and Via (addresses) and in SDP
@@ -84,7 +85,7 @@ class SwitchState:
         self.media: Media | None = media
         self.stack = SipStack(host, port, handler, gate, tls=tls, tls_port=tls_port)
         self.stack.advertise = self.addresses.advertise
-        self.registrar = Registrar(on_change=self._registration_changed)
+        self.registrar = Registrar(on_change=self._registration_changed, min_expires=min_expires)
         # The trunk may be a host name: resolved for our socket's address families ('::'
         # serves both: a provider with only IPv4 addresses is reached from a dual-stack bind).
         self.resolver = TrunkResolver(

@@ -1,4 +1,4 @@
-"""The session timer setting: default, environment, flag (0 turns it off), bad values."""
+"""The session timer and registration minimum settings: default, environment, flag, bad values."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ def test_default_environment_and_flag() -> None:
 def test_a_bad_value_stops_the_start_with_its_name(value: str) -> None:
     with pytest.raises(SystemExit, match="RINGDESK_SIP_SESSION_EXPIRES"):
         _load([], {"RINGDESK_SIP_SESSION_EXPIRES": value})
+
+
+def test_the_registrars_minimum_is_a_whole_positive_number() -> None:
+    assert _load([], {}).sip_min_expires == 60
+    assert _load([], {"RINGDESK_SIP_MIN_EXPIRES": "30"}).sip_min_expires == 30
+    assert _load(["--sip-min-expires", "10"], {}).sip_min_expires == 10
+    for value in ("0", "1.5", "often"):
+        with pytest.raises(SystemExit, match="RINGDESK_SIP_MIN_EXPIRES"):
+            _load([], {"RINGDESK_SIP_MIN_EXPIRES": value})
