@@ -17,6 +17,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ringdesk.core.callback import PendingCallback
 from ringdesk.core.commands import (
     Answer,
     CancelConsultation,
@@ -33,10 +34,20 @@ from ringdesk.core.commands import (
     StartConsultation,
 )
 from ringdesk.core.errors import CoreError
-from ringdesk.core.events import CallEnded, PhoneReachabilityChanged, TicketOpened
+from ringdesk.core.events import (
+    CallbackAttempted,
+    CallbackClosed,
+    CallbackRequested,
+    CallEnded,
+    CallQueued,
+    CallRouted,
+    PhoneReachabilityChanged,
+    TicketOpened,
+)
 from ringdesk.core.model import (
     AgentConfig,
     AgentStatus,
+    CallState,
     CtiSettings,
     FailureReason,
     MenuAction,
@@ -46,7 +57,13 @@ from ringdesk.core.model import (
     Strategy,
 )
 from ringdesk.core.records import CallRecord
-from ringdesk.core.telephony import Originate, PhoneRegistered, RingAgent, VoicemailRecorded
+from ringdesk.core.telephony import (
+    CallArrived,
+    Originate,
+    PhoneRegistered,
+    RingAgent,
+    VoicemailRecorded,
+)
 
 from .harness import SALES, SUPPORT, Desk
 
@@ -76,6 +93,15 @@ MENUS = (
     MenuConfig(2, "Billing", (("1", MenuChoice(MenuAction.QUEUE, 2)),), max_tries=1),
 )
 TALKING_STATES = {"talking", "on_hold", "consulting"}
+# How a queued caller answers the callback offer (1 first): confirm the own number, key
+# another one, keep waiting, key an unusable one (asked again), or nothing more (timeouts).
+CALLBACK_KEYS = {
+    "own": "1",
+    "other": "25559876#1",
+    "star": "*",
+    "bad": "20900#",
+    "half": "",
+}
 
 
 class CallCenter(RuleBasedStateMachine):
@@ -89,6 +115,8 @@ class CallCenter(RuleBasedStateMachine):
         overflow=st.sampled_from(list(OverflowAction)),
         ready=st.lists(st.sampled_from(AGENT_IDS), unique=True),
         menus=st.booleans(),
+        callbacks=st.booleans(),
+        restored=st.integers(0, 2),
     )
     def start(
         self,
@@ -99,6 +127,8 @@ class CallCenter(RuleBasedStateMachine):
         overflow: OverflowAction,
         ready: list[int],
         menus: bool = True,
+        callbacks: bool = True,
+        restored: int = 0,
     ) -> None:
         cti = CtiSettings(
             pickup_seconds=20,
@@ -120,9 +150,44 @@ class CallCenter(RuleBasedStateMachine):
         sales = replace(SALES, menu_id=1) if menus else SALES
         if menus:
             support = replace(support, announce_position=True, announce_every_seconds=30.0)
+        if callbacks:
+            # Support's callbacks are tried twice, 30 s apart; Sales' three times, 60 s apart.
+            support = replace(
+                support, callback_enabled=True, callback_retry_seconds=30, callback_max_attempts=2
+            )
+            sales = replace(sales, callback_enabled=True, callback_retry_seconds=60)
+        self.support = support
         self.desk = Desk(cti, [support, sales], list(AGENTS), menus=list(MENUS))
         self.reachable = {a: False for a in AGENT_IDS}
         self.strategy = strategy
+        # Callbacks kept over a restart come back before anything else (store/recovery.py);
+        # the second in its retry delay after an attempt.
+        self.restored: list[str] = []
+        self.first_attempts: dict[str, int] = {}  # attempts a restored callback came back with
+        for n in range(restored):
+            pending = PendingCallback(
+                f"restored{n}",
+                1 + n % 2,
+                "5551234",
+                "5550100",
+                "5558000",
+                self.desk.now - 100,
+                self.desk.now - 90,
+                attempts=n,
+                next_try_at=self.desk.now + 25 if n else None,
+            )
+            self.desk.engine.restore_callback(pending)
+            self.restored.append(pending.call_id)
+            self.first_attempts[pending.call_id] = n
+        # What the events and actions said so far, tallied as they come (_tally).
+        self.joined: list[str] = list(self.restored)  # queue joins in order, restored first
+        self.ended: set[str] = set()
+        self.booked: set[str] = set(self.restored)
+        self.attempted: Counter[str] = Counter()
+        self.closed: Counter[str] = Counter()
+        self.placed: dict[str, list[Originate]] = {}
+        self.came: list[str] = []
+        self._tallied = (0, 0, 0)
         for agent in ready:
             self.gets_ready(agent)
 
@@ -247,9 +312,68 @@ class CallCenter(RuleBasedStateMachine):
         else:
             self._try(StartConsultation(agent, call_id, target_agent_id=to))
 
-    @rule(service=st.sampled_from([1, 2]))
-    def call_arrives(self, service: int) -> None:
-        self.desk.arrive(service_id=service)
+    @rule(service=st.sampled_from([1, 2]), caller=st.sampled_from(["5551234", "anonymous"]))
+    def call_arrives(self, service: int, caller: str = "5551234") -> None:
+        self.desk.arrive(caller, service_id=service)
+
+    def _offered_a_callback(self) -> list[CallRecord]:
+        """Queued callers who hear the callback offer (their service has callbacks)."""
+        services = self.desk.engine._state.services
+        return sorted(
+            (
+                c
+                for c in self._calls()
+                if c.state is CallState.QUEUED
+                and c.customer_leg is not None
+                and services[c.service_id].callback_enabled
+            ),
+            key=lambda c: c.id,
+        )
+
+    @precondition(lambda self: self._offered_a_callback())
+    @rule(pick=st.integers(0, 20), how=st.sampled_from(sorted(CALLBACK_KEYS)))
+    def caller_asks_for_a_callback(self, pick: int, how: str) -> None:
+        """1 in the queue, then the rest of a way through the setup (CALLBACK_KEYS)."""
+        callers = self._offered_a_callback()
+        if not callers:
+            return
+        leg = callers[pick % len(callers)].customer_leg
+        assert leg is not None
+        self.desk.key(leg, "1")
+        for digit in CALLBACK_KEYS[how]:
+            if leg not in self.desk.engine._state.legs:
+                break  # booked, or back in the queue with *: the rest is no setup key
+            self.desk.key(leg, digit)
+
+    def _dialled_customers(self) -> list[str]:
+        """The customer legs of callbacks being dialled now."""
+        return sorted(
+            c.customer_leg
+            for c in self._calls()
+            if c.callback is not None
+            and c.state is CallState.DIALING
+            and c.customer_leg is not None
+        )
+
+    @precondition(lambda self: self._dialled_customers())
+    @rule(
+        pick=st.integers(0, 5),
+        what=st.sampled_from(["answered", "answered", "failed", "hung_up"]),
+        reason=st.sampled_from(list(FailureReason)),
+    )
+    def called_back_customer_reports(self, pick: int, what: str, reason: FailureReason) -> None:
+        """The customer a callback rings picks up, does not answer (busy...), or declines."""
+        legs = self._dialled_customers()
+        if not legs:
+            return
+        leg = legs[pick % len(legs)]
+        phone = self.desk.phone
+        if what == "answered":
+            self.desk.tel(phone.answered(leg))
+        elif what == "failed":
+            self.desk.tel(phone.failed(leg, reason))
+        else:
+            self.desk.tel(phone.hung_up(leg))
 
     def _customer_leg(self, pick: int) -> str | None:
         legs = sorted(c.customer_leg for c in self._calls() if c.customer_leg is not None)
@@ -414,26 +538,119 @@ class CallCenter(RuleBasedStateMachine):
         for leg, call_id in self.desk.phone.live_legs.items():
             assert call_id in live or leg in relays, (leg, call_id)
 
+    def _tally(self) -> None:
+        """Take in the events, actions and switch reports since the last look."""
+        events, actions, emitted = self._tallied
+        desk = self.desk
+        for event in desk.events[events:]:
+            if isinstance(event, CallQueued):
+                self.joined.append(event.call_id)
+            elif isinstance(event, CallEnded):
+                self.ended.add(event.call_id)
+            elif isinstance(event, CallbackRequested):
+                self.booked.add(event.call_id)
+            elif isinstance(event, CallbackAttempted):
+                self.attempted[event.call_id] += 1
+            elif isinstance(event, CallbackClosed):
+                self.closed[event.call_id] += 1
+        for action in desk.phone.actions[actions:]:
+            if isinstance(action, Originate):
+                self.placed.setdefault(action.call_id, []).append(action)
+        for report in desk.phone.emitted[emitted:]:
+            if isinstance(report, CallArrived):
+                self.came.append(report.call_id)
+        self._tallied = (len(desk.events), len(desk.phone.actions), len(desk.phone.emitted))
+
+    def _timer_live(self, token: int) -> bool:
+        return token != 0 and token in self.desk.engine._state.timers._live  # peeked
+
     @invariant()
     def callers_are_never_lost(self) -> None:
-        """Every caller not yet with an agent is choosing in a menu that will time out, or
-        waits in its service's queue (once, in arrival order), or rings or reaches an agent."""
-        queued = {c.call_id: q.service_id for q in self.desk.engine.queues() for c in q.waiting}
+        """Every caller and callback is in exactly one place: waiting in its service's queue
+        (once), ringing agents, connecting or dialling with one, in a menu or the callback
+        setup with a timer to end it, in a callback's retry delay with its timer, talking, or
+        leaving a message; and every call that came (or came back after a restart) is either
+        still there or has ended, once."""
+        s = self.desk.engine._state  # peeked: the engine's own queues, legs and timers
+        members = {sid: set(q.ordered()) for sid, q in s.queues.items()}
+        in_queues = Counter(cid for ids in members.values() for cid in ids)
+        assert all(n == 1 for n in in_queues.values()), in_queues
         for call in self._calls():
-            if call.direction != "inbound" or call.connected_at is not None:
+            queued_in = [sid for sid, ids in members.items() if call.id in ids]
+            state = call.state
+            if state is CallState.QUEUED:
+                assert queued_in == [call.service_id], (call, queued_in)
+                assert not call.offered_to and call.agent_id is None, call
                 continue
-            if call.state.value == "voicemail":
-                assert call.id not in queued
-            elif call.state.value == "in_menu":
-                assert call.menu_id in self.desk.engine._state.menus and call.flow_timer, call
-                assert call.id not in queued
+            assert queued_in == [], (call, queued_in)
+            if call.direction != "inbound":
+                continue
+            if state is CallState.OFFERED:
+                assert call.offered_to, call
+                assert all(s.agents[a].offer == call.id for a in call.offered_to), call
+            elif state is CallState.CONNECTING:
+                assert call.agent_id is not None and s.agents[call.agent_id].call_id == call.id
+            elif state is CallState.DIALING:  # a callback: its customer is rung
+                assert call.callback is not None and call.agent_id is not None, call
+                assert call.customer_leg is not None and call.agent_leg is not None, call
+            elif state in (CallState.IN_MENU, CallState.CALLBACK_SETUP):
+                assert self._timer_live(call.flow_timer), call
+                assert call.customer_leg in s.legs, call
+                if state is CallState.IN_MENU:
+                    assert call.menu_id in s.menus, call
+            elif state is CallState.CALLBACK_WAIT:
+                info = call.callback
+                assert info is not None and info.next_try_at is not None, call
+                assert self._timer_live(call.flow_timer), call
+                assert call.agent_id is None and call.customer_leg is None, call
+                assert call.agent_leg is None and not call.offered_to, call
+            elif state is CallState.VOICEMAIL:
+                assert call.customer_leg is not None, call
             else:
-                assert queued.get(call.id) == call.service_id, (call, queued)
-        for queue in self.desk.engine.queues():
-            seqs = [c.seq for c in self._calls() if c.id in {w.call_id for w in queue.waiting}]
-            order = [w.call_id for w in queue.waiting]
-            by_seq = sorted(order, key=lambda cid: self.desk.engine._state.calls[cid].seq)
-            assert order == by_seq and len(seqs) == len(set(seqs)), queue
+                assert state.value in TALKING_STATES and call.connected_at is not None, call
+        self._tally()
+        for call_id in (*self.restored, *self.came):
+            assert (call_id in s.calls) != (call_id in self.ended), call_id
+
+    @invariant()
+    def queues_are_first_come_first_served(self) -> None:
+        """Each service's queue, calls and callbacks alike, is in the order they joined it (a
+        restored callback before any new call): none jumps ahead, none loses its place by asking
+        for a callback, keeping on waiting, or being tried again."""
+        s = self.desk.engine._state
+        self._tally()
+        order = {call_id: n for n, call_id in enumerate(self.joined)}
+        assert len(order) == len(self.joined), self.joined
+        for sid, queue in s.queues.items():
+            ids = queue.ordered()
+            assert [order[c] for c in ids] == sorted(order[c] for c in ids), (sid, ids)
+            assert [s.calls[c].seq for c in ids] == sorted(s.calls[c].seq for c in ids)
+            head = queue.peek()
+            assert head == (None if not ids else (s.calls[ids[0]].seq, ids[0])), (head, ids)
+        view = [c.call_id for q in self.desk.engine.queues() for c in q.waiting]
+        seqs = [s.calls[c].seq for c in view]
+        assert len(seqs) == len(set(seqs)), view
+
+    @invariant()
+    def a_callback_rings_one_customer_leg_at_a_time(self) -> None:
+        """No double dialling: a callback has at most one customer leg up (placed and not ended)
+        and only while dialled or talking; each attempt placed exactly one leg."""
+        live = self.desk.phone.live_legs
+        self._tally()
+        for call in self._calls():
+            info = call.callback
+            if info is None:
+                continue
+            legs = [o for o in self.placed.get(call.id, []) if o.number == info.number]
+            up = [o.leg_id for o in legs if o.leg_id in live]
+            assert len(up) <= 1, (call, up)
+            dialled = call.state is CallState.DIALING or call.connected_at is not None
+            assert dialled or (up == [] and call.customer_leg is None), (call, up)
+            assert call.customer_leg is None or call.customer_leg == legs[-1].leg_id, call
+            first = self.first_attempts.get(call.id, 0)
+            assert len(legs) == self.attempted[call.id] == info.attempts - first, (call, legs)
+        assert all(n == 1 for n in self.closed.values()), self.closed
+        assert set(self.closed) == self.booked & self.ended, (self.closed, self.booked)
 
     @invariant()
     def pending_offers_have_a_deadline(self) -> None:
@@ -466,7 +683,7 @@ def _random_step(machine: CallCenter, rng: random.Random) -> None:
         lambda: machine.consult(
             agent, rng.choice([None, 1, 2, 3]), rng.choice(["5557777", "1001", "1002"])
         ),
-        lambda: machine.call_arrives(rng.choice([1, 2])),
+        lambda: machine.call_arrives(rng.choice([1, 2]), rng.choice(["5551234", "anonymous"])),
         lambda: machine.caller_presses(rng.randrange(20), rng.choice("0123456789*#")),
         lambda: machine.prompt_finishes(rng.randrange(20)),
         lambda: machine.message_recorded(rng.randrange(20), rng.choice([0.5, 12.0])),
@@ -486,6 +703,13 @@ def _random_step(machine: CallCenter, rng: random.Random) -> None:
     ]
     if machine._any_offer():
         steps.append(lambda: machine.answer_and_pick_up(rng.randrange(6)))
+    if machine._offered_a_callback():
+        how = rng.choice(sorted(CALLBACK_KEYS))
+        steps.append(lambda: machine.caller_asks_for_a_callback(rng.randrange(20), how))
+    if machine._dialled_customers():
+        what = rng.choice(["answered", "answered", "failed", "hung_up"])
+        reason = rng.choice(list(FailureReason))
+        steps.append(lambda: machine.called_back_customer_reports(rng.randrange(6), what, reason))
     if machine._any_call():
         steps.append(lambda: machine.button_during_a_call(rng.randrange(6), rng.choice(buttons)))
     rng.choice(steps)()
@@ -502,6 +726,8 @@ def test_long_random_walks_keep_the_invariants() -> None:
         CallCenter.pending_offers_have_a_deadline,
         CallCenter.no_leg_is_left_up_after_its_call,
         CallCenter.callers_are_never_lost,
+        CallCenter.queues_are_first_come_first_served,
+        CallCenter.a_callback_rings_one_customer_leg_at_a_time,
         CallCenter.the_handling_agent_hears_music_only_while_the_consulted_agent_holds,
     ]
     seen: Counter[str] = Counter()
@@ -516,14 +742,26 @@ def test_long_random_walks_keep_the_invariants() -> None:
             overflow=rng.choice(list(OverflowAction)),
             ready=[a for a in AGENT_IDS if rng.random() < 0.7],
             menus=rng.random() < 0.7,
+            callbacks=rng.random() < 0.7,
+            restored=rng.randrange(3),
         )
         for _ in range(300):
             _random_step(machine, rng)
             for check in invariants:
                 check(machine)
         seen.update(type(e).__name__ for e in machine.desk.events)
+        # The callback's ways: timeouts in the setup, * back to waiting, retries due.
+        seen.update(e.detail for e in machine.desk.events if isinstance(e, CallRouted))
     # the walks must really reach the deep states, or they prove nothing
-    kinds = ("CallConnected", "CallHeld", "ConsultationAnswered", "CallTransferred", "CallRouted")
-    kinds = (*kinds, "VoicemailLeft")
+    kinds: tuple[str, ...] = (
+        "CallConnected",
+        "CallHeld",
+        "ConsultationAnswered",
+        "CallTransferred",
+        "CallRouted",
+    )
+    kinds = (*kinds, "VoicemailLeft", "CallbackRequested", "CallbackAttempted")
+    kinds = (*kinds, "CallbackAttemptFailed", "CallbackClosed")
+    kinds = (*kinds, "No callback confirmed", "Kept waiting", "Callback queued again")
     for kind in (*kinds, "ConsultationHeld", "ConsultationResumed"):
         assert seen[kind] > 0, (kind, seen)
