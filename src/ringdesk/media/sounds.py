@@ -8,6 +8,7 @@ through a small RIFF chunk reader of ours.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import operator
@@ -333,16 +334,31 @@ def _default_wav(name: str) -> bytes:
     return render_wav(_default_sound(name))  # deterministic: rendered once per process
 
 
+STAMP = "defaults.stamp"  # the fingerprint of the code that wrote the default sounds
+
+
 def generate_defaults(directory: Path) -> dict[str, Path]:
-    """Write the default sounds into `directory` (if missing or changed); name -> WAV path."""
+    """Write the default sounds into `directory` (if missing or changed); name -> WAV path.
+
+    Synthesising them costs seconds of CPU (pure Python, per sample), so a start whose files
+    were written by this very code (the stamp holds a hash of this module) keeps them."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for name in DEFAULT_NAMES:
-        path = directory / f"{name}.wav"
+    paths = {name: directory / f"{name}.wav" for name in DEFAULT_NAMES}
+    stamp = directory / STAMP
+    fingerprint = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    try:
+        current = stamp.read_text().strip() == fingerprint
+    except OSError:
+        current = False
+    if current and all(path.exists() for path in paths.values()):
+        return paths
+    for name, path in paths.items():
         content = _default_wav(name)
         if not path.exists() or path.read_bytes() != content:
             partial = path.with_suffix(f".wav.{os.getpid()}.part")
             partial.write_bytes(content)
             os.replace(partial, path)  # atomic: a playing server never reads half a file
-        paths[name] = path
+    partial = stamp.with_suffix(f".{os.getpid()}.part")
+    partial.write_text(fingerprint + "\n")
+    os.replace(partial, stamp)
     return paths

@@ -140,6 +140,17 @@ def test_default_sounds_are_generated_valid_and_idempotent(tmp_path: Path) -> No
     assert {n: p.stat().st_mtime_ns for n, p in again.items()} == stamps  # not rewritten
 
 
+def test_default_sounds_are_rewritten_when_the_stamp_is_not_this_codes(tmp_path: Path) -> None:
+    paths = sounds.generate_defaults(tmp_path)
+    good = paths["beep"].read_bytes()
+    paths["beep"].write_bytes(b"damaged")
+    assert sounds.generate_defaults(tmp_path)["beep"].read_bytes() == b"damaged"  # stamp current
+    (tmp_path / sounds.STAMP).write_text("written by an older release\n")
+    assert sounds.generate_defaults(tmp_path)["beep"].read_bytes() == good
+    paths["queue_music"].unlink()  # a file gone: made again whatever the stamp
+    assert sounds.generate_defaults(tmp_path)["queue_music"].exists()
+
+
 def test_force_disconnect_is_three_descending_beeps(tmp_path: Path) -> None:
     samples = sounds.read_wav(sounds.generate_defaults(tmp_path)["force_disconnect"].read_bytes())
     # Split into beeps at the silent gaps, then estimate each beep's pitch by zero crossings.
