@@ -1,5 +1,6 @@
 """Announcements to a queued caller, over the queue music: the position and expected wait at
-join and at every interval, and the service's periodic message.
+join and at every interval, the service's periodic message, and the callback offer ("press 1",
+where the service offers callbacks: callback.py).
 
 The expected wait is the caller's position divided among the service's staffed agents (logged in,
 phone reachable, taking calls: Ready, or on a call they will come back Ready from), times the
@@ -15,7 +16,7 @@ from collections import deque
 from . import state
 from .deadlines import TimerKind
 from .model import AgentStatus, CallState, ServiceConfig
-from .prompts import Prompt, Say, Sound, per, position_text
+from .prompts import Prompt, PromptPart, Say, Sound, per, position_text
 from .records import CallRecord
 from .snapshots import Outcome
 from .state import EngineState
@@ -33,9 +34,13 @@ def joined(
     out: Outcome,
 ) -> None:
     """The caller joined the queue: the position now (when announced), the next in an interval."""
+    parts: list[PromptPart] = []
     if service.announce_position and position > 0:
-        _play(call, (Say(_position(s, service, position)),), out)
-    _schedule(s, call, service, now)
+        parts.append(Say(_position(s, service, position)))
+    parts.extend(callback_offer(service))
+    if parts:
+        _play(call, tuple(parts), out, answer=service.callback_enabled)
+    schedule(s, call, service, now)
 
 
 def due(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
@@ -45,28 +50,42 @@ def due(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
     service = s.services.get(call.service_id)
     if service is None:
         return
+    if call.customer_leg is None or call.callback is not None:
+        return  # a callback: nobody on the line
     if call.state is CallState.QUEUED:
-        parts: list[Say | Sound] = []
+        parts: list[PromptPart] = []
         if service.announce_position:
             parts.append(Say(_position(s, service, position_of(s, call))))
         if service.announce_message:
             parts.append(Sound(per("queue_message", service.id)))
+        parts.extend(callback_offer(service))
         if parts:
-            _play(call, tuple(parts), out)
-    _schedule(s, call, service, now)
+            _play(call, tuple(parts), out, answer=service.callback_enabled)
+    schedule(s, call, service, now)
 
 
-def _schedule(s: EngineState, call: CallRecord, service: ServiceConfig, now: float) -> None:
+def callback_offer(service: ServiceConfig) -> Prompt:
+    """ "Press 1 to be called back", where the service offers callbacks (callback.py)."""
+    return (Sound(per("callback_offer", service.id)),) if service.callback_enabled else ()
+
+
+def schedule(s: EngineState, call: CallRecord, service: ServiceConfig, now: float) -> None:
+    """The caller's next announcement, an interval from now (if the service makes any)."""
     s.timers.cancel(call.flow_timer)
     call.flow_timer = 0
     every = service.announce_every_seconds
-    if every > 0 and (service.announce_position or service.announce_message):
+    speaks = service.announce_position or service.announce_message or service.callback_enabled
+    if every > 0 and speaks:
         call.flow_timer = s.timers.schedule(now + every, TimerKind.ANNOUNCE, call.id)
 
 
-def _play(call: CallRecord, prompt: Prompt, out: Outcome) -> None:
+def _play(call: CallRecord, prompt: Prompt, out: Outcome, *, answer: bool = False) -> None:
+    """Over the queue music; `answer` where keys are listened to (phones send them once the
+    call is answered)."""
     assert call.customer_leg is not None
-    out.actions.append(PlayPrompt(call.id, call.customer_leg, prompt, AfterPrompt.MUSIC))
+    out.actions.append(
+        PlayPrompt(call.id, call.customer_leg, prompt, AfterPrompt.MUSIC, answer=answer)
+    )
 
 
 def position_of(s: EngineState, call: CallRecord) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import dialplan, endings, offers, state, status
+from . import callback, dialplan, endings, offers, state, status
 from .commands import (
     Answer,
     CancelConsultation,
@@ -347,5 +347,9 @@ def end(s: EngineState, cmd: EndCall, now: float, out: Outcome) -> None:
             endings.end_consultation(s, call, "target_hung_up", now, out, hang_up=True)
             return
     call = _own_call(s, a, cmd.call_id, "End", (CallState.DIALING, *_IN_CALL))
+    if call.callback is not None and call.connected_at is None:
+        # End while the customer's phone rings: this attempt is over, the callback is not.
+        callback.attempt_failed(s, call, "cancelled", now, out, gone="")
+        return
     outcome = CallOutcome.CANCELLED if call.connected_at is None else CallOutcome.ANSWERED
     endings.end_call(s, call, outcome, "agent", now, out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from . import endings, ivr, offers, state, status, voicemail, waiting
+from . import callback, endings, ivr, offers, state, status, voicemail, waiting
 from .events import (
     CallConnected,
     CallFailed,
@@ -44,14 +44,18 @@ _FAILURE_OUTCOME = {
 
 
 def digit_pressed(s: EngineState, ev: DigitPressed, now: float, out: Outcome) -> None:
-    """A key the caller pressed: a menu choice; ignored anywhere else (an agent's phone keys go
-    to the far end as they are, not to us)."""
+    """A key the caller pressed: a menu choice, a callback asked for in the queue or set up;
+    ignored anywhere else (an agent's phone keys go to the far end as they are, not to us)."""
     entry = s.legs.get(ev.leg_id)
     if entry is None or entry[1] is not LegRole.CUSTOMER:
         return
     call = s.calls[entry[0]]
     if call.state is CallState.IN_MENU:
         ivr.digit(s, call, ev.digit, now, out)
+    elif call.state is CallState.QUEUED:
+        callback.key_in_queue(s, call, ev.digit, now, out)
+    elif call.state is CallState.CALLBACK_SETUP:
+        callback.setup_key(s, call, ev.digit, now, out)
 
 
 def voicemail_recorded(s: EngineState, ev: VoicemailRecorded, now: float, out: Outcome) -> None:
@@ -67,6 +71,8 @@ def playback_finished(s: EngineState, ev: PlaybackFinished, now: float) -> None:
     call = s.calls[entry[0]]
     if call.state is CallState.IN_MENU:
         ivr.prompt_finished(s, call, now)
+    elif call.state is CallState.CALLBACK_SETUP:
+        callback.setup_prompt_finished(s, call, now)
 
 
 def _connected(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
@@ -90,7 +96,8 @@ def _connected(s: EngineState, call: CallRecord, now: float, out: Outcome) -> No
             now,
         )
     )
-    if not call.ticket:
+    if not call.ticket or call.callback is not None:
+        # A callback's ticket is open already (nobody's): the agent who called back gets it.
         call.ticket = True
         out.events.append(
             TicketOpened(
@@ -123,7 +130,9 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
     role = entry[1]
     match role:
         case LegRole.AGENT:
-            if call.state is CallState.CONNECTING and call.customer_leg is not None:
+            if call.state is CallState.CONNECTING and call.callback is not None:
+                callback.agent_answered(s, call, now, out)  # now the customer is called
+            elif call.state is CallState.CONNECTING and call.customer_leg is not None:
                 out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
                 _connected(s, call, now, out)
             elif call.state is CallState.DIALING and call.customer_leg is None:
@@ -135,7 +144,7 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
                 )
         case LegRole.CUSTOMER:
             if (
-                call.direction is Direction.OUTBOUND
+                (call.direction is Direction.OUTBOUND or call.callback is not None)
                 and call.state is CallState.DIALING
                 and call.agent_leg is not None
             ):
@@ -143,7 +152,11 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
                 _connected(s, call, now, out)
         case LegRole.OFFER:
             a = _offer_agent(s, call, ev.leg_id)
-            if a is not None and a.call_id is None and call.customer_leg is not None:
+            if a is not None and a.call_id is None and call.callback is not None:
+                # A callback's offer picked up on the phone: the customer is called now.
+                offers.accept(s, a, call, now, out, answered_leg=ev.leg_id)
+                callback.agent_answered(s, call, now, out)
+            elif a is not None and a.call_id is None and call.customer_leg is not None:
                 # Picked up while it rang with the offer: answered as the widget's Answer.
                 offers.accept(s, a, call, now, out, answered_leg=ev.leg_id)
                 out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
@@ -212,6 +225,8 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
                 endings.end_call(
                     s, call, CallOutcome.ANSWERED, by, now, out, keep=gone, cause=cause
                 )
+            elif call.callback is not None:  # the customer declined the callback's call
+                callback.attempt_failed(s, call, "rejected", now, out, gone=ev.leg_id)
             elif call.direction is Direction.OUTBOUND:
                 _fail_call(s, call, FailureReason.REJECTED, ev.leg_id, now, out)
             else:
@@ -219,6 +234,9 @@ def leg_hung_up(s: EngineState, ev: LegHungUp, now: float, out: Outcome) -> None
         case LegRole.AGENT:
             if call.state is CallState.CONNECTING:
                 _connect_failed(s, call, "phone_hung_up", now, out, leg_gone=True)
+            elif call.connected_at is None and call.callback is not None:
+                # The agent gave up while the customer's phone rang: tried again later.
+                callback.attempt_failed(s, call, "cancelled", now, out, gone=ev.leg_id)
             elif call.connected_at is None:
                 endings.end_call(s, call, CallOutcome.CANCELLED, "agent", now, out, keep=gone)
             else:
@@ -271,6 +289,8 @@ def leg_failed(s: EngineState, ev: LegFailed, now: float, out: Outcome) -> None:
         endings.end_consultation(s, call, ev.reason.value, now, out, hang_up=False)
     elif role is LegRole.AGENT and call.state is CallState.CONNECTING:
         _connect_failed(s, call, f"phone_{ev.reason.value}", now, out, leg_gone=True)
+    elif role is LegRole.CUSTOMER and call.connected_at is None and call.callback is not None:
+        callback.attempt_failed(s, call, ev.reason.value, now, out, gone=ev.leg_id)
     elif call.connected_at is None and call.direction is Direction.OUTBOUND:
         _fail_call(s, call, ev.reason, ev.leg_id, now, out)
     else:
@@ -318,5 +338,6 @@ def max_wait_expired(s: EngineState, call: CallRecord, now: float, out: Outcome)
     if call.state is CallState.QUEUED:
         state.queue(s, call.service_id).discard(call.id)
         waiting.overflow(s, call, now, out)
-    elif call.state in (CallState.OFFERED, CallState.CONNECTING):
-        call.overflow_due = True  # applied if this offer or connection fails
+    elif call.state in (CallState.OFFERED, CallState.CONNECTING, CallState.CALLBACK_SETUP):
+        # Applied if this offer or connection fails, or the caller keeps waiting after all.
+        call.overflow_due = True

@@ -17,6 +17,7 @@ class TimerKind(enum.Enum):
     MAX_WAIT = "max_wait"  # a caller waited the service's maximum (key: call id)
     MENU = "menu"  # a caller in an IVR menu keyed nothing in time (key: call id)
     ANNOUNCE = "announce"  # a queued caller's next announcement (key: call id)
+    CALLBACK = "callback"  # a callback's number not confirmed in time, or its retry due (call id)
 
 
 class Timers:

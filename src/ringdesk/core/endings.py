@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import announce, offers, state, status
-from .events import CallEnded, ConsultationEnded
+from .events import CallbackClosed, CallEnded, ConsultationEnded
 from .model import CallOutcome, CallState
 from .records import AgentRecord, CallRecord
 from .snapshots import Outcome
@@ -109,6 +109,8 @@ def end_call(
             cause=cause,
         )
     )
+    if call.callback is not None:
+        out.events.append(CallbackClosed(call.id, outcome, now))
     call.state = CallState.ENDED
     del s.calls[call.id]
     for a, reason in touched:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_never
 
-from . import agents, announce, arrival, callcontrol, calls, configure, ivr, queries
+from . import agents, announce, arrival, callback, callcontrol, calls, configure, ivr, queries
+from .callback import PendingCallback
 from .commands import (
     Answer,
     CancelConsultation,
@@ -56,7 +57,15 @@ from .telephony import (
     VoicemailRecorded,
 )
 
-__all__ = ["AgentView", "CallView", "Engine", "OfferView", "Outcome", "QueueView"]
+__all__ = [
+    "AgentView",
+    "CallView",
+    "Engine",
+    "OfferView",
+    "Outcome",
+    "PendingCallback",
+    "QueueView",
+]
 
 
 class Engine:
@@ -178,6 +187,11 @@ class Engine:
     def restore_agent(self, agent_id: int, chosen: str, since: float) -> None:
         configure.restore_agent(self._state, agent_id, chosen, since)
 
+    def restore_callback(self, pending: PendingCallback) -> None:
+        """After a restart: a callback back in its queue (call these oldest first, before
+        any call arrives; one whose service is gone is dropped)."""
+        callback.restore(self._state, pending)
+
     # ---- queries ----------------------------------------------------------------------------
     def agent(self, agent_id: int) -> AgentView:
         return queries.agent(self._state, agent_id)
@@ -229,6 +243,9 @@ def _fire_due(s: EngineState, now: float, out: Outcome) -> None:
             case TimerKind.ANNOUNCE:
                 if (call := _timer_call(s, key)) is not None:
                     announce.due(s, call, now, out)
+            case TimerKind.CALLBACK:
+                if (call := _timer_call(s, key)) is not None:
+                    callback.due(s, call, now, out)
             case _:
                 assert_never(kind)
 

@@ -50,6 +50,7 @@ class CallOffered:
     caller: str
     expires_at: float
     at: float
+    callback: bool = False  # a queued callback: Answer calls the customer back
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,54 @@ class VoicemailLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """A queued caller asked to be called back at `number` and hung up: the callback keeps
+    the caller's place; a ticket for the service's agents (nobody's until one calls back)."""
+
+    call_id: str
+    service_id: int
+    caller: str
+    called: str
+    number: str
+    arrived_at: float  # when the caller joined the queue: the callback's place in it
+    at: float
+    path: tuple[tuple[float, str], ...] = ()  # the caller's way (CallRouted details)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttempted:
+    """An agent took the callback: the switch calls the customer (attempt 1, 2, ...)."""
+
+    call_id: str
+    agent_id: int
+    attempt: int
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttemptFailed:
+    """The customer did not answer the callback (`reason` a FailureReason value, or
+    "cancelled" when the agent gave up): tried again at `next_try_at`, or never (None)."""
+
+    call_id: str
+    agent_id: int
+    attempt: int
+    reason: str
+    next_try_at: float | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackClosed:
+    """A callback is over: talked (answered), or every attempt failed (callback_failed)."""
+
+    call_id: str
+    outcome: CallOutcome
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallFailed:
     """A call could not be set up (busy, no answer, rejected, unreachable, phone not registered).
 
@@ -250,6 +299,10 @@ DomainEvent = (
     | CallEnded
     | TicketOpened
     | VoicemailLeft
+    | CallbackRequested
+    | CallbackAttempted
+    | CallbackAttemptFailed
+    | CallbackClosed
     | AgentPaused
     | CallFailed
     | PhoneReachabilityChanged

@@ -35,7 +35,7 @@ def enter(s: EngineState, call: CallRecord, menu_id: int, now: float, out: Outco
     call.state = CallState.IN_MENU
     call.menu_id = menu.id
     call.menu_tries = 0
-    _step(s, call, f"Menu {menu.name}", now, out)
+    step(s, call, f"Menu {menu.name}", now, out)
     _prompt(s, call, menu, (Sound(per("menu", menu.id)),), now, out)
 
 
@@ -45,10 +45,10 @@ def digit(s: EngineState, call: CallRecord, key: str, now: float, out: Outcome) 
         return
     choice = menu.choice(key)
     if choice is None:
-        _step(s, call, f"Pressed {key}: not a choice", now, out)
+        step(s, call, f"Pressed {key}: not a choice", now, out)
         _try_again(s, call, menu, (Sound("menu_invalid"),), now, out)
         return
-    _step(s, call, f"Pressed {key}: {describe(s, choice)}", now, out)
+    step(s, call, f"Pressed {key}: {describe(s, choice)}", now, out)
     apply(s, call, menu, choice, now, out)
 
 
@@ -66,7 +66,7 @@ def timed_out(s: EngineState, call: CallRecord, now: float, out: Outcome) -> Non
     menu = _menu(s, call)
     if menu is None:
         return
-    _step(s, call, "No key pressed", now, out)
+    step(s, call, "No key pressed", now, out)
     _try_again(s, call, menu, (), now, out)
 
 
@@ -145,7 +145,7 @@ def _try_again(
     call.menu_tries += 1
     if call.menu_tries >= menu.max_tries:
         what = describe(s, menu.fallback)
-        _step(s, call, what[:1].upper() + what[1:] + " (no valid choice)", now, out)
+        step(s, call, what[:1].upper() + what[1:] + " (no valid choice)", now, out)
         apply(s, call, menu, menu.fallback, now, out)
         return
     _prompt(s, call, menu, (*before, Sound(per("menu", menu.id))), now, out)
@@ -173,7 +173,8 @@ def _end(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
     endings.end_call(s, call, CallOutcome.MENU_ENDED, "system", now, out, customer_sound="goodbye")
 
 
-def _step(s: EngineState, call: CallRecord, detail: str, now: float, out: Outcome) -> None:
+def step(s: EngineState, call: CallRecord, detail: str, now: float, out: Outcome) -> None:
+    """A step of the caller's way: kept on the call (the ticket gets them) and reported."""
     call.path.append((now, detail))
     out.events.append(
         CallRouted(call.id, call.service_id, call.customer_number, call.called, detail, now)

@@ -58,6 +58,8 @@ class CallState(enum.StrEnum):
     ON_HOLD = "on_hold"
     CONSULTING = "consulting"  # customer on hold, agent talks to a transfer target
     VOICEMAIL = "voicemail"  # inbound, the caller leaves a message
+    CALLBACK_SETUP = "callback_setup"  # inbound, confirming or keying the number to call back
+    CALLBACK_WAIT = "callback_wait"  # a callback whose customer did not answer: the retry delay
     ENDED = "ended"
 
 
@@ -92,6 +94,7 @@ class CallOutcome(enum.StrEnum):
     FORWARDED = "forwarded"  # inbound, sent on to another number (a menu choice, closed hours)
     MENU_ENDED = "menu_ended"  # an IVR menu ended the call (its hang-up choice, or no choice)
     VOICEMAIL = "voicemail"  # the caller left a message (a ticket for the service's agents)
+    CALLBACK_FAILED = "callback_failed"  # a callback whose customer never answered, every try
 
 
 class FailureReason(enum.StrEnum):
@@ -171,6 +174,12 @@ class ServiceConfig:
     announce_message: bool = False
     announce_every_seconds: float = 60.0
     voicemail_max_seconds: float = 120.0  # the longest message a caller can leave
+    # Queued callback (core/callback.py): "press 1 to be called back" with the announcements;
+    # the callback keeps the caller's place; a customer who does not answer is tried again
+    # after `callback_retry_seconds`, `callback_max_attempts` times in all.
+    callback_enabled: bool = False
+    callback_retry_seconds: float = 300.0
+    callback_max_attempts: int = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,13 @@ def offer(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Out
         s.ringing_all.setdefault(call.service_id, {})[call.id] = None
     out.events.append(
         CallOffered(
-            call.id, a.config.id, call.service_id, call.customer_number, a.offer_expires, now
+            call.id,
+            a.config.id,
+            call.service_id,
+            call.customer_number,
+            a.offer_expires,
+            now,
+            callback=call.callback is not None,
         )
     )
     if a.config.auto_answer:

@@ -40,6 +40,14 @@ DEFAULT_TEXTS: dict[str, str] = {
     "voicemail": "Please leave your message and your number after the tone. We will call you "
     "back. Press the hash key or hang up when you are done.",
     "voicemail_saved": "Thank you, your message has been saved. Goodbye.",
+    "callback_offer": "To be called back instead of waiting, press 1. You keep your place in "
+    "the queue.",
+    "callback_confirm": "To confirm, press 1. To give another number, press 2. To keep "
+    "waiting on the line, press star.",
+    "callback_number": "Please key in the number we should call, then press the hash key.",
+    "callback_invalid": "Sorry, we cannot call that number.",
+    "callback_booked": "Thank you. An agent will call you back when it is your turn. You keep "
+    "your place in the queue. Goodbye.",
 }
 # Spoken with the caller's figures in it: {position} and {wait}.
 POSITION_TEMPLATE = "You are number {position} in the queue. The expected wait is {wait}."

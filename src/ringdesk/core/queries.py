@@ -30,6 +30,8 @@ def call_view(call: CallRecord) -> CallView:
         consult_ended_number=ended[0].number if ended else None,
         consult_ended_agent_id=ended[0].agent_id if ended else None,
         consult_held=consult.held if consult else False,
+        callback_number=call.callback.number if call.callback else None,
+        callback_attempts=call.callback.attempts if call.callback else 0,
     )
 
 
@@ -43,6 +45,7 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
             call.customer_number,
             a.offer_expires,
             phone_ringing=a.offer_leg is not None and not a.config.prewarm,
+            callback=call.callback is not None,
         )
     return AgentView(
         agent_id=a.config.id,
@@ -83,7 +86,9 @@ def queues(s: EngineState) -> list[QueueView]:
     by_service: dict[int, list[CallRecord]] = {sid: [] for sid in s.services}
     in_menu: dict[int, int] = {}
     for c in s.calls.values():
-        if c.direction is Direction.INBOUND and c.state in waiting.WAITING:
+        if c.direction is Direction.INBOUND and (
+            c.state in waiting.WAITING or c.state is CallState.CALLBACK_WAIT
+        ):
             by_service.setdefault(c.service_id, []).append(c)
         elif c.state is CallState.IN_MENU:
             in_menu[c.service_id] = in_menu.get(c.service_id, 0) + 1
@@ -97,6 +102,7 @@ def queues(s: EngineState) -> list[QueueView]:
                 waiting=tuple(call_view(c) for c in ordered),
                 longest_wait_since=ordered[0].arrived_at if ordered else None,
                 in_menu=in_menu.get(sid, 0),
+                callbacks=sum(1 for c in ordered if c.callback is not None),
             )
         )
     return views

@@ -55,6 +55,16 @@ class ConsultRecord:
 
 
 @dataclass(slots=True)
+class CallbackInfo:
+    """A caller who asked to be called back: the number, and the tries so far (callback.py)."""
+
+    number: str
+    requested_at: float
+    attempts: int = 0  # customer legs placed so far (one at a time)
+    next_try_at: float | None = None  # in the retry delay (CallState.CALLBACK_WAIT)
+
+
+@dataclass(slots=True)
 class CallRecord:
     id: str
     service_id: int
@@ -84,6 +94,13 @@ class CallRecord:
     menu_tries: int = 0
     path: list[tuple[float, str]] = field(default_factory=list)
     flow_timer: int = 0
+    # Queued callback: while the caller confirms (CALLBACK_SETUP), the number offered and the
+    # digits keyed so far (None: not keying); once booked, `callback` (the call has no customer
+    # leg until the switch calls the customer back).
+    setup_number: str = ""
+    keyed: str | None = None
+    setup_tries: int = 0
+    callback: CallbackInfo | None = None
 
 
 @dataclass(slots=True)

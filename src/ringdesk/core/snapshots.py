@@ -21,6 +21,7 @@ class OfferView:
     caller: str
     expires_at: float
     phone_ringing: bool = False  # the agent's phone rings with the offer (ring_on_offer)
+    callback: bool = False  # a queued callback: Answer calls `caller` back
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ class CallView:
     consult_ended_agent_id: int | None = None
     # The consulted agent holds her end of the consultation (the handling agent hears music).
     consult_held: bool = False
+    # A queued callback: the number called back and the attempts so far.
+    callback_number: str | None = None
+    callback_attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +70,4 @@ class QueueView:
     waiting: tuple[CallView, ...]  # in order
     longest_wait_since: float | None
     in_menu: int = 0  # callers of the service's number still choosing in its menu
+    callbacks: int = 0  # of `waiting`, callbacks (the caller hung up; called back in turn)

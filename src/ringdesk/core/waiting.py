@@ -36,6 +36,7 @@ def schedule_max_wait(s: EngineState, call: CallRecord) -> None:
     service = s.services.get(call.service_id)
     if (
         service is not None
+        and call.callback is None  # nobody on the line: a callback never overflows
         and service.max_wait_seconds is not None
         and service.overflow_action is not OverflowAction.NONE
     ):

@@ -66,6 +66,22 @@ _SQL = {
         "INSERT INTO recordings (ticket_id, kind, path, seconds, created_at) "
         "VALUES (:tid, 'voicemail', :path, :seconds, :at)"
     ),
+    "insert_callback": (
+        "INSERT INTO callbacks (call_id, service_id, ticket_id, caller, called, number, "
+        "arrived_at, requested_at, attempts, status) VALUES (:call_id, :service_id, :tid, "
+        ":caller, :called, :number, :arrived_at, :at, 0, 'waiting')"
+    ),
+    "callback_attempt": (
+        "UPDATE callbacks SET attempts = :attempts, next_try_at = NULL WHERE call_id = :call_id"
+    ),
+    "callback_failed_try": (
+        "UPDATE callbacks SET attempts = :attempts, next_try_at = :next_try, "
+        "last_reason = :reason WHERE call_id = :call_id"
+    ),
+    "callback_closed": (
+        "UPDATE callbacks SET status = :status, ended_at = :at, next_try_at = NULL "
+        "WHERE call_id = :call_id"
+    ),
     "ticket_connected": (
         "UPDATE tickets SET connected_at = :at, agent_id = :agent_id WHERE id = :tid"
     ),

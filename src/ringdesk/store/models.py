@@ -135,6 +135,11 @@ class Service(Base):
     )
     announce_every_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     voicemail_max_seconds: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    callback_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_false()
+    )
+    callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=300, server_default="300")
+    callback_max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class ServiceHours(Base):
@@ -365,6 +370,32 @@ class Recording(Base):
     path: Mapped[str] = mapped_column(String(300))
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class Callback(Base):
+    """A caller who asked to be called back (core/callback.py), written by the recorder:
+    status waiting (in the queue or its retry delay; restored after a restart), done (talked)
+    or failed (every attempt unanswered). `arrived_at` orders the queue as the caller's join."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), nullable=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
+    caller: Mapped[str] = mapped_column(String(32))
+    called: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(32))
+    arrived_at: Mapped[float] = mapped_column(Float)
+    requested_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class TicketEvent(Base):

@@ -105,6 +105,16 @@ class Recorder:
                 self._on_ticket_opened(conn, event, out)
             case ev.VoicemailLeft():
                 self._on_voicemail(conn, event, out)
+            case ev.CallbackRequested():
+                self._on_callback_requested(conn, event, out)
+            case ev.CallbackAttempted():
+                self._on_callback_attempted(conn, event, out)
+            case ev.CallbackAttemptFailed():
+                self._on_callback_attempt_failed(conn, event, out)
+            case ev.CallbackClosed():
+                status = "done" if event.outcome == "answered" else "failed"
+                params = {"call_id": event.call_id, "status": status, "at": event.at}
+                self._sql.run(conn, "callback_closed", params)
             case ev.CallHeld():
                 self._timeline(conn, event.call_id, event.at, "hold", "Customer put on hold", out)
             case ev.CallResumed():
@@ -282,6 +292,8 @@ class Recorder:
     def _on_ticket_opened(self, conn: Connection, e: ev.TicketOpened, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
         if call is not None and call.ticket_id is not None:
+            # A callback's ticket, opened when it was asked for: its agent's widget opens it.
+            out.tickets_opened.append((call.ticket_id, e.agent_id))
             return
         connected_at = call.connected_at if call else None
         ticket_id = self._insert_ticket(
@@ -363,6 +375,67 @@ class Recorder:
         params = {"tid": ticket_id, "path": e.path[:300], "seconds": e.seconds, "at": e.at}
         self._sql.run(conn, "insert_recording", params)
         out.tickets_updated.add(ticket_id)  # the service's agents see it in their lists
+
+    def _on_callback_requested(
+        self, conn: Connection, e: ev.CallbackRequested, out: Recorded
+    ) -> None:
+        """A ticket for the service's agents (nobody's until one calls back), with the
+        caller's way, and the callback's row (what a restart restores)."""
+        call = self._call(conn, e.call_id)
+        if call is not None and call.ticket_id is not None:
+            return
+        ticket_id = self._insert_ticket(
+            conn,
+            call,
+            e.call_id,
+            e.service_id,
+            "inbound",
+            e.caller,
+            None,
+            e.at,
+            None,
+            e.path,
+        )
+        params = {
+            "call_id": e.call_id,
+            "service_id": e.service_id,
+            "tid": ticket_id,
+            "caller": e.caller[:32],
+            "called": e.called[:32],
+            "number": e.number[:32],
+            "arrived_at": e.arrived_at,
+            "at": e.at,
+        }
+        self._sql.run(conn, "insert_callback", params)
+        self._event(conn, ticket_id, e.at, "callback", f"Callback requested to {e.number}")
+        out.tickets_updated.add(ticket_id)  # the service's agents see it in their lists
+
+    def _on_callback_attempted(
+        self, conn: Connection, e: ev.CallbackAttempted, out: Recorded
+    ) -> None:
+        params = {"call_id": e.call_id, "attempts": e.attempt}
+        self._sql.run(conn, "callback_attempt", params)
+        name = self._agent_name(conn, e.agent_id)
+        detail = f"{name} calls {e.number} back (attempt {e.attempt})"
+        self._timeline(conn, e.call_id, e.at, "callback_attempt", detail, out)
+
+    def _on_callback_attempt_failed(
+        self, conn: Connection, e: ev.CallbackAttemptFailed, out: Recorded
+    ) -> None:
+        params = {
+            "call_id": e.call_id,
+            "attempts": e.attempt,
+            "next_try": e.next_try_at,
+            "reason": e.reason[:32],
+        }
+        self._sql.run(conn, "callback_failed_try", params)
+        why = CALLBACK_REASONS.get(e.reason, e.reason.replace("_", " "))
+        if e.next_try_at is None:
+            detail = f"Attempt {e.attempt}: {why}. No more attempts."
+        else:
+            minutes = max(1, round((e.next_try_at - e.at) / 60))
+            detail = f"Attempt {e.attempt}: {why}. Tried again in {minutes} min."
+        self._timeline(conn, e.call_id, e.at, "callback_failed", detail, out)
 
     def _on_consultation_started(
         self, conn: Connection, e: ev.ConsultationStarted, out: Recorded
@@ -465,11 +538,29 @@ _LOST_DETAILS = {
 }
 
 
+# A failed callback attempt as the ticket's timeline says it.
+CALLBACK_REASONS = {
+    "busy": "the number was busy",
+    "no_answer": "nobody answered",
+    "rejected": "the call was declined",
+    "unreachable": "the number could not be reached",
+    "cancelled": "the agent hung up before the customer answered",
+}
+
+
 def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
     """The agents whose widget shows this event's consequences (their state is republished)."""
     match event:
-        case ev.CallQueued() | ev.CallRouted() | ev.VoicemailLeft():
+        case (
+            ev.CallQueued()
+            | ev.CallRouted()
+            | ev.VoicemailLeft()
+            | ev.CallbackRequested()
+            | ev.CallbackClosed()
+        ):
             return ()
+        case ev.CallbackAttemptFailed():
+            return (event.agent_id,) if event.agent_id else ()
         case ev.CallEnded():
             return () if event.agent_id is None else (event.agent_id,)
         case ev.CallTransferred():

@@ -1,7 +1,10 @@
-"""After a restart: agents back in the status they had, calls left open closed as interrupted.
+"""After a restart: agents back in the status they had, callbacks back in their queues, calls
+left open closed as interrupted.
 
 Everything the engine needs to carry on is in the database: the agents' logins and statuses,
-and the call records (a call cannot survive the restart of the switch that carried it).
+the callbacks waiting (nobody is on the line: they wait on, in their order), and the call
+records (a call cannot survive the restart of the switch that carried it; a callback whose
+customer was being called is queued again, that attempt not counted).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringdesk.core.engine import Engine
+from ringdesk.core.engine import Engine, PendingCallback
 from ringdesk.core.errors import CoreError
 from ringdesk.core.model import AgentStatus
 from ringdesk.store import models as m
@@ -21,9 +24,54 @@ log = logging.getLogger(__name__)
 
 
 def recover(db: Session, engine: Engine, recorder: Recorder, now: float) -> None:
+    waiting = restore_callbacks(db, engine, now)
     restore_agents(db, engine, recorder)
-    close_open_calls(db, now)
+    close_open_calls(db, now, keep=waiting)
     db.commit()
+
+
+def restore_callbacks(db: Session, engine: Engine, now: float) -> set[str]:
+    """The waiting callbacks back in the engine, oldest in the queue first; their call ids."""
+    rows = db.scalars(
+        select(m.Callback)
+        .where(m.Callback.status == "waiting")
+        .order_by(m.Callback.arrived_at, m.Callback.id)
+    ).all()
+    talked = set(
+        db.scalars(
+            select(m.CallRecord.call_id).where(
+                m.CallRecord.call_id.in_([row.call_id for row in rows]),
+                m.CallRecord.connected_at.is_not(None),
+            )
+        )
+    )
+    kept: set[str] = set()
+    for row in rows:
+        if row.call_id in talked:
+            # Cut while the agent talked to the customer: the callback happened (its call
+            # record is closed as interrupted below, as any call's).
+            row.status, row.ended_at = "done", now
+            continue
+        if row.service_id is None:
+            row.status, row.ended_at = "failed", now  # its service is gone: nobody calls back
+            continue
+        engine.restore_callback(
+            PendingCallback(
+                call_id=row.call_id,
+                service_id=row.service_id,
+                caller=row.caller,
+                called=row.called,
+                number=row.number,
+                arrived_at=row.arrived_at,
+                requested_at=row.requested_at,
+                attempts=row.attempts,
+                next_try_at=row.next_try_at,
+            )
+        )
+        kept.add(row.call_id)
+    if kept:
+        log.info("%d callback(s) restored to their queues", len(kept))
+    return kept
 
 
 def restore_agents(db: Session, engine: Engine, recorder: Recorder) -> None:
@@ -65,9 +113,12 @@ def _resume_wrap_up(db: Session, recorder: Recorder, agent_id: int) -> None:
         recorder.resume_wrap_up(agent_id, last.id, last.ended_at)
 
 
-def close_open_calls(db: Session, now: float) -> None:
+def close_open_calls(db: Session, now: float, keep: set[str] | None = None) -> None:
+    """Close the calls the restart cut, except `keep` (callbacks that wait on)."""
     open_calls = db.scalars(select(m.CallRecord).where(m.CallRecord.ended_at.is_(None))).all()
     for record in open_calls:
+        if keep and record.call_id in keep:
+            continue
         record.ended_at = now
         record.outcome = "interrupted"
         record.ended_by = "system"

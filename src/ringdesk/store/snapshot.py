@@ -174,6 +174,9 @@ def service_config(
         announce_message=service.announce_message,
         announce_every_seconds=float(service.announce_every_seconds),
         voicemail_max_seconds=float(service.voicemail_max_seconds),
+        callback_enabled=service.callback_enabled,
+        callback_retry_seconds=float(service.callback_retry_seconds),
+        callback_max_attempts=service.callback_max_attempts,
     )
 
 
