@@ -85,6 +85,7 @@ def offer(s: EngineState, a: AgentRecord, call: CallRecord, now: float, out: Out
                 a.config.cti_id or "",
                 auto_answer=False,
                 prewarm=a.config.prewarm,
+                caller=call.callback.number if call.callback else "",
             )
         )
     refresh(s, a, now, out)
@@ -153,7 +154,15 @@ def accept(
     call.connect_timer = s.timers.schedule(
         now + max(s.settings.pickup_seconds, 5.0), TimerKind.CONNECT, call.id
     )
-    out.actions.append(RingAgent(call.id, leg, a.config.id, a.config.cti_id or ""))
+    out.actions.append(
+        RingAgent(
+            call.id,
+            leg,
+            a.config.id,
+            a.config.cti_id or "",
+            caller=call.callback.number if call.callback else "",
+        )
+    )
     refresh(s, a, now, out)
     for other in others:
         refresh(s, other, now, out)

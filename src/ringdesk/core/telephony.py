@@ -36,6 +36,9 @@ class RingAgent:
     # DTLS) is up before the agent clicks Answer; the switch reports the leg answered only on
     # AnswerLeg (until then the leg is bridged to nothing: nobody hears anybody).
     prewarm: bool = False
+    # Who the phone shows as calling when the switch has no caller leg to take it from (a
+    # callback: the customer the agent is about to call back); "": the call's caller.
+    caller: str = ""
 
 
 @dataclass(frozen=True, slots=True)

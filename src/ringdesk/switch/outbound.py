@@ -96,7 +96,7 @@ class OutboundCalls:
         if browsers:
             contacts = {(browsers[0].source, browsers[0].transport): browsers[0]}
         domain = self.state.directory.sip_domain()
-        caller = self.state.callers.get(action.call_id, "ringdesk")
+        caller = action.caller or self.state.callers.get(action.call_id, "ringdesk")
         extra: list[tuple[str, str]] = []
         if action.auto_answer:
             extra = [

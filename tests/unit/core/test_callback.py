@@ -316,6 +316,7 @@ def test_the_callback_keeps_its_place_and_an_answer_calls_the_customer_back() ->
     desk.do(Answer(ALICE, b))
     ring = desk.phone.last(RingAgent)
     assert ring.call_id == b and _originates(desk, b) == []  # the agent's phone first
+    assert ring.caller == "5550002"  # the phone shows whom it is about to call back
     assert _state(desk, b) == "connecting"
     desk.now += 2
     desk.tel(desk.phone.answered(ring.leg_id))
@@ -355,7 +356,7 @@ def test_a_phone_picked_up_with_the_offer_calls_the_customer_back() -> None:
     call, _ = _book(desk)
     desk.ready(ALICE)
     ring = desk.phone.last(RingAgent)
-    assert ring.call_id == call and not ring.auto_answer
+    assert ring.call_id == call and not ring.auto_answer and ring.caller == CALLER
     desk.tel(desk.phone.answered(ring.leg_id))
     dialled = _originates(desk, call)
     assert [(o.number, o.calling_number) for o in dialled] == [(CALLER, "5550100")]
