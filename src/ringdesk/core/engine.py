@@ -187,6 +187,12 @@ class Engine:
     def restore_agent(self, agent_id: int, chosen: str, since: float) -> None:
         configure.restore_agent(self._state, agent_id, chosen, since)
 
+    def restore_handle_times(self, service_id: int, talk_seconds: list[float]) -> None:
+        """After a restart: the talk times of the service's last answered calls, oldest first
+        (the expected wait announced to callers, announce.py)."""
+        for seconds in talk_seconds[-announce.RECENT_CALLS :]:
+            announce.answered(self._state, service_id, seconds)
+
     def restore_callback(self, pending: PendingCallback) -> None:
         """After a restart: a callback back in its queue (call these oldest first, before
         any call arrives; one whose service is gone is dropped)."""

@@ -14,6 +14,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringdesk.core.announce import RECENT_CALLS
 from ringdesk.core.engine import Engine, PendingCallback
 from ringdesk.core.errors import CoreError
 from ringdesk.core.model import AgentStatus
@@ -24,10 +25,30 @@ log = logging.getLogger(__name__)
 
 
 def recover(db: Session, engine: Engine, recorder: Recorder, now: float) -> None:
+    restore_handle_times(db, engine)
     waiting = restore_callbacks(db, engine, now)
     restore_agents(db, engine, recorder)
     close_open_calls(db, now, keep=waiting)
     db.commit()
+
+
+def restore_handle_times(db: Session, engine: Engine) -> None:
+    """Each service's last answered talk times, so the first callers after a restart hear an
+    expected wait, not their position alone."""
+    for (service_id,) in db.execute(select(m.Service.id)):
+        rows = db.scalars(
+            select(m.CallRecord.talk_seconds)
+            .where(
+                m.CallRecord.service_id == service_id,
+                m.CallRecord.outcome == "answered",
+                m.CallRecord.talk_seconds.is_not(None),
+            )
+            .order_by(m.CallRecord.arrived_at.desc())  # the index: no scan of all calls
+            .limit(RECENT_CALLS)
+        ).all()
+        times = [float(t) for t in reversed(rows) if t is not None]
+        if times:
+            engine.restore_handle_times(service_id, times)
 
 
 def restore_callbacks(db: Session, engine: Engine, now: float) -> set[str]:

@@ -4,9 +4,6 @@ again; one whose service is gone fails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +20,6 @@ from ringdesk.core.telephony import (
     RingAgent,
 )
 from ringdesk.store import models as m
-from ringdesk.store.db import make_engine
 from ringdesk.store.recorder import Recorder
 from ringdesk.store.recovery import recover
 
@@ -31,21 +27,6 @@ SERVICE = ServiceConfig(
     id=1, name="Support", calling_numbers=frozenset({"5550100"}), callback_enabled=True
 )
 ALICE = AgentConfig(id=7, name="Alice", cti_id="1001", cti_number="1001", services=frozenset({1}))
-
-
-@pytest.fixture
-def db() -> Iterator[Session]:
-    engine = make_engine("sqlite://")
-    m.Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add(m.Service(id=1, name="Support"))
-        session.add(
-            m.User(
-                id=7, username="alice", name="Alice", role="agent", password_hash="x", created_at=0
-            )
-        )
-        session.commit()
-        yield session
 
 
 class Desk:
