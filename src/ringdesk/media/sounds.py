@@ -1,7 +1,8 @@
 """Sounds: reading WAV files into 20 ms G.711 frames, and the project's own default sounds.
 
 Accepted WAV: integer PCM of 8, 16, 24 or 32 bits, any channel count (mixed down to mono), any
-sample rate (resampled to 8 kHz by linear interpolation), and WAV already in G.711 mu-law or A-law.
+sample rate (resampled to 8 kHz through a windowed-sinc low-pass, so a 44.1 kHz upload's highs
+do not fold back into the telephone band as hiss), and WAV already in G.711 mu-law or A-law.
 Python 3.11's `wave` reads only integer PCM, so the G.711 and WAVE_FORMAT_EXTENSIBLE cases go
 through a small RIFF chunk reader of ours.
 """
@@ -149,12 +150,70 @@ def _mix(columns: list[list[int]]) -> list[int]:
     return list(map(operator.floordiv, total, repeat(len(columns))))
 
 
+# The band-limited resampler (uploads and the speech engine's output): a Hamming-windowed sinc
+# low-pass at the new Nyquist frequency, one row of taps per output phase.
+_TAPS = 40  # filter length in input samples (under 2 ms at 22,050 Hz)
+_CUTOFF = 4000.0  # Hz: 3.4 kHz passes within 0.5 dB, 5 kHz and above is 55 dB down
+_MAX_PHASES = 512  # rates needing more filter phases than this are interpolated linearly
+
+
+@cache
+def _filter(rate: int) -> tuple[int, int, tuple[tuple[float, ...], ...]] | None:
+    """(up, down, one coefficient row per phase) resampling `rate` to 8 kHz, or None.
+
+    Output sample i lies at input position i * down / up; its phase (i * down) % up picks the
+    row of a Hamming-windowed sinc centred on that position, cut off at `_CUTOFF`, each row
+    scaled to unit gain.
+    """
+    g = math.gcd(rate, RATE)
+    up, down = RATE // g, rate // g
+    if up > _MAX_PHASES:
+        return None
+    half = _TAPS // 2
+    cutoff = min(_CUTOFF, rate / 2) / rate  # cycles per input sample
+    rows = []
+    for phase in range(up):
+        row = []
+        for k in range(_TAPS):
+            t = k - (half - 1) - phase / up  # distance from the output position, in samples
+            x = 2 * cutoff * t
+            sinc = 1.0 if t == 0 else math.sin(math.pi * x) / (math.pi * x)
+            row.append(2 * cutoff * sinc * (0.54 + 0.46 * math.cos(math.pi * t / half)))
+        gain = sum(row)
+        rows.append(tuple(c / gain for c in row))
+    return up, down, tuple(rows)
+
+
+def resample(samples: Sequence[int], rate: int) -> list[float] | None:
+    """Mono samples at `rate` to 8 kHz, band-limited (no aliases folded into the voice band),
+    in the input's units; None for a rate it does not do (the caller interpolates)."""
+    design = _filter(rate)
+    if design is None:
+        return None
+    up, down, rows = design
+    half = _TAPS // 2
+    padded = [*([0] * half), *samples, *([0] * half)]
+    mul = operator.mul
+    out = []
+    for i in range(len(samples) * up // down):
+        base, phase = divmod(i * down, up)
+        out.append(sum(map(mul, rows[phase], padded[base + 1 : base + 1 + _TAPS])))
+    return out
+
+
+def _clip(value: float) -> int:
+    return -32768 if value < -32768 else 32767 if value > 32767 else round(value)
+
+
 def _to_mono_8k(samples: array[int], channels: int, rate: int) -> array[int]:
-    """Mix down to mono and resample to 8 kHz by linear interpolation."""
+    """Mix down to mono and resample to 8 kHz (band-limited; linear interpolation for a rate
+    the filter does not do)."""
     columns = [samples[c::channels] for c in range(channels)]
-    if rate % RATE == 0:  # 8, 16, 48 kHz...: every interpolation point falls on a sample
-        step = rate // RATE
-        return array("h", _mix([list(column[::step]) for column in columns]))
+    if rate == RATE:
+        return array("h", _mix([list(column) for column in columns]))
+    filtered = resample(_mix([list(column) for column in columns]), rate)
+    if filtered is not None:
+        return array("h", map(_clip, filtered))
     ratio = rate / RATE
     last = len(columns[0]) - 1
     points = [i * ratio for i in range(int(len(columns[0]) / ratio))]

@@ -20,8 +20,6 @@ import contextlib
 import hashlib
 import io
 import json
-import math
-import operator
 import os
 import re
 import shutil
@@ -34,7 +32,6 @@ import unicodedata
 import wave
 from array import array
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 from ringdesk.media import sounds
@@ -53,9 +50,6 @@ _TOUCH_AFTER = 60.0  # seconds: a use within a minute of the last touch leaves m
 
 _KEEP_SILENCE = sounds.RATE // 10  # 100 ms at each end
 _SILENT = 100 / 32768  # about -50 dBFS: quieter than this is silence
-_TAPS = 40  # filter length in input samples (under 2 ms at 22,050 Hz)
-_CUTOFF = 4000.0  # Hz: 3.4 kHz passes within 0.5 dB, 5 kHz and above is 55 dB down
-_MAX_PHASES = 512  # rates needing more filter phases than this use sounds.read_wav
 
 
 class SpeechUnavailable(Exception):
@@ -77,47 +71,10 @@ def _clean(text: str) -> str:
     return cleaned
 
 
-@cache
-def _filter(rate: int) -> tuple[int, int, tuple[tuple[float, ...], ...]] | None:
-    """(up, down, one coefficient row per phase) resampling `rate` to 8 kHz, or None.
-
-    Output sample i lies at input position i * down / up; its phase (i * down) % up picks the
-    row of a Hamming-windowed sinc, centred on that position, cut off at `_CUTOFF`. Each row is
-    scaled to unit gain and by 1/32768, so the result is float samples for `render_wav`.
-    """
-    g = math.gcd(rate, sounds.RATE)
-    up, down = sounds.RATE // g, rate // g
-    if up > _MAX_PHASES:
-        return None
-    half = _TAPS // 2
-    cutoff = min(_CUTOFF, rate / 2) / rate  # cycles per input sample
-    rows = []
-    for phase in range(up):
-        row = []
-        for k in range(_TAPS):
-            t = k - (half - 1) - phase / up  # distance from the output position, in samples
-            x = 2 * cutoff * t
-            sinc = 1.0 if t == 0 else math.sin(math.pi * x) / (math.pi * x)
-            row.append(2 * cutoff * sinc * (0.54 + 0.46 * math.cos(math.pi * t / half)))
-        gain = sum(row) * 32768
-        rows.append(tuple(c / gain for c in row))
-    return up, down, tuple(rows)
-
-
 def _resample(samples: array[int], rate: int) -> list[float] | None:
     """Mono 16-bit samples at `rate` to 8 kHz floats (-1..1), band-limited; None if unsupported."""
-    design = _filter(rate)
-    if design is None:
-        return None
-    up, down, rows = design
-    half = _TAPS // 2
-    padded = [0] * half + samples.tolist() + [0] * half
-    mul = operator.mul
-    out = []
-    for i in range(len(samples) * up // down):
-        base, phase = divmod(i * down, up)
-        out.append(sum(map(mul, rows[phase], padded[base + 1 : base + 1 + _TAPS])))
-    return out
+    out = sounds.resample(samples, rate)
+    return None if out is None else [v / 32768 for v in out]
 
 
 def _trim(samples: list[float]) -> list[float]:

@@ -48,18 +48,39 @@ def test_8khz_mono_16bit_is_read_unchanged() -> None:
     assert list(sounds.read_wav(make_wav(samples))) == samples
 
 
-def test_16khz_is_resampled_by_linear_interpolation() -> None:
-    samples = [0, 100, 200, 300, 400, 500, 600, 700]
-    assert list(sounds.read_wav(make_wav(samples, rate=16000))) == [0, 200, 400, 600]
+def _gain_db(samples: list[int] | array[int], level: float) -> float:
+    inner = list(samples)[200:-200]
+    rms = math.sqrt(sum(v * v for v in inner) / len(inner))
+    return 20 * math.log10(max(rms, 1e-9) / (level / math.sqrt(2)))
 
 
-def test_11025_hz_to_8khz_interpolates_between_neighbours() -> None:
-    samples = list(range(0, 11025 * 2, 2))  # a ramp: interpolation must stay on it
+@pytest.mark.parametrize("rate", [16000, 11025, 44100, 48000])
+def test_uploads_are_resampled_band_limited_voice_passes_and_highs_do_not_fold_back(
+    rate: int,
+) -> None:
+    # 1 kHz passes; 6 kHz (above the new Nyquist) would fold back to 2 kHz by plain
+    # decimation or interpolation: the low-pass stops it.
+    voice = sounds.read_wav(make_wav(sine(1000, rate, 0.5, level=10000), rate=rate))
+    assert abs(len(voice) - 4000) <= 1
+    assert -0.5 < _gain_db(voice, 10000) < 0.3
+    high = sounds.read_wav(make_wav(sine(6000, rate, 0.5, level=10000), rate=rate))
+    assert _gain_db(high, 10000) < -45
+
+
+def test_a_ramp_at_11025_hz_stays_on_the_ramp() -> None:
+    samples = list(range(0, 11025 * 2, 2))  # slow: all of it in the pass band
     out = sounds.read_wav(make_wav(samples[:11025], rate=11025))
     assert len(out) == 8000
     step = 11025 / 8000
-    for i in (0, 1, 2, 1000, 7999):
-        assert abs(out[i] - 2 * i * step) <= 1
+    for i in (100, 1000, 4000, 7000):  # away from the ends, where the filter meets zeros
+        assert abs(out[i] - 2 * i * step) <= 2
+
+
+def test_a_loud_upload_is_clipped_not_wrapped() -> None:
+    square = [32767 if (n // 20) % 2 else -32768 for n in range(16000)]  # overshoots when filtered
+    out = sounds.read_wav(make_wav(square, rate=16000))
+    assert max(out) <= 32767 and min(out) >= -32768
+    assert max(out) > 30000 and min(out) < -30000
 
 
 def test_44k1_stereo_sine_keeps_its_pitch_and_level() -> None:
@@ -186,16 +207,16 @@ def test_sound_cache_reloads_changed_files(tmp_path: Path) -> None:
     assert cache.cached(tmp_path / "missing.wav", g711.PCMU) is None
 
 
-def test_48khz_is_decimated_and_24bit_keeps_the_top_16_bits() -> None:
+def test_24bit_keeps_the_top_16_bits() -> None:
     samples = [1000 * i for i in range(12)]
     raw = b"".join(b"\x7f" + struct.pack("<h", s) for s in samples)  # 24-bit: junk low byte
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(3)
-        writer.setframerate(48000)
+        writer.setframerate(8000)
         writer.writeframes(raw)
-    assert list(sounds.read_wav(out.getvalue())) == [0, 6000]
+    assert list(sounds.read_wav(out.getvalue())) == samples
 
 
 def test_four_channels_are_averaged() -> None:
