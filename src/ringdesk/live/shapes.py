@@ -74,6 +74,10 @@ class Offer(TypedDict):
     pickup_seconds: float
     # The agent's desk phone rings with the offer: picking it up answers (ring_on_offer).
     phone_ringing: bool
+    # A queued callback: the caller hung up; Answer rings the agent's phone, then calls
+    # `callback_number` (the caller's number, or the one they keyed in) back.
+    callback: bool
+    callback_number: str | None
 
 
 class Consult(TypedDict):
@@ -112,6 +116,9 @@ class Call(TypedDict):
     ticket_id: int | None
     consult: Consult | None
     consult_ended: ConsultEnded | None
+    # A queued callback: the number called back and the attempts so far (null, 0: not one).
+    callback_number: str | None
+    callback_attempts: int
 
 
 class ServiceOpen(TypedDict):
@@ -209,6 +216,8 @@ def _call_json(src: LiveSources, db: Session, call: CallView, viewer: int) -> Ca
         "ticket_id": ticket.id if ticket else None,
         "consult": consult,
         "consult_ended": ended,
+        "callback_number": call.callback_number,
+        "callback_attempts": call.callback_attempts,
     }
 
 
@@ -220,6 +229,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         with src.reads() as db:
             if view.offer is not None:
                 o = view.offer
+                booked = tickets.callback_for_call(db, o.call_id) if o.callback else None
                 offer = {
                     "call_id": o.call_id,
                     "service_id": o.service_id,
@@ -229,6 +239,11 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
                     "expires_at": iso(o.expires_at),
                     "pickup_seconds": config.pickup_seconds,
                     "phone_ringing": o.phone_ringing,
+                    "callback": o.callback,
+                    # The store has the callback before any offer of it is published.
+                    "callback_number": (booked.number if booked else o.caller)
+                    if o.callback
+                    else None,
                 }
             if view.call is not None:
                 call = _call_json(src, db, view.call, view.agent_id)
@@ -268,6 +283,16 @@ class RecordingInfo(TypedDict):
     url: str
 
 
+class TicketCallback(TypedDict):
+    """The queued callback a ticket is for: `status` waiting (queued, or until `next_try_at`
+    after an unanswered attempt), done (talked) or failed (every attempt unanswered)."""
+
+    number: str
+    status: str  # waiting | done | failed
+    attempts: int
+    next_try_at: str | None
+
+
 class Ticket(TypedDict):
     id: int
     call_id: str | None
@@ -286,6 +311,7 @@ class Ticket(TypedDict):
     ended_at: str | None
     duration_seconds: float | None
     outcome: str | None
+    callback: TicketCallback | None
     timeline: NotRequired[list[TimelineEntry]]  # a single ticket's, not in lists
     recordings: NotRequired[list[RecordingInfo]]  # with the timeline
 
@@ -310,6 +336,7 @@ def ticket_json(read: tickets.TicketRead) -> Ticket:
         "ended_at": iso(t.ended_at),
         "duration_seconds": None if t.duration_seconds is None else round(t.duration_seconds, 1),
         "outcome": t.outcome,
+        "callback": _callback_json(read.callback),
     }
     if read.timeline is not None:
         body["timeline"] = [
@@ -327,6 +354,17 @@ def ticket_json(read: tickets.TicketRead) -> Ticket:
             for r in read.recordings
         ]
     return body
+
+
+def _callback_json(row: m.Callback | None) -> TicketCallback | None:
+    if row is None:
+        return None
+    return {
+        "number": row.number,
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_try_at": iso(row.next_try_at),
+    }
 
 
 def ticket_by_id(db: Session, ticket_id: int, *, timeline: bool = False) -> Ticket | None:
@@ -375,6 +413,12 @@ class QueuedCall(TypedDict):
     call_id: str
     caller: str
     since: str | None
+    # queued | offered | connecting, or callback_wait (a callback's delay after an unanswered
+    # attempt: it queues again at its place when the delay is over)
+    state: str
+    # A queued callback (the caller hung up): the number to call back, the attempts so far.
+    callback_number: str | None
+    callback_attempts: int
 
 
 class BoardQueue(TypedDict):
@@ -384,6 +428,7 @@ class BoardQueue(TypedDict):
     next_change: str | None  # when it opens or closes next
     in_menu: int  # callers of its number still choosing in its menu
     waiting: int
+    callbacks: int  # of `waiting`, queued callbacks (the caller hung up; called back in turn)
     longest_wait_seconds: float
     calls: list[QueuedCall]
 
@@ -426,13 +471,21 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
             else None,
             "in_menu": q.in_menu,
             "waiting": len(q.waiting),
+            "callbacks": q.callbacks,
             "longest_wait_seconds": (
                 0.0
                 if q.longest_wait_since is None
                 else round(max(0.0, now - q.longest_wait_since), 1)
             ),
             "calls": [
-                {"call_id": c.call_id, "caller": c.customer_number, "since": iso(c.arrived_at)}
+                {
+                    "call_id": c.call_id,
+                    "caller": c.customer_number,
+                    "since": iso(c.arrived_at),
+                    "state": c.state,
+                    "callback_number": c.callback_number,
+                    "callback_attempts": c.callback_attempts,
+                }
                 for c in q.waiting
             ],
         }

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ringdesk.core.dialplan import DEFAULT_PREMIUM_PREFIXES, DialPlan
@@ -46,6 +46,12 @@ def list_(db: Session) -> Sequence[m.Service]:
 
 def get(db: Session, *, service_id: int) -> m.Service | None:
     return db.get(m.Service, service_id)
+
+
+def calling_number_count(db: Session, *, service_id: int) -> int:
+    """How many calling numbers the service has (what a callback calls the customer from)."""
+    query = select(func.count()).where(m.CallingNumber.service_id == service_id)
+    return db.scalar(query) or 0
 
 
 def create(db: Session, *, values: Mapping[str, Any]) -> m.Service:

@@ -23,6 +23,7 @@ class TicketRead:
     customer: m.Customer | None
     timeline: list[m.TicketEvent] | None  # None: not asked for
     recordings: list[m.Recording] | None = None  # with the timeline
+    callback: m.Callback | None = None  # the queued callback the ticket is for, if any
 
 
 def read(db: Session, ticket: m.Ticket, *, timeline: bool = False) -> TicketRead:
@@ -53,7 +54,19 @@ def read(db: Session, ticket: m.Ticket, *, timeline: bool = False) -> TicketRead
         customer=customers.get(db, ticket.customer_id),
         timeline=entries,
         recordings=recordings,
+        callback=callback_of(db, ticket.id),
     )
+
+
+def callback_of(db: Session, ticket_id: int) -> m.Callback | None:
+    """The callback a ticket was opened for (one per ticket; the newest if ever more)."""
+    query = select(m.Callback).where(m.Callback.ticket_id == ticket_id)
+    return db.scalar(query.order_by(m.Callback.id.desc()).limit(1))
+
+
+def callback_for_call(db: Session, call_id: str) -> m.Callback | None:
+    """The callback of a call (its number: the caller may have keyed another one)."""
+    return db.scalar(select(m.Callback).where(m.Callback.call_id == call_id))
 
 
 def recording(db: Session, *, ticket_id: int, recording_id: int) -> m.Recording | None:

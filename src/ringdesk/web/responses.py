@@ -131,6 +131,11 @@ class Service(TypedDict):
     announce_message: bool
     announce_every_seconds: int  # 0: at join only
     voicemail_max_seconds: int
+    # Queued callback: "press 1 to be called back" while waiting; a customer who does not
+    # answer is called again after callback_retry_seconds, callback_max_attempts times in all.
+    callback_enabled: bool
+    callback_retry_seconds: int
+    callback_max_attempts: int
     open_now: bool  # by its calendar, at the time of the request
     next_change: float | None  # when open_now changes next (Unix time); null: never
 

@@ -141,6 +141,10 @@ TimezoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Euro
 ClosedActionName = Literal["message", "forward", "voicemail"]
 AnnounceSeconds = Annotated[int, Field(ge=0, le=3600)]  # 0: at join only
 VoicemailSeconds = Annotated[int, Field(ge=10, le=600)]
+# Queued callback (core/callback.py): the delay before a customer who did not answer is tried
+# again, and the attempts in all.
+CallbackRetrySeconds = Annotated[int, Field(ge=30, le=86_400)]
+CallbackAttempts = Annotated[int, Field(ge=1, le=10)]
 
 
 def _dial_pattern(value: str) -> str:
@@ -193,6 +197,11 @@ class ServiceBody(Body):
     announce_message: bool = False
     announce_every_seconds: AnnounceSeconds = 60
     voicemail_max_seconds: VoicemailSeconds = 120
+    # Callbacks need a calling number of the service (409 callback_needs_calling_number): a
+    # new service has none yet, so it is created first and callbacks are turned on after.
+    callback_enabled: bool = False
+    callback_retry_seconds: CallbackRetrySeconds = 300
+    callback_max_attempts: CallbackAttempts = 3
 
 
 class ServicePatch(Body):
@@ -214,6 +223,9 @@ class ServicePatch(Body):
     announce_message: bool | None = None
     announce_every_seconds: AnnounceSeconds | None = None
     voicemail_max_seconds: VoicemailSeconds | None = None
+    callback_enabled: bool | None = None
+    callback_retry_seconds: CallbackRetrySeconds | None = None
+    callback_max_attempts: CallbackAttempts | None = None
 
 
 # ---- what the caller meets: opening hours, holidays, menus, prompts ---------------------------

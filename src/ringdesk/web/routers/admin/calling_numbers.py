@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ringdesk.store import calling_numbers as numbers
+from ringdesk.store import services
 from ringdesk.web.auth import Admin, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.responses import CallingNumber, calling_number_json
@@ -42,6 +43,15 @@ async def remove_calling_number(
         row = numbers.get(db, service_id=service_id, number_id=number_id)
         if row is None:
             raise ApiError(404, "not_found", f"No calling number {number_id} on this service.")
+        service = service_or_404(db, service_id)
+        last = services.calling_number_count(db, service_id=service_id) == 1
+        if service.callback_enabled and last:  # callbacks call customers from one of them
+            raise ApiError(
+                409,
+                "callback_needs_calling_number",
+                f"{row.number} is the last calling number of {service.name}, which calls "
+                "customers back from it: turn callbacks off first.",
+            )
         numbers.delete(db, calling_number=row)
     runtime.reload_config()
     return Response(status_code=204)

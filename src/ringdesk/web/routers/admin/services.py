@@ -54,6 +54,9 @@ def _service_json(s: m.Service, runtime: Runtime) -> Service:
         "announce_message": s.announce_message,
         "announce_every_seconds": s.announce_every_seconds,
         "voicemail_max_seconds": s.voicemail_max_seconds,
+        "callback_enabled": s.callback_enabled,
+        "callback_retry_seconds": s.callback_retry_seconds,
+        "callback_max_attempts": s.callback_max_attempts,
         "open_now": open_now,
         "next_change": next_change,
     }
@@ -112,6 +115,24 @@ def _check_service(
         raise ApiError(422, "unknown_menu", f"There is no menu {menu_id}.")
 
 
+CALLBACK_NEEDS_NUMBER = (
+    "Callbacks need a calling number on this service, to call customers from: add one under "
+    "Calling numbers first."
+)
+
+
+def _check_callback(db: Db, service_id: int | None) -> None:
+    """409 when callbacks are turned on for a service (None: a new one) without a calling
+    number: the customer is called back from one of the service's calling numbers."""
+    if service_id is None or services.calling_number_count(db, service_id=service_id) == 0:
+        raise ApiError(
+            409,
+            "callback_needs_calling_number",
+            CALLBACK_NEEDS_NUMBER,
+            extra={"fields": [{"field": "callback_enabled", "message": "needs a calling number"}]},
+        )
+
+
 def _check_timezone(name: str) -> None:
     if not core_hours.valid_timezone(name):
         raise ApiError(
@@ -139,6 +160,8 @@ async def create_service(body: ServiceBody, _: Admin, runtime: RuntimeDep) -> Se
             closed_number=body.closed_number,
             menu_id=body.menu_id,
         )
+        if body.callback_enabled:
+            _check_callback(db, None)  # a new service has no calling number yet
         values = body.model_dump(exclude={"dial_plan"}) | _plan_columns(None, body.dial_plan)
         row = services.create(db, values=values)
     runtime.reload_config()
@@ -175,6 +198,8 @@ async def edit_service(
             closed_number=changes.get("closed_number", row.closed_number),
             menu_id=changes.get("menu_id", row.menu_id),
         )
+        if changes.get("callback_enabled"):  # turned on, or kept on, by this change
+            _check_callback(db, row.id)
         number = changes.get("inbound_number", row.inbound_number)
         with unique(f"The inbound number {number}"):
             services.update(db, service=row, changes=changes)

@@ -48,9 +48,23 @@ LABELS: dict[str, str] = {
     "overflow": "Overflow message",
     "voicemail": "Voicemail greeting",
     "voicemail_saved": "Voicemail saved",
+    "callback_offer": "Callback offer",
+    "callback_confirm": "Callback: confirm the number",
+    "callback_number": "Callback: key in a number",
+    "callback_invalid": "Callback: number not callable",
+    "callback_booked": "Callback booked",
 }
-# The prompts a service has of its own, and a menu's.
-SERVICE_PROMPTS = ("closed", "queue_message", "voicemail")
+# The prompts a service has of its own, and a menu's (core/callback.py says which of the
+# callback prompts are per service: all but callback_invalid).
+SERVICE_PROMPTS = (
+    "closed",
+    "queue_message",
+    "voicemail",
+    "callback_offer",
+    "callback_confirm",
+    "callback_number",
+    "callback_booked",
+)
 MENU_PROMPT = "menu"
 
 

@@ -19,10 +19,11 @@
  */
 
 /**
- * The call offered to the agent (AgentState.offer).
+ * The call offered to the agent (AgentState.offer). `callback`: a queued callback (the caller
+ * hung up): Answer rings the agent's phone, then calls `callback_number` back.
  * @typedef {{call_id: string, service_id: number, service_name: string, caller: string,
  *   customer_name: string | null, expires_at: string | null, pickup_seconds: number,
- *   phone_ringing: boolean}} Offer
+ *   phone_ringing: boolean, callback: boolean, callback_number: string | null}} Offer
  */
 
 /** A consultation call; `held`: the consulted agent holds her end (the handling agent hears
@@ -45,7 +46,8 @@
  *   direction: "inbound" | "outbound", state: string, customer_number: string,
  *   customer_name: string | null, calling_number: string | null, connected_at: string | null,
  *   ticket_id: number | null, consult: Consult | null,
- *   consult_ended: ConsultEnded | null}} Call
+ *   consult_ended: ConsultEnded | null, callback_number: string | null,
+ *   callback_attempts: number}} Call
  */
 
 /**
@@ -95,7 +97,8 @@
  *   service_level_seconds: number, dial_plan: DialPlan, timezone: string,
  *   closed_action: ClosedAction, closed_number: string | null, menu_id: number | null,
  *   announce_position: boolean, announce_message: boolean, announce_every_seconds: number,
- *   voicemail_max_seconds: number, open_now: boolean, next_change: number | null}} Service
+ *   voicemail_max_seconds: number, callback_enabled: boolean, callback_retry_seconds: number,
+ *   callback_max_attempts: number, open_now: boolean, next_change: number | null}} Service
  */
 
 /** @typedef {"message" | "forward" | "voicemail"} ClosedAction */

@@ -159,8 +159,8 @@ function serviceNames(services, names) {
     .join(", ");
 }
 
-/** @param {any[]} rows */
-function queues(rows) {
+/** The queues card (exported for tests/ui/test_callback_ui.py). @param {any[]} rows */
+export function queues(rows) {
   return h(
     "section",
     { class: "card", "aria-labelledby": "board-queues" },
@@ -189,6 +189,14 @@ function queues(rows) {
                 h("span", null, " waiting · longest "),
                 h("span", null, shortDuration(q.longest_wait_seconds || 0)),
                 q.in_menu ? h("span", null, ` · ${q.in_menu} in the menu`) : null,
+                // Of the waiting, the callers who hung up to be called back in their turn.
+                q.callbacks
+                  ? h(
+                      "span",
+                      { class: "queue-callbacks" },
+                      ` · ${q.callbacks} ${q.callbacks === 1 ? "callback" : "callbacks"}`,
+                    )
+                  : null,
               ),
               (q.calls || []).length
                 ? h(
@@ -197,8 +205,17 @@ function queues(rows) {
                     q.calls.map((/** @type {any} */ c) =>
                       h(
                         "li",
-                        null,
-                        h("span", { class: "mono" }, c.caller),
+                        {
+                          dataset: c.callback_number
+                            ? { call: c.call_id, callback: "true" }
+                            : { call: c.call_id },
+                        },
+                        h(
+                          "span",
+                          null,
+                          h("span", { class: "mono" }, c.callback_number || c.caller),
+                          c.callback_number ? callbackBadge(c) : null,
+                        ),
                         h("span", { class: "muted", dataset: { waitSince: c.since } }),
                       ),
                     ),
@@ -208,6 +225,25 @@ function queues(rows) {
           ),
         )
       : h("p", { class: "muted" }, "No services."),
+  );
+}
+
+/**
+ * A waiting entry that is a queued callback: the badge, and whether it waits out its retry
+ * delay after an unanswered attempt.
+ * @param {any} c
+ */
+function callbackBadge(c) {
+  const retry = c.state === "callback_wait";
+  const n = c.callback_attempts || 0;
+  const tried = n ? ` (${n} ${n === 1 ? "attempt" : "attempts"} so far)` : "";
+  return h(
+    "span",
+    {
+      class: "badge badge-callback",
+      title: `Callback to ${c.callback_number}${retry ? ", tried again later" : ""}${tried}`,
+    },
+    retry ? "Callback · retry later" : "Callback",
   );
 }
 

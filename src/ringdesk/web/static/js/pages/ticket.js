@@ -18,6 +18,26 @@ import { errorText, toast } from "../ui/toast.js";
 
 /** @typedef {{subject: string, notes: string, status: string, customer: any}} Editable */
 
+/** What a callback's status means, in the ticket's facts. */
+const CALLBACK_STATUS = {
+  waiting: "waiting",
+  done: "done",
+  failed: "failed (nobody answered)",
+};
+
+/**
+ * The ticket's queued callback in one line: "5551234 · waiting · 1 attempt · next try 14:05".
+ * @param {{number: string, status: string, attempts: number, next_try_at: string | null}} cb
+ */
+function callbackLine(cb) {
+  const status =
+    CALLBACK_STATUS[/** @type {keyof typeof CALLBACK_STATUS} */ (cb.status)] || cb.status;
+  const parts = [cb.number, status];
+  if (cb.attempts) parts.push(`${cb.attempts} ${cb.attempts === 1 ? "attempt" : "attempts"}`);
+  if (cb.status === "waiting" && cb.next_try_at) parts.push(`next try ${timeOfDay(cb.next_try_at)}`);
+  return parts.join(" · ");
+}
+
 /** @param {number | string} id */
 const draftKey = (id) => `ringdesk.draft.ticket.${id}`;
 
@@ -343,6 +363,12 @@ export async function ticketView(main, params) {
           ),
           h("dt", null, "Outcome"),
           h("dd", null, ticket.outcome ? kindLabel(ticket.outcome) : "–"),
+          ticket.callback
+            ? [
+                h("dt", null, "Callback"),
+                h("dd", { dataset: { testid: "ticket-callback" } }, callbackLine(ticket.callback)),
+              ]
+            : null,
         ),
       ),
       recordingsCard(ticket.recordings || []),

@@ -169,6 +169,9 @@ function table(items) {
               // A message a caller left: nobody has taken it yet, the list says so.
               t.outcome === "voicemail" ? h("span", { class: "badge badge-voicemail" }, "Voicemail") : null,
               t.outcome === "voicemail" ? " " : null,
+              // A caller who asked to be called back: the list says so, as for a voicemail.
+              t.callback ? h("span", { class: "badge badge-callback" }, "Callback") : null,
+              t.callback ? " " : null,
               h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)"),
             ),
             h("td", null, t.agent_name || "—"),

@@ -11,18 +11,42 @@ import { phoneIcon } from "./icons.js";
 import { shortcutFor } from "./shortcuts.js";
 import { openTransfer } from "./transfer.js";
 
-/** @param {any} offer */
+/**
+ * The offer: an incoming call, or a queued callback (the caller hung up and is called back:
+ * Answer rings this agent's phone first, then the customer's).
+ * @param {any} offer
+ */
 export function offerCard(offer) {
   const total = offer.pickup_seconds || 20;
+  const callback = Boolean(offer.callback);
+  const number = callback ? offer.callback_number || offer.caller : offer.caller;
   return h(
     "section",
-    { class: "card offer-card", "aria-labelledby": "offer-title" },
-    h("h3", { id: "offer-title", class: "offer-title" }, "Incoming call"),
-    h("p", { class: "caller-number" }, offer.caller || "Unknown number"),
+    {
+      class: `card offer-card${callback ? " is-callback" : ""}`,
+      "aria-labelledby": "offer-title",
+    },
+    h(
+      "h3",
+      { id: "offer-title", class: "offer-title" },
+      callback ? `Callback to ${number || "an unknown number"}` : "Incoming call",
+    ),
+    h("p", { class: "caller-number" }, number || "Unknown number"),
     h("p", { class: "caller-name" }, offer.customer_name || "Unknown customer"),
     h("p", { class: "muted" }, offer.service_name || ""),
+    callback
+      ? h(
+          "p",
+          { class: "callback-note" },
+          "The caller asked to be called back. Call back: your phone rings, then the customer's.",
+        )
+      : null,
     offer.phone_ringing
-      ? h("p", { class: "phone-ringing" }, "Your phone is ringing: pick it up or click Answer.")
+      ? h(
+          "p",
+          { class: "phone-ringing" },
+          `Your phone is ringing: pick it up or click ${callback ? "Call back" : "Answer"}.`,
+        )
       : null,
     h(
       "div",
@@ -41,7 +65,7 @@ export function offerCard(offer) {
         onclick: () => cti.answer(offer.call_id),
       },
       phoneIcon("btn-icon"),
-      "Answer",
+      callback ? "Call back" : "Answer",
     ),
   );
 }
@@ -53,9 +77,16 @@ export function callCard(call, status) {
   const dialing = call.state === "dialing" || call.state === "connecting";
   const consulting = call.state === "consulting" || status === "on_call_transfer";
   const onHold = call.state === "on_hold" || status === "on_hold";
-  const title = dialing
-    ? `${call.direction === "outbound" ? "Dialing" : "Connecting"} ${call.customer_number}`
-    : `${onHold ? "On hold" : "On call"} with ${who}`;
+  // A queued callback: the agent's phone rings first (connecting), then the customer's.
+  const callback = call.callback_number;
+  const title =
+    callback && call.state === "dialing"
+      ? `Calling ${callback} back (attempt ${call.callback_attempts || 1})`
+      : callback && call.state === "connecting"
+        ? `Callback to ${callback}: pick up your phone`
+        : dialing
+          ? `${call.direction === "outbound" ? "Dialing" : "Connecting"} ${call.customer_number}`
+          : `${onHold ? "On hold" : "On call"} with ${who}`;
   const btn = (
     /** @type {string} */ label,
     /** @type {string} */ key,
@@ -119,6 +150,7 @@ export function callCard(call, status) {
       { class: "facts" },
       h("dt", null, "Number"),
       h("dd", null, call.customer_number),
+      callback ? [h("dt", null, "Callback to"), h("dd", null, callback)] : null,
       call.customer_name ? [h("dt", null, "Customer"), h("dd", null, call.customer_name)] : null,
       h("dt", null, "Service"),
       h("dd", null, call.service_name || ""),

@@ -164,10 +164,12 @@ function update() {
   }
   if (s?.offer && s.offer.call_id !== lastAnnouncedOffer) {
     lastAnnouncedOffer = s.offer.call_id;
-    const who = [s.offer.caller, s.offer.customer_name, s.offer.service_name]
+    const callback = s.offer.callback;
+    const number = callback ? s.offer.callback_number || s.offer.caller : s.offer.caller;
+    const who = [number, s.offer.customer_name, s.offer.service_name]
       .filter(Boolean)
       .join(", ");
-    assertiveLive.textContent = `Incoming call from ${who}`;
+    assertiveLive.textContent = callback ? `Callback to ${who}` : `Incoming call from ${who}`;
   } else if (!s?.offer && lastAnnouncedOffer) {
     // The offer is gone: a screen reader must not find "Incoming call" there later.
     lastAnnouncedOffer = "";

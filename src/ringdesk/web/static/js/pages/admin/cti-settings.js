@@ -24,6 +24,11 @@ const HELP = {
   queue_message: "Played in the queue at each announcement interval.",
   voicemail: "Played before the caller leaves a message.",
   voicemail_saved: "Played after the message is saved.",
+  callback_offer: "Played with the queue announcements where a service offers callbacks.",
+  callback_confirm: "After the number is read out: confirm it, give another or keep waiting.",
+  callback_number: "Asks the caller to key in the number to call back, then #.",
+  callback_invalid: "Played when the keyed number cannot be called.",
+  callback_booked: "Played before the caller is let go; the callback keeps their place.",
 };
 /** Music is played as it is: an upload or the built-in sound, never text. */
 const MUSIC = new Set(["hold_music", "queue_music"]);

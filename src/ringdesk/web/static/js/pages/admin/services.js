@@ -604,7 +604,7 @@ function zoneChooser(value) {
 }
 
 /**
- * When closed, the menu heard first, and the queue announcements.
+ * When closed, the menu heard first, the queue announcements and callbacks.
  * @param {Service} service
  */
 function callerForm(service) {
@@ -640,6 +640,30 @@ function callerForm(service) {
     min: 0,
     max: 3600,
   });
+  const callback = checkbox(
+    "Offer callbacks (press 1 while waiting)",
+    Boolean(service.callback_enabled),
+    { name: "callback_enabled" },
+  );
+  const retry = ui.numberInput("callback_retry_seconds", service.callback_retry_seconds ?? 300, {
+    min: 30,
+    max: 86400,
+  });
+  const attempts = ui.numberInput("callback_max_attempts", service.callback_max_attempts ?? 3, {
+    min: 1,
+    max: 10,
+  });
+  const callbackFields = h(
+    "div",
+    { class: "field-group" },
+    field("Retry after (seconds)", retry, "When the customer does not answer (30 to 86400)."),
+    field("Attempts", attempts, "Calls to the customer in all before the callback fails (1 to 10)."),
+  );
+  const syncCallback = () => {
+    callbackFields.hidden = !callback.input.checked;
+  };
+  callback.input.addEventListener("change", syncCallback);
+  syncCallback();
   const status = ui.saveStatus();
   const form = ui.formWith(
     { class: "card settings-form", "aria-labelledby": "caller-title" },
@@ -652,6 +676,9 @@ function callerForm(service) {
         announce_position: position.input.checked,
         announce_message: message.input.checked,
         announce_every_seconds: ui.numberOrNull(every) ?? 0,
+        callback_enabled: callback.input.checked,
+        callback_retry_seconds: ui.numberOrNull(retry) ?? 300,
+        callback_max_attempts: ui.numberOrNull(attempts) ?? 3,
       };
       await ui.saveForm(form, status.fail, async () => {
         Object.assign(service, await api.patch(`/api/admin/services/${service.id}`, body));
@@ -670,6 +697,19 @@ function callerForm(service) {
       message,
     ),
     field("Every (seconds)", every, "0: only when the caller joins the queue."),
+    h(
+      "fieldset",
+      { class: "fieldset" },
+      h("legend", null, "Callbacks"),
+      callback,
+      h(
+        "p",
+        { class: "muted small" },
+        "Heard with the announcements. The caller keeps their place in the queue and is " +
+          "called back from the service's calling number when an agent is free.",
+      ),
+    ),
+    callbackFields,
     ui.formActions(ui.submitButton("Save"), status),
   );
   return form;
