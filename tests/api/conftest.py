@@ -31,11 +31,13 @@ def api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     """A real `ringdesk serve` with the demo tenant, on the database named by the param."""
-    database_url = None
+    database_url = installed = None
     if request.param == "postgresql":
         cluster: PostgresCluster = request.getfixturevalue("postgres")
-        database_url = cluster.new_database()
-    running = start_server(tmp_path_factory.mktemp(request.param), database_url=database_url)
+        database_url, installed = cluster.installed_database()
+    running = start_server(
+        tmp_path_factory.mktemp(request.param), database_url=database_url, installed=installed
+    )
     try:
         yield running
     finally:

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.support.rtp import free_tcp_port
+from tests.support.server import clean_env, fresh_install
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 
@@ -46,6 +47,7 @@ class PostgresCluster:
         self.port = _free_port()
         self.as_root = os.geteuid() == 0
         self.user = "postgres" if self.as_root else os.environ.get("USER", "postgres")
+        self._installed: tuple[str, Path] | None = None  # (template database, its data dir)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = list(args)
@@ -109,12 +111,24 @@ class PostgresCluster:
     def admin_dsn(self) -> str:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres"
 
-    def new_database(self) -> str:
-        """Create an empty database; return its SQLAlchemy URL."""
+    def new_database(self, *, template: str | None = None) -> str:
+        """Create an empty database (or a copy of `template`); return its SQLAlchemy URL."""
         name = "rd_" + uuid.uuid4().hex[:12]
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
+
+    def installed_database(self) -> tuple[str, Path]:
+        """A database holding a fresh install (migrated, the demo tenant) and the data dir that
+        goes with it (its secret key, the default sounds): a copy of one made the first time.
+        `migrate` and `demo` cost seconds of CPU per server; CREATE DATABASE ... TEMPLATE is a
+        file copy."""
+        if self._installed is None:
+            url = self.new_database()
+            self._installed = (url.rsplit("/", 1)[1], fresh_install(clean_env(), url))
+        template, data_dir = self._installed
+        return self.new_database(template=template), data_dir
 
 
 @pytest.fixture(scope="session")

@@ -235,30 +235,43 @@ class RunningServer:
         self.stop()
 
 
+def clean_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without RINGDESK_ variables (flags decide; a developer's
+    shell must not leak in), plus `env`."""
+    full_env = dict(os.environ)
+    for name in list(full_env):
+        if name.startswith("RINGDESK_") and name != "RINGDESK_TEST_ALLOW_DEGRADED":
+            del full_env[name]
+    full_env["PYTHONUNBUFFERED"] = "1"
+    if env:
+        full_env.update(env)
+    return full_env
+
+
 def start_server(
     tmp_path: Path,
     *,
     database_url: str | None = None,
     env: Mapping[str, str] | None = None,
     serve_args: Sequence[str] = (),
+    installed: Path | None = None,
 ) -> RunningServer:
-    """Migrate, create the demo tenant and serve, all in `tmp_path/data`; wait for /healthz."""
+    """Migrate, create the demo tenant and serve, all in `tmp_path/data`; wait for /healthz.
+
+    `installed`: `database_url` is a copy of an install already made with this data dir
+    (PostgresCluster.installed_database): its files are copied, nothing is migrated."""
     data_dir = Path(tmp_path) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    full_env = dict(os.environ)
-    for name in list(full_env):
-        if name.startswith("RINGDESK_") and name != "RINGDESK_TEST_ALLOW_DEGRADED":
-            del full_env[name]  # flags decide; a developer's shell must not leak in
-    full_env["PYTHONUNBUFFERED"] = "1"
-    if env:
-        full_env.update(env)
+    full_env = clean_env(env)
     server = RunningServer(
         data_dir=data_dir, database_url=database_url, env=full_env, serve_args=tuple(serve_args)
     )
     if database_url is None:
         # SQLite: a copy of this process's fresh install (migrated, the demo tenant, its key),
         # made once per environment: `migrate` and `demo` cost seconds of CPU per test.
-        shutil.copytree(_fresh_install(full_env), data_dir, dirs_exist_ok=True)
+        shutil.copytree(_sqlite_install(full_env), data_dir, dirs_exist_ok=True)
+    elif installed is not None:
+        shutil.copytree(installed, data_dir, dirs_exist_ok=True)
     else:
         server._run_cli("migrate")
         server._run_cli("demo")
@@ -269,17 +282,25 @@ def start_server(
 _INSTALLS: dict[tuple[tuple[str, str], ...], Path] = {}
 
 
-def _fresh_install(env: dict[str, str]) -> Path:
-    """A data dir holding what `ringdesk migrate` and `ringdesk demo` make with these
-    RINGDESK_ variables (a secrets-at-rest key changes it), made the first time it is asked."""
+def _sqlite_install(env: dict[str, str]) -> Path:
+    """A data dir holding a fresh SQLite install made with these RINGDESK_ variables (a
+    secrets-at-rest key changes it), made the first time it is asked."""
     key = tuple(sorted((k, v) for k, v in env.items() if k.startswith("RINGDESK_")))
     found = _INSTALLS.get(key)
     if found is None:
-        found = Path(tempfile.mkdtemp(prefix="ringdesk-install-")) / "data"
-        found.mkdir()
-        install = RunningServer(data_dir=found, database_url=None, env=env)
-        install._run_cli("migrate")
-        install._run_cli("demo")
-        generate_defaults(found / "sounds" / "default")  # as the first start does (seconds)
-        _INSTALLS[key] = found
+        found = _INSTALLS[key] = fresh_install(env, None)
+    return found
+
+
+def fresh_install(env: dict[str, str], database_url: str | None) -> Path:
+    """A new data dir with what `ringdesk migrate` and `ringdesk demo` make (in the database
+    named, or SQLite in the data dir), and the default sounds the first start would write."""
+    found = Path(tempfile.mkdtemp(prefix="ringdesk-install-")) / "data"
+    found.mkdir()
+    install = RunningServer(data_dir=found, database_url=database_url, env=env)
+    install._run_cli("migrate")
+    install._run_cli("demo")
+    generate_defaults(found / "sounds" / "default")  # seconds of CPU at a first start
+    for path in found.rglob("*"):  # private, as the server keeps its data dir
+        path.chmod(0o700 if path.is_dir() else 0o600)
     return found
