@@ -46,6 +46,7 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
             a.offer_expires,
             phone_ringing=a.offer_leg is not None and not a.config.prewarm,
             callback=call.callback is not None,
+            callback_number=call.callback.number if call.callback else None,
         )
     return AgentView(
         agent_id=a.config.id,

@@ -21,7 +21,8 @@ class OfferView:
     caller: str
     expires_at: float
     phone_ringing: bool = False  # the agent's phone rings with the offer (ring_on_offer)
-    callback: bool = False  # a queued callback: Answer calls `caller` back
+    callback: bool = False  # a queued callback: Answer calls `callback_number` back
+    callback_number: str | None = None  # the caller's number, or the one they keyed in
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,7 +229,6 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         with src.reads() as db:
             if view.offer is not None:
                 o = view.offer
-                booked = tickets.callback_for_call(db, o.call_id) if o.callback else None
                 offer = {
                     "call_id": o.call_id,
                     "service_id": o.service_id,
@@ -240,10 +239,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
                     "pickup_seconds": config.pickup_seconds,
                     "phone_ringing": o.phone_ringing,
                     "callback": o.callback,
-                    # The store has the callback before any offer of it is published.
-                    "callback_number": (booked.number if booked else o.caller)
-                    if o.callback
-                    else None,
+                    "callback_number": o.callback_number,
                 }
             if view.call is not None:
                 call = _call_json(src, db, view.call, view.agent_id)

@@ -64,11 +64,6 @@ def callback_of(db: Session, ticket_id: int) -> m.Callback | None:
     return db.scalar(query.order_by(m.Callback.id.desc()).limit(1))
 
 
-def callback_for_call(db: Session, call_id: str) -> m.Callback | None:
-    """The callback of a call (its number: the caller may have keyed another one)."""
-    return db.scalar(select(m.Callback).where(m.Callback.call_id == call_id))
-
-
 def recording(db: Session, *, ticket_id: int, recording_id: int) -> m.Recording | None:
     found = db.get(m.Recording, recording_id)
     return found if found is not None and found.ticket_id == ticket_id else None

@@ -143,7 +143,7 @@ AnnounceSeconds = Annotated[int, Field(ge=0, le=3600)]  # 0: at join only
 VoicemailSeconds = Annotated[int, Field(ge=10, le=600)]
 # Queued callback (core/callback.py): the delay before a customer who did not answer is tried
 # again, and the attempts in all.
-CallbackRetrySeconds = Annotated[int, Field(ge=30, le=86_400)]
+CallbackRetrySeconds = Annotated[int, Field(ge=10, le=86_400)]
 CallbackAttempts = Annotated[int, Field(ge=1, le=10)]
 
 

@@ -144,8 +144,7 @@ def _insert_callback(db_engine: Engine, call_id: str, number: str, **row: object
 
 def test_a_callback_offer_names_the_number_called_back(db_engine: Engine) -> None:
     # The caller keyed another number than the one they called from: that one is called back.
-    _insert_callback(db_engine, "cb-1", "5559999")
-    offer = OfferView("cb-1", 1, "5551234", NOW + 20, callback=True)
+    offer = OfferView("cb-1", 1, "5551234", NOW + 20, callback=True, callback_number="5559999")
     state = shapes.agent_state_from_view(_sources(FakeEngine(), db_engine), _agent(offer=offer))
     assert state["offer"] is not None
     assert state["offer"]["callback"] is True
@@ -158,12 +157,6 @@ def test_a_plain_offer_is_no_callback(db_engine: Engine) -> None:
     state = shapes.agent_state_from_view(_sources(FakeEngine(), db_engine), _agent(offer=offer))
     assert state["offer"] is not None
     assert state["offer"]["callback"] is False and state["offer"]["callback_number"] is None
-
-
-def test_a_callback_offer_without_its_row_falls_back_to_the_caller(db_engine: Engine) -> None:
-    offer = OfferView("cb-gone", 1, "5551234", NOW + 20, callback=True)
-    state = shapes.agent_state_from_view(_sources(FakeEngine(), db_engine), _agent(offer=offer))
-    assert state["offer"] is not None and state["offer"]["callback_number"] == "5551234"
 
 
 def test_the_call_being_dialled_back_carries_its_number_and_attempt(db_engine: Engine) -> None:

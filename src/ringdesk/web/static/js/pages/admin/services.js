@@ -656,7 +656,7 @@ function callerForm(service) {
   const callbackFields = h(
     "div",
     { class: "field-group" },
-    field("Retry after (seconds)", retry, "When the customer does not answer (30 to 86400)."),
+    field("Retry after (seconds)", retry, "When the customer does not answer (10 to 86400)."),
     field("Attempts", attempts, "Calls to the customer in all before the callback fails (1 to 10)."),
   );
   const syncCallback = () => {
