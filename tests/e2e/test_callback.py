@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from ringdesk.media.speech import Speech
 from tests.e2e.agents import AdminApi, AgentApi
 from tests.e2e.conftest import SERVICE_ID, Rig
-from tests.support.rtp import RtpEndpoint, match_audio, read_wav, samples_to_frames
+from tests.support.callback import book_callback
+from tests.support.rtp import match_audio, samples_to_frames
 from tests.support.sipp import Customer, header
 
 pytestmark = pytest.mark.e2e
@@ -32,29 +32,9 @@ def _offer_callbacks(admin: AdminApi, **more: Any) -> None:
 
 
 def _book(rig: Rig, tmp_path: Path, caller: str) -> Customer:
-    """A caller who hears the offer, presses 1, hears their number, presses 1 and is let go."""
-    admin = rig.admin()
-    offer = read_wav(admin.sound(f"callback_offer.{SERVICE_ID}"))
     customer, rtp = rig.customer(caller=caller, send=False)
-    customer.wait_answered()  # the offer answers the call: phones send keys once answered
-    heard, _ = rtp.wait_matching(offer, frames=40, min_loud=20)
-    assert heard.matched == 40, heard
-    _press(rtp, "1")
-    digits = ", ".join(caller)
-    said = Speech(tmp_path / "speech").render_sync(f"We will call you back at {digits}.")
-    heard, _ = rtp.wait_matching(read_wav(said.read_bytes()), frames=40, min_loud=20)
-    assert heard.matched == 40, f"the caller hears their number read back: {heard}"
-    _press(rtp, "1")
-    booked = read_wav(admin.sound(f"callback_booked.{SERVICE_ID}"))
-    heard, _ = rtp.wait_matching(booked, frames=40, min_loud=20)
-    assert heard.matched == 40, heard
-    assert customer.wait_ended() == "by_switch"  # the goodbye, then our BYE
+    book_callback(customer, rtp, rig.admin().sound, SERVICE_ID, caller, tmp_path / "speech")
     return customer
-
-
-def _press(rtp: RtpEndpoint, digit: str) -> None:
-    rtp.send_samples([0] * 160)  # a stream to carry the key
-    rtp.send_digit(digit)
 
 
 def _callbacks_waiting(admin: AdminApi, count: int, *, timeout: float = 20.0) -> dict[str, Any]:
