@@ -466,6 +466,37 @@ def test_bad_prompts_are_refused(admin: httpx.Client) -> None:
     assert_error(admin.get("/api/admin/cti/sounds/closed."), 422, "invalid_input")
 
 
+def test_the_position_announcement_is_a_template_of_text_only(
+    admin: httpx.Client, service: dict[str, Any]
+) -> None:
+    sid = service["id"]
+    prompts = {p["name"]: p for p in admin.get("/api/admin/cti/prompts").json()}
+    assert "{position}" in prompts["queue_position"]["default_text"]
+    assert f"queue_position.{sid}" in prompts
+    for text, why in (
+        ("Please hold.", "{position}"),
+        ("You are {place} in line.", "{place}"),
+        ("You are {position in line.", "brace"),
+    ):
+        refused = assert_error(
+            admin.put(f"/api/admin/cti/prompts/queue_position.{sid}", json={"text": text}),
+            422,
+            "bad_template",
+        )
+        assert why in refused["message"], refused
+    upload = admin.put(
+        "/api/admin/cti/sounds/queue_position", files={"file": ("p.wav", _wav(), "audio/wav")}
+    )
+    assert_error(upload, 422, "text_only")
+    mine = "Sie sind Nummer {position}. Die Wartezeit ist {wait}."
+    saved = admin.put(f"/api/admin/cti/prompts/queue_position.{sid}", json={"text": mine})
+    assert saved.status_code == 200 and saved.json()["text"] == mine, saved.text
+    # Listen says it with example figures, not the braces.
+    listen = admin.get(f"/api/admin/cti/sounds/queue_position.{sid}")
+    assert listen.status_code == 200 and listen.content[:4] == b"RIFF", listen.text
+    assert admin.delete(f"/api/admin/cti/sounds/queue_position.{sid}").status_code == 204
+
+
 def test_agents_cannot_reach_the_admin_caller_flow(http: Clients, service: dict[str, Any]) -> None:
     alice = http("alice")
     assert_error(alice.get("/api/admin/menus"), 403)

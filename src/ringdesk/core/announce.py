@@ -99,7 +99,8 @@ def position_of(s: EngineState, call: CallRecord) -> int:
 
 
 def _position(s: EngineState, service: ServiceConfig, position: int) -> str:
-    return position_text(position, expected_wait(s, service.id, position))
+    wait = expected_wait(s, service.id, position)
+    return position_text(position, wait, service.position_template)
 
 
 def expected_wait(s: EngineState, service_id: int, position: int) -> float | None:

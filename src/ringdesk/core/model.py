@@ -180,6 +180,8 @@ class ServiceConfig:
     callback_enabled: bool = False
     callback_retry_seconds: float = 300.0
     callback_max_attempts: int = 3
+    # The admin's position announcement ({position}, {wait}; core/prompts.py); "": built in.
+    position_template: str = ""
 
 
 @dataclass(frozen=True, slots=True)

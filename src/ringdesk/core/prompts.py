@@ -8,6 +8,8 @@ The names and default texts are here so that the store, the admin API and the en
 
 from __future__ import annotations
 
+import re
+import string
 from dataclasses import dataclass
 
 
@@ -49,12 +51,16 @@ DEFAULT_TEXTS: dict[str, str] = {
     "callback_booked": "Thank you. An agent will call you back when it is your turn. You keep "
     "your place in the queue. Goodbye.",
 }
-# Spoken with the caller's figures in it: {position} and {wait}.
+# Spoken with the caller's figures in it: {position} and {wait}. An admin may type another
+# (the "queue_position" prompt, per service too): text only, never an upload.
 POSITION_TEMPLATE = "You are number {position} in the queue. The expected wait is {wait}."
 POSITION_FIRST = "You are next in the queue."  # position 1, said without a wait
+POSITION = "queue_position"
+DEFAULT_TEXTS[POSITION] = POSITION_TEMPLATE
+PLACEHOLDERS = frozenset({"position", "wait"})
 # Prompts that are music or a tone, never speech (the sounds of the first releases).
 MUSIC = frozenset({"queue_music", "hold_music"})
-PROMPT_NAMES = (*DEFAULT_TEXTS, "queue_position")
+PROMPT_NAMES = tuple(DEFAULT_TEXTS)
 
 
 def per(name: str, key: int) -> str:
@@ -83,19 +89,37 @@ def wait_words(seconds: float) -> str:
     return f"more than {int(hours)} hours" if hours >= 2 else "more than an hour"
 
 
+def template_problem(template: str) -> str | None:
+    """Why an admin's position template cannot be used, or None: it must say {position}, and
+    may say {wait}, and nothing else in braces."""
+    try:
+        names = {
+            field for _, field, _, _ in string.Formatter().parse(template) if field is not None
+        }
+    except ValueError:
+        return "A brace is not closed: write {position} and {wait} exactly so."
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        return f"Only {{position}} and {{wait}} can be filled in, not {{{sorted(unknown)[0]}}}."
+    if "position" not in names:
+        return "The text must say the caller's place: put {position} where the number goes."
+    return None
+
+
 def position_text(position: int, wait_seconds: float | None, template: str = "") -> str:
     """The position announcement: "You are number 3 in the queue. The expected wait is about 2
-    minutes." (a template of the admin's may use {position} and {wait})."""
+    minutes." An admin's template (its {position} and {wait}) is used for every position;
+    with no expected wait yet, its sentences that say {wait} are left out."""
+    if template_problem(template or POSITION_TEMPLATE) is not None:
+        template = ""
     if position <= 1 and not template:
         return POSITION_FIRST
-    if wait_seconds is None:  # no handle times yet: the position alone
-        return POSITION_TEMPLATE.split(".", 1)[0].format(position=position) + "."
-    wait = wait_words(wait_seconds)
     text = template or POSITION_TEMPLATE
-    try:
-        return text.format(position=position, wait=wait)
-    except (KeyError, IndexError, ValueError):
-        return POSITION_TEMPLATE.format(position=position, wait=wait)
+    if wait_seconds is None:  # no handle times yet: the position alone
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if "{wait}" not in s]
+        text = " ".join(sentences) or POSITION_TEMPLATE.split(" The", 1)[0]
+        return text.format(position=position)
+    return text.format(position=position, wait=wait_words(wait_seconds))
 
 
 def spoken_digits(number: str) -> str:

@@ -24,6 +24,7 @@ from ringdesk.core.model import (
     ServiceConfig,
     Strategy,
 )
+from ringdesk.core.prompts import POSITION, per
 from ringdesk.store import models as m
 from ringdesk.store import trunks as trunk_store
 from ringdesk.store.cti_settings import (
@@ -152,8 +153,15 @@ def menu_config(menu: m.Menu, choices: list[m.MenuChoiceRow]) -> MenuConfig:
 
 
 def service_config(
-    service: m.Service, numbers: frozenset[str], hours: OpeningHours | None = None
+    service: m.Service,
+    numbers: frozenset[str],
+    hours: OpeningHours | None = None,
+    texts: dict[str, str] | None = None,
 ) -> ServiceConfig:
+    """The engine's view of a service; `texts` the prompts typed as text (its own position
+    announcement, else the global one)."""
+    texts = texts or {}
+    template = texts.get(per(POSITION, service.id)) or texts.get(POSITION) or ""
     return ServiceConfig(
         id=service.id,
         name=service.name,
@@ -177,6 +185,7 @@ def service_config(
         callback_enabled=service.callback_enabled,
         callback_retry_seconds=float(service.callback_retry_seconds),
         callback_max_attempts=service.callback_max_attempts,
+        position_template=template,
     )
 
 
@@ -220,6 +229,7 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         for menu in db.scalars(select(m.Menu).order_by(m.Menu.id))
     )
     prompt_rows = db.execute(select(m.Sound.name, m.Sound.filename, m.Sound.text)).all()
+    texts = {name: text for name, _, text in prompt_rows if text}
     users = db.scalars(select(m.User).order_by(m.User.id)).all()
     ctis = {c.user_id: c for c in db.scalars(select(m.CtiAgent))}
     permitted: dict[int, set[int]] = defaultdict(set)
@@ -247,7 +257,10 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         settings=settings,
         services=tuple(
             service_config(
-                s, frozenset(numbers[s.id]), opening_hours(s, weekly[s.id], holidays[s.id])
+                s,
+                frozenset(numbers[s.id]),
+                opening_hours(s, weekly[s.id], holidays[s.id]),
+                texts,
             )
             for s in services
         ),
@@ -257,7 +270,7 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
         sounds=dict(sounds),
         trunks=trunk_store.load(db),
         menus=menus,
-        prompt_texts={name: text for name, _, text in prompt_rows if text},
+        prompt_texts=texts,
         uploads=frozenset(name for name, filename, _ in prompt_rows if filename),
         _names={s.id: s.name for s in services},
         _cti_numbers={c.user_id: c.cti_number for c in ctis.values()},

@@ -24,7 +24,7 @@ from ringdesk.core.model import (
     MenuChoice,
     MenuConfig,
 )
-from ringdesk.core.prompts import Say, Sound, position_text, wait_words
+from ringdesk.core.prompts import Say, Sound, position_text, template_problem, wait_words
 from ringdesk.core.telephony import (
     AfterPrompt,
     Originate,
@@ -368,3 +368,24 @@ def test_a_menu_choice_leads_to_a_service_voicemail() -> None:
         "Pressed 8: voicemail of Sales",
         "Voicemail of Sales",
     ]
+
+
+def test_an_admins_position_template_is_used_at_every_position_and_without_a_wait() -> None:
+    german = "Sie sind Nummer {position}. Die Wartezeit ist {wait}."
+    assert position_text(1, 90.0, german) == "Sie sind Nummer 1. Die Wartezeit ist about 2 minutes."
+    assert position_text(4, None, german) == "Sie sind Nummer 4."  # no {wait} sentence yet
+    only_wait = "Bitte warten, etwa {wait}. Platz {position}!"
+    assert position_text(2, None, only_wait) == "Platz 2!"
+    # An unusable template (an admin's typo reached the engine) falls back to the built-in one.
+    assert position_text(3, None, "Nummer {platz}") == "You are number 3 in the queue."
+    assert template_problem(german) is None
+    assert template_problem("Bitte warten.") is not None
+
+
+def test_the_services_position_template_reaches_the_announcement() -> None:
+    template = "Platz {position}. Etwa {wait}."
+    desk = Desk(services=[replace(SUPPORT, announce_position=True, position_template=template)])
+    _, cust1 = desk.arrive()
+    assert _prompts(desk, cust1)[-1].prompt == (Say("Platz 1."),)  # no handle times yet
+    _, cust2 = desk.arrive()
+    assert _prompts(desk, cust2)[-1].prompt == (Say("Platz 2."),)

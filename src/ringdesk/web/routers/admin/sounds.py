@@ -17,7 +17,15 @@ from fastapi import APIRouter, Path, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from ringdesk.core.prompts import DEFAULT_TEXTS, MUSIC, base_name, per
+from ringdesk.core.prompts import (
+    DEFAULT_TEXTS,
+    MUSIC,
+    POSITION,
+    base_name,
+    per,
+    position_text,
+    template_problem,
+)
 from ringdesk.media.speech import INSTALL_HINT, SpeechUnavailable
 from ringdesk.runtime import Runtime
 from ringdesk.store import menus, services
@@ -53,6 +61,7 @@ LABELS: dict[str, str] = {
     "callback_number": "Callback: key in a number",
     "callback_invalid": "Callback: number not callable",
     "callback_booked": "Callback booked",
+    POSITION: "Position in the queue ({position}, {wait})",
 }
 # The prompts a service has of its own, and a menu's (core/callback.py says which of the
 # callback prompts are per service: all but callback_invalid).
@@ -64,8 +73,11 @@ SERVICE_PROMPTS = (
     "callback_confirm",
     "callback_number",
     "callback_booked",
+    POSITION,
 )
 MENU_PROMPT = "menu"
+# An example a Listen of the position announcement is spoken with.
+EXAMPLE_POSITION, EXAMPLE_WAIT = 3, 150.0
 
 
 def _default_text(name: str, texts: dict[str, str]) -> str:
@@ -130,6 +142,8 @@ async def put_prompt_text(
     text = " ".join(body.text.split())
     if not text:
         raise ApiError(422, "empty_text", "Type what the caller should hear.")
+    if base_name(name) == POSITION and (problem := template_problem(text)) is not None:
+        raise ApiError(422, "bad_template", problem)
     with runtime.db() as db:
         runtime.sounds.save_text(db, name, text)
         texts, uploads = Sounds.texts(db), runtime.sounds.uploads(db)
@@ -166,6 +180,13 @@ def _source(runtime: Runtime, name: str) -> FsPath | str | None:
     return DEFAULT_TEXTS.get(base) or media.sounds.get(base)
 
 
+def _example(name: str, found: FsPath | str | None) -> FsPath | str | None:
+    """The position announcement is a template: Listen says it with example figures."""
+    if base_name(name) != POSITION or not isinstance(found, str):
+        return found
+    return position_text(EXAMPLE_POSITION, EXAMPLE_WAIT, found)
+
+
 @router.get(
     "/cti/sounds/{name}",
     response_class=FileResponse,
@@ -173,7 +194,7 @@ def _source(runtime: Runtime, name: str) -> FsPath | str | None:
 )
 async def get_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> FileResponse:
     """The WAV a caller hears: the upload, the text spoken, or the default file."""
-    found = _source(runtime, name)
+    found = _example(name, _source(runtime, name))
     if isinstance(found, str):
         try:
             found = await runtime.speech.render(found)
@@ -193,6 +214,12 @@ async def get_sound(name: SoundName, _: Admin, runtime: RuntimeDep) -> FileRespo
 
 @router.put("/cti/sounds/{name}", status_code=204)
 async def put_sound(name: SoundName, file: UploadFile, _: Admin, runtime: RuntimeDep) -> Response:
+    if base_name(name) == POSITION:
+        raise ApiError(
+            422,
+            "text_only",
+            "The position announcement is spoken with each caller's figures: type its text.",
+        )
     data = await file.read(MAX_WAV + 1)
     if len(data) > MAX_WAV:
         raise ApiError(413, "too_large", "The WAV file is larger than 16 MB.")

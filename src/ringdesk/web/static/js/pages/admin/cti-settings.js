@@ -29,9 +29,15 @@ const HELP = {
   callback_number: "Asks the caller to key in the number to call back, then #.",
   callback_invalid: "Played when the keyed number cannot be called.",
   callback_booked: "Played before the caller is let go; the callback keeps their place.",
+  queue_position:
+    "Said at join and each interval: {position} becomes the caller's place, {wait} the expected " +
+    "wait (sentences with {wait} are left out until calls have been answered). Play says it for " +
+    "place 3.",
 };
 /** Music is played as it is: an upload or the built-in sound, never text. */
 const MUSIC = new Set(["hold_music", "queue_music"]);
+/** Said with each caller's figures: typed text only, never an upload. */
+const TEXT_ONLY = new Set(["queue_position"]);
 
 /** @param {HTMLElement} main */
 export async function ctiSettingsView(main) {
@@ -259,6 +265,7 @@ function kindText(prompt) {
 function soundRow(prompt) {
   const { name, label } = prompt;
   const music = MUSIC.has(name.split(".")[0]);
+  const textOnly = TEXT_ONLY.has(name.split(".")[0]);
   const help = HELP[name] || "";
   const path = `/api/admin/cti/sounds/${name}`;
   const audio = /** @type {HTMLAudioElement} */ (
@@ -380,13 +387,15 @@ function soundRow(prompt) {
     ),
     text ? h("div", { class: "sound-actions" }, text, saveText) : null,
     h("div", { class: "sound-actions" }, play, audio),
-    h(
-      "div",
-      { class: "sound-actions" },
-      field(`New ${label.toLowerCase()} (WAV)`, file),
-      upload,
-      restore,
-    ),
+    textOnly
+      ? h("div", { class: "sound-actions" }, restore)
+      : h(
+          "div",
+          { class: "sound-actions" },
+          field(`New ${label.toLowerCase()} (WAV)`, file),
+          upload,
+          restore,
+        ),
     status,
   );
 }
