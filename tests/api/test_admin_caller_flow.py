@@ -462,6 +462,15 @@ def test_bad_prompts_are_refused(admin: httpx.Client) -> None:
     assert_error(
         admin.put("/api/admin/cti/prompts/elevator", json={"text": "Hello"}), 422, "invalid_input"
     )
+    # an object's prompt needs the object (and a prompt it has)
+    for name in ("closed.999999", "menu.999999", "goodbye.1"):
+        assert_error(
+            admin.put(f"/api/admin/cti/prompts/{name}", json={"text": "Hello"}), 404, "not_found"
+        )
+    upload = admin.put(
+        "/api/admin/cti/sounds/voicemail.999999", files={"file": ("v.wav", _wav(), "audio/wav")}
+    )
+    assert_error(upload, 404, "not_found")
     assert_error(admin.get("/api/admin/cti/sounds/closed.x"), 422, "invalid_input")
     assert_error(admin.get("/api/admin/cti/sounds/closed."), 422, "invalid_input")
 

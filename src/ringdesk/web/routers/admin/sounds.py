@@ -144,11 +144,30 @@ async def put_prompt_text(
         raise ApiError(422, "empty_text", "Type what the caller should hear.")
     if base_name(name) == POSITION and (problem := template_problem(text)) is not None:
         raise ApiError(422, "bad_template", problem)
+    _owner_exists(runtime, name)
     with runtime.db() as db:
         runtime.sounds.save_text(db, name, text)
         texts, uploads = Sounds.texts(db), runtime.sounds.uploads(db)
     runtime.reload_config()
     return _prompt_json(name, _label(runtime, name), texts, uploads)
+
+
+def _owner_exists(runtime: Runtime, name: str) -> None:
+    """An object's own prompt needs the object: 404 for a service or menu that is not there
+    (a prompt of nothing would be kept and never heard)."""
+    base = base_name(name)
+    if name == base:
+        return
+    key = int(name.split(".", 1)[1])
+    if base == MENU_PROMPT:
+        if not any(m.id == key for m in runtime.config.menus):
+            raise ApiError(404, "not_found", f"There is no menu {key} for the prompt {name}.")
+    elif base not in SERVICE_PROMPTS:
+        raise ApiError(
+            404, "not_found", f"{LABELS.get(base, base)} is one prompt for all services."
+        )
+    elif key not in runtime.config.service_ids():
+        raise ApiError(404, "not_found", f"There is no service {key} for the prompt {name}.")
 
 
 def _label(runtime: Runtime, name: str) -> str:
@@ -220,6 +239,7 @@ async def put_sound(name: SoundName, file: UploadFile, _: Admin, runtime: Runtim
             "text_only",
             "The position announcement is spoken with each caller's figures: type its text.",
         )
+    _owner_exists(runtime, name)
     data = await file.read(MAX_WAV + 1)
     if len(data) > MAX_WAV:
         raise ApiError(413, "too_large", "The WAV file is larger than 16 MB.")
