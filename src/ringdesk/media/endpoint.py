@@ -355,7 +355,9 @@ class Endpoint(asyncio.DatagramProtocol):
                 return  # forged, replayed or corrupted: counted in srtp.rejected
             data = plain
         address = self.address
-        if address is None or self._latch or not self._heard:
+        if addr[1] == 0:
+            pass  # source port 0 (a raw-socket sender, SIPp's pcap play): heard, never answered
+        elif address is None or self._latch or not self._heard:
             # only real RTP may choose where the leg's audio goes: the first packet does
             self.address = (addr[0], addr[1])
             self._latch = False

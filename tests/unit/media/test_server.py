@@ -448,3 +448,23 @@ async def test_media_goes_where_the_phone_sends_from_and_follows_a_nat_rebinding
     assert len(a.packets) == 2
     for peer in (listed, stray, moved):
         peer.close()
+
+
+async def test_packets_from_source_port_0_are_heard_but_never_latched(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer]
+) -> None:
+    """A raw-socket sender (SIPp playing a pcap) may show source port 0: its audio is relayed,
+    but the leg keeps answering the address its SDP gave (port 0 cannot be sent to)."""
+    a, b = peers
+    leg_a = await media.open_endpoint("a")
+    leg_b = await media.open_endpoint("b")
+    leg_a.set_remote(a.remote())
+    leg_b.set_remote(b.remote())
+    media.bridge("a", "b")
+    packet = RtpPacket(0, 1, 160, 1234, payload(1)).build()
+    for _ in range(RELATCH_PACKETS + 1):
+        leg_a.datagram_received(packet, ("127.0.0.1", 0))
+    await b.wait_for(1)  # heard and relayed
+    assert leg_a.address == (a.remote().host, a.remote().port)
+    b.send(leg_b.port, payload(2))
+    assert [p.payload for p in await a.wait_for(1)] == [payload(2)]  # still reaches the SDP's
