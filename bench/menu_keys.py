@@ -11,7 +11,12 @@ spurt, the first packet with the marker bit after the key. Latency = that packet
 the key's first packet's send time, per caller; p50/p90/p99/max per N, and the server's CPU over
 the step. The menu's timeout is long so no replay of the prompt can be taken for the action.
 
-    python bench/menu_keys.py [--steps 100,500,1000]
+Before the burst one more caller presses 1 alone and is answered with the queue music, as in a
+centre where someone always waits: the server has then read and encoded the music once, and the
+burst measures the key's path, not that one-time load. `--cold` leaves it out (the first burst
+after a start then also waits for the music to load).
+
+    python bench/menu_keys.py [--steps 100,500,1000] [--cold]
 """
 
 from __future__ import annotations
@@ -183,11 +188,11 @@ def prepare(server: RunningServer, callers: int) -> None:
         assert changed.status_code == 200, changed.text
 
 
-async def step(server: RunningServer, n: int, pid: int) -> str:
+async def step(server: RunningServer, n: int, pid: int, *, cold: bool = False) -> str:
     loop = asyncio.get_running_loop()
     switch = (server.sip_host, server.sip_port)
     callers: list[Caller] = []
-    for index in range(n):
+    for index in range(n + (0 if cold else 1)):
         caller = Caller(index, switch)
         await loop.create_datagram_endpoint(lambda c=caller: c, local_addr=(UAC_SOURCE, 0))
         assert caller.sip is not None
@@ -196,7 +201,7 @@ async def step(server: RunningServer, n: int, pid: int) -> str:
         caller.rtp = rtp
         callers.append(caller)
     started = time.monotonic()
-    for batch in range(0, n, 50):  # 50 calls every 50 ms: about 1,000 calls a second
+    for batch in range(0, len(callers), 50):  # 50 calls every 50 ms: about 1,000 calls a second
         for caller in callers[batch : batch + 50]:
             assert caller.rtp is not None and caller.rtp.transport is not None
             caller.invite(caller.rtp.transport.get_extra_info("sockname")[1])
@@ -207,6 +212,17 @@ async def step(server: RunningServer, n: int, pid: int) -> str:
     # Every caller has heard the short prompt to its end: the switch sends them nothing now, so
     # this process (one core, Python) is idle when the keys go and times the answers exactly.
     await asyncio.sleep(PROMPT_SECONDS)
+    everyone = callers
+    if not cold:  # the warm-up caller: the queue music is playing to someone already
+        callers, warm = callers[:n], callers[n]
+        assert warm.rtp is not None
+        warm.rtp.press()
+        warm.rtp.finish()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not warm.rtp.action_at:
+            await asyncio.sleep(0.01)
+        assert warm.rtp.action_at, "the warm-up caller got no queue music"
+        await asyncio.sleep(0.5)
     cpu_before = cpu_seconds([pid])
     wall_before = time.monotonic()
     for caller in callers:  # every caller presses 1, as one burst
@@ -225,10 +241,10 @@ async def step(server: RunningServer, n: int, pid: int) -> str:
         (c.rtp.action_at - c.rtp.key_sent) * 1000 for c in callers if c.rtp and c.rtp.action_at
     )
     missing = n - len(latencies)
-    for caller in callers:
+    for caller in everyone:
         caller.bye()
     await asyncio.sleep(1.0)
-    for caller in callers:
+    for caller in everyone:
         if caller.sip is not None:
             caller.sip.close()
         if caller.rtp is not None and caller.rtp.transport is not None:
@@ -249,6 +265,7 @@ async def step(server: RunningServer, n: int, pid: int) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", default="100,500,1000")
+    parser.add_argument("--cold", action="store_true", help="no warm-up caller before the burst")
     args = parser.parse_args(argv)
     steps = [int(s) for s in args.steps.split(",")]
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -256,7 +273,7 @@ def main(argv: list[str]) -> int:
     print(
         f"# machine: {os.uname().machine}, {os.cpu_count()} CPUs, load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} before the run; python "
-        f"{sys.version.split()[0]}"
+        f"{sys.version.split()[0]}; {'cold' if args.cold else 'warm'} queue music"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in steps:  # a fresh server per step: no caller of the last one is left
@@ -265,7 +282,7 @@ def main(argv: list[str]) -> int:
                 prepare(server, n)
                 assert server.process is not None
                 pid = server.process.pid
-                print(asyncio.run(step(server, n, pid)), flush=True)
+                print(asyncio.run(step(server, n, pid, cold=args.cold)), flush=True)
             finally:
                 server.stop()
     return 0

@@ -151,6 +151,7 @@ class DigitDetector:
         self._event_code = -1
         self._event_ended = False
         self._event_duration = 0
+        self._event_stamp = b""  # the last press's RTP timestamp and SSRC, as on the wire
         # In-band: samples waiting for a whole frame, the next expected RTP timestamp, the
         # previous frame's digit and how many frames in a row had it, the digit reported and
         # still held, and how many frames it has been absent.
@@ -176,6 +177,10 @@ class DigitDetector:
     # -- RFC 4733
 
     def _event(self, packet: bytes) -> str | None:
+        if self._event_ended and packet[4:12] == self._event_stamp:
+            # A retransmitted end packet of the last press (three are sent): nothing it holds
+            # can change, so it costs one comparison, not a parse.
+            return None
         bounds = payload_bounds(packet)
         if bounds is None or bounds[1] - bounds[0] < 4:
             return None
@@ -204,8 +209,10 @@ class DigitDetector:
                 # RFC 4733 section 2.5.1.3: an event longer than the duration field holds goes
                 # on in a new segment with a new timestamp; it is still the same press.
                 self._event_ts, self._event_duration, self._event_ended = timestamp, duration, ended
+                self._event_stamp = packet[4:12]
                 return None
         self._event_ts = timestamp
+        self._event_stamp = packet[4:12]
         self._event_code = event
         self._event_ended = ended
         self._event_duration = duration

@@ -11,8 +11,6 @@ everything that is not per call keeps using SQLAlchemy.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -128,20 +126,29 @@ class HotSql:
 
     def run(self, conn: Connection, name: str, params: dict[str, Any]) -> int:
         """Execute; the number of rows changed."""
-        with self._cursor(conn, name, params) as cursor:
+        cursor = self._execute(conn, name, params)
+        try:
             return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
     def rows(self, conn: Connection, name: str, params: dict[str, Any]) -> list[Any]:
         """Execute; every row it returns (also the id an INSERT ... RETURNING gives)."""
-        with self._cursor(conn, name, params) as cursor:
-            return list(cursor.fetchall())
-
-    @contextmanager
-    def _cursor(self, conn: Connection, name: str, params: dict[str, Any]) -> Iterator[Any]:
-        self.executed += 1
-        cursor = conn.connection.cursor()
+        cursor = self._execute(conn, name, params)
         try:
-            cursor.execute(self._statements(conn)[name], params)
-            yield cursor
+            return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def _execute(self, conn: Connection, name: str, params: dict[str, Any]) -> Any:
+        # Plain calls, no context manager: a menu key's route step is one statement, and this
+        # wrapper was half its cost (about 4 us of 8.5).
+        self.executed += 1
+        text = self._text or self._statements(conn)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(text[name], params)
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor

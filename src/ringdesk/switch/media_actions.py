@@ -47,7 +47,7 @@ class MediaActions:
         self._loop_music(leg)
 
     def _loop_music(self, leg: AnyLeg) -> None:
-        sound = self.state.sound("queue_music")
+        sound = self.playback.sound("queue_music")
         media = self.state.media
         if sound is not None and media is not None:
             media.play(leg.leg_id, sound, loop=True)
@@ -168,7 +168,7 @@ class MediaActions:
         leg.held = True
         self.playback.claim(leg)
         self.bridges.hold(leg.leg_id)
-        sound = self.state.sound("hold_music")
+        sound = self.playback.sound("hold_music")
         if sound is not None:
             media.play(leg.leg_id, sound, loop=True)
         self.direction.set(leg, "sendonly")

@@ -13,6 +13,7 @@ was waiting for a speech rendering then finds it stale and stops).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,18 +38,31 @@ class Playback:
         leg.playing += 1
         return leg.playing
 
+    def sound(self, name: str) -> Path | None:
+        """The configured WAV of a sound (queue music, a tone), if its file is there.
+
+        What `SwitchState.sound` answers, for the per-key path (a menu key starts the queue
+        music): the directory already holds Paths, and os.path.isfile is one stat where
+        `Path(path).is_file()` also re-parses the path (about 2.5 us against 9 us a call)."""
+        path = self.state.directory.media().sounds.get(name)
+        if path is None or not os.path.isfile(path):
+            log.warning("sound %r is not configured or missing", name)
+            return None
+        return path if isinstance(path, Path) else Path(path)
+
     def source(self, name: str) -> Path | str | None:
         """What the named prompt is now: a WAV to play, a text to speak, or None."""
         media = self.state.directory.media()
-        for key in dict.fromkeys((name, base_name(name))):
+        base = base_name(name)
+        for key in (name,) if name == base else (name, base):
             if key in media.uploads:
                 path = media.sounds.get(key)
-                if path is not None and Path(path).is_file():
-                    return Path(path)
+                if path is not None and os.path.isfile(path):
+                    return path if isinstance(path, Path) else Path(path)
             text = media.prompt_texts.get(key)
             if text:
                 return text
-        return DEFAULT_TEXTS.get(base_name(name)) or self.state.sound(base_name(name))
+        return DEFAULT_TEXTS.get(base) or self.sound(base)
 
     async def resolve(self, prompt: Prompt) -> list[Path]:
         """The prompt's parts as WAV files, in order (a part that cannot be had is left out)."""
@@ -73,7 +87,7 @@ class Playback:
             if name not in self._warned:
                 self._warned.add(name)
                 log.warning("prompt %s cannot be spoken (%s): a tone or nothing instead", name, exc)
-            return self.state.sound(base_name(part.name)) if isinstance(part, Sound) else None
+            return self.sound(base_name(part.name)) if isinstance(part, Sound) else None
 
     def play(
         self,

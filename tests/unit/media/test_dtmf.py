@@ -237,6 +237,27 @@ def test_end_retransmissions_and_lost_start_packets() -> None:
     assert [detector.feed(p) for p in packets[-3:]] == ["5", None, None]
 
 
+def test_after_an_ended_press_only_its_own_retransmissions_are_skipped() -> None:
+    # The end packets come three times; once one has been seen the others are skipped unparsed
+    # (a key burst of a thousand callers is mostly such packets). Anything else still counts.
+    detector = DigitDetector(PCMU, EVENT_PT)
+    packets = events("7", 8000)
+    assert [detector.feed(p) for p in packets] == ["7"] + [None] * (len(packets) - 1)
+    assert detector.feed(events("8", 8000, ssrc=99)[-1]) == "8"  # same timestamp, new source
+    assert detector.feed(packets[-1]) == "7"  # the first source again starts afresh
+    assert detector.feed(events("9", 8160, sequence=30)[0]) == "9"  # the next press
+    assert detector.feed(events("9", 8160, sequence=30)[-1]) is None
+
+
+def test_a_long_event_ended_in_a_later_segment_is_still_one_press() -> None:
+    detector = DigitDetector(PCMU, EVENT_PT)
+    start = rtp_packet(bytes([9, 10, 0xFF, 0xFF]), sequence=1, timestamp=1000, payload_type=101)
+    end = rtp_packet(bytes([9, 0x8A, 1, 64]), sequence=2, timestamp=1000 + 0xFFFF, payload_type=101)
+    feeds = [detector.feed(p) for p in (start, end, end, end)]
+    assert feeds == ["9", None, None, None]
+    assert detector.feed(events("9", 1000 + 0xFFFF + 160, sequence=5)[0]) == "9"
+
+
 def test_the_same_key_pressed_twice_is_two_digits() -> None:
     detector = DigitDetector(PCMU, EVENT_PT)
     packets = events("#", 8000) + events("#", 8000 + 1600, sequence=20)
