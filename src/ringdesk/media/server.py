@@ -100,7 +100,9 @@ class MediaServer:
         if leg_id in self._endpoints:
             raise ValueError(f"leg {leg_id!r} already has a media endpoint")
         loop = asyncio.get_running_loop()
-        for _ in range(min(len(self._ports), 200)):
+        # Every pair is tried before giving up: another program (a second server on the host)
+        # may hold a long run of consecutive ports right where our cursor is.
+        for _ in range(len(self._ports)):
             port = self._ports[self._cursor]
             self._cursor = (self._cursor + 1) % len(self._ports)
             if port in self._in_use:

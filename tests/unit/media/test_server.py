@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import socket
 import struct
 import time
 import wave
@@ -112,6 +113,29 @@ async def test_ports_are_even_and_in_range() -> None:
         with pytest.raises(KeyError):
             media.endpoint("leg0")
     finally:
+        await media.close()
+
+
+async def test_a_long_run_of_ports_held_by_another_program_is_skipped() -> None:
+    """Another server on the host holds 600 ports in a row where our cursor is: every pair is
+    tried, so the call still gets one (the first tries of an allocation used to give up)."""
+    media = MediaServer("127.0.0.1", port_range=(33000, 34000))
+    held = []
+    try:
+        for port in range(33000, 33600):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()  # taken by someone else already: held all the same
+                continue
+            held.append(sock)
+        media._cursor = 0  # where the run starts
+        endpoint = await media.open_endpoint("leg")
+        assert 33600 <= endpoint.port < 34000 and endpoint.port % 2 == 0
+    finally:
+        for sock in held:
+            sock.close()
         await media.close()
 
 
