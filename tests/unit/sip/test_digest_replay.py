@@ -127,15 +127,16 @@ def test_unknown_user_costs_the_same_hashing() -> None:
     unknown = _creds(challenge, "guess-guess", user="9999")
 
     def cost(creds: Credentials, password: str | None) -> float:
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(2000):
-                server.verify(creds, "REGISTER", password, 1001.0)
-            best = min(best, time.perf_counter() - start)
-        return best
+        start = time.perf_counter()
+        for _ in range(1000):
+            server.verify(creds, "REGISTER", password, 1001.0)
+        return time.perf_counter() - start
 
-    known, missing = cost(wrong, "phone-1001-pw"), cost(unknown, None)
+    # Interleaved, the best of each: a busy machine slows both sides alike, not one of them.
+    known = missing = float("inf")
+    for _ in range(9):
+        known = min(known, cost(wrong, "phone-1001-pw"))
+        missing = min(missing, cost(unknown, None))
     # Refused at once, an unknown user would cost a small fraction of a real check.
     assert 0.5 < missing / known < 2.0
 
