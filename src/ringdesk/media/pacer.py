@@ -78,6 +78,13 @@ class Pacer:
         return tuple(self._players)
 
     def add(self, player: Player) -> None:
+        """Play from now: the first frame goes out at once (a caller who pressed a key hears
+        the answer without waiting for the next tick), the rest on the shared 20 ms clock."""
+        if player.frames:
+            # An end or a failure here is the next tick's to handle (on_done never runs
+            # inside the caller's play()).
+            with contextlib.suppress(Exception):
+                player.tick(time.monotonic())
         self._players.append(player)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="media-pacer")

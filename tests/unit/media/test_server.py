@@ -218,6 +218,24 @@ async def test_pacer_sends_in_real_time_not_in_a_burst(
     assert time.monotonic() - started >= 0.45
 
 
+async def test_a_loaded_sounds_first_frame_leaves_at_play_not_at_the_next_tick(
+    media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
+) -> None:
+    """What a caller who pressed a key hears first is sent when the switch says play: no wait
+    for the pacer's next 20 ms tick (the rest keeps the shared clock)."""
+    a, _ = peers
+    leg = await media.open_endpoint("a")
+    leg.set_remote(a.remote())
+    sound = tone_wav(tmp_path / "ack.wav", 10)
+    media.play("a", sound)
+    await a.wait_for(10)  # loaded (and cached) by this first play
+    sent = leg.sent
+    media.play("a", sound)
+    assert leg.sent == sent + 1  # within play() itself: no tick has run yet
+    first = await a.wait_for(11)
+    assert first[10].payload == sounds.to_frames(sounds.read_wav(sound.read_bytes()), 0)[0]
+
+
 async def test_bridge_stops_playback_without_on_done(
     media: MediaServer, peers: tuple[RtpPeer, RtpPeer], tmp_path: Path
 ) -> None:
