@@ -41,9 +41,9 @@ class Playback:
     def sound(self, name: str) -> Path | None:
         """The configured WAV of a sound (queue music, a tone), if its file is there.
 
-        What `SwitchState.sound` answers, for the per-key path (a menu key starts the queue
-        music): the directory already holds Paths, and os.path.isfile is one stat where
-        `Path(path).is_file()` also re-parses the path (about 2.5 us against 9 us a call)."""
+        On the per-key path (a menu key starts the queue music): the directory already holds
+        Paths, and os.path.isfile is one stat where `Path(path).is_file()` also re-parses the
+        path (about 2.5 us against 9 us a call)."""
         path = self.state.directory.media().sounds.get(name)
         if path is None or not os.path.isfile(path):
             log.warning("sound %r is not configured or missing", name)

@@ -389,13 +389,6 @@ class SwitchState:
         keys = SrtpKeys(suite, send_key=leg.crypto[0].key, receive_key=nobody)
         leg.endpoint.set_remote(RemoteMedia("0.0.0.0", 0, pt, None, srtp=keys))
 
-    def sound(self, name: str) -> Path | None:
-        path = self.directory.media().sounds.get(name)
-        if path is None or not Path(path).is_file():
-            log.warning("sound %r is not configured or missing", name)
-            return None
-        return Path(path)
-
 
 def ignore_response(_resp: Response) -> None:
     return None
