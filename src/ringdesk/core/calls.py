@@ -14,6 +14,7 @@ from .events import (
     CallFailed,
     ConsultationAnswered,
     OfferWithdrawn,
+    RecordingStarted,
     TicketOpened,
 )
 from .model import CallOutcome, CallState, Direction, FailureReason
@@ -23,6 +24,7 @@ from .state import EngineState
 from .telephony import (
     LOST_CAUSES,
     Bridge,
+    CallRecording,
     DigitPressed,
     HangUp,
     LegAnswered,
@@ -62,6 +64,13 @@ def voicemail_recorded(s: EngineState, ev: VoicemailRecorded, now: float, out: O
     entry = s.legs.get(ev.leg_id)
     if entry is not None and entry[1] is LegRole.CUSTOMER:
         voicemail.recorded(s, s.calls[entry[0]], ev, now, out)
+
+
+def call_recording(s: EngineState, ev: CallRecording, now: float, out: Outcome) -> None:
+    """Nothing to decide: the recording is the call's, for the store to keep with its ticket."""
+    entry = s.legs.get(ev.leg_id)
+    if entry is not None:
+        out.events.append(RecordingStarted(entry[0], ev.path, now))
 
 
 def playback_finished(s: EngineState, ev: PlaybackFinished, now: float) -> None:

@@ -46,6 +46,7 @@ from .snapshots import AgentView, CallView, OfferView, Outcome, QueueView
 from .state import EngineState, agent_rec, new_state
 from .telephony import (
     CallArrived,
+    CallRecording,
     DigitPressed,
     LegAnswered,
     LegFailed,
@@ -138,6 +139,8 @@ class Engine:
                 calls.playback_finished(s, event, now)
             case VoicemailRecorded():
                 calls.voicemail_recorded(s, event, now, out)
+            case CallRecording():
+                calls.call_recording(s, event, now, out)
             case LegRinging():
                 pass  # informational: nothing to decide
             case _:

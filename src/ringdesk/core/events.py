@@ -200,6 +200,16 @@ class VoicemailLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingStarted:
+    """The call is recorded into `path` (relative to the data directory): kept with its
+    ticket, listed there for those who may hear it."""
+
+    call_id: str
+    path: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackRequested:
     """A queued caller asked to be called back at `number` and hung up: the callback keeps
     the caller's place; a ticket for the service's agents (nobody's until one calls back)."""
@@ -299,6 +309,7 @@ DomainEvent = (
     | CallEnded
     | TicketOpened
     | VoicemailLeft
+    | RecordingStarted
     | CallbackRequested
     | CallbackAttempted
     | CallbackAttemptFailed

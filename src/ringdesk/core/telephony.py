@@ -226,6 +226,15 @@ class PhoneRegistered:
     registered: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CallRecording:
+    """The call this leg is in is being recorded (the setting "Record calls") into `path`, a
+    2-channel WAV relative to the switch's data directory: one per pair of legs bridged."""
+
+    leg_id: str
+    path: str
+
+
 TelephonyEvent = (
     CallArrived
     | LegRinging
@@ -235,6 +244,7 @@ TelephonyEvent = (
     | PlaybackFinished
     | DigitPressed
     | VoicemailRecorded
+    | CallRecording
     | PhoneRegistered
 )
 

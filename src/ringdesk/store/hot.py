@@ -80,6 +80,15 @@ _SQL = {
         "UPDATE callbacks SET status = :status, ended_at = :at, next_try_at = NULL "
         "WHERE call_id = :call_id"
     ),
+    "insert_call_recording": (
+        "INSERT INTO recordings (ticket_id, kind, path, seconds, created_at) "
+        "SELECT :tid, 'call', :path, 0, :at WHERE NOT EXISTS "
+        "(SELECT 1 FROM recordings WHERE ticket_id = :tid AND path = :path)"
+    ),
+    "call_recording_seconds": (
+        "UPDATE recordings SET seconds = :seconds "
+        "WHERE ticket_id = :tid AND kind = 'call' AND seconds = 0"
+    ),
     "ticket_connected": (
         "UPDATE tickets SET connected_at = :at, agent_id = :agent_id WHERE id = :tid"
     ),

@@ -46,6 +46,7 @@ class _Call:
     ticket_id: int | None = None
     connected_at: float | None = None
     offered: bool = False
+    recorded: bool = False  # a recording of the call is kept with its ticket
 
 
 class Recorder:
@@ -105,6 +106,8 @@ class Recorder:
                 self._on_ticket_opened(conn, event, out)
             case ev.VoicemailLeft():
                 self._on_voicemail(conn, event, out)
+            case ev.RecordingStarted():
+                self._on_recording(conn, event, out)
             case ev.CallbackRequested():
                 self._on_callback_requested(conn, event, out)
             case ev.CallbackAttempted():
@@ -376,6 +379,17 @@ class Recorder:
         self._sql.run(conn, "insert_recording", params)
         out.tickets_updated.add(ticket_id)  # the service's agents see it in their lists
 
+    def _on_recording(self, conn: Connection, e: ev.RecordingStarted, out: Recorded) -> None:
+        """A call recording, listed with the call's ticket (once per file: a pair bridged
+        again after a hold goes on in the same file). Its length is set when the call ends."""
+        call = self._call(conn, e.call_id)
+        if call is None or call.ticket_id is None:
+            return  # no ticket (an unanswered call): the file stays for the retention sweep
+        params = {"tid": call.ticket_id, "path": e.path[:300], "at": e.at}
+        if self._sql.run(conn, "insert_call_recording", params):
+            out.tickets_updated.add(call.ticket_id)
+        call.recorded = True
+
     def _on_callback_requested(
         self, conn: Connection, e: ev.CallbackRequested, out: Recorded
     ) -> None:
@@ -513,6 +527,9 @@ class Recorder:
                 "outcome": str(e.outcome),
             }
             self._sql.run(conn, "ticket_ended", params)
+            if call.recorded:
+                params = {"tid": call.ticket_id, "seconds": e.talk_seconds}
+                self._sql.run(conn, "call_recording_seconds", params)
             by = {"customer": "the customer", "agent": "the agent"}.get(e.ended_by, "the system")
             detail = f"Call ended by {by} ({str(e.outcome).replace('_', ' ')})"
             lost = _LOST_DETAILS.get(e.cause)
@@ -555,6 +572,7 @@ def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
             ev.CallQueued()
             | ev.CallRouted()
             | ev.VoicemailLeft()
+            | ev.RecordingStarted()
             | ev.CallbackRequested()
             | ev.CallbackClosed()
         ):

@@ -6,7 +6,13 @@ from __future__ import annotations
 import logging
 
 from ringdesk.core.prompts import Sound
-from ringdesk.core.telephony import AfterPrompt, DigitPressed, PlayPrompt, RecordVoicemail
+from ringdesk.core.telephony import (
+    AfterPrompt,
+    CallRecording,
+    DigitPressed,
+    PlayPrompt,
+    RecordVoicemail,
+)
 
 from .bridges import Bridges
 from .direction import Direction
@@ -159,6 +165,8 @@ class MediaActions:
             path = self.state.data_dir / "recordings" / a.call_id / f"{a.leg_id}-{b.leg_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             media.start_recording(a.leg_id, b.leg_id, path)
+            # The engine passes it on for the store to list it with the call's ticket.
+            self.state.emit(CallRecording(a.leg_id, str(path.relative_to(self.state.data_dir))))
 
     def hold(self, leg: AnyLeg) -> None:
         media = self.state.media

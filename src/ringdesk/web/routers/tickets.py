@@ -55,10 +55,22 @@ def list_tickets(
         return {"items": [ticket_json(tickets.read(db, t)) for t in rows], "total": total}
 
 
+def _may_hear(user: Principal, ticket: m.Ticket, kind: str) -> bool:
+    """A voicemail: whoever may see the ticket. A call's recording: admins, and the agent who
+    had the call (not the other agents of the service)."""
+    return kind != "call" or user.role == "admin" or ticket.agent_id == user.id
+
+
 @router.get("/tickets/{ticket_id}")
 def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
     with runtime.db() as db:
-        return ticket_json(tickets.read(db, _ticket(db, user, ticket_id), timeline=True))
+        ticket = _ticket(db, user, ticket_id)
+        body = ticket_json(tickets.read(db, ticket, timeline=True))
+        if "recordings" in body:
+            body["recordings"] = [
+                r for r in body["recordings"] if _may_hear(user, ticket, r["kind"])
+            ]
+        return body
 
 
 @router.get(
@@ -67,11 +79,16 @@ def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
     responses={200: {"content": {"audio/wav": {}}, "description": "The recording's WAV"}},
 )
 def get_recording(ticket_id: Id, recording_id: Id, user: User, runtime: RuntimeDep) -> FileResponse:
-    """A voicemail kept with the ticket, for whoever may see the ticket."""
+    """A voicemail or a call's recording kept with the ticket (who may hear which:
+    `_may_hear`). Range requests are answered (206), so a player seeks in a long one."""
     with runtime.db() as db:
-        _ticket(db, user, ticket_id)
+        ticket = _ticket(db, user, ticket_id)
         found_ = tickets.recording(db, ticket_id=ticket_id, recording_id=recording_id)
         row = found(found_, f"No recording {recording_id} on ticket {ticket_id}.")
+        if not _may_hear(user, ticket, row.kind):
+            raise ApiError(
+                403, "recording_not_yours", "Only the agent of the call and admins hear it."
+            )
         relative = row.path
     data_dir = runtime.settings.data_dir.resolve()
     path = (data_dir / relative).resolve()

@@ -307,10 +307,17 @@ export async function ticketView(main, params) {
           const audio = /** @type {HTMLAudioElement} */ (
             h("audio", { controls: true, preload: "none", dataset: { recording: String(r.id) } })
           );
+          const download = /** @type {HTMLAnchorElement} */ (
+            h("a", { class: "btn btn-small btn-ghost", download: `recording-${r.id}.wav` }, "Download")
+          );
+          download.hidden = true;
           // The API wants the bearer token, which an <audio src> cannot send: fetched once.
           getBlob(r.url)
             .then((blob) => {
-              audio.src = URL.createObjectURL(blob);
+              const url = URL.createObjectURL(blob);
+              audio.src = url;
+              download.href = url;
+              download.hidden = false;
             })
             .catch((err) => toast(errorText(err), "error"));
           player = h(
@@ -318,6 +325,7 @@ export async function ticketView(main, params) {
             { class: "recording" },
             h("p", null, `${kindLabel(r.kind)} · ${shortDuration(r.seconds)}`),
             audio,
+            download,
           );
           players.set(r.id, player);
         }
