@@ -52,7 +52,7 @@ def logout(s: EngineState, cmd: CtiLogout, now: float, out: Outcome) -> None:
     a.chosen = AgentStatus.LOGGED_OUT
     if call is not None:
         waiting.offer_lost(s, call, now, out)
-    offers.refresh(s, a, now, out, "logout")
+    offers.refresh(s, a, now, out, cmd.reason)
 
 
 def set_status(s: EngineState, cmd: SetStatus, now: float, out: Outcome) -> None:

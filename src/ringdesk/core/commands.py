@@ -15,6 +15,9 @@ class CtiLogin:
 @dataclass(frozen=True, slots=True)
 class CtiLogout:
     agent_id: int
+    # Why, as the agent's status reason says it: "logout" (her own click), "browser_gone"
+    # (her pages were closed too long: runtime/presence.py).
+    reason: str = "logout"
 
 
 @dataclass(frozen=True, slots=True)

@@ -220,6 +220,14 @@ class Feeds:
             if not feed.subscribers:
                 feed.idle_since = time.monotonic()
 
+    def absent_since(self, user_id: int) -> float | None:
+        """When the user's last page closed its feed (monotonic), while none is open; None if
+        one is open or there never was one (a client of the API alone is never absent)."""
+        feed = self._users.get(user_id)
+        if feed is None or feed.subscribers:
+            return None
+        return feed.idle_since
+
     def close_user(self, user_id: int, code: int, reason: str) -> None:
         """Close every open socket of the user now (her sessions ended)."""
         feed = self._users.get(user_id)

@@ -24,6 +24,7 @@ from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.live.feeds import Feeds
 from ringdesk.live.sources import LiveSources
 from ringdesk.media.speech import Speech
+from ringdesk.runtime import presence
 from ringdesk.runtime.directory import SnapshotDirectory
 from ringdesk.runtime.pipeline import Pipeline
 from ringdesk.runtime.reconfigure import changes
@@ -141,6 +142,17 @@ class Runtime:
         )
         self._log_addresses()
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="engine-timer"))
+        self._tasks.append(
+            asyncio.create_task(
+                presence.watch(
+                    lambda: self.engine,
+                    self.feeds,
+                    lambda: float(self.config.settings.absent_logout_seconds),
+                    self.command,
+                ),
+                name="presence",
+            )
+        )
         self.feeds.start()
         # What start-up loaded (modules, engine, sounds) lives as long as the process: keep it
         # out of the collector's generations so collections under call load stay short.

@@ -35,6 +35,9 @@ class GlobalSettings:
     outbound_ticket_on_dial: bool = False
     wrap_up_seconds: float | None = None  # None: the agent goes Ready themselves
     record_calls: bool = False
+    # An agent whose every browser page has been gone this long (no live feed) is logged out
+    # of CTI, so calls stop ringing an empty desk; 0: never (runtime/presence.py).
+    absent_logout_seconds: int = 120
 
     def row_values(self) -> dict[str, Any]:
         """The columns of the settings row (codecs are stored comma-separated)."""

@@ -271,6 +271,10 @@ class CtiSettingsRow(Base):
     max_queued_per_service: Mapped[int] = mapped_column(
         Integer, default=_D["max_queued_per_service"], server_default="50", nullable=False
     )
+    # Added by migration 0014.
+    absent_logout_seconds: Mapped[int] = mapped_column(
+        Integer, default=_D["absent_logout_seconds"], server_default="120", nullable=False
+    )
     codecs: Mapped[str] = mapped_column(String(64), default=_D["codecs"])
     queue_music_mode: Mapped[str] = mapped_column(String(16), default=_D["queue_music_mode"])
     default_login_status: Mapped[str] = mapped_column(

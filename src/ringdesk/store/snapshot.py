@@ -72,6 +72,7 @@ def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
         outbound_ticket_on_dial=row.outbound_ticket_on_dial,
         wrap_up_seconds=row.wrap_up_seconds,
         record_calls=row.record_calls,
+        absent_logout_seconds=row.absent_logout_seconds,
     )
 
 

@@ -218,6 +218,7 @@ class CtiSettings(TypedDict):
     default_login_status: str  # business | ready | rest
     pickup_seconds: float
     pickup_timeout_status: str  # business | rest
+    absent_logout_seconds: int  # 0: never
     max_missed_offers: int
     outbound_ticket_on_dial: bool
     wrap_up_seconds: float | None

@@ -378,6 +378,12 @@ def _trunk_source(value: str) -> str:
 TrunkSource = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_trunk_source)]
 
 
+def _absence(seconds: int) -> int:
+    if 0 < seconds < 10:
+        raise ValueError("give 0 (never) or at least 10 seconds: a page reload is no absence")
+    return seconds
+
+
 class CtiSettingsBody(Body):
     sip_domain: Host
     # The trunks are configured at /api/admin/trunks (each with the sources of its INVITEs).
@@ -393,6 +399,10 @@ class CtiSettingsBody(Body):
     default_login_status: ChosenStatus = DEFAULTS.default_login_status
     pickup_seconds: Annotated[float, Field(ge=3, le=600)] = DEFAULTS.pickup_seconds
     pickup_timeout_status: PickupTimeoutStatus = DEFAULTS.pickup_timeout_status
+    # 0: never; else at least 10 s (a page reload is not an absence).
+    absent_logout_seconds: Annotated[int, Field(ge=0, le=86_400), AfterValidator(_absence)] = (
+        DEFAULTS.absent_logout_seconds
+    )
     max_missed_offers: Annotated[int, Field(ge=1, le=100)] = DEFAULTS.max_missed_offers
     outbound_ticket_on_dial: bool = DEFAULTS.outbound_ticket_on_dial
     wrap_up_seconds: Annotated[float, Field(ge=1, le=86_400)] | None = DEFAULTS.wrap_up_seconds

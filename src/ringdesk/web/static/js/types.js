@@ -148,7 +148,7 @@
  *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,
  *   pickup_timeout_status: "business" | "rest", max_missed_offers: number,
  *   outbound_ticket_on_dial: boolean, wrap_up_seconds: number | null,
- *   record_calls: boolean}} CtiSettings
+ *   record_calls: boolean, absent_logout_seconds: number}} CtiSettings
  */
 
 /**

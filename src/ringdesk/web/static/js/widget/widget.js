@@ -356,6 +356,9 @@ function reasonText(reason) {
     missed_offers: "Several calls in a row were not answered, so you were paused.",
     wrap_up_limit: "The wrap-up time ran out.",
     restart: "The server restarted.",
+    browser_gone:
+      "You were logged out of CTI: no Ringdesk page of yours was open, so calls would have " +
+      "rung an empty desk.",
   };
   const text = words[reason];
   return text === undefined ? reason.replace(/_/g, " ") : text;

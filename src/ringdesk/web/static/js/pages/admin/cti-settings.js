@@ -90,6 +90,7 @@ function settingsForm(s) {
   const perSource = num("max_calls_per_source", s.max_calls_per_source, { min: 1, max: 10000 });
   const totalCalls = num("max_calls_total", s.max_calls_total, { min: 1, max: 100000 });
   const queued = num("max_queued_per_service", s.max_queued_per_service, { min: 0, max: 100000 });
+  const absent = num("absent_logout_seconds", s.absent_logout_seconds, { min: 0, max: 86400 });
   const codecs = CODECS.map(([value, label]) =>
     checkbox(label, (s.codecs || []).includes(value), { name: "codecs", value }),
   );
@@ -140,6 +141,7 @@ function settingsForm(s) {
         max_missed_offers: ui.numberOrNull(maxMissed),
         outbound_ticket_on_dial: autoTicket.input.checked,
         wrap_up_seconds: ui.numberOrNull(wrapUp),
+        absent_logout_seconds: ui.numberOrNull(absent),
         record_calls: record.input.checked,
       };
       await ui.saveForm(form, status.fail, async () => {
@@ -197,6 +199,12 @@ function settingsForm(s) {
         "Status after an unanswered call",
         timeoutStatus,
         "Scenario: where the agent who let it ring goes.",
+      ),
+      field(
+        "Log out agents whose browser is gone after (seconds)",
+        absent,
+        "No page of theirs open this long (and no call): logged out of CTI, so calls stop " +
+          "ringing an empty desk (0: never).",
       ),
       field("Maximum missed calls in a row", maxMissed, "Then the agent is paused."),
       field(
