@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ringdesk.store import models as m
 from ringdesk.store.db import make_engine
 from tests.api.conftest import Clients, assert_error
+from tests.support.callback import insert_callback_ticket
 from tests.support.server import RunningServer
 
 
@@ -242,38 +243,7 @@ def test_the_callback_prompts_are_listed_and_can_be_set_as_text(
 
 # ---- tickets ------------------------------------------------------------------------------------
 def _callback_ticket(store: Engine, number: str, **row: Any) -> int:
-    """A callback's ticket on the demo's service 1 and its callbacks row; the ticket's id."""
-    now = time.time()
-    call_id = f"cb-{time.monotonic_ns()}"
-    with Session(store) as db:
-        ticket = m.Ticket(
-            call_id=call_id,
-            service_id=1,
-            direction="inbound",
-            customer_number="5557000",
-            subject="",
-            notes="",
-            status="open",
-            created_at=now,
-        )
-        db.add(ticket)
-        db.flush()
-        values: dict[str, Any] = {
-            "call_id": call_id,
-            "service_id": 1,
-            "ticket_id": ticket.id,
-            "caller": "5557000",
-            "called": "5550100",
-            "number": number,
-            "arrived_at": now - 60,
-            "requested_at": now,
-            "attempts": 0,
-            "status": "waiting",
-        } | row
-        db.add(m.Callback(**values))
-        db.commit()
-        ticket_id: int = ticket.id
-    return ticket_id
+    return insert_callback_ticket(store, number, caller="5557000", at=time.time(), **row)
 
 
 def test_a_tickets_callback_in_the_list_and_the_ticket(http: Clients, store: Engine) -> None:

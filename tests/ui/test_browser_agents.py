@@ -29,12 +29,11 @@ from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
 from tests.support.server import RunningServer
 from tests.support.sipp import CARRIER, Customer
 from tests.support.webrtc import dominant_frequency
-from tests.ui.browser_phone import sign_in_with_browser_phone
+from tests.ui.browser_phone import INBOUND_STATS, sign_in_with_browser_phone
 from tests.ui.calls import INBOUND_NUMBER
 from tests.ui.desk import Desk, api
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
-    INBOUND_STATS,
     _allow_browser,
     browser,
     launch_with_tone,

@@ -19,11 +19,10 @@ from tests.support.rtp import free_udp_port
 from tests.support.server import RunningServer, start_server
 from tests.support.sipp import CARRIER
 from tests.support.webrtc import fake_media_args, tone, write_wav48
-from tests.ui.browser_phone import sign_in_with_browser_phone
+from tests.ui.browser_phone import sign_in_with_browser_phone, wait_receiving
 from tests.ui.calls import INBOUND_NUMBER
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk
-from tests.ui.test_browser_phone import INBOUND_STATS
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +69,7 @@ def test_the_demo_with_nothing_but_a_browser(desk: Desk, tmp_path: Path) -> None
         expect(desk.widget.locator(".offer-card")).to_contain_text("5551234")
         desk.button("Answer").click()
         desk.expect_status("On Call")
-        desk.wait_until(
-            lambda: (
-                (got := desk.page.evaluate(INBOUND_STATS))
-                and got["packets"] >= 100
-                and got["energy"] > 0
-            ),
-            what="the page hearing the caller",
-        )
+        wait_receiving(desk, "the page hearing the caller")
         assert caller.wait(timeout=30) == 0  # --seconds 8: it hangs up and exits
     finally:
         if caller.poll() is None:

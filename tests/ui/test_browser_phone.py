@@ -31,23 +31,16 @@ from websockets.typing import Subprotocol
 from tests.support.rtp import PCMU, decode, make_signal
 from tests.support.server import RunningServer, start_server
 from tests.support.webrtc import dominant_frequency, fake_media_args, tone, write_wav48
-from tests.ui.browser_phone import customer_calls, sign_in_with_browser_phone
+from tests.ui.browser_phone import (
+    customer_calls,
+    sign_in_with_browser_phone,
+    wait_receiving,
+)
 from tests.ui.calls import call_in
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.desk import Desk, api, wait_until
 
 BROWSER_TONE = 1000.0  # Hz, chromium's fake microphone
-
-INBOUND_STATS = """import('/static/js/phone/media.js').then(async (m) => {
-  const call = m.currentCall();
-  if (!call || !call.connection) return null;
-  let out = null;
-  (await call.connection.getStats()).forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "audio")
-      out = {packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0};
-  });
-  return out;
-})"""
 
 
 @pytest.fixture(scope="module")
@@ -211,15 +204,7 @@ def test_a_browser_agent_talks_with_a_customer_both_ways(desk: Desk, tmp_path: P
         heard = [x for p in packets[-100:] if p.payload_type == PCMU for x in decode(p.payload)]
         assert abs(dominant_frequency(heard) - BROWSER_TONE) <= 20, dominant_frequency(heard)
         # The browser receives the customer's audio.
-        stats = desk.wait_until(
-            lambda: (
-                (got := desk.page.evaluate(INBOUND_STATS))
-                and got["packets"] >= 100
-                and got["energy"] > 0
-                and got
-            ),
-            what="the browser receiving the customer's audio",
-        )
+        stats = wait_receiving(desk, "the browser receiving the customer's audio")
         assert stats["packets"] >= 100
         desk.button("End").click()
         assert customer.wait_ended() == "by_switch"

@@ -20,11 +20,10 @@ from playwright.sync_api import expect
 from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
 from tests.support.sipp import Trunk
 from tests.support.webrtc import dominant_frequency
-from tests.ui.browser_phone import customer_calls
+from tests.ui.browser_phone import INBOUND_STATS, customer_calls
 from tests.ui.desk import Desk
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
-    INBOUND_STATS,
     _allow_browser,
     browser,
     server,

@@ -22,11 +22,10 @@ from websockets.typing import Subprotocol
 
 from tests.support.rtp import PCMU, RtpEndpoint, RtpPacket, decode, make_signal
 from tests.support.webrtc import dominant_frequency
-from tests.ui.browser_phone import customer_calls, sign_in_with_browser_phone
+from tests.ui.browser_phone import INBOUND_STATS, customer_calls, sign_in_with_browser_phone
 from tests.ui.desk import Desk
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
-    INBOUND_STATS,
     _allow_browser,
     browser,
     server,

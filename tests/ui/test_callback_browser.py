@@ -15,12 +15,11 @@ from tests.support.callback import book_callback
 from tests.support.rtp import PCMU, RtpEndpoint, decode, make_signal
 from tests.support.sipp import CARRIER, Customer, Trunk, header
 from tests.support.webrtc import dominant_frequency
-from tests.ui.browser_phone import sign_in_with_browser_phone
+from tests.ui.browser_phone import sign_in_with_browser_phone, wait_receiving
 from tests.ui.calls import INBOUND_NUMBER
 from tests.ui.desk import Desk
 from tests.ui.test_browser_phone import (  # noqa: F401  (module fixtures reused)
     BROWSER_TONE,
-    INBOUND_STATS,
     _allow_browser,
     browser,
     server,
@@ -73,15 +72,7 @@ def test_a_browser_agent_calls_a_queued_callback_back_and_they_talk(
         heard = [x for p in packets[-100:] if p.payload_type == PCMU for x in decode(p.payload)]
         assert abs(dominant_frequency(heard) - BROWSER_TONE) <= 20, dominant_frequency(heard)
         trunk_rtp.send_samples(make_signal(30.0, seed=11))  # back where the agent's audio came
-        stats = desk.wait_until(
-            lambda: (
-                (got := desk.page.evaluate(INBOUND_STATS))
-                and got["packets"] >= 100
-                and got["energy"] > 0
-                and got
-            ),
-            what="the browser receiving the customer's audio",
-        )
+        stats = wait_receiving(desk, "the browser receiving the customer's audio")
         assert stats["packets"] >= 100
         desk.button("End").click()
         trunk.sipp.wait_log(r"^ended \S+ by_switch")

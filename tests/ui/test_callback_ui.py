@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy.orm import Session
 
-from ringdesk.store import models as m
 from ringdesk.store.db import make_engine
+from tests.support.callback import insert_callback_ticket
 from tests.support.server import RunningServer
 from tests.ui.desk import Desk, api
 
@@ -79,46 +78,21 @@ def test_turn_callbacks_on_in_the_service_page(admin_desk: Desk) -> None:
 
 
 def _callback_ticket(server: RunningServer, number: str) -> int:
-    """A callback's ticket on the demo's service 1, with its callbacks row (as the recorder
-    writes them when a caller books a callback)."""
+    """A callback's ticket with one unanswered attempt, written into the server's database."""
     engine = make_engine(f"sqlite:///{(server.data_dir / 'ringdesk.db').resolve()}")
     now = time.time()
-    call_id = f"cb-ui-{time.monotonic_ns()}"
     try:
-        with Session(engine) as db:
-            ticket = m.Ticket(
-                call_id=call_id,
-                service_id=1,
-                direction="inbound",
-                customer_number="5557300",
-                subject="",
-                notes="",
-                status="open",
-                created_at=now,
-            )
-            db.add(ticket)
-            db.flush()
-            db.add(
-                m.Callback(
-                    call_id=call_id,
-                    service_id=1,
-                    ticket_id=ticket.id,
-                    caller="5557300",
-                    called="5550100",
-                    number=number,
-                    arrived_at=now - 60,
-                    requested_at=now,
-                    attempts=1,
-                    next_try_at=now + 600,
-                    last_reason="no_answer",
-                    status="waiting",
-                )
-            )
-            db.commit()
-            ticket_id: int = ticket.id
+        return insert_callback_ticket(
+            engine,
+            number,
+            caller="5557300",
+            at=now,
+            attempts=1,
+            next_try_at=now + 600,
+            last_reason="no_answer",
+        )
     finally:
         engine.dispose()
-    return ticket_id
 
 
 def test_a_callback_ticket_is_marked_in_the_list_and_on_its_page(admin_desk: Desk) -> None:

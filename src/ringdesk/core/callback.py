@@ -77,7 +77,7 @@ def key_in_queue(s: EngineState, call: CallRecord, key: str, now: float, out: Ou
     call.state = CallState.CALLBACK_SETUP
     call.setup_tries = 0
     ivr.step(s, call, "Pressed 1: asked to be called back", now, out)
-    number = _usable(s, call.customer_number, service)
+    number = _usable(call.customer_number, service)
     call.setup_number = number or ""
     if number:
         _confirm(s, call, now, out)
@@ -98,7 +98,7 @@ def setup_key(s: EngineState, call: CallRecord, key: str, now: float, out: Outco
             s.timers.cancel(call.flow_timer)  # a prompt may still play: the limit again
             call.flow_timer = s.timers.schedule(now + SETUP_TIMEOUT, TimerKind.CALLBACK, call.id)
         elif key == "#":
-            number = _usable(s, call.keyed, service)
+            number = _usable(call.keyed, service)
             call.keyed = None
             if number is None:
                 ivr.step(s, call, "Keyed a number that cannot be called", now, out)
@@ -139,7 +139,7 @@ def due(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
         return
     before: Prompt = ()
     if call.keyed:  # digits, then silence: taken as the number (no # needed)
-        number = _usable(s, call.keyed, service)
+        number = _usable(call.keyed, service)
         if number is not None:
             call.setup_number = number
             _confirm(s, call, now, out)
@@ -238,7 +238,7 @@ def restore(s: EngineState, pending: PendingCallback) -> None:
 
 
 # ---- the setup dialogue ---------------------------------------------------------------------
-def _usable(s: EngineState, number: str, service: ServiceConfig) -> str | None:
+def _usable(number: str, service: ServiceConfig) -> str | None:
     """The number as the service may dial it, or None (anonymous, too short, blocked)."""
     try:
         return dialplan.decide(number, service.dial_plan).number

@@ -317,6 +317,8 @@ class Endpoint(asyncio.DatagramProtocol):
         one sending (RELATCH_PACKETS in a row), so a stray or injected packet cannot steal the
         leg's audio, and a phone whose NAT mapping changed is heard again within 0.1 s."""
         moved = (addr[0], addr[1])
+        if moved[1] == 0:
+            return  # port 0 cannot be answered: never followed
         if moved != self._moved_to:
             self._moved_to = moved
             self._moved_count = 1
@@ -355,13 +357,14 @@ class Endpoint(asyncio.DatagramProtocol):
                 return  # forged, replayed or corrupted: counted in srtp.rejected
             data = plain
         address = self.address
-        if addr[1] == 0:
-            pass  # source port 0 (a raw-socket sender, SIPp's pcap play): heard, never answered
-        elif address is None or self._latch or not self._heard:
-            # only real RTP may choose where the leg's audio goes: the first packet does
-            self.address = (addr[0], addr[1])
-            self._latch = False
-            self._heard = True
+        if address is None or self._latch or not self._heard:
+            # only real RTP may choose where the leg's audio goes: the first packet does, unless
+            # it shows source port 0 (a raw-socket sender, SIPp's pcap play: heard, never
+            # answered; the SDP's address stays)
+            if addr[1] != 0:
+                self.address = (addr[0], addr[1])
+                self._latch = False
+                self._heard = True
         elif addr[1] != address[1] or addr[0] != address[0]:
             self._follow(addr)
         elif self._moved_to is not None:

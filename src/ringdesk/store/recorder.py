@@ -355,24 +355,31 @@ class Recorder:
             self._event(conn, ticket_id, step_at, "route", step)
         return ticket_id
 
-    def _on_voicemail(self, conn: Connection, e: ev.VoicemailLeft, out: Recorded) -> None:
-        """A ticket for the service's agents (nobody's yet), with the caller's way, the message
-        and its recording."""
-        call = self._call(conn, e.call_id)
+    def _service_ticket(
+        self,
+        conn: Connection,
+        call_id: str,
+        service_id: int,
+        number: str,
+        at: float,
+        path: tuple[tuple[float, str], ...],
+    ) -> int | None:
+        """A new inbound ticket for the service's agents (nobody's yet: a voicemail, a callback
+        asked for), with the caller's way; None when the call has its ticket already."""
+        call = self._call(conn, call_id)
         if call is not None and call.ticket_id is not None:
-            return
-        ticket_id = self._insert_ticket(
-            conn,
-            call,
-            e.call_id,
-            e.service_id,
-            "inbound",
-            e.customer_number,
-            None,
-            e.at,
-            None,
-            e.path_steps,
+            return None
+        return self._insert_ticket(
+            conn, call, call_id, service_id, "inbound", number, None, at, None, path
         )
+
+    def _on_voicemail(self, conn: Connection, e: ev.VoicemailLeft, out: Recorded) -> None:
+        """The service's ticket, with the message and its recording."""
+        ticket_id = self._service_ticket(
+            conn, e.call_id, e.service_id, e.customer_number, e.at, e.path_steps
+        )
+        if ticket_id is None:
+            return
         detail = f"Voicemail from {e.customer_number} ({round(e.seconds)} s)"
         self._event(conn, ticket_id, e.at, "voicemail", detail)
         params = {"tid": ticket_id, "path": e.path[:300], "seconds": e.seconds, "at": e.at}
@@ -393,23 +400,11 @@ class Recorder:
     def _on_callback_requested(
         self, conn: Connection, e: ev.CallbackRequested, out: Recorded
     ) -> None:
-        """A ticket for the service's agents (nobody's until one calls back), with the
-        caller's way, and the callback's row (what a restart restores)."""
-        call = self._call(conn, e.call_id)
-        if call is not None and call.ticket_id is not None:
+        """The service's ticket (nobody's until one calls back), and the callback's row (what
+        a restart restores)."""
+        ticket_id = self._service_ticket(conn, e.call_id, e.service_id, e.caller, e.at, e.path)
+        if ticket_id is None:
             return
-        ticket_id = self._insert_ticket(
-            conn,
-            call,
-            e.call_id,
-            e.service_id,
-            "inbound",
-            e.caller,
-            None,
-            e.at,
-            None,
-            e.path,
-        )
         params = {
             "call_id": e.call_id,
             "service_id": e.service_id,

@@ -19,6 +19,7 @@ from ringdesk.live.sources import LiveSources
 from ringdesk.store import models as m
 from ringdesk.store import tickets
 from ringdesk.store.db import make_engine
+from tests.support.callback import insert_callback_ticket
 
 NOW = 1_800_000_000.0
 
@@ -114,34 +115,6 @@ def _agent(offer: OfferView | None = None, call: CallView | None = None) -> Agen
     )
 
 
-def _insert_callback(db_engine: Engine, call_id: str, number: str, **row: object) -> int:
-    """A callback's ticket and its row, as the recorder writes them; the ticket's id."""
-    with Session(db_engine) as db:
-        ticket = m.Ticket(
-            call_id=call_id,
-            service_id=1,
-            direction="inbound",
-            customer_number="5551234",
-            created_at=NOW - 60,
-        )
-        db.add(ticket)
-        db.flush()
-        values: dict[str, object] = {
-            "call_id": call_id,
-            "service_id": 1,
-            "ticket_id": ticket.id,
-            "caller": "5551234",
-            "called": "5550100",
-            "number": number,
-            "arrived_at": NOW - 90,
-            "requested_at": NOW - 60,
-            "status": "waiting",
-        } | row
-        db.add(m.Callback(**values))
-        db.commit()
-        return ticket.id
-
-
 def test_a_callback_offer_names_the_number_called_back(db_engine: Engine) -> None:
     # The caller keyed another number than the one they called from: that one is called back.
     offer = OfferView("cb-1", 1, "5551234", NOW + 20, callback=True, callback_number="5559999")
@@ -195,8 +168,15 @@ def test_the_board_counts_a_queues_callbacks_and_marks_them(db_engine: Engine) -
 
 
 def test_a_tickets_callback_is_in_its_json(db_engine: Engine) -> None:
-    ticket_id = _insert_callback(
-        db_engine, "cb-8", "5559999", attempts=1, next_try_at=NOW + 300, last_reason="no_answer"
+    ticket_id = insert_callback_ticket(
+        db_engine,
+        "5559999",
+        caller="5551234",
+        at=NOW - 60,
+        call_id="cb-8",
+        attempts=1,
+        next_try_at=NOW + 300,
+        last_reason="no_answer",
     )
     with Session(db_engine) as db:
         other = m.Ticket(direction="outbound", customer_number="5550000", created_at=NOW)
