@@ -115,12 +115,30 @@ def row_cells(row: Locator) -> dict[str, str]:
 
 
 def shown(figures: dict[str, Any]) -> dict[str, str]:
-    """The cells the page should show for a row of /api/stats."""
+    """The cells the page should show for a service's (or the total's) row of /api/stats."""
+    callbacks = figures["callback_requested"]
     return {
         "offered": str(figures["offered"]),
-        "refused": str(figures["refused"]),
-        "answered": str(figures["answered"]),
-        "abandoned": str(figures["abandoned"]),
+        **{
+            name: str(figures[name])
+            for name in (
+                "answered",
+                "transferred_out",
+                "abandoned",
+                "overflowed",
+                "closed",
+                "menu_ended",
+                "voicemail",
+                "in_progress",
+                "other",
+                "refused",
+            )
+        },
+        "callback_requested": (
+            f"{callbacks} ({figures['callback_done']} done, {figures['callback_failed']} failed)"
+            if callbacks
+            else "0"
+        ),
         "avg_abandon_seconds": short_duration(figures["avg_abandon_seconds"]),
         "avg_wait_seconds": short_duration(figures["avg_wait_seconds"]),
         "longest_wait_seconds": short_duration(figures["longest_wait_seconds"]),
@@ -128,6 +146,25 @@ def shown(figures: dict[str, Any]) -> dict[str, str]:
         "avg_wrap_up_seconds": short_duration(figures["avg_wrap_up_seconds"]),
         "service_level": percent(figures["service_level"]),
         "outbound": str(figures["outbound"]),
+    }
+
+
+def shown_agent(figures: dict[str, Any]) -> dict[str, str]:
+    """The cells the page should show for an agent's row of /api/stats."""
+    counts = (
+        "offered",
+        "answered",
+        "missed",
+        "declined",
+        "transfers_made",
+        "transfers_received",
+        "outbound",
+    )
+    times = ("talk_seconds", "avg_talk_seconds", "wrap_up_seconds", "logged_in_seconds")
+    return {
+        **{name: str(figures[name]) for name in counts},
+        **{name: short_duration(figures[name]) for name in times},
+        "occupancy": percent(figures["occupancy"]),
     }
 
 
@@ -180,10 +217,19 @@ def test_reports_show_an_answered_call_and_download_it_as_csv(
     expect(alice_row).to_contain_text("Alice Martin")
     expect(alice_row.locator("[data-col=answered]")).to_have_text("1")
     alice_figures = next(a for a in stats["agents"] if a["agent_id"] == users["alice"])
-    assert row_cells(alice_row) == shown(alice_figures)
+    # Alice is still logged in: her logged-in time (and so her occupancy) grows until the page
+    # asks; every other cell is the API's.
+    moving = ("logged_in_seconds", "occupancy")
+    alice_cells = row_cells(alice_row)
+    assert {k: v for k, v in alice_cells.items() if k not in moving} == {
+        k: v for k, v in shown_agent(alice_figures).items() if k not in moving
+    }
+    assert alice_cells["logged_in_seconds"] != NO_VALUE and alice_cells["occupancy"].endswith("%")
+    assert alice_figures["talk_seconds"] >= TALK_SECONDS and alice_figures["offered"] == 1
     carol_row = agents.locator(f"tr[data-agent='{users['carol']}']")
     expect(carol_row.locator("[data-col=offered]")).to_have_text("0")
     expect(page.locator(".tiles .tile-value").first).to_have_text("2")
+    expect(page.get_by_test_id("report-zone")).to_have_text(f"Days in the time zone {tz}")
     desk.screenshot("reports")
 
     with page.expect_download() as download_info:

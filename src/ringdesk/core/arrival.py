@@ -106,7 +106,7 @@ def _closed(
     arrived: CallArrived | None,
 ) -> None:
     """Outside opening hours or on a holiday: forwarded, or the closed message and goodbye.
-    Recorded (outcome closed or forwarded), without a ticket: nobody took the call."""
+    Recorded (outcome closed or closed_forwarded), without a ticket: nobody took the call."""
     leg = call.customer_leg
     assert leg is not None
     if arrived is not None:
@@ -116,7 +116,15 @@ def _closed(
     call.path.append((now, note))
     out.events.append(CallRouted(call.id, service.id, call.customer_number, call.called, note, now))
     if service.closed_action is ClosedAction.FORWARD and service.closed_number:
-        forward(s, call, service.closed_number, now, out, cause="closed")
+        forward(
+            s,
+            call,
+            service.closed_number,
+            now,
+            out,
+            cause="closed",
+            outcome=CallOutcome.CLOSED_FORWARDED,
+        )
         return
     if service.closed_action is ClosedAction.VOICEMAIL:
         voicemail.start(s, call, service, now, out)
@@ -133,19 +141,24 @@ def _closed(
 
 
 def forward(
-    s: EngineState, call: CallRecord, number: str, now: float, out: Outcome, *, cause: str
+    s: EngineState,
+    call: CallRecord,
+    number: str,
+    now: float,
+    out: Outcome,
+    *,
+    cause: str,
+    outcome: CallOutcome = CallOutcome.FORWARDED,
 ) -> None:
     """Send the caller on to an outside number: a relay the engine only watches (the call
-    itself ends here, outcome forwarded)."""
+    itself ends here, outcome forwarded, or closed_forwarded while closed)."""
     customer = call.customer_leg
     assert customer is not None
     leg = s.new_id()
     out.actions.append(Originate(call.id, leg, number, state.outside_calling_number(s, call)))
     s.relays[leg] = Relay(call.id, customer, pending=True)
     s.relays[customer] = Relay(call.id, leg, pending=True)
-    endings.end_call(
-        s, call, CallOutcome.FORWARDED, "system", now, out, keep={customer}, cause=cause
-    )
+    endings.end_call(s, call, outcome, "system", now, out, keep={customer}, cause=cause)
 
 
 def _queue_full(s: EngineState, service_id: int) -> bool:

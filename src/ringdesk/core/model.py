@@ -91,7 +91,8 @@ class CallOutcome(enum.StrEnum):
     INTERRUPTED = "interrupted"  # the server restarted during the call
     REFUSED = "refused"  # inbound, not queued: the service's queue was full (486 Busy Here)
     CLOSED = "closed"  # inbound outside opening hours or on a holiday: the closed message
-    FORWARDED = "forwarded"  # inbound, sent on to another number (a menu choice, closed hours)
+    FORWARDED = "forwarded"  # inbound, sent on to another number by a menu choice
+    CLOSED_FORWARDED = "closed_forwarded"  # inbound while closed, sent on to the closed number
     MENU_ENDED = "menu_ended"  # an IVR menu ended the call (its hang-up choice, or no choice)
     VOICEMAIL = "voicemail"  # the caller left a message (a ticket for the service's agents)
     CALLBACK_FAILED = "callback_failed"  # a callback whose customer never answered, every try

@@ -372,10 +372,21 @@ def ticket_by_id(db: Session, ticket_id: int, *, timeline: bool = False) -> Tick
 class Figures(TypedDict):
     """The numbers of store/stats.py for a group of calls (seconds to a tenth)."""
 
-    offered: int
+    offered: int  # = the sum of the outcomes below (store/stats.py OUTCOMES)
     refused: int  # inbound calls refused because their service's queue was full (486)
-    answered: int
-    abandoned: int
+    # The outcomes: every offered call ends in exactly one of them.
+    answered: int  # talked with an agent (also when passed on to another agent)
+    transferred_out: int  # talked with an agent, then transferred to an outside number
+    abandoned: int  # the caller hung up before an agent answered (in a menu or the queue)
+    overflowed: int  # the maximum wait passed: the overflow message, or forwarded
+    closed: int  # outside opening hours: the closed message, or forwarded while closed
+    menu_ended: int  # a menu ended it (its hang-up choice, no choice) or forwarded it
+    voicemail: int  # the caller left a message
+    callback_requested: int  # asked to be called back: done, failed or still waiting
+    callback_done: int  # of callback_requested: talked
+    callback_failed: int  # of callback_requested: every attempt unanswered
+    in_progress: int  # not over yet
+    other: int  # ended otherwise (a restart before an agent answered)
     avg_abandon_seconds: float | None
     avg_wait_seconds: float | None
     longest_wait_seconds: float | None

@@ -104,6 +104,39 @@ _SQL = {
         "SELECT id FROM customers WHERE phone IN (:p1, :p2, :p3) ORDER BY id LIMIT 2"
     ),
     "user_name": "SELECT name FROM users WHERE id = :uid",
+    # Per-agent reports (call_agents: one agent's part in a call; agent_status_log).
+    "insert_part": (
+        "INSERT INTO call_agents (call_id, agent_id, service_id, kind, offered_at, answered_at, "
+        "from_agent_id) VALUES (:call_id, :agent_id, :service_id, :kind, :at, :answered_at, "
+        ":from_agent_id) RETURNING id"
+    ),
+    "part_answered": "UPDATE call_agents SET answered_at = :at WHERE id = :pid",
+    "part_withdrawn": (
+        "UPDATE call_agents SET ended_at = :at, result = :result, reason = :reason "
+        "WHERE id = :pid AND ended_at IS NULL"
+    ),
+    "part_transferred": (
+        "UPDATE call_agents SET ended_at = :at, result = 'transferred', to_agent_id = :to_agent, "
+        "to_number = :to_number WHERE id = :pid AND ended_at IS NULL"
+    ),
+    # The call's end closes every part still open (a part the recorder forgot after a restart
+    # too): talked to the end, or an offer that ended with the call.
+    "parts_ended": (
+        "UPDATE call_agents SET ended_at = :at, result = CASE WHEN answered_at IS NULL "
+        "THEN 'withdrawn' ELSE 'answered' END, reason = CASE WHEN answered_at IS NULL "
+        "THEN :reason ELSE reason END WHERE call_id = :call_id AND ended_at IS NULL"
+    ),
+    "insert_status_log": (
+        "INSERT INTO agent_status_log (agent_id, status, reason, started_at) "
+        "VALUES (:uid, :status, :reason, :at) RETURNING id"
+    ),
+    "status_log_ended": (
+        "UPDATE agent_status_log SET ended_at = :at WHERE id = :lid AND ended_at IS NULL"
+    ),
+    # After a restart the recorder does not know the open row: the agent's, whichever it is.
+    "status_log_ended_of_agent": (
+        "UPDATE agent_status_log SET ended_at = :at WHERE agent_id = :uid AND ended_at IS NULL"
+    ),
 }
 
 _NAMED = re.compile(r":(\w+)")

@@ -467,3 +467,51 @@ class Favorite(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(200))
     number: Mapped[str] = mapped_column(String(32))
+
+
+class CallAgent(Base):
+    """One agent's part in one call, written by the recorder: an offer (each offer counts, a
+    call offered to several agents in turn has a row per offer), a transfer received, an
+    outbound call dialled. `answered_at` is when this agent began to talk (the connect, or the
+    transfer to them), `ended_at` when their part ended: the call's end, the transfer away,
+    the offer withdrawn. The per-agent statistics are counted from these rows."""
+
+    __tablename__ = "call_agents"
+    __table_args__ = (
+        Index("ix_call_agents_call_id", "call_id"),
+        Index("ix_call_agents_agent_offered", "agent_id", "offered_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # offer | transfer | dial
+    offered_at: Mapped[float] = mapped_column(Float)
+    answered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # answered | transferred | missed | declined | withdrawn; NULL while the part goes on
+    result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # why withdrawn
+    # A transfer received: from whom. A transfer made: to whom (an agent) or which number.
+    from_agent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_agent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AgentStatusLog(Base):
+    """The shown status of an agent from `started_at` to `ended_at` (NULL: now), written by the
+    recorder from every status change; the time in each status is summed from it. Logged out
+    time has no row."""
+
+    __tablename__ = "agent_status_log"
+    __table_args__ = (Index("ix_agent_status_log_agent_started", "agent_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    started_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -47,6 +47,8 @@ class _Call:
     connected_at: float | None = None
     offered: bool = False
     recorded: bool = False  # a recording of the call is kept with its ticket
+    parts: dict[int, int] = field(default_factory=dict)  # agent id -> open call_agents row
+    service_id: int | None = None
 
 
 class Recorder:
@@ -58,6 +60,8 @@ class Recorder:
         self._wrapping: dict[int, tuple[int, float]] = {}
         self._calls: dict[str, _Call] = {}  # call id -> ids, for calls not yet ended
         self._names: dict[int, str] = {}  # agent names for timelines; see forget_names
+        # agent id -> (open agent_status_log row, its status): the time in each status
+        self._status: dict[int, tuple[int, str]] = {}
 
     @property
     def statements(self) -> int:
@@ -69,6 +73,7 @@ class Recorder:
         self._calls.clear()
         self._wrapping.clear()
         self._names.clear()
+        self._status.clear()
 
     def resume_wrap_up(self, agent_id: int, record_id: int, ended_at: float) -> None:
         """After a restart: the agent is still wrapping up the call of this record."""
@@ -137,7 +142,10 @@ class Recorder:
                 self._on_ended(conn, event, out)
             case ev.CallFailed():
                 self._on_failed(conn, event, out)
-            case ev.OfferWithdrawn() | ev.AgentPaused() | ev.PhoneReachabilityChanged():
+            case ev.OfferWithdrawn():
+                self._on_offer_withdrawn(conn, event)
+                return  # no call record changed: the agent's state is republished
+            case ev.AgentPaused() | ev.PhoneReachabilityChanged():
                 return  # nothing stored: the agent's state is republished (see _agents_named)
             case _:
                 assert_never(event)
@@ -172,6 +180,7 @@ class Recorder:
         }
         record_id = self._sql.rows(conn, "insert_call", params)[0][0]
         call = _Call(record_id=record_id, ticket_id=params["ticket_id"])
+        call.service_id = values.get("service_id")
         return self._remember(call_id, call)
 
     def _event(self, conn: Connection, ticket_id: int, at: float, kind: str, detail: str) -> None:
@@ -214,6 +223,66 @@ class Recorder:
             self._sql.run(conn, "call_wrap_up", {"rid": wrapping[0], "seconds": seconds})
         if self._sql.run(conn, "update_agent_state", values) == 0:
             self._sql.run(conn, "insert_agent_state", values)
+        self._status_log(conn, e)
+
+    def _status_log(self, conn: Connection, e: ev.AgentStatusChanged) -> None:
+        """The time in each status: the open row ends, the new status's row begins (none for
+        logged out). A change of the chosen status alone keeps the row."""
+        status = str(e.status)
+        known = self._status.get(e.agent_id)
+        if known is not None and known[1] == status:
+            return
+        if known is not None:
+            self._sql.run(conn, "status_log_ended", {"lid": known[0], "at": e.at})
+        else:  # first change since the start: whatever row a previous run left open
+            self._sql.run(conn, "status_log_ended_of_agent", {"uid": e.agent_id, "at": e.at})
+        if e.status == AgentStatus.LOGGED_OUT:
+            self._status.pop(e.agent_id, None)
+            return
+        params = {"uid": e.agent_id, "status": status, "reason": e.reason[:32], "at": e.at}
+        row = self._sql.rows(conn, "insert_status_log", params)[0][0]
+        self._status[e.agent_id] = (int(row), status)
+
+    # ---- an agent's part in a call (call_agents) ----------------------------------------------
+    def _new_part(
+        self,
+        conn: Connection,
+        call: _Call,
+        call_id: str,
+        agent_id: int,
+        service_id: int | None,
+        kind: str,
+        at: float,
+        *,
+        answered_at: float | None = None,
+        from_agent_id: int | None = None,
+    ) -> None:
+        params = {
+            "call_id": call_id,
+            "agent_id": agent_id,
+            "service_id": service_id,
+            "kind": kind,
+            "at": at,
+            "answered_at": answered_at,
+            "from_agent_id": from_agent_id,
+        }
+        call.parts[agent_id] = int(self._sql.rows(conn, "insert_part", params)[0][0])
+
+    def _end_part(
+        self, conn: Connection, call_id: str, agent_id: int, at: float, result: str, reason: str
+    ) -> None:
+        call = self._calls.get(call_id)
+        part = call.parts.pop(agent_id, None) if call is not None else None
+        if part is not None:
+            params = {"pid": part, "at": at, "result": result, "reason": reason[:32]}
+            self._sql.run(conn, "part_withdrawn", params)
+
+    def _on_offer_withdrawn(self, conn: Connection, e: ev.OfferWithdrawn) -> None:
+        """An offer ended without the agent talking: missed (the pickup time passed, or the
+        phone did not pick up after Answer), declined (the agent changed status), withdrawn."""
+        self._end_part(
+            conn, e.call_id, e.agent_id, e.at, _OFFER_RESULTS.get(e.reason, "withdrawn"), e.reason
+        )
 
     # ---- calls --------------------------------------------------------------------------------
     def _on_queued(self, conn: Connection, e: ev.CallQueued) -> None:
@@ -254,6 +323,10 @@ class Recorder:
             # Only the first offer counts (a re-offer after a pickup timeout keeps it).
             self._sql.run(conn, "call_offered", {"rid": call.record_id, "at": e.at})
             call.offered = True
+        # For the agent every offer counts: a row of its own.
+        call = self._remember(e.call_id, call or _Call(record_id=None))
+        call.service_id = e.service_id
+        self._new_part(conn, call, e.call_id, e.agent_id, e.service_id, "offer", e.at)
 
     def _on_dialed(self, conn: Connection, e: ev.CallDialed, out: Recorded) -> None:
         if self._call(conn, e.call_id) is None:
@@ -267,6 +340,9 @@ class Recorder:
                 agent_id=e.agent_id,
                 arrived_at=e.at,
             )
+        call = self._calls.get(e.call_id)
+        if call is not None:
+            self._new_part(conn, call, e.call_id, e.agent_id, e.service_id, "dial", e.at)
         self._timeline(conn, e.call_id, e.at, "dialed", f"Dialed {e.number}", out)
 
     def _on_connected(self, conn: Connection, e: ev.CallConnected, out: Recorded) -> None:
@@ -286,6 +362,13 @@ class Recorder:
         params = {"rid": call.record_id, "agent_id": e.agent_id, "at": e.at, "wait": e.wait_seconds}
         self._sql.run(conn, "call_connected", params)
         call.connected_at = e.at
+        part = call.parts.get(e.agent_id)
+        if part is None:  # no offer seen (a restart between): the part starts here
+            self._new_part(
+                conn, call, e.call_id, e.agent_id, e.service_id, "offer", e.at, answered_at=e.at
+            )
+        else:
+            self._sql.run(conn, "part_answered", {"pid": part, "at": e.at})
         if call.ticket_id is not None:
             params = {"tid": call.ticket_id, "at": e.at, "agent_id": e.agent_id}
             self._sql.run(conn, "ticket_connected", params)
@@ -438,6 +521,8 @@ class Recorder:
             "reason": e.reason[:32],
         }
         self._sql.run(conn, "callback_failed_try", params)
+        if e.agent_id:  # the agent who took it is free again: their part ends unanswered
+            self._end_part(conn, e.call_id, e.agent_id, e.at, "withdrawn", f"callback_{e.reason}")
         why = CALLBACK_REASONS.get(e.reason, e.reason.replace("_", " "))
         if e.next_try_at is None:
             detail = f"Attempt {e.attempt}: {why}. No more attempts."
@@ -480,6 +565,8 @@ class Recorder:
         target = self._target(conn, e.to_number, e.to_agent_id)
         self._timeline(conn, e.call_id, e.at, "transferred", f"Transferred to {target}", out)
         call = self._call(conn, e.call_id)
+        if call is not None:
+            self._transfer_parts(conn, call, e)
         if e.to_agent_id is not None and call is not None:
             if call.record_id is not None:
                 params = {"rid": call.record_id, "agent_id": e.to_agent_id}
@@ -489,6 +576,31 @@ class Recorder:
                 self._sql.run(conn, "ticket_agent", params)
                 # The new agent's widget opens the ticket, as for a call they answered.
                 out.tickets_opened.append((call.ticket_id, e.to_agent_id))
+
+    def _transfer_parts(self, conn: Connection, call: _Call, e: ev.CallTransferred) -> None:
+        """The transferring agent's part ends (a transfer made); the receiving agent's begins,
+        talking from now (a transfer received)."""
+        part = call.parts.pop(e.from_agent_id, None)
+        if part is not None:
+            params = {
+                "pid": part,
+                "at": e.at,
+                "to_agent": e.to_agent_id,
+                "to_number": (e.to_number or "")[:32] or None,
+            }
+            self._sql.run(conn, "part_transferred", params)
+        if e.to_agent_id is not None:
+            self._new_part(
+                conn,
+                call,
+                e.call_id,
+                e.to_agent_id,
+                call.service_id,
+                "transfer",
+                e.at,
+                answered_at=e.at,
+                from_agent_id=e.from_agent_id,
+            )
 
     def _on_ended(self, conn: Connection, e: ev.CallEnded, out: Recorded) -> None:
         call = self._call(conn, e.call_id)
@@ -512,6 +624,9 @@ class Recorder:
             "agent_id": e.agent_id,
         }
         self._sql.run(conn, "call_ended", params)
+        # Every part still open ends with the call (one statement by call id, no SELECT).
+        params = {"call_id": e.call_id, "at": e.at, "reason": str(e.outcome)[:32]}
+        self._sql.run(conn, "parts_ended", params)
         if e.agent_id is not None and call.connected_at is not None and call.record_id:
             self._wrapping[e.agent_id] = (call.record_id, e.at)
         if call.ticket_id is not None:
@@ -547,6 +662,16 @@ class Recorder:
 _LOST_DETAILS = {
     MEDIA_TIMEOUT: "no audio any more",
     SESSION_TIMER_EXPIRED: "the other side stopped confirming the call: session timer expired",
+}
+
+
+# An offer withdrawn, for the agent's figures: missed (the pickup time passed; after Answer
+# the phone did not pick up) or declined (the agent chose another status); else withdrawn.
+_OFFER_RESULTS = {
+    "pickup_timeout": "missed",
+    "phone_no_answer": "missed",
+    "phone_hung_up": "missed",
+    "agent_status_changed": "declined",
 }
 
 

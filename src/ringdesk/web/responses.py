@@ -267,8 +267,40 @@ class _AgentKey(TypedDict):
     name: str
 
 
-class AgentFigures(_AgentKey, Figures):
-    """One agent's figures (the key first, as the store builds them)."""
+class StatusSeconds(TypedDict):
+    """Seconds in each shown status within the span (logged out is not counted)."""
+
+    business: float
+    ready: float
+    rest: float
+    ringing: float
+    dialing: float
+    on_call: float
+    on_call_transfer: float
+    on_hold: float
+    ticket_processing: float
+
+
+class _AgentCounts(TypedDict):
+    offered: int  # offers made to the agent: each counts, also a call offered again
+    answered: int  # offers the agent answered
+    missed: int  # offers whose pickup time passed (or whose phone did not pick up)
+    declined: int  # offers the agent turned down by choosing another status
+    transfers_made: int  # calls the agent talked on and transferred (to an agent or a number)
+    transfers_received: int  # calls another agent transferred to this one
+    outbound: int
+    outbound_connected: int
+    talk_seconds: float  # the agent's own talk: from their answer (or transfer) to their end
+    avg_talk_seconds: float | None
+    wrap_up_seconds: float  # time in Business (Ticket Processing)
+    logged_in_seconds: float  # time in any status but logged out
+    occupancy: float | None  # (talk + wrap-up) / logged-in time, 0..1
+    status_seconds: StatusSeconds
+
+
+class AgentFigures(_AgentKey, _AgentCounts):
+    """One agent's figures (store/stats.py per_agent): from their parts in calls and the time
+    in each status, so a transferred call counts for both agents."""
 
 
 # Functional form: "from" is a Python keyword. `date` is the first day, as before ranges existed.

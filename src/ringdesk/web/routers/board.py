@@ -34,8 +34,9 @@ MAX_RANGE_DAYS = 366
 FIGURES = (
     "offered",
     "refused",
-    "answered",
-    "abandoned",
+    *stats.OUTCOMES,
+    "callback_done",
+    "callback_failed",
     "avg_abandon_seconds",
     "avg_wait_seconds",
     "longest_wait_seconds",
@@ -45,6 +46,25 @@ FIGURES = (
     "outbound",
     "outbound_connected",
 )
+# An agent's row has figures of its own (store/stats.py per_agent); the CSV has both sets of
+# columns, each row filling its own, and each status's seconds as `status_<name>_seconds`.
+AGENT_FIGURES = (
+    "offered",
+    "answered",
+    "missed",
+    "declined",
+    "transfers_made",
+    "transfers_received",
+    "outbound",
+    "outbound_connected",
+    "talk_seconds",
+    "avg_talk_seconds",
+    "wrap_up_seconds",
+    "logged_in_seconds",
+    "occupancy",
+)
+_AGENT_ONLY = tuple(name for name in AGENT_FIGURES if name not in FIGURES)
+_STATUS_COLUMNS = tuple(f"status_{status}_seconds" for status in stats.STATUSES)
 
 
 @router.get("/board")
@@ -169,20 +189,33 @@ def stats_csv(report: Requested) -> Response:
 def _csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["from", "to", "tz", "row", "id", "name", *FIGURES])
+    columns = (*FIGURES, *_AGENT_ONLY)
+    writer.writerow(["from", "to", "tz", "row", "id", "name", *columns, *_STATUS_COLUMNS])
     head = [report["from"], report["to"], report["tz"]]
     for service in report["services"]:
         name = _cell(service["service_name"])
-        writer.writerow([*head, "service", service["service_id"], name, *_nums(service)])
+        writer.writerow([*head, "service", service["service_id"], name, *_nums(service, columns)])
     for agent in report["agents"]:
-        writer.writerow([*head, "agent", agent["agent_id"], _cell(agent["name"]), *_nums(agent)])
+        times = cast(Mapping[str, Any], agent["status_seconds"])
+        writer.writerow(
+            [
+                *head,
+                "agent",
+                agent["agent_id"],
+                _cell(agent["name"]),
+                *_nums(agent, columns),
+                *(times[status] for status in stats.STATUSES),
+            ]
+        )
     if report["total"] is not None:
-        writer.writerow([*head, "total", "", "All services", *_nums(report["total"])])
+        total = _nums(report["total"], columns)
+        writer.writerow([*head, "total", "", "All services", *total])
     return out.getvalue()
 
 
-def _nums(row: Mapping[str, Any]) -> list[Any]:
-    return ["" if row[key] is None else row[key] for key in FIGURES]
+def _nums(row: Mapping[str, Any], columns: tuple[str, ...]) -> list[Any]:
+    """The row's figures in the columns' order; empty where it has none (or no such figure)."""
+    return ["" if row.get(key) is None else row[key] for key in columns]
 
 
 def _cell(text: str) -> str:

@@ -159,9 +159,12 @@
  */
 
 /**
- * The figures of one row of GET /api/stats (a service, an agent or the total). Averages are
- * null when there was nothing to average.
- * @typedef {{offered: number, refused: number, answered: number, abandoned: number,
+ * The figures of one row of GET /api/stats for a service or the total: offered is the sum of
+ * the outcomes (answered ... other). Averages are null when there was nothing to average.
+ * @typedef {{offered: number, refused: number, answered: number, transferred_out: number,
+ *   abandoned: number, overflowed: number, closed: number, menu_ended: number,
+ *   voicemail: number, callback_requested: number, callback_done: number,
+ *   callback_failed: number, in_progress: number, other: number,
  *   avg_abandon_seconds: number | null, avg_wait_seconds: number | null,
  *   longest_wait_seconds: number | null, avg_talk_seconds: number | null,
  *   avg_wrap_up_seconds: number | null, service_level: number | null, outbound: number,
@@ -169,7 +172,23 @@
  */
 
 /** @typedef {Figures & {service_id: number, service_name: string}} ServiceFigures */
-/** @typedef {Figures & {agent_id: number, name: string}} AgentFigures */
+
+/**
+ * Seconds in each shown status within the range.
+ * @typedef {{business: number, ready: number, rest: number, ringing: number, dialing: number,
+ *   on_call: number, on_call_transfer: number, on_hold: number,
+ *   ticket_processing: number}} StatusSeconds
+ */
+
+/**
+ * One agent's row of GET /api/stats: from their own parts in calls (a transferred call counts
+ * for both agents) and the time in each status.
+ * @typedef {{agent_id: number, name: string, offered: number, answered: number,
+ *   missed: number, declined: number, transfers_made: number, transfers_received: number,
+ *   outbound: number, outbound_connected: number, talk_seconds: number,
+ *   avg_talk_seconds: number | null, wrap_up_seconds: number, logged_in_seconds: number,
+ *   occupancy: number | null, status_seconds: StatusSeconds}} AgentFigures
+ */
 
 /**
  * GET /api/stats.

@@ -1,10 +1,12 @@
 // Reports: the call figures of a date range per service and per agent, from GET /api/stats,
-// with the same table as CSV from GET /api/stats.csv. The range lives in the URL, so a
-// reload or a shared link shows the same report.
+// with the same figures as CSV from GET /api/stats.csv. The range lives in the URL, so a
+// reload or a shared link shows the same report; days are counted in the browser's time zone.
+// Every offered call has exactly one outcome, so a service's outcome columns add up to its
+// offered calls; an agent's row counts their own offers, answers and transfers.
 
 import { ApiError, api, getBlob, query } from "../../api.js";
 import { field, h, render } from "../../dom.js";
-import { percent, shortDuration } from "../../format.js";
+import { STATUS_LABELS, percent, shortDuration } from "../../format.js";
 import { navigate } from "../../router.js";
 import * as ui from "../../ui/form.js";
 import { table, tableCard } from "../../ui/table.js";
@@ -15,19 +17,38 @@ import { adminShell } from "./shell.js";
 /** @typedef {import("../../types.js").Service} Service */
 /** @typedef {import("../../types.js").ServiceFigures} ServiceFigures */
 /** @typedef {import("../../types.js").AgentFigures} AgentFigures */
+/** @typedef {import("../../types.js").StatusSeconds} StatusSeconds */
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * The columns of both tables: [key, heading, how to show it, what it means]. Soft hyphens
- * (\u00ad) let the long headings break, so twelve columns fit beside the admin menu.
- * @type {Array<[keyof Figures, string, (value: any) => string, string]>}
+ * The columns of the services' table: [key, heading, how to show it, what it means]. Soft
+ * hyphens (\u00ad) let the long headings break. From Answered to Other: the outcomes.
+ * @type {Array<[keyof Figures, string, (value: any, row: Figures) => string, string]>}
  */
 const COLUMNS = [
-  ["offered", "Offered", count, "Inbound calls that reached the queue"],
-  ["refused", "Re\u00adfused", count, "Calls refused (busy) because the queue was full"],
-  ["answered", "Answered", count, "Offered calls an agent answered"],
-  ["abandoned", "Aban\u00addoned", count, "Callers who hung up before an answer"],
+  ["offered", "Offered", count, "Inbound calls that reached the service: the sum of the outcomes"],
+  ["answered", "Ans\u00adwered", count, "Talked with an agent (also when passed on to another)"],
+  [
+    "transferred_out",
+    "Trans\u00adferred out",
+    count,
+    "Talked with an agent, then transferred to an outside number",
+  ],
+  ["abandoned", "Aban\u00addoned", count, "The caller hung up before an agent answered"],
+  ["overflowed", "Over\u00adflowed", count, "The maximum wait passed: overflow message or forward"],
+  ["closed", "Closed", count, "Outside opening hours: closed message or forwarded"],
+  ["menu_ended", "Menu ended", count, "A menu ended the call or forwarded it outside"],
+  ["voicemail", "Voice\u00admail", count, "The caller left a message"],
+  [
+    "callback_requested",
+    "Call\u00adbacks",
+    callbacks,
+    "Callbacks asked for: how many were done (talked) and failed (never answered)",
+  ],
+  ["in_progress", "Still open", count, "Not over yet: in a menu, waiting or ringing"],
+  ["other", "Other", count, "Ended otherwise (a restart before an agent answered)"],
+  ["refused", "Re\u00adfused", count, "Not offered: refused (busy) because the queue was full"],
   ["avg_abandon_seconds", "Avg to abandon", shortDuration, "Average wait before hanging up"],
   ["avg_wait_seconds", "Avg wait", shortDuration, "Average wait of the answered calls"],
   ["longest_wait_seconds", "Longest wait", shortDuration, "Longest wait, answered or not"],
@@ -36,6 +57,44 @@ const COLUMNS = [
   ["service_level", "Service level", percent, "Share answered within the service's target"],
   ["outbound", "Out\u00adbound", count, "Outbound calls placed"],
 ];
+
+/**
+ * The agents' table.
+ * @type {Array<[keyof AgentFigures, string, (value: any) => string, string]>}
+ */
+const AGENT_COLUMNS = [
+  ["offered", "Offered", count, "Offers made to the agent: each counts, also a call offered again"],
+  ["answered", "Ans\u00adwered", count, "Offers the agent answered"],
+  ["missed", "Missed", count, "Offers not answered within the pickup time"],
+  ["declined", "De\u00adclined", count, "Offers turned down by choosing another status"],
+  ["transfers_made", "Trans\u00adfers made", count, "Calls the agent transferred on"],
+  ["transfers_received", "Trans\u00adfers received", count, "Calls transferred to the agent"],
+  ["outbound", "Out\u00adbound", count, "Outbound calls placed"],
+  ["talk_seconds", "Talk", shortDuration, "The agent's own talk time (split at a transfer)"],
+  ["avg_talk_seconds", "Avg talk", shortDuration, "Average talk per call talked"],
+  ["wrap_up_seconds", "Wrap-up", shortDuration, "Time in Business (Ticket Processing)"],
+  ["logged_in_seconds", "Logged in", shortDuration, "Time in any status but logged out"],
+  ["occupancy", "Occu\u00adpancy", percent, "(Talk + wrap-up) / logged-in time"],
+];
+
+/** The statuses of the time-in-status table, in the widget's words. */
+const STATUSES = /** @type {Array<keyof StatusSeconds>} */ ([
+  "ready",
+  "rest",
+  "business",
+  "ringing",
+  "dialing",
+  "on_call",
+  "on_call_transfer",
+  "on_hold",
+  "ticket_processing",
+]);
+
+/** "2 (1 done, 1 failed)". @param {number} n @param {Figures} row */
+function callbacks(n, row) {
+  if (!n) return "0";
+  return `${n} (${row.callback_done ?? 0} done, ${row.callback_failed ?? 0} failed)`;
+}
 
 /** @param {number|null|undefined} n */
 function count(n) {
@@ -109,10 +168,15 @@ export async function reportsView(main, _params, params) {
   );
   const month = `${today.slice(0, 8)}01`;
   const note = h("p", { class: "muted small" });
+  const zone = h("p", { class: "report-zone", dataset: { testid: "report-zone" } });
   const explain = () => {
+    zone.textContent = `Days in the time zone ${tz}`;
     note.textContent =
-      `Calls count on the day they arrived, in the time zone ${tz}. Service level: the share ` +
-      "of answered or abandoned calls answered within the service's target.";
+      `Calls count on the day they arrived, in the time zone ${tz}. Each offered call has ` +
+      "one outcome, so a service's outcomes add up to its offered calls. Service level: the " +
+      "share of answered or abandoned calls answered within the service's target. An " +
+      "agent's row counts their own offers and talk: a call answered by one agent and " +
+      "transferred counts for both.";
   };
   explain();
   const results = h("div", { class: "reports", "aria-live": "polite" });
@@ -127,6 +191,7 @@ export async function reportsView(main, _params, params) {
       quick("This month", month),
       status,
     ),
+    zone,
     note,
     results,
   );
@@ -154,6 +219,7 @@ export async function reportsView(main, _params, params) {
       tiles(report.total || {}),
       serviceTable(report.services || [], report.total, targets),
       agentTable(report.agents || []),
+      statusTable(report.agents || []),
     );
   } catch (err) {
     render(results, ui.errorCallout(err));
@@ -194,17 +260,21 @@ function tiles(total) {
     tile("Offered", count(total.offered), "tile-call"),
     tile("Answered", count(total.answered), "tile-ready"),
     tile("Abandoned", count(total.abandoned), total.abandoned ? "tile-alert" : "tile-rest"),
+    tile("Overflowed", count(total.overflowed), total.overflowed ? "tile-alert" : "tile-rest"),
     tile("Refused (queue full)", count(total.refused), total.refused ? "tile-alert" : "tile-rest"),
     tile("Avg wait", shortDuration(total.avg_wait_seconds), "tile-business"),
     tile("Service level", percent(total.service_level), "tile-ready"),
   );
 }
 
-/** The headings: the row's name, then the figures. @param {string} first */
-function headings(first) {
+/**
+ * The headings: the row's name, then the figures.
+ * @param {string} first @param {Array<[string, string, any, string]>} [columns]
+ */
+function headings(first, columns = COLUMNS) {
   return [
     first,
-    ...COLUMNS.map(([, label, , help]) =>
+    ...columns.map(([, label, , help]) =>
       h("th", { scope: "col", class: "num", title: help }, label),
     ),
   ];
@@ -213,11 +283,14 @@ function headings(first) {
 /** @param {Figures} row */
 function cells(row) {
   return COLUMNS.map(([key, , show]) =>
-    h(
-      "td",
-      { class: "num", dataset: { col: key } },
-      show(row[key]),
-    ),
+    h("td", { class: "num", dataset: { col: key } }, show(row[key], row)),
+  );
+}
+
+/** @param {AgentFigures} row */
+function agentCells(row) {
+  return AGENT_COLUMNS.map(([key, , show]) =>
+    h("td", { class: "num", dataset: { col: key } }, show(row[key])),
   );
 }
 
@@ -231,7 +304,7 @@ function serviceTable(rows, total, targets) {
     "Services",
     figuresTable(
       "report-services",
-      "Service",
+      headings("Service"),
       rows.map((r) =>
         h(
           "tr",
@@ -274,12 +347,49 @@ function agentTable(rows) {
     sorted.length
       ? figuresTable(
           "report-agents",
-          "Agent",
+          headings("Agent", AGENT_COLUMNS),
           sorted.map((r) =>
-            h("tr", { dataset: { agent: String(r.agent_id) } }, h("td", null, r.name), cells(r)),
+            h(
+              "tr",
+              { dataset: { agent: String(r.agent_id) } },
+              h("td", null, r.name),
+              agentCells(r),
+            ),
           ),
         )
       : h("p", { class: "muted" }, "No agents."),
+  );
+}
+
+/** Each agent's time in each status. @param {AgentFigures[]} rows */
+function statusTable(rows) {
+  if (!rows.length) return null;
+  const sorted = [...rows].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  const heads = [
+    "Agent",
+    ...STATUSES.map((status) => h("th", { scope: "col", class: "num" }, STATUS_LABELS[status])),
+  ];
+  return section(
+    "report-status",
+    "Time in each status",
+    figuresTable(
+      "report-status",
+      heads,
+      sorted.map((r) =>
+        h(
+          "tr",
+          { dataset: { agent: String(r.agent_id) } },
+          h("td", null, r.name),
+          STATUSES.map((status) =>
+            h(
+              "td",
+              { class: "num", dataset: { col: status } },
+              shortDuration(r.status_seconds?.[status] ?? 0),
+            ),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -295,11 +405,9 @@ function section(id, title, content) {
 
 /**
  * A table of figures, a row per service or agent.
- * @param {string} testid @param {string} first heading of the name column
+ * @param {string} testid @param {any[]} heads the headings
  * @param {HTMLElement[]} rows @param {HTMLElement | null} [foot]
  */
-function figuresTable(testid, first, rows, foot = null) {
-  return tableCard(
-    table({ class: "table report-table", dataset: { testid } }, headings(first), rows, foot),
-  );
+function figuresTable(testid, heads, rows, foot = null) {
+  return tableCard(table({ class: "table report-table", dataset: { testid } }, heads, rows, foot));
 }
