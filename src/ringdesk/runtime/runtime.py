@@ -1,7 +1,7 @@
 """The runtime: builds the parts (database, configuration snapshot, engine, store writer, feeds,
 SIP switch), joins them in a Pipeline, and runs the timer loop. What the web layer may use is
 named here: `command`, `live`, `feeds`, `db`, `sounds`, `reload_config`, `health`,
-`sip_bans`, `lift_sip_ban`, `sip_refusals`, `sip_connections`."""
+`sip_bans`, `lift_sip_ban`, `sip_refusals`, `sip_connections`, `webhooks`."""
 
 from __future__ import annotations
 
@@ -28,12 +28,14 @@ from ringdesk.runtime import presence
 from ringdesk.runtime.directory import SnapshotDirectory
 from ringdesk.runtime.pipeline import Pipeline
 from ringdesk.runtime.reconfigure import changes
+from ringdesk.runtime.webhooks import WebhookWorker
 from ringdesk.store import recovery, snapshot
 from ringdesk.store.db import make_engine, make_sessionmaker, ping
 from ringdesk.store.recorder import Recorder
 from ringdesk.store.secrets import load_box
 from ringdesk.store.snapshot import Snapshot
 from ringdesk.store.sounds import Sounds
+from ringdesk.store.webhooks import Outbox
 from ringdesk.store.writer import EventWriter
 from ringdesk.switch import Switch
 from ringdesk.switch.addresses import Addresses, parse_networks
@@ -51,7 +53,9 @@ class Runtime:
         self.sessions = make_sessionmaker(self.db_engine)
         self.sounds = Sounds(settings.data_dir)
         self.recorder = Recorder()
-        self.writer = EventWriter(self.db_engine, self.recorder)
+        self.outbox = Outbox()  # the webhooks' subscriptions, queued in the writer's commits
+        self.writer = EventWriter(self.db_engine, self.recorder, self.outbox)
+        self.webhooks = WebhookWorker(self.db, self.outbox)
         self.directory = SnapshotDirectory()
         self.config = Snapshot()
         self.clock = time.time
@@ -92,6 +96,7 @@ class Runtime:
                 list(self.config.agents),
                 menus=list(self.config.menus),
             )
+            self.outbox.refresh(db)
             recovery.recover(db, self.engine, self.recorder, self.clock())
         self.switch = Switch(
             self.settings.sip_host,
@@ -153,6 +158,7 @@ class Runtime:
                 name="presence",
             )
         )
+        self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
         self.feeds.start()
         # What start-up loaded (modules, engine, sounds) lives as long as the process: keep it
         # out of the collector's generations so collections under call load stay short.

@@ -469,6 +469,45 @@ class Favorite(Base):
     number: Mapped[str] = mapped_column(String(32))
 
 
+class Webhook(Base):
+    """A URL an admin registered for some events (store/webhooks.py, runtime/webhooks.py):
+    each event it subscribes to is queued for it as a WebhookDelivery, signed with its secret."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[str] = mapped_column(Text)  # the event names, comma-separated
+    # secrets.token_urlsafe(32): 43 characters, sealed at rest like the trunk passwords.
+    secret: Mapped[str] = mapped_column(Sealed(SEALED_LENGTH))
+    enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sql_true(), nullable=False
+    )
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: the outbox row written in the transaction that stored the
+    event, sent in order per webhook, retried with backoff, kept 7 days for the admin's log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_try_at", "status", "next_try_at"),
+        Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # the JSON body sent, byte for byte
+    created_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class CallAgent(Base):
     """One agent's part in one call, written by the recorder: an offer (each offer counts, a
     call offered to several agents in turn has a row per offer), a transfer received, an

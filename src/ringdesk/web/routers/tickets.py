@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from ringdesk.live.shapes import Customer, Ticket, customer_json, ticket_json
-from ringdesk.store import customers, tickets
+from ringdesk.store import customers, tickets, webhooks
 from ringdesk.store import models as m
 from ringdesk.store.unit import Db
 from ringdesk.web.auth import Principal, RuntimeDep, User
@@ -111,7 +111,13 @@ async def edit_ticket(ticket_id: Id, body: TicketPatch, user: User, runtime: Run
         new_customer = changes.get("customer_id")
         if new_customer is not None:
             found(customers.get(db, new_customer), f"No customer {new_customer}.")
-        tickets.update(db, ticket=ticket, changes=changes, at=runtime.clock(), author=user.name)
+        now = runtime.clock()
+        queued = webhooks.queue_ticket_updated(
+            db, runtime.outbox, ticket=ticket, changes=changes, by=user.id, at=now
+        )
+        tickets.update(db, ticket=ticket, changes=changes, at=now, author=user.name)
+        if queued:
+            runtime.webhooks.poke()
         runtime.feeds.ticket_updated(db, ticket.id, also=user.id)
         return ticket_json(tickets.read(db, ticket, timeline=True))
 

@@ -14,6 +14,7 @@ from ringdesk.web.routers.admin import (
     sounds,
     trunks,
     users,
+    webhooks,
 )
 
 # The order the routes were declared in when they were one module.
@@ -28,4 +29,5 @@ MODULES = (
     bans,
     trunks,
     menus,
+    webhooks,
 )

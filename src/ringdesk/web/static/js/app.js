@@ -143,6 +143,13 @@ route(
   ),
 );
 route(
+  "/admin/webhooks",
+  guarded(
+    lazy(() => import("./pages/admin/webhooks.js"), "webhooksView"),
+    { admin: true },
+  ),
+);
+route(
   "/admin/cti-agents",
   guarded(
     lazy(() => import("./pages/admin/cti-agents.js"), "ctiAgentsView"),

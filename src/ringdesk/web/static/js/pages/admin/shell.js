@@ -7,6 +7,7 @@ export const ADMIN_PAGES = [
   ["/admin/menus", "Menus"],
   ["/admin/cti-settings", "CTI Settings"],
   ["/admin/trunks", "Trunks"],
+  ["/admin/webhooks", "Webhooks"],
   ["/admin/cti-agents", "CTI Agent Management"],
   ["/admin/users", "Users"],
   ["/admin/reports", "Reports"],
