@@ -218,8 +218,10 @@ function editWebhook(w, events, reload) {
  * @param {(saved: Webhook) => Promise<void>} saved
  */
 function webhookForm(hook, events, saved) {
-  const url = ui.input("url", "url", {
+  const url = ui.input("text", "url", {
     value: hook?.url ?? "",
+    inputmode: "url",
+    spellcheck: "false",
     maxlength: 2000,
     autocomplete: "off",
     placeholder: "https://crm.example.com/hooks/ringdesk",
