@@ -44,6 +44,7 @@ class Receiver:
     def __init__(self) -> None:
         self.got: list[Received] = []
         self.port = 0
+        self.answer = 204  # the status it answers with
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.up()
@@ -54,6 +55,7 @@ class Receiver:
 
     def up(self) -> None:
         got = self.got
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -61,7 +63,10 @@ class Receiver:
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 got.append(Received(headers, body, time.time()))
-                self.send_response(204)
+                self.send_response(receiver.answer)
+                if 300 <= receiver.answer < 400:
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -269,6 +274,38 @@ def test_a_receiver_that_was_down_gets_the_events_in_order_when_it_is_back(
     final = {d["id"]: d for d in admin.get(f"{hook}/deliveries").json()["items"]}
     assert final[sent[0]]["attempts"] >= 2 and final[sent[0]]["status"] == "delivered"
     assert final[sent[0]]["last_error"] is None
+
+
+def test_a_redirect_is_not_followed_and_an_error_answer_is_tried_again(
+    http: Clients, receiver: Receiver, webhook: dict[str, Any]
+) -> None:
+    admin = http("admin")
+    hook = f"/api/admin/webhooks/{webhook['id']}"
+    receiver.answer = 302
+    sent = admin.post(f"{hook}/ping").json()["id"]
+
+    def attempted() -> dict[str, Any] | None:
+        items = admin.get(f"{hook}/deliveries").json()["items"]
+        head: dict[str, Any] = next(d for d in items if d["id"] == sent)
+        return head if head["attempts"] >= 1 else None
+
+    head = wait_for(attempted, message="the first attempt")
+    assert head["status"] == "pending" and head["last_status_code"] == 302
+    assert "not followed" in head["last_error"]
+    assert len(receiver.got) == 1  # nothing went to the Location
+    receiver.answer = 500
+    head = wait_for(
+        lambda: (h := attempted()) and h["attempts"] >= 2 and h, timeout=60, message="a retry"
+    )
+    assert head["last_status_code"] == 500 and head["last_error"].startswith("HTTP 500")
+    receiver.answer = 200
+    wait_for(
+        lambda: admin.get(f"{hook}/deliveries").json()["items"][0]["status"] == "delivered",
+        timeout=60,
+        message="delivered at last",
+    )
+    assert [r.delivery for r in receiver.got] == [sent] * len(receiver.got)
+    assert len(receiver.got) >= 3
 
 
 def test_a_restart_with_deliveries_pending_loses_none(

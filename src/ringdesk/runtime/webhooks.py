@@ -46,6 +46,7 @@ class WebhookWorker:
         self._sending: dict[int, asyncio.Task[None]] = {}  # webhook id -> its delivery
         self._client: httpx.AsyncClient | None = None
         self._pruned = 0.0
+        self._held: dict[int, float] = {}  # webhook id -> until when, after an error of ours
         outbox.on_written = self.poke
 
     def poke(self) -> None:
@@ -118,7 +119,10 @@ class WebhookWorker:
         for due in heads:
             if due.webhook_id in busy or due.webhook_id in self._sending:
                 continue
-            if due.next_try_at <= now:
+            held = self._held.get(due.webhook_id, 0.0)
+            if held > now:
+                wait = min(wait, held - now)
+            elif due.next_try_at <= now:
                 task = asyncio.create_task(self._send(due), name=f"webhook-{due.webhook_id}")
                 self._sending[due.webhook_id] = task
             else:
@@ -143,7 +147,10 @@ class WebhookWorker:
                     error or status_code,
                 )
         except Exception:
+            # Ours (the database, most likely), not the receiver's: the delivery stays at the
+            # head of its queue; hold the webhook a while rather than resend it at once.
             log.exception("webhook %s: delivery %s", due.webhook_id, due.delivery_id)
+            self._held[due.webhook_id] = self._clock() + store.FIRST_RETRY
         finally:
             self._sending.pop(due.webhook_id, None)
             self._wake.set()  # its next delivery may be due now
@@ -155,8 +162,15 @@ class WebhookWorker:
         stamp = int(self._clock())
         headers = dict(_headers(due, stamp, content))
         try:
-            response = await self._client.post(due.url, content=content, headers=headers)
-        except httpx.TimeoutException:
+            # The whole attempt within TIMEOUT (httpx's own bounds each read, not the sum); the
+            # answer's body is never read: only its status counts.
+            async with asyncio.timeout(TIMEOUT):
+                request = self._client.build_request(
+                    "POST", due.url, content=content, headers=headers
+                )
+                response = await self._client.send(request, stream=True)
+                await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
             return None, f"no answer within {TIMEOUT:.0f} s"
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
