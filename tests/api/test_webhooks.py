@@ -224,6 +224,7 @@ def test_events_arrive_signed_with_the_documented_headers(
         "agent_id": alice_id,
         "direction": "outbound",
         "customer_number": "5555678",
+        "kind": "call",
     }
     ended = assert_signed(receiver.events("call.ended")[0], secret)["data"]
     assert ended["call_id"] == call["id"] and ended["agent_id"] == alice_id

@@ -149,7 +149,14 @@ class Outbox:
             self.on_written()
 
     # The engine's events as webhook items (the writer calls this only while `active`).
-    def items(self, events: Sequence[ev.DomainEvent], recorded: Recorded) -> list[Item]:
+    def items(
+        self,
+        events: Sequence[ev.DomainEvent],
+        recorded: Recorded,
+        conn: Connection | None = None,
+    ) -> list[Item]:
+        """`conn`: the writer's transaction, to find the ticket of a voicemail or a callback
+        asked for (one SELECT each, only while a webhook wants ticket.opened)."""
         out: list[Item] = []
         opened = list(recorded.tickets_opened)
         subs = self._subs
@@ -209,8 +216,27 @@ class Outbox:
                             "agent_id": e.agent_id,
                             "direction": str(e.direction),
                             "customer_number": e.customer_number,
+                            "kind": "call",
                         }
                         out.append(Item("ticket.opened", e.at, data))
+                case ev.VoicemailLeft() | ev.CallbackRequested():
+                    if conn is not None and "ticket.opened" in subs:
+                        kind = "voicemail" if isinstance(e, ev.VoicemailLeft) else "callback"
+                        number = e.customer_number if isinstance(e, ev.VoicemailLeft) else e.caller
+                        found = _service_ticket(conn, e.call_id)
+                        if found is not None:
+                            data = {
+                                "ticket_id": found,
+                                "call_id": e.call_id,
+                                "service_id": e.service_id,
+                                "agent_id": None,
+                                "direction": "inbound",
+                                "customer_number": number,
+                                "kind": kind,
+                            }
+                            if isinstance(e, ev.CallbackRequested):
+                                data["callback_number"] = e.number
+                            out.append(Item("ticket.opened", e.at, data))
                 case ev.AgentStatusChanged():
                     if "agent.status" in subs:
                         data = {
@@ -279,6 +305,12 @@ _INSERT = (
     "next_try_at, status) VALUES (:webhook_id, :event, :payload, :created_at, 0, "
     ":next_try_at, 'pending')"
 )
+
+
+def _service_ticket(conn: Connection, call_id: str) -> int | None:
+    """The ticket the recorder opened for this call in this transaction (nobody's yet)."""
+    row = conn.execute(select(m.Ticket.id).where(m.Ticket.call_id == call_id)).first()
+    return int(row[0]) if row is not None else None
 
 
 def _translate(sql: str, paramstyle: str) -> str:

@@ -63,7 +63,7 @@ class EventWriter:
     ) -> Recorded:
         recorded = self.recorder.apply(conn, list(events))
         if self.outbox.active:  # the hot path's only cost while no webhook is enabled
-            items.extend(self.outbox.items(events, recorded))
+            items.extend(self.outbox.items(events, recorded, conn))
         return recorded
 
     def _now(self, writes: Sequence[Sequence[DomainEvent]]) -> float:

@@ -154,6 +154,7 @@ def test_the_writer_queues_what_each_webhook_subscribes_to_in_event_order(engine
         "agent_id": 7,
         "direction": "inbound",
         "customer_number": "5551234",
+        "kind": "call",
     }
     ended = payloads["call.ended"]["data"]
     assert ended["outcome"] == "answered" and ended["customer_number"] == "5551234"
@@ -164,6 +165,48 @@ def test_the_writer_queues_what_each_webhook_subscribes_to_in_event_order(engine
     status = [d.payload for d in rows if d.event == "agent.status"]
     assert len(status) == 2 and status[0] == status[1]
     assert all(d.status == "pending" and d.attempts == 0 for d in rows)
+
+
+def test_a_voicemail_and_a_callback_asked_for_open_the_services_ticket(engine: Engine) -> None:
+    outbox = store.Outbox()
+    with Session(engine, expire_on_commit=False) as db:
+        store.create(
+            db, url="http://crm/", events=["ticket.opened"], description="", enabled=True, now=1
+        )
+        outbox.refresh(db)
+    writer = EventWriter(engine, Recorder(), outbox)
+    voicemail = ev.VoicemailLeft("v-1", 1, "5551234", "voicemail/v-1.wav", 12.0, at=50.0)
+    callback = ev.CallbackRequested("b-1", 1, "5554321", "5550100", "5559999", 40.0, at=60.0)
+    writer.commit(
+        [[ev.CallQueued("v-1", 1, "5551234", "5550100", 1, at=30.0), voicemail]], raise_errors=True
+    )
+    writer.commit(
+        [[ev.CallQueued("b-1", 1, "5554321", "5550100", 1, at=40.0), callback]], raise_errors=True
+    )
+    with Session(engine) as db:
+        tickets = {t.call_id: t.id for t in db.scalars(select(m.Ticket))}
+    data = [json.loads(d.payload)["data"] for d in deliveries(engine)]
+    assert data == [
+        {
+            "ticket_id": tickets["v-1"],
+            "call_id": "v-1",
+            "service_id": 1,
+            "agent_id": None,
+            "direction": "inbound",
+            "customer_number": "5551234",
+            "kind": "voicemail",
+        },
+        {
+            "ticket_id": tickets["b-1"],
+            "call_id": "b-1",
+            "service_id": 1,
+            "agent_id": None,
+            "direction": "inbound",
+            "customer_number": "5554321",
+            "kind": "callback",
+            "callback_number": "5559999",
+        },
+    ]
 
 
 def test_a_rolled_back_batch_queues_nothing(engine: Engine) -> None:
