@@ -6,7 +6,7 @@ leaves the engine exactly as it was.
 
 from __future__ import annotations
 
-from . import offers, state, status, waiting
+from . import dispositions, offers, state, status, waiting
 from .commands import CtiLogin, CtiLogout, SetStatus
 from .errors import CoreError, InvalidInput
 from .events import PhoneReachabilityChanged
@@ -73,6 +73,7 @@ def set_status(s: EngineState, cmd: SetStatus, now: float, out: Outcome) -> None
         if chosen is not AgentStatus.READY:
             call = offers.withdraw(s, a, "agent_status_changed", now, out)
     elif a.wrap_up:
+        dispositions.check_leave(s, a)  # a required wrap-up code first
         status.leave_wrap_up(s, a)
     a.chosen = chosen
     if call is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import callback, dialplan, endings, offers, state, status
+from . import callback, dialplan, dispositions, endings, offers, state, status
 from .commands import (
     Answer,
     CancelConsultation,
@@ -313,6 +313,7 @@ def connect_to_customer(s: EngineState, cmd: ConnectToCustomer, now: float, out:
     a.call_id = None
     a.idle_since = now
     status.start_wrap_up(s, a, now)
+    dispositions.start(a, call)
     offers.refresh(s, a, now, out)
     offers.refresh(s, target, now, out)
 

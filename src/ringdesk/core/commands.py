@@ -94,8 +94,17 @@ class EndCall:
     call_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class PickDisposition:
+    """The agent picks the wrap-up code of the call they are wrapping up (Ticket Processing)."""
+
+    agent_id: int
+    code_id: int
+
+
 Command = (
-    CtiLogin
+    PickDisposition
+    | CtiLogin
     | CtiLogout
     | SetStatus
     | Answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import announce, offers, state, status
+from . import announce, dispositions, offers, state, status
 from .events import CallbackClosed, CallEnded, ConsultationEnded
 from .model import CallOutcome, CallState
 from .records import AgentRecord, CallRecord
@@ -89,6 +89,7 @@ def end_call(
         a.idle_since = now
         if call.ticket:
             status.start_wrap_up(s, a, now)
+            dispositions.start(a, call)
         else:
             a.picked_in_call = False  # no ticket work: the chosen status applies at once
         touched.append((a, ""))

@@ -22,7 +22,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_never
 
-from . import agents, announce, arrival, callback, callcontrol, calls, configure, ivr, queries
+from . import (
+    agents,
+    announce,
+    arrival,
+    callback,
+    callcontrol,
+    calls,
+    configure,
+    dispositions,
+    ivr,
+    queries,
+)
 from .callback import PendingCallback
 from .commands import (
     Answer,
@@ -35,6 +46,7 @@ from .commands import (
     EndCall,
     ForceDisconnect,
     Hold,
+    PickDisposition,
     Resume,
     SetStatus,
     StartConsultation,
@@ -114,6 +126,8 @@ class Engine:
                 callcontrol.force_disconnect(s, command, now, out)
             case EndCall():
                 callcontrol.end(s, command, now, out)
+            case PickDisposition():
+                dispositions.pick(s, command, now, out)
             case _:
                 assert_never(command)
         return out

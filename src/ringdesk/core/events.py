@@ -281,6 +281,18 @@ class AgentPaused:
 
 
 @dataclass(frozen=True, slots=True)
+class DispositionPicked:
+    """The agent picked the wrap-up code of a call (again: the new one replaces it)."""
+
+    call_id: str
+    agent_id: int
+    service_id: int
+    code_id: int
+    label: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneReachabilityChanged:
     """The agent's phone became reachable (registered) or unreachable: calls are offered to the
     agent only while it is reachable, so their shown state must be republished."""
@@ -317,4 +329,5 @@ DomainEvent = (
     | AgentPaused
     | CallFailed
     | PhoneReachabilityChanged
+    | DispositionPicked
 )

@@ -151,6 +151,14 @@ class MenuConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DispositionCode:
+    """A wrap-up code (disposition) its agents pick for a call of a service, e.g. "Resolved"."""
+
+    id: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceConfig:
     """A service (queue) as the engine needs it; the store keeps the full record."""
 
@@ -183,6 +191,10 @@ class ServiceConfig:
     callback_max_attempts: int = 3
     # The admin's position announcement ({position}, {wait}; core/prompts.py); "": built in.
     position_template: str = ""
+    # Wrap-up codes its agents pick in Ticket Processing (core/dispositions.py); required: the
+    # agent's own end of the wrap-up is refused until one is picked (the time limit still ends it).
+    dispositions: tuple[DispositionCode, ...] = ()
+    disposition_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,9 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
         missed_offers=a.missed,
         services=a.config.services,
         phone_reachable=a.reachable,
+        wrap_call=a.wrap_call if a.wrap_up else None,
+        wrap_service=a.wrap_service if a.wrap_up else None,
+        disposition=a.disposition if a.wrap_up else None,
     )
 
 

@@ -30,6 +30,10 @@ class AgentRecord:
     wrap_up: bool = False  # Business (Ticket Processing)
     wrap_timer: int = 0
     picked_in_call: bool = False  # chose a status during the call (applied after wrap-up)
+    # The call whose wrap-up runs, its service and the wrap-up code picked (core/dispositions.py)
+    wrap_call: str | None = None
+    wrap_service: int | None = None
+    disposition: int | None = None
     missed: int = 0  # offers in a row that rang out
     idle_since: float = 0.0  # longest-idle key: login or end of the last call
     calls_taken: int = 0  # fewest-calls key: calls connected since login

@@ -63,6 +63,10 @@ class AgentView:
     missed_offers: int
     services: frozenset[int]
     phone_reachable: bool  # registered: without it the agent is offered no calls
+    # In Ticket Processing: the call wrapped up, its service and the wrap-up code picked.
+    wrap_call: str | None = None
+    wrap_service: int | None = None
+    disposition: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,37 @@ class AgentState(TypedDict):
     offer: Offer | None
     call: Call | None
     services: list[ServiceOpen]  # the agent's services, open or closed now
+    wrap_up: WrapUp | None  # in Ticket Processing after a call: its wrap-up codes
+
+
+class WrapUpCode(TypedDict):
+    id: int
+    label: str
+
+
+class WrapUp(TypedDict):
+    """The call being wrapped up: its service's wrap-up codes, whether one must be picked
+    before the agent goes on (PUT /api/cti/status is refused with 409 disposition_required),
+    and the one picked."""
+
+    call_id: str
+    service_id: int
+    codes: list[WrapUpCode]
+    required: bool
+    picked: int | None
+
+
+def _wrap_up(src: LiveSources, view: AgentView) -> WrapUp | None:
+    if view.wrap_call is None or view.wrap_service is None:
+        return None
+    codes, required = src.config().wrap_up_codes(view.wrap_service)
+    return {
+        "call_id": view.wrap_call,
+        "service_id": view.wrap_service,
+        "codes": [{"id": c.id, "label": c.label} for c in codes],
+        "required": required and bool(codes),
+        "picked": view.disposition,
+    }
 
 
 def _customer_name(db: Session, number: str) -> str | None:
@@ -255,6 +286,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         "offer": offer,
         "call": call,
         "services": services_open(src, view.services, src.clock()),
+        "wrap_up": _wrap_up(src, view),
     }
 
 

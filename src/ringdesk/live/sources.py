@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from ringdesk.core.hours import OpeningHours
+from ringdesk.core.model import DispositionCode
 from ringdesk.core.snapshots import AgentView, QueueView
 
 
@@ -37,6 +38,9 @@ class ConfigView(Protocol):
         """The service's calendar (None: always open, or no such service)."""
 
     def service_ids(self) -> list[int]: ...
+
+    def wrap_up_codes(self, service_id: int) -> tuple[tuple[DispositionCode, ...], bool]:
+        """The service's wrap-up codes, and whether one is required."""
 
     def service_agents(self, service_id: int) -> list[int]:
         """The agents with phone permission on the service."""

@@ -133,6 +133,14 @@ _SQL = {
     "status_log_ended": (
         "UPDATE agent_status_log SET ended_at = :at WHERE id = :lid AND ended_at IS NULL"
     ),
+    # A wrap-up code picked (again: it replaces the agent's earlier one for the call).
+    "disposition_cleared": (
+        "DELETE FROM call_dispositions WHERE call_id = :call_id AND agent_id = :agent_id"
+    ),
+    "insert_disposition": (
+        "INSERT INTO call_dispositions (call_id, agent_id, service_id, code_id, label, at) "
+        "VALUES (:call_id, :agent_id, :service_id, :code_id, :label, :at)"
+    ),
     # After a restart the recorder does not know the open row: the agent's, whichever it is.
     "status_log_ended_of_agent": (
         "UPDATE agent_status_log SET ended_at = :at WHERE agent_id = :uid AND ended_at IS NULL"

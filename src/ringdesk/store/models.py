@@ -554,3 +554,43 @@ class AgentStatusLog(Base):
     reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
     started_at: Mapped[float] = mapped_column(Float)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class DispositionCode(Base):
+    """A wrap-up code of a service that its agents pick in Ticket Processing (core/dispositions)."""
+
+    __tablename__ = "disposition_codes"
+    __table_args__ = (UniqueConstraint("service_id", "label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DispositionRule(Base):
+    """Whether a service's agents must pick a wrap-up code (no row: optional)."""
+
+    __tablename__ = "disposition_rules"
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CallDisposition(Base):
+    """The wrap-up code an agent picked for a call (one per agent and call: a transferred call
+    may have one from each), written by the recorder; the label is kept as it was picked."""
+
+    __tablename__ = "call_dispositions"
+    __table_args__ = (Index("ix_call_dispositions_call_id", "call_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), nullable=True
+    )
+    code_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label: Mapped[str] = mapped_column(String(100))
+    at: Mapped[float] = mapped_column(Float)

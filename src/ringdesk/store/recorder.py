@@ -142,6 +142,8 @@ class Recorder:
                 self._on_ended(conn, event, out)
             case ev.CallFailed():
                 self._on_failed(conn, event, out)
+            case ev.DispositionPicked():
+                self._on_disposition(conn, event, out)
             case ev.OfferWithdrawn():
                 self._on_offer_withdrawn(conn, event)
                 return  # no call record changed: the agent's state is republished
@@ -276,6 +278,24 @@ class Recorder:
         if part is not None:
             params = {"pid": part, "at": at, "result": result, "reason": reason[:32]}
             self._sql.run(conn, "part_withdrawn", params)
+
+    def _on_disposition(self, conn: Connection, e: ev.DispositionPicked, out: Recorded) -> None:
+        """The agent's wrap-up code for the call (one per agent and call), in the ticket's
+        timeline too."""
+        params = {"call_id": e.call_id, "agent_id": e.agent_id}
+        self._sql.run(conn, "disposition_cleared", params)
+        params = {
+            **params,
+            "service_id": e.service_id,
+            "code_id": e.code_id,
+            "label": e.label[:100],
+            "at": e.at,
+        }
+        self._sql.run(conn, "insert_disposition", params)
+        name = self._agent_name(conn, e.agent_id)
+        self._timeline(
+            conn, e.call_id, e.at, "disposition", f"Wrap-up code: {e.label} ({name})", out
+        )
 
     def _on_offer_withdrawn(self, conn: Connection, e: ev.OfferWithdrawn) -> None:
         """An offer ended without the agent talking: missed (the pickup time passed, or the

@@ -17,6 +17,7 @@ from ringdesk.core.hours import Holiday, OpeningHours, WeeklyRange
 from ringdesk.core.model import (
     AgentConfig,
     ClosedAction,
+    DispositionCode,
     MenuAction,
     MenuChoice,
     MenuConfig,
@@ -25,6 +26,7 @@ from ringdesk.core.model import (
     Strategy,
 )
 from ringdesk.core.prompts import POSITION, per
+from ringdesk.store import dispositions
 from ringdesk.store import models as m
 from ringdesk.store import trunks as trunk_store
 from ringdesk.store.cti_settings import (
@@ -102,6 +104,12 @@ class Snapshot:
 
     def service_ids(self) -> list[int]:
         return [s.id for s in self.services]
+
+    def wrap_up_codes(self, service_id: int) -> tuple[tuple[DispositionCode, ...], bool]:
+        for service in self.services:
+            if service.id == service_id:
+                return service.dispositions, service.disposition_required
+        return (), False
 
     def service_agents(self, service_id: int) -> list[int]:
         return [a.id for a in self.agents if service_id in a.services]
@@ -216,6 +224,7 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
     for sid, number in db.execute(select(m.CallingNumber.service_id, m.CallingNumber.number)):
         numbers[sid].add(number)
     services = db.scalars(select(m.Service).order_by(m.Service.id)).all()
+    wrap_up_codes = dispositions.load(db)
     weekly: dict[int, list[m.ServiceHours]] = defaultdict(list)
     for r in db.scalars(select(m.ServiceHours)):
         weekly[r.service_id].append(r)
@@ -257,11 +266,14 @@ def load(db: Session, sounds: dict[str, Path]) -> Snapshot:
     return Snapshot(
         settings=settings,
         services=tuple(
-            service_config(
-                s,
-                frozenset(numbers[s.id]),
-                opening_hours(s, weekly[s.id], holidays[s.id]),
-                texts,
+            dispositions.apply(
+                service_config(
+                    s,
+                    frozenset(numbers[s.id]),
+                    opening_hours(s, weekly[s.id], holidays[s.id]),
+                    texts,
+                ),
+                wrap_up_codes,
             )
             for s in services
         ),

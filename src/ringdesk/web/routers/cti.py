@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
 
-from ringdesk.core.commands import CtiLogin, CtiLogout, SetStatus
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from ringdesk.core.commands import CtiLogin, CtiLogout, PickDisposition, SetStatus
 from ringdesk.core.model import AgentStatus
 from ringdesk.live.shapes import AgentState, agent_state, iso, label
 from ringdesk.web.auth import RuntimeDep, User
 from ringdesk.web.responses import ReadyAgent
-from ringdesk.web.schemas import StatusBody
+from ringdesk.web.schemas import Body, StatusBody
 
 router = APIRouter(prefix="/api/cti", tags=["cti"])
 
@@ -34,6 +37,18 @@ async def logout(user: User, runtime: RuntimeDep) -> AgentState:
 @router.put("/status")
 async def set_status(body: StatusBody, user: User, runtime: RuntimeDep) -> AgentState:
     runtime.command(SetStatus(agent_id=user.id, status=AgentStatus(body.status)))
+    return agent_state(runtime.live, user.id)
+
+
+class DispositionBody(Body):
+    code_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+@router.put("/disposition")
+async def pick_disposition(body: DispositionBody, user: User, runtime: RuntimeDep) -> AgentState:
+    """The wrap-up code of the call the agent is wrapping up (Ticket Processing): one of its
+    service's (AgentState.wrap_up.codes); picking again replaces it. 409 not_wrapping_up."""
+    runtime.command(PickDisposition(agent_id=user.id, code_id=body.code_id))
     return agent_state(runtime.live, user.id)
 
 

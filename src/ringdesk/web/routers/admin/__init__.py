@@ -8,6 +8,7 @@ from ringdesk.web.routers.admin import (
     calling_numbers,
     cti_agents,
     cti_settings,
+    dispositions,
     menus,
     permissions,
     services,
@@ -30,4 +31,5 @@ MODULES = (
     trunks,
     menus,
     webhooks,
+    dispositions,
 )

@@ -20,6 +20,7 @@ import {
 } from "../phone/controls.js";
 import { openShortcutHelp, startShortcuts, stopShortcuts } from "./shortcuts.js";
 import { statusMenu } from "./status-menu.js";
+import { wrapUpBlock } from "./wrap-up.js";
 
 const OPEN_KEY = "ringdesk.widget.open";
 let open = false;
@@ -321,6 +322,7 @@ function statusBlock(s) {
     s.status === "ticket_processing"
       ? h("p", { class: "muted small" }, "Finish the ticket, then choose Ready for the next call.")
       : null,
+    s.status === "ticket_processing" ? wrapUpBlock(s.wrap_up) : null,
     s.phone_registered ? h("p", { class: "phone-ok" }, "Phone registered") : null,
     serviceHours(s.services || []),
     statusMenu({

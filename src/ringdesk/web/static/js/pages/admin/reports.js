@@ -213,6 +213,10 @@ export async function reportsView(main, _params, params) {
   try {
     /** @type {[Report, Service[]]} */
     const [report, services] = await Promise.all([fetchReport(), api.get("/api/admin/services")]);
+    /** @type {{counts: Array<{service_id: number, label: string, count: number}>}} */
+    const codes = await api
+      .get(`/api/admin/dispositions/report${query({ from: range.from, to: range.to, tz })}`)
+      .catch(() => ({ counts: [] })); // admins only: another reader sees the rest
     const targets = new Map(services.map((s) => [s.id, s.service_level_seconds ?? 20]));
     render(
       results,
@@ -220,6 +224,7 @@ export async function reportsView(main, _params, params) {
       serviceTable(report.services || [], report.total, targets),
       agentTable(report.agents || []),
       statusTable(report.agents || []),
+      codesTable(codes.counts, services),
     );
   } catch (err) {
     render(results, ui.errorCallout(err));
@@ -390,6 +395,34 @@ function statusTable(rows) {
         ),
       ),
     ),
+  );
+}
+
+/**
+ * How often each wrap-up code was picked, per service.
+ * @param {Array<{service_id: number, label: string, count: number}>} counts
+ * @param {Service[]} services
+ */
+function codesTable(counts, services) {
+  const names = new Map(services.map((s) => [s.id, s.name]));
+  return section(
+    "report-codes",
+    "Wrap-up codes",
+    counts.length
+      ? figuresTable(
+          "report-codes",
+          ["Service", "Wrap-up code", h("th", { scope: "col", class: "num" }, "Calls")],
+          counts.map((c) =>
+            h(
+              "tr",
+              { dataset: { service: String(c.service_id) } },
+              h("td", null, names.get(c.service_id) || `Service ${c.service_id}`),
+              h("td", null, c.label),
+              h("td", { class: "num", dataset: { col: "count" } }, String(c.count)),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No wrap-up codes were picked for these calls."),
   );
 }
 
