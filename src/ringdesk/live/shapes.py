@@ -21,7 +21,7 @@ from typing_extensions import TypedDict
 
 from ringdesk.core.hours import OpeningHours, is_open, next_change
 from ringdesk.core.model import STATUS_LABELS, AgentStatus
-from ringdesk.core.snapshots import AgentView, CallView
+from ringdesk.core.snapshots import AgentView, CallView, OfferView
 from ringdesk.live.sources import LiveSources
 from ringdesk.store import customers, stats, tickets, users
 from ringdesk.store import models as m
@@ -78,6 +78,28 @@ class Offer(TypedDict):
     # `callback_number` (the caller's number, or the one they keyed in) back.
     callback: bool
     callback_number: str | None
+    # The caller's newest earlier ticket the agent may see (the matched customer's, else the
+    # number's), or null: what they called about last time.
+    last_ticket: LastTicket | None
+
+
+class LastTicket(TypedDict):
+    id: int
+    subject: str
+    created_at: str | None
+
+
+def _last_ticket(
+    db: Session, agent_id: int, o: OfferView, customer: m.Customer | None
+) -> LastTicket | None:
+    # The offer goes to an agent: what an agent may see (their services' and their own).
+    viewer = tickets.Viewer(user_id=agent_id, admin=False)
+    last = tickets.last_for_caller(
+        db, viewer=viewer, number=o.caller, customer=customer, call_id=o.call_id
+    )
+    if last is None:
+        return None
+    return {"id": last.id, "subject": last.subject, "created_at": iso(last.created_at)}
 
 
 class Consult(TypedDict):
@@ -260,17 +282,19 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         with src.reads() as db:
             if view.offer is not None:
                 o = view.offer
+                matched = customers.match(db, o.caller)
                 offer = {
                     "call_id": o.call_id,
                     "service_id": o.service_id,
                     "service_name": config.service_name(o.service_id),
                     "caller": o.caller,
-                    "customer_name": _customer_name(db, o.caller),
+                    "customer_name": matched.name if matched else None,
                     "expires_at": iso(o.expires_at),
                     "pickup_seconds": config.pickup_seconds,
                     "phone_ringing": o.phone_ringing,
                     "callback": o.callback,
                     "callback_number": o.callback_number,
+                    "last_ticket": _last_ticket(db, view.agent_id, o, matched),
                 }
             if view.call is not None:
                 call = _call_json(src, db, view.call, view.agent_id)

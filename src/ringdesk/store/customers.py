@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ringdesk.store import models as m
@@ -24,6 +24,22 @@ def match(db: Session, number: str) -> m.Customer | None:
     candidates = set(phone_forms(number))
     rows = db.scalars(select(m.Customer).where(m.Customer.phone.in_(candidates)).limit(2)).all()
     return rows[0] if len(rows) == 1 else None
+
+
+def owns(customer: m.Customer) -> ColumnElement[bool]:
+    """Which tickets are the customer's: those linked to them, and the unlinked ones from
+    their phone (a ticket linked to someone else is not theirs, even from the same phone).
+    Each term is read by an index: tickets.customer_id, and tickets.customer_number, since
+    "unlinked" is written as coalesce(customer_id, 0) = 0, which no index answers (as
+    `customer_id IS NULL` SQLite would read every unlinked ticket by ix_tickets_customer_id)."""
+    unlinked = func.coalesce(m.Ticket.customer_id, 0) == 0
+    phones = m.Ticket.customer_number.in_(phone_forms(customer.phone))
+    return or_(m.Ticket.customer_id == customer.id, and_(phones, unlinked))
+
+
+def from_number(number: str) -> ColumnElement[bool]:
+    """The tickets of a caller no customer matches: by their number, in its stored forms."""
+    return m.Ticket.customer_number.in_(phone_forms(number))
 
 
 def get(db: Session, customer_id: int | None) -> m.Customer | None:

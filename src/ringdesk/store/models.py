@@ -347,8 +347,9 @@ class Ticket(Base):
     )
     direction: Mapped[str] = mapped_column(String(16))
     customer_number: Mapped[str] = mapped_column(String(32), index=True)
+    # Indexed (migration 0019): a customer's tickets, an offer's last ticket.
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
     )
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
@@ -417,7 +418,11 @@ class CallRecord(Base):
     """One row per call, the source of every statistic."""
 
     __tablename__ = "call_records"
-    __table_args__ = (Index("ix_call_records_arrived", "arrived_at"),)
+    __table_args__ = (
+        Index("ix_call_records_arrived", "arrived_at"),
+        # A customer's calls (migration 0019).
+        Index("ix_call_records_customer_number", "customer_number"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(String(64), unique=True)
     service_id: Mapped[int | None] = mapped_column(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict
 
-from ringdesk.live.shapes import Figures, ServiceFigures, Ticket, User
+from ringdesk.live.shapes import Customer, Figures, ServiceFigures, Ticket, User, iso
 from ringdesk.store import models as m
+from ringdesk.store import tickets
 
 
 # ---- auth -------------------------------------------------------------------------------------
@@ -89,6 +90,67 @@ class Favorite(TypedDict):
 class TicketPage(TypedDict):
     items: list[Ticket]
     total: int
+
+
+class PreviousTicket(TypedDict):
+    """Another ticket of the same customer (or number), in a ticket's previous tickets."""
+
+    id: int
+    subject: str
+    status: str  # open | pending | solved | closed
+    created_at: str | None
+    agent_name: str | None
+
+
+def previous_json(e: tickets.Earlier) -> PreviousTicket:
+    return {
+        "id": e.id,
+        "subject": e.subject,
+        "status": e.status,
+        "created_at": iso(e.created_at),
+        "agent_name": e.agent_name,
+    }
+
+
+class CustomerDetail(Customer):
+    tickets: int  # their tickets you may see
+    calls: int  # their calls of the services you see
+
+
+class CustomerCall(TypedDict):
+    """One of a customer's calls, from its call record."""
+
+    call_id: str
+    arrived_at: str | None
+    direction: str  # inbound | outbound
+    service_id: int | None
+    service_name: str | None
+    agent_id: int | None
+    agent_name: str | None
+    outcome: str | None  # null while the call goes on
+    talk_seconds: float | None
+    ticket_id: int | None
+
+
+class CustomerCallPage(TypedDict):
+    items: list[CustomerCall]
+    total: int
+
+
+def customer_call_json(c: tickets.CustomerCall) -> CustomerCall:
+    r = c.record
+    return {
+        "call_id": r.call_id,
+        "arrived_at": iso(r.arrived_at),
+        "direction": r.direction,
+        "service_id": r.service_id,
+        "service_name": c.service_name,
+        "agent_id": r.agent_id,
+        "agent_name": c.agent_name,
+        "outcome": r.outcome,
+        "talk_seconds": None if r.talk_seconds is None else round(r.talk_seconds, 1),
+        "ticket_id": r.ticket_id,
+    }
 
 
 # ---- admin --------------------------------------------------------------------------------------

@@ -13,11 +13,20 @@ from ringdesk.store import models as m
 from ringdesk.store.unit import Db
 from ringdesk.web.auth import Principal, RuntimeDep, User
 from ringdesk.web.errors import ApiError, found
-from ringdesk.web.responses import TicketPage
+from ringdesk.web.responses import (
+    CustomerCallPage,
+    CustomerDetail,
+    PreviousTicket,
+    TicketPage,
+    customer_call_json,
+    previous_json,
+)
 from ringdesk.web.schemas import CustomerBody, CustomerPatch, TicketPatch
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 def _viewer(user: Principal) -> tickets.Viewer:
@@ -38,8 +47,9 @@ def list_tickets(
     status: Literal["open", "pending", "solved", "closed"] | None = None,
     direction: Literal["inbound", "outbound"] | None = None,
     service_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    mine: Annotated[bool, Query(description="only the tickets whose agent is you")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> TicketPage:
     with runtime.db() as db:
         rows, total = tickets.search(
@@ -49,6 +59,7 @@ def list_tickets(
             status=status,
             direction=direction,
             service_id=service_id,
+            mine=mine,
             limit=limit,
             offset=offset,
         )
@@ -71,6 +82,18 @@ def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
                 r for r in body["recordings"] if _may_hear(user, ticket, r["kind"])
             ]
         return body
+
+
+@router.get("/tickets/{ticket_id}/previous")
+def previous_tickets(ticket_id: Id, user: User, runtime: RuntimeDep) -> list[PreviousTicket]:
+    """The same customer's other tickets you may see, newest first, at most 5: by the ticket's
+    customer, else (none linked) by its number. Its own endpoint, not a field of the ticket:
+    the ticket's JSON is also what the feed sends to everyone who sees it, and this list
+    depends on who is looking."""
+    with runtime.db() as db:
+        ticket = _ticket(db, user, ticket_id)
+        earlier = tickets.previous(db, viewer=_viewer(user), read=tickets.read(db, ticket))
+        return [previous_json(e) for e in earlier]
 
 
 @router.get(
@@ -137,12 +160,53 @@ def create_customer(body: CustomerBody, user: User, runtime: RuntimeDep) -> Cust
         return customer_json(row)
 
 
+def _customer(db: Db, customer_id: int) -> m.Customer:
+    return found(customers.get(db, customer_id), f"No customer {customer_id}.")
+
+
+@router.get("/customers/{customer_id}")
+def get_customer(customer_id: Id, user: User, runtime: RuntimeDep) -> CustomerDetail:
+    """The customer, with how many of their tickets and calls you may see."""
+    with runtime.db() as db:
+        row = _customer(db, customer_id)
+        n_tickets, n_calls = tickets.customer_counts(db, viewer=_viewer(user), customer=row)
+        return {**customer_json(row), "tickets": n_tickets, "calls": n_calls}
+
+
+@router.get("/customers/{customer_id}/tickets")
+def customer_tickets(
+    customer_id: Id, user: User, runtime: RuntimeDep, limit: Limit = 50, offset: Offset = 0
+) -> TicketPage:
+    """The customer's tickets you may see, newest first: those linked to them and the unlinked
+    ones from their phone."""
+    with runtime.db() as db:
+        row = _customer(db, customer_id)
+        rows, total = tickets.of_customer(
+            db, viewer=_viewer(user), customer=row, limit=limit, offset=offset
+        )
+        return {"items": [ticket_json(tickets.read(db, t)) for t in rows], "total": total}
+
+
+@router.get("/customers/{customer_id}/calls")
+def customer_calls(
+    customer_id: Id, user: User, runtime: RuntimeDep, limit: Limit = 50, offset: Offset = 0
+) -> CustomerCallPage:
+    """The customer's calls (from or to their phone, and those of their tickets) of the
+    services you see (an admin: all), newest first."""
+    with runtime.db() as db:
+        row = _customer(db, customer_id)
+        calls, total = tickets.customer_calls(
+            db, viewer=_viewer(user), customer=row, limit=limit, offset=offset
+        )
+        return {"items": [customer_call_json(c) for c in calls], "total": total}
+
+
 @router.patch("/customers/{customer_id}")
 def edit_customer(
     customer_id: Id, body: CustomerPatch, user: User, runtime: RuntimeDep
 ) -> Customer:
     with runtime.db() as db:
-        row = found(customers.get(db, customer_id), f"No customer {customer_id}.")
+        row = _customer(db, customer_id)
         # A null leaves a field as it is, except email: null removes it.
         changes = {
             name: value

@@ -84,6 +84,7 @@ route(
 );
 route("/tickets", guarded(lazy(() => import("./pages/tickets.js"), "ticketsView")));
 route("/tickets/:id", guarded(lazy(() => import("./pages/ticket.js"), "ticketView")));
+route("/customers/:id", guarded(lazy(() => import("./pages/customer.js"), "customerView")));
 route(
   "/board",
   guarded(

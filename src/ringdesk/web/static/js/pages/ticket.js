@@ -229,7 +229,11 @@ export async function ticketView(main, params) {
         ? h(
             "div",
             { class: "customer-card" },
-            h("strong", { class: "customer-name" }, c.name),
+            h(
+              "strong",
+              { class: "customer-name" },
+              h("a", { href: `/customers/${c.id}`, dataset: { key: "customer-page" } }, c.name),
+            ),
             h("span", { class: "mono" }, c.phone || ""),
             c.email ? h("span", { class: "muted" }, c.email) : null,
           )
@@ -282,6 +286,7 @@ export async function ticketView(main, params) {
       render(draftBanner);
       syncDirty();
       renderSide();
+      void loadPrevious();
       toast(`Ticket #${id} saved.`, "success", 3000);
     } catch (err) {
       formError.textContent = `Not saved: ${errorText(err)} Your changes are kept on this computer.`;
@@ -334,6 +339,58 @@ export async function ticketView(main, params) {
     );
   }
 
+  // The same customer's (or number's) other tickets: its own request, since it depends on who
+  // looks; asked again when the ticket's saved customer changes.
+  const previousCard = h(
+    "section",
+    { class: "card", "aria-labelledby": "previous-title", dataset: { testid: "previous-tickets" } },
+  );
+  /** @type {number | null | undefined} the customer the card was loaded for */
+  let previousFor;
+  async function loadPrevious() {
+    const customerId = ticket.customer?.id ?? null;
+    if (customerId === previousFor) return;
+    previousFor = customerId;
+    /** @type {any[]} */
+    let earlier;
+    try {
+      earlier = await api.get(`/api/tickets/${encodeURIComponent(id)}/previous`);
+    } catch (err) {
+      previousFor = undefined;
+      render(previousCard, h("h2", { id: "previous-title" }, "Previous tickets"), errorText(err));
+      return;
+    }
+    const who = ticket.customer;
+    render(
+      previousCard,
+      h("h2", { id: "previous-title" }, "Previous tickets"),
+      earlier.length
+        ? h(
+            "ul",
+            { class: "previous-tickets" },
+            earlier.map((e) =>
+              h(
+                "li",
+                { dataset: { ticket: String(e.id) } },
+                h("a", { href: `/tickets/${e.id}` }, `#${e.id} ${e.subject || "(no subject)"}`),
+                h("span", { class: `badge ticket-${e.status}` }, e.status),
+                h(
+                  "span",
+                  { class: "muted small" },
+                  [when(e.created_at), e.agent_name].filter(Boolean).join(" · "),
+                ),
+              ),
+            ),
+          )
+        : h(
+            "p",
+            { class: "muted" },
+            who ? `No other tickets of ${who.name}.` : `No other tickets from ${ticket.customer_number}.`,
+          ),
+      who ? h("p", null, h("a", { href: `/customers/${who.id}` }, `All of ${who.name}'s tickets and calls`)) : null,
+    );
+  }
+
   const statusBadge = h("span", { class: "badge" });
   function renderSide() {
     // The saved status, in the heading.
@@ -379,6 +436,7 @@ export async function ticketView(main, params) {
             : null,
         ),
       ),
+      previousCard,
       recordingsCard(ticket.recordings || []),
       h(
         "section",
@@ -440,6 +498,7 @@ export async function ticketView(main, params) {
   renderCustomer();
   renderSide();
   syncDirty();
+  void loadPrevious();
 
   // Ctrl/Cmd+S saves, as in every editor.
   /** @param {KeyboardEvent} e */
@@ -468,6 +527,7 @@ export async function ticketView(main, params) {
     if (!wasDirty) setForm(base);
     else syncDirty();
     renderSide();
+    void loadPrevious();
   };
   document.addEventListener("keydown", onKey);
   window.addEventListener("ringdesk:ticket", onUpdate);

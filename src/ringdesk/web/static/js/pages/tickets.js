@@ -1,4 +1,5 @@
-// The ticket list: search, filters (status, direction, service) in the URL, and paging.
+// The ticket list: search, filters (status, direction, service, "My tickets" or all) in the
+// URL, and paging.
 
 import { api, query } from "../api.js";
 import { field, h, render, select } from "../dom.js";
@@ -18,6 +19,8 @@ export async function ticketsView(main, _params, params) {
     status: params.get("status") || "",
     direction: params.get("direction") || "",
     service_id: params.get("service_id") || "",
+    // "My tickets": those whose agent I am; else all I may see.
+    mine: params.get("mine") === "true" ? "true" : "",
     offset: Number(params.get("offset")) || 0,
   };
   const q = /** @type {HTMLInputElement} */ (
@@ -54,8 +57,9 @@ export async function ticketsView(main, _params, params) {
     filters.service_id,
     { name: "service_id" },
   );
-  const apply = (offset = 0) => {
+  const apply = (offset = 0, mine = filters.mine) => {
     const path = `/tickets${query({
+      mine,
       q: q.value.trim(),
       status: status.value,
       direction: direction.value,
@@ -64,6 +68,24 @@ export async function ticketsView(main, _params, params) {
     })}`;
     void navigate(path, { replace: true });
   };
+  /** @param {string} label @param {string} value */
+  const whose = (label, value) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small",
+        "aria-pressed": String(filters.mine === value),
+        onclick: () => apply(0, value),
+      },
+      label,
+    );
+  const toggle = h(
+    "div",
+    { class: "segmented", role: "group", "aria-label": "Whose tickets" },
+    whose("My tickets", "true"),
+    whose("All", ""),
+  );
   for (const control of [status, direction, service])
     control.addEventListener("change", () => apply());
   const form = h(
@@ -83,11 +105,12 @@ export async function ticketsView(main, _params, params) {
     h("button", { type: "submit", class: "btn" }, "Search"),
   );
   const results = h("div", { class: "results", "aria-live": "polite" });
-  main.append(h("div", { class: "page-head" }, h("h1", null, "Tickets")), form, results);
+  main.append(h("div", { class: "page-head" }, h("h1", null, "Tickets"), toggle), form, results);
   render(results, h("p", { class: "muted" }, "Loading tickets…"));
   try {
     const data = await api.get(
       `/api/tickets${query({
+        mine: filters.mine,
         q: filters.q,
         status: filters.status,
         direction: filters.direction,

@@ -4,12 +4,26 @@
 
 import { cti } from "../cti.js";
 import { h } from "../dom.js";
-import { directionLabel } from "../format.js";
+import { directionLabel, when } from "../format.js";
 import { chosenPhone } from "../phone/sip.js";
 import { confirmDialog } from "../ui/dialog.js";
 import { phoneIcon } from "./icons.js";
 import { shortcutFor } from "./shortcuts.js";
 import { openTransfer } from "./transfer.js";
+
+/**
+ * What the caller called about last time: their newest earlier ticket the agent may see.
+ * @param {{id: number, subject: string, created_at: string | null} | null | undefined} last
+ */
+function lastTicket(last) {
+  if (!last) return null;
+  return h(
+    "p",
+    { class: "last-ticket", dataset: { testid: "offer-last-ticket" } },
+    h("span", { class: "muted" }, `Last ticket, ${when(last.created_at)}: `),
+    h("a", { href: `/tickets/${last.id}` }, last.subject || `#${last.id} (no subject)`),
+  );
+}
 
 /**
  * The offer: an incoming call, or a queued callback (the caller hung up and is called back:
@@ -34,6 +48,7 @@ export function offerCard(offer) {
     h("p", { class: "caller-number" }, number || "Unknown number"),
     h("p", { class: "caller-name" }, offer.customer_name || "Unknown customer"),
     h("p", { class: "muted" }, offer.service_name || ""),
+    lastTicket(offer.last_ticket),
     callback
       ? h(
           "p",
