@@ -9,6 +9,7 @@ import { navigate } from "../../router.js";
 import * as ui from "../../ui/form.js";
 import { table, tableCard, tableHead } from "../../ui/table.js";
 import { errorText, toast } from "../../ui/toast.js";
+import { dispositionsCard } from "./dispositions.js";
 import { adminShell } from "./shell.js";
 
 /** @typedef {import("../../types.js").Service} Service */
@@ -135,6 +136,7 @@ export async function serviceView(main, params) {
     h("div", { class: "two-col" }, permissions(service), callingNumbers(service)),
     callerForm(service),
     hoursCard(service),
+    dispositionsCard(service),
     dialPlanForm(service),
     dangerZone(service),
   );
