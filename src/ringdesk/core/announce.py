@@ -1,6 +1,7 @@
-"""Announcements to a queued caller, over the queue music: the position and expected wait at
-join and at every interval, the service's periodic message, and the callback offer ("press 1",
-where the service offers callbacks: callback.py).
+"""Announcements to a queued caller, over the queue music: "this call may be recorded" first
+(once, where the call's service records and the setting says so), the position and expected
+wait at join and at every interval, the service's periodic message, and the callback offer
+("press 1", where the service offers callbacks: callback.py).
 
 The expected wait is the caller's position divided among the service's staffed agents (logged in,
 phone reachable, taking calls: Ready, or on a call they will come back Ready from), times the
@@ -16,7 +17,7 @@ from collections import deque
 from . import state
 from .deadlines import TimerKind
 from .model import AgentStatus, CallState, ServiceConfig
-from .prompts import Prompt, PromptPart, Say, Sound, per, position_text
+from .prompts import NOTICE, Prompt, PromptPart, Say, Sound, per, position_text
 from .records import CallRecord
 from .snapshots import Outcome
 from .state import EngineState
@@ -33,8 +34,9 @@ def joined(
     now: float,
     out: Outcome,
 ) -> None:
-    """The caller joined the queue: the position now (when announced), the next in an interval."""
-    parts: list[PromptPart] = []
+    """The caller joined the queue: the recording notice (once), the position now (when
+    announced), the next in an interval."""
+    parts: list[PromptPart] = list(recording_notice(s, call, service))
     if service.announce_position and position > 0:
         parts.append(Say(_position(s, service, position)))
     parts.extend(callback_offer(service))
@@ -62,6 +64,16 @@ def due(s: EngineState, call: CallRecord, now: float, out: Outcome) -> None:
         if parts:
             _play(call, tuple(parts), out, answer=service.callback_enabled)
     schedule(s, call, service, now)
+
+
+def recording_notice(s: EngineState, call: CallRecord, service: ServiceConfig) -> Prompt:
+    """ "This call may be recorded": once per call, where the service records its calls and
+    the setting `recording_notice` is on (a caller sent on to another service by a menu
+    hears it there, if not yet)."""
+    if call.notice_heard or not s.settings.recording_notice or not state.records(s, service.id):
+        return ()
+    call.notice_heard = True
+    return (Sound(per(NOTICE, service.id)),)
 
 
 def callback_offer(service: ServiceConfig) -> Prompt:

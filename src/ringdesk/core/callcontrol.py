@@ -207,7 +207,14 @@ def resume(s: EngineState, cmd: Resume, now: float, out: Outcome) -> None:
     if call.customer_leg is not None and call.agent_leg is not None:
         out.actions.append(StopHoldMusic(call.id, call.customer_leg))
         # Explicit: after a cancelled consultation the agent leg was bridged elsewhere.
-        out.actions.append(Bridge(call.id, call.customer_leg, call.agent_leg))
+        out.actions.append(
+            Bridge(
+                call.id,
+                call.customer_leg,
+                call.agent_leg,
+                record=state.records(s, call.service_id),
+            )
+        )
     out.events.append(CallResumed(call.id, a.config.id, now))
     offers.refresh(s, a, now, out)
 
@@ -289,7 +296,9 @@ def connect_to_customer(s: EngineState, cmd: ConnectToCustomer, now: float, out:
             code="consultation_not_answered",
         )
     out.actions.append(StopHoldMusic(call.id, call.customer_leg))
-    out.actions.append(Bridge(call.id, call.customer_leg, consult.leg_id))
+    # The customer and whom the call is transferred to: recorded as the service says.
+    record = state.records(s, call.service_id)
+    out.actions.append(Bridge(call.id, call.customer_leg, consult.leg_id, record=record))
     out.events.append(CallTransferred(call.id, a.config.id, consult.agent_id, consult.number, now))
     if consult.agent_id is None:
         # An outside number: the call leaves the contact center; the two legs stay bridged.

@@ -142,7 +142,7 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
             if call.state is CallState.CONNECTING and call.callback is not None:
                 callback.agent_answered(s, call, now, out)  # now the customer is called
             elif call.state is CallState.CONNECTING and call.customer_leg is not None:
-                out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
+                out.actions.append(_bridge(s, call, call.customer_leg, ev.leg_id))
                 _connected(s, call, now, out)
             elif call.state is CallState.DIALING and call.customer_leg is None:
                 leg = s.new_id()
@@ -157,7 +157,7 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
                 and call.state is CallState.DIALING
                 and call.agent_leg is not None
             ):
-                out.actions.append(Bridge(call.id, call.agent_leg, ev.leg_id))
+                out.actions.append(_bridge(s, call, call.agent_leg, ev.leg_id))
                 _connected(s, call, now, out)
         case LegRole.OFFER:
             a = _offer_agent(s, call, ev.leg_id)
@@ -168,7 +168,7 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
             elif a is not None and a.call_id is None and call.customer_leg is not None:
                 # Picked up while it rang with the offer: answered as the widget's Answer.
                 offers.accept(s, a, call, now, out, answered_leg=ev.leg_id)
-                out.actions.append(Bridge(call.id, call.customer_leg, ev.leg_id))
+                out.actions.append(_bridge(s, call, call.customer_leg, ev.leg_id))
                 _connected(s, call, now, out)
             else:  # not this agent's offer any more: the phone hangs up again
                 s.legs.pop(ev.leg_id, None)
@@ -186,6 +186,11 @@ def leg_answered(s: EngineState, ev: LegAnswered, now: float, out: Outcome) -> N
                 )
         case _:
             assert_never(role)
+
+
+def _bridge(s: EngineState, call: CallRecord, leg_a: str, leg_b: str) -> Bridge:
+    """The customer and the agent joined: recorded as the call's service says."""
+    return Bridge(call.id, leg_a, leg_b, record=state.records(s, call.service_id))
 
 
 def _relay_gone(s: EngineState, leg_id: str, failed: bool, out: Outcome) -> bool:

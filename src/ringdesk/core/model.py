@@ -191,6 +191,8 @@ class ServiceConfig:
     callback_max_attempts: int = 3
     # The admin's position announcement ({position}, {wait}; core/prompts.py); "": built in.
     position_template: str = ""
+    # Whether its calls are recorded: None follows the global setting (CtiSettings.record_calls).
+    record_calls: bool | None = None
     # Wrap-up codes its agents pick in Ticket Processing (core/dispositions.py); required: the
     # agent's own end of the wrap-up is refused until one is picked (the time limit still ends it).
     dispositions: tuple[DispositionCode, ...] = ()
@@ -209,6 +211,9 @@ class CtiSettings:
     wrap_up_seconds: float | None = None  # None: the agent goes Ready themselves
     max_missed_offers: int = 3  # after this many unanswered offers in a row the agent is paused
     max_queued_per_service: int = 50  # a call that would wait behind this many is refused
+    record_calls: bool = False  # conversations recorded, unless the service says otherwise
+    # A caller whose call is recorded hears the "recording_notice" prompt once, at the queue.
+    recording_notice: bool = True
 
 
 @dataclass(frozen=True, slots=True)

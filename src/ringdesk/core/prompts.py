@@ -60,6 +60,9 @@ DEFAULT_TEXTS[POSITION] = POSITION_TEMPLATE
 PLACEHOLDERS = frozenset({"position", "wait"})
 # Prompts that are music or a tone, never speech (the sounds of the first releases).
 MUSIC = frozenset({"queue_music", "hold_music"})
+# Heard once by a caller whose call is recorded, as they join the queue (announce.py).
+NOTICE = "recording_notice"
+DEFAULT_TEXTS[NOTICE] = "This call may be recorded for quality and training purposes."
 PROMPT_NAMES = tuple(DEFAULT_TEXTS)
 
 

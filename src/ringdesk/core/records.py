@@ -105,6 +105,7 @@ class CallRecord:
     keyed: str | None = None
     setup_tries: int = 0
     callback: CallbackInfo | None = None
+    notice_heard: bool = False  # the "this call may be recorded" notice was played to the caller
 
 
 @dataclass(slots=True)

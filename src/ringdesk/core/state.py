@@ -125,6 +125,13 @@ def illegal(s: EngineState, a: AgentRecord, action: str) -> IllegalAction:
     return IllegalAction(f"{action} is not possible while {STATUS_LABELS[a.status]}.")
 
 
+def records(s: EngineState, service_id: int) -> bool:
+    """Whether the service's calls are recorded: its own choice, else the global setting."""
+    service = s.services.get(service_id)
+    own = service.record_calls if service is not None else None
+    return s.settings.record_calls if own is None else own
+
+
 def outside_calling_number(s: EngineState, call: CallRecord) -> str:
     """Caller ID for a leg to an outside number placed on behalf of this call."""
     if call.calling_number:

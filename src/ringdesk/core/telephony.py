@@ -62,11 +62,15 @@ class Originate:
 
 @dataclass(frozen=True, slots=True)
 class Bridge:
-    """Relay media between two answered legs (answering the first one if it is still ringing)."""
+    """Relay media between two answered legs (answering the first one if it is still ringing).
+    `record`: the engine decided the conversation is recorded (the call's service, else the
+    global setting): the switch records the pair into a 2-channel WAV and reports
+    CallRecording."""
 
     call_id: str
     leg_a: str
     leg_b: str
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +232,7 @@ class PhoneRegistered:
 
 @dataclass(frozen=True, slots=True)
 class CallRecording:
-    """The call this leg is in is being recorded (the setting "Record calls") into `path`, a
+    """The call this leg is in is being recorded (a Bridge with `record`) into `path`, a
     2-channel WAV relative to the switch's data directory: one per pair of legs bridged."""
 
     leg_id: str

@@ -66,7 +66,6 @@ def _switch_view(snapshot: Snapshot) -> _SwitchView:
         media=MediaSettings(
             codecs=s.codecs,
             queue_music_mode=s.queue_music_mode,
-            record_calls=s.record_calls,
             sounds=dict(snapshot.sounds),
             uploads=snapshot.uploads,
             prompt_texts=dict(snapshot.prompt_texts),

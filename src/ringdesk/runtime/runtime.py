@@ -24,7 +24,7 @@ from ringdesk.core.telephony import TelephonyEvent
 from ringdesk.live.feeds import Feeds
 from ringdesk.live.sources import LiveSources
 from ringdesk.media.speech import Speech
-from ringdesk.runtime import presence
+from ringdesk.runtime import presence, retention
 from ringdesk.runtime.directory import SnapshotDirectory
 from ringdesk.runtime.pipeline import Pipeline
 from ringdesk.runtime.reconfigure import changes
@@ -156,6 +156,17 @@ class Runtime:
                     self.command,
                 ),
                 name="presence",
+            )
+        )
+        self._tasks.append(
+            asyncio.create_task(
+                retention.watch(
+                    self.db,
+                    self.settings.data_dir,
+                    lambda: self.config.settings.recording_retention_days,
+                    self.clock,
+                ),
+                name="retention",
             )
         )
         self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))

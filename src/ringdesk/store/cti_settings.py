@@ -38,6 +38,14 @@ class GlobalSettings:
     # An agent whose every browser page has been gone this long (no live feed) is logged out
     # of CTI, so calls stop ringing an empty desk; 0: never (runtime/presence.py).
     absent_logout_seconds: int = 120
+    # A recorded call's caller hears the "recording_notice" prompt once, as they join the queue.
+    recording_notice: bool = True
+    # Call recordings and voicemails older than this are deleted (runtime/retention.py); 0: kept.
+    recording_retention_days: int = 0
+    # An agent hears the recordings of her own calls; off: admins and supervisors only.
+    agents_hear_own_recordings: bool = True
+    # Agents see when a supervisor listens to their call.
+    supervisor_notice: bool = True
 
     def row_values(self) -> dict[str, Any]:
         """The columns of the settings row (codecs are stored comma-separated)."""
@@ -54,6 +62,8 @@ class GlobalSettings:
             wrap_up_seconds=self.wrap_up_seconds,
             max_missed_offers=self.max_missed_offers,
             max_queued_per_service=self.max_queued_per_service,
+            record_calls=self.record_calls,
+            recording_notice=self.recording_notice,
         )
 
 

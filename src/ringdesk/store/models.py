@@ -140,6 +140,8 @@ class Service(Base):
     )
     callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=300, server_default="300")
     callback_max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Its calls recorded (migration 0018): NULL follows the global setting, else always/never.
+    record_calls: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class ServiceHours(Base):
@@ -290,6 +292,20 @@ class CtiSettingsRow(Base):
     )
     wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     record_calls: Mapped[bool] = mapped_column(Boolean, default=_D["record_calls"])
+    # Added by migration 0018: the notice, how long recordings are kept (0: forever), who
+    # hears them, and whether agents see a supervisor listening.
+    recording_notice: Mapped[bool] = mapped_column(
+        Boolean, default=_D["recording_notice"], server_default=sql_true(), nullable=False
+    )
+    recording_retention_days: Mapped[int] = mapped_column(
+        Integer, default=_D["recording_retention_days"], server_default="0", nullable=False
+    )
+    agents_hear_own_recordings: Mapped[bool] = mapped_column(
+        Boolean, default=_D["agents_hear_own_recordings"], server_default=sql_true(), nullable=False
+    )
+    supervisor_notice: Mapped[bool] = mapped_column(
+        Boolean, default=_D["supervisor_notice"], server_default=sql_true(), nullable=False
+    )
 
 
 class TrunkRow(Base):

@@ -75,6 +75,10 @@ def from_row(row: m.CtiSettingsRow) -> GlobalSettings:
         wrap_up_seconds=row.wrap_up_seconds,
         record_calls=row.record_calls,
         absent_logout_seconds=row.absent_logout_seconds,
+        recording_notice=row.recording_notice,
+        recording_retention_days=row.recording_retention_days,
+        agents_hear_own_recordings=row.agents_hear_own_recordings,
+        supervisor_notice=row.supervisor_notice,
     )
 
 
@@ -195,6 +199,7 @@ def service_config(
         callback_retry_seconds=float(service.callback_retry_seconds),
         callback_max_attempts=service.callback_max_attempts,
         position_template=template,
+        record_calls=service.record_calls,
     )
 
 

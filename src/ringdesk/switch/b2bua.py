@@ -515,7 +515,7 @@ class Switch(RequestHandler):
             case Originate():
                 self.outbound.originate(action)
             case Bridge():
-                self.media_actions.bridge(action.leg_a, action.leg_b)
+                self.media_actions.bridge(action.leg_a, action.leg_b, action.record)
             case HangUp():
                 leg = self.state.legs.get(action.leg_id)
                 if leg is not None and not leg.ended:

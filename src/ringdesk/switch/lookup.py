@@ -52,7 +52,6 @@ class TrunkSettings:
 class MediaSettings:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     queue_music_mode: str = "early_media"  # or "answered"
-    record_calls: bool = False
     # sound name (hold_music, queue_music, force_disconnect, overflow) -> WAV file
     sounds: dict[str, Path] = field(default_factory=dict)
     # Prompts (core/prompts.py): the names whose `sounds` file is an admin's upload, and the

@@ -139,7 +139,9 @@ class MediaActions:
         leg_id = leg.leg_id
         media.listen_digits(leg_id, lambda digit: self.key(leg, digit))
 
-    def bridge(self, leg_a_id: str, leg_b_id: str) -> None:
+    def bridge(self, leg_a_id: str, leg_b_id: str, record: bool = False) -> None:
+        """Join the two legs' media; `record` (the engine's choice for the call's service):
+        into a 2-channel WAV under the data dir, reported as CallRecording."""
         a, b = self.legs.get(leg_a_id), self.legs.get(leg_b_id)
         if a is None or b is None or a.ended or b.ended:
             log.info("bridge of a leg that is gone: %s %s", leg_a_id, leg_b_id)
@@ -161,7 +163,7 @@ class MediaActions:
             if self.bridges.partner(leg.leg_id) not in (None, a.leg_id, b.leg_id):
                 self.bridges.split(leg.leg_id)
         self.bridges.join(a.leg_id, b.leg_id)
-        if self.state.directory.media().record_calls:
+        if record:
             path = self.state.data_dir / "recordings" / a.call_id / f"{a.leg_id}-{b.leg_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             media.start_recording(a.leg_id, b.leg_id, path)

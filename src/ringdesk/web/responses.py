@@ -198,6 +198,7 @@ class Service(TypedDict):
     callback_enabled: bool
     callback_retry_seconds: int
     callback_max_attempts: int
+    record_calls: bool | None  # null: as the global setting; true: always; false: never
     open_now: bool  # by its calendar, at the time of the request
     next_change: float | None  # when open_now changes next (Unix time); null: never
 
@@ -285,6 +286,10 @@ class CtiSettings(TypedDict):
     outbound_ticket_on_dial: bool
     wrap_up_seconds: float | None
     record_calls: bool
+    recording_notice: bool  # callers of recorded calls hear the recording_notice prompt
+    recording_retention_days: int  # 0: kept forever
+    agents_hear_own_recordings: bool  # off: admins and supervisors only
+    supervisor_notice: bool  # agents see when a supervisor listens
 
 
 class CtiAgent(TypedDict):

@@ -202,6 +202,8 @@ class ServiceBody(Body):
     callback_enabled: bool = False
     callback_retry_seconds: CallbackRetrySeconds = 300
     callback_max_attempts: CallbackAttempts = 3
+    # Its calls recorded: null follows the global setting record_calls, true always, false never.
+    record_calls: bool | None = None
 
 
 class ServicePatch(Body):
@@ -226,6 +228,7 @@ class ServicePatch(Body):
     callback_enabled: bool | None = None
     callback_retry_seconds: CallbackRetrySeconds | None = None
     callback_max_attempts: CallbackAttempts | None = None
+    record_calls: bool | None = None  # null: as the global setting
 
 
 # ---- what the caller meets: opening hours, holidays, menus, prompts ---------------------------
@@ -406,7 +409,14 @@ class CtiSettingsBody(Body):
     max_missed_offers: Annotated[int, Field(ge=1, le=100)] = DEFAULTS.max_missed_offers
     outbound_ticket_on_dial: bool = DEFAULTS.outbound_ticket_on_dial
     wrap_up_seconds: Annotated[float, Field(ge=1, le=86_400)] | None = DEFAULTS.wrap_up_seconds
-    record_calls: bool = DEFAULTS.record_calls
+    record_calls: bool = DEFAULTS.record_calls  # a service may say otherwise
+    recording_notice: bool = DEFAULTS.recording_notice
+    # 0: kept forever; call recordings and voicemails alike.
+    recording_retention_days: Annotated[int, Field(ge=0, le=36_500)] = (
+        DEFAULTS.recording_retention_days
+    )
+    agents_hear_own_recordings: bool = DEFAULTS.agents_hear_own_recordings
+    supervisor_notice: bool = DEFAULTS.supervisor_notice
 
 
 CtiId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]

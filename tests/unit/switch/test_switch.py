@@ -710,12 +710,9 @@ async def test_overflow_message_to_a_queued_caller_then_480(rig: Rig) -> None:
 
 
 async def test_hang_up_a_queued_caller_and_record_a_bridged_call(rig: Rig) -> None:
-    rig.directory.media_settings = type(rig.directory.media_settings)(
-        sounds=rig.directory.media_settings.sounds, record_calls=True
-    )
     customer = await rig.peer()
     arrived = await start_inbound(rig, customer, "rec-1")
-    rig.switch.execute(Bridge(arrived.call_id, arrived.leg_id, arrived.leg_id))
+    rig.switch.execute(Bridge(arrived.call_id, arrived.leg_id, arrived.leg_id, record=True))
     ok = await customer.expect_response(200)
     assert ("record", arrived.leg_id, arrived.leg_id) in rig.media.calls
     customer.request("ACK", f"sip:5550100@{rig.addr[0]}", call_id="rec-1", to=ok.headers.get("to"))

@@ -66,10 +66,18 @@ def list_tickets(
         return {"items": [ticket_json(tickets.read(db, t)) for t in rows], "total": total}
 
 
-def _may_hear(user: Principal, ticket: m.Ticket, kind: str) -> bool:
-    """A voicemail: whoever may see the ticket. A call's recording: admins, and the agent who
-    had the call (not the other agents of the service)."""
-    return kind != "call" or user.role == "admin" or ticket.agent_id == user.id
+def _may_hear(user: Principal, ticket: m.Ticket, kind: str, own_calls: bool) -> bool:
+    """A voicemail: whoever may see the ticket. A call's recording: admins, supervisors (the
+    ticket is one of their services', or they would not see it), and the agent who had the
+    call while `own_calls` (the setting agents_hear_own_recordings); never the service's
+    other agents."""
+    if kind != "call" or user.role in ("admin", "supervisor"):
+        return True
+    return own_calls and ticket.agent_id == user.id
+
+
+def _own_calls(runtime: RuntimeDep) -> bool:
+    return runtime.config.settings.agents_hear_own_recordings
 
 
 @router.get("/tickets/{ticket_id}")
@@ -79,7 +87,9 @@ def get_ticket(ticket_id: Id, user: User, runtime: RuntimeDep) -> Ticket:
         body = ticket_json(tickets.read(db, ticket, timeline=True))
         if "recordings" in body:
             body["recordings"] = [
-                r for r in body["recordings"] if _may_hear(user, ticket, r["kind"])
+                r
+                for r in body["recordings"]
+                if _may_hear(user, ticket, r["kind"], _own_calls(runtime))
             ]
         return body
 
@@ -108,10 +118,9 @@ def get_recording(ticket_id: Id, recording_id: Id, user: User, runtime: RuntimeD
         ticket = _ticket(db, user, ticket_id)
         found_ = tickets.recording(db, ticket_id=ticket_id, recording_id=recording_id)
         row = found(found_, f"No recording {recording_id} on ticket {ticket_id}.")
-        if not _may_hear(user, ticket, row.kind):
-            raise ApiError(
-                403, "recording_not_yours", "Only the agent of the call and admins hear it."
-            )
+        if not _may_hear(user, ticket, row.kind, _own_calls(runtime)):
+            who = "the agent of the call, " if _own_calls(runtime) else ""
+            raise ApiError(403, "recording_not_yours", f"Only {who}supervisors and admins hear it.")
         relative = row.path
     data_dir = runtime.settings.data_dir.resolve()
     path = (data_dir / relative).resolve()

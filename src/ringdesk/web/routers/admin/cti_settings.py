@@ -32,6 +32,10 @@ def _settings_json(row: m.CtiSettingsRow) -> CtiSettings:
         "wrap_up_seconds": row.wrap_up_seconds,
         "record_calls": row.record_calls,
         "absent_logout_seconds": row.absent_logout_seconds,
+        "recording_notice": row.recording_notice,
+        "recording_retention_days": row.recording_retention_days,
+        "agents_hear_own_recordings": row.agents_hear_own_recordings,
+        "supervisor_notice": row.supervisor_notice,
     }
 
 

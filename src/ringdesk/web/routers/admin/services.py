@@ -57,6 +57,7 @@ def _service_json(s: m.Service, runtime: Runtime) -> Service:
         "callback_enabled": s.callback_enabled,
         "callback_retry_seconds": s.callback_retry_seconds,
         "callback_max_attempts": s.callback_max_attempts,
+        "record_calls": s.record_calls,
         "open_now": open_now,
         "next_change": next_change,
     }
@@ -178,7 +179,14 @@ def get_service(service_id: Id, _: Admin, runtime: RuntimeDep) -> Service:
 async def edit_service(
     service_id: Id, body: ServicePatch, _: Admin, runtime: RuntimeDep
 ) -> Service:
-    nullable = {"inbound_number", "max_wait_seconds", "overflow_number", "closed_number", "menu_id"}
+    nullable = {
+        "inbound_number",
+        "max_wait_seconds",
+        "overflow_number",
+        "closed_number",
+        "menu_id",
+        "record_calls",  # null: as the global setting
+    }
     changes = body.model_dump(exclude_unset=True, exclude={"dial_plan"})
     with runtime.db() as db:
         row = service_or_404(db, service_id)

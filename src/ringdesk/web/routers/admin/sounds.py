@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ringdesk.core.prompts import (
     DEFAULT_TEXTS,
     MUSIC,
+    NOTICE,
     POSITION,
     base_name,
     per,
@@ -62,6 +63,7 @@ LABELS: dict[str, str] = {
     "callback_invalid": "Callback: number not callable",
     "callback_booked": "Callback booked",
     POSITION: "Position in the queue ({position}, {wait})",
+    NOTICE: "This call may be recorded",
 }
 # The prompts a service has of its own, and a menu's (core/callback.py says which of the
 # callback prompts are per service: all but callback_invalid).
@@ -74,6 +76,7 @@ SERVICE_PROMPTS = (
     "callback_number",
     "callback_booked",
     POSITION,
+    NOTICE,
 )
 MENU_PROMPT = "menu"
 # An example a Listen of the position announcement is spoken with.

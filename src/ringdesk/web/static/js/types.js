@@ -98,7 +98,8 @@
  *   closed_action: ClosedAction, closed_number: string | null, menu_id: number | null,
  *   announce_position: boolean, announce_message: boolean, announce_every_seconds: number,
  *   voicemail_max_seconds: number, callback_enabled: boolean, callback_retry_seconds: number,
- *   callback_max_attempts: number, open_now: boolean, next_change: number | null}} Service
+ *   callback_max_attempts: number, record_calls: boolean | null, open_now: boolean,
+ *   next_change: number | null}} Service
  */
 
 /** @typedef {"message" | "forward" | "voicemail"} ClosedAction */
@@ -148,7 +149,9 @@
  *   default_login_status: "business" | "ready" | "rest", pickup_seconds: number,
  *   pickup_timeout_status: "business" | "rest", max_missed_offers: number,
  *   outbound_ticket_on_dial: boolean, wrap_up_seconds: number | null,
- *   record_calls: boolean, absent_logout_seconds: number}} CtiSettings
+ *   record_calls: boolean, absent_logout_seconds: number, recording_notice: boolean,
+ *   recording_retention_days: number, agents_hear_own_recordings: boolean,
+ *   supervisor_notice: boolean}} CtiSettings
  */
 
 /**

@@ -29,6 +29,9 @@ const HELP = {
   callback_number: "Asks the caller to key in the number to call back, then #.",
   callback_invalid: "Played when the keyed number cannot be called.",
   callback_booked: "Played before the caller is let go; the callback keeps their place.",
+  recording_notice:
+    "Heard once by a caller whose call is recorded, as they join the queue (where the notice " +
+    "is on).",
   queue_position:
     "Said at join and each interval: {position} becomes the caller's place, {wait} the expected " +
     "wait (sentences with {wait} are left out until calls have been answered). Play says it for " +
@@ -116,6 +119,25 @@ function settingsForm(s) {
     Boolean(s.record_calls),
     { name: "record_calls" },
   );
+  const notice = checkbox(
+    "Tell callers: play the \"This call may be recorded\" prompt before the queue",
+    s.recording_notice !== false,
+    { name: "recording_notice" },
+  );
+  const retention = num("recording_retention_days", s.recording_retention_days, {
+    min: 0,
+    max: 36500,
+  });
+  const ownRecordings = checkbox(
+    "Agents hear the recordings of their own calls",
+    s.agents_hear_own_recordings !== false,
+    { name: "agents_hear_own_recordings" },
+  );
+  const supervisorNotice = checkbox(
+    "Agents see when a supervisor listens",
+    s.supervisor_notice !== false,
+    { name: "supervisor_notice" },
+  );
   const status = ui.saveStatus();
   const form = ui.formWith(
     { class: "card settings-form" },
@@ -143,6 +165,10 @@ function settingsForm(s) {
         wrap_up_seconds: ui.numberOrNull(wrapUp),
         absent_logout_seconds: ui.numberOrNull(absent),
         record_calls: record.input.checked,
+        recording_notice: notice.input.checked,
+        recording_retention_days: ui.numberOrNull(retention) ?? 0,
+        agents_hear_own_recordings: ownRecordings.input.checked,
+        supervisor_notice: supervisorNotice.input.checked,
       };
       await ui.saveForm(form, status.fail, async () => {
         Object.assign(s, await api.put("/api/admin/cti/settings", body));
@@ -214,7 +240,22 @@ function settingsForm(s) {
       ),
     ),
     autoTicket,
+    h("h2", { class: "card-title" }, "Recording and listening"),
     record,
+    h(
+      "p",
+      { class: "hint" },
+      "Each service may say otherwise (Record / Do not record) on its Services page.",
+    ),
+    notice,
+    field(
+      "Keep recordings for (days)",
+      retention,
+      "Call recordings and voicemails older than this are deleted, the ticket says so " +
+        "(0: kept forever).",
+    ),
+    ownRecordings,
+    supervisorNotice,
     ui.formActions(ui.submitButton("Save"), status),
   );
   return form;

@@ -55,6 +55,13 @@ const OVERFLOW = [
   ["forward", "Forward to a number"],
 ];
 
+/** A service's recording choice: null follows the global setting. @type {Array<[string, string]>} */
+const RECORDING = [
+  ["", "As the global setting"],
+  ["true", "Record"],
+  ["false", "Do not record"],
+];
+
 /** @param {HTMLElement} main */
 export async function servicesView(main) {
   const content = adminShell(main, "/admin/services", "Services");
@@ -664,6 +671,10 @@ function callerForm(service) {
   const syncCallback = () => {
     callbackFields.hidden = !callback.input.checked;
   };
+  const own = service.record_calls;
+  const recording = select(RECORDING, own === null || own === undefined ? "" : String(own), {
+    name: "record_calls",
+  });
   callback.input.addEventListener("change", syncCallback);
   syncCallback();
   const status = ui.saveStatus();
@@ -681,6 +692,7 @@ function callerForm(service) {
         callback_enabled: callback.input.checked,
         callback_retry_seconds: ui.numberOrNull(retry) ?? 300,
         callback_max_attempts: ui.numberOrNull(attempts) ?? 3,
+        record_calls: recording.value === "" ? null : recording.value === "true",
       };
       await ui.saveForm(form, status.fail, async () => {
         Object.assign(service, await api.patch(`/api/admin/services/${service.id}`, body));
@@ -712,6 +724,12 @@ function callerForm(service) {
       ),
     ),
     callbackFields,
+    field(
+      "Record calls",
+      recording,
+      "Conversations with an agent, both directions, kept with the ticket. The global " +
+        "setting is on CTI Settings, with the notice callers hear.",
+    ),
     ui.formActions(ui.submitButton("Save"), status),
   );
   return form;
