@@ -142,6 +142,12 @@ def test_my_tickets_filters_the_list(alice: Desk, scene: dict[str, int]) -> None
     whose.get_by_role("button", name="All").click()
     expect(rows).to_have_count(3)
     expect(page).not_to_have_url(re.compile(r"mine="))
+    # the list's customer opens the customer page
+    page.locator(f'tr[data-ticket="{scene["invoice"]}"]').get_by_role(
+        "link", name="Dana Scully"
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/customers/{scene['dana']}$"))
+    expect(page.get_by_role("heading", name="Dana Scully", level=1)).to_be_visible()
 
 
 def test_the_incoming_card_names_the_callers_last_ticket(

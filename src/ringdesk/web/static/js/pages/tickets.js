@@ -185,7 +185,13 @@ function table(items) {
               h("span", { class: `tag tag-${t.direction}` }, directionLabel(t.direction)),
             ),
             h("td", { class: "mono" }, t.customer_number),
-            h("td", null, t.customer ? t.customer.name : h("span", { class: "muted" }, "—")),
+            h(
+              "td",
+              null,
+              t.customer
+                ? h("a", { href: `/customers/${t.customer.id}` }, t.customer.name)
+                : h("span", { class: "muted" }, "—"),
+            ),
             h(
               "td",
               null,
