@@ -52,8 +52,14 @@ def test_add_test_edit_and_delete_a_webhook(desk: Desk, receiver: Receiver) -> N
     expect(log).to_be_visible()
     desk.wait_until(lambda: receiver.events("ping"), what="the ping")
     assert_signed(receiver.events("ping")[0], shown)
-    log.get_by_role("button", name="Refresh").click()
-    expect(log.locator("tr[data-delivery]").first).to_contain_text("Delivered")
+    first = log.locator("tr[data-delivery]").first
+
+    def delivered() -> bool:
+        # marked once the receiver's answer is in: the page shows it after a Refresh
+        log.get_by_role("button", name="Refresh").click()
+        return "Delivered" in first.inner_text()
+
+    desk.wait_until(delivered, what="the log showing it delivered")
     expect(log.locator("tr[data-delivery]").first).to_contain_text("HTTP 204")
 
     row.get_by_role("button", name="Edit").click()
