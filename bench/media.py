@@ -14,7 +14,13 @@ server and of the generator, the generator's worst send lag, server CPU per rela
 lines: the highest N with under 0.1 % of frames late by more than 10 ms, and what one core could
 relay at the measured CPU cost per frame.
 
+Then the cost of monitoring (a supervisor listening, whispering or barging: media/mix.py): at
+one N, the same calls plain and with M of them monitored, in the same run. The unmonitored
+calls' relay must keep its figures; a monitored call's mixed frames cost server CPU of their
+own, reported per mixed frame (the relay's share, from the plain step, taken off).
+
     python bench/media.py [--steps 50,100,...] [--seconds 4] [--no-uvloop]
+                          [--mix-calls 300] [--monitored 0,10,50] [--mode barge]
 """
 
 from __future__ import annotations
@@ -76,7 +82,14 @@ def generate() -> int:
     sock = _socket()
     print(sock.getsockname()[1], flush=True)
     config = json.loads(sys.stdin.readline())  # ports: the server endpoint each leg sends to
-    print(json.dumps(play(sock, config["ports"], config["seconds"])), flush=True)
+    result = play(
+        sock,
+        config["ports"],
+        config["seconds"],
+        tallied=config.get("tallied"),
+        mixed_ports=set(config.get("mixed_ports", ())),
+    )
+    print(json.dumps(result), flush=True)
     return 0
 
 
@@ -90,11 +103,15 @@ def play(
     *,
     protect: Sequence[Wrap | None] | None = None,
     unprotect: Mapping[int, Wrap] | None = None,
+    tallied: Sequence[bool] | None = None,
+    mixed_ports: set[int] | None = None,
 ) -> dict[str, float]:
     """The measured window: leg i sends to ports[i] on its phase, and what comes back is
     tallied against the ideal send times. `protect[i]` (when given) turns leg i's plain RTP
     into what it sends (SRTP); `unprotect[port]` turns what arrives from that server port back
-    into plain RTP (None: not ours, ignored). Returns the generator's tallies."""
+    into plain RTP (None: not ours, ignored). `tallied[i]` False: leg i's frames come back
+    mixed, not relayed (a monitored call), so they are not counted as sent; what arrives from
+    `mixed_ports` is only counted (`mixed_received`). Returns the generator's tallies."""
     legs = len(ports)
     cpu_start = time.process_time()
     interval_ns = int(PTIME * 1e9) // legs  # legs are spread evenly over the 20 ms
@@ -107,16 +124,22 @@ def play(
     received = late = late_server = 0
     worst = 0
     send_lag = 0
+    mixed_received = 0
     j = 0  # the j-th packet of the whole schedule: leg j % legs, frame j // legs
     ancillary = socket.CMSG_SPACE(16)
+    counted = list(tallied) if tallied is not None else [True] * legs
+    mixed = mixed_ports or set()
 
     def drain() -> None:
-        nonlocal received, late, late_server, worst
+        nonlocal received, late, late_server, worst, mixed_received
         while True:
             try:
                 data, ancdata, _, source = sock.recvmsg(512, ancillary)
             except BlockingIOError:
                 return
+            if source[1] in mixed:
+                mixed_received += 1
+                continue
             arrival = time.time_ns()
             for level, kind, value in ancdata:
                 if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
@@ -160,7 +183,7 @@ def play(
             if wire is not None:
                 with contextlib.suppress(BlockingIOError):  # a full send buffer: counts as lost
                     sock.sendto(wire, ("127.0.0.1", ports[leg]))
-            if ideal >= measure_from:
+            if ideal >= measure_from and counted[leg]:
                 sent_measured += 1
             j += 1
         drain()
@@ -172,7 +195,7 @@ def play(
     drain()
     # Frames of the window a stalled generator never sent before the deadline: lost, not absent.
     while start_ns + j * interval_ns < end_ns:
-        if start_ns + j * interval_ns >= measure_from:
+        if start_ns + j * interval_ns >= measure_from and counted[j % legs]:
             sent_measured += 1
         j += 1
     return {
@@ -183,6 +206,7 @@ def play(
         "worst_ms": worst / 1e6,
         "send_lag_ms": send_lag / 1e6,
         "cpu_s": time.process_time() - cpu_start,
+        "mixed_received": mixed_received,
     }
 
 
@@ -219,6 +243,8 @@ async def measure(
     relayed = sum(e.sent for e in endpoints) - relayed_before
     result: dict[str, float] = json.loads(line)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    result["server_cpu_s"] = cpu
+    result["relayed_frames"] = relayed
     result["server_cpu_pct"] = 100 * cpu / wall
     result["us_per_frame"] = 1e6 * cpu / max(1, relayed)
     result["generator_cpu_pct"] = 100 * result["cpu_s"] / wall
@@ -229,27 +255,61 @@ async def measure(
     return result
 
 
-async def run_step(calls: int, seconds: float) -> dict[str, float]:
+async def run_step(
+    calls: int, seconds: float, *, monitored: int = 0, mode: str = "barge"
+) -> dict[str, float]:
+    """N bridged calls; the first `monitored` of them with a supervisor's third leg in `mode`
+    (media/mix.py). The relay figures are of the frames relayed; mixed frames are counted."""
     from ringdesk.media.api import RemoteMedia
     from ringdesk.media.server import MediaServer
 
     media = MediaServer("127.0.0.1")
-    endpoints = []
+    endpoints = []  # every leg the generator plays
+    relayed = []  # the legs whose received frames are relayed ones (their `sent` is the relay)
+    tallied: list[bool] = []
+    triples = []
     for call in range(calls):
         a = await media.open_endpoint(f"{call}a")
         b = await media.open_endpoint(f"{call}b")
         media.bridge(a.leg_id, b.leg_id)
         endpoints += [a, b]
+        if call < monitored:
+            s = await media.open_endpoint(f"{call}s")
+            endpoints.append(s)
+            triples.append((a, b, s))
+            # Listening keeps the relay both ways; whisper mixes what the agent (b) hears,
+            # barge what both hear. The supervisor always hears a mix.
+            tallied += [mode != "barge", mode == "listen", False]
+            if mode == "listen":
+                relayed += [a, b]
+            elif mode == "whisper":
+                relayed.append(a)
+        else:
+            tallied += [True, True]
+            relayed += [a, b]
     process = await spawn_generator(__file__)
     assert process.stdin is not None and process.stdout is not None
     port = int(await process.stdout.readline())
     for endpoint in endpoints:
         endpoint.set_remote(RemoteMedia("127.0.0.1", port, 0))
-    process.stdin.write(
-        json.dumps({"ports": [e.port for e in endpoints], "seconds": seconds}).encode() + b"\n"
-    )
+    for a, b, s in triples:
+        media.monitor(a.leg_id, b.leg_id, s.leg_id, mode)
+    mixed_out = [
+        output for *_, s in triples for output in (s.tap.outputs.values() if s.tap else ())
+    ]
+    mixed_ports = [o.endpoint.port for o in mixed_out]
+    # A leg's frames come back from its partner's port: tallied only when the partner relays.
+    config = {
+        "ports": [e.port for e in endpoints],
+        "seconds": seconds,
+        "tallied": tallied,
+        "mixed_ports": mixed_ports,
+    }
+    process.stdin.write(json.dumps(config).encode() + b"\n")
     await process.stdin.drain()
-    result = await measure(process, endpoints)
+    mixed_before = sum(o.mixed for o in mixed_out)
+    result = await measure(process, relayed)
+    result["mixed_frames"] = sum(o.mixed for o in mixed_out) - mixed_before
     await media.close()
     await asyncio.sleep(0.2)  # the loop closes the sockets: the next step may reuse ports
     return result
@@ -259,6 +319,31 @@ HEADER = (
     f"{'frames':>8} {'lost':>6} {'late>10ms':>10} {'server-only':>11} {'worst ms':>9} "
     f"{'server CPU':>10} {'gen CPU':>9} {'gen lag':>8} {'us/frame':>9}"
 )
+
+
+async def mixing(calls: int, monitored: Sequence[int], mode: str, seconds: float) -> None:
+    """The cost of monitoring at `calls` concurrent calls: plain first, then with each count
+    of monitored calls, in the same run."""
+    from ringdesk.media.mix import mix2
+
+    frame_a, frame_b = os.urandom(160), os.urandom(160)
+    started = time.perf_counter()
+    for _ in range(20_000):
+        mix2(frame_a, frame_b, 0)
+    sum_us = (time.perf_counter() - started) / 20_000 * 1e6
+    print(f"\nmonitoring ({mode}) at {calls} calls; summing two 160-byte frames: {sum_us:.1f} us")
+    print(f"{'monitored':>9} {HEADER} {'mixed':>7} {'us/mixed':>9}", flush=True)
+    plain_cost = None
+    for m in monitored:
+        r = await run_step(calls, seconds, monitored=min(m, calls), mode=mode)
+        extra = ""
+        if m == 0:
+            plain_cost = r["us_per_frame"]
+        elif plain_cost is not None and r["mixed_frames"]:
+            cpu_us = r["server_cpu_s"] * 1e6
+            relay_us = plain_cost * r["relayed_frames"]
+            extra = f"{(cpu_us - relay_us) / r['mixed_frames']:>9.1f}"
+        print(f"{m:>9} {row(r)} {int(r['mixed_frames']):>7} {extra:>9}", flush=True)
 
 
 def row(r: dict[str, float]) -> str:
@@ -325,6 +410,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", default=",".join(map(str, STEPS)))
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per step")
     parser.add_argument("--no-uvloop", action="store_true", help="use the stdlib event loop")
+    parser.add_argument("--mix-calls", type=int, default=300, help="calls in the mixing steps")
+    parser.add_argument(
+        "--monitored", default="0,10,50", help="monitored calls per mixing step (0 first)"
+    )
+    parser.add_argument("--mode", default="barge", choices=("listen", "whisper", "barge"))
     parser.add_argument(
         "--realtime",
         action="store_true",
@@ -336,17 +426,21 @@ def main(argv: list[str]) -> int:
         realtime()
     if args.generate:
         return generate()
-    steps = [int(n) for n in args.steps.split(",")]
+    steps = [int(n) for n in args.steps.split(",") if n]
     factory = loop_factory(args.no_uvloop)
-    raise_nofile(4 * max(steps) + 256)
+    raise_nofile(6 * max([*steps, args.mix_calls]) + 256)
     loop_name = "uvloop" if factory else "asyncio"
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(
         f"media relay, {loop_name}, {os.cpu_count()} CPUs, {args.seconds:g} s per step, "
         f"load average before the run {load}{', SCHED_RR' if args.realtime else ''}"
     )
+    monitored = [int(n) for n in args.monitored.split(",") if n]
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(bench(steps, args.seconds))
+        if steps:
+            runner.run(bench(steps, args.seconds))
+        if monitored:
+            runner.run(mixing(args.mix_calls, monitored, args.mode, args.seconds))
     return 0
 
 

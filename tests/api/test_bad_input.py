@@ -12,6 +12,24 @@ from tests.api.conftest import Clients, assert_error
 from tests.support.server import RunningServer
 
 
+def test_every_bad_field_is_listed_in_words_a_form_can_show(http: Clients) -> None:
+    admin = http("admin")
+    before = admin.get("/api/admin/services/1").json()
+    refused = admin.patch(
+        "/api/admin/services/1",
+        json={"max_wait_seconds": 100000, "name": "", "service_level_seconds": -1},
+    )
+    body = assert_error(refused, 422, "invalid_input")
+    said = {f["field"].rsplit(".", 1)[-1]: f["message"] for f in body["fields"]}
+    assert said == {
+        "max_wait_seconds": "must be at most 86400",
+        "name": "must not be empty",
+        "service_level_seconds": "must be more than 0",
+    }, said
+    assert body["message"].endswith(".") and "Input should" not in body["message"]
+    assert admin.get("/api/admin/services/1").json() == before
+
+
 def test_unknown_fields_are_refused_and_change_nothing(http: Clients) -> None:
     admin, alice = http("admin"), http("alice")
     settings_before = admin.get("/api/admin/cti/settings").json()

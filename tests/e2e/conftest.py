@@ -110,9 +110,11 @@ class Rig:
         tls: bool = False,
         sip_trace: bool = False,
         regint: int = 60,
+        source_wav: Path | None = None,
     ) -> Baresip:
-        """The agent's desk phone (baresip), sending the agent's signal, registered; with
-        `tls`, over TLS to the switch's TLS port, trusting the server's own certificate."""
+        """The agent's desk phone (baresip), sending the agent's signal (or `source_wav`),
+        registered; with `tls`, over TLS to the switch's TLS port, trusting the server's own
+        certificate."""
         demo = AGENTS[name]
         tls_port = self.server.sip_tls_port
         if tls:
@@ -122,7 +124,7 @@ class Rig:
             user=demo.cti_id,
             password=demo.phone_password,
             registrar=(self.server.sip_host, tls_port) if tls and tls_port else self.switch,
-            source_wav=self.signals[name][0],
+            source_wav=source_wav or self.signals[name][0],
             answermode=answermode,
             name=f"phone-{name}",
             transport="tls" if tls else "udp",

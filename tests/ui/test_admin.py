@@ -76,14 +76,27 @@ def test_service_contract_and_routing_round_trip(admin_desk: Desk) -> None:
     assert service["max_wait_seconds"] is None
 
 
-def test_invalid_inbound_number_is_refused_with_the_servers_message(admin_desk: Desk) -> None:
+def test_invalid_fields_are_all_named_as_their_labels_say(admin_desk: Desk) -> None:
     page = admin_desk.page
     admin_desk.goto("/admin/services/1")
     page.get_by_label("Inbound number").fill("call-me")
+    page.get_by_label("Maximum wait (seconds)").fill("100000")
     form = page.locator("form", has_text="Contract Details")
     form.get_by_role("button", name="Save").click()
-    expect(form.locator(".save-status.is-error")).to_be_visible()
+    status = form.locator(".save-status.is-error")
+    # Every error at once, each named by the field's label, not the API's field name.
+    expect(status).to_contain_text("Inbound number: is not a phone number")
+    expect(status).to_contain_text("Maximum wait (seconds): must be at most 86400")
+    expect(status).not_to_contain_text("max_wait_seconds")
     expect(page.get_by_label("Inbound number")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Maximum wait (seconds)")).to_have_attribute("aria-invalid", "true")
+    assert form.locator(".field-error").count() == 2
+    # Put right, the marks and messages go.
+    page.get_by_label("Maximum wait (seconds)").fill("")
+    page.get_by_label("Inbound number").fill("5550100")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".save-status")).to_have_text("Saved.")
+    expect(form.locator(".field-error")).to_have_count(0)
     with api(admin_desk.server, "admin") as http:
         assert http.get("/api/admin/services/1").json()["inbound_number"] == "5550100"
 

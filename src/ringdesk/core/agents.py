@@ -50,6 +50,7 @@ def logout(s: EngineState, cmd: CtiLogout, now: float, out: Outcome) -> None:
     status.leave_wrap_up(s, a)
     a.logged_in = False
     a.chosen = AgentStatus.LOGGED_OUT
+    a.note = cmd.note
     if call is not None:
         waiting.offer_lost(s, call, now, out)
     offers.refresh(s, a, now, out, cmd.reason)
@@ -76,9 +77,10 @@ def set_status(s: EngineState, cmd: SetStatus, now: float, out: Outcome) -> None
         dispositions.check_leave(s, a)  # a required wrap-up code first
         status.leave_wrap_up(s, a)
     a.chosen = chosen
+    a.note = cmd.note
     if call is not None:
         waiting.offer_lost(s, call, now, out)
-    offers.refresh(s, a, now, out)
+    offers.refresh(s, a, now, out, cmd.reason)
 
 
 def phone_registered(s: EngineState, ev: PhoneRegistered, now: float, out: Outcome) -> None:

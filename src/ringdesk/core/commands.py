@@ -16,8 +16,9 @@ class CtiLogin:
 class CtiLogout:
     agent_id: int
     # Why, as the agent's status reason says it: "logout" (her own click), "browser_gone"
-    # (her pages were closed too long: runtime/presence.py).
+    # (her pages were closed too long: runtime/presence.py), "by_supervisor".
     reason: str = "logout"
+    note: str = ""  # what the agent is told, in words (a supervisor's message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,10 @@ class SetStatus:
 
     agent_id: int
     status: AgentStatus
+    # Set by someone else (a supervisor on the board): the reason code and the words the
+    # agent sees; empty for the agent's own click.
+    reason: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,23 @@ class EndCall:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorCall:
+    """A supervisor listens to a live call from their phone, or changes how: "listen" (hears
+    both), "whisper" (the agent hears the supervisor too), "barge" (everybody hears everybody).
+    Who may supervise which call is the web layer's check (the role and the services)."""
+
+    supervisor_id: int
+    call_id: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopMonitoring:
+    supervisor_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PickDisposition:
     """The agent picks the wrap-up code of the call they are wrapping up (Ticket Processing)."""
 
@@ -104,6 +126,8 @@ class PickDisposition:
 
 Command = (
     PickDisposition
+    | MonitorCall
+    | StopMonitoring
     | CtiLogin
     | CtiLogout
     | SetStatus

@@ -32,6 +32,7 @@ from . import (
     configure,
     dispositions,
     ivr,
+    monitor,
     queries,
 )
 from .callback import PendingCallback
@@ -46,10 +47,12 @@ from .commands import (
     EndCall,
     ForceDisconnect,
     Hold,
+    MonitorCall,
     PickDisposition,
     Resume,
     SetStatus,
     StartConsultation,
+    StopMonitoring,
 )
 from .deadlines import TimerKind
 from .model import AgentConfig, CtiSettings, MenuConfig, ServiceConfig
@@ -126,10 +129,16 @@ class Engine:
                 callcontrol.force_disconnect(s, command, now, out)
             case EndCall():
                 callcontrol.end(s, command, now, out)
+            case MonitorCall():
+                monitor.start(s, command, now, out)
+            case StopMonitoring():
+                monitor.stop(s, command, now, out)
             case PickDisposition():
                 dispositions.pick(s, command, now, out)
             case _:
                 assert_never(command)
+        if s.monitors:
+            monitor.check(s, now, out)
         return out
 
     def on_telephony(self, event: TelephonyEvent, now: float) -> Outcome:
@@ -140,11 +149,14 @@ class Engine:
             case CallArrived():
                 arrival.call_arrived(s, event, now, out)
             case LegAnswered():
-                calls.leg_answered(s, event, now, out)
+                if not monitor.leg_answered(s, event.leg_id, now, out):
+                    calls.leg_answered(s, event, now, out)
             case LegHungUp():
-                calls.leg_hung_up(s, event, now, out)
+                if not monitor.leg_gone(s, event.leg_id, False, now, out):
+                    calls.leg_hung_up(s, event, now, out)
             case LegFailed():
-                calls.leg_failed(s, event, now, out)
+                if not monitor.leg_gone(s, event.leg_id, True, now, out):
+                    calls.leg_failed(s, event, now, out)
             case PhoneRegistered():
                 agents.phone_registered(s, event, now, out)
             case DigitPressed():
@@ -159,11 +171,15 @@ class Engine:
                 pass  # informational: nothing to decide
             case _:
                 assert_never(event)
+        if s.monitors:
+            monitor.check(s, now, out)
         return out
 
     def on_timer(self, now: float) -> Outcome:
         out = Outcome()
         _fire_due(self._state, now, out)
+        if self._state.monitors:
+            monitor.check(self._state, now, out)
         return out
 
     def next_deadline(self) -> float | None:

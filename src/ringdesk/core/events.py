@@ -302,8 +302,24 @@ class PhoneReachabilityChanged:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class MonitorChanged:
+    """A supervisor's place on a call: asked (their phone rings), connected, a new mode, or
+    gone (`mode` None, with the reason: "stopped", "supervisor_hung_up", "call_changed",
+    "failed")."""
+
+    call_id: str
+    supervisor_id: int
+    agent_id: int  # the call's agent (their widget may show it)
+    mode: str | None
+    connected: bool
+    at: float
+    reason: str = ""
+
+
 DomainEvent = (
-    AgentStatusChanged
+    MonitorChanged
+    | AgentStatusChanged
     | CallQueued
     | CallRouted
     | CallOffered

@@ -5,12 +5,12 @@ from __future__ import annotations
 from . import state, waiting
 from .errors import NotFound
 from .model import CallState, Direction
-from .records import AgentRecord, CallRecord
+from .records import AgentRecord, CallRecord, MonitorRecord
 from .snapshots import AgentView, CallView, OfferView, QueueView
 from .state import EngineState
 
 
-def call_view(call: CallRecord) -> CallView:
+def call_view(call: CallRecord, monitor: MonitorRecord | None = None) -> CallView:
     consult = call.consult
     ended = call.consult_ended
     return CallView(
@@ -32,6 +32,9 @@ def call_view(call: CallRecord) -> CallView:
         consult_held=consult.held if consult else False,
         callback_number=call.callback.number if call.callback else None,
         callback_attempts=call.callback.attempts if call.callback else 0,
+        monitor_supervisor_id=monitor.supervisor_id if monitor else None,
+        monitor_mode=monitor.mode if monitor else None,
+        monitor_connected=monitor.connected if monitor else False,
     )
 
 
@@ -55,11 +58,13 @@ def agent_view(s: EngineState, a: AgentRecord) -> AgentView:
         chosen=a.chosen.value,
         since=a.since,
         reason=a.reason,
-        call=call_view(s.calls[a.call_id]) if a.call_id else None,
+        note=a.note if a.reason == "by_supervisor" else "",
+        call=call_view(s.calls[a.call_id], s.monitors.get(a.call_id)) if a.call_id else None,
         offer=offer,
         missed_offers=a.missed,
         services=a.config.services,
         phone_reachable=a.reachable,
+        monitoring=a.monitoring,
         wrap_call=a.wrap_call if a.wrap_up else None,
         wrap_service=a.wrap_service if a.wrap_up else None,
         disposition=a.disposition if a.wrap_up else None,
@@ -78,11 +83,13 @@ def call(s: EngineState, call_id: str) -> CallView:
     found = s.calls.get(call_id)
     if found is None:
         raise NotFound(f"There is no call {call_id}.", code="call_not_found")
-    return call_view(found)
+    return call_view(found, s.monitors.get(found.id))
 
 
 def calls(s: EngineState) -> list[CallView]:
-    return [call_view(c) for c in sorted(s.calls.values(), key=lambda c: c.seq)]
+    return [
+        call_view(c, s.monitors.get(c.id)) for c in sorted(s.calls.values(), key=lambda c: c.seq)
+    ]
 
 
 def queues(s: EngineState) -> list[QueueView]:

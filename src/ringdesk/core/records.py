@@ -19,6 +19,7 @@ class AgentRecord:
     announced_chosen: AgentStatus = AgentStatus.LOGGED_OUT  # `chosen` as last reported
     since: float = 0.0
     reason: str = ""
+    note: str = ""  # words with `reason` when someone else changed the status (a supervisor)
     reachable: bool = False
     offer: str | None = None  # call id offered to this agent (the widget blinks)
     offer_expires: float = 0.0
@@ -39,6 +40,7 @@ class AgentRecord:
     calls_taken: int = 0  # fewest-calls key: calls connected since login
     last_offered: int = 0  # round-robin key: sequence number of the last offer
     indexed: bool = False  # currently in the Ready pools of its services
+    monitoring: str | None = None  # the call this supervisor listens to (shown On Call)
 
 
 class LegRole(enum.Enum):
@@ -106,6 +108,17 @@ class CallRecord:
     setup_tries: int = 0
     callback: CallbackInfo | None = None
     notice_heard: bool = False  # the "this call may be recorded" notice was played to the caller
+
+
+@dataclass(slots=True)
+class MonitorRecord:
+    """A supervisor on a call (monitor.py): their phone's leg, the mode, whether it answered."""
+
+    call_id: str
+    supervisor_id: int
+    leg_id: str
+    mode: str
+    connected: bool = False
 
 
 @dataclass(slots=True)

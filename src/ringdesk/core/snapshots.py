@@ -48,6 +48,10 @@ class CallView:
     # A queued callback: the number called back and the attempts so far.
     callback_number: str | None = None
     callback_attempts: int = 0
+    # A supervisor on the call (core/monitor.py): who, how, and whether their phone answered.
+    monitor_supervisor_id: int | None = None
+    monitor_mode: str | None = None
+    monitor_connected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,8 @@ class AgentView:
     missed_offers: int
     services: frozenset[int]
     phone_reachable: bool  # registered: without it the agent is offered no calls
+    monitoring: str | None = None  # the call this supervisor monitors
+    note: str = ""  # with the reason "by_supervisor": what the supervisor said
     # In Ticket Processing: the call wrapped up, its service and the wrap-up code picked.
     wrap_call: str | None = None
     wrap_service: int | None = None

@@ -23,7 +23,7 @@ from .model import (
     ServiceConfig,
     Strategy,
 )
-from .records import AgentRecord, CallRecord, LegRole, Relay
+from .records import AgentRecord, CallRecord, LegRole, MonitorRecord, Relay
 from .routing import CallQueue, ReadyPool
 
 
@@ -42,6 +42,9 @@ class EngineState:
     calls: dict[str, CallRecord] = field(default_factory=dict)
     legs: dict[str, tuple[str, LegRole]] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
+    # Supervisors on calls: by the call's id, and their legs (leg id -> call id).
+    monitors: dict[str, MonitorRecord] = field(default_factory=dict)
+    monitor_legs: dict[str, str] = field(default_factory=dict)
     pools: dict[int, ReadyPool] = field(default_factory=dict)
     queues: dict[int, CallQueue] = field(default_factory=dict)
     # Ring-all calls ringing now, per service: an agent who becomes free joins the ringing.

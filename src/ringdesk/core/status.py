@@ -36,6 +36,8 @@ def shown(s: EngineState, a: AgentRecord) -> AgentStatus:
         if consult is not None and consult.agent_id == a.config.id and consult.held:
             return AgentStatus.ON_HOLD
         return AgentStatus.ON_CALL
+    if a.monitoring is not None:  # a supervisor on a colleague's call takes no offers
+        return AgentStatus.ON_CALL
     if a.offer is not None:
         return AgentStatus.RINGING
     if a.wrap_up:

@@ -129,6 +129,18 @@ class RecordVoicemail:
 
 
 @dataclass(frozen=True, slots=True)
+class Monitor:
+    """The supervisor's answered leg on a call whose customer and agent are bridged: "listen",
+    "whisper" or "barge" (media/mix.py), again to change it; None: a plain relay again."""
+
+    call_id: str
+    leg_id: str  # the supervisor's
+    customer_leg: str
+    agent_leg: str
+    mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HangUp:
     call_id: str
     leg_id: str
@@ -146,6 +158,7 @@ TelephonyAction = (
     | PlayThenHangUp
     | PlayPrompt
     | RecordVoicemail
+    | Monitor
     | HangUp
 )
 

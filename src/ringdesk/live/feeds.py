@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,10 @@ LINGER = 120.0  # seconds a closed feed is still filled, for a widget that recon
 class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: str = ""  # digest of the token the socket authenticated with
-    admin: bool = False  # the role when the socket opened; a role change closes the socket
+    # The role when the socket opened (a role change closes the socket): an admin's feed gets
+    # the whole board, a supervisor's the board of the services they lead.
+    admin: bool = False
+    supervisor: bool = False
     # Set when the server ends the feed (None in the queue then means "close with this").
     close: tuple[int, str] | None = None
 
@@ -160,6 +164,13 @@ class Feeds:
             if self.listening(user_id):
                 self.publish(user_id, "ticket_updated", body)
 
+    def profiles_changed(self, user_ids: Iterable[int]) -> None:
+        """An admin changed what these users' pages show of their services or CTI (a service's
+        contracts, its calling numbers, a permission): open pages read GET /api/me again."""
+        for user_id in user_ids:
+            if self.listening(user_id):
+                self.publish_raw(user_id, "me_changed", "{}")
+
     def board_changed(self) -> None:
         self._board_dirty.set()
 
@@ -169,33 +180,55 @@ class Feeds:
             self._board_dirty.clear()
             # From the open sockets, not a list of past admins: a demoted admin's sockets are
             # closed, and the one she opens next as an agent carries admin=False.
-            admins = [
-                user_id
-                for user_id, feed in self._users.items()
-                if any(sub.admin for sub in feed.subscribers)
-            ]
-            if admins:
+            admins: list[int] = []
+            supervisors: list[int] = []
+            for user_id, feed in self._users.items():
+                if any(sub.admin for sub in feed.subscribers):
+                    admins.append(user_id)
+                elif any(sub.supervisor for sub in feed.subscribers):
+                    supervisors.append(user_id)
+            if admins or supervisors:
                 started = time.monotonic()
                 try:
                     with self._sources.reads() as db:
                         data = shapes.board(self._sources, db, self._today_figures(db))
-                        body = json.dumps(data, separators=(",", ":"))
                 except Exception:
                     log.exception("board")
-                    body = None
-                if body is not None:
-                    for admin in admins:
-                        self.publish_raw(admin, "board", body)
+                    data = None
+                if data is not None:
+                    self._send_boards(data, admins, supervisors)
                 # Leading-edge throttle: the first change goes out at once, later ones wait.
                 await asyncio.sleep(max(0.0, BOARD_INTERVAL - (time.monotonic() - started)))
 
+    def _send_boards(self, data: shapes.Board, admins: list[int], supervisors: list[int]) -> None:
+        """The whole board to admins; to each supervisor the part of the services they lead
+        (one encoding per distinct set of services)."""
+        if admins:
+            body = json.dumps(data, separators=(",", ":"))
+            for admin in admins:
+                self.publish_raw(admin, "board", body)
+        config = self._sources.config()
+        encoded: dict[frozenset[int], str] = {}
+        for user_id in supervisors:
+            services = config.agent_services(user_id)
+            if services not in encoded:
+                part = shapes.board_for(data, services)
+                encoded[services] = json.dumps(part, separators=(",", ":"))
+            self.publish_raw(user_id, "board", encoded[services])
+
     # ---- subscribing --------------------------------------------------------------------------
     def subscribe(
-        self, user_id: int, since: int | None, *, session: str = "", admin: bool = False
+        self,
+        user_id: int,
+        since: int | None,
+        *,
+        session: str = "",
+        admin: bool = False,
+        supervisor: bool = False,
     ) -> tuple[Subscriber, list[str], bool]:
         """Register a subscriber; returns it, the messages to replay, and whether to resync."""
         feed = self._users.setdefault(user_id, UserFeed())
-        sub = Subscriber(session=session, admin=admin)
+        sub = Subscriber(session=session, admin=admin, supervisor=supervisor)
         replay: list[str] = []
         resync = False
         if since is not None and feed.gap:

@@ -141,6 +141,14 @@ class Call(TypedDict):
     # A queued callback: the number called back and the attempts so far (null, 0: not one).
     callback_number: str | None
     callback_attempts: int
+    # A supervisor listening (connected), where the CTI setting supervisor_notice shows it to
+    # the agent: their name and how (listen | whisper | barge); null otherwise.
+    supervisor: CallSupervisor | None
+
+
+class CallSupervisor(TypedDict):
+    name: str
+    mode: str
 
 
 class ServiceOpen(TypedDict):
@@ -186,6 +194,7 @@ class AgentState(TypedDict):
     chosen: str
     since: str | None
     reason: str
+    reason_note: str  # a supervisor's words with the reason "by_supervisor"; else ""
     phone_registered: bool
     offer: Offer | None
     call: Call | None
@@ -271,7 +280,17 @@ def _call_json(src: LiveSources, db: Session, call: CallView, viewer: int) -> Ca
         "consult_ended": ended,
         "callback_number": call.callback_number,
         "callback_attempts": call.callback_attempts,
+        "supervisor": _supervisor(src, db, call),
     }
+
+
+def _supervisor(src: LiveSources, db: Session, call: CallView) -> CallSupervisor | None:
+    sup = call.monitor_supervisor_id
+    if sup is None or not call.monitor_connected or call.monitor_mode is None:
+        return None
+    if not src.config().supervisor_notice():
+        return None
+    return {"name": users.name(db, sup) or "A supervisor", "mode": call.monitor_mode}
 
 
 def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
@@ -306,6 +325,7 @@ def agent_state_from_view(src: LiveSources, view: AgentView) -> AgentState:
         "chosen": view.chosen,
         "since": iso(view.since),
         "reason": view.reason,
+        "reason_note": view.note,
         "phone_registered": view.phone_reachable,
         "offer": offer,
         "call": call,
@@ -462,6 +482,27 @@ class ServiceFigures(_ServiceKey, Figures):
     """One service's figures (the key first, as the store builds them)."""
 
 
+class BoardCall(TypedDict):
+    """The call an agent has (or is offered), as the board shows it."""
+
+    call_id: str
+    service_id: int
+    direction: str  # inbound | outbound
+    customer: str  # the customer's number (the number called back, for a callback)
+    state: str  # the call's state: offered, connected, on_hold, consulting, ...
+    # Since when it has been talking (None while it rings): the board ticks the duration.
+    connected_since: str | None
+    # A supervisor on the call: their name and how (listen | whisper | barge); None if nobody.
+    monitor: BoardMonitor | None
+
+
+class BoardMonitor(TypedDict):
+    supervisor_id: int
+    supervisor_name: str
+    mode: str  # listen | whisper | barge
+    connected: bool  # the supervisor's phone has answered
+
+
 class BoardAgent(TypedDict):
     agent_id: int
     name: str
@@ -470,6 +511,7 @@ class BoardAgent(TypedDict):
     since: str | None
     call_id: str | None
     services: list[int]
+    call: BoardCall | None  # the call or offer in hand, with its customer and duration
 
 
 class QueuedCall(TypedDict):
@@ -493,6 +535,7 @@ class BoardQueue(TypedDict):
     waiting: int
     callbacks: int  # of `waiting`, queued callbacks (the caller hung up; called back in turn)
     longest_wait_seconds: float
+    longest_wait_since: str | None  # the longest wait's start, so the board ticks it
     calls: list[QueuedCall]
 
 
@@ -510,6 +553,8 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
     """The supervisor board; `today` may be passed in when the caller cached it."""
     now = src.clock()
     config = src.config()
+    views = src.engine.agents()
+    names = {a.agent_id: a.name for a in views}
     agents: list[BoardAgent] = [
         {
             "agent_id": a.agent_id,
@@ -519,8 +564,9 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
             "since": iso(a.since),
             "call_id": a.call.call_id if a.call else None,
             "services": sorted(a.services),
+            "call": _board_call(a, names),
         }
-        for a in src.engine.agents()
+        for a in views
         if a.services or a.status != AgentStatus.LOGGED_OUT
     ]
     opening = {o["service_id"]: o for o in services_open(src, config.service_ids(), now)}
@@ -540,6 +586,7 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
                 if q.longest_wait_since is None
                 else round(max(0.0, now - q.longest_wait_since), 1)
             ),
+            "longest_wait_since": iso(q.longest_wait_since),
             "calls": [
                 {
                     "call_id": c.call_id,
@@ -557,3 +604,47 @@ def board(src: LiveSources, db: Session, today: list[dict[str, Any]] | None = No
     if today is None:
         today = today_figures(db)
     return {"agents": agents, "queues": queues, "today": cast(list[ServiceFigures], today)}
+
+
+def _board_call(a: AgentView, names: dict[int, str]) -> BoardCall | None:
+    if a.call is not None:
+        c = a.call
+        monitor: BoardMonitor | None = None
+        if c.monitor_supervisor_id is not None and c.monitor_mode is not None:
+            monitor = {
+                "supervisor_id": c.monitor_supervisor_id,
+                "supervisor_name": names.get(c.monitor_supervisor_id, ""),
+                "mode": c.monitor_mode,
+                "connected": c.monitor_connected,
+            }
+        return {
+            "call_id": c.call_id,
+            "service_id": c.service_id,
+            "direction": c.direction,
+            "customer": c.callback_number or c.customer_number,
+            "state": c.state,
+            "connected_since": iso(c.connected_at),
+            "monitor": monitor if c.agent_id == a.agent_id else None,
+        }
+    if a.offer is not None:
+        o = a.offer
+        return {
+            "call_id": o.call_id,
+            "service_id": o.service_id,
+            "direction": "inbound",
+            "customer": o.callback_number or o.caller,
+            "state": "offered",
+            "connected_since": None,
+            "monitor": None,
+        }
+    return None
+
+
+def board_for(data: Board, services: frozenset[int]) -> Board:
+    """The part of the board a supervisor sees: the agents, queues and figures of the services
+    they lead."""
+    return {
+        "agents": [a for a in data["agents"] if services.intersection(a["services"])],
+        "queues": [q for q in data["queues"] if q["service_id"] in services],
+        "today": [t for t in data["today"] if t["service_id"] in services],
+    }

@@ -45,6 +45,12 @@ class ConfigView(Protocol):
     def service_agents(self, service_id: int) -> list[int]:
         """The agents with phone permission on the service."""
 
+    def agent_services(self, agent_id: int) -> frozenset[int]:
+        """The services a user has phone permission on (a supervisor leads those)."""
+
+    def supervisor_notice(self) -> bool:
+        """Agents see when a supervisor is on their call (CTI setting)."""
+
 
 @dataclass(frozen=True, slots=True)
 class LiveSources:

@@ -111,6 +111,13 @@ class Media(Protocol):
         """Report each key pressed in the leg's media (RFC 4733 telephone-events, else in-band
         tones in G.711) to `on_digit`; None stops it."""
 
+    def monitor(self, customer_leg: str, agent_leg: str, supervisor_leg: str, mode: str) -> bool:
+        """A supervisor's leg on a bridged call: "listen", "whisper" or "barge" (media/mix.py);
+        called again to change the mode. False when a leg is gone."""
+
+    def unmonitor(self, leg_id: str) -> None:
+        """The call is a plain relay again (any of the three legs names the monitoring)."""
+
     def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
         """Record both directions of a bridged pair into one WAV (stopped by close/unbridge)."""
 

@@ -31,6 +31,7 @@ from ringdesk.media.rtp import payload_bounds
 from ringdesk.media.srtp import SrtpLeg
 
 if TYPE_CHECKING:
+    from ringdesk.media.mix import Monitor
     from ringdesk.media.pacer import Player
     from ringdesk.media.recording import Recorder
 
@@ -116,6 +117,7 @@ class Endpoint(asyncio.DatagramProtocol):
         self.relay_map: RelayMap | None = None  # for packets received here, sent to partner
         self.player: Player | None = None  # while set, playback feeds this leg, not the relay
         self.recorder: tuple[Recorder, int] | None = None  # (recording, channel)
+        self.tap: Monitor | None = None  # a supervisor monitors the call: hears this leg
         self.srtp: SrtpLeg | None = None  # SRTP/SRTCP with this leg; None: plain
         # Our outgoing stream to this leg.
         self.ssrc = random.getrandbits(32)
@@ -377,11 +379,14 @@ class Endpoint(asyncio.DatagramProtocol):
                 self.on_digit(digit)
         target = self.partner
         recorder = self.recorder
-        if target is None and recorder is None:
+        tap = self.tap
+        if target is None and recorder is None and tap is None:
             return
         now = _monotonic()
         if recorder is not None:
             recorder[0].add(recorder[1], data, now)
+        if tap is not None:
+            tap.heard(self, data)
         if target is None or target.player is not None:
             return
         address = target.address

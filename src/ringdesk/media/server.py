@@ -26,6 +26,7 @@ from ringdesk.media.api import Media
 from ringdesk.media.dtls import Certificate
 from ringdesk.media.dtmf import DigitDetector
 from ringdesk.media.endpoint import Endpoint, RtcpSocket
+from ringdesk.media.mix import Monitor, MonitorMode
 from ringdesk.media.pacer import Pacer, Player
 from ringdesk.media.recording import Recorder
 from ringdesk.media.sounds import SoundCache
@@ -231,6 +232,33 @@ class MediaServer:
         if endpoint is not None:
             self._stop_player(endpoint)
 
+    def monitor(self, customer_leg: str, agent_leg: str, supervisor_leg: str, mode: str) -> bool:
+        """The supervisor's leg hears the call (and, by `mode`, is heard: media/mix.py); a new
+        mode on the same legs changes who hears whom. False when a leg is gone."""
+        known = self._known(customer_leg, agent_leg, supervisor_leg)
+        if known is None or len({customer_leg, agent_leg, supervisor_leg}) < 3:
+            return False
+        customer, agent, supervisor = known
+        monitor = supervisor.tap
+        if monitor is None or monitor.legs != (customer, agent, supervisor):
+            for endpoint in known:
+                self._unmonitor(endpoint)
+            self._stop_player(supervisor)
+            monitor = Monitor(self._pacer, customer, agent, supervisor, self._stop_player)
+        monitor.set_mode(MonitorMode(mode))
+        return True
+
+    def unmonitor(self, leg_id: str) -> None:
+        """End the monitoring this leg is part of (any of its three legs)."""
+        endpoint = self._endpoints.get(leg_id)
+        if endpoint is not None:
+            self._unmonitor(endpoint)
+
+    @staticmethod
+    def _unmonitor(endpoint: Endpoint) -> None:
+        if endpoint.tap is not None:
+            endpoint.tap.end()
+
     def start_recording(self, leg_a: str, leg_b: str, path: Path) -> None:
         known = self._known(leg_a, leg_b)
         if known is None or leg_a == leg_b:
@@ -279,6 +307,7 @@ class MediaServer:
         endpoint = self._endpoints.pop(leg_id, None)
         if endpoint is None:
             return
+        self._unmonitor(endpoint)
         self._unlink(endpoint)
         self._stop_player(endpoint)
         self._stop_recording(endpoint)

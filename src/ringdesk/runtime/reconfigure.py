@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ringdesk.core.engine import Engine, Outcome
-from ringdesk.core.model import AgentConfig
+from ringdesk.core.model import AgentConfig, ServiceConfig
 from ringdesk.store.snapshot import Snapshot
 
 
@@ -16,6 +16,9 @@ class Changes:
     apply: Callable[[Engine, float], list[Outcome]]
     agents: frozenset[int]  # agents whose configuration changed: their widgets are republished
     names_changed: bool  # an agent was renamed or removed: timelines must not use the old name
+    # Users whose own profile (GET /api/me: their services' names, contracts, calling numbers,
+    # their CTI ID) changed: open pages are told to read it again.
+    profiles: frozenset[int] = frozenset()
 
 
 def changes(old: Snapshot, new: Snapshot) -> Changes:
@@ -53,8 +56,25 @@ def changes(old: Snapshot, new: Snapshot) -> Changes:
         return outcomes
 
     renamed = any(old_agents[a.id].name != a.name for a in agents if a.id in old_agents)
+    shown = {s.id for s in services if _profile(old_services.get(s.id)) != _profile(s)}
+    profiles = {a.id for a in agents} | {
+        a.id for a in (*old.agents, *new.agents) if a.services & shown
+    }
     return Changes(
         apply=apply,
         agents=frozenset(a.id for a in agents),
         names_changed=renamed or bool(removed),
+        profiles=frozenset(profiles),
+    )
+
+
+def _profile(service: ServiceConfig | None) -> tuple[object, ...] | None:
+    """What an agent's page shows of a service (GET /api/me)."""
+    if service is None:
+        return None
+    return (
+        service.name,
+        service.inbound_enabled,
+        service.outbound_enabled,
+        service.calling_numbers,
     )

@@ -304,6 +304,7 @@ class Runtime:
         if diff.names_changed:
             self.recorder.forget_names()
         self.pipeline.reconfigure(diff.apply, diff.agents)
+        self.feeds.profiles_changed(diff.profiles)
 
     # ---- the SIP gate's bans, for the admin API ---------------------------------------------
     @property

@@ -37,7 +37,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))  # admin | agent
+    role: Mapped[str] = mapped_column(String(16))  # admin | supervisor | agent
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float)
 

@@ -149,6 +149,9 @@ class Recorder:
                 return  # no call record changed: the agent's state is republished
             case ev.AgentPaused() | ev.PhoneReachabilityChanged():
                 return  # nothing stored: the agent's state is republished (see _agents_named)
+            case ev.MonitorChanged():
+                self._on_monitor(conn, event, out)
+                return  # the call's record is the same; the agents' states are republished
             case _:
                 assert_never(event)
         out.calls_changed = True
@@ -196,6 +199,18 @@ class Recorder:
         if call is not None and call.ticket_id is not None:
             self._event(conn, call.ticket_id, at, kind, detail)
             out.tickets_updated.add(call.ticket_id)
+
+    def _on_monitor(self, conn: Connection, event: ev.MonitorChanged, out: Recorded) -> None:
+        """The ticket's timeline says who listened, whispered or barged in, and when they
+        left: a line when the supervisor's phone answers, at each new mode, and at the end."""
+        if event.mode is not None and not event.connected:
+            return  # their phone rings: nothing happened on the call yet
+        name = self._agent_name(conn, event.supervisor_id)
+        if event.mode is None:
+            detail = f"{name} stopped monitoring"
+        else:
+            detail = f"{name} {MONITOR_WORDS.get(event.mode, event.mode)}"
+        self._timeline(conn, event.call_id, event.at, "monitor", detail, out)
 
     def _agent_name(self, conn: Connection, agent_id: int | None) -> str:
         if agent_id is None:
@@ -705,6 +720,13 @@ CALLBACK_REASONS = {
 }
 
 
+MONITOR_WORDS = {
+    "listen": "is listening (supervisor)",
+    "whisper": "is whispering to the agent (supervisor)",
+    "barge": "joined the call (supervisor)",
+}
+
+
 def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
     """The agents whose widget shows this event's consequences (their state is republished)."""
     match event:
@@ -730,6 +752,11 @@ def _agents_named(event: ev.DomainEvent) -> tuple[int, ...]:
             return (event.agent_id, *target)
         case ev.ConsultationHeld() | ev.ConsultationResumed():
             return (event.agent_id, event.target_agent_id)
+        case ev.MonitorChanged():
+            # The supervisor's own state (On Call while monitoring) and the agent's widget.
+            return (
+                (event.supervisor_id, event.agent_id) if event.agent_id else (event.supervisor_id,)
+            )
         case _:
             return (event.agent_id,)
 

@@ -118,6 +118,16 @@ class Snapshot:
     def service_agents(self, service_id: int) -> list[int]:
         return [a.id for a in self.agents if service_id in a.services]
 
+    def supervisor_notice(self) -> bool:
+        return self.settings.supervisor_notice
+
+    def agent_services(self, agent_id: int) -> frozenset[int]:
+        """The services the user has phone permission on (a supervisor's: the ones they lead)."""
+        for agent in self.agents:
+            if agent.id == agent_id:
+                return agent.services
+        return frozenset()
+
     def service_hours(self, service_id: int) -> OpeningHours | None:
         for service in self.services:
             if service.id == service_id:

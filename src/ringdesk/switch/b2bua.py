@@ -24,6 +24,7 @@ from ringdesk.core.telephony import (
     AnswerLeg,
     Bridge,
     HangUp,
+    Monitor,
     Originate,
     PlayPrompt,
     PlayThenHangUp,
@@ -520,6 +521,8 @@ class Switch(RequestHandler):
                 leg = self.state.legs.get(action.leg_id)
                 if leg is not None and not leg.ended:
                     self.teardown.hang_up(leg, action.reason, report=True)
+            case Monitor():
+                self.media_actions.monitor(action)
             case (
                 StartQueueMusic()
                 | StartHoldMusic()

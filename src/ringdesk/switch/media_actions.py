@@ -10,6 +10,7 @@ from ringdesk.core.telephony import (
     AfterPrompt,
     CallRecording,
     DigitPressed,
+    Monitor,
     PlayPrompt,
     RecordVoicemail,
 )
@@ -169,6 +170,21 @@ class MediaActions:
             media.start_recording(a.leg_id, b.leg_id, path)
             # The engine passes it on for the store to list it with the call's ticket.
             self.state.emit(CallRecording(a.leg_id, str(path.relative_to(self.state.data_dir))))
+
+    def monitor(self, action: Monitor) -> None:
+        """A supervisor's answered leg hears the call, or by the mode is heard (media/mix.py);
+        mode None: the call is a plain relay again."""
+        media = self.state.media
+        assert media is not None
+        if action.mode is None:
+            media.unmonitor(action.leg_id)
+            return
+        leg = self.state.legs.get(action.leg_id)
+        if leg is None or leg.ended:
+            return
+        self.playback.claim(leg)
+        if not media.monitor(action.customer_leg, action.agent_leg, action.leg_id, action.mode):
+            log.info("monitoring of call %s: a leg is gone", action.call_id)
 
     def hold(self, leg: AnyLeg) -> None:
         media = self.state.media

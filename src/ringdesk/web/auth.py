@@ -158,8 +158,15 @@ async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Princ
     return user
 
 
+async def lead_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    if not user.leads:
+        raise ApiError(403, "forbidden", "Only a supervisor or an administrator can do this.")
+    return user
+
+
 User = Annotated[Principal, Depends(current_user)]
 Admin = Annotated[Principal, Depends(admin_user)]
+Lead = Annotated[Principal, Depends(lead_user)]
 
 
 def open_session(runtime: Runtime, user_id: int) -> str:

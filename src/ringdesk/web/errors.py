@@ -112,7 +112,38 @@ def _human(error: dict[str, Any]) -> str:
         return "is not a known field"
     if kind == "missing":
         return "is required"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    words = _BOUND_WORDS.get(kind)
+    if words is not None:
+        shown = {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()
+        }
+        try:
+            return words.format(**shown)
+        except (KeyError, IndexError):
+            pass
     return str(error.get("msg", "is not valid"))
+
+
+# Pydantic's sentences for bounds and types, said as a form would ("must be at most 65535"):
+# the admin pages put them after the field's label.
+_BOUND_WORDS = {
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+    "too_long": "must have at most {max_length} entries",
+    "too_short": "must have at least {min_length} entries",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be on or off",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+}
 
 
 def install(app: FastAPI) -> None:

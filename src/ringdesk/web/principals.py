@@ -19,6 +19,17 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def is_supervisor(self) -> bool:
+        """A team lead: the board, reports, recordings and live calls of their services (the
+        ones they have phone permission on), no settings."""
+        return self.role == "supervisor"
+
+    @property
+    def leads(self) -> bool:
+        """Sees the board: an admin (every service) or a supervisor (their own)."""
+        return self.role in ("admin", "supervisor")
+
 
 @dataclass(slots=True)
 class Login:

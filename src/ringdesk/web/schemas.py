@@ -303,7 +303,7 @@ class CallingNumberBody(Body):
     label: Label = ""
 
 
-Role = Literal["admin", "agent"]
+Role = Literal["admin", "supervisor", "agent"]
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 
 
@@ -465,3 +465,25 @@ class TrunkBody(BaseModel):
     privacy_withheld: bool = True
     number_format: Literal["e164", "e164_plain", "national"] = "e164"
     country_code: CountryCode | None = None
+
+
+class MonitorBody(Body):
+    """How a supervisor is on a call: hears both sides, is heard by the agent, or by both."""
+
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
+SupervisorMessage = Annotated[str, Field(max_length=200)]
+
+
+class AgentStatusBody(Body):
+    """A supervisor sets an agent's status; the agent's widget shows the message."""
+
+    status: ChosenStatus
+    message: SupervisorMessage = ""
+
+
+class AgentLogoutBody(Body):
+    """A supervisor logs an agent out of CTI (a desk left with calls still ringing it)."""
+
+    message: SupervisorMessage = ""

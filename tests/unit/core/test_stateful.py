@@ -29,9 +29,11 @@ from ringdesk.core.commands import (
     EndCall,
     ForceDisconnect,
     Hold,
+    MonitorCall,
     Resume,
     SetStatus,
     StartConsultation,
+    StopMonitoring,
 )
 from ringdesk.core.errors import CoreError
 from ringdesk.core.events import (
@@ -421,6 +423,40 @@ class CallCenter(RuleBasedStateMachine):
             event = phone.ringing(leg)
         self.desk.tel(event)
 
+    @rule(
+        agent=st.sampled_from(AGENT_IDS),
+        pick=st.integers(0, 5),
+        mode=st.sampled_from(["listen", "whisper", "barge", "stop"]),
+    )
+    def supervisor_monitors(self, agent: int, pick: int, mode: str) -> None:
+        """A colleague listens, whispers, barges or stops on a call (the board's buttons);
+        mostly a talking call and a free colleague whose phone is up, so it often succeeds."""
+        call_id = self._call_id(pick)
+        talking = [c for c in self.desk.engine.calls() if c.state == "talking"]
+        if talking and pick < 4:
+            call = talking[pick % len(talking)]
+            call_id = call.call_id
+            free = [
+                a
+                for a in AGENT_IDS
+                if a != call.agent_id
+                and self.reachable[a]
+                and self.desk.engine.agent(a).call is None
+                and self.desk.engine.agent(a).offer is None
+            ]
+            if free and mode != "stop":
+                agent = free[pick % len(free)]
+            elif call.monitor_supervisor_id is not None:
+                agent = call.monitor_supervisor_id
+        if mode == "stop":
+            self._try(StopMonitoring(agent, call_id))
+            return
+        rings = len(self.desk.phone.of_type(RingAgent))
+        self._try(MonitorCall(agent, call_id, mode))
+        ring = self.desk.phone.of_type(RingAgent)[rings:]
+        if ring and pick % 2 == 0:  # the supervisor's phone answers by itself (mostly)
+            self.desk.tel(self.desk.phone.answered(ring[-1].leg_id))
+
     @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans(), by_event=st.booleans())
     def phone_registration(self, agent: int, reachable: bool, by_event: bool = False) -> None:
         """The switch's PhoneRegistered event by CTI id, or set_phone_reachable by agent id."""
@@ -507,7 +543,10 @@ class CallCenter(RuleBasedStateMachine):
         for view in self.desk.engine.agents():
             assert (view.status == "ringing") == (view.offer is not None)
             in_call = view.status in {"on_call", "on_hold", "on_call_transfer", "dialing"}
-            assert in_call == (view.call is not None)
+            # A logged-in supervisor listening to a call is On Call too (logged out, they may
+            # listen with no status at all).
+            listening = view.monitoring is not None and view.status != "logged_out"
+            assert in_call == (view.call is not None or listening)
             if view.status == "logged_out":
                 assert view.chosen == "logged_out"
             else:
@@ -529,6 +568,24 @@ class CallCenter(RuleBasedStateMachine):
                 if held:
                     assert consult.answered
                     assert self.desk.engine.agent(consult.agent_id).status == "on_hold"
+
+    @invariant()
+    def a_supervisor_is_only_on_a_live_call_in_progress(self) -> None:
+        """Monitoring lasts only while its call talks (customer and agent), one supervisor per
+        call, one call per supervisor, never their own."""
+        state = self.desk.engine._state  # peeked: monitors are not in the views but the calls'
+        on: Counter[int] = Counter()
+        for call_id, record in state.monitors.items():
+            call = state.calls[call_id]
+            assert call.state.value == "talking" and call.customer_leg and call.agent_leg, call
+            assert record.supervisor_id != call.agent_id
+            assert state.agents[record.supervisor_id].monitoring == call_id
+            assert state.monitor_legs[record.leg_id] == call_id
+            on[record.supervisor_id] += 1
+        assert all(n == 1 for n in on.values()), on
+        for agent in state.agents.values():
+            if agent.monitoring is not None:
+                assert state.monitors[agent.monitoring].supervisor_id == agent.config.id
 
     @invariant()
     def no_leg_is_left_up_after_its_call(self) -> None:

@@ -43,6 +43,12 @@ class FakeConfig:
     def service_agents(self, service_id: int) -> list[int]:
         return []
 
+    def agent_services(self, agent_id: int) -> frozenset[int]:
+        return frozenset({1})
+
+    def supervisor_notice(self) -> bool:
+        return True
+
 
 @dataclass
 class FakeEngine:

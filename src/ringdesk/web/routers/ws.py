@@ -54,7 +54,11 @@ async def feed(websocket: WebSocket) -> None:
         return
     feeds = runtime.feeds
     sub, replay, resync = feeds.subscribe(
-        principal.id, since, session=token_digest(token), admin=principal.is_admin
+        principal.id,
+        since,
+        session=token_digest(token),
+        admin=principal.is_admin,
+        supervisor=principal.is_supervisor,
     )
     sender = asyncio.create_task(_send(websocket, sub, replay, resync, principal, runtime))
     try:

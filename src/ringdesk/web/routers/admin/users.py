@@ -55,7 +55,7 @@ async def edit_user(
         password_hash = await asyncio.to_thread(hash_password, body.password)
     with runtime.db() as db:
         row = user_or_404(db, user_id)
-        if body.role == "agent" and user_id == admin.id:
+        if body.role in ("agent", "supervisor") and user_id == admin.id:
             raise ApiError(409, "cannot_demote_self", "You cannot remove your own admin role.")
         role_changed = body.role is not None and body.role != row.role
         users.update(db, user=row, name=body.name, role=body.role, password_hash=password_hash)

@@ -26,7 +26,12 @@ const shownTickets = new Set();
 /** @param {any} user */
 function homeOf(user) {
   if (user && user.totp_setup_required) return "/account";
-  return user && user.role === "admin" ? "/board" : "/tickets";
+  return user && (user.role === "admin" || user.role === "supervisor") ? "/board" : "/tickets";
+}
+
+/** Words for a role. @param {string} role */
+function roleLabel(role) {
+  return role === "admin" ? "Admin" : role === "supervisor" ? "Supervisor" : "Agent";
 }
 
 /**
@@ -34,7 +39,7 @@ function homeOf(user) {
  * shows in place, and the address stays so the user lands there after logging in. An admin who
  * must set up two-step sign-in first (--admin-totp required) gets only the account page.
  * @param {import("./router.js").View} view
- * @param {{admin?: boolean, setup?: boolean}} [options]
+ * @param {{admin?: boolean, lead?: boolean, setup?: boolean}} [options]
  * @returns {import("./router.js").View}
  */
 function guarded(view, options = {}) {
@@ -54,13 +59,14 @@ function guarded(view, options = {}) {
       );
       return;
     }
-    if (options.admin && me.role !== "admin") {
+    const lead = me.role === "admin" || me.role === "supervisor";
+    if ((options.admin && me.role !== "admin") || (options.lead && !lead)) {
       outlet.append(
-        h("h1", null, "Admins only"),
+        h("h1", null, options.lead ? "Supervisors only" : "Admins only"),
         h(
           "p",
           null,
-          "This page is for admins. ",
+          options.lead ? "This page is for supervisors and admins. " : "This page is for admins. ",
           h("a", { href: homeOf(me) }, "Go to your home page."),
         ),
       );
@@ -89,7 +95,7 @@ route(
   "/board",
   guarded(
     lazy(() => import("./pages/board.js"), "boardView"),
-    { admin: true },
+    { lead: true },
   ),
 );
 route(
@@ -171,6 +177,14 @@ route(
     { setup: true },
   ),
 );
+// A supervisor's reports (their services), outside the admin area.
+route(
+  "/reports",
+  guarded(
+    lazy(() => import("./pages/admin/reports.js"), "reportsView"),
+    { lead: true },
+  ),
+);
 route(
   "/admin/reports",
   guarded(
@@ -194,7 +208,7 @@ async function startSession() {
   document.body.classList.add("signed-in");
   if (me.totp_setup_required) return; // no widget, no feed until two-step sign-in is on
   // An admin with no CTI assignment supervises; everyone else takes calls from the widget.
-  if (me.role !== "admin" || me.cti) {
+  if (me.role === "agent" || me.cti) {
     mountWidget(widgetRoot);
     await refreshState();
   }
@@ -229,6 +243,7 @@ function endSession() {
 function drawTopbar(me) {
   const links = [["/tickets", "Tickets"]];
   if (me.role === "admin") links.push(["/board", "Board"], ["/admin", "Admin"]);
+  if (me.role === "supervisor") links.push(["/board", "Board"], ["/reports", "Reports"]);
   render(
     topbar,
     h(
@@ -262,7 +277,7 @@ function drawTopbar(me) {
             "span",
             { class: "user-text" },
             me.name || me.username,
-            h("span", { class: "user-role" }, me.role === "admin" ? "Admin" : "Agent"),
+            h("span", { class: "user-role" }, roleLabel(me.role)),
           ),
         ),
         h("a", { class: "btn btn-ghost btn-small", href: "/account" }, "Account"),
@@ -336,6 +351,11 @@ feed.onMessage((msg) => {
     case "board":
       state.set("board", msg.data);
       break;
+    case "me_changed":
+      // An admin changed a service's contracts or calling numbers, or this user's permissions:
+      // the widget redraws from the new profile (no reload).
+      void refreshMe();
+      break;
     case "resync":
       void resync();
       break;
@@ -344,9 +364,20 @@ feed.onMessage((msg) => {
   }
 });
 
+async function refreshMe() {
+  try {
+    const me = await api.get("/api/me");
+    state.set("me", me);
+    drawTopbar(me);
+  } catch {
+    // the next change or a reload brings it
+  }
+}
+
 async function resync() {
-  await refreshState();
-  if (state.get("me")?.role === "admin" && location.pathname === "/board") {
+  await Promise.all([refreshState(), refreshMe()]);
+  const role = state.get("me")?.role;
+  if ((role === "admin" || role === "supervisor") && location.pathname === "/board") {
     try {
       state.set("board", await api.get("/api/board"));
     } catch {

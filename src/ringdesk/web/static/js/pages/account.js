@@ -42,7 +42,11 @@ export async function accountView(main) {
           h("dt", null, "Username"),
           h("dd", { class: "mono" }, me.username),
           h("dt", null, "Role"),
-          h("dd", null, me.role === "admin" ? "Admin" : "Agent"),
+          h(
+          "dd",
+          null,
+          me.role === "admin" ? "Admin" : me.role === "supervisor" ? "Supervisor" : "Agent",
+        ),
         ),
       ),
       section,

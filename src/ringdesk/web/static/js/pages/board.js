@@ -1,12 +1,22 @@
-// The supervisor board: every agent's status and time in it, the queues, today's numbers.
-// It starts from GET /api/board and then follows the feed's `board` messages.
+// The supervisor board: every agent's status and time in it, whom they talk to and for how
+// long, the queues with their waits ticking, today's numbers. A lead (admin or supervisor)
+// listens to, whispers on or barges into a live call from here, and sets an agent's status or
+// logs them out with a message. It starts from GET /api/board and then follows the feed's
+// `board` messages (a supervisor's carries the services they lead).
 
 import { api } from "../api.js";
-import { h, render } from "../dom.js";
-import { openText, percent, shortDuration, statusLabel } from "../format.js";
+import { field, h, render } from "../dom.js";
+import { directionLabel, openText, percent, shortDuration, statusLabel } from "../format.js";
 import * as state from "../state.js";
+import { openDialog } from "../ui/dialog.js";
 import { tickNow } from "../ui/ticker.js";
-import { errorText } from "../ui/toast.js";
+import { errorText, toast } from "../ui/toast.js";
+
+const MODES = [
+  ["listen", "Listen", "You hear the customer and the agent; nobody hears you."],
+  ["whisper", "Whisper", "The agent hears you too; the customer does not."],
+  ["barge", "Barge in", "Everybody hears everybody."],
+];
 
 /** @param {HTMLElement} main */
 export async function boardView(main) {
@@ -36,7 +46,7 @@ export async function boardView(main) {
     render(
       content,
       summary(board),
-      agentsTable(board.agents || [], names),
+      agentsTable(board.agents || [], names, state.get("me")?.id),
       queues(board.queues || []),
       today(board.today || []),
     );
@@ -91,8 +101,12 @@ function summary(board) {
   );
 }
 
-/** @param {any[]} agents @param {Map<number, string>} names service names by id */
-function agentsTable(agents, names) {
+/**
+ * @param {any[]} agents
+ * @param {Map<number, string>} names service names by id
+ * @param {number | undefined} me the lead's own id (their monitoring shows a Stop)
+ */
+function agentsTable(agents, names, me) {
   const sorted = [...agents].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return h(
     "section",
@@ -111,7 +125,7 @@ function agentsTable(agents, names) {
               h(
                 "tr",
                 null,
-                ["Agent", "Status", "Time in status", "Services"].map((t) =>
+                ["Agent", "Status", "Time in status", "Call", "Services", "Actions"].map((t) =>
                   h("th", { scope: "col" }, t),
                 ),
               ),
@@ -141,7 +155,9 @@ function agentsTable(agents, names) {
                       ? "–"
                       : h("span", { dataset: { since: a.since || "" } }),
                   ),
+                  h("td", { class: "board-call" }, callCell(a.call)),
                   h("td", null, serviceNames(a.services, names)),
+                  h("td", { class: "board-actions" }, actions(a, me)),
                 ),
               ),
             ),
@@ -149,6 +165,170 @@ function agentsTable(agents, names) {
         )
       : h("p", { class: "muted" }, "No agents yet."),
   );
+}
+
+/** Whom the agent talks to, which way, for how long (ticking), and who listens. @param {any} c */
+function callCell(c) {
+  if (!c) return h("span", { class: "muted" }, "–");
+  const listener = c.monitor
+    ? h(
+        "span",
+        { class: "badge badge-monitor", dataset: { monitor: c.monitor.mode } },
+        `${c.monitor.supervisor_name}: ${modeLabel(c.monitor.mode)}${c.monitor.connected ? "" : " (ringing)"}`,
+      )
+    : null;
+  return h(
+    "span",
+    { dataset: { call: c.call_id } },
+    h("span", { class: "mono" }, c.customer),
+    h("span", { class: "muted" }, ` · ${directionLabel(c.direction)} · `),
+    c.connected_since
+      ? h("span", { class: "mono", dataset: { since: c.connected_since, duration: "" } })
+      : h("span", { class: "muted" }, c.state === "offered" ? "ringing" : c.state),
+    listener ? " " : null,
+    listener,
+  );
+}
+
+/** @param {string} mode */
+function modeLabel(mode) {
+  const found = MODES.find(([key]) => key === mode);
+  return found ? found[1].toLowerCase() : mode;
+}
+
+/**
+ * The row's buttons: listen / whisper / barge on a live call (Stop when it is the lead's own
+ * monitoring), and Manage for the agent's status. @param {any} a @param {number | undefined} me
+ */
+function actions(a, me) {
+  const c = a.call;
+  const buttons = [];
+  const mine = c && c.monitor && c.monitor.supervisor_id === me;
+  if (c && c.connected_since && c.state === "talking" && (!c.monitor || mine)) {
+    for (const [mode, label, hint] of MODES) {
+      if (mine && c.monitor.mode === mode) continue;
+      buttons.push(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-small",
+            title: hint,
+            dataset: { action: mode },
+            onclick: () => void monitorCall(c.call_id, mode),
+          },
+          label,
+        ),
+      );
+    }
+  }
+  if (mine) {
+    buttons.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small btn-danger",
+          dataset: { action: "stop" },
+          onclick: () => void stopMonitoring(c.call_id),
+        },
+        "Stop",
+      ),
+    );
+  }
+  if (a.status !== "logged_out") {
+    buttons.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small btn-ghost",
+          dataset: { action: "manage" },
+          onclick: () => manage(a),
+        },
+        "Status…",
+      ),
+    );
+  }
+  return buttons;
+}
+
+/** @param {string} callId @param {string} mode */
+async function monitorCall(callId, mode) {
+  try {
+    state.set("board", await api.put(`/api/board/calls/${callId}/monitor`, { mode }));
+    if (mode === "listen") toast("Your phone rings and answers by itself: you are listening.");
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+}
+
+/** @param {string} callId */
+async function stopMonitoring(callId) {
+  try {
+    state.set("board", await api.del(`/api/board/calls/${callId}/monitor`));
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+}
+
+/** Set an agent's status or log them out, with a message their widget shows. @param {any} a */
+function manage(a) {
+  const d = openDialog({ title: `${a.name}: ${statusLabel(a.status, a.status_label)}` });
+  const message = /** @type {HTMLInputElement} */ (
+    h("input", { type: "text", maxlength: 200, name: "message", placeholder: "Optional" })
+  );
+  const error = h("p", { class: "form-error", role: "alert" });
+  /** @param {() => Promise<any>} call */
+  const run = async (call) => {
+    error.textContent = "";
+    try {
+      await call();
+      d.close();
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+  };
+  /** @param {string} status @param {string} label */
+  const setTo = (status, label) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn",
+        dataset: { status },
+        onclick: () =>
+          void run(() =>
+            api.put(`/api/board/agents/${a.agent_id}/status`, { status, message: message.value }),
+          ),
+      },
+      label,
+    );
+  d.body.append(
+    field("Message to the agent", message, "Shown in their call widget with the change."),
+    h(
+      "div",
+      { class: "dialog-actions" },
+      setTo("ready", "Ready"),
+      setTo("business", "Business"),
+      setTo("rest", "Rest"),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-danger",
+          dataset: { action: "logout" },
+          onclick: () =>
+            void run(() =>
+              api.post(`/api/board/agents/${a.agent_id}/logout`, { message: message.value }),
+            ),
+        },
+        "Log out of CTI",
+      ),
+    ),
+    error,
+  );
+  message.focus();
 }
 
 /** @param {any} services ids or {id, name} @param {Map<number, string>} names */
@@ -187,7 +367,12 @@ export function queues(rows) {
                 { class: "queue-numbers" },
                 h("span", { class: "queue-waiting" }, String(q.waiting || 0)),
                 h("span", null, " waiting · longest "),
-                h("span", null, shortDuration(q.longest_wait_seconds || 0)),
+                q.longest_wait_since
+                  ? h("span", {
+                      class: "queue-longest",
+                      dataset: { waitSince: q.longest_wait_since },
+                    })
+                  : h("span", { class: "queue-longest" }, shortDuration(0)),
                 q.in_menu ? h("span", null, ` · ${q.in_menu} in the menu`) : null,
                 // Of the waiting, the callers who hung up to be called back in their turn.
                 q.callbacks
@@ -274,6 +459,8 @@ function today(rows) {
               "Longest wait",
               "Avg talk",
               "Service level",
+              "Outbound",
+              "Outbound connected",
             ].map((t) => h("th", { scope: "col" }, t)),
           ),
         ),
@@ -292,6 +479,12 @@ function today(rows) {
               h("td", { class: "num" }, shortDuration(r.longest_wait_seconds)),
               h("td", { class: "num" }, shortDuration(r.avg_talk_seconds)),
               h("td", { class: "num" }, percent(r.service_level)),
+              h("td", { class: "num", dataset: { col: "outbound" } }, String(r.outbound ?? 0)),
+              h(
+                "td",
+                { class: "num", dataset: { col: "outbound_connected" } },
+                String(r.outbound_connected ?? 0),
+              ),
             ),
           ),
         ),

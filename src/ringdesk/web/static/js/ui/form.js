@@ -1,7 +1,7 @@
 // Form building blocks of the admin pages: typed inputs, the submit row and its status line,
 // per-field errors from a 422, and the load, save and confirm-then-act steps they all take.
 
-import { h, render } from "../dom.js";
+import { h, newId, render } from "../dom.js";
 import { confirmDialog } from "./dialog.js";
 import { errorText } from "./toast.js";
 
@@ -101,15 +101,29 @@ export function numberOrNull(control) {
   return v === "" ? null : Number(v);
 }
 
+/** The words a person sees for a control: its label's text. @param {Element} control */
+function labelOf(control) {
+  const labels = /** @type {HTMLInputElement} */ (control).labels;
+  const label = labels && labels.length ? labels[0] : control.closest("label");
+  const text = label ? (label.firstChild?.textContent || label.textContent || "").trim() : "";
+  return text.replace(/\s*\*$/, "");
+}
+
 /**
- * Show per-field validation errors from a 422 next to the controls (by name).
+ * Show every per-field validation error of a 422 at once: each control it names is marked and
+ * gets its message under it, and the summary names the fields as their labels do ("Port: must
+ * be at most 65535. Name: must not be empty."). Returns the summary, or null when the error
+ * names no field of this form.
  * @param {HTMLElement} form
  * @param {unknown} err
+ * @returns {string | null}
  */
 export function markFieldErrors(form, err) {
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll(".field-error")) el.remove();
   const fields =
     err && typeof err === "object" && "fields" in err ? /** @type {any[]} */ (err.fields) : [];
+  const said = [];
   for (const f of fields || []) {
     // "body.sources.0": the list's field, not its index.
     const name = String(f.field || "")
@@ -118,8 +132,19 @@ export function markFieldErrors(form, err) {
       .pop();
     if (!name) continue;
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (control) control.setAttribute("aria-invalid", "true");
+    const message = String(f.message || "is not valid");
+    if (!control) {
+      said.push(`${name.replace(/_/g, " ")}: ${message}.`);
+      continue;
+    }
+    control.setAttribute("aria-invalid", "true");
+    const label = labelOf(control) || name.replace(/_/g, " ");
+    const note = h("span", { class: "field-error", id: newId("err") }, message);
+    control.setAttribute("aria-describedby", note.id);
+    control.insertAdjacentElement("afterend", note);
+    said.push(`${label}: ${message}.`);
   }
+  return said.length ? said.join(" ") : null;
 }
 
 /**
@@ -147,8 +172,7 @@ export async function saveForm(form, fail, action) {
     await action();
     markFieldErrors(form, null);
   } catch (err) {
-    markFieldErrors(form, err);
-    fail(errorText(err));
+    fail(markFieldErrors(form, err) || errorText(err));
   }
 }
 

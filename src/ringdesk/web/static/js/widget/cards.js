@@ -185,6 +185,7 @@ export function callCard(call, status) {
     ),
     call.consult ? consultBlock(call.consult) : null,
     !call.consult && call.consult_ended ? consultEndedBlock(call.consult_ended) : null,
+    call.supervisor ? supervisorBlock(call.supervisor) : null,
     h("div", { class: "call-actions" }, actions),
     call.ticket_id
       ? h(
@@ -193,6 +194,21 @@ export function callCard(call, status) {
           `Open ticket #${call.ticket_id}`,
         )
       : null,
+  );
+}
+
+/** A supervisor on the call (the admin shows it to agents). @param {{name: string, mode: string}} s */
+function supervisorBlock(s) {
+  const words = {
+    listen: "is listening",
+    whisper: "is listening and can talk to you (the customer does not hear them)",
+    barge: "has joined the call",
+  };
+  return h(
+    "p",
+    { class: "supervisor-on", role: "status", dataset: { supervisor: s.mode } },
+    h("strong", null, "Supervisor "),
+    `${s.name} ${words[/** @type {keyof typeof words} */ (s.mode)] || s.mode}`,
   );
 }
 

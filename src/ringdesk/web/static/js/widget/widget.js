@@ -183,7 +183,7 @@ function update() {
 /** @param {any} s AgentState @param {any} me */
 function body(s, me) {
   if (!me) return null;
-  if (!s || !s.logged_in) return loggedOut(me);
+  if (!s || !s.logged_in) return loggedOut(me, s);
   return [
     statusBlock(s),
     s.phone_registered === false ? phoneWarning(me) : null,
@@ -221,8 +221,8 @@ function body(s, me) {
   ];
 }
 
-/** @param {any} me */
-function loggedOut(me) {
+/** @param {any} me @param {any} s the state (why the agent was logged out, if not by herself) */
+function loggedOut(me, s) {
   const noCti = !me.cti;
   return [
     h(
@@ -234,6 +234,7 @@ function loggedOut(me) {
         h("span", { class: "dot status-logged_out", "aria-hidden": "true" }),
         h("span", { class: "status-label", dataset: { testid: "status-label" } }, "Logged out"),
       ),
+      s ? reasonLine(s) : null,
     ),
     noticeBlock(),
     noCti
@@ -313,9 +314,7 @@ function statusBlock(s) {
         dataset: { since: s.since || "" },
       }),
     ),
-    s.reason && reasonText(s.reason)
-      ? h("p", { class: "status-reason" }, reasonText(s.reason))
-      : null,
+    reasonLine(s),
     chosenDiffers
       ? h("p", { class: "muted small" }, `After this call: ${statusLabel(s.chosen)}`)
       : null,
@@ -348,6 +347,15 @@ function tabLabel(status, label) {
   return short[/** @type {keyof typeof short} */ (status)] || label;
 }
 
+/** Why the status changed, when it was not the agent's own click. @param {any} s */
+function reasonLine(s) {
+  if (s.reason === "by_supervisor" && s.reason_note) {
+    return h("p", { class: "status-reason", dataset: { reason: s.reason } }, s.reason_note);
+  }
+  const text = s.reason ? reasonText(s.reason) : null;
+  return text ? h("p", { class: "status-reason", dataset: { reason: s.reason } }, text) : null;
+}
+
 /** @param {string} reason */
 function reasonText(reason) {
   /** @type {Record<string, string | null>} */
@@ -358,6 +366,7 @@ function reasonText(reason) {
     missed_offers: "Several calls in a row were not answered, so you were paused.",
     wrap_up_limit: "The wrap-up time ran out.",
     restart: "The server restarted.",
+    by_supervisor: "A supervisor changed your status.",
     browser_gone:
       "You were logged out of CTI: no Ringdesk page of yours was open, so calls would have " +
       "rung an empty desk.",

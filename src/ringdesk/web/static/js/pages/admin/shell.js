@@ -1,6 +1,7 @@
 // The admin area's frame: a heading, a sub-navigation of the settings pages and the content.
 
 import { h } from "../../dom.js";
+import * as state from "../../state.js";
 
 export const ADMIN_PAGES = [
   ["/admin/services", "Services"],
@@ -21,6 +22,12 @@ export const ADMIN_PAGES = [
  */
 export function adminShell(main, active, title) {
   document.title = `${title} · Admin · Ringdesk`;
+  // A supervisor reaches the reports only (of the services they lead), at /reports.
+  if (state.get("me")?.role !== "admin") {
+    const content = h("div", { class: "admin-content" });
+    main.append(h("div", { class: "admin-main" }, h("h1", null, title), content));
+    return content;
+  }
   const content = h("div", { class: "admin-content" });
   main.append(
     h(

@@ -14,6 +14,7 @@ import { adminShell } from "./shell.js";
 /** @type {Array<[string, string]>} */
 const ROLES = [
   ["agent", "Agent"],
+  ["supervisor", "Supervisor"],
   ["admin", "Admin"],
 ];
 
@@ -47,7 +48,7 @@ function usersTable(users, reload, status) {
         h(
           "td",
           null,
-          h("span", { class: `badge role-${u.role}` }, u.role === "admin" ? "Admin" : "Agent"),
+          h("span", { class: `badge role-${u.role}` }, ROLES.find(([key]) => key === u.role)?.[1] || u.role),
         ),
         h("td", null, u.totp_enabled ? "On" : "Off"),
         h(
