@@ -84,6 +84,15 @@ def test_a_supervisors_reports_are_of_their_services_and_their_agents(
     assert_error(bob.get("/api/stats", params={"agent_id": team["carol"]}), 403, "forbidden")
     csv = bob.get("/api/stats.csv")
     assert csv.status_code == 200 and "Sales" not in csv.text
+    codes = bob.get("/api/admin/dispositions/report")
+    assert codes.status_code == 200, codes.text
+    assert all(c["service_id"] == 1 for c in codes.json()["counts"])
+    assert_error(
+        bob.get("/api/admin/dispositions/report", params={"service_id": team["sales"]}),
+        403,
+        "forbidden",
+    )
+    assert_error(http("alice").get("/api/admin/dispositions/report"), 403, "forbidden")
 
 
 def test_a_supervisor_sets_an_agents_status_and_logs_them_out_with_a_message(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -289,3 +290,29 @@ def test_reports_refuse_a_backwards_range_and_are_for_admins_only(desk: Desk) ->
     desk.login("bob")
     desk.goto("/admin/reports")
     expect(page.get_by_role("heading", name="Admins only")).to_be_visible()
+
+
+def test_a_supervisor_reaches_the_reports_of_their_services(desk: Desk) -> None:
+    """A supervisor's Reports (top navigation, /reports): their service, no admin pages."""
+    with api(desk.server, "admin") as admin:
+        carol = next(u for u in admin.get("/api/admin/users").json() if u["username"] == "carol")
+        admin.patch(f"/api/admin/users/{carol['id']}", json={"role": "supervisor"})
+    try:
+        desk.goto("/")
+        desk.login("carol")
+        page = desk.page
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+        expect(page).to_have_url(re.compile(r"/reports($|\?)"))
+        expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
+        row = page.locator("[data-testid=report-services] tr[data-service='1']")
+        expect(row).to_contain_text("Customer Support")
+        expect(page.get_by_role("navigation", name="Settings")).to_have_count(0)
+        expect(page.locator(".callout-error")).to_have_count(0)
+        page.get_by_label("From").fill("2026-03-01")
+        page.get_by_label("To").fill("2026-03-02")
+        page.get_by_role("button", name="Show", exact=True).click()
+        expect(page).to_have_url(f"{desk.server.base_url}/reports?from=2026-03-01&to=2026-03-02")
+        expect(row).to_be_visible()
+    finally:
+        with api(desk.server, "admin") as admin:
+            admin.patch(f"/api/admin/users/{carol['id']}", json={"role": "agent"})

@@ -11,7 +11,7 @@ from typing_extensions import TypedDict
 
 from ringdesk.store import dispositions
 from ringdesk.store.unit import Db
-from ringdesk.web.auth import Admin, RuntimeDep
+from ringdesk.web.auth import Admin, Lead, RuntimeDep
 from ringdesk.web.errors import ApiError, unique
 from ringdesk.web.routers.admin.common import PREFIX, Id, service_or_404
 from ringdesk.web.routers.board import DateQuery, FromQuery, IdQuery, TzQuery, _span
@@ -106,7 +106,7 @@ class DispositionReport(TypedDict):
 
 @router.get("/dispositions/report")
 def disposition_report(
-    _: Admin,
+    user: Lead,
     runtime: RuntimeDep,
     date: DateQuery = None,
     first: FromQuery = None,
@@ -114,10 +114,16 @@ def disposition_report(
     tz: TzQuery = None,
     service_id: IdQuery = None,
 ) -> DispositionReport:
-    """The range as for /api/stats (days counted in `tz`)."""
+    """The range as for /api/stats (days counted in `tz`); a supervisor's: the services they
+    lead."""
     span = _span(date, first, to, tz)
+    led = None if user.is_admin else runtime.config.agent_services(user.id)
+    if led is not None and service_id is not None and service_id not in led:
+        raise ApiError(403, "forbidden", "You can only see the reports of the services you lead.")
     with runtime.db() as db:
         rows = dispositions.per_service(db, span.start, span.end, service_id)
+    if led is not None:
+        rows = [r for r in rows if r["service_id"] in led]
     return {
         "date_from": span.first.isoformat(),
         "date_to": span.last.isoformat(),

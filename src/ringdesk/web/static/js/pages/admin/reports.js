@@ -8,6 +8,7 @@ import { ApiError, api, getBlob, query } from "../../api.js";
 import { field, h, render } from "../../dom.js";
 import { STATUS_LABELS, percent, shortDuration } from "../../format.js";
 import { navigate } from "../../router.js";
+import * as state from "../../state.js";
 import * as ui from "../../ui/form.js";
 import { table, tableCard } from "../../ui/table.js";
 import { adminShell } from "./shell.js";
@@ -150,7 +151,8 @@ export async function reportsView(main, _params, params) {
       status.fail("The end date is before the start date.");
       return;
     }
-    void navigate(`/admin/reports${query({ from: first, to: last })}`, { replace: true });
+    // /admin/reports for an admin, /reports for a supervisor: the page stays where it is.
+    void navigate(`${location.pathname}${query({ from: first, to: last })}`, { replace: true });
   };
   const quick = (/** @type {string} */ label, /** @type {string} */ first, last = today) =>
     ui.button(label, { class: "btn btn-small", onclick: () => show(first, last) });
@@ -211,12 +213,17 @@ export async function reportsView(main, _params, params) {
     }
   };
   try {
+    // A supervisor has no admin pages: their services (names) come with their profile.
+    const me = state.get("me");
+    /** @type {Promise<Service[]>} */
+    const servicesOf =
+      me?.role === "admin" ? api.get("/api/admin/services") : Promise.resolve(me?.services || []);
     /** @type {[Report, Service[]]} */
-    const [report, services] = await Promise.all([fetchReport(), api.get("/api/admin/services")]);
+    const [report, services] = await Promise.all([fetchReport(), servicesOf]);
     /** @type {{counts: Array<{service_id: number, label: string, count: number}>}} */
     const codes = await api
       .get(`/api/admin/dispositions/report${query({ from: range.from, to: range.to, tz })}`)
-      .catch(() => ({ counts: [] })); // admins only: another reader sees the rest
+      .catch(() => ({ counts: [] })); // leads only: an agent sees the rest
     const targets = new Map(services.map((s) => [s.id, s.service_level_seconds ?? 20]));
     render(
       results,
