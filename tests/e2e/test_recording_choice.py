@@ -36,14 +36,15 @@ def test_do_not_record_and_record_beat_the_global_setting_and_the_caller_is_told
     admin.call(
         "PUT",
         f"/api/admin/cti/prompts/recording_notice.{SERVICE_ID}",
-        json={"text": "This call is recorded."},
+        json={"text": "This call is recorded for quality and for training."},
     )
     notice = read_wav(admin.sound(f"recording_notice.{SERVICE_ID}"))
     # Alice is in Ticket Processing after her call: the caller waits and hears the notice.
     customer, rtp = rig.customer()
     admin.wait_queue(SERVICE_ID, 1)
-    heard, _ = rtp.wait_matching(notice, frames=40, min_loud=20)
-    assert heard.matched == 40, f"the caller hears the recording notice: {heard}"
+    # 30 frames in a row (0.6 s of speech) anywhere in it: a loaded machine may drop a packet.
+    heard, _ = rtp.wait_matching(notice, frames=30, min_loud=20)
+    assert heard.matched == 30, f"the caller hears the recording notice: {heard}"
     alice.set_status("ready")
     offer = alice.wait_offer()
     alice.answer(offer["call_id"])

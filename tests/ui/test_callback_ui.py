@@ -65,10 +65,12 @@ def test_turn_callbacks_on_in_the_service_page(admin_desk: Desk) -> None:
     assert service["callback_enabled"] is True
     assert (service["callback_retry_seconds"], service["callback_max_attempts"]) == (600, 4)
 
-    # an out-of-range value: the server's 422 names the field, the page marks it
+    # an out-of-range value: the server's 422 names the field, the page says it by its label
     attempts.fill("11")
     caller_form.get_by_role("button", name="Save").click()
-    expect(caller_form.locator(".save-status.is-error")).to_contain_text("callback_max_attempts")
+    error = caller_form.locator(".save-status.is-error")
+    expect(error).to_contain_text("must be at most 10")
+    expect(error).not_to_contain_text("callback_max_attempts")
     expect(attempts).to_have_attribute("aria-invalid", "true")
 
     page.reload()

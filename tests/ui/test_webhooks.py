@@ -30,7 +30,8 @@ def test_add_test_edit_and_delete_a_webhook(desk: Desk, receiver: Receiver) -> N
     expect(page.get_by_role("link", name="Webhooks")).to_have_attribute("aria-current", "page")
     page.get_by_label("URL").fill("ftp://nowhere/")
     page.get_by_role("button", name="Add webhook").click()
-    expect(page.locator(".save-status.is-error")).to_contain_text("url")
+    # Named as the form names the field, with what is wrong (a 422's summary).
+    expect(page.locator(".save-status.is-error")).to_contain_text("URL: must be")
     expect(page.get_by_label("URL")).to_have_attribute("aria-invalid", "true")
 
     page.get_by_label("URL").fill(receiver.url)

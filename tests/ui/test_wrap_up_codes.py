@@ -28,9 +28,10 @@ def test_an_admin_lists_the_codes_on_the_service_page(desk: Desk) -> None:
     desk.goto("/admin/services/1")
     card = desk.page.get_by_test_id("dispositions")
     expect(card).to_contain_text("No wrap-up codes")
-    for label in ("Resolved", "Call back later"):
+    for n, label in enumerate(("Resolved", "Call back later")):
         card.get_by_role("button", name="Add code").click()
-        card.get_by_label("Wrap-up code").last.fill(label)
+        expect(card.get_by_label("Wrap-up code")).to_have_count(n + 1)
+        card.get_by_label("Wrap-up code").nth(n).fill(label)
     card.get_by_label("Required").check()
     card.get_by_role("button", name="Save wrap-up codes").click()
     expect(card).to_contain_text("Wrap-up codes saved.")

@@ -172,7 +172,11 @@ export async function saveForm(form, fail, action) {
     await action();
     markFieldErrors(form, null);
   } catch (err) {
-    fail(markFieldErrors(form, err) || errorText(err));
+    // A 422 is about the fields: each named by its label. Another refusal (a 409 naming a
+    // field) is a rule, and the server's sentence says it best.
+    const summary = markFieldErrors(form, err);
+    const invalid = err && typeof err === "object" && "status" in err && err.status === 422;
+    fail(invalid && summary ? summary : errorText(err));
   }
 }
 

@@ -19,7 +19,9 @@ export function dispositionsCard(service) {
   });
   const status = ui.saveStatus();
   const list = h("ol", { class: "codes-list" });
-  const empty = h("p", { class: "muted small" }, "No wrap-up codes: agents pick none.");
+  // Until the saved codes are in, nothing can be added (they would replace it) and the list
+  // says so rather than "none".
+  const empty = h("p", { class: "muted small" }, "Loading the wrap-up codes…");
   const required = checkbox("Required: an agent picks one before choosing Ready", false, {
     name: "required",
   });
@@ -65,6 +67,13 @@ export function dispositionsCard(service) {
     required.input.checked = saved.required;
     sync();
   };
+  const addButton = /** @type {HTMLButtonElement} */ (
+    ui.button("Add code", {
+      class: "btn btn-small",
+      disabled: true,
+      onclick: () => add({ id: null, label: "" }).focus(),
+    })
+  );
   const form = ui.formWith(
     {},
     async () => {
@@ -87,10 +96,7 @@ export function dispositionsCard(service) {
     h(
       "div",
       { class: "form-actions" },
-      ui.button("Add code", {
-        class: "btn btn-small",
-        onclick: () => add({ id: null, label: "" }).focus(),
-      }),
+      addButton,
     ),
     required,
     ui.formActions(ui.submitButton("Save wrap-up codes"), status),
@@ -105,6 +111,13 @@ export function dispositionsCard(service) {
     ),
     form,
   );
-  void api.get(path).then(show, (err) => status.fail(errorText(err)));
+  void api.get(path).then(
+    (saved) => {
+      empty.textContent = "No wrap-up codes: agents pick none.";
+      addButton.disabled = false;
+      show(saved);
+    },
+    (err) => status.fail(errorText(err)),
+  );
   return card;
 }
