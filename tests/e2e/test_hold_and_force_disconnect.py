@@ -54,6 +54,9 @@ def test_customer_hanging_up_on_hold_ends_the_call_everywhere(rig: Rig) -> None:
     customer, _rtp, call = rig.connect_inbound("alice")
     alice.call_action(call["id"], "hold/start")
     alice.wait_status("on_hold")
+    # The hold's re-INVITE is answered and acknowledged before the customer hangs up (SIPp
+    # aborts on a control message while it waits for the ACK).
+    customer.sipp.wait_log(r"^acked \S+ reinvite")
     customer.hang_up()
     assert customer.wait_ended() == "by_customer"
     phone.wait_event("CALL_CLOSED", since=mark)
