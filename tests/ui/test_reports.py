@@ -308,8 +308,9 @@ def test_a_supervisor_reaches_the_reports_of_their_services(desk: Desk) -> None:
         expect(row).to_contain_text("Customer Support")
         expect(page.get_by_role("navigation", name="Settings")).to_have_count(0)
         expect(page.locator(".callout-error")).to_have_count(0)
-        page.get_by_label("From").fill("2026-03-01")
-        page.get_by_label("To").fill("2026-03-02")
+        # exact: the board's "Today" card may still be leaving the page
+        page.get_by_label("From", exact=True).fill("2026-03-01")
+        page.get_by_label("To", exact=True).fill("2026-03-02")
         page.get_by_role("button", name="Show", exact=True).click()
         expect(page).to_have_url(f"{desk.server.base_url}/reports?from=2026-03-01&to=2026-03-02")
         expect(row).to_be_visible()
