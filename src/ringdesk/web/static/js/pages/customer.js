@@ -5,6 +5,7 @@ import { ApiError, api, query } from "../api.js";
 import { field, h, render } from "../dom.js";
 import { directionLabel, isPhoneNumber, kindLabel, shortDuration, when } from "../format.js";
 import { errorText, toast } from "../ui/toast.js";
+import { table } from "../ui/table.js";
 
 const PAGE = 25;
 
@@ -157,86 +158,44 @@ export async function customerView(main, params) {
 /** @param {any[]} items */
 function ticketsTable(items) {
   if (!items.length) return h("p", { class: "muted" }, "No tickets you may see.");
-  return h(
-    "div",
-    { class: "table-wrap" },
+  const rows = items.map((t) =>
     h(
-      "table",
-      { class: "table" },
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          ["#", "Created", "Service", "Subject", "Agent", "Status"].map((t) =>
-            h("th", { scope: "col" }, t),
-          ),
-        ),
-      ),
-      h(
-        "tbody",
-        null,
-        items.map((t) =>
-          h(
-            "tr",
-            { dataset: { ticket: String(t.id) } },
-            h("td", null, h("a", { href: `/tickets/${t.id}` }, `#${t.id}`)),
-            h("td", null, when(t.created_at)),
-            h("td", null, t.service_name || "—"),
-            h("td", null, h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)")),
-            h("td", null, t.agent_name || "—"),
-            h("td", null, h("span", { class: `badge ticket-${t.status}` }, t.status)),
-          ),
-        ),
-      ),
+      "tr",
+      { dataset: { ticket: String(t.id) } },
+      h("td", null, h("a", { href: `/tickets/${t.id}` }, `#${t.id}`)),
+      h("td", null, when(t.created_at)),
+      h("td", null, t.service_name || "—"),
+      h("td", null, h("a", { href: `/tickets/${t.id}` }, t.subject || "(no subject)")),
+      h("td", null, t.agent_name || "—"),
+      h("td", null, h("span", { class: `badge ticket-${t.status}` }, t.status)),
     ),
   );
+  const headings = ["#", "Created", "Service", "Subject", "Agent", "Status"];
+  return h("div", { class: "table-wrap" }, table({ class: "table" }, headings, rows));
 }
 
 /** @param {any[]} items */
 function callsTable(items) {
   if (!items.length) return h("p", { class: "muted" }, "No calls of your services.");
-  return h(
-    "div",
-    { class: "table-wrap" },
+  const rows = items.map((c) =>
     h(
-      "table",
-      { class: "table" },
+      "tr",
+      { dataset: { call: c.call_id } },
+      h("td", null, when(c.arrived_at)),
+      h("td", null, h("span", { class: `tag tag-${c.direction}` }, directionLabel(c.direction))),
+      h("td", null, c.service_name || "—"),
+      h("td", null, c.agent_name || "—"),
+      h("td", null, c.outcome ? kindLabel(c.outcome) : "In progress"),
+      h("td", null, c.talk_seconds != null ? shortDuration(c.talk_seconds) : "–"),
       h(
-        "thead",
+        "td",
         null,
-        h(
-          "tr",
-          null,
-          ["Time", "Direction", "Service", "Agent", "Outcome", "Talk", "Ticket"].map((t) =>
-            h("th", { scope: "col" }, t),
-          ),
-        ),
-      ),
-      h(
-        "tbody",
-        null,
-        items.map((c) =>
-          h(
-            "tr",
-            { dataset: { call: c.call_id } },
-            h("td", null, when(c.arrived_at)),
-            h("td", null, h("span", { class: `tag tag-${c.direction}` }, directionLabel(c.direction))),
-            h("td", null, c.service_name || "—"),
-            h("td", null, c.agent_name || "—"),
-            h("td", null, c.outcome ? kindLabel(c.outcome) : "In progress"),
-            h("td", null, c.talk_seconds != null ? shortDuration(c.talk_seconds) : "–"),
-            h(
-              "td",
-              null,
-              c.ticket_id ? h("a", { href: `/tickets/${c.ticket_id}` }, `#${c.ticket_id}`) : "—",
-            ),
-          ),
-        ),
+        c.ticket_id ? h("a", { href: `/tickets/${c.ticket_id}` }, `#${c.ticket_id}`) : "—",
       ),
     ),
   );
+  const headings = ["Time", "Direction", "Service", "Agent", "Outcome", "Talk", "Ticket"];
+  return h("div", { class: "table-wrap" }, table({ class: "table" }, headings, rows));
 }
 
 /**
