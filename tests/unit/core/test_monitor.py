@@ -34,6 +34,15 @@ def _rung(desk: Desk, call: str) -> str:
     return rings[-1].leg_id
 
 
+def _answered(desk: Desk, call: str, mode: str) -> str:
+    """Bob's phone is up, he asks for `mode` and his phone answers; his leg."""
+    desk.reachable(BOB)
+    desk.do(MonitorCall(BOB, call, mode))
+    sup_leg = _rung(desk, call)
+    desk.tel(desk.phone.answered(sup_leg))
+    return sup_leg
+
+
 def test_listening_rings_the_supervisors_phone_then_mixes_once_it_answers() -> None:
     desk = Desk()
     call, cust, agent_leg = _talking(desk)
@@ -58,10 +67,7 @@ def test_listening_rings_the_supervisors_phone_then_mixes_once_it_answers() -> N
 def test_the_mode_changes_without_ringing_again_and_stop_hangs_up() -> None:
     desk = Desk()
     call, cust, agent_leg = _talking(desk)
-    desk.reachable(BOB)
-    desk.do(MonitorCall(BOB, call, "listen"))
-    sup_leg = _rung(desk, call)
-    desk.tel(desk.phone.answered(sup_leg))
+    sup_leg = _answered(desk, call, "listen")
     for mode in ("whisper", "barge", "listen"):
         desk.do(MonitorCall(BOB, call, mode))
         assert desk.phone.last(Monitor).mode == mode
@@ -91,20 +97,14 @@ def test_a_logged_in_supervisor_is_on_call_while_monitoring_and_offered_nothing(
 def test_hold_or_the_calls_end_lets_the_supervisor_go() -> None:
     desk = Desk()
     call, _cust, _leg = _talking(desk)
-    desk.reachable(BOB)
-    desk.do(MonitorCall(BOB, call, "barge"))
-    sup_leg = _rung(desk, call)
-    desk.tel(desk.phone.answered(sup_leg))
+    sup_leg = _answered(desk, call, "barge")
     desk.do(Hold(ALICE, call))
     assert desk.phone.last(HangUp).leg_id == sup_leg
     assert desk.of(MonitorChanged)[-1].reason == "call_changed"
 
     desk2 = Desk()
     call2, _c, _l = _talking(desk2)
-    desk2.reachable(BOB)
-    desk2.do(MonitorCall(BOB, call2, "listen"))
-    sup2 = _rung(desk2, call2)
-    desk2.tel(desk2.phone.answered(sup2))
+    sup2 = _answered(desk2, call2, "listen")
     desk2.do(EndCall(ALICE, call2))
     assert sup2 in [a.leg_id for a in desk2.phone.of_type(HangUp)]
     assert desk2.of(MonitorChanged)[-1].mode is None
@@ -113,10 +113,7 @@ def test_hold_or_the_calls_end_lets_the_supervisor_go() -> None:
 def test_the_supervisor_hanging_up_or_a_failed_ring_ends_it() -> None:
     desk = Desk()
     call, _cust, _leg = _talking(desk)
-    desk.reachable(BOB)
-    desk.do(MonitorCall(BOB, call, "listen"))
-    sup_leg = _rung(desk, call)
-    desk.tel(desk.phone.answered(sup_leg))
+    sup_leg = _answered(desk, call, "listen")
     desk.tel(desk.phone.hung_up(sup_leg))
     assert desk.of(MonitorChanged)[-1].reason == "supervisor_hung_up"
     assert desk.engine.call(call).state == "talking"  # the call goes on
