@@ -1,4 +1,4 @@
-"""Call setup rate of the whole switch, driven by SIPp, with Kamailio as the reference.
+"""Call setup rate of the whole switch, driven by SIPp, with Kamailio and sippy as references.
 
 Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS extra agents, all
 registered (digest auth) to one SIPp UAS that answers at once. Every bench agent has Auto Answer
@@ -15,10 +15,23 @@ roughly AGENTS / 1.6 s; beyond it calls queue (SIPp waits up to 15 s for the ans
 
 Kamailio: a transaction-stateful proxy (bench/kamailio.cfg, tm) relaying the same SIPp calls to
 a SIPp UAS, measured on the same machine in the same run. Installed (Debian package) by
-scripts/install-test-deps.sh with RINGDESK_BENCH=1.
+scripts/install-test-deps.sh with RINGDESK_BENCH=1. It listens on two sockets, each relaying to
+its own SIPp UAS, so that `--kamailio-pairs 2` can drive it from two SIPp UAC processes at half
+the rate each: where one pair stops and two go on, the generator was the limit, not Kamailio.
+The same Kamailio (both sockets, CHILDREN workers on each) serves the 1-pair sweep.
 
-The figure per system: the highest rate whose step ended with zero failed calls, and SIPp's
-call setup time (INVITE to 200) percentiles at that rate.
+sippy: the Python B2BUA of the `sippy` package (SIPPY_VERSION, its `b2bua` program: the full
+B2BUA, with RADIUS authentication and accounting off and a static route to a SIPp UAS, no RTP
+proxy), installed when missing into its own virtualenv (SIPPY_VENV), never the project's. Its
+per-message log is off (SIPLOG_LVL=WARN), as Kamailio's is (debug=0).
+
+Every system gets the same SIPp UAC calls (customer_scenario: bench_customer.xml, ACK and BYE
+sent to the 200's Contact URI) and each step reports the system's own CPU time per call: the
+server process for Ringdesk, Kamailio's processes, sippy's process (each with its children).
+
+The figures per system: the highest rate whose step had zero failed calls and a p90 call setup
+time (INVITE to 200) within `--p90-ms` (100 ms), and the highest with zero failed calls alone.
+A sweep stops at its first step with a failed call; slow setups do not stop it.
 
 The SIP gate (switch/gate.py) is on, as in production, with per-source rates raised for the
 bench's own sources: its SIPp UAC places every call from one address and its 600 phones
@@ -29,7 +42,9 @@ the flood still costs the calls (CPU per call and setup time). `--server-cpu N` 
 to CPU N and this process, SIPp and the flood to the others, so that on a small machine the
 generators do not compete with the server for its core.
 
-    python bench/sip_cps.py [--rates 50,100,...] [--seconds 10] [--agents 600]
+    python bench/sip_cps.py [--systems ringdesk,kamailio,sippy] [--rates 50,100,...]
+                            [--kamailio-rates ...] [--kamailio-pairs 1,2] [--sippy-rates ...]
+                            [--seconds 10] [--agents 600] [--p90-ms 100] [--json FILE]
                             [--gate on|off] [--flood 10000] [--server-cpu 0]
 """
 
@@ -39,7 +54,10 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import json
+import math
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -47,7 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -74,6 +92,16 @@ BENCH_GATE_ENV = {
 INBOUND = "5550100"
 SERVICE_ID = 1
 HOLD_MS = 500
+SYSTEMS = ("ringdesk", "kamailio", "sippy")
+
+SIPPY_VERSION = "2.5.0"
+SIPPY_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "ringdesk-bench"
+    / "sippy-venv"
+)
+# sippy's SipLogger writes every message it receives to stderr at INFO; WARN keeps errors only.
+SIPPY_ENV = {"SIPLOG_LVL": "WARN"}
 
 
 @dataclass
@@ -104,18 +132,80 @@ class Step:
         )
 
 
+@dataclass
+class Sweep:
+    """One system's steps, driven by `pairs` SIPp UAC/UAS pairs."""
+
+    system: str
+    pairs: int
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.system}, {self.pairs} pair" + ("s" if self.pairs > 1 else "")
+
+
+def machine() -> str:
+    model = "unknown model"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cpus, {model}"
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def section(title: str) -> None:
+    print(f"## {title}")
+    print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
+
+
+def show_command(who: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+    print(f"{who}: {prefix + ' ' if prefix else ''}{shlex.join(args)}", flush=True)
+
+
 # ---- SIPp runs --------------------------------------------------------------------------------
 
+# The 200's Contact URI, whatever stands around it: sippy answers with a display name.
+_CONTACT_EREG = (
+    '<recv response="200" rrs="true" rtd="1">\n'
+    "    <action>\n"
+    '      <ereg regexp="sip:[^>]*" search_in="hdr" header="Contact:" check_it="true"'
+    ' assign_to="contact"/>\n'
+    "    </action>\n"
+    "  </recv>"
+)
 
-def run_uac(target: tuple[str, int], rate: float, seconds: float, workdir: Path) -> Step:
-    """Place rate x seconds calls at `rate` per second; SIPp's own counts and timings."""
-    calls = max(1, int(rate * seconds))
+
+def customer_scenario(workdir: Path) -> Path:
+    """bench_customer.xml with ACK and BYE sent to the URI inside the 200's Contact.
+
+    SIPp's [next_url] is the Contact header's value as received, display name included: to
+    sippy's `Contact: Anonymous <sip:...>` (valid SIP) it sends `ACK Anonymous <sip:...>`, which
+    sippy cannot parse, and as SIPp takes any 200 (a retransmitted one of the INVITE) for the
+    BYE's, such calls still count as successful. Used for every system alike."""
+    text = (SCENARIOS / "bench_customer.xml").read_text()
+    recv = '<recv response="200" rrs="true" rtd="1"/>'
+    if text.count(recv) != 1 or text.count("[next_url]") != 2:
+        raise SystemExit("bench_customer.xml changed: update customer_scenario()")
     workdir.mkdir(parents=True, exist_ok=True)
-    stat_file = workdir / "stat.csv"
-    args = [
+    path = workdir / "bench_customer_contact.xml"
+    path.write_text(text.replace(recv, _CONTACT_EREG).replace("[next_url]", "[$contact]"))
+    return path
+
+
+def uac_args(
+    scenario: Path, target: tuple[str, int], rate: float, calls: int, seconds: float, workdir: Path
+) -> list[str]:
+    return [
         sipp_binary(),
         "-sf",
-        str(SCENARIOS / "bench_customer.xml"),
+        str(scenario),
         "-s",
         INBOUND,
         "-i",
@@ -141,7 +231,7 @@ def run_uac(target: tuple[str, int], rate: float, seconds: float, workdir: Path)
         "-nostdin",
         "-trace_stat",
         "-stf",
-        str(stat_file),
+        str(workdir / "stat.csv"),
         "-fd",
         "1",
         "-trace_rtt",
@@ -152,17 +242,54 @@ def run_uac(target: tuple[str, int], rate: float, seconds: float, workdir: Path)
         str(workdir / "errors.log"),
         f"{target[0]}:{target[1]}",
     ]
-    subprocess.run(
-        args,
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=seconds + 120,
-        check=False,
-    )
-    successful, failed = _final_counts(stat_file)
-    return Step(rate, calls, successful, failed, _setup_times(workdir))
+
+
+def run_uacs(
+    scenario: Path,
+    targets: list[tuple[str, int]],
+    rate: float,
+    seconds: float,
+    workdir: Path,
+    *,
+    show: bool = False,
+) -> Step:
+    """Place rate x seconds calls at `rate` per second, shared by one SIPp UAC per target (each
+    at rate / len(targets), from its own port); their counts summed, their setup times merged."""
+    each = rate / len(targets)
+    calls = max(1, int(each * seconds))
+    processes = []
+    for n, target in enumerate(targets):
+        uac_dir = workdir / f"uac{n + 1}" if len(targets) > 1 else workdir
+        uac_dir.mkdir(parents=True, exist_ok=True)
+        args = uac_args(scenario, target, each, calls, seconds, uac_dir)
+        if show:
+            show_command(f"sipp UAC {n + 1} (first step; later -r/-m/-l and ports change)", args)
+        processes.append(
+            (
+                uac_dir,
+                subprocess.Popen(
+                    args,
+                    cwd=uac_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+            )
+        )
+    step = Step(rate, 0, 0, 0, [])
+    deadline = time.monotonic() + seconds + 120
+    for uac_dir, process in processes:
+        try:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        successful, failed = _final_counts(uac_dir / "stat.csv")
+        step.calls += calls
+        step.successful += successful
+        step.failed += failed
+        step.setup_ms += _setup_times(uac_dir)
+    return step
 
 
 def _final_counts(stat_file: Path) -> tuple[int, int]:
@@ -191,26 +318,28 @@ def _setup_times(workdir: Path) -> list[float]:
     return out
 
 
-def start_uas(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_uas(port: int, workdir: Path, who: str = "sipp UAS") -> subprocess.Popen[bytes]:
     workdir.mkdir(parents=True, exist_ok=True)
+    args = [
+        sipp_binary(),
+        "-sf",
+        str(SCENARIOS / "agent_uas.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_udp_port(even=True)),
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(workdir / "uas_errors.log"),
+    ]
+    show_command(who, args)
     return subprocess.Popen(
-        [
-            sipp_binary(),
-            "-sf",
-            str(SCENARIOS / "agent_uas.xml"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(free_udp_port(even=True)),
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            str(workdir / "uas_errors.log"),
-        ],
+        args,
         cwd=workdir,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -253,19 +382,20 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def sweep(
-    target: tuple[str, int],
+    scenario: Path,
+    targets: list[tuple[str, int]],
     rates: list[float],
     seconds: float,
     workdir: Path,
     pids: list[int] | None = None,
 ) -> list[Step]:
-    """Rates in increasing order until the first step with a failed call.
+    """Rates in increasing order until the first step with a failed call (a slow step goes on).
 
     With `pids`, each step also reports those processes' CPU time per successful call."""
     steps = []
-    for rate in rates:
+    for n, rate in enumerate(rates):
         before = cpu_seconds(pids) if pids else 0.0
-        step = run_uac(target, rate, seconds, workdir / f"rate-{rate:g}")
+        step = run_uacs(scenario, targets, rate, seconds, workdir / f"rate-{rate:g}", show=n == 0)
         if pids and step.successful:
             step.cpu_ms_per_call = (cpu_seconds(pids) - before) * 1000 / step.successful
         print(step.line(), flush=True)
@@ -446,9 +576,11 @@ def sip_bans(server: RunningServer) -> list[dict[str, object]]:
         return bans
 
 
-async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
+async def _ringdesk(args: argparse.Namespace, workdir: Path, scenario: Path) -> Sweep:
     env = dict(BENCH_GATE_ENV, RINGDESK_SIP_GATE=args.gate)
     server = start_server(workdir / "ringdesk", env=env)
+    assert server.process is not None  # started
+    show_command("ringdesk server", [str(a) for a in server.process.args], env)
     if args.server_cpu is not None:
         pin_server(server.process.pid, args.server_cpu)
     uas: subprocess.Popen[bytes] | None = None
@@ -457,7 +589,7 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         agents = create_agents(server, args.agents)
         agent_port = free_udp_port()
         register_all(server, agents, agent_port)
-        uas = start_uas(agent_port, workdir / "agent_uas")
+        uas = start_uas(agent_port, workdir / "agent_uas", "sipp UAS (every agent's phone)")
         minimum_wrap_up(server)
         await make_ready(server, agents)
         print(
@@ -475,7 +607,8 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         steps = await loop.run_in_executor(
             None,
             sweep,
-            (server.sip_host, server.sip_port),
+            scenario,
+            [target],
             args.rates,
             args.seconds,
             workdir / "ringdesk_uac",
@@ -485,7 +618,7 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path) -> list[Step]:
         print(f"ringdesk: bench agents by status after the run: {board_statuses(server)}")
         if args.flood:
             print(f"ringdesk: SIP bans after the run: {sip_bans(server)}")
-        return steps
+        return Sweep("ringdesk", 1, steps)
     finally:
         if flooder is not None:
             flooder.terminate()
@@ -509,40 +642,198 @@ def ensure_kamailio() -> str:
     return path
 
 
-def _kamailio(args: argparse.Namespace, workdir: Path) -> list[Step]:
+def _kamailio(args: argparse.Namespace, workdir: Path, scenario: Path, pairs: int) -> Sweep:
+    """Kamailio on two sockets, each relaying to its own SIPp UAS; `pairs` UACs (1 or 2) call
+    the first socket or one each."""
     binary = ensure_kamailio()
     workdir.mkdir(parents=True, exist_ok=True)
-    uas_port, listen_port = free_udp_port(), free_udp_port()
+    listen = [free_udp_port(), free_udp_port()]
+    uas_ports = [free_udp_port(), free_udp_port()]
     config = (ROOT / "bench" / "kamailio.cfg").read_text()
-    config = (
-        config.replace("@LISTEN_PORT@", str(listen_port))
-        .replace("@UAS_PORT@", str(uas_port))
-        .replace("@CHILDREN@", str(args.kamailio_children))
-    )
+    for n in (1, 2):
+        config = config.replace(f"@LISTEN_PORT_{n}@", str(listen[n - 1]))
+        config = config.replace(f"@UAS_PORT_{n}@", str(uas_ports[n - 1]))
+    config = config.replace("@CHILDREN@", str(args.kamailio_children))
     cfg = workdir / "kamailio.cfg"
     cfg.write_text(config)
+    command = [binary, "-f", str(cfg), "-DD", "-E", "-m", "256", "-M", "16", "-Y", str(workdir)]
+    show_command("kamailio", command)
+    print(
+        f"kamailio: sockets 127.0.0.1:{listen[0]} -> UAS :{uas_ports[0]}, "
+        f"127.0.0.1:{listen[1]} -> UAS :{uas_ports[1]}; {args.kamailio_children} children each"
+    )
     log = (workdir / "kamailio.log").open("wb")
-    kamailio = subprocess.Popen(
-        [binary, "-f", str(cfg), "-DD", "-E", "-m", "256", "-M", "16", "-Y", str(workdir)],
+    kamailio = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    uases = [start_uas(port, workdir / f"uas{n + 1}") for n, port in enumerate(uas_ports)]
+    try:
+        time.sleep(2)
+        if kamailio.poll() is not None:
+            raise SystemExit(f"kamailio exited: {(workdir / 'kamailio.log').read_text()[-2000:]}")
+        targets = [("127.0.0.1", port) for port in listen[:pairs]]
+        steps = sweep(
+            scenario, targets, args.kamailio_rates, args.seconds, workdir / "uac", [kamailio.pid]
+        )
+        return Sweep("kamailio", pairs, steps)
+    finally:
+        for uas in uases:
+            stop(uas)
+        stop(kamailio)
+        log.close()
+
+
+# ---- sippy -------------------------------------------------------------------------------------
+
+
+def ensure_sippy() -> Path:
+    """sippy's `b2bua` program, SIPPY_VERSION, in its own virtualenv (made when missing)."""
+    python, program = SIPPY_VENV / "bin" / "python", SIPPY_VENV / "bin" / "b2bua"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('sippy'))"]
+    if program.exists():
+        found = subprocess.run(probe, capture_output=True, text=True, check=False).stdout.strip()
+        if found == SIPPY_VERSION:
+            return program
+    print(f"sippy: installing sippy=={SIPPY_VERSION} into {SIPPY_VENV}", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(SIPPY_VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", f"sippy=={SIPPY_VERSION}"], check=True
+    )
+    if not program.exists():
+        raise SystemExit(f"sippy=={SIPPY_VERSION} installed no b2bua program in {SIPPY_VENV}")
+    return program
+
+
+def wait_sip(address: tuple[str, int], process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the peer answers an OPTIONS (with anything: sippy says 501), for up to 20 s."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    local = sock.getsockname()[1]
+    host, port = address
+    options = (
+        f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKbenchprobe{local}\r\n"
+        f"From: <sip:probe@127.0.0.1>;tag=probe\r\nTo: <sip:{host}:{port}>\r\n"
+        f"Call-ID: probe-{local}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+    deadline = time.monotonic() + 20
+    with sock:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the peer exited: {log.read_text()[-2000:]}")
+            sock.sendto(options, address)
+            with contextlib.suppress(TimeoutError):
+                sock.recv(65535)
+                return
+    raise SystemExit(f"the peer did not answer on {host}:{port}: {log.read_text()[-2000:]}")
+
+
+def _sippy(args: argparse.Namespace, workdir: Path, scenario: Path) -> Sweep:
+    program = ensure_sippy()
+    workdir.mkdir(parents=True, exist_ok=True)
+    listen, uas_port = free_udp_port(), free_udp_port()
+    command = [
+        str(program),
+        "-f",  # foreground
+        "-u",  # no RADIUS authentication
+        "-A",
+        "0",  # no RADIUS accounting
+        "-s",
+        f"127.0.0.1:{uas_port}",  # every call to the SIPp UAS
+        "-l",
+        "127.0.0.1",
+        "-p",
+        str(listen),
+        "-c",
+        str(workdir / "b2bua.sock"),  # its control socket, else /var/run/b2bua.sock
+    ]
+    show_command("sippy", command, SIPPY_ENV)
+    log_path = workdir / "sippy.log"
+    log = log_path.open("wb")
+    sippy = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=dict(os.environ, **SIPPY_ENV),
+        stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     uas = start_uas(uas_port, workdir / "uas")
     try:
-        time.sleep(2)
-        if kamailio.poll() is not None:
-            raise SystemExit(f"kamailio exited: {(workdir / 'kamailio.log').read_text()[-2000:]}")
-        rates = args.kamailio_rates
-        uac = workdir / "uac"
-        return sweep(("127.0.0.1", listen_port), rates, args.seconds, uac, [kamailio.pid])
+        wait_sip(("127.0.0.1", listen), sippy, log_path)
+        steps = sweep(
+            scenario,
+            [("127.0.0.1", listen)],
+            args.sippy_rates,
+            args.seconds,
+            workdir / "uac",
+            [sippy.pid],
+        )
+        errors = log_path.read_text(errors="replace").count("Traceback")
+        print(f"sippy: {errors} tracebacks in its log ({log_path})")
+        return Sweep("sippy", 1, steps)
     finally:
         stop(uas)
-        kamailio.terminate()
-        try:
-            kamailio.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            kamailio.kill()
+        stop(sippy)
         log.close()
+
+
+# ---- results -----------------------------------------------------------------------------------
+
+
+def _figures(step: Step | None) -> str:
+    if step is None:
+        return f"{'none':>8} {'':>8} {'':>9}"
+    cpu = "" if step.cpu_ms_per_call is None else f"{step.cpu_ms_per_call:.2f}"
+    return f"{step.rate:8g} {step.percentile(90):8.1f} {cpu:>9}"
+
+
+def report(sweeps: list[Sweep], p90_ms: float) -> None:
+    print("## result")
+    print(
+        f"{'':20} | {f'zero failed, p90 <= {p90_ms:g} ms':^27} | {'zero failed':^27}\n"
+        f"{'system':20} | {'cps':>8} {'p90 ms':>8} {'CPU ms/c':>9} "
+        f"| {'cps':>8} {'p90 ms':>8} {'CPU ms/c':>9}"
+    )
+    for run in sweeps:
+        quick, clean = best(run.steps, p90_ms=p90_ms), best(run.steps)
+        print(f"{run.label:20} | {_figures(quick)} | {_figures(clean)}")
+    ours = next((run for run in sweeps if run.system == "ringdesk"), None)
+    if ours is None:
+        return
+    for peer in sweeps:
+        if peer is ours:
+            continue
+        ratios = []
+        for limit, what in ((p90_ms, f"p90 <= {p90_ms:g} ms"), (None, "zero failed only")):
+            a, b = best(ours.steps, p90_ms=limit), best(peer.steps, p90_ms=limit)
+            ratios.append(f"{a.rate / b.rate:.3f} ({what})" if a and b else f"- ({what})")
+        print(f"ratio ringdesk / {peer.label}: {', '.join(ratios)}")
+
+
+def write_json(path: Path, sweeps: list[Sweep], args: argparse.Namespace) -> None:
+    def number(x: float | None) -> float | None:
+        return None if x is None or math.isnan(x) else round(x, 3)
+
+    rows = [
+        {
+            "system": run.system,
+            "pairs": run.pairs,
+            "rate": step.rate,
+            "calls": step.calls,
+            "ok": step.successful,
+            "failed": step.failed,
+            "p50_ms": number(step.percentile(50)),
+            "p90_ms": number(step.percentile(90)),
+            "p99_ms": number(step.percentile(99)),
+            "cpu_ms_per_call": number(step.cpu_ms_per_call),
+        }
+        for run in sweeps
+        for step in run.steps
+    ]
+    meta = {"machine": machine(), "seconds": args.seconds, "hold_ms": HOLD_MS}
+    path.write_text(json.dumps({**meta, "p90_limit_ms": args.p90_ms, "steps": rows}, indent=1))
+    print(f"steps written to {path}")
 
 
 # ---- main --------------------------------------------------------------------------------------
@@ -550,6 +841,21 @@ def _kamailio(args: argparse.Namespace, workdir: Path) -> list[Step]:
 
 def _rates(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
+
+
+def _pairs(text: str) -> list[int]:
+    pairs = [int(x) for x in text.split(",") if x.strip()]
+    if not pairs or any(p not in (1, 2) for p in pairs):
+        raise argparse.ArgumentTypeError("pairs are 1 and/or 2")
+    return pairs
+
+
+def _systems(text: str) -> list[str]:
+    systems = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown or not systems:
+        raise argparse.ArgumentTypeError(f"systems are among {','.join(SYSTEMS)}")
+    return systems
 
 
 def main() -> int:
@@ -566,11 +872,29 @@ def main() -> int:
         type=_rates,
         default=_rates("50,100,200,300,500,750,1000,1500,2000,3000"),
     )
+    parser.add_argument(
+        "--sippy-rates", type=_rates, default=_rates("50,100,150,200,300,400,500,750,1000")
+    )
+    parser.add_argument(
+        "--kamailio-pairs",
+        type=_pairs,
+        default=_pairs("1,2"),
+        help="SIPp UAC/UAS pairs driving Kamailio, one sweep each (1,2)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
     parser.add_argument("--agents", type=int, default=600)
     parser.add_argument("--kamailio-children", type=int, default=2)
+    parser.add_argument(
+        "--p90-ms", type=float, default=100.0, help="the headline's p90 setup limit"
+    )
     parser.add_argument("--workdir", help="keep SIPp traces here (default: a temp dir)")
-    parser.add_argument("--systems", default="ringdesk,kamailio", help="which to measure")
+    parser.add_argument("--json", type=Path, help="write every step to this file")
+    parser.add_argument(
+        "--systems",
+        type=_systems,
+        default=list(SYSTEMS),
+        help="which to measure: ringdesk,kamailio,sippy",
+    )
     parser.add_argument("--gate", choices=("on", "off"), default="on", help="the SIP gate")
     parser.add_argument("--flood", type=float, default=0.0, help="REGISTERs/s from 127.0.0.2")
     parser.add_argument(
@@ -585,36 +909,25 @@ def main() -> int:
         if not others:
             parser.error("--server-cpu needs a machine with another CPU for the generators")
         os.sched_setaffinity(0, others)  # inherited by SIPp and the flood worker
-    print(f"# sip_cps: steps of {args.seconds:g} s, calls held {HOLD_MS} ms, {os.cpu_count()} cpus")
+    print(f"# sip_cps: steps of {args.seconds:g} s, calls held {HOLD_MS} ms; {machine()}")
+    sweeps: list[Sweep] = []
     with tempfile.TemporaryDirectory(prefix="sip_cps-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
-        ours: list[Step] = []
-        theirs: list[Step] = []
+        scenario = customer_scenario(workdir)
+        print(f"sipp UAC scenario: {scenario} (bench_customer.xml, ACK/BYE to the Contact URI)")
         if "ringdesk" in args.systems:
-            print("## ringdesk (B2BUA + engine with Auto Answer agents + database)")
-            ours = asyncio.run(_ringdesk(args, workdir))
+            section("ringdesk (B2BUA + engine with Auto Answer agents + database)")
+            sweeps.append(asyncio.run(_ringdesk(args, workdir, scenario)))
         if "kamailio" in args.systems:
-            print("## kamailio (stateful proxy, tm) to a SIPp UAS")
-            theirs = _kamailio(args, workdir / "kamailio")
-    ours_best, theirs_best = best(ours), best(theirs)
-    print("## result")
-    print(
-        f"ringdesk: {ours_best.rate:g} cps with zero failed calls"
-        if ours_best
-        else "ringdesk: no rate without failed calls"
-    )
-    if ours_best:
-        print(ours_best.line())
-        # Zero failures allows 15 s setups (calls queued for an agent): also say where the
-        # setup time is still one a caller would accept.
-        quick = best(ours, p90_ms=1000)
-        if quick:
-            print(f"ringdesk: {quick.rate:g} cps with zero failed calls and p90 setup <= 1 s")
-    if theirs_best:
-        print(f"kamailio: {theirs_best.rate:g} cps with zero failed calls")
-        print(theirs_best.line())
-    if ours_best and theirs_best:
-        print(f"ratio ringdesk/kamailio: {ours_best.rate / theirs_best.rate:.3f}")
+            for pairs in args.kamailio_pairs:
+                section(f"kamailio (stateful proxy, tm) to SIPp UASes, {pairs} SIPp pair(s)")
+                sweeps.append(_kamailio(args, workdir / f"kamailio-{pairs}", scenario, pairs))
+        if "sippy" in args.systems:
+            section(f"sippy {SIPPY_VERSION} (Python B2BUA, static route) to a SIPp UAS")
+            sweeps.append(_sippy(args, workdir / "sippy", scenario))
+    report(sweeps, args.p90_ms)
+    if args.json:
+        write_json(args.json, sweeps, args)
     return 0
 
 
