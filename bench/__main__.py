@@ -18,6 +18,7 @@ ORDER = [
     "api",
     "ws_fanout",
     "media",
+    "rtp_peer",
     "srtp",
     "webrtc_srtp",
     "webrtc_calls",

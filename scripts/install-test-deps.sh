@@ -25,6 +25,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [[ "${RINGDESK_BENCH:-}" == 1 ]]; then
   command -v kamailio >/dev/null || need+=(kamailio)
+  # bench/rtp_peer.py: the media relay compared with rtpengine (userspace forwarding).
+  command -v rtpengine >/dev/null || need+=(rtpengine-daemon)
 fi
 
 if ((${#need[@]} == 0)); then
