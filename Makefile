@@ -76,7 +76,14 @@ unit: $(STAMP)
 screenshots: $(STAMP) deps
 	RINGDESK_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/ui
 
-bench: $(STAMP) deps
+# The benchmarks add matplotlib (bench/growth.py's plot); each installs its peers when missing.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) deps
 	$(PY) -m bench
 
 clean:

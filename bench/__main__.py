@@ -25,6 +25,7 @@ ORDER = [
     "sip_cps",
     "dtmf",
     "menu_keys",
+    "growth",
 ]
 
 

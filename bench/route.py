@@ -6,6 +6,9 @@ Measures, each many times, with time.perf_counter_ns around the one engine call:
 - plain status change: Business <-> Rest with nothing to route;
 - call arrival: a call arrives with 10,000 Ready agents and is offered per longest-idle.
 Prints median and p99 in microseconds. Run: .venv/bin/python bench/route.py
+
+bench/growth.py calls `measure(agents=...)` for other agent counts: the same steps, their
+figures returned (and printed when asked).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ringdesk.core.commands import CtiLogin, SetStatus
 from ringdesk.core.engine import Engine
@@ -27,12 +31,19 @@ SERVICES = 20
 ITERATIONS = 20_000
 
 
-def _build(ready: bool) -> tuple[Engine, list[int]]:
+@dataclass(frozen=True)
+class Figure:
+    median_us: float
+    p99_us: float
+    runs: int
+
+
+def _build(ready: bool, agents_count: int = AGENTS) -> tuple[Engine, list[int]]:
     rng = random.Random(7)
     counter = iter(range(10**9))
     services = [ServiceConfig(id=s, name=f"Service {s}") for s in range(1, SERVICES + 1)]
     agents = []
-    for i in range(1, AGENTS + 1):
+    for i in range(1, agents_count + 1):
         own = {rng.randrange(1, SERVICES + 1) for _ in range(rng.choice((1, 2)))}
         agents.append(
             AgentConfig(i, f"Agent {i}", str(10_000 + i), str(10_000 + i), frozenset(own))
@@ -53,18 +64,41 @@ def _measure(run: Callable[[int], int], iterations: int) -> list[float]:
     return samples
 
 
-def _report(name: str, samples: list[float]) -> None:
+def _figure(samples: list[float]) -> Figure:
     ordered = sorted(samples)
     p99 = ordered[int(len(ordered) * 0.99) - 1]
+    return Figure(statistics.median(ordered), p99, len(ordered))
+
+
+def _report(name: str, figure: Figure) -> None:
     print(
-        f"{name:<34} median {statistics.median(ordered):7.1f} us   p99 {p99:7.1f} us"
-        f"   ({len(ordered)} runs)"
+        f"{name:<34} median {figure.median_us:7.1f} us   p99 {figure.p99_us:7.1f} us"
+        f"   ({figure.runs} runs)"
     )
 
 
-def main() -> int:
+def measure(
+    agents: int = AGENTS, iterations: int = ITERATIONS, *, verbose: bool = False
+) -> dict[str, Figure]:
+    """The four figures (median and p99 in us) with `agents` agents, keyed by step name:
+    routing, status, plain, arrival. `verbose`: printed as they come, as `main` does."""
+    figures: dict[str, Figure] = {}
+    try:
+        _steps(agents, iterations, figures, verbose)
+    finally:
+        gc.unfreeze()  # called again with other sizes: the engines measured may go
+        gc.collect()
+    return figures
+
+
+def _steps(agents: int, iterations: int, figures: dict[str, Figure], verbose: bool) -> None:
+    def report(key: str, name: str, samples: list[float]) -> None:
+        figures[key] = _figure(samples)
+        if verbose:
+            _report(name, figures[key])
+
     clock = time.perf_counter_ns
-    engine, ids = _build(ready=False)
+    engine, ids = _build(ready=False, agents_count=agents)
     gc.freeze()  # the long-lived setup is not re-scanned by every collection (as a server would)
     now = 1000.0
     for n in range(CALLS):
@@ -72,11 +106,12 @@ def main() -> int:
             CallArrived(f"call{n}", f"leg{n}", 1 + n % SERVICES, "5551234", "5550100"), now
         )
     waiting = sum(len(q.waiting) for q in engine.queues())
-    print(f"# {AGENTS} agents in {SERVICES} services, {waiting} waiting calls")
+    if verbose:
+        print(f"# {agents} agents in {SERVICES} services, {waiting} waiting calls")
     rng = random.Random(1)
     routing: list[float] = []
     status: list[float] = []
-    for _ in range(ITERATIONS):
+    for _ in range(iterations):
         agent = rng.choice(ids)
         now += 0.01
         t0 = clock()
@@ -89,24 +124,24 @@ def main() -> int:
         t3 = clock()
         routing.append((t1 - t0) / 1000.0)
         status.append((t3 - t2) / 1000.0)
-    _report("routing decision (Ready -> offer)", routing)
-    _report("status change (Ringing -> Business)", status)
+    report("routing", "routing decision (Ready -> offer)", routing)
+    report("status", "status change (Ringing -> Business)", status)
 
     plain: list[float] = []
-    for i in range(ITERATIONS):
+    for i in range(iterations):
         agent = rng.choice(ids)
         target = AgentStatus.REST if i % 2 else AgentStatus.BUSINESS
         now += 0.01
         t0 = clock()
         engine.handle(SetStatus(agent, target), now)
         plain.append((clock() - t0) / 1000.0)
-    _report("status change (Business <-> Rest)", plain)
+    report("plain", "status change (Business <-> Rest)", plain)
 
-    engine, ids = _build(ready=True)
+    engine, ids = _build(ready=True, agents_count=agents)
     gc.freeze()
     arrival: list[float] = []
     now = 100_000.0
-    for n in range(ITERATIONS):
+    for n in range(iterations):
         now += 0.01
         event = CallArrived(f"c{n}", f"l{n}", 1 + n % SERVICES, "5551234", "5550100")
         t0 = clock()
@@ -114,7 +149,11 @@ def main() -> int:
         arrival.append((clock() - t0) / 1000.0)
         assert any(type(e).__name__ == "CallOffered" for e in out.events)
         engine.on_telephony(LegHungUp(f"l{n}"), now)  # caller gives up; the agent is Ready again
-    _report("call arrival (10,000 Ready agents)", arrival)
+    report("arrival", f"call arrival ({agents:,} Ready agents)", arrival)
+
+
+def main() -> int:
+    measure(AGENTS, ITERATIONS, verbose=True)
     return 0
 
 

@@ -579,7 +579,7 @@ def sip_bans(server: RunningServer) -> list[dict[str, object]]:
 async def _ringdesk(args: argparse.Namespace, workdir: Path, scenario: Path) -> Sweep:
     env = dict(BENCH_GATE_ENV, RINGDESK_SIP_GATE=args.gate)
     server = start_server(workdir / "ringdesk", env=env)
-    assert server.process is not None  # started
+    assert server.process is not None and isinstance(server.process.args, list)  # started
     show_command("ringdesk server", [str(a) for a in server.process.args], env)
     if args.server_cpu is not None:
         pin_server(server.process.pid, args.server_cpu)

@@ -12,6 +12,8 @@ Clients are spread over worker processes so the client's own parsing is not all 
 
 BENCH_VERBOSE=1 adds per-change figures. "server CPU per delivery" is the server process's CPU
 time over the changes divided by deliveries: a cost that holds even on a busy machine.
+bench/growth.py calls `fanout(mode, clients, rounds)` for other client counts: the same run,
+its figures returned.
 """
 
 from __future__ import annotations
@@ -102,6 +104,13 @@ def _worker(
 
 
 def run(mode: str, clients: int, rounds: int) -> list[float]:
+    latencies: list[float] = fanout(mode, clients, rounds)["latencies"]
+    return latencies
+
+
+def fanout(mode: str, clients: int, rounds: int) -> dict[str, Any]:
+    """One run (printed as `run` prints it): clients, deliveries, missing, p50/p99/max in ms,
+    server CPU per delivery in us, and every latency."""
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
         server = start_server(Path(tmp))
         try:
@@ -162,7 +171,18 @@ def run(mode: str, clients: int, rounds: int) -> list[float]:
         f"server CPU {cpu * 1e6 / max(1, len(latencies)):.0f} us per delivery",
         flush=True,
     )
-    return latencies
+    return {
+        "mode": mode,
+        "clients": connected,
+        "rounds": rounds,
+        "deliveries": len(latencies),
+        "missing": missing,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": _percentile(latencies, 99),
+        "max_ms": max(latencies),
+        "server_us_per_delivery": cpu * 1e6 / max(1, len(latencies)),
+        "latencies": latencies,
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
