@@ -1,12 +1,12 @@
 """Call setup rate of the whole switch, driven by SIPp, with Kamailio and sippy as references.
 
-Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS extra agents, all
-registered (digest auth) to one SIPp UAS that answers at once. Every bench agent has Auto Answer
-on, and the CTI setting wrap_up_seconds is set to its minimum (1 s), so once the agents are
-logged in and Ready no API request is made per call: the engine answers each offer in the step
-that makes it, and after the call's wrap-up puts the agent back to Ready by itself. A SIPp UAC
-then calls the service's inbound number at increasing rates; each step places RATE x SECONDS
-calls, each held HOLD_MS.
+Ringdesk: a `ringdesk serve` subprocess (SQLite in a temp dir) with AGENTS (1,000) extra agents
+written into its database before it starts (bench/agents.py), all registered (digest auth) to
+one SIPp UAS that answers at once. Every bench agent has Auto Answer on, and the CTI setting
+wrap_up_seconds is set to its minimum (1 s), so once the agents are logged in and Ready no API
+request is made per call: the engine answers each offer in the step that makes it, and after
+the call's wrap-up puts the agent back to Ready by itself. A SIPp UAC then calls the service's
+inbound number at increasing rates; each step places RATE x SECONDS calls, each held HOLD_MS.
 
 A call therefore costs the switch: INVITE, queue, offer and answer, the agent's INVITE
 (auto-answer), the bridge, two BYEs, the database writes of the call and its ticket, and the
@@ -34,7 +34,7 @@ time (INVITE to 200) within `--p90-ms` (100 ms), and the highest with zero faile
 A sweep stops at its first step with a failed call; slow setups do not stop it.
 
 The SIP gate (switch/gate.py) is on, as in production, with per-source rates raised for the
-bench's own sources: its SIPp UAC places every call from one address and its 600 phones
+bench's own sources: its SIPp UAC places every call from one address and its 1,000 phones
 register from one address too, far above what one real source may send. `--gate off` measures
 the switch without it. `--flood N` sends N REGISTERs a second from another loopback address
 (127.0.0.2) during the call steps: the gate cuts and bans that source, and the step shows what
@@ -44,7 +44,7 @@ generators do not compete with the server for its core.
 
     python bench/sip_cps.py [--systems ringdesk,kamailio,sippy] [--rates 50,100,...]
                             [--kamailio-rates ...] [--kamailio-pairs 1,2] [--sippy-rates ...]
-                            [--seconds 10] [--agents 600] [--p90-ms 100] [--json FILE]
+                            [--seconds 10] [--agents 1000] [--p90-ms 100] [--json FILE]
                             [--gate on|off] [--flood 10000] [--server-cpu 0]
 """
 
@@ -68,14 +68,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/sip_cps.py` from anywhere
 
 from tests.support.rtp import free_udp_port  # noqa: E402
-from tests.support.server import RunningServer, start_server  # noqa: E402
-from tests.support.sipp import SCENARIOS, digest_register, sipp_binary  # noqa: E402
+from tests.support.server import RunningServer  # noqa: E402
+from tests.support.sipp import SCENARIOS, sipp_binary  # noqa: E402
+
+from bench import agents as bench_agents  # noqa: E402
 
 FLOOD_SOURCE = "127.0.0.2"
 # The UAC plays the carrier: it calls from this address, listed as a trunk source (the demo
@@ -414,54 +414,6 @@ def best(steps: list[Step], *, p90_ms: float | None = None) -> Step | None:
 # ---- Ringdesk: agents, registration, the answering driver ------------------------------------
 
 
-def create_agents(server: RunningServer, count: int) -> list[tuple[str, str, str, str]]:
-    """`count` agents with phone permission: (username, password, cti_id, phone password)."""
-    token = server.login("admin", "admin-demo")
-    agents = []
-    with server.client(token) as http:
-        for n in range(count):
-            username, password = f"bench{n:04d}", f"bench-pass-{n:04d}"
-            cti_id, phone_password = f"7{n:04d}", f"phone7{n:04d}-bench"
-            response = http.post(
-                "/api/admin/users",
-                json={
-                    "username": username,
-                    "name": f"Bench Agent {n}",
-                    "password": password,
-                    "role": "agent",
-                },
-            )
-            response.raise_for_status()
-            user_id = response.json()["id"]
-            http.put(
-                f"/api/admin/cti/agents/{user_id}",
-                json={
-                    "cti_id": cti_id,
-                    "cti_number": cti_id,
-                    "phone_password": phone_password,
-                    "auto_answer": True,
-                },
-            ).raise_for_status()
-            http.put(
-                f"/api/admin/services/{SERVICE_ID}/agents/{user_id}",
-                json={"phone_permission": True},
-            ).raise_for_status()
-            agents.append((username, password, cti_id, phone_password))
-    return agents
-
-
-def register_all(
-    server: RunningServer, agents: list[tuple[str, str, str, str]], contact_port: int
-) -> None:
-    """Register every agent's phone (MD5 digest) from the port the SIPp UAS will then use."""
-    for _, _, cti_id, phone_password in agents:
-        code, _ = digest_register(
-            (server.sip_host, server.sip_port), cti_id, phone_password, local_port=contact_port
-        )
-        if code != 200:
-            raise SystemExit(f"registering bench phone {cti_id} failed: {code}")
-
-
 def minimum_wrap_up(server: RunningServer) -> None:
     """Wrap-up ends by itself after the shortest time allowed: agents need no Ready click. The
     UAC's address is the trunk's, and the call limits are raised far above the bench's calls in
@@ -474,26 +426,6 @@ def minimum_wrap_up(server: RunningServer) -> None:
         body["max_queued_per_service"] = 100_000
         http.put("/api/admin/cti/settings", json=body).raise_for_status()
     server.trust_source(UAC_SOURCE)
-
-
-async def make_ready(server: RunningServer, agents: list[tuple[str, str, str, str]]) -> None:
-    """Log every agent in (web and CTI) and set them Ready: the only API requests of the run."""
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
-        gate = asyncio.Semaphore(8)
-
-        async def one(username: str, password: str) -> None:
-            async with gate:
-                response = await http.post(
-                    "/api/auth/login", json={"username": username, "password": password}
-                )
-                response.raise_for_status()
-                headers = {"Authorization": f"Bearer {response.json()['token']}"}
-                (await http.post("/api/cti/login", headers=headers)).raise_for_status()
-                state = await http.put("/api/cti/status", headers=headers, json={"status": "ready"})
-                state.raise_for_status()
-
-        await asyncio.gather(*(one(username, password) for username, password, *_ in agents))
 
 
 def board_statuses(server: RunningServer) -> dict[str, int]:
@@ -578,20 +510,26 @@ def sip_bans(server: RunningServer) -> list[dict[str, object]]:
 
 async def _ringdesk(args: argparse.Namespace, workdir: Path, scenario: Path) -> Sweep:
     env = dict(BENCH_GATE_ENV, RINGDESK_SIP_GATE=args.gate)
-    server = start_server(workdir / "ringdesk", env=env)
+    server, agents, seeded = bench_agents.start_seeded(
+        workdir / "ringdesk", args.agents, env, SERVICE_ID
+    )
     assert server.process is not None and isinstance(server.process.args, list)  # started
-    show_command("ringdesk server", [str(a) for a in server.process.args], env)
+    shown = dict(env, **bench_agents.REGISTER_RATE_ENV)
+    show_command("ringdesk server", [str(a) for a in server.process.args], shown)
+    print(f"ringdesk: {len(agents)} bench agents written to its database in {seeded:.1f} s")
     if args.server_cpu is not None:
         pin_server(server.process.pid, args.server_cpu)
     uas: subprocess.Popen[bytes] | None = None
     flooder: subprocess.Popen[bytes] | None = None
     try:
-        agents = create_agents(server, args.agents)
         agent_port = free_udp_port()
-        register_all(server, agents, agent_port)
-        uas = start_uas(agent_port, workdir / "agent_uas", "sipp UAS (every agent's phone)")
         minimum_wrap_up(server)
-        await make_ready(server, agents)
+        target = (server.sip_host, server.sip_port)
+        bench_agents.register_phones(target, agents, agent_port, bench_agents.REGISTER_WINDOW)
+        uas = start_uas(agent_port, workdir / "agent_uas", "sipp UAS (every agent's phone)")
+        ready = await bench_agents.make_ready(server.base_url, agents, 16)
+        if ready != len(agents):
+            raise SystemExit(f"only {ready} of {len(agents)} bench agents are Ready")
         print(
             f"ringdesk: {len(agents)} agents Ready with Auto Answer and 1 s wrap-up, "
             "phones registered to one SIPp UAS; no API request per call"
@@ -599,7 +537,6 @@ async def _ringdesk(args: argparse.Namespace, workdir: Path, scenario: Path) -> 
         print(
             f"ringdesk: SIP gate {args.gate}" + (f", flood {args.flood:g}/s" if args.flood else "")
         )
-        target = (server.sip_host, server.sip_port)
         if args.flood:
             flooder = start_flood(target, args.flood, len(args.rates) * (args.seconds + 20))
             await asyncio.sleep(1)  # the flood is on (and cut) before the first call
@@ -882,7 +819,7 @@ def main() -> int:
         help="SIPp UAC/UAS pairs driving Kamailio, one sweep each (1,2)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
-    parser.add_argument("--agents", type=int, default=600)
+    parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--kamailio-children", type=int, default=2)
     parser.add_argument(
         "--p90-ms", type=float, default=100.0, help="the headline's p90 setup limit"

@@ -26,6 +26,7 @@ from ringdesk.core.model import AgentStatus, CallOutcome, Direction  # noqa: E40
 from ringdesk.store import demo, migrate  # noqa: E402
 from ringdesk.store.db import make_engine, make_sessionmaker  # noqa: E402
 from ringdesk.store.recorder import Recorder  # noqa: E402
+from ringdesk.store.secrets import load_box  # noqa: E402
 
 AGENT = 2  # alice in the demo tenant
 SERVICE = 1
@@ -76,7 +77,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         url = args.database_url or f"sqlite:///{tmp}/ringdesk.db"
         migrate.upgrade(url)
-        engine = make_engine(url)
+        engine = make_engine(url, load_box(Path(tmp)))  # the demo's phone passwords are sealed
         with make_sessionmaker(engine)() as db:
             demo.seed(db)
             db.commit()
