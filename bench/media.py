@@ -213,8 +213,14 @@ def play(
 # --- the server side ------------------------------------------------------------------------
 
 
+# The CPUs a generator runs on (bench/rtp_peer.py --pin: the server has a core of its own);
+# None: wherever the scheduler puts it, beside the server.
+GENERATOR_CPUS: set[int] | None = None
+
+
 async def spawn_generator(script: str, *args: str) -> asyncio.subprocess.Process:
     """A generator process (`script --generate ...`) talking JSON lines on stdin/stdout."""
+    cpus = GENERATOR_CPUS
     return await asyncio.create_subprocess_exec(
         sys.executable,
         script,
@@ -222,6 +228,7 @@ async def spawn_generator(script: str, *args: str) -> asyncio.subprocess.Process
         *args,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
     )
 
 
