@@ -131,7 +131,8 @@ def register_phones(
     sock.bind(("127.0.0.1", port))
     sock.settimeout(0.05)
     todo = list(reversed(agents))
-    pending: dict[str, tuple[BenchAgent, bytes, float, int]] = {}  # call-id -> agent, sent
+    # call-id -> agent, the request, when it was sent, retransmissions, its CSeq
+    pending: dict[str, tuple[BenchAgent, bytes, float, int, int]] = {}
     retransmits = 0
     uri = f"sip:{switch[0]}:{switch[1]}"
 
@@ -139,7 +140,7 @@ def register_phones(
         text = _register_text(switch, agent.cti_id, port, port, call_id, cseq, auth, 3600)
         data = text.encode()
         sock.sendto(data, switch)
-        pending[call_id] = (agent, data, time.monotonic(), tries)
+        pending[call_id] = (agent, data, time.monotonic(), tries, cseq)
 
     try:
         while todo or pending:
@@ -154,12 +155,13 @@ def register_phones(
                 found = re.search(r"(?im)^Call-ID:\s*(\S+)", reply)
                 call_id = found.group(1) if found else ""
                 entry = pending.get(call_id)
-                if entry is None or status < 200:
-                    continue
+                cseq = re.search(r"(?im)^CSeq:\s*(\d+)", reply)
+                if entry is None or status < 200 or cseq is None or int(cseq.group(1)) != entry[4]:
+                    continue  # a provisional one, or the answer to a retransmission of before
                 agent = entry[0]
                 if status == 200:
                     del pending[call_id]
-                elif status == 401 and b"Authorization" not in entry[1]:
+                elif status == 401 and entry[4] < 4:  # challenged (again, if the nonce went)
                     challenge = next(
                         c
                         for c in re.findall(r"(?im)^WWW-Authenticate:\s*(.*?)\s*$", reply)
@@ -179,16 +181,16 @@ def register_phones(
                         f'nonce="{params["nonce"]}", uri="{uri}", response="{response}", '
                         f'algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}"'
                     )
-                    send(agent, call_id, 2, auth, 0)
+                    send(agent, call_id, entry[4] + 1, auth, 0)
                 else:
                     raise SystemExit(f"registering {agent.cti_id}: {reply.splitlines()[0]}")
             now = time.monotonic()
-            for call_id, (agent, data, sent_at, tries) in list(pending.items()):
+            for call_id, (agent, data, sent_at, tries, cseq_sent) in list(pending.items()):
                 if now - sent_at > 1.0:
                     if tries >= 8:
                         raise SystemExit(f"registering {agent.cti_id}: no answer")
                     sock.sendto(data, switch)
-                    pending[call_id] = (agent, data, now, tries + 1)
+                    pending[call_id] = (agent, data, now, tries + 1, cseq_sent)
                     retransmits += 1
     finally:
         sock.close()

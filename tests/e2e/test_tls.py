@@ -125,8 +125,17 @@ def test_phones_over_tls_and_a_plain_client_on_the_tls_port(
         caller.wait_log(r"^register 200")
 
         # Both registered over TLS; the saved registrations say so (and a restart skips them).
-        rows = json.loads((server.data_dir / "sip-registrations.json").read_text())
-        assert {row["cti_id"]: row["transport"] for row in rows} == {"1001": "tls", "1002": "tls"}
+        # (written on the switch's next turn after the 200, by a worker thread)
+        saved = server.data_dir / "sip-registrations.json"
+        wanted = {"1001": "tls", "1002": "tls"}
+        deadline = time.monotonic() + 5
+        while True:
+            rows = json.loads(saved.read_text()) if saved.exists() else []
+            found = {row["cti_id"]: row["transport"] for row in rows}
+            if found == wanted or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert found == wanted
 
         offer = alice.wait_offer()
         alice.answer(offer["call_id"])

@@ -62,6 +62,10 @@ class Registrar:
     def all_bindings(self) -> list[Binding]:
         return [b for bs in self._bindings.values() for b in bs]
 
+    def bindings_of(self, cti_id: str) -> list[Binding]:
+        """The AOR's bindings as held (not yet expired ones too): no scan of the others."""
+        return list(self._bindings.get(cti_id, ()))
+
     def restore(self, bindings: list[Binding], now: float) -> None:
         """Put back bindings saved before a restart (those still valid), reporting each AOR."""
         for binding in bindings:

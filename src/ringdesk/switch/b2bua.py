@@ -283,6 +283,7 @@ class Switch(RequestHandler):
                 log.exception("hang-up at shutdown failed")
         await asyncio.sleep(0.05)  # let the BYEs leave
         self.dialogs.flush(wait=True)  # ended here: a restart has nobody left to BYE
+        state.bindings_journal.flush(wait=True)  # the last changes, and after any write under way
         if self._bans_pending is not None:
             self._save_bans()
         await self.registration.stop()

@@ -78,23 +78,24 @@ def _read_rows(path: Path, what: str) -> list[object]:
     return rows if isinstance(rows, list) else []
 
 
+def _binding_row(b: Binding, offset: float) -> dict[str, object]:
+    """`offset`: wall clock minus the clock the binding's expires_at is on."""
+    return {
+        "cti_id": b.cti_id,
+        "uri": str(b.uri),
+        "expires_wall": b.expires_at + offset,
+        "call_id": b.call_id,
+        "cseq": b.cseq,
+        "source": list(b.source),
+        "transport": b.transport,
+    }
+
+
 def save_bindings(path: Path, bindings: list[Binding], now: float) -> None:
     """`now` is the clock the bindings' expires_at is on (the loop's)."""
-    wall = time.time()
-    rows = [
-        {
-            "cti_id": b.cti_id,
-            "uri": str(b.uri),
-            "expires_wall": wall + (b.expires_at - now),
-            "call_id": b.call_id,
-            "cseq": b.cseq,
-            "source": list(b.source),
-            "transport": b.transport,
-        }
-        for b in bindings
-    ]
+    offset = time.time() - now
     try:
-        write_private(path, json.dumps(rows))
+        write_private(path, json.dumps([_binding_row(b, offset) for b in bindings]))
     except OSError as exc:
         log.warning("could not save registrations to %s: %s", path, exc)
 
@@ -208,21 +209,21 @@ def load_dialogs(path: Path) -> list[SavedDialog]:
 LiveDialog = tuple[Dialog, str, Address, str | None]
 
 
-class DialogJournal:
-    """The dialogs file, rewritten FLUSH_DELAY after a change (`mark`) with what `live` lists
-    then. `stale` tells whether a dialog's CSeq moved since the last write (a re-INVITE, a
-    refresh): the housekeeping marks the file then, so a BYE after a crash is not refused as
-    out of order.
+class Journal:
+    """A file rewritten whole, `delay` seconds after a change (`mark`), with what `_render`
+    makes then: a burst of changes costs one write.
 
-    The text is made on the loop (a join of cached rows); the write and rename run in a worker
-    thread, one at a time, the newest text next: on ext4 a rename over a file flushes the new
-    file's data first, which under disk load takes milliseconds the loop must not wait."""
+    The text is made on the loop (subclasses keep each row's text and reuse it until its
+    subject changes); the write and rename run in a worker thread, one at a time, the newest
+    text next: on ext4 a rename over a file flushes the new file's data first, which under disk
+    load takes milliseconds the loop must not wait."""
 
-    def __init__(self, path: Path, live: Callable[[], Iterable[LiveDialog]]) -> None:
+    what = "file"
+    delay = FLUSH_DELAY
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._live = live
-        self._texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
-        self._pending: asyncio.TimerHandle | None = None
+        self._pending: asyncio.Handle | None = None
         self._lock = threading.Lock()  # one writer of the file at a time
         self._writing = False  # a worker thread is writing
         self._next: str | None = None  # the text to write once it is done
@@ -236,16 +237,10 @@ class DialogJournal:
         except RuntimeError:
             self.flush()
             return
-        self._pending = loop.call_later(FLUSH_DELAY, self.flush)
-
-    def stale(self) -> bool:
-        count = 0
-        for dialog, _tp, _dest, _cti_id in self._live():
-            count += 1
-            known = self._texts.get((dialog.call_id, dialog.local_tag))
-            if known is None or known[0] != dialog.local_seq:
-                return True
-        return count != len(self._texts)
+        if self.delay > 0:
+            self._pending = loop.call_later(self.delay, self.flush)
+        else:
+            self._pending = loop.call_soon(self.flush)
 
     def flush(self, *, wait: bool = False) -> None:
         """Write what is live now: in a worker thread, or here when `wait` (at shutdown, after
@@ -285,7 +280,37 @@ class DialogJournal:
                 write_private(self.path, text)
                 self.writes += 1
             except OSError as exc:
-                log.warning("could not save the live dialogs to %s: %s", self.path, exc)
+                log.warning("could not save %s to %s: %s", self.what, self.path, exc)
+
+    def _render(self) -> str:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+
+class DialogJournal(Journal):
+    """The dialogs file, with what `live` lists when it is written. `stale` tells whether a
+    dialog's CSeq moved since the last write (a re-INVITE, a refresh): the housekeeping marks
+    the file then, so a BYE after a crash is not refused as out of order."""
+
+    what = "the live dialogs"
+
+    def __init__(self, path: Path, live: Callable[[], Iterable[LiveDialog]]) -> None:
+        super().__init__(path)
+        self._live = live
+        self._texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
+
+    def stale(self) -> bool:
+        count = 0
+        for dialog, _tp, _dest, _cti_id in self._live():
+            count += 1
+            known = self._texts.get((dialog.call_id, dialog.local_tag))
+            if known is None or known[0] != dialog.local_seq:
+                return True
+        return count != len(self._texts)
 
     def _render(self) -> str:
         texts: dict[tuple[str, str], tuple[int, str, Address, str]] = {}
@@ -298,7 +323,34 @@ class DialogJournal:
         self._texts = texts
         return "[" + ",\n".join(t[1] for t in texts.values()) + "]"
 
-    def cancel(self) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
+
+class BindingsJournal(Journal):
+    """The registrations file (the rows save_bindings writes), rewritten on the loop's next
+    turn after a change: the REGISTERs of one burst cost one write, and a binding is on disk
+    a moment after its 200, as before. Each binding's row text is kept while the binding
+    object is the same (a refresh makes a new one), so a write with 10,000 phones registered
+    joins 10,000 strings instead of serialising them all again."""
+
+    what = "registrations"
+    delay = 0.0
+
+    def __init__(
+        self, path: Path, bindings: Callable[[], Iterable[Binding]], clock: Callable[[], float]
+    ) -> None:
+        super().__init__(path)
+        self._bindings = bindings
+        self._clock = clock  # the clock the bindings' expires_at is on
+        self._rows: dict[int, tuple[Binding, float, str]] = {}  # id -> binding, offset, text
+
+    def _render(self) -> str:
+        offset = time.time() - self._clock()
+        rows: dict[int, tuple[Binding, float, str]] = {}
+        for binding in self._bindings():
+            known = self._rows.get(id(binding))
+            # the object itself is kept in the entry, so its id is not reused while cached; a
+            # wall clock that stepped by more than a second re-dates every row
+            if known is None or known[0] is not binding or abs(known[1] - offset) > 1.0:
+                known = (binding, offset, json.dumps(_binding_row(binding, offset)))
+            rows[id(binding)] = known
+        self._rows = rows
+        return "[" + ",\n".join(r[2] for r in rows.values()) + "]"

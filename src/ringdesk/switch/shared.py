@@ -39,7 +39,7 @@ from .addresses import Addresses, ip, uri_host
 from .gate import Gate
 from .legs import AnyLeg, Branch, IncomingLeg, Leg
 from .limits import CallCounts
-from .persist import save_bindings
+from .persist import BindingsJournal
 from .resolver import TrunkResolver
 from .srtp import SrtpOffer
 from .stack import RequestHandler, SipStack
@@ -104,6 +104,7 @@ class SwitchState:
         self._ended: deque[tuple[float, Leg]] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = False
+        self._bindings_journal: BindingsJournal | None = None
 
     @property
     def media_host(self) -> str:
@@ -156,9 +157,7 @@ class SwitchState:
         not one it can reach (addresses.unreachable), once per phone."""
         if cti_id in self._warned_phones:
             return
-        for binding in self.registrar.all_bindings():
-            if binding.cti_id != cti_id:
-                continue
+        for binding in self.registrar.bindings_of(cti_id):
             source = binding.source[0]
             self._warned_phones.add(cti_id)
             self.addresses.check(source, self.addresses.for_peer(source), f"phone {cti_id}")
@@ -168,8 +167,18 @@ class SwitchState:
     def bindings_file(self) -> Path:
         return self.data_dir / "sip-registrations.json"
 
+    @property
+    def bindings_journal(self) -> BindingsJournal:
+        if self._bindings_journal is None:
+            self._bindings_journal = BindingsJournal(
+                self.bindings_file, self.registrar.all_bindings, self.stack.now
+            )
+        return self._bindings_journal
+
     def save_bindings(self) -> None:
-        save_bindings(self.bindings_file, self.registrar.all_bindings(), self.stack.now())
+        """A binding changed: the file is rewritten on the loop's next turn (persist.py), once
+        for every change until then (10,000 phones registering, one write per burst)."""
+        self.bindings_journal.mark()
 
     # ---- the engine and the loop ------------------------------------------------------------
 
