@@ -472,6 +472,7 @@ def plot(results: dict[str, Any], path: Path, title: str) -> None:
         a.plot(x, [r["kb_per_call"] for r in rows], "s-", label="KB per call held")
         a.plot(x, [r["kb_per_agent"] for r in rows], "^-", label="KB per agent")
         a.set_xscale("log")
+        a.set_ylim(bottom=0)
         a.set_xlabel("registered, Ready agents")
         a.set_title("Server: CPU and memory per call", fontsize=9)
         a.legend(fontsize=7)
@@ -483,8 +484,11 @@ def plot(results: dict[str, Any], path: Path, title: str) -> None:
         b.plot(x, [r["us_per_frame"] for r in rows], "o-", label="us per frame")
         b.set_xlabel("concurrent relayed calls")
         b.set_ylabel("server CPU us per frame")
+        b.set_ylim(bottom=0)
         twin = b.twinx()
-        twin.plot(x, [r["late_pct"] for r in rows], "s--", color="tab:red", label="late %")
+        late = [r["late_pct"] for r in rows]
+        twin.plot(x, late, "s--", color="tab:red", label="late %")
+        twin.set_ylim(0, max(1.0, 1.2 * max(late)))
         twin.set_ylabel("% late > 10 ms", color="tab:red")
         b.set_title("Media relay (uvloop)", fontsize=9)
     else:

@@ -253,6 +253,14 @@ class Feeds:
             if not feed.subscribers:
                 feed.idle_since = time.monotonic()
 
+    def absent(self) -> list[tuple[int, float]]:
+        """(user, since when) of every user who had a page and has none open now."""
+        return [
+            (user_id, feed.idle_since)
+            for user_id, feed in self._users.items()
+            if not feed.subscribers and feed.idle_since is not None
+        ]
+
     def absent_since(self, user_id: int) -> float | None:
         """When the user's last page closed its feed (monotonic), while none is open; None if
         one is open or there never was one (a client of the API alone is never absent)."""

@@ -6,6 +6,7 @@ and what the 200/423/400 says, and expires bindings when asked with the current 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -58,6 +59,10 @@ class Registrar:
         self.max_expires = max_expires
         self.on_change = on_change
         self._bindings: dict[str, list[Binding]] = {}
+        # (expires_at, cti_id) of every binding set, earliest first: the sweep looks at the
+        # AORs whose time came, not at every binding (10,000 phones, once a second). An entry
+        # may be stale (the binding was refreshed or removed since): looked at, nothing done.
+        self._expiries: list[tuple[float, str]] = []
 
     def all_bindings(self) -> list[Binding]:
         return [b for bs in self._bindings.values() for b in bs]
@@ -75,6 +80,7 @@ class Registrar:
             current = {b.key(): b for b in self._bindings.get(binding.cti_id, [])}
             current[binding.key()] = binding
             self._bindings[binding.cti_id] = list(current.values())
+            self._push(binding.expires_at, binding.cti_id)
             if not was:
                 self._notify(binding.cti_id, True)
 
@@ -96,14 +102,30 @@ class Registrar:
     def is_registered(self, cti_id: str, now: float) -> bool:
         return bool(self.lookup(cti_id, now))
 
+    def _push(self, expires_at: float, cti_id: str) -> None:
+        heapq.heappush(self._expiries, (expires_at, cti_id))
+        if len(self._expiries) > 4 * len(self._bindings) + 1024:
+            # refreshes far more often than their expiry (a phone re-registering every few
+            # seconds) leave stale entries: rebuilt from the bindings held, amortised O(1)
+            self._expiries = [
+                (b.expires_at, b.cti_id) for bs in self._bindings.values() for b in bs
+            ]
+            heapq.heapify(self._expiries)
+
     def next_expiry(self) -> float | None:
         times = [b.expires_at for bs in self._bindings.values() for b in bs]
         return min(times) if times else None
 
     def expire(self, now: float) -> list[str]:
         """Drop bindings past their time; returns the CTI IDs left with none."""
+        due: dict[str, None] = {}  # earliest first, each once
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            due[heapq.heappop(expiries)[1]] = None
         gone: list[str] = []
-        for cti_id in list(self._bindings):
+        for cti_id in due:
+            if cti_id not in self._bindings:
+                continue  # removed since (unregistered, dropped)
             kept = [b for b in self._bindings[cti_id] if b.expires_at > now]
             if kept:
                 self._bindings[cti_id] = kept
@@ -168,6 +190,9 @@ class Registrar:
                 current[binding.key()] = binding
         if current:
             self._bindings[cti_id] = list(current.values())
+            for _uri, expires in updates:
+                if expires:
+                    self._push(now + expires, cti_id)
         else:
             self._bindings.pop(cti_id, None)
         now_registered = bool(current)

@@ -82,3 +82,30 @@ def test_out_of_order_register_is_refused() -> None:
     reg, _ = make()
     reg.register("1001", register(cseq=5), SRC, "udp", now=0.0)
     assert reg.register("1001", register(cseq=4), SRC, "udp", now=1.0).status == 500
+
+
+def test_the_sweep_looks_only_at_bindings_whose_time_came_and_stays_small() -> None:
+    from ringdesk.sip.registrar import Binding
+    from ringdesk.sip.uri import parse_uri
+
+    changes: list[tuple[str, bool]] = []
+    registrar = Registrar(on_change=lambda cti_id, up: changes.append((cti_id, up)))
+
+    def binding(cti_id: str, expires_at: float) -> Binding:
+        return Binding(
+            cti_id, parse_uri(f"sip:{cti_id}@10.0.0.1:5060"), expires_at, "c", 1, ("10.0.0.1", 5060)
+        )
+
+    registrar.restore([binding(f"{n}", 100.0 + n) for n in range(1000)], 0.0)
+    changes.clear()
+    assert registrar.expire(50.0) == []
+    assert registrar.expire(104.5) == ["0", "1", "2", "3", "4"]  # earliest first
+    assert changes == [(c, False) for c in ("0", "1", "2", "3", "4")]
+    registrar.restore([binding("5", 5000.0)], 104.5)  # refreshed: its old time is stale
+    assert "5" not in registrar.expire(106.0)
+    assert registrar.is_registered("5", 106.0)
+    for n in range(20_000):  # one phone refreshing over and over
+        registrar.restore([binding("7", 200.0 + n)], 106.0)
+    assert len(registrar._expiries) <= 4 * 1000 + 1024 + 1  # rebuilt, not grown without end
+    assert registrar.expire(2000.0) == [str(n) for n in range(8, 1000)]  # 6 went at 106
+    assert registrar.is_registered("7", 2000.0)
