@@ -13,7 +13,6 @@ is. Used by bench/sip_cps.py and bench/growth.py.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import secrets
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 from tests.support.server import RunningServer, _sqlite_install, clean_env
-from tests.support.sipp import _register_text
+from tests.support.sipp import _register_text, digest_authorization
 
 AGENT_PASSWORD = "bench-agent-password"
 REGISTER_WINDOW = 200  # REGISTER transactions in flight at once
@@ -167,19 +166,8 @@ def register_phones(
                         for c in re.findall(r"(?im)^WWW-Authenticate:\s*(.*?)\s*$", reply)
                         if re.search(r"algorithm=\"?MD5\b", c, re.I)
                     )
-                    params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
-                    cnonce, nc = uuid.uuid4().hex[:8], "00000001"
-
-                    def h(value: str) -> str:
-                        return hashlib.md5(value.encode()).hexdigest()
-
-                    ha1 = h(f"{agent.cti_id}:{params['realm']}:{agent.phone_password}")
-                    ha2 = h(f"REGISTER:{uri}")
-                    response = h(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
-                    auth = (
-                        f'Digest username="{agent.cti_id}", realm="{params["realm"]}", '
-                        f'nonce="{params["nonce"]}", uri="{uri}", response="{response}", '
-                        f'algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}"'
+                    auth = digest_authorization(
+                        agent.cti_id, agent.phone_password, challenge, "REGISTER", uri
                     )
                     send(agent, call_id, entry[4] + 1, auth, 0)
                 else:

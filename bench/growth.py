@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/growth.py` from anywhere
 
 from tests.support.rtp import free_udp_port  # noqa: E402
-from tests.support.sipp import SCENARIOS, sipp_binary  # noqa: E402
+from tests.support.sipp import SCENARIOS  # noqa: E402
 
 from bench import agents as bench_agents  # noqa: E402
 from bench import media, route, sip_cps, ws_fanout  # noqa: E402
@@ -133,51 +133,13 @@ def steady_rss_kb(pid: int, seconds: float = 1.5) -> int:
 def uac_args(
     target: tuple[str, int], rate: float, calls: int, hold_ms: int, workdir: Path
 ) -> list[str]:
-    """bench/sip_cps.py run_uac's SIPp caller (its scenario, source and options), with the
-    hold time as a parameter."""
+    """bench/sip_cps.py's SIPp caller with bench_customer.xml as it is (Ringdesk's 200 has a
+    plain Contact), every call allowed up at once, each held `hold_ms`."""
     workdir.mkdir(parents=True, exist_ok=True)
-    # The whole step, the hold and the last setups (SIPp waits up to 15 s for an answer).
-    timeout = calls / rate + hold_ms / 1000 + 60
-    return [
-        sipp_binary(),
-        "-sf",
-        str(SCENARIOS / "bench_customer.xml"),
-        "-s",
-        sip_cps.INBOUND,
-        "-i",
-        sip_cps.UAC_SOURCE,
-        "-p",
-        str(free_udp_port()),
-        "-mi",
-        "127.0.0.1",
-        "-mp",
-        str(free_udp_port(even=True)),
-        "-r",
-        f"{rate:g}",
-        "-m",
-        str(calls),
-        "-l",
-        str(max(50, calls)),
-        "-d",
-        str(hold_ms),
-        "-recv_timeout",
-        "15000",
-        "-timeout",
-        f"{timeout:.0f}",
-        "-nostdin",
-        "-trace_stat",
-        "-stf",
-        str(workdir / "stat.csv"),
-        "-fd",
-        "1",
-        "-trace_rtt",
-        "-rtt_freq",
-        "1",
-        "-trace_err",
-        "-error_file",
-        str(workdir / "errors.log"),
-        f"{target[0]}:{target[1]}",
-    ]
+    scenario = SCENARIOS / "bench_customer.xml"
+    return sip_cps.uac_args(
+        scenario, target, rate, calls, calls / rate, workdir, hold_ms=hold_ms, limit=max(50, calls)
+    )
 
 
 def run_calls(

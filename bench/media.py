@@ -248,8 +248,14 @@ async def measure(
     if not line:
         raise SystemExit(f"the generator exited with {process.returncode} and no figures")
     relayed = sum(e.sent for e in endpoints) - relayed_before
-    result: dict[str, float] = json.loads(line)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return joined(json.loads(line), cpu, wall, relayed)
+
+
+def joined(result: dict[str, float], cpu: float, wall: float, relayed: int) -> dict[str, float]:
+    """The generator's tallies (`result`) and a server's CPU seconds over `wall` seconds in
+    which it relayed `relayed` frames, joined into one step's figures (bench/rtp_peer.py joins
+    rtpengine's the same way)."""
     result["server_cpu_s"] = cpu
     result["relayed_frames"] = relayed
     result["server_cpu_pct"] = 100 * cpu / wall

@@ -271,20 +271,6 @@ class Rtpengine:
         self._log.close()
 
 
-def joined(result: dict[str, float], cpu: float, wall: float, relayed: int) -> dict[str, float]:
-    """The generator's tallies and the server's CPU joined as media.measure joins them."""
-    result["server_cpu_s"] = cpu
-    result["relayed_frames"] = relayed
-    result["server_cpu_pct"] = 100 * cpu / wall
-    result["us_per_frame"] = 1e6 * cpu / max(1, relayed)
-    result["generator_cpu_pct"] = 100 * result["cpu_s"] / wall
-    lost = max(0, int(result["sent"] - result["received"]))
-    result["lost"] = lost
-    result["late_pct"] = 100 * (result["late"] + lost) / max(1, result["sent"])
-    result["server_pct"] = 100 * (result["late_server"] + lost) / max(1, result["sent"])
-    return result
-
-
 async def run_step_rtpengine(
     rtpengine: Rtpengine, calls: int, seconds: float, step: int
 ) -> dict[str, float]:
@@ -338,7 +324,7 @@ async def run_step_rtpengine(
             process.kill()
             await process.wait()
     await asyncio.sleep(0.2)
-    return joined(json.loads(line), cpu, wall, relayed)
+    return media_bench.joined(json.loads(line), cpu, wall, relayed)
 
 
 # --- the run ---------------------------------------------------------------------------------

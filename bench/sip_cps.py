@@ -202,8 +202,18 @@ def customer_scenario(workdir: Path) -> Path:
 
 
 def uac_args(
-    scenario: Path, target: tuple[str, int], rate: float, calls: int, seconds: float, workdir: Path
+    scenario: Path,
+    target: tuple[str, int],
+    rate: float,
+    calls: int,
+    seconds: float,
+    workdir: Path,
+    *,
+    hold_ms: int = HOLD_MS,
+    limit: int | None = None,
 ) -> list[str]:
+    """The SIPp caller of a step: `calls` at `rate` over `seconds`, each held `hold_ms`, at
+    most `limit` at once (default 20 s worth of calls)."""
     return [
         sipp_binary(),
         "-sf",
@@ -223,9 +233,9 @@ def uac_args(
         "-m",
         str(calls),
         "-l",
-        str(max(50, int(rate * 20))),
+        str(limit if limit is not None else max(50, int(rate * 20))),
         "-d",
-        str(HOLD_MS),
+        str(hold_ms),
         "-recv_timeout",
         "15000",
         # An unexpected message (a late 100 Trying after the 200, as sippy sends now and then)
@@ -234,7 +244,7 @@ def uac_args(
         "-default_behaviors",
         "all,-abortunexp",
         "-timeout",
-        f"{seconds + 60:.0f}",
+        f"{seconds + hold_ms / 1000 + 60:.0f}",  # the step, the hold, the last setups (15 s)
         "-nostdin",
         "-trace_stat",
         "-stf",

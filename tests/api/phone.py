@@ -7,19 +7,16 @@ are in tests/e2e; this only speaks the few lines of RFC 3261 / RFC 2617 a REGIST
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import socket
 import time
 
+from tests.support.sipp import digest_authorization
+
 
 class SipError(AssertionError):
     pass
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 class RegisteringPhone:
@@ -90,17 +87,9 @@ class RegisteringPhone:
         )
         if challenge is None:
             raise SipError(f"no MD5 challenge in:\n{first}")
-        params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
-        realm, nonce = params["realm"], params["nonce"]
         host, port = self.server
-        uri = f"sip:{host}:{port}"
-        cnonce, nc = secrets.token_hex(8), "00000001"
-        ha1 = _md5(f"{user}:{realm}:{password}")
-        ha2 = _md5(f"REGISTER:{uri}")
-        response = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-        authorization = (
-            f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
-            f'response="{response}", algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}"'
+        authorization = digest_authorization(
+            user, password, challenge, "REGISTER", f"sip:{host}:{port}"
         )
         final = self._request(user, expires, authorization)
         return int(final.split(" ", 2)[1])

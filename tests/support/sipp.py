@@ -527,6 +527,27 @@ def _register_text(
     return "\r\n".join([*lines, "Content-Length: 0", "", ""])
 
 
+def digest_authorization(
+    user: str, password: str, challenge: str, method: str, uri: str, algorithm: str = "MD5"
+) -> str:
+    """The Authorization value answering one WWW-Authenticate `challenge` (qop auth, nc 1)."""
+    hasher = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+
+    def h(value: str) -> str:
+        return hasher(value.encode()).hexdigest()
+
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
+    cnonce, nc = uuid.uuid4().hex[:8], "00000001"
+    ha1 = h(f"{user}:{params['realm']}:{password}")
+    ha2 = h(f"{method}:{uri}")
+    response = h(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+    return (
+        f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+        f'uri="{uri}", response="{response}", algorithm={algorithm}, qop=auth, nc={nc}, '
+        f'cnonce="{cnonce}"'
+    )
+
+
 def digest_register(
     switch: tuple[str, int],
     user: str,
@@ -541,11 +562,6 @@ def digest_register(
     the final status code and the challenges offered. Sent from `local_port` (0: any), with the
     Contact on `contact_port` (default: the same port): a SIPp UAS started on that port
     afterwards takes the calls, whether the switch uses the Contact or the REGISTER's source."""
-    hasher = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
-
-    def h(value: str) -> str:
-        return hasher(value.encode()).hexdigest()
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", local_port))
         port = sock.getsockname()[1]
@@ -562,17 +578,8 @@ def digest_register(
         ]
         if not wanted:
             return 401, challenges
-        params = dict(re.findall(r'(\w+)="?([^",]*)"?', wanted[0]))
         uri = f"sip:{switch[0]}:{switch[1]}"
-        cnonce, nc = uuid.uuid4().hex[:8], "00000001"
-        ha1 = h(f"{user}:{params['realm']}:{password}")
-        ha2 = h(f"REGISTER:{uri}")
-        response = h(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
-        auth = (
-            f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
-            f'uri="{uri}", response="{response}", algorithm={algorithm}, qop=auth, nc={nc}, '
-            f'cnonce="{cnonce}"'
-        )
+        auth = digest_authorization(user, password, wanted[0], "REGISTER", uri, algorithm)
         final = sip_exchange(
             sock, _register_text(switch, user, port, contact, call_id, 2, auth, expires), switch
         )

@@ -91,15 +91,6 @@ def _binding_row(b: Binding, offset: float) -> dict[str, object]:
     }
 
 
-def save_bindings(path: Path, bindings: list[Binding], now: float) -> None:
-    """`now` is the clock the bindings' expires_at is on (the loop's)."""
-    offset = time.time() - now
-    try:
-        write_private(path, json.dumps([_binding_row(b, offset) for b in bindings]))
-    except OSError as exc:
-        log.warning("could not save registrations to %s: %s", path, exc)
-
-
 def load_bindings(path: Path, now: float) -> list[Binding]:
     wall = time.time()
     out: list[Binding] = []
@@ -325,7 +316,7 @@ class DialogJournal(Journal):
 
 
 class BindingsJournal(Journal):
-    """The registrations file (the rows save_bindings writes), rewritten on the loop's next
+    """The registrations file (a row per binding, `_binding_row`), rewritten on the loop's next
     turn after a change: the REGISTERs of one burst cost one write, and a binding is on disk
     a moment after its 200, as before. Each binding's row text is kept while the binding
     object is the same (a refresh makes a new one), so a write with 10,000 phones registered

@@ -293,3 +293,12 @@ def answer_auth(challenge_resp: Response, user: str, password: str, ruri: str) -
         challenge, method="REGISTER", uri=ruri, username=user, password=password, cnonce="xyz"
     )
     return f"Authorization: {value}\r\n"
+
+
+async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait (polling every 20 ms) until `check()` is true; fail after `timeout` s."""
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")

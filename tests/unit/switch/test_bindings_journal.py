@@ -12,6 +12,8 @@ from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
 from ringdesk.switch import persist
 
+from .harness import until
+
 
 def _binding(n: int, expires_at: float = 500.0, cseq: int = 1) -> Binding:
     cti_id = f"{1000 + n}"
@@ -25,15 +27,6 @@ def _binding(n: int, expires_at: float = 500.0, cseq: int = 1) -> Binding:
     )
 
 
-async def _until(check: object, timeout: float = 5.0) -> None:
-    assert callable(check)
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 async def test_a_burst_of_changes_is_one_write_of_every_binding(tmp_path: Path) -> None:
     held = [_binding(n) for n in range(2000)]
     path = tmp_path / "sip-registrations.json"
@@ -41,7 +34,7 @@ async def test_a_burst_of_changes_is_one_write_of_every_binding(tmp_path: Path) 
     for _ in range(500):  # 500 REGISTERs answered in one turn of the loop
         journal.mark()
     assert journal.writes == 0  # nothing written inside the turn
-    await _until(lambda: journal.writes >= 1)
+    await until(lambda: journal.writes >= 1)
     await asyncio.sleep(0.1)
     assert journal.writes == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -3,7 +3,6 @@ end, and after a crash the next switch sends each a BYE its peer accepts, then f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
 import time
@@ -18,7 +17,7 @@ from ringdesk.sip.uri import parse_name_addr, parse_uri
 from ringdesk.switch import Switch
 from ringdesk.switch.persist import DIALOGS_FILE, dialog_row, load_dialogs
 
-from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp
+from .harness import Events, FakeDirectory, FakeMedia, Peer, answer_auth, sdp, until
 
 
 def _rows(data_dir: Path) -> list[dict[str, object]]:
@@ -28,15 +27,6 @@ def _rows(data_dir: Path) -> list[dict[str, object]]:
     rows = json.loads(path.read_text())
     assert isinstance(rows, list)
     return rows
-
-
-async def _until(check: object, timeout: float = 5.0) -> None:
-    assert callable(check)
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def _new_switch(tmp_path: Path, events: Events, directory: FakeDirectory) -> Switch:
@@ -88,7 +78,7 @@ async def test_answered_calls_are_written_private_and_removed_when_they_end(
     switch, _directory, events = switch_rig
     caller = await Peer().open(("127.0.0.1", switch.local_port))
     ok = await _inbound(switch, events, caller, "keep-1")
-    await _until(lambda: len(_rows(tmp_path)) == 1)
+    await until(lambda: len(_rows(tmp_path)) == 1)
     path = tmp_path / DIALOGS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     row = _rows(tmp_path)[0]
@@ -105,7 +95,7 @@ async def test_answered_calls_are_written_private_and_removed_when_they_end(
         to=ok.headers.get("to"),
     )
     await caller.expect_response(200)
-    await _until(lambda: _rows(tmp_path) == [])
+    await until(lambda: _rows(tmp_path) == [])
     caller.close()
 
 
@@ -122,7 +112,7 @@ async def test_a_burst_of_answers_is_one_write(
         arrived = await events.wait_for(CallArrived)
         assert isinstance(arrived, CallArrived)
         switch.execute(Bridge(arrived.call_id, arrived.leg_id, arrived.leg_id))
-    await _until(lambda: len(_rows(tmp_path)) == 20)
+    await until(lambda: len(_rows(tmp_path)) == 20)
     assert switch.dialogs.writes - before <= 3, switch.dialogs.writes - before
     for caller in callers:
         caller.close()
@@ -157,7 +147,7 @@ async def test_after_a_crash_both_legs_of_a_call_get_a_bye(tmp_path: Path) -> No
         )
         assert await events.wait_for(LegAnswered) == LegAnswered("agent-leg")
         await phone.expect_request("ACK")
-        await _until(lambda: len(_rows(tmp_path)) == 2)
+        await until(lambda: len(_rows(tmp_path)) == 2)
         await _crash(first)
 
         second = _new_switch(tmp_path, events, directory)
@@ -179,9 +169,9 @@ async def test_after_a_crash_both_legs_of_a_call_get_a_bye(tmp_path: Path) -> No
         assert "restarted" in (to_phone.headers.get("reason") or "")
         assert not second.legs  # nothing the engine hears of: recovery closed the records
         phone.send(make_response(to_phone, 200))
-        await _until(lambda: len(_rows(tmp_path)) == 1)  # the answered one is forgotten
+        await until(lambda: len(_rows(tmp_path)) == 1)  # the answered one is forgotten
         caller.send(make_response(to_caller, 200))
-        await _until(lambda: _rows(tmp_path) == [])
+        await until(lambda: _rows(tmp_path) == [])
     finally:
         caller.close()
         phone.close()
@@ -236,7 +226,7 @@ async def test_a_bye_nobody_answers_is_given_up(tmp_path: Path) -> None:
     switch = _new_switch(tmp_path, Events(), FakeDirectory(tmp_path))
     await switch.start()
     try:
-        await _until(lambda: _rows(tmp_path) == [], timeout=10)
+        await until(lambda: _rows(tmp_path) == [], timeout=10)
     finally:
         await switch.stop()
 
@@ -269,5 +259,5 @@ async def test_a_slow_disk_never_holds_the_loop_and_the_newest_list_is_written_l
     live.append((dialog, "udp", ("127.0.0.1", 5999), None))
     journal.flush()  # while the first write is still under way: queued
     assert time.monotonic() - started < 0.1  # the loop did not wait for the disk
-    await _until(lambda: journal.writes == 2, timeout=5)
+    await until(lambda: journal.writes == 2, timeout=5)
     assert [r["call_id"] for r in _rows(tmp_path)] == ["late-1"]

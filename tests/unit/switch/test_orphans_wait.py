@@ -21,7 +21,7 @@ from ringdesk.switch.orphans import WaitingOrphans
 from ringdesk.switch.persist import DIALOGS_FILE, dialog_row
 from ringdesk.switch.websocket import WsPeer
 
-from .harness import Events
+from .harness import Events, until
 from .test_connections import _call_on, _registered_phone, _switch
 
 
@@ -48,15 +48,6 @@ def _rows(data_dir: Path) -> list[dict[str, object]]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
-async def _until(check: object, timeout: float = 5.0) -> None:
-    assert callable(check)
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 async def _crash(switch: Switch) -> None:
     """What kill -9 does: nothing more is sent, no BYE, no last write; connections drop."""
     switch.dialogs.cancel()
@@ -71,7 +62,7 @@ async def _call_before_a_crash(tmp_path: Path, events: Events) -> tuple[Switch, 
     await first.start()
     phone = await _registered_phone(first)
     call_id = await _call_on(first, events, phone)
-    await _until(lambda: len(_rows(tmp_path)) == 1)
+    await until(lambda: len(_rows(tmp_path)) == 1)
     [row] = _rows(tmp_path)
     assert (row["transport"], row["cti_id"]) == ("tcp", "1001")
     await _crash(first)
@@ -98,7 +89,7 @@ async def test_a_tcp_phone_gets_its_bye_when_it_registers_again(
         assert "restarted" in (bye.headers.get("reason") or "")
         assert (bye.headers.get("via") or "").startswith("SIP/2.0/TCP ")
         phone.send(make_response(bye, 200).to_bytes())
-        await _until(lambda: _rows(tmp_path) == [])  # answered: forgotten
+        await until(lambda: _rows(tmp_path) == [])  # answered: forgotten
         assert len(second._waiting) == 0
         phone.close()
     finally:
@@ -117,7 +108,7 @@ async def test_a_phone_that_does_not_come_back_is_dropped_after_the_wait(
     await second.start()
     try:
         assert [r["call_id"] for r in _rows(tmp_path)] == [call_id]
-        await _until(lambda: _rows(tmp_path) == [], timeout=5)  # the housekeeping dropped it
+        await until(lambda: _rows(tmp_path) == [], timeout=5)  # the housekeeping dropped it
         dropped = [r.message for r in caplog.records if "dropped without a BYE" in r.message]
         assert dropped == [
             "restart: 1 dialogs dropped without a BYE: their phones did not register again "
@@ -172,13 +163,13 @@ async def test_a_browser_phone_gets_its_bye_over_its_new_websocket(tmp_path: Pat
                 b"Content-Length: 0\r\n\r\n"
             ),
         )
-        await _until(lambda: len(written) >= 2)
+        await until(lambda: len(written) >= 2)
         ok, bye = (parse_message(w, stream=True) for w in written[:2])
         assert isinstance(ok, Response) and ok.status == 200
         assert isinstance(bye, Request) and bye.method == "BYE"
         assert (bye.call_id, bye.to_addr.tag) == ("ws-call-1", "page")  # 1002's still waits
         assert [r["call_id"] for r in _rows(tmp_path)] == ["ws-call-1", "ws-call-2"]
         switch.websockets.frame(peer, make_response(bye, 481).to_bytes())
-        await _until(lambda: [r["call_id"] for r in _rows(tmp_path)] == ["ws-call-2"])
+        await until(lambda: [r["call_id"] for r in _rows(tmp_path)] == ["ws-call-2"])
     finally:
         await switch.stop()

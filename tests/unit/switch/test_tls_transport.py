@@ -21,7 +21,7 @@ from ringdesk.sip.registrar import Binding
 from ringdesk.sip.uri import parse_uri
 from ringdesk.switch import Switch
 from ringdesk.switch import transport as transport_module
-from ringdesk.switch.persist import load_bindings, save_bindings
+from ringdesk.switch.persist import BindingsJournal, load_bindings
 from ringdesk.switch.transport import SipTransport
 
 from .harness import WAIT, Events, FakeDirectory, FakeMedia
@@ -268,5 +268,6 @@ def test_tls_and_tcp_registrations_are_not_restored_after_a_restart(tmp_path: Pa
         )
 
     path = tmp_path / "sip-registrations.json"
-    save_bindings(path, [binding("1001", "tls"), binding("1002", "tcp"), binding("1003", "udp")], 0)
+    held = [binding("1001", "tls"), binding("1002", "tcp"), binding("1003", "udp")]
+    BindingsJournal(path, lambda: held, lambda: 0.0).flush(wait=True)  # what the switch writes
     assert [b.cti_id for b in load_bindings(path, 0.0)] == ["1003"]
