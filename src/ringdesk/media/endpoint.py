@@ -10,6 +10,17 @@ passed, and the first packet carries the marker bit.
 A leg with SRTP (`srtp`, media/srtp.py) has its packets checked and decrypted as they arrive,
 before anything else looks at them (only an authenticated packet may latch the leg's address or
 count as media), and what we send it protected as it leaves; in between everything is plain RTP.
+
+The leg's own socket (Linux). Once the leg's address is known, a second socket on our port is
+connect()ed to it (both sockets carry SO_REUSEPORT; the first one gets the option only after its
+bind, so no other program's fresh bind can share the port by accident). The kernel hands a
+connected socket the packets of its one peer, and every other packet (a stray, a phone whose
+NAT moved it, a raw sender with source port 0) still to the first socket, so the latching rules
+below are unchanged. Reading the connected socket needs no source address and sending on it no
+destination (nor a route lookup per packet): the cheapest way through Python and the kernel
+(docs/benchmarks.md, "the relay's own socket"). A packet from the leg to a partner with nothing
+else attached (no SRTP, recording, monitoring, key detection, playback, payload-type change)
+takes a short path, `_own_ready`; anything else goes through `datagram_received`.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from ringdesk.media import g711, rtcp
 from ringdesk.media.api import RemoteMedia, SrtpKeys
@@ -33,6 +44,7 @@ from ringdesk.media.srtp import SrtpLeg
 if TYPE_CHECKING:
     from ringdesk.media.mix import Monitor
     from ringdesk.media.pacer import Player
+    from ringdesk.media.readiness import Readiness
     from ringdesk.media.recording import Recorder
 
 log = logging.getLogger(__name__)
@@ -40,6 +52,7 @@ log = logging.getLogger(__name__)
 RATE = 8000
 FRAME_TICKS = 160  # RTP timestamp units in one 20 ms G.711 frame
 RELATCH_PACKETS = 5  # packets in a row from a new source before the leg's audio follows it
+RECV_SIZE = 4096  # read from the connected socket up to this; an RTP audio frame is far smaller
 _monotonic = time.monotonic
 _SEQ_TS_SSRC = struct.Struct("!HII")
 _REWRITE = struct.Struct("!BHII")  # byte 1 (marker + payload type), sequence, timestamp, SSRC
@@ -99,6 +112,50 @@ def relay_map(source: RemoteMedia | None, target: RemoteMedia | None) -> RelayMa
 class Endpoint(asyncio.DatagramProtocol):
     """A leg's media endpoint (ringdesk.media.api.MediaEndpoint)."""
 
+    __slots__ = (
+        "_heard",
+        "_latch",
+        "_moved_count",
+        "_moved_to",
+        "_own",
+        "_own_recv",
+        "_own_send",
+        "_rtcp_latch",
+        "address",
+        "digits",
+        "errors",
+        "family",
+        "last_sent",
+        "leg_id",
+        "on_digit",
+        "open_own",
+        "own_peer",
+        "partner",
+        "player",
+        "port",
+        "readiness",
+        "received",
+        "recorder",
+        "relatched",
+        "relay_map",
+        "remote",
+        "rtcp_address",
+        "rtcp_in",
+        "rtcp_out",
+        "rtcp_transport",
+        "sent",
+        "seq",
+        "seq_offset",
+        "source",
+        "source_ssrc",
+        "srtp",
+        "ssrc",
+        "tap",
+        "transport",
+        "ts",
+        "ts_offset",
+    )
+
     def __init__(self, leg_id: str, port: int) -> None:
         self.leg_id = leg_id
         self.port = port
@@ -141,6 +198,16 @@ class Endpoint(asyncio.DatagramProtocol):
         # While set, the keys pressed in this leg's media are reported (MediaServer.listen_digits).
         self.digits: DigitDetector | None = None
         self.on_digit: Callable[[str], None] | None = None
+        # The leg's own socket (see the module's doc): `open_own` makes it and `readiness`
+        # watches it (MediaServer sets both where the kernel supports it); `own_peer` is where
+        # it is connected: the very `address` object while that is current, so one identity
+        # test tells.
+        self.open_own: Callable[[], socket.socket] | None = None
+        self.readiness: Readiness | None = None
+        self._own: socket.socket | None = None
+        self.own_peer: tuple[str, int] | None = None
+        self._own_recv: Callable[[int], bytes] = _unconnected
+        self._own_send: Callable[[bytes | bytearray], int] = _unconnected
 
     # --- MediaEndpoint --------------------------------------------------------------------
 
@@ -180,6 +247,7 @@ class Endpoint(asyncio.DatagramProtocol):
             self.rtcp_address = None
             self._rtcp_latch = True
         self.refresh_maps()
+        self.steer()
 
     def _set_srtp(self, keys: SrtpKeys | None) -> None:
         if keys is None:
@@ -224,19 +292,33 @@ class Endpoint(asyncio.DatagramProtocol):
             seq, ts = (self.seq + 1) & 0xFFFF, (self.ts + FRAME_TICKS) & 0xFFFFFFFF
         self.seq, self.ts, self.last_sent = seq, ts, now
         second = payload_type | (0x80 if new_spurt else 0)
-        if self.address is not None and self.transport is not None:
+        if self.address is not None:
             packet = _HEADER.pack(0x80, second, seq, ts, self.ssrc) + payload
             if self.srtp is not None:
                 protected = self.srtp.protect(packet)
                 if protected is None:
                     return
                 packet = protected
-            try:
-                self.transport.sendto(packet, self.address)
-            except (OSError, ValueError) as exc:
-                self.send_failed(exc)
-                return
-            self.sent += 1
+            self.send(packet)
+
+    def send(self, packet: bytes | bytearray) -> bool:
+        """Send one finished packet to this leg: on its own socket when that is connected to
+        where the leg is, else on our first socket. False when it could not be sent."""
+        address = self.address
+        if address is None:
+            return False
+        try:
+            if address is self.own_peer:
+                self._own_send(packet)
+            elif self.transport is not None:
+                self.transport.sendto(packet, address)
+            else:
+                return False
+        except (OSError, ValueError) as exc:
+            self.error_received(exc)
+            return False
+        self.sent += 1
+        return True
 
     def stop_feed(self) -> None:
         """Whatever feeds this leg next starts a new talk spurt."""
@@ -253,6 +335,112 @@ class Endpoint(asyncio.DatagramProtocol):
                 self.address,
                 exc,
             )
+
+    # --- the leg's own socket ------------------------------------------------------------------
+
+    def steer(self) -> None:
+        """Keep our own socket connected to where the leg is: opened the first time its address
+        is known, connected again when it moves, closed when there is none to answer."""
+        address = self.address
+        if address is self.own_peer:
+            return
+        readiness = self.readiness
+        if (
+            address is None
+            or address[1] == 0
+            or self.open_own is None
+            or readiness is None
+            or self.transport is None
+        ):
+            self.close_own()
+            return
+        sock = self._own
+        try:
+            if sock is None:
+                sock = self.open_own()
+                self._own = sock
+                self._own_recv, self._own_send = sock.recv, sock.send
+                readiness.add(sock, self._own_ready)
+            sock.connect(address)
+        except (OSError, RuntimeError) as exc:  # the first socket goes on alone
+            log.debug("leg %s: no socket of its own for %s (%s)", self.leg_id, address, exc)
+            self.close_own()
+            return
+        self.own_peer = address
+        # Whatever reached the socket before the connect (or from the leg's old address) is
+        # handed on with its true source, as the first socket would have.
+        for _ in range(64):
+            try:
+                data, source = sock.recvfrom(RECV_SIZE)
+            except OSError:
+                break
+            self.datagram_received(data, source)
+            if self.own_peer is not address:
+                break  # the packets just handed on moved the leg again
+
+    def close_own(self) -> None:
+        sock = self._own
+        self._own = self.own_peer = None
+        self._own_recv = self._own_send = _unconnected
+        if sock is None:
+            return
+        if self.readiness is not None:
+            self.readiness.discard(sock)
+        sock.close()
+
+    def _own_ready(self) -> None:
+        """A datagram on our own socket: from the leg's address, by the kernel's word."""
+        try:
+            data = self._own_recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # an ICMP error about what we sent the leg
+            self.error_received(exc)
+            return
+        peer = self.own_peer
+        if peer is None:
+            return
+        target = self.partner
+        # The short path: a settled plain leg relayed to a settled plain partner, the stream
+        # we send there already fed by this one (else the long path starts a talk spurt).
+        if (
+            target is not None
+            and peer is self.address
+            and self._heard
+            and self._moved_to is None
+            and not self._latch
+            and target.own_peer is target.address
+            and target.own_peer is not None
+            and self.srtp is None
+            and target.srtp is None
+            and self.relay_map is None
+            and target.player is None
+            and self.digits is None
+            and self.recorder is None
+            and self.tap is None
+            and len(data) >= 12
+            and data[0] & 0xC0 == 0x80
+            and not 192 <= data[1] <= 223
+        ):
+            seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            if target.source is self and target.source_ssrc == ssrc:
+                self.received += 1
+                out_seq = (seq + target.seq_offset) & 0xFFFF
+                out_ts = (ts + target.ts_offset) & 0xFFFFFFFF
+                packet = bytearray(data)
+                _SEQ_TS_SSRC.pack_into(packet, 2, out_seq, out_ts, target.ssrc)
+                try:
+                    target._own_send(packet)
+                except OSError as exc:
+                    target.error_received(exc)
+                    return
+                target.sent += 1
+                if (out_seq - target.seq) & 0xFFFF < 0x8000:  # as sent_on, inline: per packet
+                    target.seq = out_seq
+                    target.ts = out_ts
+                target.last_sent = _monotonic()
+                return
+        self.datagram_received(data, peer)
 
     # --- RTCP (not the hot path: a report every few seconds per leg) -------------------------
 
@@ -313,6 +501,7 @@ class Endpoint(asyncio.DatagramProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self.close_own()
 
     def _follow(self, addr: tuple[str, int]) -> None:
         """A packet from another source than the latched one: move there once it is the only
@@ -339,6 +528,7 @@ class Endpoint(asyncio.DatagramProtocol):
             if self.rtcp_address is not None:  # RTCP follows the RTP's new mapping
                 self.rtcp_address = None
                 self._rtcp_latch = True
+            self.steer()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the far end is gone or not there yet. The
@@ -364,9 +554,11 @@ class Endpoint(asyncio.DatagramProtocol):
             # it shows source port 0 (a raw-socket sender, SIPp's pcap play: heard, never
             # answered; the SDP's address stays)
             if addr[1] != 0:
-                self.address = (addr[0], addr[1])
+                if address is None or (addr[0], addr[1]) != address:
+                    self.address = (addr[0], addr[1])
                 self._latch = False
                 self._heard = True
+                self.steer()
         elif addr[1] != address[1] or addr[0] != address[0]:
             self._follow(addr)
         elif self._moved_to is not None:
@@ -387,11 +579,7 @@ class Endpoint(asyncio.DatagramProtocol):
             recorder[0].add(recorder[1], data, now)
         if tap is not None:
             tap.heard(self, data)
-        if target is None or target.player is not None:
-            return
-        address = target.address
-        transport = target.transport
-        if address is None or transport is None:
+        if target is None or target.player is not None or target.address is None:
             return
         second = data[1]
         seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
@@ -422,24 +610,22 @@ class Endpoint(asyncio.DatagramProtocol):
         _REWRITE.pack_into(packet, 1, marker | payload_type, out_seq, out_ts, target.ssrc)
         if target.srtp is not None:
             protected = target.srtp.protect(bytes(packet))
-            if protected is None:
+            if protected is None or not target.send(protected):
                 return
-            try:
-                transport.sendto(protected, address)
-            except (OSError, ValueError) as exc:
-                target.send_failed(exc)
-                return
-        else:
-            try:
-                transport.sendto(packet, address)
-            except (OSError, ValueError) as exc:
-                target.send_failed(exc)
-                return
-        target.sent += 1
-        if (out_seq - target.seq) & 0xFFFF < 0x8000:  # newer: late/reordered ones are just sent
-            target.seq = out_seq
-            target.ts = out_ts
-        target.last_sent = now
+        elif not target.send(packet):
+            return
+        target.sent_on(out_seq, out_ts, now)
+
+    def sent_on(self, seq: int, ts: int, now: float) -> None:
+        """A relayed packet with this sequence and timestamp went to the leg at `now`."""
+        if (seq - self.seq) & 0xFFFF < 0x8000:  # newer: late/reordered ones are just sent
+            self.seq = seq
+            self.ts = ts
+        self.last_sent = now
+
+
+def _unconnected(_: object) -> NoReturn:
+    raise OSError("the leg has no socket of its own")
 
 
 class RtcpSocket(asyncio.DatagramProtocol):

@@ -15,9 +15,11 @@ stopped (stop_play, bridge, close), so the switch never hangs up a leg that is a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +30,7 @@ from ringdesk.media.dtmf import DigitDetector
 from ringdesk.media.endpoint import Endpoint, RtcpSocket
 from ringdesk.media.mix import Monitor, MonitorMode
 from ringdesk.media.pacer import Pacer, Player
+from ringdesk.media.readiness import Readiness
 from ringdesk.media.recording import Recorder
 from ringdesk.media.sounds import SoundCache
 from ringdesk.media.webrtc import WebRtcEndpoint
@@ -35,6 +38,10 @@ from ringdesk.media.webrtc import WebRtcEndpoint
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
+# A leg's own connected socket beside the first one (media/endpoint.py): Linux gives the
+# packets of a connected socket's peer to it, and no one else's (since 5.7, reuseport groups
+# skip connected members when they pick a socket for other sources).
+OWN_SOCKETS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
 class PortsExhausted(OSError):
@@ -62,6 +69,7 @@ class MediaServer:
         self._recorders: dict[Recorder, tuple[Endpoint, ...]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self._certificate: Certificate | None = None  # our DTLS identity, made on first use
+        self._readiness = Readiness()  # the legs' own sockets (media/readiness.py)
 
     async def start(self) -> None:
         """Nothing to do ahead of time; kept so the switch can treat media like its transport."""
@@ -112,9 +120,16 @@ class MediaServer:
             endpoint = Endpoint(leg_id, port) if webrtc is None else webrtc(port)
             endpoint.family = self.family
             try:
+                sock = self._socket(port)
+                if webrtc is None and OWN_SOCKETS:
+                    # Shareable from now on, by our own sockets (their bind asks for it too):
+                    # the leg's own, connected one (media/endpoint.py).
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                    endpoint.open_own = functools.partial(self._socket, port, shared=True)
+                    endpoint.readiness = self._readiness
                 await loop.create_datagram_endpoint(
                     lambda e=endpoint: e,  # type: ignore[misc]
-                    sock=self._socket(port),
+                    sock=sock,
                 )
                 if webrtc is None:  # a WebRTC leg multiplexes RTCP on the RTP port
                     await loop.create_datagram_endpoint(
@@ -133,10 +148,13 @@ class MediaServer:
             f"{self._ports.start}-{self._ports.stop + 1} ({len(self._in_use)} in use)"
         )
 
-    def _socket(self, port: int) -> socket.socket:
-        """A UDP socket bound to (host, port); on '::' dual-stack (IPV6_V6ONLY off)."""
+    def _socket(self, port: int, *, shared: bool = False) -> socket.socket:
+        """A UDP socket bound to (host, port); on '::' dual-stack (IPV6_V6ONLY off). `shared`:
+        a second one on a port whose first socket allows it (SO_REUSEPORT)."""
         sock = socket.socket(self.family, socket.SOCK_DGRAM)
         try:
+            if shared:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if self.family == socket.AF_INET6 and self.host in ("::", "[::]"):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
             sock.setblocking(False)
@@ -331,11 +349,13 @@ class MediaServer:
             self._flush_timer.cancel()
             self._flush_timer = None
         await self._pacer.close()
+        self._readiness.close()
 
     # --- internals ----------------------------------------------------------------------------
 
     @staticmethod
     def _close_sockets(endpoint: Endpoint) -> None:
+        endpoint.close_own()
         for transport in {endpoint.transport, endpoint.rtcp_transport}:
             if transport is not None:
                 transport.close()
