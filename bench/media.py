@@ -216,11 +216,21 @@ def play(
 # The CPUs a generator runs on (bench/rtp_peer.py --pin: the server has a core of its own);
 # None: wherever the scheduler puts it, beside the server.
 GENERATOR_CPUS: set[int] | None = None
+# The generator alone under SCHED_RR (bench/rtp_peer.py --realtime-generator, root): on a slow
+# or noisy machine its stalls, not the servers, would decide the lateness figures.
+GENERATOR_REALTIME = False
 
 
 async def spawn_generator(script: str, *args: str) -> asyncio.subprocess.Process:
     """A generator process (`script --generate ...`) talking JSON lines on stdin/stdout."""
-    cpus = GENERATOR_CPUS
+    cpus, rt = GENERATOR_CPUS, GENERATOR_REALTIME
+
+    def placed() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+        if rt:
+            realtime()
+
     return await asyncio.create_subprocess_exec(
         sys.executable,
         script,
@@ -228,7 +238,7 @@ async def spawn_generator(script: str, *args: str) -> asyncio.subprocess.Process
         *args,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
+        preexec_fn=None if cpus is None and not rt else placed,
     )
 
 

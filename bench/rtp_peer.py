@@ -19,11 +19,13 @@ step.
 
     python bench/rtp_peer.py [--steps 100,300,500,700,900] [--seconds 4]
                              [--systems ringdesk,rtpengine] [--rtpengine-threads N]
-                             [--pin CPU] [--json FILE]
+                             [--pin CPU] [--realtime-generator] [--json FILE]
 
 `--pin CPU` gives each server that CPU alone (ours: this process; rtpengine: all its threads)
 and the generator the others: the highest clean N is then what one core relays, measured
-rather than derived from the CPU per frame.
+rather than derived from the CPU per frame. `--realtime-generator` (root) runs the generator
+alone under SCHED_RR: on a slow or noisy machine it otherwise stalls first, and its lateness
+would be counted against whichever server was being measured.
 
 The control protocol's bencode is written out here (some forty lines) rather than taken from a
 library: the bench needs five message shapes, and a dependency for that is not worth its review.
@@ -479,8 +481,15 @@ def main(argv: list[str]) -> int:
         metavar="CPU",
         help="each server on this CPU alone, the generator on the others: calls per core",
     )
+    parser.add_argument(
+        "--realtime-generator",
+        action="store_true",
+        help="the generator alone under SCHED_RR (root), the servers as they are: on a noisy "
+        "machine the generator's stalls would otherwise decide the lateness",
+    )
     parser.add_argument("--json", type=Path, help="write the per-step results here")
     args = parser.parse_args(argv)
+    media_bench.GENERATOR_REALTIME = args.realtime_generator
     if args.pin is not None:
         if not 0 <= args.pin < (os.cpu_count() or 1) or (os.cpu_count() or 1) < 2:
             parser.error("--pin needs a CPU number on a machine with at least two")
@@ -517,6 +526,8 @@ def main(argv: list[str]) -> int:
             if args.pin is not None:
                 others = sorted(media_bench.GENERATOR_CPUS or ())
                 print(f"pinned: each server on CPU {args.pin}, the generator on CPUs {others}")
+            if args.realtime_generator:
+                print("the generator under SCHED_RR, the servers SCHED_OTHER")
             print(flush=True)
             with asyncio.Runner(loop_factory=factory) as runner:
                 results = runner.run(bench(steps, args.seconds, systems, rtpengine, args.pin))
