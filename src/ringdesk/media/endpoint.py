@@ -18,9 +18,9 @@ connected socket the packets of its one peer, and every other packet (a stray, a
 NAT moved it, a raw sender with source port 0) still to the first socket, so the latching rules
 below are unchanged. Reading the connected socket needs no source address and sending on it no
 destination (nor a route lookup per packet): the cheapest way through Python and the kernel
-(docs/benchmarks.md, "the relay's own socket"). A packet from the leg to a partner with nothing
-else attached (no SRTP, recording, monitoring, key detection, playback, payload-type change)
-takes a short path, `_own_ready`; anything else goes through `datagram_received`.
+(docs/decisions.md, "each leg's own connected socket"). A packet from the leg to a partner with
+nothing else attached (no SRTP, recording, monitoring, key detection, playback, payload-type
+change) takes a short path, `_own_ready`; anything else goes through `datagram_received`.
 """
 
 from __future__ import annotations
